@@ -1,0 +1,35 @@
+// Clocks: monotonic nanoseconds for deadlines and latency, wall seconds for JWT `iat`.
+//
+// Any thread; no state.
+#pragma once
+
+#include <cstdint>
+#include <ctime>
+
+namespace em {
+
+/// CLOCK_MONOTONIC in nanoseconds: for deadlines, timeouts and latency.
+inline uint64_t mono_ns() {
+    timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return static_cast<uint64_t>(ts.tv_sec) * 1'000'000'000ull + static_cast<uint64_t>(ts.tv_nsec);
+}
+
+/// CLOCK_REALTIME in whole seconds since the Unix epoch (JWT iat, log timestamps).
+inline int64_t wall_s() {
+    timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return ts.tv_sec;
+}
+
+/// CLOCK_REALTIME in nanoseconds.
+inline uint64_t wall_ns() {
+    timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return static_cast<uint64_t>(ts.tv_sec) * 1'000'000'000ull + static_cast<uint64_t>(ts.tv_nsec);
+}
+
+constexpr uint64_t ms_to_ns(uint64_t ms) { return ms * 1'000'000ull; }
+constexpr uint64_t us_to_ns(uint64_t us) { return us * 1'000ull; }
+
+}  // namespace em

@@ -1,0 +1,7 @@
+// main() for unit-test executables: plain GoogleTest.
+#include <gtest/gtest.h>
+
+int main(int argc, char** argv) {
+    testing::InitGoogleTest(&argc, argv);
+    return RUN_ALL_TESTS();
+}
