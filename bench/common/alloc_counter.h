@@ -1,0 +1,31 @@
+// Counts heap allocations made through operator new (all threads) in this process, so
+// benchmarks can report allocations per iteration (the data path must read zero in steady state).
+//
+// Link bench_common_dep. Usage in a benchmark:
+//   em::bench::AllocScope scope;  ... loop ...;  state.counters["allocs_per_iter"] =
+//       em::bench::per_iteration(scope.allocations(), state.iterations());
+#pragma once
+
+#include <benchmark/benchmark.h>
+
+#include <cstdint>
+
+namespace em::bench {
+
+/// Total operator-new allocations since process start, all threads.
+uint64_t allocations_total();
+
+class AllocScope {
+public:
+    AllocScope() : start_(allocations_total()) {}
+    uint64_t allocations() const { return allocations_total() - start_; }
+
+private:
+    uint64_t start_;
+};
+
+inline benchmark::Counter per_iteration(uint64_t count, benchmark::IterationCount iterations) {
+    return benchmark::Counter(static_cast<double>(count) / static_cast<double>(iterations ? iterations : 1));
+}
+
+}  // namespace em::bench
