@@ -1,4 +1,4 @@
-// Counts heap allocations made through operator new (all threads) in this process, so
+// Counts heap allocations (malloc family and operator new, all threads) in this process, so
 // benchmarks can report allocations per iteration (the data path must read zero in steady state).
 //
 // Link bench_common_dep. Usage in a benchmark:
@@ -12,7 +12,7 @@
 
 namespace em::bench {
 
-/// Total operator-new allocations since process start, all threads.
+/// Total allocations since process start, all threads (0 under AddressSanitizer).
 uint64_t allocations_total();
 
 class AllocScope {
