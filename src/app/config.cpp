@@ -1,0 +1,428 @@
+#include "app/config.h"
+
+#include <charconv>
+#include <cmath>
+#include <cstdio>
+#include <set>
+
+#include <CLI/CLI.hpp>
+#include <toml++/toml.h>
+
+namespace em::app {
+
+namespace {
+
+Result<uint64_t> parse_u64(std::string_view text, std::string_view what) {
+    uint64_t v = 0;
+    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+    if (text.empty() || ec != std::errc() || end != text.data() + text.size())
+        return failf(Errc::invalid_input, "%.*s: '%.*s' is not a non-negative integer",
+                     static_cast<int>(what.size()), what.data(), static_cast<int>(text.size()),
+                     text.data());
+    return v;
+}
+
+bool starts_with(std::string_view s, std::string_view p) { return s.substr(0, p.size()) == p; }
+
+}  // namespace
+
+Result<void> parse_node_url(std::string_view url, NodeConfig& node) {
+    std::string_view rest;
+    if (starts_with(url, "http://")) {
+        node.tls = false;
+        rest = url.substr(7);
+    } else if (starts_with(url, "https://")) {
+        node.tls = true;
+        rest = url.substr(8);
+    } else {
+        return failf(Errc::invalid_input, "node URL '%.*s' must start with http:// or https://",
+                     static_cast<int>(url.size()), url.data());
+    }
+    size_t slash = rest.find('/');
+    std::string_view authority = rest.substr(0, slash);
+    node.path = slash == std::string_view::npos ? "/" : std::string(rest.substr(slash));
+    if (authority.empty())
+        return failf(Errc::invalid_input, "node URL '%.*s' has no host",
+                     static_cast<int>(url.size()), url.data());
+    size_t colon = authority.rfind(':');
+    bool bracketed = !authority.empty() && authority.front() == '[';
+    size_t close = authority.find(']');
+    if (colon != std::string_view::npos && (!bracketed || (close != std::string_view::npos && colon > close))) {
+        auto port = parse_u64(authority.substr(colon + 1), "node URL port");
+        if (!port || *port == 0 || *port > 65535)
+            return failf(Errc::invalid_input, "node URL '%.*s': port must be 1..65535",
+                         static_cast<int>(url.size()), url.data());
+        node.port = static_cast<uint16_t>(*port);
+        node.host = std::string(authority.substr(0, colon));
+    } else {
+        node.port = node.tls ? 443 : 80;
+        node.host = std::string(authority);
+    }
+    if (node.host.size() >= 2 && node.host.front() == '[' && node.host.back() == ']')
+        node.host = node.host.substr(1, node.host.size() - 2);
+    if (node.host.empty())
+        return failf(Errc::invalid_input, "node URL '%.*s' has no host",
+                     static_cast<int>(url.size()), url.data());
+    node.url = std::string(url);
+    return {};
+}
+
+Result<NodeConfig> parse_node_spec(std::string_view spec) {
+    NodeConfig node;
+    size_t hash = spec.find('#');
+    EM_TRY_VOID(parse_node_url(spec.substr(0, hash), node));
+    while (hash != std::string_view::npos) {
+        size_t next = spec.find('#', hash + 1);
+        std::string_view option = spec.substr(hash + 1, next == std::string_view::npos ? next : next - hash - 1);
+        hash = next;
+        size_t eq = option.find('=');
+        std::string_view key = option.substr(0, eq);
+        std::string_view value = eq == std::string_view::npos ? std::string_view() : option.substr(eq + 1);
+        if (key == "jwt-secret" && eq != std::string_view::npos && !value.empty()) {
+            node.jwt_secret_path = std::string(value);
+        } else if (key == "timeout" && eq != std::string_view::npos) {
+            auto ms = parse_u64(value, "node #timeout");
+            if (!ms || *ms == 0 || *ms > 600'000)
+                return failf(Errc::invalid_input, "node '%.*s': #timeout=%.*s must be 1..600000 ms",
+                             static_cast<int>(spec.size()), spec.data(),
+                             static_cast<int>(value.size()), value.data());
+            node.timeout_ms = static_cast<uint32_t>(*ms);
+        } else if (key == "do-not-use" && eq == std::string_view::npos) {
+            node.role = NodeRole::mirror;
+        } else if (key == "name" && !value.empty()) {
+            node.name = std::string(value);
+        } else {
+            return failf(Errc::invalid_input,
+                         "node '%.*s': unknown option '#%.*s' (known: #jwt-secret=PATH, "
+                         "#timeout=MS, #do-not-use, #name=NAME)",
+                         static_cast<int>(spec.size()), spec.data(),
+                         static_cast<int>(option.size()), option.data());
+        }
+    }
+    return node;
+}
+
+std::string usage_text() {
+    return "enginemux — one consensus client, several execution clients, one safe answer\n"
+           "\n"
+           "usage: enginemux [flags]                 run the daemon (mux role)\n"
+           "       enginemux blockhash [FILE|-]      check newPayload block hashes\n"
+           "       enginemux check-config FILE       validate a config file\n"
+           "       enginemux tune --check|--apply P  kernel tuning profiles\n"
+           "       enginemux --version               version, build and detected features\n"
+           "\n"
+           "flags (executionbackup-compatible first; a flag overrides --config):\n"
+           "  --nodes URL[#jwt-secret=PATH][#timeout=MS][#do-not-use][#name=N],...\n"
+           "                         execution clients' authrpc URLs (http:// or https://)\n"
+           "  --jwt-secret PATH      the CL's JWT secret (also used for nodes without one)\n"
+           "  --port N               listen port for the CL (default 7000)\n"
+           "  --listen-addr ADDR     listen address (default 127.0.0.1)\n"
+           "  --timeout MS           cap on every node's deadline (default: spec timeouts)\n"
+           "  --fcu-majority Q       vote quorum, fraction of answering voters (default 0.6)\n"
+           "  --log-level L          error|warn|info|debug (default info)\n"
+           "  --node-timings         log each node's probe latency\n"
+           "  --config FILE.toml     every setting (see /etc/enginemux/enginemux.toml)\n"
+           "  --shards N             shard threads (default cores-1, at least 1)\n"
+           "  --admin-listen A:P     admin API address (default 127.0.0.1:9551, '' = off)\n"
+           "  --admin-token-file F   require 'Authorization: Bearer <token>' on the admin API\n"
+           "  -h, --help             this text\n";
+}
+
+namespace {
+
+// --- TOML -----------------------------------------------------------------------------------
+
+template <typename T>
+Result<void> toml_number(const toml::node& node, std::string_view key, T& out, double lo, double hi) {
+    double v;
+    if (auto i = node.value<int64_t>(); i && node.is_integer()) v = static_cast<double>(*i);
+    else if (auto d = node.value<double>(); d && node.is_floating_point()) v = *d;
+    else
+        return failf(Errc::invalid_input, "%.*s: expected a number", static_cast<int>(key.size()),
+                     key.data());
+    if (std::isnan(v) || v < lo || v > hi)
+        return failf(Errc::invalid_input, "%.*s: %g is outside %g..%g",
+                     static_cast<int>(key.size()), key.data(), v, lo, hi);
+    if constexpr (std::is_integral_v<T>) {
+        if (!node.is_integer())
+            return failf(Errc::invalid_input, "%.*s: expected an integer",
+                         static_cast<int>(key.size()), key.data());
+    }
+    out = static_cast<T>(v);
+    return {};
+}
+
+Result<void> toml_string(const toml::node& node, std::string_view key, std::string& out) {
+    auto s = node.value<std::string>();
+    if (!s || !node.is_string())
+        return failf(Errc::invalid_input, "%.*s: expected a string", static_cast<int>(key.size()),
+                     key.data());
+    out = *s;
+    return {};
+}
+
+Result<void> toml_bool(const toml::node& node, std::string_view key, bool& out) {
+    if (!node.is_boolean())
+        return failf(Errc::invalid_input, "%.*s: expected true or false",
+                     static_cast<int>(key.size()), key.data());
+    out = *node.value<bool>();
+    return {};
+}
+
+Result<void> unknown_key(std::string_view table, std::string_view key) {
+    return failf(Errc::invalid_input, "unknown setting '%.*s%s%.*s'",
+                 static_cast<int>(table.size()), table.data(), table.empty() ? "" : ".",
+                 static_cast<int>(key.size()), key.data());
+}
+
+Result<void> load_limits(const toml::table& t, LimitsConfig& l) {
+    for (auto&& [k, v] : t) {
+        std::string_view key = k.str();
+        std::string full = "limits." + std::string(key);
+        if (key == "body_bytes_max") EM_TRY_VOID(toml_number(v, full, l.body_bytes_max, 1024, 1u << 30));
+        else if (key == "header_bytes_max") EM_TRY_VOID(toml_number(v, full, l.header_bytes_max, 1024, 1u << 20));
+        else if (key == "connections_max") EM_TRY_VOID(toml_number(v, full, l.connections_max, 1, 1'000'000));
+        else if (key == "batch_entries_max") EM_TRY_VOID(toml_number(v, full, l.batch_entries_max, 1, 100'000));
+        else if (key == "in_flight_max") EM_TRY_VOID(toml_number(v, full, l.in_flight_max, 1, 1'000'000));
+        else if (key == "upstream_connections_max") EM_TRY_VOID(toml_number(v, full, l.upstream_connections_max, 1, 10'000));
+        else if (key == "header_timeout_ms") EM_TRY_VOID(toml_number(v, full, l.header_timeout_ms, 1, 3'600'000));
+        else if (key == "body_timeout_ms") EM_TRY_VOID(toml_number(v, full, l.body_timeout_ms, 1, 3'600'000));
+        else if (key == "idle_timeout_ms") EM_TRY_VOID(toml_number(v, full, l.idle_timeout_ms, 1, 86'400'000));
+        else if (key == "connect_timeout_ms") EM_TRY_VOID(toml_number(v, full, l.connect_timeout_ms, 1, 600'000));
+        else if (key == "lane_queue_max") EM_TRY_VOID(toml_number(v, full, l.lane_queue_max, 1, 100'000));
+        else if (key == "shutdown_drain_ms") EM_TRY_VOID(toml_number(v, full, l.shutdown_drain_ms, 0, 600'000));
+        else return unknown_key("limits", key);
+    }
+    return {};
+}
+
+Result<void> load_health(const toml::table& t, HealthConfig& h) {
+    for (auto&& [k, v] : t) {
+        std::string_view key = k.str();
+        std::string full = "health." + std::string(key);
+        if (key == "interval_ms") EM_TRY_VOID(toml_number(v, full, h.interval_ms, 100, 3'600'000));
+        else if (key == "timeout_ms") EM_TRY_VOID(toml_number(v, full, h.timeout_ms, 10, 600'000));
+        else if (key == "block_age_max_s") EM_TRY_VOID(toml_number(v, full, h.block_age_max_s, 0, 86'400));
+        else if (key == "failback_hold_ms") EM_TRY_VOID(toml_number(v, full, h.failback_hold_ms, 0, 3'600'000));
+        else return unknown_key("health", key);
+    }
+    return {};
+}
+
+Result<void> load_engine(const toml::table& t, EngineConfig& e) {
+    for (auto&& [k, v] : t) {
+        std::string_view key = k.str();
+        std::string full = "engine." + std::string(key);
+        if (key == "fcu_majority") EM_TRY_VOID(toml_number(v, full, e.fcu_majority, 0.0, 1.0));
+        else if (key == "timeout_ms") EM_TRY_VOID(toml_number(v, full, e.timeout_ms, 0, 600'000));
+        else if (key == "verify_block_hash") EM_TRY_VOID(toml_bool(v, full, e.verify_block_hash));
+        else if (key == "strict_payload_fields") EM_TRY_VOID(toml_bool(v, full, e.strict_payload_fields));
+        else if (key == "payload_id_lifetime_s") EM_TRY_VOID(toml_number(v, full, e.payload_id_lifetime_s, 1, 3600));
+        else if (key == "payload_ids_max") EM_TRY_VOID(toml_number(v, full, e.payload_ids_max, 1, 100'000));
+        else return unknown_key("engine", key);
+    }
+    return {};
+}
+
+Result<void> load_admin(const toml::table& t, AdminConfig& a) {
+    for (auto&& [k, v] : t) {
+        std::string_view key = k.str();
+        std::string full = "admin." + std::string(key);
+        if (key == "listen") EM_TRY_VOID(toml_string(v, full, a.listen));
+        else if (key == "token_file") EM_TRY_VOID(toml_string(v, full, a.token_file));
+        else return unknown_key("admin", key);
+    }
+    return {};
+}
+
+Result<void> load_node(const toml::table& t, size_t index, NodeConfig& n) {
+    char where[48];
+    std::snprintf(where, sizeof where, "nodes[%zu]", index);
+    bool have_url = false;
+    for (auto&& [k, v] : t) {
+        std::string_view key = k.str();
+        std::string full = std::string(where) + "." + std::string(key);
+        if (key == "url") {
+            std::string url;
+            EM_TRY_VOID(toml_string(v, full, url));
+            auto parsed = parse_node_url(url, n);
+            if (!parsed) return Unexpected(parsed.error().prefix(full));
+            have_url = true;
+        } else if (key == "name") {
+            EM_TRY_VOID(toml_string(v, full, n.name));
+        } else if (key == "jwt_secret") {
+            EM_TRY_VOID(toml_string(v, full, n.jwt_secret_path));
+        } else if (key == "timeout_ms") {
+            EM_TRY_VOID(toml_number(v, full, n.timeout_ms, 0, 600'000));
+        } else if (key == "role") {
+            std::string role;
+            EM_TRY_VOID(toml_string(v, full, role));
+            if (role == "voter") n.role = NodeRole::voter;
+            else if (role == "mirror" || role == "do-not-use") n.role = NodeRole::mirror;
+            else return failf(Errc::invalid_input, "%s: role '%s' is not voter or mirror", full.c_str(), role.c_str());
+        } else {
+            return unknown_key(where, key);
+        }
+    }
+    if (!have_url) return failf(Errc::invalid_input, "%s: url is required", where);
+    return {};
+}
+
+Result<void> load_toml(const std::string& path, Config& c) {
+    toml::table root;
+    try {
+        root = toml::parse_file(path);
+    } catch (const toml::parse_error& e) {
+        const auto& where = e.source().begin;
+        return failf(Errc::invalid_input, "%s:%u:%u: %.*s", path.c_str(), where.line, where.column,
+                     static_cast<int>(e.description().size()), e.description().data());
+    }
+    c.config_path = path;
+    for (auto&& [k, v] : root) {
+        std::string_view key = k.str();
+        std::string full(key);
+        Result<void> r;
+        if (key == "role") r = toml_string(v, full, c.role);
+        else if (key == "listen_addr") r = toml_string(v, full, c.listen_addr);
+        else if (key == "port") r = toml_number(v, full, c.port, 1, 65535);
+        else if (key == "jwt_secret") r = toml_string(v, full, c.jwt_secret_path);
+        else if (key == "log_level") {
+            std::string text;
+            r = toml_string(v, full, text);
+            if (r) {
+                auto level = parse_log_level(text);
+                if (!level) r = Unexpected(level.error());
+                else c.log_level = *level;
+            }
+        } else if (key == "shards") r = toml_number(v, full, c.shards, 0, 1024);
+        else if (key == "node_timings") r = toml_bool(v, full, c.node_timings);
+        else if (key == "limits" && v.is_table()) r = load_limits(*v.as_table(), c.limits);
+        else if (key == "health" && v.is_table()) r = load_health(*v.as_table(), c.health);
+        else if (key == "engine" && v.is_table()) r = load_engine(*v.as_table(), c.engine);
+        else if (key == "admin" && v.is_table()) r = load_admin(*v.as_table(), c.admin);
+        else if (key == "nodes" && v.is_array_of_tables()) {
+            c.nodes.clear();
+            size_t i = 0;
+            for (auto&& element : *v.as_array()) {
+                NodeConfig n;
+                r = load_node(*element.as_table(), i++, n);
+                if (!r) break;
+                c.nodes.push_back(std::move(n));
+            }
+        } else r = unknown_key("", key);
+        if (!r) return Unexpected(r.error().prefix(path));
+    }
+    return {};
+}
+
+}  // namespace
+
+Result<void> validate(Config& c) {
+    if (c.role != "mux")
+        return failf(Errc::invalid_input, "role '%s' is not supported yet (supported: mux)",
+                     c.role.c_str());
+    if (c.nodes.empty())
+        return fail(Errc::invalid_input, "no execution clients: give --nodes URL,... or [[nodes]]");
+    std::set<std::string> names;
+    for (size_t i = 0; i < c.nodes.size(); i++) {
+        NodeConfig& n = c.nodes[i];
+        if (n.name.empty()) n.name = "node" + std::to_string(i + 1);
+        if (!names.insert(n.name).second)
+            return failf(Errc::invalid_input, "two nodes are named '%s'", n.name.c_str());
+        if (n.jwt_secret_path.empty() && c.jwt_secret_path.empty())
+            return failf(Errc::invalid_input,
+                         "node %s has no JWT secret: give --jwt-secret PATH or #jwt-secret=PATH",
+                         n.name.c_str());
+    }
+    bool any_voter = false;
+    for (auto& n : c.nodes) any_voter |= n.role == NodeRole::voter;
+    if (!any_voter)
+        return fail(Errc::invalid_input, "every node is do-not-use: at least one must vote");
+    if (c.jwt_secret_path.empty())
+        return fail(Errc::invalid_input,
+                    "no JWT secret for the consensus client: give --jwt-secret PATH");
+    if (!(c.engine.fcu_majority > 0.0 && c.engine.fcu_majority <= 1.0))
+        return failf(Errc::invalid_input, "fcu-majority %g must be in (0, 1]", c.engine.fcu_majority);
+    return {};
+}
+
+Result<Config> load_file(const std::string& path) {
+    Config c;
+    EM_TRY_VOID(load_toml(path, c));
+    EM_TRY_VOID(validate(c));
+    return c;
+}
+
+Result<LoadOutcome> load(int argc, const char* const* argv, Config& out) {
+    CLI::App cli("enginemux", "enginemux");
+    cli.set_help_flag();  // we print our own usage
+    std::string nodes, jwt, listen_addr, log_level, config_path, admin_listen, admin_token;
+    int64_t port = 0, timeout = 0, shards = 0;
+    double majority = 0;
+    bool help = false, version = false, timings = false;
+    auto* o_nodes = cli.add_option("--nodes,-n", nodes);
+    auto* o_jwt = cli.add_option("--jwt-secret,-j", jwt);
+    auto* o_port = cli.add_option("--port,-p", port);
+    auto* o_addr = cli.add_option("--listen-addr", listen_addr);
+    auto* o_timeout = cli.add_option("--timeout", timeout);
+    auto* o_majority = cli.add_option("--fcu-majority", majority);
+    auto* o_level = cli.add_option("--log-level,-l", log_level);
+    auto* o_config = cli.add_option("--config,-c", config_path);
+    auto* o_shards = cli.add_option("--shards", shards);
+    auto* o_admin = cli.add_option("--admin-listen", admin_listen);
+    auto* o_token = cli.add_option("--admin-token-file", admin_token);
+    cli.add_flag("--node-timings", timings);
+    cli.add_flag("--help,-h", help);
+    cli.add_flag("--version,-V", version);
+    try {
+        cli.parse(argc, argv);
+    } catch (const CLI::ParseError& e) {
+        return failf(Errc::invalid_input, "%s (see enginemux --help)", e.what());
+    }
+    if (help) return LoadOutcome::help;
+    if (version) return LoadOutcome::version;
+
+    Config c;
+    if (o_config->count()) EM_TRY_VOID(load_toml(config_path, c));
+    if (o_nodes->count()) {
+        c.nodes.clear();
+        std::string_view all = nodes;
+        while (!all.empty()) {
+            size_t comma = all.find(',');
+            std::string_view one = all.substr(0, comma);
+            if (!one.empty()) c.nodes.push_back(EM_TRY(parse_node_spec(one)));
+            all = comma == std::string_view::npos ? std::string_view() : all.substr(comma + 1);
+        }
+    }
+    if (o_jwt->count()) c.jwt_secret_path = jwt;
+    if (o_port->count()) {
+        if (port < 1 || port > 65535)
+            return failf(Errc::invalid_input, "--port %lld is not 1..65535", static_cast<long long>(port));
+        c.port = static_cast<uint16_t>(port);
+    }
+    if (o_addr->count()) c.listen_addr = listen_addr;
+    if (o_timeout->count()) {
+        if (timeout < 1 || timeout > 600'000)
+            return failf(Errc::invalid_input, "--timeout %lld is not 1..600000 ms", static_cast<long long>(timeout));
+        c.engine.timeout_ms = static_cast<uint32_t>(timeout);
+    }
+    if (o_majority->count()) {
+        if (!(majority > 0.0 && majority <= 1.0))
+            return failf(Errc::invalid_input, "--fcu-majority %g must be in (0, 1], e.g. 0.6", majority);
+        c.engine.fcu_majority = majority;
+    }
+    if (o_level->count()) c.log_level = EM_TRY(parse_log_level(log_level));
+    if (o_shards->count()) {
+        if (shards < 0 || shards > 1024)
+            return failf(Errc::invalid_input, "--shards %lld is not 0..1024", static_cast<long long>(shards));
+        c.shards = static_cast<int>(shards);
+    }
+    if (o_admin->count()) c.admin.listen = admin_listen;
+    if (o_token->count()) c.admin.token_file = admin_token;
+    if (timings) c.node_timings = true;
+    EM_TRY_VOID(validate(c));
+    out = std::move(c);
+    return LoadOutcome::run;
+}
+
+}  // namespace em::app

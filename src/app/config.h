@@ -1,0 +1,107 @@
+// Daemon configuration: defaults, the TOML file (--config) and executionbackup-compatible flags
+// (a flag overrides the file). Loaded once by main() on start-up; immutable afterwards (runtime
+// node changes go through the admin API, not through this struct).
+//
+// Every limit the daemon enforces has a named field here with its default, so an operator can
+// find and change it, and `enginemux check-config FILE` validates a file without starting.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "base/log.h"
+#include "base/result.h"
+
+namespace em::app {
+
+enum class NodeRole : uint8_t { voter, mirror };
+
+/// One execution client, from `--nodes URL[#jwt-secret=PATH][#timeout=MS][#do-not-use][#name=N]`
+/// or a [[nodes]] table.
+struct NodeConfig {
+    std::string name;             ///< unique; default "node<N>" (1-based) or the URL's host:port
+    std::string url;              ///< as given
+    bool tls = false;             ///< https
+    std::string host;             ///< host part of the URL
+    uint16_t port = 0;            ///< explicit or 80/443
+    std::string path = "/";       ///< request target
+    std::string jwt_secret_path;  ///< "" = use the daemon's --jwt-secret
+    uint32_t timeout_ms = 0;      ///< 0 = the global --timeout, else the method's spec timeout
+    NodeRole role = NodeRole::voter;
+};
+
+/// Parses one --nodes element. Errors name the element and what is wrong with it.
+Result<NodeConfig> parse_node_spec(std::string_view spec);
+/// Parses an http(s)://host[:port][/path] URL into node's tls/host/port/path.
+Result<void> parse_node_url(std::string_view url, NodeConfig& node);
+
+struct LimitsConfig {
+    uint64_t body_bytes_max = 32u << 20;      ///< request/response body (over: 413)
+    uint32_t header_bytes_max = 16u << 10;    ///< request head (over: 431)
+    uint32_t connections_max = 4096;          ///< client connections per shard
+    uint32_t batch_entries_max = 1000;        ///< JSON-RPC batch elements
+    uint32_t in_flight_max = 4096;            ///< requests being proxied per shard
+    uint32_t upstream_connections_max = 64;   ///< keep-alive connections per node per shard
+    uint32_t header_timeout_ms = 10'000;      ///< first byte to end of headers (slow clients)
+    uint32_t body_timeout_ms = 60'000;        ///< end of headers to end of body
+    uint32_t idle_timeout_ms = 120'000;       ///< keep-alive connection without a request
+    uint32_t connect_timeout_ms = 2'000;      ///< upstream TCP/TLS connect
+    uint32_t lane_queue_max = 256;            ///< engine calls queued per node lane
+    uint32_t shutdown_drain_ms = 10'000;      ///< graceful shutdown: wait for in-flight requests
+};
+
+struct HealthConfig {
+    uint32_t interval_ms = 5'000;       ///< probe period per node
+    uint32_t timeout_ms = 2'000;        ///< probe deadline
+    uint32_t block_age_max_s = 120;     ///< head older than this: syncing (0 = not checked)
+    uint32_t failback_hold_ms = 30'000; ///< a recovered node must stay healthy this long first
+};
+
+struct AdminConfig {
+    std::string listen = "127.0.0.1:9551";  ///< "" disables the admin API
+    std::string token_file;                 ///< bearer token file; "" = no token required
+};
+
+struct EngineConfig {
+    double fcu_majority = 0.6;          ///< quorum fraction of answering voters (executionbackup's)
+    uint32_t timeout_ms = 0;            ///< --timeout: per-node deadline cap (0 = spec timeouts)
+    bool verify_block_hash = true;      ///< rebuild and check every newPayload's block hash
+    bool strict_payload_fields = false; ///< reject unknown fields inside executionPayload
+    uint32_t payload_id_lifetime_s = 36;///< minted payloadIds expire (3 slots)
+    uint32_t payload_ids_max = 64;      ///< bounded payloadId map
+};
+
+struct Config {
+    std::string role = "mux";
+    std::string listen_addr = "127.0.0.1";  ///< executionbackup binds 0.0.0.0; we do not by default
+    uint16_t port = 7000;
+    std::string jwt_secret_path;            ///< the CL's secret (and the nodes' default)
+    std::vector<NodeConfig> nodes;
+    LogLevel log_level = LogLevel::info;
+    int shards = 0;                         ///< 0 = cores - 1 (at least 1)
+    bool node_timings = false;              ///< log node latencies at each health check
+    EngineConfig engine;
+    LimitsConfig limits;
+    HealthConfig health;
+    AdminConfig admin;
+    std::string config_path;                ///< the --config file, if any
+};
+
+/// The usage text of the daemon's flags.
+std::string usage_text();
+
+/// What load() found: a config to run, or a request to print help/version and exit.
+enum class LoadOutcome : uint8_t { run, help, version };
+
+/// Loads defaults, then --config FILE (if given), then flags. Unknown flags, unknown TOML keys
+/// and bad values are errors naming which and why. Validates cross-field rules (at least one
+/// node, unique names, a JWT secret for every node).
+Result<LoadOutcome> load(int argc, const char* const* argv, Config& out);
+/// Loads only a TOML file (for `check-config`); same validation as load().
+Result<Config> load_file(const std::string& path);
+/// Cross-field validation (called by load and load_file).
+Result<void> validate(Config& config);
+
+}  // namespace em::app

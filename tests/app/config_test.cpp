@@ -1,0 +1,169 @@
+#include "app/config.h"
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <fstream>
+#include <string>
+#include <vector>
+
+namespace em::app {
+namespace {
+
+Result<LoadOutcome> run(std::vector<const char*> args, Config& c) {
+    args.insert(args.begin(), "enginemux");
+    return load(static_cast<int>(args.size()), args.data(), c);
+}
+
+std::string temp_file(const std::string& text) {
+    char path[] = "/tmp/em-config-XXXXXX";
+    int fd = mkstemp(path);
+    EXPECT_GE(fd, 0);
+    EXPECT_EQ(::write(fd, text.data(), text.size()), static_cast<ssize_t>(text.size()));
+    ::close(fd);
+    return path;
+}
+
+TEST(NodeSpec, ExecutionbackupSyntax) {
+    auto n = parse_node_spec("http://127.0.0.1:8551#jwt-secret=/etc/jwt.hex#timeout=1500#do-not-use");
+    ASSERT_TRUE(n) << n.error().c_str();
+    EXPECT_EQ(n->host, "127.0.0.1");
+    EXPECT_EQ(n->port, 8551);
+    EXPECT_EQ(n->path, "/");
+    EXPECT_EQ(n->jwt_secret_path, "/etc/jwt.hex");
+    EXPECT_EQ(n->timeout_ms, 1500u);
+    EXPECT_EQ(n->role, NodeRole::mirror);
+    auto tls = parse_node_spec("https://el.example:9000/engine#name=geth");
+    ASSERT_TRUE(tls);
+    EXPECT_TRUE(tls->tls);
+    EXPECT_EQ(tls->path, "/engine");
+    EXPECT_EQ(tls->name, "geth");
+    auto v6 = parse_node_spec("http://[::1]:8551");
+    ASSERT_TRUE(v6);
+    EXPECT_EQ(v6->host, "::1");
+    EXPECT_EQ(v6->port, 8551);
+    auto dflt = parse_node_spec("http://localhost");
+    ASSERT_TRUE(dflt);
+    EXPECT_EQ(dflt->port, 80);
+}
+
+TEST(NodeSpec, ErrorsNameTheProblem) {
+    auto scheme = parse_node_spec("ftp://x:1");
+    ASSERT_FALSE(scheme);
+    EXPECT_NE(scheme.error().message().find("http:// or https://"), std::string_view::npos);
+    auto option = parse_node_spec("http://x:1#fast");
+    ASSERT_FALSE(option);
+    EXPECT_NE(option.error().message().find("unknown option '#fast'"), std::string_view::npos);
+    auto timeout = parse_node_spec("http://x:1#timeout=abc");
+    ASSERT_FALSE(timeout);
+    EXPECT_NE(timeout.error().message().find("#timeout=abc"), std::string_view::npos);
+    auto port = parse_node_spec("http://x:99999");
+    ASSERT_FALSE(port);
+    EXPECT_NE(port.error().message().find("port must be 1..65535"), std::string_view::npos);
+}
+
+TEST(Flags, ExecutionbackupFlagsWork) {
+    Config c;
+    auto r = run({"--nodes", "http://127.0.0.1:8551,http://127.0.0.1:8552#do-not-use", "--jwt-secret",
+                  "/tmp/jwt", "--port", "7001", "--listen-addr", "0.0.0.0", "--timeout", "3000",
+                  "--fcu-majority", "0.5", "--log-level", "debug"},
+                 c);
+    ASSERT_TRUE(r) << r.error().c_str();
+    EXPECT_EQ(*r, LoadOutcome::run);
+    ASSERT_EQ(c.nodes.size(), 2u);
+    EXPECT_EQ(c.nodes[0].name, "node1");
+    EXPECT_EQ(c.nodes[1].role, NodeRole::mirror);
+    EXPECT_EQ(c.port, 7001);
+    EXPECT_EQ(c.listen_addr, "0.0.0.0");
+    EXPECT_EQ(c.engine.timeout_ms, 3000u);
+    EXPECT_DOUBLE_EQ(c.engine.fcu_majority, 0.5);
+    EXPECT_EQ(c.log_level, LogLevel::debug);
+}
+
+TEST(Flags, UnknownAndBadValuesAreErrors) {
+    Config c;
+    auto unknown = run({"--nodes", "http://a:1", "--jwt-secret", "/j", "--turbo"}, c);
+    ASSERT_FALSE(unknown);
+    EXPECT_NE(unknown.error().message().find("--turbo"), std::string_view::npos);
+    auto majority = run({"--nodes", "http://a:1", "--jwt-secret", "/j", "--fcu-majority", "1.5"}, c);
+    ASSERT_FALSE(majority);
+    EXPECT_NE(majority.error().message().find("--fcu-majority 1.5"), std::string_view::npos);
+    auto level = run({"--nodes", "http://a:1", "--jwt-secret", "/j", "--log-level", "loud"}, c);
+    ASSERT_FALSE(level);
+    EXPECT_NE(level.error().message().find("loud"), std::string_view::npos);
+    auto no_nodes = run({"--jwt-secret", "/j"}, c);
+    ASSERT_FALSE(no_nodes);
+    EXPECT_NE(no_nodes.error().message().find("--nodes"), std::string_view::npos);
+    auto no_secret = run({"--nodes", "http://a:1"}, c);
+    ASSERT_FALSE(no_secret);
+    EXPECT_NE(no_secret.error().message().find("JWT secret"), std::string_view::npos);
+    auto all_mirrors = run({"--nodes", "http://a:1#do-not-use", "--jwt-secret", "/j"}, c);
+    ASSERT_FALSE(all_mirrors);
+    Config h;
+    EXPECT_EQ(*run({"--help"}, h), LoadOutcome::help);
+}
+
+TEST(Toml, FileThenFlagsOverride) {
+    std::string path = temp_file(R"(
+port = 7100
+jwt_secret = "/etc/enginemux/cl.jwt"
+log_level = "warn"
+[engine]
+fcu_majority = 0.67
+strict_payload_fields = true
+[limits]
+body_bytes_max = 1048576
+[[nodes]]
+url = "http://127.0.0.1:8551"
+name = "geth"
+jwt_secret = "/etc/enginemux/geth.jwt"
+[[nodes]]
+url = "http://127.0.0.1:8552"
+role = "mirror"
+timeout_ms = 900
+)");
+    Config c;
+    auto r = run({"--config", path.c_str(), "--port", "7200"}, c);
+    ASSERT_TRUE(r) << r.error().c_str();
+    EXPECT_EQ(c.port, 7200);  // flag wins
+    EXPECT_EQ(c.log_level, LogLevel::warn);
+    EXPECT_DOUBLE_EQ(c.engine.fcu_majority, 0.67);
+    EXPECT_TRUE(c.engine.strict_payload_fields);
+    EXPECT_EQ(c.limits.body_bytes_max, 1048576u);
+    ASSERT_EQ(c.nodes.size(), 2u);
+    EXPECT_EQ(c.nodes[0].name, "geth");
+    EXPECT_EQ(c.nodes[1].name, "node2");
+    EXPECT_EQ(c.nodes[1].role, NodeRole::mirror);
+    EXPECT_EQ(c.nodes[1].timeout_ms, 900u);
+    unlink(path.c_str());
+}
+
+TEST(Toml, StrictAboutKeysTypesAndRanges) {
+    struct Case {
+        const char* text;
+        const char* expect;
+    } cases[] = {
+        {"prot = 1\n", "unknown setting 'prot'"},
+        {"[limits]\nbody_bytes = 1\n", "unknown setting 'limits.body_bytes'"},
+        {"port = \"7000\"\n", "port: expected a number"},
+        {"port = 70000\n", "port: 70000 is outside 1..65535"},
+        {"[engine]\nfcu_majority = 2.0\n", "engine.fcu_majority: 2 is outside 0..1"},
+        {"[[nodes]]\nname = \"x\"\n", "nodes[0]: url is required"},
+        {"[[nodes]]\nurl = \"tcp://x\"\n", "nodes[0].url: node URL 'tcp://x'"},
+        {"[[nodes]]\nurl = \"http://x:1\"\nrole = \"boss\"\n", "role 'boss' is not voter or mirror"},
+        {"port = = 3\n", ":1:"},
+    };
+    for (const auto& tc : cases) {
+        std::string path = temp_file(tc.text);
+        auto r = load_file(path);
+        ASSERT_FALSE(r) << tc.text;
+        EXPECT_NE(r.error().message().find(tc.expect), std::string_view::npos)
+            << tc.text << " -> " << r.error().c_str();
+        EXPECT_NE(r.error().message().find(path), std::string_view::npos) << r.error().c_str();
+        unlink(path.c_str());
+    }
+}
+
+}  // namespace
+}  // namespace em::app
