@@ -43,7 +43,7 @@ ManyFn many_fn(KeccakImpl impl) {
 
 /// True if single messages of impl go through its kernel with one lane busy rather than the
 /// portable code (measured: see bench/keccak and docs).
-constexpr bool single_avx512_uses_kernel = false;
+constexpr bool single_avx512_uses_kernel = true;
 bool single_uses_kernel(KeccakImpl impl) {
     return impl == KeccakImpl::avx512x8 && single_avx512_uses_kernel;
 }

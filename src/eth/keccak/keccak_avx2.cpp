@@ -37,6 +37,9 @@ inline Lane k_rol(Lane a) {
         return _mm256_shuffle_epi8(
             a, _mm256_setr_epi8(1, 2, 3, 4, 5, 6, 7, 0, 9, 10, 11, 12, 13, 14, 15, 8, 1, 2, 3, 4, 5,
                                 6, 7, 0, 9, 10, 11, 12, 13, 14, 15, 8));
+    } else if constexpr (n == 1) {
+        // a + a instead of a << 1: adds issue on more ports than shifts.
+        return _mm256_or_si256(_mm256_add_epi64(a, a), _mm256_srli_epi64(a, 63));
     } else {
         return _mm256_or_si256(_mm256_slli_epi64(a, n), _mm256_srli_epi64(a, 64 - n));
     }
@@ -58,24 +61,44 @@ inline void k_store(Lane* s, size_t i, Lane v) {
 struct Avx2x4 {
     static constexpr size_t lanes = 4;
 
-    void zero() {
-        for (auto& v : s) v = _mm256_setzero_si256();
+    static constexpr unsigned all_lanes = 0xF;
+
+    void start(const uint64_t* block, unsigned active) {
+        for (size_t j = 0; j < keccak_rate_words; j++) s[j] = load_block_word(block, j, active);
+        // The capacity words, spelled out: as a loop the compiler makes it a memset (rep stos),
+        // which costs more than these eight stores.
+        const Lane zero = _mm256_setzero_si256();
+        s[17] = zero, s[18] = zero, s[19] = zero, s[20] = zero;
+        s[21] = zero, s[22] = zero, s[23] = zero, s[24] = zero;
     }
-    void absorb(const uint64_t* block) {
+    void absorb(const uint64_t* block, unsigned active, unsigned fresh) {
+        if (!fresh) {
+            for (size_t j = 0; j < keccak_rate_words; j++)
+                s[j] = k_xor(s[j], load_block_word(block, j, active));
+            return;
+        }
+        // Fresh lanes restart from zero: clear them, then XOR the block in.
+        const Lane keep = lane_mask(~fresh);
         for (size_t j = 0; j < keccak_rate_words; j++)
-            s[j] = k_xor(s[j], _mm256_load_si256(reinterpret_cast<const Lane*>(block + 4 * j)));
+            s[j] = k_xor(_mm256_and_si256(s[j], keep), load_block_word(block, j, active));
+        for (size_t j = keccak_rate_words; j < keccak_state_words; j++)
+            s[j] = _mm256_and_si256(s[j], keep);
     }
     void permute() { permute_state(s); }
     void extract(uint64_t* words) {
         for (size_t k = 0; k < 4; k++)
             _mm256_store_si256(reinterpret_cast<Lane*>(words + 4 * k), s[k]);
     }
-    void reset(unsigned lane_mask) {
-        // keep[i] = all ones unless lane i is being reset
-        const Lane keep =
-            _mm256_set_epi64x((lane_mask >> 3 & 1u) ? 0 : -1, (lane_mask >> 2 & 1u) ? 0 : -1,
-                              (lane_mask >> 1 & 1u) ? 0 : -1, (lane_mask & 1u) ? 0 : -1);
-        for (auto& v : s) v = _mm256_and_si256(v, keep);
+    /// All ones in the 64-bit lanes whose bit is set in m, zeros elsewhere.
+    static Lane lane_mask(unsigned m) {
+        return _mm256_set_epi64x((m >> 3 & 1u) ? -1 : 0, (m >> 2 & 1u) ? -1 : 0,
+                                 (m >> 1 & 1u) ? -1 : 0, (m & 1u) ? -1 : 0);
+    }
+    /// Word j of every lane's block; inactive lanes read as zero (their memory is not read).
+    static Lane load_block_word(const uint64_t* block, size_t j, unsigned active) {
+        const Lane* p = reinterpret_cast<const Lane*>(block + 4 * j);
+        if (active == all_lanes) return _mm256_load_si256(p);
+        return _mm256_maskload_epi64(reinterpret_cast<const long long*>(p), lane_mask(active));
     }
 
     static void permute_state(Lane* state) { EM_KECCAK_PERMUTE(state); }

@@ -48,20 +48,39 @@ inline void k_store(Lane* s, size_t i, Lane v) {
 struct Avx512x8 {
     static constexpr size_t lanes = 8;
 
-    void zero() {
-        for (auto& v : s) v = _mm512_setzero_si512();
+    static constexpr unsigned all_lanes = 0xFF;
+
+    void start(const uint64_t* block, unsigned active) {
+        for (size_t j = 0; j < keccak_rate_words; j++) s[j] = load_block_word(block, j, active);
+        // The capacity words, spelled out: as a loop the compiler makes it a memset (rep stos),
+        // which costs more than these eight stores.
+        const Lane zero = _mm512_setzero_si512();
+        s[17] = zero, s[18] = zero, s[19] = zero, s[20] = zero;
+        s[21] = zero, s[22] = zero, s[23] = zero, s[24] = zero;
     }
-    void absorb(const uint64_t* block) {
-        for (size_t j = 0; j < keccak_rate_words; j++)
-            s[j] = _mm512_xor_si512(s[j], _mm512_load_si512(block + 8 * j));
+    void absorb(const uint64_t* block, unsigned active, unsigned fresh) {
+        if (!fresh) {
+            for (size_t j = 0; j < keccak_rate_words; j++)
+                s[j] = _mm512_xor_si512(s[j], load_block_word(block, j, active));
+            return;
+        }
+        // Fresh lanes take the block word as is (state zero), the others XOR it in.
+        const __mmask8 keep = static_cast<__mmask8>(~fresh);
+        for (size_t j = 0; j < keccak_rate_words; j++) {
+            Lane v = load_block_word(block, j, active);
+            s[j] = _mm512_mask_xor_epi64(v, keep, s[j], v);
+        }
+        for (size_t j = keccak_rate_words; j < keccak_state_words; j++)
+            s[j] = _mm512_maskz_mov_epi64(keep, s[j]);
     }
     void permute() { permute_state(s); }
     void extract(uint64_t* words) {
         for (size_t k = 0; k < 4; k++) _mm512_store_si512(words + 8 * k, s[k]);
     }
-    void reset(unsigned lane_mask) {
-        const __mmask8 keep = static_cast<__mmask8>(~lane_mask);
-        for (auto& v : s) v = _mm512_maskz_mov_epi64(keep, v);
+    /// Word j of every lane's block; inactive lanes read as zero (their memory is not read).
+    static Lane load_block_word(const uint64_t* block, size_t j, unsigned active) {
+        if (active == all_lanes) return _mm512_load_si512(block + 8 * j);
+        return _mm512_maskz_load_epi64(static_cast<__mmask8>(active), block + 8 * j);
     }
 
     static void permute_state(Lane* state) { EM_KECCAK_PERMUTE(state); }

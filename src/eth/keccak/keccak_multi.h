@@ -1,7 +1,7 @@
 // Internal to src/eth/keccak: the multi-buffer Keccak-256 sponge, shared by the AVX2 (4-lane)
 // and AVX-512 (8-lane) kernels. Included only by the SIMD translation units.
 //
-// Any thread; no state outside the call (everything lives on the caller's stack, ~2 KiB).
+// Any thread; no state outside the call (everything lives on the caller's stack, ~3 KiB).
 // KeccakMultiSponge<Kernel> hashes any number of messages of any lengths: each SIMD lane takes
 // the next message as soon as its current one is done (its state lane is zeroed), so lanes of
 // unequal length never wait for each other and a batch costs about sum(blocks) / lanes
@@ -9,12 +9,15 @@
 //
 // Kernel (a type in the including TU's anonymous namespace, so every instantiation here has
 // internal linkage and no code compiled with one TU's -m flags is shared with another TU):
-//   static constexpr size_t lanes;             N, at most 8
-//   void zero();                               all lanes to the zero state
-//   void absorb(const uint64_t* block);        XOR word j of lane i, block[j * N + i], j < 17
-//   void permute();                            Keccak-f[1600] on every lane
-//   void extract(uint64_t* words);             words[k * N + i] = lane i's state word k, k < 4
-//   void reset(unsigned lane_mask);            zero the state of the lanes in lane_mask
+//   static constexpr size_t lanes;      N, at most 8
+//   void start(const uint64_t* block, unsigned active);
+//       every lane's state := its block (word j of lane i is block[j * N + i], j < 17; the
+//       capacity words zero); lanes not in `active` get zeros and their block words are not read
+//   void absorb(const uint64_t* block, unsigned active, unsigned fresh);
+//       XOR the block into the states of the `active` lanes (others' words are not read); the
+//       `fresh` lanes (a new message) first restart from the zero state
+//   void permute();                     Keccak-f[1600] on every lane
+//   void extract(uint64_t* words);      words[k * N + i] = lane i's state word k, k < 4
 #pragma once
 
 #include <cstddef>
@@ -45,30 +48,37 @@ class KeccakMultiSponge {
         : ptrs_(ptrs), lens_(lens), outs_(outs), count_(count) {}
 
     uint64_t run_all() {
-        kernel_.zero();
-        // Idle lanes absorb whatever their column holds; start from zeros, not indeterminate.
-        std::memset(block_, 0, sizeof block_);
         for (size_t i = 0; i < lanes; i++) take_next(i);
+        if (!active_) return 0;
+        kernel_.start(block_, fill_block());
         uint64_t calls = 0;
-        while (active_) {
-            unsigned finishing = 0;
-            for (size_t i = 0; i < lanes; i++) {
-                if (!(active_ >> i & 1u)) continue;
-                if (left_[i] >= keccak_rate_bytes) {
-                    load_block(i, p_[i]);
-                    p_[i] += keccak_rate_bytes;
-                    left_[i] -= keccak_rate_bytes;
-                } else {
-                    load_last_block(i, p_[i], left_[i]);
-                    finishing |= 1u << i;
-                }
-            }
-            kernel_.absorb(block_);
+        for (;;) {
             kernel_.permute();
             calls++;
-            if (finishing) finish_lanes(finishing);
+            unsigned fresh = finishing_ ? finish_lanes() : 0u;
+            if (!active_) break;
+            unsigned active = fill_block();
+            kernel_.absorb(block_, active, fresh);
         }
         return calls * lanes;
+    }
+
+    /// Writes the next block of every active lane into its column of block_ and notes in
+    /// finishing_ the lanes whose final (padded) block it is. Returns the active lanes.
+    unsigned fill_block() {
+        finishing_ = 0;
+        for (size_t i = 0; i < lanes; i++) {
+            if (!(active_ >> i & 1u)) continue;
+            if (left_[i] >= keccak_rate_bytes) {
+                load_block(i, p_[i]);
+                p_[i] += keccak_rate_bytes;
+                left_[i] -= keccak_rate_bytes;
+            } else {
+                load_last_block(i, p_[i], left_[i]);
+                finishing_ |= 1u << i;
+            }
+        }
+        return active_;
     }
 
     /// Gives lane i the next message (marks it active) or marks it idle.
@@ -85,16 +95,16 @@ class KeccakMultiSponge {
         return true;
     }
 
-    /// Writes the digests of the lanes in `finishing` and refills them.
-    void finish_lanes(unsigned finishing) {
+    /// Writes the digests of the finishing_ lanes and refills them; returns the refilled ones.
+    unsigned finish_lanes() {
         kernel_.extract(digest_);
         unsigned refill = 0;
         for (size_t i = 0; i < lanes; i++) {
-            if (!(finishing >> i & 1u)) continue;
+            if (!(finishing_ >> i & 1u)) continue;
             for (size_t k = 0; k < 4; k++) std::memcpy(out_[i] + 8 * k, &digest_[k * lanes + i], 8);
             if (take_next(i)) refill |= 1u << i;
         }
-        if (refill) kernel_.reset(refill);
+        return refill;
     }
 
     static uint64_t load64(const uint8_t* p) {
@@ -111,10 +121,12 @@ class KeccakMultiSponge {
     void load_last_block(size_t lane, const uint8_t* p, size_t n) {
         size_t words = n / 8;
         for (size_t j = 0; j < words; j++) block_[j * lanes + lane] = load64(p + 8 * j);
-        uint8_t tail[8] = {};
-        if (n % 8) std::memcpy(tail, p + 8 * words, n % 8);
-        tail[n % 8] = 0x01;
-        block_[words * lanes + lane] = load64(tail);
+        // The partial word and the first padding byte, assembled in a register (a byte store
+        // followed by a word load would stall store forwarding).
+        const uint8_t* tail = p + 8 * words;
+        uint64_t w = uint64_t{1} << (8 * (n % 8));
+        for (size_t k = 0; k < n % 8; k++) w |= uint64_t{tail[k]} << (8 * k);
+        block_[words * lanes + lane] = w;
         for (size_t j = words + 1; j < keccak_rate_words; j++) block_[j * lanes + lane] = 0;
         block_[(keccak_rate_words - 1) * lanes + lane] ^= 0x80ull << 56;
     }
@@ -125,6 +137,7 @@ class KeccakMultiSponge {
     size_t count_;
     size_t next_ = 0;
     unsigned active_ = 0;
+    unsigned finishing_ = 0;
     Kernel kernel_;
     const uint8_t* p_[lanes];
     size_t left_[lanes];

@@ -73,51 +73,58 @@ constexpr uint64_t keccak_round_constants[24] = {
         e4 = k_chi(b4, b0, b1);                                           \
     } while (0)
 
-// One round from state A into state E with round constant rc. Output lane (X, Y) takes input
-// lane ((X + 3Y) mod 5, X) rotated by its rho offset (pi inverted).
-#define EM_KECCAK_ROUND(A, E, rc)                                                         \
-    do {                                                                                  \
-        const Lane c0 = k_xor5(A##00, A##05, A##10, A##15, A##20);                        \
-        const Lane c1 = k_xor5(A##01, A##06, A##11, A##16, A##21);                        \
-        const Lane c2 = k_xor5(A##02, A##07, A##12, A##17, A##22);                        \
-        const Lane c3 = k_xor5(A##03, A##08, A##13, A##18, A##23);                        \
-        const Lane c4 = k_xor5(A##04, A##09, A##14, A##19, A##24);                        \
-        const Lane d0 = k_xor(c4, k_rol<1>(c1));                                          \
-        const Lane d1 = k_xor(c0, k_rol<1>(c2));                                          \
-        const Lane d2 = k_xor(c1, k_rol<1>(c3));                                          \
-        const Lane d3 = k_xor(c2, k_rol<1>(c4));                                          \
-        const Lane d4 = k_xor(c3, k_rol<1>(c0));                                          \
-        EM_KECCAK_CHI_ROW(E##00, E##01, E##02, E##03, E##04, k_xor(A##00, d0),            \
-                          k_rol<44>(k_xor(A##06, d1)), k_rol<43>(k_xor(A##12, d2)),       \
-                          k_rol<21>(k_xor(A##18, d3)), k_rol<14>(k_xor(A##24, d4)));      \
-        E##00 = k_iota(E##00, rc);                                                        \
-        EM_KECCAK_CHI_ROW(E##05, E##06, E##07, E##08, E##09, k_rol<28>(k_xor(A##03, d3)), \
-                          k_rol<20>(k_xor(A##09, d4)), k_rol<3>(k_xor(A##10, d0)),        \
-                          k_rol<45>(k_xor(A##16, d1)), k_rol<61>(k_xor(A##22, d2)));      \
-        EM_KECCAK_CHI_ROW(E##10, E##11, E##12, E##13, E##14, k_rol<1>(k_xor(A##01, d1)),  \
-                          k_rol<6>(k_xor(A##07, d2)), k_rol<25>(k_xor(A##13, d3)),        \
-                          k_rol<8>(k_xor(A##19, d4)), k_rol<18>(k_xor(A##20, d0)));       \
-        EM_KECCAK_CHI_ROW(E##15, E##16, E##17, E##18, E##19, k_rol<27>(k_xor(A##04, d4)), \
-                          k_rol<36>(k_xor(A##05, d0)), k_rol<10>(k_xor(A##11, d1)),       \
-                          k_rol<15>(k_xor(A##17, d2)), k_rol<56>(k_xor(A##23, d3)));      \
-        EM_KECCAK_CHI_ROW(E##20, E##21, E##22, E##23, E##24, k_rol<62>(k_xor(A##02, d2)), \
-                          k_rol<55>(k_xor(A##08, d3)), k_rol<39>(k_xor(A##14, d4)),       \
-                          k_rol<41>(k_xor(A##15, d0)), k_rol<2>(k_xor(A##21, d1)));       \
+// One round from state A into state E with round constant rc; ROW0..ROW4 compute chi for
+// output rows y = 0..4 (EM_KECCAK_CHI_ROW, or variants for a lane-complemented state). Output
+// lane (X, Y) takes input lane ((X + 3Y) mod 5, X) rotated by its rho offset (pi inverted).
+#define EM_KECCAK_ROUND_ROWS(A, E, rc, ROW0, ROW1, ROW2, ROW3, ROW4)                               \
+    do {                                                                                           \
+        const Lane c0 = k_xor5(A##00, A##05, A##10, A##15, A##20);                                 \
+        const Lane c1 = k_xor5(A##01, A##06, A##11, A##16, A##21);                                 \
+        const Lane c2 = k_xor5(A##02, A##07, A##12, A##17, A##22);                                 \
+        const Lane c3 = k_xor5(A##03, A##08, A##13, A##18, A##23);                                 \
+        const Lane c4 = k_xor5(A##04, A##09, A##14, A##19, A##24);                                 \
+        const Lane d0 = k_xor(c4, k_rol<1>(c1));                                                   \
+        const Lane d1 = k_xor(c0, k_rol<1>(c2));                                                   \
+        const Lane d2 = k_xor(c1, k_rol<1>(c3));                                                   \
+        const Lane d3 = k_xor(c2, k_rol<1>(c4));                                                   \
+        const Lane d4 = k_xor(c3, k_rol<1>(c0));                                                   \
+        ROW0(E##00, E##01, E##02, E##03, E##04, k_xor(A##00, d0), k_rol<44>(k_xor(A##06, d1)),     \
+             k_rol<43>(k_xor(A##12, d2)), k_rol<21>(k_xor(A##18, d3)),                             \
+             k_rol<14>(k_xor(A##24, d4)));                                                         \
+        E##00 = k_iota(E##00, rc);                                                                 \
+        ROW1(E##05, E##06, E##07, E##08, E##09, k_rol<28>(k_xor(A##03, d3)),                       \
+             k_rol<20>(k_xor(A##09, d4)), k_rol<3>(k_xor(A##10, d0)), k_rol<45>(k_xor(A##16, d1)), \
+             k_rol<61>(k_xor(A##22, d2)));                                                         \
+        ROW2(E##10, E##11, E##12, E##13, E##14, k_rol<1>(k_xor(A##01, d1)),                        \
+             k_rol<6>(k_xor(A##07, d2)), k_rol<25>(k_xor(A##13, d3)), k_rol<8>(k_xor(A##19, d4)),  \
+             k_rol<18>(k_xor(A##20, d0)));                                                         \
+        ROW3(E##15, E##16, E##17, E##18, E##19, k_rol<27>(k_xor(A##04, d4)),                       \
+             k_rol<36>(k_xor(A##05, d0)), k_rol<10>(k_xor(A##11, d1)),                             \
+             k_rol<15>(k_xor(A##17, d2)), k_rol<56>(k_xor(A##23, d3)));                            \
+        ROW4(E##20, E##21, E##22, E##23, E##24, k_rol<62>(k_xor(A##02, d2)),                       \
+             k_rol<55>(k_xor(A##08, d3)), k_rol<39>(k_xor(A##14, d4)),                             \
+             k_rol<41>(k_xor(A##15, d0)), k_rol<2>(k_xor(A##21, d1)));                             \
     } while (0)
 
+// One plain round (chi as a ^ (~b & c) everywhere).
+#define EM_KECCAK_ROUND(A, E, rc)                                                           \
+    EM_KECCAK_ROUND_ROWS(A, E, rc, EM_KECCAK_CHI_ROW, EM_KECCAK_CHI_ROW, EM_KECCAK_CHI_ROW, \
+                         EM_KECCAK_CHI_ROW, EM_KECCAK_CHI_ROW)
+
 // The whole permutation on state (25 Lanes in memory, read and written through the TU's
-// Lane k_load(state, i) and void k_store(state, i, Lane)): loads it into registers, runs 24
-// rounds two at a time (A->E->A), stores it back.
-#define EM_KECCAK_PERMUTE(state)                                       \
-    do {                                                               \
-        EM_KECCAK_DECLARE(A);                                          \
-        EM_KECCAK_DECLARE(E);                                          \
-        EM_KECCAK_FOR_LANES(EM_KECCAK_LOAD_LANE_, A, state);           \
-        for (size_t round_ = 0; round_ < 24; round_ += 2) {            \
-            EM_KECCAK_ROUND(A, E, keccak_round_constants[round_]);     \
-            EM_KECCAK_ROUND(E, A, keccak_round_constants[round_ + 1]); \
-        }                                                              \
-        EM_KECCAK_FOR_LANES(EM_KECCAK_STORE_LANE_, A, state);          \
+// Lane k_load(state, i) and void k_store(state, i, Lane)) with round macro ROUND(A, E, rc):
+// loads it into registers, runs 24 rounds two at a time (A->E->A), stores it back.
+#define EM_KECCAK_PERMUTE_WITH(state, ROUND)                  \
+    do {                                                      \
+        EM_KECCAK_DECLARE(A);                                 \
+        EM_KECCAK_DECLARE(E);                                 \
+        EM_KECCAK_FOR_LANES(EM_KECCAK_LOAD_LANE_, A, state);  \
+        for (size_t round_ = 0; round_ < 24; round_ += 2) {   \
+            ROUND(A, E, keccak_round_constants[round_]);      \
+            ROUND(E, A, keccak_round_constants[round_ + 1]);  \
+        }                                                     \
+        EM_KECCAK_FOR_LANES(EM_KECCAK_STORE_LANE_, A, state); \
     } while (0)
+#define EM_KECCAK_PERMUTE(state) EM_KECCAK_PERMUTE_WITH(state, EM_KECCAK_ROUND)
 #define EM_KECCAK_LOAD_LANE_(v, i, state) v = k_load(state, i)
 #define EM_KECCAK_STORE_LANE_(v, i, state) k_store(state, i, v)
