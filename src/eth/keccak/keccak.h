@@ -3,8 +3,9 @@
 // Any thread; pure functions. Three implementations of the Keccak-f[1600] permutation: portable
 // 64-bit (the oracle), AVX2 4-lane and AVX-512 8-lane multi-buffer (each in its own source file
 // with its own compiler flags). The multi-buffer variants hash 4/8 independent messages per
-// permutation call. The variant is chosen once at start-up from CPUID (keccak_select_best(),
-// called lazily on first use) and can be forced with keccak_force() for tests and benchmarks.
+// permutation call. The variant is chosen once from CPUID (lazily, on the first call of
+// keccak_selected(), keccak256() or keccak256_batch()) and can be forced with keccak_force() for
+// tests and benchmarks. No function here allocates; callers own all buffers.
 #pragma once
 
 #include <array>
@@ -44,6 +45,12 @@ void keccak256_batch(const std::span<const uint8_t>* msgs, Hash32* outs, size_t 
 
 /// Always the portable implementation (the oracle for differential tests).
 void keccak256_portable(std::span<const uint8_t> data, uint8_t out[32]);
+
+/// keccak256() with a given variant instead of the selected one (must be supported; asserts).
+void keccak256_using(KeccakImpl impl, std::span<const uint8_t> data, uint8_t out[32]);
+/// keccak256_batch() with a given variant instead of the selected one (must be supported).
+void keccak256_batch_using(KeccakImpl impl, const std::span<const uint8_t>* msgs, Hash32* outs,
+                           size_t count);
 
 /// Total Keccak-f[1600] permutations executed by this thread (per lane, i.e. an 8-lane call
 /// counts 8), for benchmarks that report distance to the permutation floor.

@@ -1,75 +1,82 @@
-// Portable 64-bit Keccak-f[1600] and sponge: the oracle for the SIMD variants.
+// Portable 64-bit Keccak-f[1600] (unrolled, state in named locals) and the Keccak-256 sponge:
+// the single-message path on CPUs without a faster one, and the baseline every variant is
+// compared with. Plain C++ on uint64_t: runs on any architecture and byte order.
+#include <bit>
 #include <cstring>
 
 #include "eth/keccak/keccak.h"
 #include "eth/keccak/keccak_internal.h"
+#include "eth/keccak/keccak_round.h"
 
 namespace em::eth {
 
 namespace {
 
-constexpr uint64_t round_constants[24] = {
-    0x0000000000000001ull, 0x0000000000008082ull, 0x800000000000808aull, 0x8000000080008000ull,
-    0x000000000000808bull, 0x0000000080000001ull, 0x8000000080008081ull, 0x8000000000008009ull,
-    0x000000000000008aull, 0x0000000000000088ull, 0x0000000080008009ull, 0x000000008000000aull,
-    0x000000008000808bull, 0x800000000000008bull, 0x8000000000008089ull, 0x8000000000008003ull,
-    0x8000000000008002ull, 0x8000000000000080ull, 0x000000000000800aull, 0x800000008000000aull,
-    0x8000000080008081ull, 0x8000000000008080ull, 0x0000000080000001ull, 0x8000000080008008ull,
-};
+using Lane = uint64_t;
 
-inline uint64_t rotl(uint64_t x, int n) { return (x << n) | (x >> ((64 - n) & 63)); }
+inline Lane k_xor(Lane a, Lane b) {
+    return a ^ b;
+}
+inline Lane k_xor5(Lane a, Lane b, Lane c, Lane d, Lane e) {
+    return a ^ b ^ c ^ d ^ e;
+}
+template <int n>
+inline Lane k_rol(Lane a) {
+    return (a << n) | (a >> (64 - n));
+}
+inline Lane k_chi(Lane a, Lane b, Lane c) {
+    return a ^ (~b & c);
+}
+inline Lane k_iota(Lane a, uint64_t rc) {
+    return a ^ rc;
+}
+inline Lane k_load(const uint64_t* s, size_t i) {
+    return s[i];
+}
+inline void k_store(uint64_t* s, size_t i, Lane v) {
+    s[i] = v;
+}
+
+/// 8 bytes at p as a little-endian word.
+inline uint64_t load_le64(const uint8_t* p) {
+    uint64_t w;
+    std::memcpy(&w, p, 8);
+    if constexpr (std::endian::native == std::endian::big) w = __builtin_bswap64(w);
+    return w;
+}
 
 }  // namespace
 
-void keccak_f1600_portable(uint64_t a[25]) {
-    for (int round = 0; round < 24; round++) {
-        uint64_t c[5], d[5];
-        for (int x = 0; x < 5; x++) c[x] = a[x] ^ a[x + 5] ^ a[x + 10] ^ a[x + 15] ^ a[x + 20];
-        for (int x = 0; x < 5; x++) d[x] = c[(x + 4) % 5] ^ rotl(c[(x + 1) % 5], 1);
-        for (int i = 0; i < 25; i++) a[i] ^= d[i % 5];
-        // rho + pi
-        uint64_t b[25];
-        static constexpr int rho[25] = {0,  1,  62, 28, 27, 36, 44, 6,  55, 20, 3,  10, 43,
-                                        25, 39, 41, 45, 15, 21, 8,  18, 2,  61, 56, 14};
-        for (int x = 0; x < 5; x++)
-            for (int y = 0; y < 5; y++) b[y + 5 * ((2 * x + 3 * y) % 5)] = rotl(a[x + 5 * y], rho[x + 5 * y]);
-        // chi
-        for (int y = 0; y < 5; y++)
-            for (int x = 0; x < 5; x++)
-                a[x + 5 * y] = b[x + 5 * y] ^ (~b[(x + 1) % 5 + 5 * y] & b[(x + 2) % 5 + 5 * y]);
-        a[0] ^= round_constants[round];
-    }
+void keccak_f1600_portable(uint64_t state[25]) {
+    EM_KECCAK_PERMUTE(state);
 }
 
 void keccak256_portable(std::span<const uint8_t> data, uint8_t out[32]) {
-    uint64_t a[25] = {};
+    uint64_t a[keccak_state_words] = {};
     const uint8_t* p = data.data();
     size_t n = data.size();
-    uint64_t permutations = 0;
-    while (n >= keccak_rate_bytes) {
-        for (size_t i = 0; i < keccak_rate_bytes / 8; i++) {
-            uint64_t w;
-            std::memcpy(&w, p + 8 * i, 8);
-            a[i] ^= w;
-        }
+    uint64_t permutations = 1;
+    for (; n >= keccak_rate_bytes; n -= keccak_rate_bytes, p += keccak_rate_bytes) {
+        for (size_t i = 0; i < keccak_rate_words; i++) a[i] ^= load_le64(p + 8 * i);
         keccak_f1600_portable(a);
         permutations++;
-        p += keccak_rate_bytes;
-        n -= keccak_rate_bytes;
     }
-    uint8_t block[keccak_rate_bytes] = {};
-    if (n) std::memcpy(block, p, n);
-    block[n] ^= 0x01;
-    block[keccak_rate_bytes - 1] ^= 0x80;
-    for (size_t i = 0; i < keccak_rate_bytes / 8; i++) {
-        uint64_t w;
-        std::memcpy(&w, block + 8 * i, 8);
-        a[i] ^= w;
-    }
+    // Last block: whole words, then the partial word with the first padding byte, then the
+    // final padding bit in the last byte of the rate.
+    size_t words = n / 8;
+    for (size_t i = 0; i < words; i++) a[i] ^= load_le64(p + 8 * i);
+    uint8_t tail[8] = {};
+    if (n % 8) std::memcpy(tail, p + 8 * words, n % 8);
+    tail[n % 8] = 0x01;
+    a[words] ^= load_le64(tail);
+    a[keccak_rate_words - 1] ^= 0x80ull << 56;
     keccak_f1600_portable(a);
-    permutations++;
     keccak_count_permutations(permutations);
-    std::memcpy(out, a, 32);
+    for (size_t i = 0; i < 4; i++) {
+        uint64_t w = a[i];
+        if constexpr (std::endian::native == std::endian::big) w = __builtin_bswap64(w);
+        std::memcpy(out + 8 * i, &w, 8);
+    }
 }
 
 }  // namespace em::eth

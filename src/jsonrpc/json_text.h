@@ -1,0 +1,53 @@
+// JSON text helpers that work on raw bytes without copying: whitespace trimming, the number
+// grammar, string-escape validation, unescaping into caller memory and value equality of raw
+// string and number tokens. Used by the request/response parsers and same_id().
+//
+// Any thread; pure functions, no allocation, no state. "Raw string content" means the bytes
+// between a JSON string's quotes, escapes still in place.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string_view>
+
+namespace em::jsonrpc {
+
+/// True for JSON's insignificant whitespace (RFC 8259 §2): space, tab, LF, CR.
+constexpr bool is_json_space(char c) {
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
+
+/// s without leading and trailing JSON whitespace.
+std::string_view trim_json_space(std::string_view s);
+
+/// s without trailing JSON whitespace.
+std::string_view trim_json_space_right(std::string_view s);
+
+/// True if token is exactly one JSON number (RFC 8259 §6:
+/// -?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)?).
+bool is_json_number(std::string_view token);
+
+/// Parses an integer token (no fraction or exponent) that fits in int32; false otherwise.
+bool parse_json_int32(std::string_view token, int32_t* out);
+
+/// Length of a string's raw content that starts right after its opening quote, up to (not
+/// including) the closing quote; *has_escape says whether it contains a backslash. The string must
+/// be closed within readable memory (simdjson's stage 1 guarantees that for parsed input).
+size_t json_string_content_length(const char* content, bool* has_escape);
+
+/// True if every backslash in raw content starts a valid escape (\" \\ \/ \b \f \n \r \t \uXXXX).
+/// Raw control characters are not checked here: simdjson's stage 1 rejects them.
+bool json_escapes_valid(std::string_view content);
+
+/// Unescapes raw content into out as UTF-8. Returns the length written, or -1 when an escape is
+/// invalid, a \u escape is an unpaired surrogate, or the result exceeds out_bytes_max.
+ptrdiff_t json_unescape(std::string_view content, char* out, size_t out_bytes_max);
+
+/// True if two raw string contents denote the same string ("a" == "\u0061").
+bool json_string_content_equal(std::string_view a, std::string_view b);
+
+/// True if two JSON number tokens denote the same number (1 == 1.0 == 10e-1, -0 == 0).
+/// Tokens that are not valid numbers are equal only when byte-identical.
+bool json_number_equal(std::string_view a, std::string_view b);
+
+}  // namespace em::jsonrpc
