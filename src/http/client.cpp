@@ -44,6 +44,10 @@ void ClientConn::start(ClientCallback* cb, uint64_t deadline_ns) {
     retried_ = false;
     got_bytes_ = false;
     loop_.timer_start(&timer_, deadline_ns);
+    if (in_delivery_) {
+        deferred_start_ = true;  // the previous answer's bytes are still being read
+        return;
+    }
     if (state_ == State::idle) {
         begin_send();
     } else if (state_ == State::disconnected) {
@@ -251,15 +255,17 @@ void ClientConn::parse_response(bool eof) {
     bool keep = response.keep_alive && !eof;
     state_ = State::idle;
     reuse_count_++;
+    in_delivery_ = true;
     deliver(&response, nullptr);
-    // After the callback (which may have started the next exchange): drop this answer's bytes.
-    if (!keep) {
-        if (state_ == State::idle) close();
-        return;
-    }
-    if (state_ == State::idle) {
-        in_.clear();
-        parser_.reset();
+    in_delivery_ = false;
+    // The callback has read the answer (and may have asked for the next exchange): drop it.
+    in_.clear();
+    parser_.reset();
+    if (!keep) close();  // a deferred exchange reconnects once the close completes
+    if (deferred_start_) {
+        deferred_start_ = false;
+        if (state_ == State::idle) begin_send();
+        else if (state_ == State::disconnected) connect();
     }
 }
 

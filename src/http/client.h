@@ -100,6 +100,8 @@ private:
     bool send_in_flight_ = false;
     bool connect_in_flight_ = false;
     bool close_in_flight_ = false;
+    bool in_delivery_ = false;    ///< inside the callback of a complete answer
+    bool deferred_start_ = false; ///< start() was called during that callback
     size_t sent_ = 0;
     ByteBuffer request_;
     ByteBuffer wire_out_;  ///< bytes on the wire (= request_, or TLS records)
