@@ -1,0 +1,805 @@
+#include "proxy/contexts.h"
+
+#include <cstdio>
+#include <cstring>
+
+#include "base/assert.h"
+#include "base/hex.h"
+#include "base/log.h"
+#include "engine/best_of.h"
+#include "engine/merge.h"
+#include "engine/payload_status.h"
+#include "http/writer.h"
+#include "jsonrpc/writer.h"
+
+namespace em::proxy {
+
+namespace {
+
+std::string_view trim(std::string_view s) {
+    while (!s.empty() && (s.front() == ' ' || s.front() == '\t' || s.front() == '\n' || s.front() == '\r'))
+        s.remove_prefix(1);
+    while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\n' || s.back() == '\r'))
+        s.remove_suffix(1);
+    return s;
+}
+
+void hex32(const eth::Hash32& h, char out[67]) {
+    out[0] = '0';
+    out[1] = 'x';
+    hex_encode(h, out + 2);
+    out[66] = 0;
+}
+
+/// True for failures that say something about the node's health (not about the request).
+bool health_failure(const Error& e) {
+    return e.code() == Errc::timeout || e.code() == Errc::io || e.code() == Errc::closed;
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------------------------
+// Proxy: routing and pools
+
+Proxy::ForwardContext* Proxy::take_forward_context() {
+    if (contexts_in_use_ >= config_.in_flight_max) return nullptr;
+    contexts_in_use_++;
+    if (!forward_free_.empty()) {
+        ForwardContext* c = forward_free_.back();
+        forward_free_.pop_back();
+        return c;
+    }
+    forward_pool_.push_back(std::make_unique<ForwardContext>(*this));
+    return forward_pool_.back().get();
+}
+
+Proxy::EngineContext* Proxy::take_engine_context() {
+    if (contexts_in_use_ >= config_.in_flight_max) return nullptr;
+    contexts_in_use_++;
+    if (!engine_free_.empty()) {
+        EngineContext* c = engine_free_.back();
+        engine_free_.pop_back();
+        return c;
+    }
+    engine_pool_.push_back(std::make_unique<EngineContext>(*this));
+    return engine_pool_.back().get();
+}
+
+void Proxy::release(ForwardContext* c) {
+    contexts_in_use_--;
+    forward_free_.push_back(c);
+}
+
+void Proxy::release(EngineContext* c) {
+    contexts_in_use_--;
+    engine_free_.push_back(c);
+    // A node removed while this context used it can be dropped now.
+    for (size_t i = 0; i < upstream::nodes_max; i++)
+        if (nodes_[i] && !infos_[i]) sync_node(i);
+}
+
+void Proxy::forward(http::ServerConn& conn, std::string_view body, std::string_view id, bool batch,
+                    size_t method_slot, std::span<const jsonrpc::Entry> entries) {
+    ForwardContext* ctx = take_forward_context();
+    if (!ctx) {
+        reply_error(conn, id, jsonrpc::code::server_error, "enginemux is at its in-flight request limit",
+                    method_slot);
+        return;
+    }
+    std::string_view ids = id;
+    if (batch) {
+        // Keep every id that expects an answer, to answer each if no node can.
+        scratch_.clear();
+        for (const jsonrpc::Entry& e : entries) {
+            if (!e.expects_response()) continue;
+            if (!scratch_.empty()) scratch_.push_back('\n');
+            scratch_.append(e.request.id.empty() ? std::string_view("null") : e.request.id);
+        }
+        ids = scratch_.view();
+    }
+    ctx->start(conn, body, ids, batch, method_slot, nullptr);
+}
+
+bool Proxy::route_engine(http::ServerConn& conn, const jsonrpc::Request& request,
+                         const engine::MethodInfo& method, const http::Request& http_request) {
+    using engine::Strategy;
+    switch (method.strategy) {
+        case Strategy::vote: {
+            eth::Verdict verdict;
+            bool have_verdict = false;
+            if (method.kind == engine::MethodKind::new_payload && config_.verify_block_hash) {
+                bump(metrics_.block_hash_checked);
+                auto params = parser_.rewind_to_params(0);
+                Result<eth::Verdict> checked =
+                    params.error() ? failf(Errc::invalid_input, "params: missing or not an array")
+                                   : verifier_.verify_params(params.value_unsafe(), method.version);
+                if (!checked) {
+                    bump(metrics_.payload_decode_errors);
+                    char message[160];
+                    std::snprintf(message, sizeof message, "invalid params: %s", checked.error().c_str());
+                    reply_error(conn, request.id, jsonrpc::code::invalid_params, message, method.index);
+                    return true;
+                }
+                verdict = *checked;
+                have_verdict = true;
+                if (!verdict.match) bump(metrics_.block_hash_mismatch);
+            }
+            EngineContext* ctx = take_engine_context();
+            if (!ctx) break;
+            ctx->start_vote(conn, method, http_request.body, request.id,
+                            have_verdict ? &verdict : nullptr);
+            return true;
+        }
+        case Strategy::best_of: {
+            if (!payload_ids_) return false;
+            // params: [payloadId]
+            auto params = parser_.rewind_to_params(0);
+            engine::PayloadId id{};
+            bool ok = false;
+            if (!params.error()) {
+                auto array = params.value_unsafe().get_array();
+                if (!array.error()) {
+                    size_t count = 0;
+                    std::string_view text;
+                    for (auto element : array.value_unsafe()) {
+                        count++;
+                        if (count == 1 && element.get_string().get(text) == simdjson::SUCCESS) ok = true;
+                    }
+                    text = strip_0x(text);
+                    ok = ok && count == 1 && text.size() == 16 && hex_decode(text, id.bytes.data());
+                }
+            }
+            if (!ok) {
+                reply_error(conn, request.id, jsonrpc::code::invalid_params,
+                            "invalid params: expected [payloadId] with 8 bytes of 0x-hex", method.index);
+                return true;
+            }
+            auto builders = payload_ids_->lookup(id, loop_.now_ns());
+            if (builders.empty()) {
+                bump(metrics_.payload_ids_unknown);
+                reply_error(conn, request.id, jsonrpc::code::unknown_payload, "Unknown payload", method.index);
+                return true;
+            }
+            EngineContext* ctx = take_engine_context();
+            if (!ctx) break;
+            ctx->start_get_payload(conn, method, request.id, builders);
+            return true;
+        }
+        case Strategy::merge_flat:
+        case Strategy::intersect: {
+            EngineContext* ctx = take_engine_context();
+            if (!ctx) break;
+            ctx->start_merge(conn, method, http_request.body, request.id);
+            return true;
+        }
+        case Strategy::primary: {
+            ForwardContext* ctx = take_forward_context();
+            if (!ctx) break;
+            ctx->start(conn, http_request.body, request.id, false, method.index, &method);
+            return true;
+        }
+    }
+    reply_error(conn, request.id, jsonrpc::code::server_error,
+                "enginemux is at its in-flight request limit", method.index);
+    return true;
+}
+
+// ---------------------------------------------------------------------------------------------
+// ForwardContext
+
+Proxy::ForwardContext::ForwardContext(Proxy& proxy)
+    : proxy_(proxy), body_(proxy.config_.body_bytes_max + 1024, 1024), ids_(1u << 20, 256),
+      last_error_(4096, 256) {}
+
+void Proxy::ForwardContext::start(http::ServerConn& conn, std::string_view body, std::string_view ids,
+                                  bool batch, size_t method_slot, const engine::MethodInfo* method) {
+    conn_ = conn.ref();
+    body_.clear();
+    body_.append(body);
+    ids_.clear();
+    ids_.append(ids);
+    batch_ = batch;
+    method_slot_ = method_slot;
+    method_ = method;
+    tried_mask_ = 0;
+    last_error_.clear();
+    attempt();
+}
+
+void Proxy::ForwardContext::attempt() {
+    node_ = proxy_.pick_node(tried_mask_);
+    if (node_ < 0) {
+        reply_failure(last_error_.empty() ? std::string_view("no execution client is available")
+                                          : last_error_.view());
+        return;
+    }
+    if (tried_mask_) bump(proxy_.metrics_.failovers);
+    tried_mask_ |= 1u << node_;
+    call_ = upstream::Call{};
+    call_.body = body_.view();
+    call_.deadline_ns = proxy_.deadline_ns(static_cast<size_t>(node_), method_ ? method_->timeout_ms : 0);
+    call_.done = this;
+    call_.tag = static_cast<uint64_t>(node_);
+    bump(proxy_.metrics_.upstream[node_][method_slot_].calls);
+    proxy_.nodes_[node_]->submit(call_);
+}
+
+void Proxy::ForwardContext::on_call_done(upstream::Call& call, const http::Response* response,
+                                         const Error* error) {
+    UpstreamMetrics& m = proxy_.metrics_.upstream[node_][method_slot_];
+    m.latency.record_us((proxy_.loop_.now_ns() - call.sent_ns) / 1000);
+    const upstream::NodeInfo* info = proxy_.infos_[node_];
+    const char* name = info ? info->name.c_str() : "node";
+    char why[Error::message_bytes_max + 40];
+    bool retry = false;
+    if (error) {
+        bump(m.errors);
+        if (error->code() == Errc::timeout) bump(m.timeouts);
+        if (health_failure(*error))
+            proxy_.board_.report_failure(static_cast<size_t>(node_), error->message(), proxy_.loop_.now_ns());
+        std::snprintf(why, sizeof why, "%s: %s", name, error->c_str());
+        // A timeout already spent the caller's patience; anything else may go to the next node.
+        retry = error->code() != Errc::timeout;
+    } else if (response->status != 200) {
+        bump(m.errors);
+        std::snprintf(why, sizeof why, "%s answered HTTP %d", name, response->status);
+        retry = true;
+    } else {
+        std::string_view body = response->body;
+        size_t capacity = body.size() + ByteBuffer::padding_bytes;  // response views are padded
+        bool good;
+        if (batch_) {
+            auto parsed = proxy_.response_parser_.parse_batch(body.data(), body.size(), capacity);
+            good = static_cast<bool>(parsed);
+        } else {
+            auto parsed = proxy_.response_parser_.parse(body.data(), body.size(), capacity);
+            good = parsed && jsonrpc::same_id(parsed->id, ids_.view());
+            if (good && method_ && parsed->is_error == false && engine::is_null_result(parsed->result) &&
+                method_->strategy == engine::Strategy::primary && method_->kind != engine::MethodKind::other) {
+                // getBlobs/bodies answered null by this node: another may have the data.
+                std::snprintf(why, sizeof why, "%s answered null", name);
+                if (proxy_.pick_node(tried_mask_) >= 0) {
+                    retry = true;
+                    good = false;
+                }
+            }
+        }
+        if (good) {
+            if (conn_.valid()) {
+                http::ServerConn& conn = *conn_.conn;
+                ByteBuffer& out = conn.out();
+                out.clear();
+                size_t mark = http::begin_response(out, 200, "application/json", conn.keep_alive());
+                out.append(body);
+                http::end_response(out, mark);
+                conn.send();
+            }
+            finish();
+            return;
+        }
+        if (!retry) {
+            bump(m.errors);
+            std::snprintf(why, sizeof why, "%s sent a malformed JSON-RPC answer", name);
+            retry = true;
+        }
+    }
+    last_error_.clear();
+    last_error_.append(why);
+    if (retry && conn_.valid() && proxy_.pick_node(tried_mask_) >= 0) {
+        attempt();
+        return;
+    }
+    reply_failure(last_error_.view());
+}
+
+void Proxy::ForwardContext::reply_failure(std::string_view message) {
+    if (conn_.valid()) {
+        http::ServerConn& conn = *conn_.conn;
+        bump(proxy_.metrics_.request_errors[method_slot_]);
+        ByteBuffer& out = conn.out();
+        out.clear();
+        size_t mark = http::begin_response(out, 200, "application/json", conn.keep_alive());
+        std::string_view ids = ids_.view();
+        if (batch_) jsonrpc::begin_batch(out);
+        bool first = true;
+        while (true) {
+            size_t nl = ids.find('\n');
+            std::string_view id = ids.substr(0, nl);
+            if (!first) jsonrpc::batch_separator(out);
+            first = false;
+            jsonrpc::write_error(out, id.empty() ? "null" : id, jsonrpc::code::server_error, message);
+            if (nl == std::string_view::npos || !batch_) break;
+            ids.remove_prefix(nl + 1);
+        }
+        if (batch_) jsonrpc::end_batch(out);
+        http::end_response(out, mark);
+        conn.send();
+    }
+    finish();
+}
+
+void Proxy::ForwardContext::finish() {
+    http::ServerConn* conn = conn_.valid() ? conn_.conn : nullptr;
+    uint64_t start = conn ? conn->request_ns() : proxy_.loop_.now_ns();
+    proxy_.metrics_.request_latency[method_slot_].record_us((proxy_.loop_.now_ns() - start) / 1000);
+    proxy_.release(this);
+}
+
+// ---------------------------------------------------------------------------------------------
+// EngineContext
+
+Proxy::EngineContext::EngineContext(Proxy& proxy)
+    : proxy_(proxy), body_(proxy.config_.body_bytes_max + 1024, 1024), id_(4096, 64),
+      result_(64u << 20, 1024) {}
+
+simdjson::padded_string_view Proxy::EngineContext::padded(const Slot& slot, std::string_view part) const {
+    size_t capacity = static_cast<size_t>(slot.answer.data() + slot.answer.capacity() +
+                                          ByteBuffer::padding_bytes - part.data());
+    return simdjson::padded_string_view(part.data(), part.size(), capacity);
+}
+
+void Proxy::EngineContext::fan_out(bool ordered, bool voters_only) {
+    for (size_t i = 0; i < upstream::nodes_max; i++) {
+        Slot& slot = slots_[i];
+        if (slot.state != SlotState::pending) continue;
+        if (voters_only && !slot.voter) {
+            slot.state = SlotState::unused;
+            continue;
+        }
+        pending_++;
+    }
+    // Submit after counting, so an immediate failure cannot finish the context early.
+    for (size_t i = 0; i < upstream::nodes_max; i++) {
+        Slot& slot = slots_[i];
+        if (slot.state != SlotState::pending) continue;
+        slot.call = upstream::Call{};
+        slot.call.body = slot.body.empty() ? body_.view() : slot.body.view();
+        slot.call.deadline_ns = proxy_.deadline_ns(i, method_->timeout_ms);
+        slot.call.done = this;
+        slot.call.tag = i;
+        bump(proxy_.metrics_.upstream[i][method_->index].calls);
+        if (ordered) proxy_.nodes_[i]->submit_ordered(slot.call);
+        else proxy_.nodes_[i]->submit(slot.call);
+    }
+    if (pending_ == 0) progress();
+}
+
+void Proxy::EngineContext::start_vote(http::ServerConn& conn, const engine::MethodInfo& method,
+                                      std::string_view body, std::string_view id,
+                                      const eth::Verdict* verdict) {
+    conn_ = conn.ref();
+    method_ = &method;
+    body_.clear();
+    body_.append(body);
+    id_.clear();
+    id_.append(id.empty() ? std::string_view("null") : id);
+    answered_ = false;
+    voted_ = false;
+    pending_ = 0;
+    start_ns_ = proxy_.loop_.now_ns();
+    hash_checked_ = verdict != nullptr;
+    hash_match_ = verdict ? verdict->match : true;
+    if (verdict) {
+        claimed_hash_ = verdict->claimed;
+        computed_hash_ = verdict->computed;
+    }
+    for (size_t i = 0; i < upstream::nodes_max; i++) {
+        Slot& slot = slots_[i];
+        slot.body.clear();
+        slot.answer.clear();
+        slot.result = {};
+        slot.has_payload_id = false;
+        slot.error_code = 0;
+        slot.failure[0] = 0;
+        slot.vote = engine::VoteSlot{};
+        const upstream::NodeInfo* info = proxy_.infos_[i];
+        if (!info || !proxy_.nodes_[i]) {
+            slot.state = SlotState::unused;
+            continue;
+        }
+        slot.state = SlotState::pending;
+        slot.voter = info->role == upstream::NodeRole::voter;
+        slot.dead_at_start = proxy_.board_.read(i).state == upstream::NodeState::dead;
+    }
+    if (hash_checked_ && !hash_match_) {
+        // The payload contradicts its own block hash: INVALID at once, whatever the ELs say.
+        engine::PayloadStatus status;
+        bool v1 = method.version == 1;
+        status.status = v1 ? engine::Status::invalid_block_hash : engine::Status::invalid;
+        char claimed[67], computed[67], message[200];
+        hex32(claimed_hash_, claimed);
+        hex32(computed_hash_, computed);
+        std::snprintf(message, sizeof message,
+                      "\"blockHash %s does not match the payload (it hashes to %s)\"", claimed, computed);
+        status.validation_error_json = message;
+        result_.clear();
+        if (engine::write_payload_status(result_, status, method.status_schema)) reply(result_.view());
+        bump(proxy_.metrics_.vote_answers[static_cast<size_t>(status.status)]);
+    }
+    fan_out(/*ordered=*/true, /*voters_only=*/false);
+}
+
+void Proxy::EngineContext::start_get_payload(http::ServerConn& conn, const engine::MethodInfo& method,
+                                             std::string_view id,
+                                             std::span<const engine::NodePayloadId> builders) {
+    conn_ = conn.ref();
+    method_ = &method;
+    body_.clear();
+    id_.clear();
+    id_.append(id.empty() ? std::string_view("null") : id);
+    answered_ = false;
+    voted_ = false;
+    hash_checked_ = false;
+    pending_ = 0;
+    start_ns_ = proxy_.loop_.now_ns();
+    for (Slot& slot : slots_) slot.state = SlotState::unused;
+    for (const engine::NodePayloadId& b : builders) {
+        if (b.node >= upstream::nodes_max || !proxy_.nodes_[b.node] || !proxy_.infos_[b.node]) continue;
+        Slot& slot = slots_[b.node];
+        slot.state = SlotState::pending;
+        slot.voter = true;
+        slot.dead_at_start = false;
+        slot.answer.clear();
+        slot.result = {};
+        slot.failure[0] = 0;
+        // The same call with this node's own payloadId.
+        char hex[17];
+        hex_encode(b.id.bytes, hex);
+        hex[16] = 0;
+        slot.body.clear();
+        slot.body.append("{\"jsonrpc\":\"2.0\",\"id\":");
+        slot.body.append(id_.view());
+        slot.body.append(",\"method\":\"");
+        slot.body.append(method.name);
+        slot.body.append("\",\"params\":[\"0x");
+        slot.body.append(std::string_view(hex, 16));
+        slot.body.append("\"]}");
+    }
+    fan_out(/*ordered=*/false, /*voters_only=*/false);
+}
+
+void Proxy::EngineContext::start_merge(http::ServerConn& conn, const engine::MethodInfo& method,
+                                       std::string_view body, std::string_view id) {
+    conn_ = conn.ref();
+    method_ = &method;
+    body_.clear();
+    body_.append(body);
+    id_.clear();
+    id_.append(id.empty() ? std::string_view("null") : id);
+    answered_ = false;
+    voted_ = false;
+    hash_checked_ = false;
+    pending_ = 0;
+    start_ns_ = proxy_.loop_.now_ns();
+    for (size_t i = 0; i < upstream::nodes_max; i++) {
+        Slot& slot = slots_[i];
+        slot.body.clear();
+        slot.answer.clear();
+        slot.result = {};
+        slot.failure[0] = 0;
+        const upstream::NodeInfo* info = proxy_.infos_[i];
+        slot.state = info && proxy_.nodes_[i] ? SlotState::pending : SlotState::unused;
+        slot.voter = info && info->role == upstream::NodeRole::voter;
+        slot.dead_at_start = false;
+    }
+    fan_out(/*ordered=*/false, /*voters_only=*/true);
+}
+
+void Proxy::EngineContext::on_call_done(upstream::Call& call, const http::Response* response,
+                                        const Error* error) {
+    size_t i = call.tag;
+    Slot& slot = slots_[i];
+    slot.latency_us = (proxy_.loop_.now_ns() - call.sent_ns) / 1000;
+    record_answer(slot, i, response, error);
+    EM_ASSERT(pending_ > 0);
+    pending_--;
+    progress();
+}
+
+void Proxy::EngineContext::record_answer(Slot& slot, size_t i, const http::Response* response,
+                                         const Error* error) {
+    UpstreamMetrics& m = proxy_.metrics_.upstream[i][method_->index];
+    m.latency.record_us(slot.latency_us);
+    slot.vote.state = engine::SlotState::no_answer;
+    if (error) {
+        bump(m.errors);
+        if (error->code() == Errc::timeout) bump(m.timeouts);
+        if (health_failure(*error)) proxy_.board_.report_failure(i, error->message(), proxy_.loop_.now_ns());
+        slot.state = SlotState::failed;
+        std::snprintf(slot.failure, sizeof slot.failure, "%s", error->c_str());
+        return;
+    }
+    if (response->status != 200) {
+        bump(m.errors);
+        slot.state = SlotState::failed;
+        std::snprintf(slot.failure, sizeof slot.failure, "HTTP %d", response->status);
+        return;
+    }
+    slot.answer.clear();
+    slot.answer.append(response->body);
+    auto parsed = proxy_.response_parser_.parse(slot.answer.data(), slot.answer.size(),
+                                                slot.answer.capacity() + ByteBuffer::padding_bytes);
+    if (!parsed || !jsonrpc::same_id(parsed->id, id_.view())) {
+        bump(m.errors);
+        slot.state = SlotState::failed;
+        std::snprintf(slot.failure, sizeof slot.failure, "%s",
+                      parsed ? "answered with another id" : "malformed JSON-RPC answer");
+        return;
+    }
+    if (parsed->is_error) {
+        slot.state = SlotState::rpc_error;
+        slot.error_code = parsed->error_code;
+        std::snprintf(slot.failure, sizeof slot.failure, "error %d", parsed->error_code);
+        return;
+    }
+    slot.state = SlotState::result;
+    slot.result = parsed->result;
+    if (method_->strategy != engine::Strategy::vote) return;
+    simdjson::padded_string_view json = padded(slot, slot.result);
+    if (method_->kind == engine::MethodKind::new_payload) {
+        auto status = engine::parse_payload_status(proxy_.answer_parser_, json, method_->status_schema);
+        if (!status) {
+            bump(m.errors);
+            slot.state = SlotState::failed;
+            std::snprintf(slot.failure, sizeof slot.failure, "bad PayloadStatus: %s", status.error().c_str());
+            return;
+        }
+        slot.vote.state = engine::SlotState::answered;
+        slot.vote.answer = *status;
+    } else {
+        auto fcu = engine::parse_forkchoice_updated(proxy_.answer_parser_, json, method_->status_schema);
+        if (!fcu) {
+            bump(m.errors);
+            slot.state = SlotState::failed;
+            std::snprintf(slot.failure, sizeof slot.failure, "bad forkchoiceUpdated answer: %s",
+                          fcu.error().c_str());
+            return;
+        }
+        slot.vote.state = engine::SlotState::answered;
+        slot.vote.answer = fcu->payload_status;
+        slot.has_payload_id = fcu->has_payload_id;
+        slot.payload_id = fcu->payload_id;
+    }
+}
+
+void Proxy::EngineContext::progress() {
+    if (!answered_) {
+        switch (method_->strategy) {
+            case engine::Strategy::vote: answer_vote(); break;
+            case engine::Strategy::best_of:
+                if (pending_ == 0) answer_get_payload();
+                break;
+            default:
+                if (pending_ == 0) answer_merge();
+                break;
+        }
+    } else if (method_->strategy == engine::Strategy::vote && pending_ == 0 && !voted_) {
+        answer_vote();  // answered early (block hash): still tally the ELs for metrics and logs
+    }
+    if (pending_ == 0) finish();
+}
+
+void Proxy::EngineContext::answer_vote() {
+    // Voter slots in node order; pending slots of nodes that were dead when the call went out
+    // are not waited for (they count as not answered unless they answer before the decision).
+    engine::VoteSlot votes[upstream::nodes_max];
+    size_t count = 0;
+    bool any_rpc_error = false;
+    int first_error_slot = -1;
+    for (size_t i = 0; i < upstream::nodes_max; i++) {
+        const Slot& slot = slots_[i];
+        if (slot.state == SlotState::unused || !slot.voter) continue;
+        engine::VoteSlot v = slot.vote;
+        if (slot.state == SlotState::pending) {
+            v.state = slot.dead_at_start ? engine::SlotState::no_answer : engine::SlotState::pending;
+        }
+        if (slot.state == SlotState::rpc_error) {
+            any_rpc_error = true;
+            if (first_error_slot < 0) first_error_slot = static_cast<int>(i);
+        }
+        votes[count++] = v;
+    }
+    engine::VoteMethod vm = method_->kind == engine::MethodKind::forkchoice_updated
+                                ? engine::VoteMethod::forkchoice_updated
+                                : (method_->version == 1 ? engine::VoteMethod::new_payload_v1
+                                                         : engine::VoteMethod::new_payload);
+    std::span<const engine::VoteSlot> span(votes, count);
+    bool all_in = pending_ == 0;
+    if (!all_in && !engine::is_final(span, proxy_.quorum_, vm)) return;
+    engine::VoteResult result = engine::vote(span, proxy_.quorum_, vm);
+    if (all_in) {
+        voted_ = true;
+        final_vote_ = result;
+    }
+    if (answered_) {
+        if (all_in) log_disagreement(result);
+        return;
+    }
+    ShardMetrics& metrics = proxy_.metrics_;
+    bump(metrics.vote_reasons[static_cast<size_t>(result.reason)]);
+    bump(metrics.vote_answers[static_cast<size_t>(result.answer.status)]);
+    if (!all_in) bump(metrics.votes_early);
+    if (result.answered == 0 && any_rpc_error) {
+        // Every voter that answered rejected the call itself (e.g. -38005 unsupported fork,
+        // -32602): relay that error rather than pretend SYNCING.
+        reply_raw(slots_[first_error_slot].answer.view());
+        if (all_in) log_disagreement(result);
+        return;
+    }
+    result_.clear();
+    Result<void> written;
+    if (method_->kind == engine::MethodKind::forkchoice_updated) {
+        engine::PayloadId minted;
+        const engine::PayloadId* payload_id = nullptr;
+        if (result.answer.status == engine::Status::valid && proxy_.payload_ids_) {
+            engine::NodePayloadId ids[upstream::nodes_max];
+            size_t n = 0;
+            for (size_t i = 0; i < upstream::nodes_max; i++) {
+                const Slot& slot = slots_[i];
+                if (slot.state == SlotState::result && slot.voter && slot.has_payload_id &&
+                    slot.vote.answer.status == engine::Status::valid)
+                    ids[n++] = engine::NodePayloadId{static_cast<uint32_t>(i), slot.payload_id};
+            }
+            if (n > 0) {
+                auto id = proxy_.payload_ids_->mint(std::span(ids, n), proxy_.loop_.now_ns());
+                if (id) {
+                    minted = *id;
+                    payload_id = &minted;
+                    bump(metrics.payload_ids_minted);
+                }
+            }
+        }
+        written = engine::write_forkchoice_updated(result_, result.answer, method_->status_schema, payload_id);
+    } else {
+        written = engine::write_payload_status(result_, result.answer, method_->status_schema);
+    }
+    if (!written) {
+        reply_error(jsonrpc::code::internal_error, written.error().message());
+    } else {
+        reply(result_.view());
+    }
+    if (all_in) log_disagreement(result);
+}
+
+void Proxy::EngineContext::log_disagreement(const engine::VoteResult& result) {
+    // Votes on this context are final here (every slot is in). Count minority nodes and log one
+    // line per disagreement, rate-limited: what operators look for after an incident.
+    bool hash_conflict = hash_checked_ && !hash_match_ && result.answer.status == engine::Status::valid;
+    if (result.disagree == 0 && !hash_conflict) return;
+    ShardMetrics& metrics = proxy_.metrics_;
+    bump(metrics.disagreements);
+    char line[1024];
+    int n = std::snprintf(line, sizeof line, "disagreement method=%.*s answer=%.*s reason=%.*s",
+                          static_cast<int>(method_->name.size()), method_->name.data(),
+                          static_cast<int>(engine::status_name(result.answer.status).size()),
+                          engine::status_name(result.answer.status).data(),
+                          static_cast<int>(engine::vote_reason_name(result.reason).size()),
+                          engine::vote_reason_name(result.reason).data());
+    if (hash_checked_) {
+        char claimed[67];
+        hex32(claimed_hash_, claimed);
+        n += std::snprintf(line + n, sizeof line - static_cast<size_t>(n), " block=%s hash_check=%s",
+                           claimed, hash_match_ ? "match" : "MISMATCH");
+    }
+    for (size_t i = 0; i < upstream::nodes_max && n < static_cast<int>(sizeof line) - 100; i++) {
+        const Slot& slot = slots_[i];
+        if (slot.state == SlotState::unused) continue;
+        const upstream::NodeInfo* info = proxy_.infos_[i];
+        const char* name = info ? info->name.c_str() : "?";
+        if (slot.state == SlotState::result && slot.vote.state == engine::SlotState::answered) {
+            const engine::PayloadStatus& s = slot.vote.answer;
+            if (slot.voter && s.status != result.answer.status) bump(metrics.node_disagreements[i]);
+            char lvh[67] = "null";
+            if (s.has_latest_valid_hash) hex32(s.latest_valid_hash, lvh);
+            n += std::snprintf(line + n, sizeof line - static_cast<size_t>(n), " %s%s=%.*s(lvh=%s%s%.*s)",
+                               name, slot.voter ? "" : "[mirror]",
+                               static_cast<int>(engine::status_name(s.status).size()),
+                               engine::status_name(s.status).data(), lvh,
+                               s.validation_error_json.empty() ? "" : ",err=",
+                               static_cast<int>(s.validation_error_json.size() > 80 ? 80 : s.validation_error_json.size()),
+                               s.validation_error_json.data());
+        } else {
+            n += std::snprintf(line + n, sizeof line - static_cast<size_t>(n), " %s%s=no-answer(%s)", name,
+                               slot.voter ? "" : "[mirror]", slot.failure);
+        }
+    }
+    EM_LOG_LIMITED(LogLevel::warn, 5, "%s", line);
+}
+
+void Proxy::EngineContext::answer_get_payload() {
+    engine::BuiltPayloadAnswer answers[upstream::nodes_max];
+    size_t slot_of[upstream::nodes_max];
+    size_t count = 0;
+    int primary = proxy_.board_.primary();
+    int error_slot = -1;
+    for (size_t i = 0; i < upstream::nodes_max; i++) {
+        const Slot& slot = slots_[i];
+        if (slot.state == SlotState::rpc_error && error_slot < 0) error_slot = static_cast<int>(i);
+        if (slot.state != SlotState::result) continue;
+        answers[count] = {padded(slot, slot.result), static_cast<int>(i) == primary};
+        slot_of[count++] = i;
+    }
+    if (count > 0) {
+        auto best = engine::choose_best_payload(proxy_.answer_parser_, std::span(answers, count),
+                                                method_->version);
+        if (best) {
+            reply_raw(slots_[slot_of[best->index]].answer.view());
+            return;
+        }
+    }
+    if (error_slot >= 0) {
+        reply_raw(slots_[error_slot].answer.view());
+        return;
+    }
+    reply_error(jsonrpc::code::server_error, "no execution client returned the payload");
+}
+
+void Proxy::EngineContext::answer_merge() {
+    simdjson::padded_string_view answers[upstream::nodes_max];
+    size_t count = 0;
+    int error_slot = -1;
+    for (size_t i = 0; i < upstream::nodes_max; i++) {
+        const Slot& slot = slots_[i];
+        if (slot.state == SlotState::rpc_error && error_slot < 0) error_slot = static_cast<int>(i);
+        if (slot.state == SlotState::result) answers[count++] = padded(slot, slot.result);
+    }
+    if (count == 0) {
+        if (error_slot >= 0) reply_raw(slots_[error_slot].answer.view());
+        else reply_error(jsonrpc::code::server_error, "no execution client answered");
+        return;
+    }
+    result_.clear();
+    auto merged = method_->strategy == engine::Strategy::merge_flat
+                      ? engine::merge_client_versions(proxy_.answer_parser_, std::span(answers, count), result_)
+                      : engine::intersect_capabilities(proxy_.answer_parser_, std::span(answers, count), result_);
+    if (!merged) {
+        reply_error(jsonrpc::code::internal_error, merged.error().message());
+        return;
+    }
+    reply(result_.view());
+}
+
+void Proxy::EngineContext::reply(std::string_view result_json) {
+    answered_ = true;
+    if (!conn_.valid()) return;
+    http::ServerConn& conn = *conn_.conn;
+    ByteBuffer& out = conn.out();
+    out.clear();
+    size_t mark = http::begin_response(out, 200, "application/json", conn.keep_alive());
+    jsonrpc::write_result(out, id_.view(), result_json);
+    http::end_response(out, mark);
+    conn.send();
+}
+
+void Proxy::EngineContext::reply_raw(std::string_view response_json) {
+    answered_ = true;
+    if (!conn_.valid()) return;
+    http::ServerConn& conn = *conn_.conn;
+    ByteBuffer& out = conn.out();
+    out.clear();
+    size_t mark = http::begin_response(out, 200, "application/json", conn.keep_alive());
+    out.append(trim(response_json));
+    http::end_response(out, mark);
+    conn.send();
+}
+
+void Proxy::EngineContext::reply_error(int code, std::string_view message) {
+    answered_ = true;
+    bump(proxy_.metrics_.request_errors[method_->index]);
+    if (!conn_.valid()) return;
+    http::ServerConn& conn = *conn_.conn;
+    ByteBuffer& out = conn.out();
+    out.clear();
+    size_t mark = http::begin_response(out, 200, "application/json", conn.keep_alive());
+    jsonrpc::write_error(out, id_.view(), code, message);
+    http::end_response(out, mark);
+    conn.send();
+}
+
+void Proxy::EngineContext::finish() {
+    if (!answered_) reply_error(jsonrpc::code::internal_error, "no answer could be formed");
+    proxy_.metrics_.request_latency[method_->index].record_us((proxy_.loop_.now_ns() - start_ns_) / 1000);
+    proxy_.release(this);
+}
+
+}  // namespace em::proxy

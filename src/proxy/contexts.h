@@ -1,0 +1,109 @@
+// Request contexts of the proxy (internal to src/proxy): a ForwardContext carries one request
+// to one node at a time (the primary, then the next usable node if it fails); an EngineContext
+// carries one engine call to several nodes at once and turns their answers into one.
+//
+// Threads: the owning shard's loop thread. Memory: pooled by Proxy (bounded by in_flight_max);
+// their buffers keep their grown size between requests.
+#pragma once
+
+#include <array>
+
+#include "base/buffer.h"
+#include "engine/payload_id_map.h"
+#include "engine/types.h"
+#include "engine/vote.h"
+#include "eth/payload.h"
+#include "http/server.h"
+#include "proxy/proxy.h"
+#include "upstream/node.h"
+
+namespace em::proxy {
+
+class Proxy::ForwardContext final : public upstream::CallDone {
+public:
+    explicit ForwardContext(Proxy& proxy);
+    /// Sends body to the primary (or the next usable node) and relays the answer to conn.
+    void start(http::ServerConn& conn, std::string_view body, std::string_view ids, bool batch,
+               size_t method_slot, const engine::MethodInfo* method);
+    void on_call_done(upstream::Call& call, const http::Response* response, const Error* error) override;
+
+private:
+    void attempt();
+    void reply_failure(std::string_view message);
+    void finish();
+
+    Proxy& proxy_;
+    http::ConnRef conn_;
+    ByteBuffer body_;
+    ByteBuffer ids_;  ///< raw ids of the entries expecting an answer, '\n'-separated
+    bool batch_ = false;
+    size_t method_slot_ = 0;
+    const engine::MethodInfo* method_ = nullptr;  ///< engine method routed to the primary, if any
+    uint32_t tried_mask_ = 0;
+    int node_ = -1;
+    upstream::Call call_;
+    ByteBuffer last_error_;
+};
+
+class Proxy::EngineContext final : public upstream::CallDone {
+public:
+    explicit EngineContext(Proxy& proxy);
+    /// Fans `method` out per its strategy. Returns after the calls are submitted (or answered).
+    void start_vote(http::ServerConn& conn, const engine::MethodInfo& method, std::string_view body,
+                    std::string_view id, const eth::Verdict* verdict);
+    void start_get_payload(http::ServerConn& conn, const engine::MethodInfo& method,
+                           std::string_view id, std::span<const engine::NodePayloadId> builders);
+    void start_merge(http::ServerConn& conn, const engine::MethodInfo& method,
+                     std::string_view body, std::string_view id);
+    void on_call_done(upstream::Call& call, const http::Response* response, const Error* error) override;
+
+private:
+    enum class SlotState : uint8_t { unused, pending, result, rpc_error, failed };
+    struct Slot {
+        upstream::Call call;
+        ByteBuffer body{64u << 20, 256};   ///< per-node request (getPayload ids differ per node)
+        ByteBuffer answer{64u << 20, 256}; ///< the node's whole JSON-RPC response
+        std::string_view result;           ///< view of answer: the result member
+        SlotState state = SlotState::unused;
+        bool voter = false;
+        bool dead_at_start = false;
+        engine::VoteSlot vote;
+        engine::PayloadId payload_id;
+        bool has_payload_id = false;
+        int error_code = 0;
+        uint64_t latency_us = 0;
+        char failure[96] = {};
+    };
+
+    void fan_out(bool ordered, bool voters_only);
+    void record_answer(Slot& slot, size_t index, const http::Response* response, const Error* error);
+    void progress();
+    void answer_vote();
+    void answer_get_payload();
+    void answer_merge();
+    void reply(std::string_view result_json);
+    void reply_raw(std::string_view response_json);
+    void reply_error(int code, std::string_view message);
+    void log_disagreement(const engine::VoteResult& result);
+    void finish();
+    simdjson::padded_string_view padded(const Slot& slot, std::string_view part) const;
+
+    Proxy& proxy_;
+    http::ConnRef conn_;
+    const engine::MethodInfo* method_ = nullptr;
+    ByteBuffer body_;
+    ByteBuffer id_;
+    ByteBuffer result_;
+    std::array<Slot, upstream::nodes_max> slots_;
+    uint32_t pending_ = 0;
+    bool answered_ = false;
+    bool hash_checked_ = false;
+    bool hash_match_ = true;
+    eth::Hash32 claimed_hash_{};
+    eth::Hash32 computed_hash_{};
+    uint64_t start_ns_ = 0;
+    engine::VoteResult final_vote_{};
+    bool voted_ = false;
+};
+
+}  // namespace em::proxy

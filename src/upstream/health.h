@@ -1,0 +1,86 @@
+// HealthBoard: what the control thread knows about each execution client, published for the
+// shards without locks.
+//
+// Threads: the control thread writes probe results (publish); shard threads read snapshots
+// (read) and report failures they see on the data path at once (report_failure) so a node that
+// times out or resets is treated as dead immediately, not at the next probe. Each slot is a
+// seqlock: readers retry while a write is in progress, writers never wait.
+//
+// Primary choice (choose_primary) is a pure function of a snapshot plus the previous primary,
+// so every thread computes the same answer: the lowest-latency synced voter, with hysteresis —
+// a recovered node must stay synced for failback_hold_ns before it takes the role back, and a
+// challenger must be at least 20% faster to displace a healthy primary.
+#pragma once
+
+#include <array>
+#include <atomic>
+#include <cstdint>
+#include <cstring>
+#include <string_view>
+
+namespace em::upstream {
+
+inline constexpr size_t nodes_max = 16;
+
+enum class NodeState : uint8_t { unknown = 0, synced, syncing, dead };
+enum class NodeRole : uint8_t { voter = 0, mirror };
+
+/// "unknown" | "synced" | "syncing" | "dead".
+const char* node_state_name(NodeState s);
+
+/// One node's published health (a plain value).
+struct NodeHealth {
+    bool present = false;         ///< slot in use
+    NodeRole role = NodeRole::voter;
+    NodeState state = NodeState::unknown;
+    uint32_t latency_ewma_us = 0; ///< probe round-trip, exponentially weighted (alpha 0.3)
+    uint32_t last_latency_us = 0;
+    int64_t head_number = -1;     ///< from eth_blockNumber; -1 unknown
+    int64_t head_age_s = -1;      ///< now - head block timestamp; -1 unknown
+    uint64_t synced_since_ns = 0; ///< when it last became synced (0 = not synced)
+    uint64_t changed_ns = 0;      ///< when state last changed
+    uint64_t probes = 0;
+    uint64_t failures = 0;        ///< probe failures + data-path failures
+    char reason[96] = {};         ///< why not synced ("eth_syncing says syncing", "timeout ...")
+    char name[32] = {};
+
+    std::string_view reason_text() const { return {reason, strnlen(reason, sizeof reason)}; }
+    std::string_view name_text() const { return {name, strnlen(name, sizeof name)}; }
+};
+
+class HealthBoard {
+public:
+    /// Writes slot i (control thread).
+    void publish(size_t i, const NodeHealth& health);
+    /// A consistent copy of slot i (any thread).
+    NodeHealth read(size_t i) const;
+    /// Marks slot i dead at once with a reason (any thread): data-path timeouts and resets.
+    /// The control thread re-probes it; the next successful probe restores it.
+    void report_failure(size_t i, std::string_view reason, uint64_t now_ns);
+    /// Data-path failures reported since the control thread last took them (control thread).
+    uint64_t take_failure_reports(size_t i);
+
+    /// Current primary index (-1 = none); written by whoever recomputes it.
+    int primary() const { return primary_.load(std::memory_order_acquire); }
+    void set_primary(int i) { primary_.store(i, std::memory_order_release); }
+    /// Bumped on every publish (for /status and tests to notice changes).
+    uint64_t version() const { return version_.load(std::memory_order_acquire); }
+
+private:
+    struct alignas(64) Slot {
+        std::atomic<uint64_t> sequence{0};
+        NodeHealth value;
+        std::atomic<uint64_t> failure_reports{0};
+    };
+    void write_slot(Slot& slot, const NodeHealth& health);
+    std::array<Slot, nodes_max> slots_{};
+    std::atomic<int> primary_{-1};
+    std::atomic<uint64_t> version_{0};
+};
+
+/// The primary among `health[0..count)` given the previous one (see file comment). -1 if no
+/// voter is usable; falls back to a syncing voter when no voter is synced.
+int choose_primary(const NodeHealth* health, size_t count, int previous, uint64_t now_ns,
+                   uint64_t failback_hold_ns);
+
+}  // namespace em::upstream

@@ -1,0 +1,116 @@
+// upstream::Node: one execution client as seen from one shard — a pool of keep-alive HTTP
+// connections for calls that may run concurrently, and the node's engine lane: a FIFO that
+// delivers engine calls in the order they were submitted, one in flight at a time, on its own
+// connection (the spec requires ELs to process forkchoiceUpdated in order; sending the next call
+// only after the previous answer is the only order HTTP/1.1 guarantees across servers).
+//
+// Threads: a Node belongs to one loop thread; submit() and everything else run there. Calls are
+// intrusive: the caller owns each Call and keeps it alive until its done callback ran; every
+// submitted call gets exactly one callback, by its deadline (queued calls time out in the queue).
+// Limits: at most connections_max pooled connections; lane_queue_max queued lane calls (beyond:
+// the call fails at once with Errc::busy, so a stuck EL cannot make the shard queue without
+// bound).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "base/result.h"
+#include "http/client.h"
+#include "http/jwt.h"
+#include "io/loop.h"
+
+namespace em::upstream {
+
+struct Call;
+
+/// Receives a call's outcome: exactly one of response/error is non-null; views are valid only
+/// during the call.
+class CallDone {
+public:
+    virtual ~CallDone() = default;
+    virtual void on_call_done(Call& call, const http::Response* response, const Error* error) = 0;
+};
+
+/// One HTTP POST of a JSON body to a node.
+struct Call {
+    std::string_view body;       ///< JSON-RPC bytes; valid until the callback
+    uint64_t deadline_ns = 0;    ///< loop clock
+    CallDone* done = nullptr;
+    uint64_t tag = 0;            ///< free for the caller (e.g. node index)
+    uint64_t sent_ns = 0;        ///< when it went on the wire (for latency)
+
+    // Owned by Node while submitted.
+    Call* next = nullptr;
+    io::Timer queue_timer{};
+    class Node* node = nullptr;
+    bool queued = false;
+};
+
+struct NodeOptions {
+    std::string name;
+    http::Endpoint endpoint;
+    http::JwtSecret secret;
+    http::Limits response_limits;
+    uint32_t connections_max = 64;
+    uint32_t connect_timeout_ms = 2000;
+    uint32_t lane_queue_max = 256;
+};
+
+struct NodeStats {
+    uint64_t calls = 0;
+    uint64_t errors = 0;
+    uint64_t timeouts = 0;
+    uint64_t queued_max = 0;
+};
+
+class Node {
+public:
+    Node(io::Loop& loop, const NodeOptions& options);
+    ~Node();
+    Node(const Node&) = delete;
+    Node& operator=(const Node&) = delete;
+
+    /// Sends on a pooled connection (concurrently with other calls).
+    void submit(Call& call);
+    /// Appends to the engine lane (in order, one at a time).
+    void submit_ordered(Call& call);
+    const std::string& name() const { return options_.name; }
+    const NodeStats& stats() const { return stats_; }
+    /// Calls waiting in the lane (for metrics).
+    size_t lane_depth() const { return lane_count_; }
+    /// Calls waiting for a pooled connection.
+    size_t pool_waiting() const { return wait_count_; }
+    /// Closes idle connections (e.g. before removal); calls in flight finish normally.
+    void close_idle();
+    /// True when no call is queued or in flight.
+    bool quiet() const;
+
+private:
+    class Exchange;
+    Exchange* idle_exchange();
+    void start(Exchange& ex, Call& call);
+    void finish(Exchange& ex, const http::Response* response, const Error* error);
+    void enqueue(Call*& head, Call*& tail, size_t& count, Call& call);
+    static void on_queue_timeout(io::Timer* t);
+    void pump_pool();
+    void pump_lane();
+
+    io::Loop& loop_;
+    NodeOptions options_;
+    http::JwtSigner signer_;
+    std::vector<std::unique_ptr<Exchange>> pool_;
+    std::unique_ptr<Exchange> lane_;
+    Call* wait_head_ = nullptr;
+    Call* wait_tail_ = nullptr;
+    size_t wait_count_ = 0;
+    Call* lane_head_ = nullptr;
+    Call* lane_tail_ = nullptr;
+    size_t lane_count_ = 0;
+    NodeStats stats_;
+};
+
+}  // namespace em::upstream

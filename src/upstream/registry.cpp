@@ -1,0 +1,39 @@
+#include "upstream/registry.h"
+
+namespace em::upstream {
+
+size_t Registry::count() const {
+    size_t n = 0;
+    for (auto& slot : slots_) n += slot.load(std::memory_order_acquire) != nullptr;
+    return n;
+}
+
+int Registry::find(std::string_view name) const {
+    for (size_t i = 0; i < nodes_max; i++) {
+        const NodeInfo* info = get(i);
+        if (info && info->name == name) return static_cast<int>(i);
+    }
+    return -1;
+}
+
+Result<size_t> Registry::add(NodeInfo info) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (find(info.name) >= 0)
+        return failf(Errc::invalid_input, "a node named '%s' exists already", info.name.c_str());
+    for (size_t i = 0; i < nodes_max; i++) {
+        if (get(i)) continue;
+        info.index = i;
+        info.options.name = info.name;
+        owned_.push_back(std::make_unique<NodeInfo>(std::move(info)));
+        slots_[i].store(owned_.back().get(), std::memory_order_release);
+        return i;
+    }
+    return failf(Errc::busy, "all %zu node slots are in use", nodes_max);
+}
+
+void Registry::remove(size_t i) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    slots_[i].store(nullptr, std::memory_order_release);
+}
+
+}  // namespace em::upstream

@@ -1,0 +1,150 @@
+// upstream::Node against a real http::Server on 127.0.0.1: pooled calls run concurrently, lane
+// calls run strictly in order one at a time, queued calls time out by their deadline, a full
+// lane refuses at once, every call is signed with the node's JWT.
+#include "upstream/node.h"
+
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+#include "base/clock.h"
+#include "http/jwt.h"
+#include "http/server.h"
+#include "net_test_util.h"
+
+namespace em::upstream {
+namespace {
+
+using test::run_until;
+
+/// Records request bodies in arrival order, verifies the JWT, answers after delay_ms.
+struct RecordingEl : http::Handler {
+    io::Loop* loop = nullptr;
+    http::JwtVerifier* jwt = nullptr;
+    uint32_t delay_ms = 0;
+    std::vector<std::string> bodies;
+    int concurrent = 0;
+    int concurrent_max = 0;
+    int unauthorized = 0;
+    struct Later {
+        io::Timer timer;
+        http::ConnRef ref;
+        std::string body;
+        RecordingEl* el;
+    };
+    std::vector<std::unique_ptr<Later>> later;
+
+    void on_request(http::ServerConn& conn, const http::Request& request) override {
+        if (!jwt->verify_authorization(request.authorization, wall_s())) unauthorized++;
+        bodies.emplace_back(request.body);
+        concurrent++;
+        if (concurrent > concurrent_max) concurrent_max = concurrent;
+        auto l = std::make_unique<Later>();
+        l->ref = conn.ref();
+        l->body = std::string(request.body);
+        l->el = this;
+        l->timer.owner = l.get();
+        l->timer.fn = [](io::Timer* t) {
+            auto* self = static_cast<Later*>(t->owner);
+            self->el->concurrent--;
+            if (self->ref.valid()) self->ref.conn->respond(200, "application/json", self->body);
+        };
+        loop->timer_start(&l->timer, loop->now_ns() + delay_ms * 1'000'000ull);
+        later.push_back(std::move(l));
+    }
+};
+
+struct Results : CallDone {
+    std::vector<std::string> answers;  // in completion order
+    std::vector<Errc> errors;
+    void on_call_done(Call&, const http::Response* response, const Error* error) override {
+        if (response) answers.emplace_back(response->body);
+        else errors.push_back(error->code());
+    }
+};
+
+struct NodeFixture : ::testing::Test {
+    std::unique_ptr<io::Loop> loop = test::make_loop();
+    http::JwtSecret secret = *http::parse_jwt_secret(std::string(64, 'a'));
+    http::JwtVerifier verifier{secret};
+    RecordingEl el;
+    http::Server server;
+    NodeOptions options;
+
+    void SetUp() override {
+        el.loop = loop.get();
+        el.jwt = &verifier;
+        ASSERT_TRUE(server.listen(*loop, *io::resolve("127.0.0.1:0"), el, http::ServerConfig{}));
+        options.name = "el1";
+        options.endpoint.address = server.address();
+        options.endpoint.host_header = "127.0.0.1";
+        options.secret = secret;
+        options.connections_max = 4;
+        options.lane_queue_max = 8;
+    }
+};
+
+TEST_F(NodeFixture, LaneDeliversInOrderOneAtATime) {
+    el.delay_ms = 5;
+    Node node(*loop, options);
+    Results results;
+    std::vector<std::string> bodies;
+    std::vector<Call> calls(8);
+    for (int i = 0; i < 8; i++) bodies.push_back("{\"n\":" + std::to_string(i) + "}");
+    for (int i = 0; i < 8; i++) {
+        calls[i].body = bodies[i];
+        calls[i].deadline_ns = loop->now_ns() + 5'000'000'000ull;
+        calls[i].done = &results;
+        node.submit_ordered(calls[i]);
+    }
+    ASSERT_TRUE(run_until(*loop, [&] { return results.answers.size() == 8; }, 10'000))
+        << "answers " << results.answers.size() << " errors " << results.errors.size() << " at EL " << el.bodies.size();
+    EXPECT_EQ(el.bodies, bodies);     // arrival order at the EL
+    EXPECT_EQ(results.answers, bodies);  // completion order
+    EXPECT_EQ(el.concurrent_max, 1);
+    EXPECT_EQ(el.unauthorized, 0);
+    EXPECT_TRUE(node.quiet());
+}
+
+TEST_F(NodeFixture, PoolRunsCallsConcurrentlyUpToTheLimit) {
+    el.delay_ms = 30;
+    Node node(*loop, options);
+    Results results;
+    std::vector<Call> calls(10);
+    std::string body = "{}";
+    for (auto& c : calls) {
+        c.body = body;
+        c.deadline_ns = loop->now_ns() + 5'000'000'000ull;
+        c.done = &results;
+        node.submit(c);
+    }
+    EXPECT_EQ(node.pool_waiting(), 6u);
+    ASSERT_TRUE(run_until(*loop, [&] { return results.answers.size() == 10; }, 10'000));
+    EXPECT_EQ(el.concurrent_max, 4);
+    EXPECT_EQ(server.stats().accepted, 4u);
+}
+
+TEST_F(NodeFixture, QueuedCallsTimeOutAndFullLaneRefuses) {
+    el.delay_ms = 300;
+    options.lane_queue_max = 2;
+    Node node(*loop, options);
+    Results results;
+    std::vector<Call> calls(4);
+    std::string body = "{}";
+    for (auto& c : calls) {
+        c.body = body;
+        c.deadline_ns = loop->now_ns() + 100'000'000ull;  // 100 ms: the first call hogs the lane
+        c.done = &results;
+        node.submit_ordered(c);
+    }
+    // 1 in flight, 2 queued, the 4th refused at once.
+    ASSERT_EQ(results.errors.size(), 1u);
+    EXPECT_EQ(results.errors[0], Errc::busy);
+    ASSERT_TRUE(run_until(*loop, [&] { return results.errors.size() == 4; }, 5000));
+    for (Errc e : results.errors) EXPECT_TRUE(e == Errc::busy || e == Errc::timeout);
+    EXPECT_EQ(node.stats().timeouts, 3u);
+}
+
+}  // namespace
+}  // namespace em::upstream
