@@ -177,7 +177,8 @@ void ClientConn::on_recv(io::Completion* c, int32_t result, uint32_t flags) {
             self->close();  // the server closed an idle keep-alive connection
             return;
         }
-        if ((self->state_ == State::receiving || self->state_ == State::sending) && self->retryable()) {
+        if ((self->state_ == State::receiving || self->state_ == State::sending) &&
+            self->retryable()) {
             self->retried_ = true;
             self->drop_connection();
             return;
@@ -206,7 +207,8 @@ void ClientConn::handle_bytes(const char* data, size_t bytes) {
         if (state_ == State::tls_handshake) {
             auto done = tls_->handshake(wire_out_);
             if (!done) {
-                fail(Errc::io, "TLS with %s: %s", endpoint_->host_header.c_str(), done.error().c_str());
+                fail(Errc::io, "TLS with %s: %s", endpoint_->host_header.c_str(),
+                     done.error().c_str());
                 return;
             }
             if (!wire_out_.empty() && !send_in_flight_) {
@@ -219,12 +221,14 @@ void ClientConn::handle_bytes(const char* data, size_t bytes) {
         size_t before = in_.size();
         auto plain = tls_->decrypt(in_);
         if (!plain) {
-            fail(Errc::io, "TLS read from %s: %s", endpoint_->host_header.c_str(), plain.error().c_str());
+            fail(Errc::io, "TLS read from %s: %s", endpoint_->host_header.c_str(),
+                 plain.error().c_str());
             return;
         }
         if (in_.size() == before) return;
     } else if (!in_.append(data, bytes)) {
-        fail(Errc::too_large, "answer from %s exceeds the body limit", endpoint_->host_header.c_str());
+        fail(Errc::too_large, "answer from %s exceeds the body limit",
+             endpoint_->host_header.c_str());
         return;
     }
     got_bytes_ = true;
@@ -237,8 +241,8 @@ void ClientConn::handle_bytes(const char* data, size_t bytes) {
 }
 
 void ClientConn::parse_response(bool eof) {
-    ParseStatus status = eof ? parser_.finish_on_eof(in_.data(), in_.size())
-                             : parser_.parse(in_.data(), in_.size());
+    ParseStatus status =
+        eof ? parser_.finish_on_eof(in_.data(), in_.size()) : parser_.parse(in_.data(), in_.size());
     if (status == ParseStatus::incomplete) return;
     if (status == ParseStatus::error) {
         fail(Errc::invalid_input, "bad HTTP answer from %s: %.*s", endpoint_->host_header.c_str(),
@@ -264,8 +268,10 @@ void ClientConn::parse_response(bool eof) {
     if (!keep) close();  // a deferred exchange reconnects once the close completes
     if (deferred_start_) {
         deferred_start_ = false;
-        if (state_ == State::idle) begin_send();
-        else if (state_ == State::disconnected) connect();
+        if (state_ == State::idle)
+            begin_send();
+        else if (state_ == State::disconnected)
+            connect();
     }
 }
 

@@ -25,10 +25,10 @@ struct TlsContext;
 /// Where a client connects (resolved at start-up).
 struct Endpoint {
     io::Address address;
-    std::string host_header;   ///< Host: value ("127.0.0.1:8551")
-    std::string target = "/";  ///< request target
-    TlsContext* tls = nullptr; ///< non-null for https
-    std::string server_name;   ///< SNI and certificate name for https
+    std::string host_header;    ///< Host: value ("127.0.0.1:8551")
+    std::string target = "/";   ///< request target
+    TlsContext* tls = nullptr;  ///< non-null for https
+    std::string server_name;    ///< SNI and certificate name for https
 };
 
 class ClientConn;
@@ -37,13 +37,13 @@ class ClientConn;
 /// response's views are valid only during the call. The callback may start the next exchange
 /// on the same connection.
 class ClientCallback {
-public:
+  public:
     virtual ~ClientCallback() = default;
     virtual void on_response(ClientConn& conn, const Response* response, const Error* error) = 0;
 };
 
 class ClientConn {
-public:
+  public:
     ClientConn(io::Loop& loop, const Endpoint& endpoint, const Limits& response_limits,
                uint32_t connect_timeout_ms);
     ~ClientConn();
@@ -58,7 +58,9 @@ public:
     void start(ClientCallback* cb, uint64_t deadline_ns);
     /// True between start() and the callback.
     bool busy() const { return cb_ != nullptr; }
-    bool connected() const { return state_ == State::idle || state_ == State::sending || state_ == State::receiving; }
+    bool connected() const {
+        return state_ == State::idle || state_ == State::sending || state_ == State::receiving;
+    }
     /// Closes the connection; an exchange in progress ends without a callback.
     void close();
     /// Exchanges completed on the current TCP connection (0 = fresh).
@@ -68,8 +70,16 @@ public:
     void* owner = nullptr;
     ClientConn* next = nullptr;
 
-private:
-    enum class State : uint8_t { disconnected, connecting, tls_handshake, sending, receiving, idle, closing };
+  private:
+    enum class State : uint8_t {
+        disconnected,
+        connecting,
+        tls_handshake,
+        sending,
+        receiving,
+        idle,
+        closing
+    };
 
     static void on_connect(io::Completion* c, int32_t result, uint32_t flags);
     static void on_recv(io::Completion* c, int32_t result, uint32_t flags);
@@ -100,8 +110,8 @@ private:
     bool send_in_flight_ = false;
     bool connect_in_flight_ = false;
     bool close_in_flight_ = false;
-    bool in_delivery_ = false;    ///< inside the callback of a complete answer
-    bool deferred_start_ = false; ///< start() was called during that callback
+    bool in_delivery_ = false;     ///< inside the callback of a complete answer
+    bool deferred_start_ = false;  ///< start() was called during that callback
     size_t sent_ = 0;
     ByteBuffer request_;
     ByteBuffer wire_out_;  ///< bytes on the wire (= request_, or TLS records)

@@ -107,6 +107,7 @@ class MessageParser {
         std::string_view content_type, authorization, host, upgrade;
     };
 
+    void begin_message(size_t at, uint32_t interim_count);
     bool step(char* buf, size_t len);
     bool step_head(const char* buf, size_t len);
     bool step_chunk_size(const char* buf, size_t len);

@@ -6,6 +6,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <string_view>
 
 #if defined(__SSE2__)
@@ -55,6 +56,34 @@ inline const char* find_non_vchar(const char* p, const char* end) {
     return p;
 }
 
+/// Fast path for a field name: if [p, e) holds 16+ bytes and a ':' within the first 16 is
+/// preceded only by letters, digits and '-' (every common field name), returns the ':'.
+/// Otherwise nullptr: the caller falls back to the exact tchar scan.
+inline const char* find_simple_name_end(const char* p, const char* e) {
+#if defined(__SSE2__)
+    if (e - p < 16) return nullptr;
+    __m128i x = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+    unsigned colon =
+        static_cast<unsigned>(_mm_movemask_epi8(_mm_cmpeq_epi8(x, _mm_set1_epi8(':'))));
+    if (colon == 0) return nullptr;
+    __m128i letter = _mm_sub_epi8(_mm_or_si128(x, _mm_set1_epi8(0x20)), _mm_set1_epi8('a'));
+    letter = _mm_cmpeq_epi8(_mm_min_epu8(letter, _mm_set1_epi8(25)), letter);
+    __m128i digit = _mm_sub_epi8(x, _mm_set1_epi8('0'));
+    digit = _mm_cmpeq_epi8(_mm_min_epu8(digit, _mm_set1_epi8(9)), digit);
+    __m128i dash = _mm_cmpeq_epi8(x, _mm_set1_epi8('-'));
+    unsigned ok =
+        static_cast<unsigned>(_mm_movemask_epi8(_mm_or_si128(_mm_or_si128(letter, digit), dash)));
+    unsigned k = static_cast<unsigned>(__builtin_ctz(colon));
+    unsigned before = (1u << k) - 1;
+    if (k == 0 || (ok & before) != before) return nullptr;
+    return p + k;
+#else
+    (void)p;
+    (void)e;
+    return nullptr;
+#endif
+}
+
 /// RFC 9110 tchar: the characters of a token (method, header name, transfer coding).
 inline bool is_tchar(uint8_t c) {
     static constexpr auto table = [] {
@@ -82,6 +111,68 @@ inline bool iequals_lower(std::string_view s, std::string_view lower) {
         if (ascii_lower(s[i]) != lower[i]) return false;
     }
     return true;
+}
+
+namespace word {
+inline uint64_t load8(const char* p) {
+    uint64_t v;
+    std::memcpy(&v, p, 8);
+    return v;
+}
+inline uint32_t load4(const char* p) {
+    uint32_t v;
+    std::memcpy(&v, p, 4);
+    return v;
+}
+constexpr uint64_t pack(const char* s, size_t n) {  // little-endian, as load8/load4 read
+    uint64_t v = 0;
+    for (size_t i = 0; i < n; i++)
+        v |= static_cast<uint64_t>(static_cast<uint8_t>(s[i])) << (8 * i);
+    return v;
+}
+}  // namespace word
+
+/// A string literal as a template argument (for token_is).
+template <size_t N>
+struct Literal {
+    char text[N];
+    constexpr Literal(const char (&s)[N]) {  // NOLINT: implicit on purpose
+        for (size_t i = 0; i < N; i++) text[i] = s[i];
+    }
+};
+
+/// True if token `name` equals `Lower` (lowercase letters and '-') ignoring ASCII case, by
+/// comparing 4- or 8-byte words with the case bit (0x20) set against constants. Exact only
+/// for tokens (RFC 9110 tchar): no tchar but a letter maps onto a letter or '-' that way.
+template <Literal Lower>
+inline bool token_is(std::string_view name) {
+    constexpr size_t n = sizeof(Lower.text) - 1;
+    static_assert(n >= 4);
+    if (name.size() != n) return false;
+    const char* p = name.data();
+    if constexpr (n < 8) {
+        constexpr uint32_t head = static_cast<uint32_t>(word::pack(Lower.text, 4));
+        constexpr uint32_t tail = static_cast<uint32_t>(word::pack(Lower.text + n - 4, 4));
+        return ((word::load4(p) | 0x20202020u) == head) &
+               ((word::load4(p + n - 4) | 0x20202020u) == tail);
+    } else {
+        constexpr size_t count = (n + 7) / 8;  // the last word may overlap the one before
+        constexpr auto words = [] {
+            struct {
+                uint64_t w[count];
+            } r{};
+            for (size_t k = 0; k < count; k++) {
+                r.w[k] = word::pack(Lower.text + (k + 1 < count ? 8 * k : n - 8), 8);
+            }
+            return r;
+        }();
+        bool equal = true;
+        for (size_t k = 0; k < count; k++) {
+            size_t at = k + 1 < count ? 8 * k : n - 8;
+            equal &= (word::load8(p + at) | 0x2020202020202020ull) == words.w[k];
+        }
+        return equal;
+    }
 }
 
 /// s without leading and trailing SP/HTAB.

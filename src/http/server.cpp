@@ -41,7 +41,9 @@ bool ConnRef::valid() const {
 }
 
 ServerConn::ServerConn(const Limits& limits)
-    : in_(input_bytes_max(limits), 4096), out_(limits.body_bytes_max + 65536, 4096), parser_(limits) {
+    : in_(input_bytes_max(limits), 4096),
+      out_(limits.body_bytes_max + 65536, 4096),
+      parser_(limits) {
     recv_.fn = on_recv;
     recv_.owner = this;
     send_.fn = on_send;
@@ -84,8 +86,10 @@ void ServerConn::on_recv(io::Completion* c, int32_t result, uint32_t flags) {
         self->loop_->release_buffer(id);
         if (!fits && self->state_ != State::closing) {
             // More than a maximal request is buffered: the client ignores our limits.
-            if (self->state_ == State::reading) self->reject(413, "request exceeds the body limit");
-            else self->begin_close();
+            if (self->state_ == State::reading)
+                self->reject(413, "request exceeds the body limit");
+            else
+                self->begin_close();
             return;
         }
         if (self->state_ == State::reading) self->process();
@@ -229,14 +233,17 @@ void ServerConn::on_timer(io::Timer* t) {
     switch (self->state_) {
         case State::reading:
             self->server_->stats_.timeouts++;
-            if (self->in_.empty()) self->begin_close();
-            else self->reject(408, "request not received in time");
+            if (self->in_.empty())
+                self->begin_close();
+            else
+                self->reject(408, "request not received in time");
             break;
         case State::sending:  // the client does not read its answer
             self->server_->stats_.timeouts++;
             self->begin_close();
             break;
-        default: break;
+        default:
+            break;
     }
 }
 
@@ -344,8 +351,10 @@ void Server::shutdown() {
         listen_fd_ = -1;
     }
     for (auto& conn : conns_) {
-        if (conn->state_ == ServerConn::State::reading && conn->in_.empty()) conn->begin_close();
-        else conn->keep_alive_ = false;
+        if (conn->state_ == ServerConn::State::reading && conn->in_.empty())
+            conn->begin_close();
+        else
+            conn->keep_alive_ = false;
     }
 }
 

@@ -26,7 +26,7 @@ class ServerConn;
 
 /// What a server does with requests (the proxy, the admin API, the mock EL).
 class Handler {
-public:
+  public:
     virtual ~Handler() = default;
     /// A complete request arrived. The Request views (and its body) are valid only during this
     /// call: copy what must outlive it. The handler must answer exactly once, now or later, by
@@ -49,9 +49,9 @@ struct ServerStats {
     uint64_t accepted = 0;
     uint64_t rejected_full = 0;  ///< closed at once: connections_max reached
     uint64_t requests = 0;
-    uint64_t bad_requests = 0;   ///< answered 4xx/5xx by the parser (400/413/431/501/505)
-    uint64_t timeouts = 0;       ///< 408 or idle close
-    uint64_t aborted = 0;        ///< closed with a request in flight
+    uint64_t bad_requests = 0;  ///< answered 4xx/5xx by the parser (400/413/431/501/505)
+    uint64_t timeouts = 0;      ///< 408 or idle close
+    uint64_t aborted = 0;       ///< closed with a request in flight
 };
 
 /// A checked reference to a connection for answering later: valid() turns false when the
@@ -63,7 +63,7 @@ struct ConnRef {
 };
 
 class ServerConn {
-public:
+  public:
     /// Where the handler writes the response (already cleared for it).
     ByteBuffer& out() { return out_; }
     /// Sends what the handler wrote in out() as the answer to the current request.
@@ -85,7 +85,7 @@ public:
     uint64_t user = 0;
     void* user_ptr = nullptr;
 
-private:
+  private:
     friend class Server;
     friend struct ConnRef;
     enum class State : uint8_t { free, reading, handling, sending, closing };
@@ -125,12 +125,12 @@ private:
     io::Completion close_{};
     io::Timer timer_{};
 
-public:
+  public:
     explicit ServerConn(const Limits& limits);
 };
 
 class Server {
-public:
+  public:
     Server() = default;
     ~Server();
     Server(const Server&) = delete;
@@ -149,7 +149,7 @@ public:
     uint32_t requests_in_flight() const { return in_flight_; }
     const ServerStats& stats() const { return stats_; }
 
-private:
+  private:
     friend class ServerConn;
     static void on_accept(io::Completion* c, int32_t result, uint32_t flags);
     ServerConn* take_conn();

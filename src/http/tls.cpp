@@ -26,8 +26,9 @@ Result<TlsContext*> tls_client_context(std::string_view ca_file, bool verify) {
     SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
     if (verify) {
         SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, nullptr);
-        int ok = ca_file.empty() ? SSL_CTX_set_default_verify_paths(ctx)
-                                 : SSL_CTX_load_verify_locations(ctx, std::string(ca_file).c_str(), nullptr);
+        int ok = ca_file.empty()
+                     ? SSL_CTX_set_default_verify_paths(ctx)
+                     : SSL_CTX_load_verify_locations(ctx, std::string(ca_file).c_str(), nullptr);
         if (ok != 1) {
             SSL_CTX_free(ctx);
             return Unexpected(tls_error("loading CA certificates"));
@@ -53,9 +54,13 @@ TlsSession::TlsSession(TlsContext& context, std::string_view server_name) {
     }
 }
 
-TlsSession::~TlsSession() { SSL_free(ssl_); }  // frees both BIOs
+TlsSession::~TlsSession() {
+    SSL_free(ssl_);
+}  // frees both BIOs
 
-void TlsSession::feed(const char* data, size_t bytes) { BIO_write(in_, data, static_cast<int>(bytes)); }
+void TlsSession::feed(const char* data, size_t bytes) {
+    BIO_write(in_, data, static_cast<int>(bytes));
+}
 
 Result<void> TlsSession::drain(ByteBuffer& wire_out) {
     char buffer[16384];

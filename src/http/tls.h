@@ -26,7 +26,7 @@ struct TlsContext {
 Result<TlsContext*> tls_client_context(std::string_view ca_file, bool verify);
 
 class TlsSession {
-public:
+  public:
     TlsSession(TlsContext& context, std::string_view server_name);
     ~TlsSession();
     TlsSession(const TlsSession&) = delete;
@@ -41,7 +41,7 @@ public:
     /// Appends every plaintext byte available so far to plain_out (may be none).
     Result<void> decrypt(ByteBuffer& plain_out);
 
-private:
+  private:
     Result<void> drain(ByteBuffer& wire_out);
     SSL* ssl_ = nullptr;
     BIO* in_ = nullptr;   // network -> SSL

@@ -201,7 +201,8 @@ TEST(RequestParser, BadChunkSizes) {
     expect_error(head + "5\r\nhelloX\r\n0\r\n\r\n", 400, "not followed by CRLF");
     expect_error(head + "5\r\nhello\n0\r\n\r\n", 400, "not followed by CRLF");
     expect_error(head + "5\nhello\r\n0\r\n\r\n", 400, "bare LF in chunk size line");
-    expect_error(head + "5\r\nhello\r\n0\r\nBad Trailer: x\r\n\r\n", 400, "whitespace between");
+    expect_error(head + "5\r\nhello\r\n0\r\nBad Trailer: x\r\n\r\n", 400,
+                 "header name contains byte 0x20 (trailer line 1)");
     expect_error(head + "5;" + std::string(40, 'e') + "\r\nhello\r\n0\r\n\r\n", 400,
                  "chunk size line exceeds 32 bytes", small_limits());
     expect_error(head + "5;\x01\r\nhello\r\n0\r\n\r\n", 400,
@@ -330,6 +331,38 @@ TEST(RequestParser, ObsFoldAndMalformedFieldLines) {
     expect_error("GET / HTTP/1.1\r\nHost: a\r\nX: a\0b\r\n\r\n"s, 400,
                  "control byte 0x00 in header line 3");
     expect_error("GET / HTTP/1.1\r\nHost: a\r\nX: a\x7f\r\n\r\n", 400, "control byte 0x7f");
+}
+
+// Lines of 16+ bytes take the SIMD field-name path; it must agree with the exact tchar scan.
+TEST(RequestParser, FieldNamesOnTheFastAndSlowPaths) {
+    const std::string head = "GET / HTTP/1.1\r\nHost: a\r\n";
+    const std::string long_value = std::string(40, 'v');
+    Snapshot s = parse_all_ways(head + "X_Custom.Name~1: " + long_value + "\r\nX-9: " + long_value +
+                                "\r\nA-Very-Long-Field-Name-Here: " + long_value + "\r\n\r\n");
+    ASSERT_EQ(s.status, ParseStatus::complete) << s.error_reason;
+    EXPECT_EQ(s.headers[1].first, "X_Custom.Name~1");
+    EXPECT_EQ(s.headers[2].first, "X-9");
+    EXPECT_EQ(s.headers[3].first, "A-Very-Long-Field-Name-Here");
+    expect_error(head + "Bad(Name): " + long_value + "\r\n\r\n", 400,
+                 "header name contains byte 0x28");
+    expect_error(head + "Bad Name: " + long_value + "\r\n\r\n", 400,
+                 "header name contains byte 0x20");
+    expect_error(head + "BadName : " + long_value + "\r\n\r\n", 400, "whitespace between");
+    expect_error(head + ": " + long_value + "\r\n\r\n", 400, "empty header name");
+    expect_error(head + "Na\xc3\xa9me: " + long_value + "\r\n\r\n", 400,
+                 "header name contains byte 0xc3");
+    expect_error(head + long_value + "\r\n\r\n", 400, "has no colon");
+    s = parse_all_ways(head + "CONTENT-LENGTH: 0\r\nX-Pad: " + long_value + "\r\n\r\n");
+    ASSERT_EQ(s.status, ParseStatus::complete) << s.error_reason;
+    // Names that differ from the known ones only in the case bit of a non-letter are not them.
+    s = parse_all_ways(head + "Content\x0dLength: 5\r\n\r\n");
+    EXPECT_EQ(s.status, ParseStatus::error);
+    s = parse_all_ways(head + "Content_Length: 5\r\n\r\n");
+    ASSERT_EQ(s.status, ParseStatus::complete) << s.error_reason;
+    EXPECT_EQ(s.body, "");  // Content_Length is some other field, not framing
+    s = parse_all_ways(head + "Hos~: x\r\n\r\n");
+    ASSERT_EQ(s.status, ParseStatus::complete) << s.error_reason;
+    EXPECT_EQ(s.host, "a");
 }
 
 TEST(RequestParser, RequestLineErrors) {

@@ -1,0 +1,74 @@
+// Fuzzes ResponseParser: parsed whole and split in two (offset derived from the input); both
+// must agree, including after finish_on_eof. Bit 0 of the last byte says "answer to HEAD".
+// Exactly-sized buffers let AddressSanitizer catch reads or writes past len.
+#include <cstdint>
+#include <cstring>
+#include <vector>
+
+#include "http/parser.h"
+
+namespace {
+
+using em::http::Limits;
+using em::http::ParseStatus;
+using em::http::Response;
+using em::http::ResponseParser;
+
+Limits fuzz_limits() {
+    Limits l;
+    l.header_bytes_max = 1024;
+    l.body_bytes_max = 4096;
+    l.header_count_max = 16;
+    l.chunk_line_bytes_max = 64;
+    return l;
+}
+
+void check(bool ok) {
+    if (!ok) __builtin_trap();
+}
+
+ParseStatus run(ResponseParser& p, char* buf, size_t size, size_t at, const uint8_t* data) {
+    ParseStatus st = p.parse(buf, at);
+    if (st == ParseStatus::incomplete && at < size) {
+        std::memcpy(buf + at, data + at, size - at);
+        st = p.parse(buf, size);
+    }
+    if (st == ParseStatus::incomplete) st = p.finish_on_eof(buf, size);
+    return st;
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+    static ResponseParser whole(fuzz_limits());
+    static ResponseParser split(fuzz_limits());
+    bool head = size && (data[size - 1] & 1);
+    std::vector<char> a(data, data + size);
+    std::vector<char> b(size, '\x7f');
+    size_t at = size ? (data[0] * 131u + data[size - 1]) % (size + 1) : 0;
+    std::memcpy(b.data(), data, at);
+    whole.reset();
+    split.reset();
+    if (head) {
+        whole.expect_no_body();
+        split.expect_no_body();
+    }
+    ParseStatus sa = run(whole, a.data(), size, size, data);
+    ParseStatus sb = run(split, b.data(), size, at, data);
+    check(sa == sb);
+    check(sa != ParseStatus::incomplete);  // after EOF there is always an answer
+    if (sa == ParseStatus::error) {
+        check(whole.error_status() == split.error_status());
+        check(whole.error_reason() == split.error_reason() && !whole.error_reason().empty());
+        return 0;
+    }
+    const Response& x = whole.response();
+    const Response& y = split.response();
+    check(whole.consumed() == split.consumed() && whole.consumed() <= size);
+    check(x.status == y.status && x.status >= 200 && x.status <= 599);
+    check(x.keep_alive == y.keep_alive && x.chunked == y.chunked && x.body == y.body);
+    check(x.content_type == y.content_type && x.headers.size() == y.headers.size());
+    check(x.body.size() <= whole.limits().body_bytes_max);
+    check(!head || x.body.empty());
+    return 0;
+}
