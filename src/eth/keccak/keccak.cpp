@@ -41,9 +41,12 @@ ManyFn many_fn(KeccakImpl impl) {
     return nullptr;
 }
 
-/// True if single messages of impl go through its kernel with one lane busy rather than the
-/// portable code (measured: see bench/keccak and docs).
-constexpr bool single_avx512_uses_kernel = true;
+/// True if single messages on AVX-512 CPUs go through the 8-lane kernel with one lane busy
+/// rather than the portable code. Measured (bench_keccak, BM_Keccak256/portable/N vs
+/// BM_Keccak256SingleViaKernel/avx512x8/N, AMD EPYC Zen 5): equal within 1-2% at 32..532 bytes,
+/// so portable: it never wakes 512-bit units (no frequency-licence drop on Intel server parts).
+/// The AVX2 kernel with one lane busy is ~1.7x slower than portable, so it is never used so.
+constexpr bool single_avx512_uses_kernel = false;
 bool single_uses_kernel(KeccakImpl impl) {
     return impl == KeccakImpl::avx512x8 && single_avx512_uses_kernel;
 }

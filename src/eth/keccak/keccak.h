@@ -6,8 +6,9 @@
 // compiler flags, x86_64 only). The multi-buffer variants hash 4/8 independent messages per
 // permutation call, refilling a lane as soon as its message is done. The variant is chosen once
 // from CPUID (lazily, on the first call of keccak_selected(), keccak256() or keccak256_batch())
-// and can be forced with keccak_force() for tests and benchmarks. Single messages take the
-// faster measured path: the AVX-512 kernel with one lane busy on AVX-512 CPUs, else portable.
+// and can be forced with keccak_force() for tests and benchmarks. Single messages (keccak256(),
+// and batches of one) take the portable code, which measured as fast as a SIMD kernel with one
+// lane busy (AVX-512) or faster (AVX2).
 // No function here allocates; callers own all buffers (inputs are only read).
 #pragma once
 
