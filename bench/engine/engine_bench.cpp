@@ -41,6 +41,27 @@ void BM_FindMethod(benchmark::State& state) {
 }
 BENCHMARK(BM_FindMethod);
 
+// Baseline for BM_FindMethod: a linear scan comparing names (what the perfect hash replaces).
+void BM_FindMethodLinearScan(benchmark::State& state) {
+    std::vector<std::string_view> names;
+    for (const MethodInfo& m : methods()) names.push_back(m.name);
+    names.push_back("eth_blockNumber");
+    names.push_back("engine_newPayloadV9");
+    size_t i = 0;
+    for (auto _ : state) {
+        const MethodInfo* found = nullptr;
+        for (const MethodInfo& m : methods()) {
+            if (m.name == names[i]) {
+                found = &m;
+                break;
+            }
+        }
+        benchmark::DoNotOptimize(found);
+        i = i + 1 == names.size() ? 0 : i + 1;
+    }
+}
+BENCHMARK(BM_FindMethodLinearScan);
+
 void BM_ParsePayloadStatus(benchmark::State& state) {
     simdjson::padded_string json(valid_answer);
     simdjson::ondemand::parser parser;
