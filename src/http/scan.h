@@ -141,6 +141,18 @@ struct Literal {
     }
 };
 
+/// The 8-byte words token_is compares for an n-byte literal (n >= 8): words at 0, 8, ... and a
+/// last one ending at n (it may overlap the one before).
+template <size_t N>
+struct TokenWords {
+    static constexpr size_t count = (N - 1 + 7) / 8;
+    uint64_t w[count];
+    static constexpr size_t offset(size_t k) { return k + 1 < count ? 8 * k : N - 1 - 8; }
+    constexpr explicit TokenWords(const char (&s)[N]) : w{} {
+        for (size_t k = 0; k < count; k++) w[k] = word::pack(s + offset(k), 8);
+    }
+};
+
 /// True if token `name` equals `Lower` (lowercase letters and '-') ignoring ASCII case, by
 /// comparing 4- or 8-byte words with the case bit (0x20) set against constants. Exact only
 /// for tokens (RFC 9110 tchar): no tchar but a letter maps onto a letter or '-' that way.
@@ -153,25 +165,17 @@ inline bool token_is(std::string_view name) {
     if constexpr (n < 8) {
         constexpr uint32_t head = static_cast<uint32_t>(word::pack(Lower.text, 4));
         constexpr uint32_t tail = static_cast<uint32_t>(word::pack(Lower.text + n - 4, 4));
-        return ((word::load4(p) | 0x20202020u) == head) &
-               ((word::load4(p + n - 4) | 0x20202020u) == tail);
+        uint32_t diff = ((word::load4(p) | 0x20202020u) ^ head) |
+                        ((word::load4(p + n - 4) | 0x20202020u) ^ tail);
+        return diff == 0;
     } else {
-        constexpr size_t count = (n + 7) / 8;  // the last word may overlap the one before
-        constexpr auto words = [] {
-            struct {
-                uint64_t w[count];
-            } r{};
-            for (size_t k = 0; k < count; k++) {
-                r.w[k] = word::pack(Lower.text + (k + 1 < count ? 8 * k : n - 8), 8);
-            }
-            return r;
-        }();
-        bool equal = true;
-        for (size_t k = 0; k < count; k++) {
-            size_t at = k + 1 < count ? 8 * k : n - 8;
-            equal &= (word::load8(p + at) | 0x2020202020202020ull) == words.w[k];
+        using Words = TokenWords<n + 1>;
+        static constexpr Words words(Lower.text);
+        uint64_t diff = 0;
+        for (size_t k = 0; k < Words::count; k++) {
+            diff |= (word::load8(p + Words::offset(k)) | 0x2020202020202020ull) ^ words.w[k];
         }
-        return equal;
+        return diff == 0;
     }
 }
 
