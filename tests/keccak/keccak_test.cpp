@@ -226,7 +226,9 @@ TEST_P(KeccakVariant, CountsPermutations) {
     // refilling keeps the waste below one permutation per lane per message.
     EXPECT_GE(used, blocks);
     EXPECT_EQ(used % lanes, 0u);
-    if (lanes == 1) EXPECT_EQ(used, blocks);
+    if (lanes == 1) {
+        EXPECT_EQ(used, blocks);
+    }
     EXPECT_LE(used, blocks + lanes * set.spans.size());
     before = keccak_permutations_thread();
     uint8_t out[32];
