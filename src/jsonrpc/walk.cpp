@@ -101,13 +101,13 @@ bool Walker::scalar(od::json_type t, std::string_view token) {
         }
         case od::json_type::number:
             if (!is_json_number(text)) return syntax("invalid number", token.data());
-            return true;
+            return separated(token);
         case od::json_type::boolean:
             if (text != "true" && text != "false") return syntax("invalid literal", token.data());
-            return true;
+            return separated(token);
         case od::json_type::null:
             if (text != "null") return syntax("invalid literal", token.data());
-            return true;
+            return separated(token);
         default:
             return syntax("expected a value", token.data());
     }

@@ -119,6 +119,13 @@ class Walker {
     /// Validates an object key whose raw content starts at raw; returns the raw content and
     /// whether it holds escapes.
     bool key(const char* raw, std::string_view* content, bool* has_escape);
+    /// Checks what follows a scalar token: ',', ']', '}' or the end of the body. On-Demand
+    /// skips an unread scalar without looking, and would take `"a":` inside an array for a key.
+    bool separated(std::string_view token) {
+        const char* next = token.data() + token.size();
+        if (next >= body_end_ || *next == ',' || *next == ']' || *next == '}') return true;
+        return syntax("expected ',' or a closing bracket", next);
+    }
     /// Fails a container whose nesting depth exceeds depth_max; true when within the limit.
     bool check_depth(size_t depth, const char* at);
 
@@ -160,7 +167,7 @@ inline bool Walker::string(std::string_view token, std::string_view* content) {
     if (has_backslash(*content) && !json_escapes_valid(*content)) {
         return syntax("invalid escape in string", token.data());
     }
-    return true;
+    return separated(token);
 }
 
 inline bool Walker::key(const char* raw, std::string_view* content, bool* has_escape) {

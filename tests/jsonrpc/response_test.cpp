@@ -106,6 +106,10 @@ TEST(ResponseParser, WrongShapes) {
          " {}"},
         {R"({"jsonrpc":"2.0","id":1,"result":[tru]})", "response: invalid literal", "tru"},
         {"", "response: empty", nullptr},
+        {R"({"jsonrpc":"2.0","id":1,"result":["a":1]})",
+         "response: expected ',' or a closing bracket", ":1]"},
+        {R"({"jsonrpc":"2.0","id":"a":"b","result":1})",
+         "response: expected ',' or a closing bracket", ":\"b"},
     };
     for (const Case& c : cases) {
         Padded b(c.body);
