@@ -9,7 +9,8 @@ namespace em::load {
 
 namespace {
 
-constexpr uint64_t tick_ns = 1'000'000'000;
+/// How often the progress counters (p99) are published and the end is checked.
+constexpr uint64_t tick_ns = 250'000'000;
 
 http::Limits connection_limits(size_t request_bytes_max) {
     http::Limits limits;

@@ -46,7 +46,7 @@ struct RunPlan {
 struct Progress {
     std::atomic<uint64_t> done{0};    ///< requests finished (any outcome, warmup included)
     std::atomic<uint64_t> errors{0};  ///< of those, not ok
-    std::atomic<uint64_t> p99_ns{0};  ///< p99 of the current phase so far (updated each second)
+    std::atomic<uint64_t> p99_ns{0};  ///< p99 of the current phase so far (updated every 250 ms)
     std::atomic<bool> measuring{false};
     std::atomic<bool> finished{false};
 };
