@@ -1,6 +1,7 @@
-// Fuzzes ResponseParser: parsed whole and split in two (offset derived from the input); both
-// must agree, including after finish_on_eof. Bit 0 of the last byte says "answer to HEAD".
-// Exactly-sized buffers let AddressSanitizer catch reads or writes past len.
+// Fuzzes ResponseParser: parsed whole and split in two (offset derived from the input, the
+// second part in a moved buffer); both must agree, including after finish_on_eof. Bit 0 of the last
+// byte says "answer to HEAD". Exactly-sized buffers let AddressSanitizer catch reads or writes past
+// len.
 #include <cstdint>
 #include <cstring>
 #include <vector>
@@ -27,13 +28,17 @@ void check(bool ok) {
     if (!ok) __builtin_trap();
 }
 
-ParseStatus run(ResponseParser& p, char* buf, size_t size, size_t at, const uint8_t* data) {
-    ParseStatus st = p.parse(buf, at);
-    if (st == ParseStatus::incomplete && at < size) {
-        std::memcpy(buf + at, data + at, size - at);
-        st = p.parse(buf, size);
-    }
-    if (st == ParseStatus::incomplete) st = p.finish_on_eof(buf, size);
+/// Parses data[0, at) in `buf`, then (if needed) all of it from a new buffer `moved` that takes
+/// over buf's bytes as the parser left them; buf is freed, like a ByteBuffer that grew.
+ParseStatus run(ResponseParser& p, std::vector<char>& buf, std::vector<char>& moved, size_t size,
+                size_t at, const uint8_t* data) {
+    ParseStatus st = p.parse(buf.data(), at);
+    if (st != ParseStatus::incomplete) return st;
+    moved.assign(buf.begin(), buf.begin() + static_cast<ptrdiff_t>(at));
+    moved.insert(moved.end(), data + at, data + size);
+    std::vector<char>().swap(buf);
+    st = p.parse(moved.data(), size);
+    if (st == ParseStatus::incomplete) st = p.finish_on_eof(moved.data(), size);
     return st;
 }
 
@@ -44,17 +49,18 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     static ResponseParser split(fuzz_limits());
     bool head = size && (data[size - 1] & 1);
     std::vector<char> a(data, data + size);
-    std::vector<char> b(size, '\x7f');
     size_t at = size ? (data[0] * 131u + data[size - 1]) % (size + 1) : 0;
-    std::memcpy(b.data(), data, at);
+    std::vector<char> b(data, data + at);  // exactly the bytes "received" so far
     whole.reset();
     split.reset();
     if (head) {
         whole.expect_no_body();
         split.expect_no_body();
     }
-    ParseStatus sa = run(whole, a.data(), size, size, data);
-    ParseStatus sb = run(split, b.data(), size, at, data);
+    std::vector<char> b_moved;
+    ParseStatus sa = whole.parse(a.data(), size);
+    if (sa == ParseStatus::incomplete) sa = whole.finish_on_eof(a.data(), size);
+    ParseStatus sb = run(split, b, b_moved, size, at, data);
     check(sa == sb);
     check(sa != ParseStatus::incomplete);  // after EOF there is always an answer
     if (sa == ParseStatus::error) {

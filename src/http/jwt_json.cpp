@@ -115,7 +115,8 @@ Result<void> JsonObjectReader::container(char close, int depth) {
 }
 
 Result<void> JsonObjectReader::literal(std::string_view word) {
-    if (static_cast<size_t>(end_ - p_) < word.size() || std::memcmp(p_, word.data(), word.size())) {
+    if (static_cast<size_t>(end_ - p_) < word.size() ||
+        std::memcmp(p_, word.data(), word.size()) != 0) {
         return error("bad literal");
     }
     p_ += word.size();
@@ -256,7 +257,7 @@ Result<void> JsonObjectReader::utf8(char*& out) {
         uint8_t b = static_cast<uint8_t>(p_[i]);
         if (b < (i == 1 ? lo : 0x80) || b > (i == 1 ? hi : 0xBF)) return error("invalid UTF-8");
     }
-    std::memcpy(out, p_, static_cast<size_t>(n + 1));
+    std::memcpy(out, p_, static_cast<size_t>(n) + 1);
     out += n + 1;
     p_ += n + 1;
     return {};

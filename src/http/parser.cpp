@@ -91,6 +91,7 @@ void MessageParser::begin_message(size_t at, uint32_t interim_count) {
 
 void MessageParser::reset() {
     begin_message(0, 0);
+    base_ = nullptr;
     expect_no_body_ = false;
     error_status_ = 0;
     error_len_ = 0;
@@ -113,11 +114,50 @@ bool MessageParser::fail(int status, const char* format, ...) {
 
 ParseStatus MessageParser::parse(char* buf, size_t len) {
     EM_ASSERT(len >= s_.pos);
+    if (buf != base_) rebase(buf);
     while (step(buf, len)) {
     }
     if (s_.phase == Phase::done) return ParseStatus::complete;
     if (s_.phase == Phase::failed) return ParseStatus::error;
     return ParseStatus::incomplete;
+}
+
+// The caller moved the buffer (e.g. a ByteBuffer grew) with its bytes: re-point every view
+// taken so far in this message. Offsets are computed on integers because the old buffer may be
+// freed already. req_/resp_ views from an earlier message are stale and left alone.
+void MessageParser::rebase(const char* buf) {
+    if (base_ != nullptr) {
+        const uintptr_t from = reinterpret_cast<uintptr_t>(base_);
+        const uintptr_t to = reinterpret_cast<uintptr_t>(buf);
+        auto move = [from, to](std::string_view& v) {
+            if (v.data() == nullptr) return;
+            uintptr_t at = reinterpret_cast<uintptr_t>(v.data()) - from + to;
+            v = std::string_view(reinterpret_cast<const char*>(at), v.size());
+        };
+        for (size_t i = 0; i < s_.header_count; i++) {
+            move(headers_[i].name);
+            move(headers_[i].value);
+        }
+        for (std::string_view* v : {&s_.content_length_text, &s_.content_type, &s_.authorization,
+                                    &s_.host, &s_.upgrade}) {
+            move(*v);
+        }
+        if (!response_ && s_.phase != Phase::start_line) {
+            move(req_.method_text);
+            move(req_.target);
+        }
+        if (s_.headers_done) {
+            for (std::string_view* v : {&req_.authorization, &req_.content_type, &req_.host,
+                                        &req_.upgrade, &resp_.content_type}) {
+                move(*v);
+            }
+        }
+        if (s_.phase == Phase::done) {
+            move(req_.body);
+            move(resp_.body);
+        }
+    }
+    base_ = buf;
 }
 
 bool MessageParser::step(char* buf, size_t len) {

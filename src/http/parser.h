@@ -8,11 +8,13 @@
 // at or past `len`. Parsed views (request()/response()) stay valid until the buffer changes or
 // reset() is called.
 //
-// Incremental use: call parse(buf, len) whenever more bytes arrived, with the same buffer start
-// and a larger len. It resumes where it stopped; no byte is scanned twice except a CR whose LF
-// has not arrived yet. After `complete`, consumed() bytes belong to the message; a pipelined
-// next message starts there (the caller moves it to the buffer start, or passes buf+consumed(),
-// then calls reset()).
+// Incremental use: call parse(buf, len) whenever more bytes arrived, with a larger len. It
+// resumes where it stopped; no byte is scanned twice except a CR whose LF has not arrived yet.
+// Between calls the caller may move the message to another address (a ByteBuffer that grew,
+// say) as long as it moves bytes [0, previous len) unchanged, including any the parser rewrote:
+// the parser re-points its views when `buf` changes. After `complete`, consumed() bytes belong to
+// the message; a pipelined next message starts there (the caller moves it to the buffer start, or
+// passes buf+consumed(), then calls reset()).
 //
 // Strictness (RFC 9112), chosen because enginemux is a proxy and must never disagree with a
 // backend about where a message ends:
@@ -108,6 +110,7 @@ class MessageParser {
     };
 
     void begin_message(size_t at, uint32_t interim_count);
+    void rebase(const char* buf);
     bool step(char* buf, size_t len);
     bool step_head(const char* buf, size_t len);
     bool step_chunk_size(const char* buf, size_t len);
@@ -137,6 +140,7 @@ class MessageParser {
     const Limits limits_;
     const bool response_;
     bool expect_no_body_ = false;
+    const char* base_ = nullptr;  // the buffer of the previous parse() call
     std::unique_ptr<Header[]> headers_;
     State s_;
     Request req_;
@@ -154,8 +158,9 @@ class RequestParser {
     explicit RequestParser(const Limits& limits) : core_(limits, false) {}
 
     /// Parses the message at the start of buf[0, len). Incremental: after `incomplete`, call
-    /// again with the same buffer start and a larger len. May rewrite bytes of this message in
-    /// place (chunked bodies are compacted); never touches bytes at or past len.
+    /// again with a larger len (same buffer, or the same bytes moved elsewhere). May rewrite
+    /// bytes of this message in place (chunked bodies are compacted); never touches bytes at or
+    /// past len.
     ParseStatus parse(char* buf, size_t len) { return core_.parse(buf, len); }
     /// The parsed request: valid after `complete`; its head fields already after headers_done().
     const Request& request() const { return core_.request(); }

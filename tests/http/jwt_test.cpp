@@ -228,7 +228,7 @@ TEST(JwtSigner, CachesForCacheSeconds) {
 
 TEST(JwtSecret, Parsing) {
     const std::string hex = "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f";
-    for (std::string text :
+    for (const std::string& text :
          {hex, "0x" + hex, "0X" + hex, "  " + hex + "\n", "\t0x" + hex + "\r\n\n"}) {
         Result<JwtSecret> s = parse_jwt_secret(text);
         ASSERT_TRUE(s.has_value()) << text << ": " << s.error().message();

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstring>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -130,6 +131,28 @@ Snapshot parse_split(Parser& p, const std::string& data, size_t split, bool eof 
     if constexpr (requires { p.finish_on_eof(nullptr, 0); }) {
         if (eof && st == ParseStatus::incomplete) st = p.finish_on_eof(w.buf.data(), data.size());
     }
+    return snapshot(p, st);
+}
+
+/// Feeds data[0, split) from one buffer, then moves those bytes (as the parser left them) with
+/// the rest to a new buffer, frees the first one and parses again: views must follow the move.
+template <typename Parser>
+Snapshot parse_moved(Parser& p, const std::string& data, size_t split, bool eof = false) {
+    auto first = std::make_unique<char[]>(split + 1);
+    std::memcpy(first.get(), data.data(), split);
+    ParseStatus st = p.parse(first.get(), split);
+    auto second = std::make_unique<char[]>(data.size() + 1);
+    std::memcpy(second.get(), first.get(), split);
+    std::memcpy(second.get() + split, data.data() + split, data.size() - split);
+    first.reset();
+    if (st == ParseStatus::incomplete) st = p.parse(second.get(), data.size());
+    if constexpr (requires { p.finish_on_eof(nullptr, 0); }) {
+        if (eof && st == ParseStatus::incomplete) st = p.finish_on_eof(second.get(), data.size());
+    }
+    if (st == ParseStatus::error) return snapshot(p, st);
+    // A parse that completed in the first buffer has views into it; re-point them by parsing
+    // the (complete) message again from the second buffer: it answers `complete` at once.
+    if (st == ParseStatus::complete) st = p.parse(second.get(), data.size());
     return snapshot(p, st);
 }
 

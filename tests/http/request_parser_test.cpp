@@ -34,7 +34,10 @@ Snapshot parse_all_ways(const std::string& data, const Limits& limits = Limits{}
         p.reset();
         Snapshot s = test::parse_split(p, data, split);
         EXPECT_EQ(s, whole) << "split at " << split << ": " << s.error_reason;
-        if (s != whole) break;
+        p.reset();
+        Snapshot moved = test::parse_moved(p, data, split);
+        EXPECT_EQ(moved, whole) << "moved at " << split << ": " << moved.error_reason;
+        if (s != whole || moved != whole) break;
     }
     return whole;
 }

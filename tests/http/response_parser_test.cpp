@@ -26,7 +26,11 @@ Snapshot parse_all_ways(const std::string& data, bool eof = false, bool head = f
         if (head) p.expect_no_body();
         Snapshot s = test::parse_split(p, data, split, eof);
         EXPECT_EQ(s, whole) << "split at " << split << ": " << s.error_reason;
-        if (s != whole) break;
+        p.reset();
+        if (head) p.expect_no_body();
+        Snapshot moved = test::parse_moved(p, data, split, eof);
+        EXPECT_EQ(moved, whole) << "moved at " << split << ": " << moved.error_reason;
+        if (s != whole || moved != whole) break;
     }
     return whole;
 }
