@@ -1,0 +1,661 @@
+#include "sim.h"
+
+#include <algorithm>
+#include <cinttypes>
+#include <cstdarg>
+#include <cstdio>
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+#include <queue>
+#include <vector>
+
+#include "validator/guard.h"
+#include "validator/peer_lease.h"
+
+namespace em::validator::sim {
+
+namespace {
+
+constexpr uint64_t MS = 1'000'000ull;
+constexpr int64_t wall_base_ns = 1'700'000'000'000'000'000ll;
+const char* const validator_key = "VALIDATORKEYVALIDATORKEYVALIDATORKEYVALIDA=";
+const char* const follower_keys[] = {
+    "FOLLOWERAFOLLOWERAFOLLOWERAFOLLOWERAFOLLOW=", "FOLLOWERBFOLLOWERBFOLLOWERBFOLLOWERBFOLLOW=",
+    "FOLLOWERCFOLLOWERCFOLLOWERCFOLLOWERCFOLLOW="};
+
+/// SplitMix64: small, fast, deterministic.
+struct Rng {
+    uint64_t s;
+    uint64_t next() {
+        uint64_t z = (s += 0x9e3779b97f4a7c15ull);
+        z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+        z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+        return z ^ (z >> 31);
+    }
+    uint64_t below(uint64_t n) { return n ? next() % n : 0; }
+    uint64_t range(uint64_t lo, uint64_t hi) { return lo + below(hi - lo + 1); }
+    bool chance(double p) { return static_cast<double>(next() >> 11) * 0x1.0p-53 < p; }
+};
+
+/// Timing shared by every host (production-like proportions, shorter).
+struct Timing {
+    uint64_t block_ms = 1000;
+    uint64_t tick_ms = 50;
+    uint64_t probe_ms = 500;
+    uint32_t ttl_ms = 5000;
+    uint32_t renew_ms = 1000;
+    uint32_t fence_margin_ms = 2000;
+    uint32_t takeover_margin_ms = 1000;
+    uint32_t request_timeout_ms = 500;
+    uint32_t replay_window_ms = 5000;
+    uint32_t stop_ms_max = 800;  ///< a stop always completes within this (< fence margin)
+    uint32_t start_ms_max = 1000;
+};
+
+class World;
+
+enum class NodeMode : uint8_t { ok, rpc_down, stalled, catching_up, no_peers };
+
+struct Host final : GuardClock, GuardIo, RecordStore, PeerLink, ReplySink {
+    World& w;
+    int id;
+    std::string name;
+    Rng rng;
+    // Clocks: mono = mono_base + (T - boot_T) * rate; wall = base + T + skew.
+    double rate = 1.0;
+    uint64_t mono_base = 0;
+    uint64_t boot_t = 0;
+    int64_t wall_skew_ns = 0;
+    // Durable disk.
+    bool state_exists = true;
+    SignState state_file;
+    GuardRecord record_file;
+    bool disk_full = false;
+    uint64_t disk_latency_ms = 2;
+    // CometBFT node and validator process.
+    NodeMode node = NodeMode::ok;
+    int64_t stalled_height = 0;
+    bool validator_running = false;
+    Hrs last_signed;
+    bool stop_error_once = false;
+    // Guard process.
+    bool guard_alive = false;
+    uint64_t gen = 0;
+    bool preferred = false;
+    bool held_by_operator = false;
+    std::unique_ptr<GuardCore> core;
+    std::unique_ptr<PeerLease> lease;
+    // Our request in flight (PeerLink).
+    bool request_pending = false;
+    uint64_t request_seq = 0;
+
+    Host(World& world, int index, uint64_t seed);
+    uint64_t now_t() const;
+    void boot_guard();
+    void crash_guard(bool reboot);
+
+    // GuardClock
+    uint64_t mono_ns() override {
+        return mono_base + static_cast<uint64_t>((now_t() - boot_t) * rate);
+    }
+    int64_t wall_ns() override {
+        return wall_base_ns + static_cast<int64_t>(now_t()) + wall_skew_ns;
+    }
+    uint64_t random_u64() override { return rng.next(); }
+    // GuardIo
+    void start_validator() override;
+    void stop_validator() override;
+    void write_state(const SignState& s) override;
+    void read_state() override;
+    // RecordStore
+    void write_record(const GuardRecord& r) override;
+    // PeerLink
+    void send(std::string_view path, std::string_view body, std::string_view token,
+              uint64_t deadline_ns) override;
+    // ReplySink
+    void reply(uint64_t id, int status, std::string_view body, std::string_view token) override;
+};
+
+struct Event {
+    uint64_t t;
+    uint64_t seq;
+    std::function<void()> fn;
+    bool operator>(const Event& o) const { return t != o.t ? t > o.t : seq > o.seq; }
+};
+
+class World {
+  public:
+    World(const SimOptions& options);
+    SimResult run();
+
+    uint64_t t = 0;
+    Rng rng;
+    Timing timing;
+    SimOptions options;
+    SimResult result;
+    std::vector<std::unique_ptr<Host>> hosts;
+    // Network: drop[a][b] applies to messages from a to b.
+    double loss[3][3] = {};
+    bool cut[3][3] = {};
+    std::map<Hrs, int> ledger;
+    uint64_t max_epoch_started = 0;
+    int64_t last_height_signed = -1;
+    struct Inbound {
+        int from;
+        uint64_t seq;
+        uint64_t gen;
+        std::string path;
+    };
+    std::map<uint64_t, Inbound> inbound;
+    uint64_t next_inbound_id = 1;
+    std::deque<std::string> trace;
+
+    void at(uint64_t delay_ns, std::function<void()> fn) {
+        queue_.push(Event{t + delay_ns, seq_++, std::move(fn)});
+    }
+    /// Runs fn later only if the host's guard generation is still `gen`.
+    void at_gen(Host& h, uint64_t delay_ns, std::function<void()> fn) {
+        uint64_t gen = h.gen;
+        Host* hp = &h;
+        at(delay_ns, [hp, gen, fn = std::move(fn)] {
+            if (hp->guard_alive && hp->gen == gen) fn();
+        });
+    }
+    int64_t chain_height() const { return static_cast<int64_t>(t / (timing.block_ms * MS)); }
+    void violate(const char* format, ...) __attribute__((format(printf, 2, 3)));
+    void log(const char* format, ...) __attribute__((format(printf, 2, 3)));
+    bool delivered(int from, int to) { return !cut[from][to] && !rng.chance(loss[from][to]); }
+    uint64_t net_delay() { return rng.range(200, 5000) * 1000; }
+
+  private:
+    void schedule_ticks(Host& h);
+    void schedule_probes(Host& h);
+    void probe(Host& h);
+    void schedule_block(int64_t height);
+    void sign(Host& h, Hrs hrs);
+    void schedule_faults();
+    void fault(uint64_t kind);
+    void check_host(Host& h);
+
+    std::priority_queue<Event, std::vector<Event>, std::greater<Event>> queue_;
+    uint64_t seq_ = 0;
+};
+
+// ---------------------------------------------------------------------------------------------
+
+Host::Host(World& world, int index, uint64_t seed) : w(world), id(index), rng{seed} {
+    name = std::string("host-") + static_cast<char>('a' + index);
+    rate = 1.0 + (static_cast<double>(rng.below(2001)) - 1000.0) * 1e-6;  // +-1000 ppm
+    mono_base = rng.range(1, 1'000'000) * MS;
+    wall_skew_ns = static_cast<int64_t>(rng.below(401)) * static_cast<int64_t>(MS) -
+                   200 * static_cast<int64_t>(MS);
+    state_file = SignState(Hrs{0, 0, 0});
+}
+
+uint64_t Host::now_t() const {
+    return w.t;
+}
+
+void Host::boot_guard() {
+    gen++;
+    guard_alive = true;
+    request_pending = false;
+    GuardPolicy policy;
+    policy.name = name;
+    policy.preferred = preferred;
+    policy.failures_before_failover = 3;
+    policy.hwm_margin_heights = 2;
+    policy.retry_ms = 2000;
+    policy.chain_fresh_ms = 3000;
+    policy.start_grace_ms = 3000;
+    HealthPolicy health;
+    health.min_peers = 1;
+    health.block_time_ms = w.timing.block_ms;
+    health.stale_blocks = 4;
+    health.validator_pub_key = validator_key;
+    core = std::make_unique<GuardCore>(policy, health, *this, *this);
+    PeerLeaseConfig pc;
+    pc.self_name = name;
+    pc.peer_name = w.hosts[1 - id]->name;
+    pc.ttl_ms = w.timing.ttl_ms;
+    pc.renew_interval_ms = w.timing.renew_ms;
+    pc.fence_margin_ms = w.timing.fence_margin_ms;
+    pc.takeover_margin_ms = w.timing.takeover_margin_ms;
+    pc.request_timeout_ms = w.timing.request_timeout_ms;
+    pc.replay_window_ms = w.timing.replay_window_ms;
+    pc.failback_grace_ms = 20'000;
+    static const uint8_t secret[32] = {1,  2,  3,  4,  5,  6,  7,  8,  9,  10, 11,
+                                       12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22,
+                                       23, 24, 25, 26, 27, 28, 29, 30, 31, 32};
+    lease = std::make_unique<PeerLease>(pc, secret, *this, *core, *this, *this, *this, record_file);
+    core->set_lease(lease.get());
+    if (held_by_operator) core->demote();
+    core->start();
+    w.log("%s guard boots (record epoch %" PRIu64 " holder %s)", name.c_str(), record_file.epoch,
+          holder_name(record_file.holder));
+}
+
+void Host::crash_guard(bool reboot) {
+    if (!guard_alive) return;
+    w.log("%s guard crashes%s; validator %s", name.c_str(), reboot ? " (host reboot)" : "",
+          validator_running ? "dies with it" : "was not running");
+    guard_alive = false;
+    gen++;
+    validator_running = false;  // PDEATHSIG / systemd BindsTo
+    request_pending = false;
+    lease.reset();
+    core.reset();
+    if (reboot) {
+        mono_base = rng.range(1, 1'000'000) * MS;
+        boot_t = w.t;
+    }
+    w.result.guard_crashes++;
+}
+
+void Host::start_validator() {
+    w.at_gen(*this, rng.range(10, w.timing.start_ms_max) * MS, [this] {
+        if (!state_exists) {
+            Error e(Errc::not_found, "priv_validator_state.json missing");
+            core->on_validator_started(&e);
+            return;
+        }
+        for (auto& other : w.hosts) {
+            if (other.get() != this && other->validator_running) {
+                w.violate("%s starts its validator while %s's runs", name.c_str(),
+                          other->name.c_str());
+            }
+        }
+        uint64_t epoch = lease->epoch();
+        if (epoch <= w.max_epoch_started) {
+            w.violate("%s starts at epoch %" PRIu64 " <= an earlier activation's %" PRIu64,
+                      name.c_str(), epoch, w.max_epoch_started);
+        }
+        w.max_epoch_started = epoch;
+        validator_running = true;
+        last_signed = state_file.hrs;  // FilePV loads its state at start
+        w.result.activations++;
+        w.log("%s validator starts, epoch %" PRIu64 ", state %" PRId64 "/%d/%d", name.c_str(),
+              epoch, last_signed.height, last_signed.round, last_signed.step);
+        core->on_validator_started(nullptr);
+    });
+}
+
+void Host::stop_validator() {
+    w.at_gen(*this, rng.range(1, w.timing.stop_ms_max) * MS, [this] {
+        if (validator_running) w.log("%s validator stopped", name.c_str());
+        validator_running = false;
+        if (stop_error_once) {
+            stop_error_once = false;
+            Error e(Errc::io, "stop command exited with status 1");
+            core->on_validator_stopped(&e);
+            return;
+        }
+        core->on_validator_stopped(nullptr);
+    });
+}
+
+void Host::write_state(const SignState& s) {
+    SignState copy = s;
+    w.at_gen(*this, disk_latency_ms * MS, [this, copy] {
+        if (disk_full) {
+            w.result.write_errors++;
+            w.log("%s state write fails (ENOSPC) role %s", name.c_str(), role_name(core->role()));
+            Error e = Error::sys(28, "write priv_validator_state.json");
+            core->on_state_written(&e);
+            return;
+        }
+        if (validator_running) {
+            w.violate("%s guard wrote the state file while its validator runs", name.c_str());
+        }
+        if (state_exists && copy.hrs < state_file.hrs) {
+            w.violate("%s state file regresses from %" PRId64 "/%d/%d to %" PRId64 "/%d/%d",
+                      name.c_str(), state_file.hrs.height, state_file.hrs.round,
+                      state_file.hrs.step, copy.hrs.height, copy.hrs.round, copy.hrs.step);
+        }
+        state_file = copy;
+        state_exists = true;
+        core->on_state_written(nullptr);
+    });
+}
+
+void Host::read_state() {
+    w.at_gen(*this, disk_latency_ms * MS, [this] {
+        if (!state_exists) {
+            Error e(Errc::not_found, "no such file");
+            core->on_state_read(nullptr, &e);
+            return;
+        }
+        SignState copy = state_file;
+        core->on_state_read(&copy, nullptr);
+    });
+}
+
+void Host::write_record(const GuardRecord& r) {
+    w.at_gen(*this, disk_latency_ms * MS, [this, r] {
+        if (disk_full) {
+            w.result.write_errors++;
+            w.log("%s record write fails (ENOSPC)", name.c_str());
+            Error e = Error::sys(28, "write guard_state.json");
+            lease->on_record_written(&e);
+            return;
+        }
+        record_file = r;
+        lease->on_record_written(nullptr);
+    });
+}
+
+void Host::send(std::string_view path, std::string_view body, std::string_view token,
+                uint64_t deadline_ns) {
+    request_pending = true;
+    uint64_t seq = ++request_seq;
+    uint64_t my_gen = gen;
+    // Deadline on our own clock, converted to true time.
+    uint64_t wait_ns =
+        deadline_ns > mono_ns() ? static_cast<uint64_t>((deadline_ns - mono_ns()) / rate) : 0;
+    w.at_gen(*this, wait_ns, [this, seq] {
+        if (!request_pending || request_seq != seq) return;
+        request_pending = false;
+        Error e(Errc::timeout, "peer request timed out");
+        lease->on_reply(0, {}, {}, &e);
+    });
+    Host& to = *w.hosts[1 - id];
+    if (!w.delivered(id, to.id)) return;
+    std::string p(path), b(body), k(token);
+    w.at(w.net_delay(), [this, &to, seq, my_gen, p, b, k] {
+        if (!to.guard_alive) {
+            // Connection refused comes back quickly (if the path back works).
+            w.at(w.net_delay(), [this, seq, my_gen] {
+                if (!guard_alive || gen != my_gen || !request_pending || request_seq != seq) return;
+                request_pending = false;
+                Error e(Errc::io, "connect: Connection refused");
+                lease->on_reply(0, {}, {}, &e);
+            });
+            return;
+        }
+        uint64_t id_in = w.next_inbound_id++;
+        w.inbound[id_in] = World::Inbound{id, seq, my_gen, p};
+        to.lease->on_request(p, b, k, id_in);
+    });
+}
+
+void Host::reply(uint64_t id_in, int status, std::string_view body, std::string_view token) {
+    auto it = w.inbound.find(id_in);
+    if (it == w.inbound.end()) return;
+    World::Inbound in = it->second;
+    w.inbound.erase(it);
+    Host& from = *w.hosts[in.from];
+    if (!w.delivered(id, from.id)) return;
+    std::string b(body), k(token);
+    w.at(w.net_delay(), [&from, in, status, b, k] {
+        if (!from.guard_alive || from.gen != in.gen || !from.request_pending ||
+            from.request_seq != in.seq) {
+            return;
+        }
+        from.request_pending = false;
+        from.lease->on_reply(status, b, k, nullptr);
+    });
+}
+
+// ---------------------------------------------------------------------------------------------
+
+World::World(const SimOptions& o) : rng{o.seed * 0x9e3779b97f4a7c15ull + 7}, options(o) {
+    int n = 2;
+    for (int i = 0; i < n; i++) hosts.push_back(std::make_unique<Host>(*this, i, rng.next()));
+    hosts[0]->preferred = true;
+}
+
+void World::log(const char* format, ...) {
+    if (!options.trace) return;
+    char line[400];
+    int n = std::snprintf(line, sizeof line, "%9.3f ", static_cast<double>(t) / 1e9);
+    va_list args;
+    va_start(args, format);
+    std::vsnprintf(line + n, sizeof line - static_cast<size_t>(n), format, args);
+    va_end(args);
+    trace.emplace_back(line);
+    if (trace.size() > 400) trace.pop_front();
+}
+
+void World::violate(const char* format, ...) {
+    if (!result.ok) return;
+    char line[400];
+    int n = std::snprintf(line, sizeof line, "seed %" PRIu64 " t=%.3fs: ", options.seed,
+                          static_cast<double>(t) / 1e9);
+    va_list args;
+    va_start(args, format);
+    std::vsnprintf(line + n, sizeof line - static_cast<size_t>(n), format, args);
+    va_end(args);
+    result.ok = false;
+    result.violation = line;
+    log("VIOLATION %s", line);
+}
+
+void World::schedule_ticks(Host& h) {
+    at(timing.tick_ms * MS, [this, &h] {
+        if (h.guard_alive) h.core->tick();
+        schedule_ticks(h);
+    });
+}
+
+void World::schedule_probes(Host& h) {
+    at(timing.probe_ms * MS, [this, &h] {
+        if (h.guard_alive) probe(h);
+        schedule_probes(h);
+    });
+}
+
+void World::probe(Host& h) {
+    int64_t height = chain_height();
+    NodeStatus s;
+    s.latest_block_height = h.node == NodeMode::stalled ? h.stalled_height : height;
+    s.latest_block_time_ns =
+        wall_base_ns + s.latest_block_height * static_cast<int64_t>(timing.block_ms * MS);
+    s.catching_up = h.node == NodeMode::catching_up;
+    std::string_view key = h.validator_running ? validator_key : follower_keys[h.id];
+    std::memcpy(s.pub_key, key.data(), key.size());
+    s.pub_key_chars = static_cast<uint8_t>(key.size());
+    int64_t peers = h.node == NodeMode::no_peers ? 0 : 5;
+    bool down = h.node == NodeMode::rpc_down;
+    at_gen(h, rng.range(1, 20) * MS, [&h, s, peers, down] {
+        if (down) {
+            Error e(Errc::timeout, "GET /status: deadline passed");
+            h.core->on_probe(nullptr, 0, &e);
+        } else {
+            h.core->on_probe(&s, peers, nullptr);
+        }
+    });
+}
+
+void World::sign(Host& h, Hrs hrs) {
+    if (!h.validator_running || h.node == NodeMode::stalled || h.node == NodeMode::catching_up)
+        return;
+    if (hrs <= h.last_signed) return;  // FilePV refuses
+    SignState s(hrs);
+    char sig[89];
+    std::snprintf(sig, sizeof sig, "%c%087d", 'A' + h.id, 0);
+    sig[86] = '=';
+    sig[87] = '=';
+    sig[88] = 0;
+    (void)s.set_signature(std::string_view(sig, 88));
+    char bytes[40];
+    int n = std::snprintf(bytes, sizeof bytes, "%02X%016llX%02X%02X", h.id,
+                          static_cast<unsigned long long>(hrs.height), hrs.round & 0xff, hrs.step);
+    (void)s.set_signbytes(std::string_view(bytes, static_cast<size_t>(n)));
+    if (h.state_exists && hrs < h.state_file.hrs) {
+        violate("%s validator's own state file is ahead of its memory", h.name.c_str());
+    }
+    h.state_file = s;  // FilePV saves before it returns the signature
+    h.state_exists = true;
+    h.last_signed = hrs;
+    auto [it, fresh] = ledger.emplace(hrs, h.id);
+    if (!fresh && it->second != h.id) {
+        violate("DOUBLE SIGN at %" PRId64 "/%d/%d by %s and %s", hrs.height, hrs.round, hrs.step,
+                hosts[it->second]->name.c_str(), h.name.c_str());
+    }
+    result.signatures++;
+    if (hrs.height > last_height_signed) {
+        last_height_signed = hrs.height;
+        result.heights_signed++;
+    }
+    at_gen(h, 5 * MS, [&h, s] { h.core->on_local_state(s); });
+}
+
+void World::schedule_block(int64_t height) {
+    // Block `height` is committed now; validators vote on height + 1.
+    result.heights++;
+    bool second_round = rng.chance(0.1);
+    for (auto& hp : hosts) {
+        Host* h = hp.get();
+        at(200 * MS, [this, h, height] { sign(*h, Hrs{height + 1, 0, 2}); });
+        at(400 * MS, [this, h, height] { sign(*h, Hrs{height + 1, 0, 3}); });
+        if (second_round) {
+            at(600 * MS, [this, h, height] { sign(*h, Hrs{height + 1, 1, 2}); });
+            at(800 * MS, [this, h, height] { sign(*h, Hrs{height + 1, 1, 3}); });
+        }
+    }
+    at(timing.block_ms * MS, [this, height] { schedule_block(height + 1); });
+}
+
+void World::fault(uint64_t kind) {
+    Host& h = *hosts[rng.below(hosts.size())];
+    Host& o = *hosts[1 - h.id];
+    uint64_t dur = rng.range(1'000, 30'000) * MS;
+    result.faults++;
+    switch (kind) {
+        case 0:
+        case 1: {  // node trouble
+            NodeMode modes[] = {NodeMode::rpc_down, NodeMode::stalled, NodeMode::catching_up,
+                                NodeMode::no_peers};
+            NodeMode m = modes[rng.below(4)];
+            log("fault: %s node mode %d for %.1fs", h.name.c_str(), static_cast<int>(m), dur / 1e9);
+            h.node = m;
+            h.stalled_height = chain_height();
+            at(dur, [&h] { h.node = NodeMode::ok; });
+            break;
+        }
+        case 2:  // validator process crashes
+            if (h.validator_running && h.guard_alive) {
+                log("fault: %s validator crashes", h.name.c_str());
+                h.validator_running = false;
+                at_gen(h, 50 * MS, [&h] { h.core->on_validator_exited(); });
+            }
+            break;
+        case 3: {  // guard killed -9 (and maybe the host reboots)
+            bool reboot = rng.chance(0.3);
+            uint64_t down = rng.range(200, 15'000) * MS;
+            log("fault: %s guard killed for %.1fs", h.name.c_str(), down / 1e9);
+            at(0, [&h, reboot] { h.crash_guard(reboot); });
+            at(down, [&h] {
+                if (!h.guard_alive) h.boot_guard();
+            });
+            break;
+        }
+        case 4: {  // partition
+            int mode = static_cast<int>(rng.below(3));
+            log("fault: partition %s for %.1fs", mode == 0 ? "both ways" : "one way", dur / 1e9);
+            if (mode != 2) cut[h.id][o.id] = true;
+            if (mode != 1) cut[o.id][h.id] = true;
+            at(dur, [this, &h, &o] { cut[h.id][o.id] = cut[o.id][h.id] = false; });
+            break;
+        }
+        case 5: {  // lossy network
+            double p = 0.1 + rng.below(50) / 100.0;
+            log("fault: %.0f%% loss for %.1fs", p * 100, dur / 1e9);
+            loss[0][1] = loss[1][0] = p;
+            at(dur, [this] { loss[0][1] = loss[1][0] = 0; });
+            break;
+        }
+        case 6:  // disk full
+            log("fault: %s disk full for %.1fs", h.name.c_str(), dur / 1e9);
+            h.disk_full = true;
+            at(dur, [&h] { h.disk_full = false; });
+            break;
+        case 7: {  // slow disk
+            uint64_t latency = rng.range(50, 1500);
+            log("fault: %s disk latency %" PRIu64 "ms for %.1fs", h.name.c_str(), latency,
+                dur / 1e9);
+            h.disk_latency_ms = latency;
+            at(dur, [&h] { h.disk_latency_ms = 2; });
+            break;
+        }
+        case 8: {  // clock skew (sometimes beyond the replay window)
+            int64_t skew =
+                (static_cast<int64_t>(rng.below(16'001)) - 8'000) * static_cast<int64_t>(MS);
+            log("fault: %s wall clock skew %+.1fs for %.1fs", h.name.c_str(), skew / 1e9,
+                dur / 1e9);
+            int64_t old = h.wall_skew_ns;
+            h.wall_skew_ns = skew;
+            at(dur, [&h, old] { h.wall_skew_ns = old; });
+            break;
+        }
+        case 9:  // operator demote, later promote
+            if (h.guard_alive) {
+                log("operator: demote %s", h.name.c_str());
+                h.held_by_operator = true;
+                h.core->demote();
+                at(dur, [&h] {
+                    h.held_by_operator = false;
+                    if (h.guard_alive) (void)h.core->promote(false);
+                });
+            }
+            break;
+        case 10:  // operator promote
+            if (h.guard_alive) {
+                log("operator: promote %s", h.name.c_str());
+                h.held_by_operator = false;
+                (void)h.core->promote(false);
+            }
+            break;
+        default:  // the stop command reports an error once (the process still stops)
+            h.stop_error_once = true;
+            break;
+    }
+}
+
+void World::schedule_faults() {
+    uint64_t when = rng.range(2'000, 12'000) * MS;
+    if (t + when >= options.duration_ms * MS) return;
+    at(when, [this] {
+        fault(rng.below(12));
+        schedule_faults();
+    });
+}
+
+SimResult World::run() {
+    for (auto& h : hosts) {
+        h->boot_guard();
+        schedule_ticks(*h);
+        schedule_probes(*h);
+    }
+    schedule_block(0);
+    if (options.faults) schedule_faults();
+    uint64_t end = options.duration_ms * MS;
+    while (!queue_.empty() && result.ok) {
+        Event e = queue_.top();
+        if (e.t > end) break;
+        queue_.pop();
+        t = e.t;
+        e.fn();
+    }
+    for (auto& h : hosts) {
+        if (h->lease) result.takeovers_on_silence += h->lease->stats().takeovers_on_silence;
+    }
+    if (options.trace) {
+        for (auto& line : trace) {
+            result.trace += line;
+            result.trace += '\n';
+        }
+    }
+    return result;
+}
+
+}  // namespace
+
+SimResult run_schedule(const SimOptions& options) {
+    World world(options);
+    return world.run();
+}
+
+}  // namespace em::validator::sim
