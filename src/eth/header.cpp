@@ -213,7 +213,8 @@ Result<void> header_from_payload(const NewPayload& p, Arena& arena, Header& h) {
     copy_payload_fields(p, h);
     const ExecutionPayload& e = p.payload;
     // transactionsRoot, withdrawalsRoot and the BAL hash share one level-by-level batch.
-    TrieList lists[2] = {{e.transactions.data(), e.transactions.size()}, {}};
+    TrieList lists[2] = {
+        {e.transactions.data(), e.transactions.size(), e.transactions_headroom_bytes}, {}};
     size_t list_count = 1;
     if (p.fork >= Fork::shanghai && !e.has_withdrawals_root) {
         std::span<const Bytes> ws = EM_TRY(encode_withdrawals(e.withdrawals, arena));

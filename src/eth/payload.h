@@ -55,7 +55,11 @@ struct ExecutionPayload {
     U256 base_fee_per_gas{};
     Hash32 block_hash{};
     std::span<const Bytes> transactions;  ///< EIP-2718 encodings, as given
-    bool has_withdrawals = false;         ///< V2 (Shanghai) and later
+    /// trie_leaf_headroom_bytes when every non-empty transaction has that many scratch bytes in
+    /// front of it (the decoder allocates them; header building encodes trie leaves there
+    /// instead of copying the transaction). 0 for transactions from anywhere else.
+    size_t transactions_headroom_bytes = 0;
+    bool has_withdrawals = false;  ///< V2 (Shanghai) and later
     std::span<const Withdrawal> withdrawals;
     bool has_blob_gas = false;  ///< V3 (Cancun) and later
     uint64_t blob_gas_used = 0;

@@ -11,6 +11,7 @@
 
 #include "base/assert.h"
 #include "eth/hexdata.h"
+#include "eth/trie.h"
 
 namespace em::eth {
 
@@ -171,17 +172,18 @@ Result<void> decode_fixed(ond::value& v, const Path& p, uint8_t* out, size_t n) 
     return decode_digits(p, d, out);
 }
 
-// DATA of 0..bytes_max bytes, copied into the arena. Longer is `over` (a spec violation is
-// invalid_input, a configured limit too_large).
+// DATA of 0..bytes_max bytes, copied into the arena after `headroom` scratch bytes. Longer is
+// `over` (a spec violation is invalid_input, a configured limit too_large).
 Result<Bytes> decode_var(ond::value& v, const Path& p, Arena& arena, size_t bytes_max,
-                         Errc over = Errc::too_large) {
+                         Errc over = Errc::too_large, size_t headroom = 0) {
     std::string_view d = EM_TRY(hex_body(v, p, "a hex string"));
     if (d.size() % 2) return path_fail(Errc::invalid_input, p, "odd number of hex digits");
     size_t n = d.size() / 2;
     if (n > bytes_max) return path_fail(over, p, "%zu bytes exceed the limit of %zu", n, bytes_max);
     if (n == 0) return Bytes();
-    auto* out = static_cast<uint8_t*>(arena.alloc(n, 1));
+    auto* out = static_cast<uint8_t*>(arena.alloc(headroom + n, 1));
     if (!out) return path_fail(Errc::too_large, p, "decode arena full");
+    out += headroom;
     EM_TRY_VOID(decode_digits(p, d, out));
     return Bytes(out, n);
 }
@@ -308,11 +310,13 @@ Result<void> decode_transactions(ond::value& v, const Path& p, Arena& arena,
     for (auto item : arr) {
         ond::value tv;
         if (auto err = item.get(tv)) return json_fail(p.with_index(i), err);
-        txs[i] = EM_TRY(decode_var(tv, p.with_index(i), arena, limits.transaction_bytes_max));
+        txs[i] = EM_TRY(decode_var(tv, p.with_index(i), arena, limits.transaction_bytes_max,
+                                   Errc::too_large, trie_leaf_headroom_bytes));
         i++;
     }
     EM_ASSERT(i == n);
     e.transactions = std::span<const Bytes>(txs.data(), n);
+    e.transactions_headroom_bytes = trie_leaf_headroom_bytes;
     return {};
 }
 

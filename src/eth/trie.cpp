@@ -41,6 +41,7 @@ struct Node {
 
 struct Trie {
     const Bytes* values;
+    size_t headroom_bytes;
     uint32_t count;
     Key* keys;
     uint32_t* order;  // order[k] = index of the value whose key sorts k-th
@@ -126,6 +127,7 @@ Result<void> prepare(Trie& t, const TrieList& list, Arena& arena) {
         return failf(Errc::too_large, "trie: %zu items (limit %zu)", list.count, trie_items_max);
     uint32_t n = static_cast<uint32_t>(list.count);
     t.values = list.values;
+    t.headroom_bytes = list.headroom_bytes;
     t.count = n;
     t.keys = arena.alloc_array<Key>(n).data();
     t.order = arena.alloc_array<uint32_t>(n).data();
@@ -176,6 +178,18 @@ uint8_t* put_ref(uint8_t* out, const Node& child) {
     return out + child.enc_len;
 }
 
+// Writes the leaf's list header, path and value header into the headroom in front of value,
+// so that the encoding ends exactly where the value does.
+void encode_leaf_in_place(Node& node, size_t payload, size_t total, Bytes path, Bytes value) {
+    auto* start = const_cast<uint8_t*>(value.data()) - (total - value.size());
+    uint8_t* out = rlp_put_list_header(start, payload);
+    out = rlp_put_string(out, path);
+    out = rlp_put_string_header(out, value.size(), value[0]);
+    EM_ASSERT(out == value.data());
+    node.enc = start;
+    node.enc_len = static_cast<uint32_t>(total);
+}
+
 Result<void> encode(const Trie& t, Node& node, Arena& arena) {
     uint8_t hp[key_nibbles_max / 2 + 1];
     size_t payload = 0;
@@ -198,6 +212,11 @@ Result<void> encode(const Trie& t, Node& node, Arena& arena) {
         }
     }
     size_t total = rlp_list_header_bytes(payload) + payload;
+    if (node.kind == Kind::leaf && t.headroom_bytes >= trie_leaf_headroom_bytes && !value.empty() &&
+        total - value.size() <= t.headroom_bytes) {
+        encode_leaf_in_place(node, payload, total, path, value);
+        return {};
+    }
     auto* out = static_cast<uint8_t*>(arena.alloc(total, 1));
     if (!out) return fail(Errc::too_large, "trie: scratch arena full");
     node.enc = out;

@@ -31,10 +31,17 @@ inline constexpr Hash32 empty_trie_root = {
     0x56, 0xe8, 0x1f, 0x17, 0x1b, 0xcc, 0x55, 0xa6, 0xff, 0x83, 0x45, 0xe6, 0x92, 0xc0, 0xf8, 0x6e,
     0x5b, 0x48, 0xe0, 0x1b, 0x99, 0x6c, 0xad, 0xc0, 0x01, 0x62, 0x2f, 0xb5, 0xe3, 0x63, 0xb4, 0x21};
 
+/// Scratch bytes in front of each value that let a leaf be encoded in place (see TrieList).
+inline constexpr size_t trie_leaf_headroom_bytes = 24;
+
 /// One list whose ordered trie root is wanted: values[0..count) (views owned by the caller).
 struct TrieList {
     const Bytes* values = nullptr;
     size_t count = 0;
+    /// When trie_leaf_headroom_bytes, every non-empty value has that many writable scratch bytes
+    /// right in front of it: leaves are then encoded there, around the value, without copying it
+    /// (the newPayload decoder allocates transactions that way). 0: values are copied.
+    size_t headroom_bytes = 0;
 };
 
 /// roots[i] = ordered trie root of lists[i]; extra_outs[j] = keccak256(extra[j]). Errors:

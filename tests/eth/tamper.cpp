@@ -26,6 +26,7 @@ void OwnedPayload::relink() {
     request_views.clear();
     for (auto& r : requests) request_views.emplace_back(r.data(), r.size());
     payload.payload.transactions = transaction_views;
+    payload.payload.transactions_headroom_bytes = 0;  // vectors have no scratch bytes in front
     payload.payload.withdrawals = withdrawals;
     payload.payload.extra_data = Bytes(extra_data.data(), extra_data.size());
     payload.payload.block_access_list = Bytes(block_access_list.data(), block_access_list.size());

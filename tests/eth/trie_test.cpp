@@ -106,6 +106,35 @@ TEST_P(TrieKeccakTest, SeveralListsAndExtrasInOneCall) {
     }
 }
 
+TEST_P(TrieKeccakTest, LeavesEncodedInPlaceInHeadroom) {
+    std::mt19937_64 rng(25);
+    Arena arena(64 << 20);
+    for (size_t n : {1, 2, 17, 200, 1100}) {
+        arena.reset();
+        auto values = random_values(rng, n);
+        values[0].clear();  // an empty value has no headroom: it takes the copying path
+        // Each value sits after trie_leaf_headroom_bytes of scratch, with a guard byte after it.
+        std::vector<B> storage;
+        std::vector<Bytes> v;
+        for (const auto& x : values) {
+            B buffer(trie_leaf_headroom_bytes + x.size() + 1, 0xee);
+            std::copy(x.begin(), x.end(), buffer.begin() + trie_leaf_headroom_bytes);
+            buffer.back() = 0x5a;
+            storage.push_back(std::move(buffer));
+        }
+        for (size_t i = 0; i < n; i++)
+            v.emplace_back(storage[i].data() + trie_leaf_headroom_bytes, values[i].size());
+        TrieList list{v.data(), v.size(), trie_leaf_headroom_bytes};
+        Hash32 root;
+        ASSERT_TRUE(ordered_trie_roots(std::span<const TrieList>(&list, 1), &root, arena));
+        EXPECT_EQ(to_b(root), ref::trie_root(values)) << "n=" << n;
+        for (size_t i = 0; i < n; i++) {
+            EXPECT_EQ(B(v[i].begin(), v[i].end()), values[i]) << "value changed";
+            EXPECT_EQ(storage[i].back(), 0x5a) << "wrote past the value";
+        }
+    }
+}
+
 INSTANTIATE_TEST_SUITE_P(All, TrieKeccakTest,
                          testing::Values(KeccakImpl::portable, KeccakImpl::avx2x4,
                                          KeccakImpl::avx512x8),
