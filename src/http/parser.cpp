@@ -68,7 +68,9 @@ int for_each_element(std::string_view list, F&& f) {
 }  // namespace
 
 MessageParser::MessageParser(const Limits& limits, bool response)
-    : limits_(limits), response_(response), headers_(new Header[limits.header_count_max]) {
+    : limits_(limits),
+      response_(response),
+      headers_(std::make_unique<Header[]>(limits.header_count_max)) {
     EM_ASSERT(limits.header_bytes_max > 0 && limits.chunk_line_bytes_max >= 3);
 }
 
