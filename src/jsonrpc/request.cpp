@@ -142,10 +142,10 @@ Result<void> RequestParser::parse_batch(const char* data, size_t len) {
         Entry& entry = entries_[entry_count_];
         entry = Entry{};
         entry.ok = true;
-        const char* start = v.raw_json_token().data();
+        std::string_view token = v.raw_json_token();
         od::json_type type;
         od::object object;
-        bool is_object = token_type(v.raw_json_token(), &type) && type == od::json_type::object &&
+        bool is_object = token_type(token, &type) && type == od::json_type::object &&
                          v.get_object().get(object) == simdjson::SUCCESS;
         std::string_view text;
         if (is_object ? !parse_request(object, 2, entry, w) : !w.value(v, 2, &text)) {
@@ -153,12 +153,13 @@ Result<void> RequestParser::parse_batch(const char* data, size_t len) {
             std::snprintf(context, sizeof context, "batch[%zu]", entry_count_);
             return Unexpected(w.error(context));
         }
-        if (!is_object) {
+        if (is_object) {
+            text = std::string_view(token.data(),
+                                    static_cast<size_t>(w.end_of_consumed() - token.data()));
+        } else {
             reject(entry, "batch element: not an object");
             entry.request.id = null_id;
         }
-        if (is_object)
-            text = std::string_view(start, static_cast<size_t>(w.end_of_consumed() - start));
         entry.request.raw = text;
         entry_count_++;
     }

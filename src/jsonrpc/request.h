@@ -97,8 +97,11 @@ class RequestParser {
     [[nodiscard]] Result<Envelope> parse(const char* data, size_t len, size_t capacity_bytes);
 
     /// After a successful parse: rewinds the document and returns the value of entry
-    /// `entry_index`'s "params" member (not yet consumed), for decoders that walk it. Valid until
-    /// the next parse() or rewind; NO_SUCH_FIELD if that entry is not ok or has no params.
+    /// `entry_index`'s "params" member (not yet consumed), for decoders that walk it (e.g. the
+    /// block-hash decoder for engine_newPayload). Valid until the next parse() or rewind.
+    /// NO_SUCH_FIELD if that entry is not ok or has no params; INDEX_OUT_OF_BOUNDS if there was
+    /// no successful parse or no such entry. Walking a batch element costs a skip over the
+    /// elements before it. The Envelope's views stay valid (they point into the body).
     simdjson::simdjson_result<simdjson::ondemand::value> rewind_to_params(size_t entry_index = 0);
 
     const Limits& limits() const { return limits_; }
