@@ -360,6 +360,8 @@ void Proxy::EngineContext::fan_out(bool ordered, bool voters_only) {
         bump(proxy_.metrics_.upstream[i][method_->index].calls);
         if (ordered) proxy_.nodes_[i]->submit_ordered(slot.call);
         else proxy_.nodes_[i]->submit(slot.call);
+        if (proxy_.nodes_[i])
+            proxy_.metrics_.lane_depth[i].store(proxy_.nodes_[i]->lane_depth(), std::memory_order_relaxed);
     }
     if (pending_ == 0) progress();
 }
@@ -489,7 +491,9 @@ void Proxy::EngineContext::on_call_done(upstream::Call& call, const http::Respon
                                         const Error* error) {
     size_t i = call.tag;
     Slot& slot = slots_[i];
-    slot.latency_us = (proxy_.loop_.now_ns() - call.sent_ns) / 1000;
+    slot.latency_us = call.sent_ns ? (proxy_.loop_.now_ns() - call.sent_ns) / 1000 : 0;
+    if (proxy_.nodes_[i])
+        proxy_.metrics_.lane_depth[i].store(proxy_.nodes_[i]->lane_depth(), std::memory_order_relaxed);
     record_answer(slot, i, response, error);
     EM_ASSERT(pending_ > 0);
     pending_--;
