@@ -200,12 +200,6 @@ std::string_view trim_json_space(std::string_view s) {
     return trim_json_space_right(s.substr(b));
 }
 
-std::string_view trim_json_space_right(std::string_view s) {
-    size_t e = s.size();
-    while (e > 0 && is_json_space(s[e - 1])) e--;
-    return s.substr(0, e);
-}
-
 bool is_json_number(std::string_view t) {
     size_t i = 0, n = t.size();
     if (i < n && t[i] == '-') i++;
@@ -245,23 +239,6 @@ bool parse_json_int32(std::string_view t, int32_t* out) {
     if (v < INT32_MIN || v > INT32_MAX) return false;
     *out = static_cast<int32_t>(v);
     return true;
-}
-
-size_t json_string_content_length(const char* content, bool* has_escape) {
-    const char* p = content;
-    bool escape = false;
-    for (;;) {
-        char c = *p;
-        if (c == '"') break;
-        if (c == '\\') {
-            escape = true;
-            p += 2;
-            continue;
-        }
-        p++;
-    }
-    *has_escape = escape;
-    return static_cast<size_t>(p - content);
 }
 
 bool json_escapes_valid(std::string_view content) {

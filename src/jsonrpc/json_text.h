@@ -8,6 +8,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <string_view>
 
 namespace em::jsonrpc {
@@ -21,7 +22,21 @@ constexpr bool is_json_space(char c) {
 std::string_view trim_json_space(std::string_view s);
 
 /// s without trailing JSON whitespace.
-std::string_view trim_json_space_right(std::string_view s);
+inline std::string_view trim_json_space_right(std::string_view s) {
+    size_t e = s.size();
+    while (e > 0 && is_json_space(s[e - 1])) e--;
+    return s.substr(0, e);
+}
+
+/// True if s contains a backslash (inline loop for short text, memchr for long).
+inline bool has_backslash(std::string_view s) {
+    constexpr size_t short_bytes = 32;
+    if (s.size() > short_bytes) return std::memchr(s.data(), '\\', s.size()) != nullptr;
+    for (char c : s) {
+        if (c == '\\') return true;
+    }
+    return false;
+}
 
 /// True if token is exactly one JSON number (RFC 8259 §6:
 /// -?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)?).
@@ -33,7 +48,22 @@ bool parse_json_int32(std::string_view token, int32_t* out);
 /// Length of a string's raw content that starts right after its opening quote, up to (not
 /// including) the closing quote; *has_escape says whether it contains a backslash. The string must
 /// be closed within readable memory (simdjson's stage 1 guarantees that for parsed input).
-size_t json_string_content_length(const char* content, bool* has_escape);
+inline size_t json_string_content_length(const char* content, bool* has_escape) {
+    const char* p = content;
+    bool escape = false;
+    for (;;) {
+        char c = *p;
+        if (c == '"') break;
+        if (c == '\\') {
+            escape = true;
+            p += 2;
+            continue;
+        }
+        p++;
+    }
+    *has_escape = escape;
+    return static_cast<size_t>(p - content);
+}
 
 /// True if every backslash in raw content starts a valid escape (\" \\ \/ \b \f \n \r \t \uXXXX).
 /// Raw control characters are not checked here: simdjson's stage 1 rejects them.

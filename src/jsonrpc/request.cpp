@@ -12,6 +12,7 @@
 namespace em::jsonrpc {
 
 namespace od = simdjson::ondemand;
+using detail::token_type;
 using detail::Walker;
 
 namespace detail {
@@ -25,6 +26,23 @@ constexpr std::string_view null_id = "null";
 
 // Member names in MemberKey order.
 constexpr std::string_view request_keys[] = {"jsonrpc", "method", "params", "id"};
+
+// Fast path for the four members written without escapes: compares the raw key in place,
+// including its closing quote (the body is padded, so reading 8 bytes is safe). -1 otherwise.
+int plain_request_key(const char* raw) {
+    switch (raw[0]) {
+        case 'j':
+            return std::memcmp(raw, "jsonrpc\"", 8) == 0 ? 0 : -1;
+        case 'm':
+            return std::memcmp(raw, "method\"", 7) == 0 ? 1 : -1;
+        case 'p':
+            return std::memcmp(raw, "params\"", 7) == 0 ? 2 : -1;
+        case 'i':
+            return std::memcmp(raw, "id\"", 3) == 0 ? 3 : -1;
+        default:
+            return -1;
+    }
+}
 
 // Marks the entry invalid with the first problem found (later ones keep the first message).
 void reject(Entry& entry, const char* message) {
@@ -73,14 +91,19 @@ Result<Envelope> RequestParser::parse(const char* data, size_t len, size_t capac
     if (doc().type().get(type) != simdjson::SUCCESS) {
         return fail(Errc::invalid_input, "body: not JSON: expected a value at the start");
     }
-    Result<Envelope> envelope = type == od::json_type::object  ? parse_single(data, len)
-                                : type == od::json_type::array ? parse_batch(data, len)
-                                                               : parse_scalar(data, len);
-    parsed_ = envelope.has_value();
-    return envelope;
+    batch_ = type == od::json_type::array;
+    if (type == od::json_type::object) {
+        EM_TRY_VOID(parse_single(data, len));
+    } else if (batch_) {
+        EM_TRY_VOID(parse_batch(data, len));
+    } else {
+        EM_TRY_VOID(parse_scalar(data, len));
+    }
+    parsed_ = true;
+    return Envelope{.batch = batch_, .entries = {entries_.get(), entry_count_}};
 }
 
-Result<Envelope> RequestParser::parse_single(const char* data, size_t len) {
+Result<void> RequestParser::parse_single(const char* data, size_t len) {
     Walker w(doc(), data, len, limits_.depth_max);
     od::object object;
     if (doc().get_object().get(object) != simdjson::SUCCESS) {
@@ -97,11 +120,10 @@ Result<Envelope> RequestParser::parse_single(const char* data, size_t len) {
         return Unexpected(w.error("body"));
     }
     entry.request.raw = std::string_view(start, static_cast<size_t>(w.end_of_consumed() - start));
-    batch_ = false;
-    return Envelope{.batch = false, .entries = {entries_.get(), 1}};
+    return {};
 }
 
-Result<Envelope> RequestParser::parse_batch(const char* data, size_t len) {
+Result<void> RequestParser::parse_batch(const char* data, size_t len) {
     Walker w(doc(), data, len, limits_.depth_max);
     od::array array;
     if (doc().get_array().get(array) != simdjson::SUCCESS) {
@@ -123,7 +145,7 @@ Result<Envelope> RequestParser::parse_batch(const char* data, size_t len) {
         const char* start = v.raw_json_token().data();
         od::json_type type;
         od::object object;
-        bool is_object = v.type().get(type) == simdjson::SUCCESS && type == od::json_type::object &&
+        bool is_object = token_type(v.raw_json_token(), &type) && type == od::json_type::object &&
                          v.get_object().get(object) == simdjson::SUCCESS;
         std::string_view text;
         if (is_object ? !parse_request(object, 2, entry, w) : !w.value(v, 2, &text)) {
@@ -145,11 +167,10 @@ Result<Envelope> RequestParser::parse_batch(const char* data, size_t len) {
         w.syntax("trailing bytes after the batch", w.position());
         return Unexpected(w.error("body"));
     }
-    batch_ = true;
-    return Envelope{.batch = true, .entries = {entries_.get(), entry_count_}};
+    return {};
 }
 
-Result<Envelope> RequestParser::parse_scalar(const char* data, size_t len) {
+Result<void> RequestParser::parse_scalar(const char* data, size_t len) {
     Walker w(doc(), data, len, limits_.depth_max);
     std::string_view token;
     od::json_type type;
@@ -168,10 +189,10 @@ Result<Envelope> RequestParser::parse_scalar(const char* data, size_t len) {
 bool RequestParser::parse_request(od::object& object, size_t depth, Entry& entry, Walker& w) {
     Members m;  // depth_max >= 2 (asserted), so a request object is never too deep
     for (auto member : object) {
-        od::field field;
-        if (std::move(member).get(field) != simdjson::SUCCESS) {
+        if (member.error() != simdjson::SUCCESS) {
             return w.syntax("malformed object member", w.position());
         }
+        od::field& field = member.value_unsafe();
         if (!parse_member(m, field, depth + 1, entry, w)) return false;
     }
     if (!(m.seen & (1u << static_cast<int>(Key::method)))) reject(entry, "method: missing");
@@ -184,9 +205,16 @@ bool RequestParser::parse_request(od::object& object, size_t depth, Entry& entry
 
 bool RequestParser::parse_member(Members& m, od::field& field, size_t depth, Entry& entry,
                                  Walker& w) {
+    const char* raw = field.key().raw();
+    int index = plain_request_key(raw);
     std::string_view key;
-    if (!w.key(field.key().raw(), &key)) return false;
-    int index = detail::match_key(key, request_keys);
+    if (index >= 0) {
+        key = std::string_view(raw, request_keys[index].size());
+    } else {
+        bool has_escape;
+        if (!w.key(raw, &key, &has_escape)) return false;
+        index = detail::match_key(key, has_escape, request_keys);
+    }
     Key kind = index < 0 ? Key::other : static_cast<Key>(index);
     bool duplicate = false;
     if (++m.count > limits_.request_members_max) {
@@ -211,15 +239,18 @@ bool RequestParser::parse_known(Key kind, Members& m, od::value& v, size_t depth
                                 Walker& w) {
     std::string_view token = v.raw_json_token();
     od::json_type type;
-    if (v.type().get(type) != simdjson::SUCCESS) return w.syntax("expected a value", token.data());
+    if (!token_type(token, &type)) return w.syntax("expected a value", token.data());
     bool is_string = type == od::json_type::string;
     std::string_view content;
     switch (kind) {
         case Key::jsonrpc:
             if (!is_string) break;
             if (!w.string(token, &content)) return false;
-            if (!json_string_content_equal(content, "2.0"))
+            if (!(content.size() == 3 && content[0] == '2' && content[1] == '.' &&
+                  content[2] == '0') &&
+                !json_string_content_equal(content, "2.0")) {
                 reject(entry, "jsonrpc: must be \"2.0\"");
+            }
             return true;
         case Key::method:
             if (!is_string) break;
@@ -249,7 +280,7 @@ bool RequestParser::parse_known(Key kind, Members& m, od::value& v, size_t depth
 }
 
 void RequestParser::set_method(std::string_view content, Entry& entry) {
-    if (std::memchr(content.data(), '\\', content.size()) == nullptr) {
+    if (!has_backslash(content)) {
         if (content.empty()) return reject(entry, "method: empty");
         if (content.size() > limits_.method_bytes_max) {
             return reject(entry, "method: longer than method_bytes_max");

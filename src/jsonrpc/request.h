@@ -105,9 +105,9 @@ class RequestParser {
 
   private:
     struct Members;
-    Result<Envelope> parse_single(const char* data, size_t len);
-    Result<Envelope> parse_batch(const char* data, size_t len);
-    Result<Envelope> parse_scalar(const char* data, size_t len);
+    Result<void> parse_single(const char* data, size_t len);
+    Result<void> parse_batch(const char* data, size_t len);
+    Result<void> parse_scalar(const char* data, size_t len);
     bool parse_request(simdjson::ondemand::object& object, size_t depth, Entry& entry,
                        detail::Walker& w);
     bool parse_member(Members& m, simdjson::ondemand::field& field, size_t depth, Entry& entry,

@@ -120,14 +120,15 @@ bool ResponseParser::parse_response(od::object& object, size_t depth, Response& 
     unsigned seen = 0;
     const char* start = nullptr;
     for (auto member : object) {
-        od::field field;
-        if (std::move(member).get(field) != simdjson::SUCCESS) {
+        if (member.error() != simdjson::SUCCESS) {
             return w.syntax("malformed object member", w.position());
         }
+        od::field& field = member.value_unsafe();
         std::string_view key;
-        if (!w.key(field.key().raw(), &key)) return false;
+        bool has_escape;
+        if (!w.key(field.key().raw(), &key, &has_escape)) return false;
         if (!start) start = key.data() - 1;
-        int kind = detail::match_key(key, response_keys);
+        int kind = detail::match_key(key, has_escape, response_keys);
         od::value& v = field.value();
         if (kind < 0) {
             if (!w.value(v, depth + 1)) return false;
@@ -190,13 +191,14 @@ bool ResponseParser::parse_error(od::value& v, size_t depth, Response& out, Walk
     if (!w.check_depth(depth, start)) return false;
     unsigned seen = 0;
     for (auto member : object) {
-        od::field field;
-        if (std::move(member).get(field) != simdjson::SUCCESS) {
+        if (member.error() != simdjson::SUCCESS) {
             return w.syntax("malformed object member", w.position());
         }
+        od::field& field = member.value_unsafe();
         std::string_view key;
-        if (!w.key(field.key().raw(), &key)) return false;
-        int kind = detail::match_key(key, error_keys);
+        bool has_escape;
+        if (!w.key(field.key().raw(), &key, &has_escape)) return false;
+        int kind = detail::match_key(key, has_escape, error_keys);
         od::value& value = field.value();
         if (kind >= 0 && has(seen, kind))
             return w.syntax("error: duplicate member", key.data() - 1);

@@ -47,24 +47,10 @@ Result<void> Document::iterate(const char* data, size_t len, size_t capacity_byt
     return {};
 }
 
-int match_key(std::string_view raw, std::span<const std::string_view> names) {
-    char buffer[16];
-    std::string_view k = raw;
-    if (std::memchr(raw.data(), '\\', raw.size()) != nullptr) {
-        ptrdiff_t n = json_unescape(raw, buffer, sizeof buffer);
-        if (n < 0) return -1;
-        k = std::string_view(buffer, static_cast<size_t>(n));
-    }
-    for (size_t i = 0; i < names.size(); i++) {
-        if (k == names[i]) return static_cast<int>(i);
-    }
-    return -1;
-}
-
 bool Walker::value(od::value& v, size_t depth, std::string_view* text) {
     std::string_view token = v.raw_json_token();
     od::json_type t;
-    if (v.type().get(t) != simdjson::SUCCESS) return syntax("expected a value", token.data());
+    if (!token_type(token, &t)) return syntax("expected a value", token.data());
     if (t == od::json_type::array || t == od::json_type::object) {
         if (!container(v, t, depth, token.data())) return false;
         if (text)
@@ -94,12 +80,13 @@ bool Walker::container(od::value& v, od::json_type t, size_t depth, const char* 
     od::object o;
     if (v.get_object().get(o) != simdjson::SUCCESS) return syntax("malformed object", at);
     for (auto member : o) {
-        od::field f;
-        if (std::move(member).get(f) != simdjson::SUCCESS) {
+        if (member.error() != simdjson::SUCCESS) {
             return syntax("malformed object member", position());
         }
+        od::field& f = member.value_unsafe();
         std::string_view k;
-        if (!key(f.key().raw(), &k)) return false;
+        bool has_escape;
+        if (!key(f.key().raw(), &k, &has_escape)) return false;
         if (!value(f.value(), depth + 1)) return false;
     }
     return true;
@@ -124,31 +111,6 @@ bool Walker::scalar(od::json_type t, std::string_view token) {
         default:
             return syntax("expected a value", token.data());
     }
-}
-
-bool Walker::string(std::string_view token, std::string_view* content) {
-    if (token.empty() || token[0] != '"') return syntax("expected a string", token.data());
-    bool has_escape;
-    size_t n = json_string_content_length(token.data() + 1, &has_escape);
-    std::string_view rest = token.substr(n + 2 <= token.size() ? n + 2 : token.size());
-    if (n + 2 > token.size() || !trim_json_space(rest).empty()) {
-        return syntax("malformed string", token.data());
-    }
-    *content = token.substr(1, n);
-    if (has_escape && !json_escapes_valid(*content)) {
-        return syntax("invalid escape in string", token.data());
-    }
-    return true;
-}
-
-bool Walker::key(const char* raw, std::string_view* content) {
-    bool has_escape;
-    size_t n = json_string_content_length(raw, &has_escape);
-    *content = std::string_view(raw, n);
-    if (has_escape && !json_escapes_valid(*content)) {
-        return syntax("invalid escape in member name", raw - 1);
-    }
-    return true;
 }
 
 bool Walker::check_depth(size_t depth, const char* at) {

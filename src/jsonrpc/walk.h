@@ -15,6 +15,7 @@
 #include <string_view>
 
 #include "base/result.h"
+#include "jsonrpc/json_text.h"
 
 namespace em::jsonrpc::detail {
 
@@ -42,9 +43,65 @@ class Document {
     od::document doc_;
 };
 
+/// The JSON type of the value a raw token starts (by its first character, as simdjson decides);
+/// false when no value starts with that character.
+inline bool token_type(std::string_view token, od::json_type* type) {
+    if (token.empty()) return false;
+    switch (token[0]) {
+        case '"':
+            *type = od::json_type::string;
+            return true;
+        case '{':
+            *type = od::json_type::object;
+            return true;
+        case '[':
+            *type = od::json_type::array;
+            return true;
+        case 't':
+        case 'f':
+            *type = od::json_type::boolean;
+            return true;
+        case 'n':
+            *type = od::json_type::null;
+            return true;
+        case '-':
+        case '0':
+        case '1':
+        case '2':
+        case '3':
+        case '4':
+        case '5':
+        case '6':
+        case '7':
+        case '8':
+        case '9':
+            *type = od::json_type::number;
+            return true;
+        default:
+            return false;
+    }
+}
+
 /// Index of the member name with raw content `raw` (escapes allowed: "\u0069d" is "id") in
 /// names, or -1. Names must be at most 15 bytes.
-int match_key(std::string_view raw, std::span<const std::string_view> names);
+inline int match_key(std::string_view raw, bool has_escape,
+                     std::span<const std::string_view> names) {
+    char buffer[16];
+    std::string_view k = raw;
+    if (has_escape) {
+        ptrdiff_t n = json_unescape(raw, buffer, sizeof buffer);
+        if (n < 0) return -1;
+        k = std::string_view(buffer, static_cast<size_t>(n));
+    }
+    for (size_t i = 0; i < names.size(); i++) {
+        std::string_view name = names[i];
+        if (k.size() != name.size()) continue;
+        size_t j = 0;
+        while (j < k.size() && k[j] == name[j]) j++;
+        if (j == k.size()) return static_cast<int>(i);
+    }
+    return -1;
+}
 
 class Walker {
   public:
@@ -59,8 +116,9 @@ class Walker {
     bool scalar(od::json_type t, std::string_view token);
     /// Validates a string token ("..." + whitespace) and returns its raw content (no quotes).
     bool string(std::string_view token, std::string_view* content);
-    /// Validates an object key whose raw content starts at raw; returns the raw content.
-    bool key(const char* raw, std::string_view* content);
+    /// Validates an object key whose raw content starts at raw; returns the raw content and
+    /// whether it holds escapes.
+    bool key(const char* raw, std::string_view* content, bool* has_escape);
     /// Fails a container whose nesting depth exceeds depth_max; true when within the limit.
     bool check_depth(size_t depth, const char* at);
 
@@ -90,5 +148,28 @@ class Walker {
     const char* what_ = nullptr;
     const char* at_ = nullptr;
 };
+
+inline bool Walker::string(std::string_view token, std::string_view* content) {
+    // A string token runs from its opening quote to the next structural character, so after
+    // trimming whitespace it ends with the closing quote (stage 1 guarantees the string is closed).
+    std::string_view text = trim_json_space_right(token);
+    if (text.size() < 2 || text.front() != '"' || text.back() != '"') {
+        return syntax("malformed string", token.data());
+    }
+    *content = text.substr(1, text.size() - 2);
+    if (has_backslash(*content) && !json_escapes_valid(*content)) {
+        return syntax("invalid escape in string", token.data());
+    }
+    return true;
+}
+
+inline bool Walker::key(const char* raw, std::string_view* content, bool* has_escape) {
+    size_t n = json_string_content_length(raw, has_escape);
+    *content = std::string_view(raw, n);
+    if (*has_escape && !json_escapes_valid(*content)) {
+        return syntax("invalid escape in member name", raw - 1);
+    }
+    return true;
+}
 
 }  // namespace em::jsonrpc::detail

@@ -1,11 +1,14 @@
 // Keccak-256 as Ethereum uses it (original Keccak padding 0x01, not SHA3's 0x06).
 //
 // Any thread; pure functions. Three implementations of the Keccak-f[1600] permutation: portable
-// 64-bit (the oracle), AVX2 4-lane and AVX-512 8-lane multi-buffer (each in its own source file
-// with its own compiler flags). The multi-buffer variants hash 4/8 independent messages per
-// permutation call. The variant is chosen once from CPUID (lazily, on the first call of
-// keccak_selected(), keccak256() or keccak256_batch()) and can be forced with keccak_force() for
-// tests and benchmarks. No function here allocates; callers own all buffers.
+// 64-bit (unrolled, lane-complemented; checked against a plain reference), AVX2 4-lane and
+// AVX-512 8-lane multi-buffer (each in its own source file and static library with its own
+// compiler flags, x86_64 only). The multi-buffer variants hash 4/8 independent messages per
+// permutation call, refilling a lane as soon as its message is done. The variant is chosen once
+// from CPUID (lazily, on the first call of keccak_selected(), keccak256() or keccak256_batch())
+// and can be forced with keccak_force() for tests and benchmarks. Single messages take the
+// faster measured path: the AVX-512 kernel with one lane busy on AVX-512 CPUs, else portable.
+// No function here allocates; callers own all buffers (inputs are only read).
 #pragma once
 
 #include <array>
@@ -53,7 +56,7 @@ void keccak256_batch_using(KeccakImpl impl, const std::span<const uint8_t>* msgs
                            size_t count);
 
 /// Total Keccak-f[1600] permutations executed by this thread (per lane, i.e. an 8-lane call
-/// counts 8), for benchmarks that report distance to the permutation floor.
+/// counts 8, idle lanes included), for benchmarks that report distance to the permutation floor.
 uint64_t keccak_permutations_thread();
 
 }  // namespace em::eth

@@ -6,13 +6,14 @@
 //   Lane k_xor(Lane a, Lane b)                      a ^ b
 //   Lane k_xor5(Lane a, Lane b, Lane c, Lane d, Lane e)
 //   template <int n> Lane k_rol(Lane a)             rotate each 64-bit lane left by n (1..63)
-//   Lane k_chi(Lane a, Lane b, Lane c)              a ^ (~b & c)
+//   Lane k_chi(Lane a, Lane b, Lane c)              a ^ (~b & c)  (EM_KECCAK_CHI_ROW only)
 //   Lane k_iota(Lane a, uint64_t rc)                a ^ rc in every 64-bit lane
 // A round reads state A and writes state E (theta, rho, pi, chi, iota; row by row so only five
 // rho/pi temporaries are live at once); callers alternate A->E and E->A to avoid copies.
 // No functions are defined here, so nothing compiled with one TU's flags is shared.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 
 namespace em::eth {

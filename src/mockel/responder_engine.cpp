@@ -1,0 +1,342 @@
+// The Responder's answers that read params: engine_newPayload*, forkchoiceUpdated*, getPayload*,
+// the list-shaped engine methods and eth_getBlockByNumber.
+#include <simdjson.h>
+
+#include <cstdio>
+#include <cstring>
+
+#include "base/clock.h"
+#include "base/hex.h"
+#include "eth/verify.h"
+#include "jsonrpc/codes.h"
+#include "jsonrpc/writer.h"
+#include "mockel/quantity.h"
+#include "mockel/responder.h"
+
+namespace em::mockel {
+
+namespace od = simdjson::ondemand;
+
+namespace {
+
+using Hash = std::array<uint8_t, 32>;
+
+/// A DATA32 member of obj ("0x" + 64 hex digits).
+bool read_hash(od::object& obj, std::string_view key, uint8_t* out) {
+    std::string_view s;
+    if (obj.find_field_unordered(key).get_string().get(s)) return false;
+    if (s.size() != 66 || s[0] != '0' || s[1] != 'x') return false;
+    return hex_decode(s.substr(2), out).has_value();
+}
+
+/// The synthetic hash of block n of the mock chain: "mock" || zeros || n (big-endian).
+Hash block_hash_of(uint64_t n) {
+    Hash h{};
+    std::memcpy(h.data(), "mock", 4);
+    for (int i = 0; i < 8; i++) h[31 - static_cast<size_t>(i)] = static_cast<uint8_t>(n >> (8 * i));
+    return h;
+}
+
+/// What newPayload needs from params[0].
+struct PayloadFacts {
+    Hash block_hash{};
+    Hash parent_hash{};
+    uint64_t number = 0;
+};
+
+/// Reads blockHash, parentHash and blockNumber of params[0] (no full decode). nullptr or the
+/// -32602 message.
+const char* read_payload_facts(od::value params, PayloadFacts& f) {
+    od::array array;
+    if (params.get_array().get(array)) return "params: expected an array";
+    od::value first;
+    if (array.at(0).get(first)) return "params[0]: missing ExecutionPayload";
+    od::object payload;
+    if (first.get_object().get(payload)) return "params[0]: expected an ExecutionPayload object";
+    if (!read_hash(payload, "blockHash", f.block_hash.data()))
+        return "params[0].blockHash: missing or not 0x + 64 hex digits";
+    if (!read_hash(payload, "parentHash", f.parent_hash.data()))
+        return "params[0].parentHash: missing or not 0x + 64 hex digits";
+    std::string_view number;
+    if (payload.find_field_unordered("blockNumber").get_string().get(number) ||
+        !parse_quantity_u64(number, &f.number))
+        return "params[0].blockNumber: missing or not a QUANTITY";
+    return nullptr;
+}
+
+/// latestValidHash a status has when no rule says otherwise.
+const uint8_t* default_lvh(Status s, const uint8_t* block, const uint8_t* parent) {
+    if (s == Status::valid) return block;
+    if (s == Status::invalid) return parent;
+    return nullptr;  // SYNCING, ACCEPTED, INVALID_BLOCK_HASH: null per the spec
+}
+
+}  // namespace
+
+void Responder::answer_new_payload(Call& call) {
+    PayloadFacts f;
+    char mismatch[200];
+    std::string_view validation_error;
+    Status status = Status::valid;
+    auto params = parser_.rewind_to_params(call.index);
+    if (params.error()) {
+        write_call_error(call, jsonrpc::code::invalid_params, "params: missing");
+        return;
+    }
+    if (verifier_) {
+        auto verdict = verifier_->verify_params(params.value_unsafe(), call.method->version);
+        if (!verdict) {
+            write_call_error(call, jsonrpc::code::invalid_params, verdict.error().message());
+            return;
+        }
+        const eth::ExecutionPayload& p = verifier_->last_payload().payload;
+        f.block_hash = verdict->claimed;
+        f.parent_hash = p.parent_hash;
+        f.number = p.block_number;
+        if (!verdict->match) {
+            status = call.method->version == 1 ? Status::invalid_block_hash : Status::invalid;
+            char computed[67] = {}, claimed[67] = {};
+            eth::format_hash(verdict->computed, computed);
+            eth::format_hash(verdict->claimed, claimed);
+            int n =
+                std::snprintf(mismatch, sizeof mismatch,
+                              "blockhash mismatch: computed %s, payload has %s", computed, claimed);
+            validation_error = {mismatch, static_cast<size_t>(n)};
+        }
+    } else if (const char* problem = read_payload_facts(params.value_unsafe(), f)) {
+        write_call_error(call, jsonrpc::code::invalid_params, problem);
+        return;
+    }
+    const uint8_t* lvh = validation_error.empty() ? f.block_hash.data() : nullptr;
+    if (call.ruled) {
+        if (action_.has_status) {
+            status = action_.status;
+            lvh = default_lvh(status, f.block_hash.data(), f.parent_hash.data());
+        }
+        if (action_.lvh == Lvh::null)
+            lvh = nullptr;
+        else if (action_.lvh == Lvh::block)
+            lvh = f.block_hash.data();
+        else if (action_.lvh == Lvh::parent)
+            lvh = f.parent_hash.data();
+        else if (action_.lvh == Lvh::fixed)
+            lvh = action_.lvh_hash.data();
+        if (action_.has_validation_error) validation_error = action_.validation_error_text();
+    }
+    if (status == Status::valid) shared_.advance_head(f.number);
+    if (call.logged) {
+        log_entry_.hash_kind = LogEntry::HashKind::block_hash;
+        log_entry_.hash = f.block_hash;
+    }
+    begin_result(call);
+    write_payload_status(call, status, lvh, validation_error);
+    end_result();
+}
+
+void Responder::answer_forkchoice(Call& call) {
+    Hash head{};
+    bool attributes = false;
+    const char* problem = nullptr;
+    od::array array;
+    auto params = parser_.rewind_to_params(call.index);
+    if (params.error() || params.value_unsafe().get_array().get(array)) {
+        problem = "params: expected [ForkchoiceState, PayloadAttributes|null]";
+    } else {
+        size_t i = 0;
+        for (auto element : array) {
+            od::value v;
+            if (element.get(v)) break;
+            if (i == 0) {
+                od::object state;
+                if (v.get_object().get(state) || !read_hash(state, "headBlockHash", head.data()))
+                    problem = "params[0].headBlockHash: missing or not 0x + 64 hex digits";
+            } else if (i == 1) {
+                od::json_type t;
+                if (v.type().get(t) || (t != od::json_type::object && t != od::json_type::null))
+                    problem = "params[1]: expected PayloadAttributes or null";
+                attributes = t == od::json_type::object;
+            }
+            if (problem || ++i > 1) break;
+        }
+        if (!problem && i == 0) problem = "params[0]: missing ForkchoiceState";
+    }
+    if (problem) {
+        write_call_error(call, jsonrpc::code::invalid_params, problem);
+        return;
+    }
+    Status status = Status::valid;
+    const uint8_t* lvh = head.data();
+    std::string_view validation_error;
+    bool no_payload_id = false;
+    if (call.ruled) {
+        if (action_.has_status) {
+            status = action_.status;
+            lvh = status == Status::valid ? head.data() : nullptr;
+        }
+        if (action_.lvh == Lvh::null || action_.lvh == Lvh::parent)
+            lvh = nullptr;
+        else if (action_.lvh == Lvh::block)
+            lvh = head.data();
+        else if (action_.lvh == Lvh::fixed)
+            lvh = action_.lvh_hash.data();
+        if (action_.has_validation_error) validation_error = action_.validation_error_text();
+        no_payload_id = action_.no_payload_id;
+    }
+    if (call.logged) {
+        log_entry_.hash_kind = LogEntry::HashKind::head_block_hash;
+        log_entry_.hash = head;
+    }
+    begin_result(call);
+    body_.append("{\"payloadStatus\":");
+    write_payload_status(call, status, lvh, validation_error);
+    body_.append(",\"payloadId\":");
+    if (attributes && status == Status::valid && !no_payload_id) {
+        uint64_t id = shared_.next_payload_id();
+        uint8_t bytes[8];
+        for (int i = 0; i < 8; i++) bytes[i] = static_cast<uint8_t>(id >> (56 - 8 * i));
+        body_.push_back('"');
+        append_data(body_, bytes, 8);
+        body_.push_back('"');
+    } else {
+        body_.append("null");
+    }
+    body_.push_back('}');
+    end_result();
+}
+
+void Responder::answer_get_payload(Call& call) {
+    std::string_view text;
+    uint64_t id = 0;
+    od::array array;
+    od::value first;
+    auto params = parser_.rewind_to_params(call.index);
+    if (params.error() || params.value_unsafe().get_array().get(array) || array.at(0).get(first) ||
+        first.get_string().get(text) || text.size() != 18 || text[0] != '0' || text[1] != 'x' ||
+        !parse_u64_flexible(text, &id)) {
+        write_call_error(call, jsonrpc::code::invalid_params,
+                         "params[0]: expected a payloadId (0x + 16 hex digits)");
+        return;
+    }
+    if (!shared_.issued_payload_id(id)) {
+        write_call_error(call, jsonrpc::code::unknown_payload, "Unknown payload");
+        return;
+    }
+    uint8_t version = call.method->version;
+    std::string_view payload = config_.payloads[version];
+    begin_result(call);
+    if (version == 1) {
+        body_.append(payload);
+        end_result();
+        return;
+    }
+    body_.append("{\"executionPayload\":");
+    body_.append(payload);
+    body_.append(",\"blockValue\":\"");
+    if (call.ruled && action_.block_value_bytes)
+        body_.append(action_.block_value_text());
+    else
+        body_.append(config_.block_value.view());
+    body_.push_back('"');
+    if (version >= 3)
+        body_.append(
+            ",\"blobsBundle\":{\"commitments\":[],\"proofs\":[],\"blobs\":[]},"
+            "\"shouldOverrideBuilder\":false");
+    if (version >= 4) body_.append(",\"executionRequests\":[]");
+    body_.push_back('}');
+    end_result();
+}
+
+void Responder::answer_list(Call& call) {
+    const MethodInfo& m = *call.method;
+    size_t count = 0;
+    if (m.kind != Kind::bodies_by_range) {
+        od::array array, list;
+        od::value first;
+        auto params = parser_.rewind_to_params(call.index);
+        if (params.error() || params.value_unsafe().get_array().get(array) ||
+            array.at(0).get(first) || first.get_array().get(list) ||
+            list.count_elements().get(count)) {
+            write_call_error(call, jsonrpc::code::invalid_params,
+                             "params[0]: expected an array of hashes");
+            return;
+        }
+        if (count > config_.list_entries_max) {
+            write_call_error(call, jsonrpc::code::too_large_request, "Too large request");
+            return;
+        }
+    }
+    begin_result(call);
+    if (m.kind == Kind::get_blobs && m.version == 2) {
+        body_.append("null");  // V2: null as soon as any blob is missing
+    } else {
+        // getBlobsV1/V3 and bodies by hash: null per unknown item; by range: no trailing nulls.
+        body_.push_back('[');
+        for (size_t i = 0; i < count; i++) body_.append(i ? ",null" : "null");
+        body_.push_back(']');
+    }
+    end_result();
+}
+
+void Responder::answer_block_by_number(Call& call) {
+    std::string_view tag;
+    od::array array;
+    od::value first;
+    uint64_t head = shared_.head();
+    uint64_t number = 0;
+    auto params = parser_.rewind_to_params(call.index);
+    bool ok = !params.error() && !params.value_unsafe().get_array().get(array) &&
+              !array.at(0).get(first) && !first.get_string().get(tag);
+    if (ok) {
+        if (tag == "latest" || tag == "pending" || tag == "safe" || tag == "finalized")
+            number = head;
+        else if (tag == "earliest")
+            number = 0;
+        else
+            ok = parse_quantity_u64(tag, &number);
+    }
+    if (!ok) {
+        write_call_error(call, jsonrpc::code::invalid_params,
+                         "params[0]: expected a block number (QUANTITY) or tag");
+        return;
+    }
+    begin_result(call);
+    if (number > head) {
+        body_.append("null");
+        end_result();
+        return;
+    }
+    Hash hash = block_hash_of(number);
+    Hash parent = number ? block_hash_of(number - 1) : Hash{};
+    body_.append("{\"number\":\"");
+    append_quantity(body_, number);
+    body_.append("\",\"hash\":\"");
+    append_data(body_, hash.data(), hash.size());
+    body_.append("\",\"parentHash\":\"");
+    append_data(body_, parent.data(), parent.size());
+    body_.append("\",\"timestamp\":\"");
+    append_quantity(body_, static_cast<uint64_t>(wall_s()));
+    body_.push_back('"');
+    body_.append(
+        ",\"gasLimit\":\"0x1c9c380\",\"gasUsed\":\"0x0\",\"baseFeePerGas\":\"0x7\","
+        "\"transactions\":[],\"uncles\":[]}");
+    end_result();
+}
+
+void Responder::answer_transition_configuration(Call& call) {
+    od::array array;
+    od::value first;
+    od::object config;
+    std::string_view raw;
+    auto params = parser_.rewind_to_params(call.index);
+    if (params.error() || params.value_unsafe().get_array().get(array) || array.at(0).get(first) ||
+        first.get_object().get(config) || config.raw_json().get(raw)) {
+        write_call_error(call, jsonrpc::code::invalid_params,
+                         "params[0]: expected a TransitionConfigurationV1 object");
+        return;
+    }
+    begin_result(call);
+    body_.append(raw);  // echo: the mock agrees with any configuration
+    end_result();
+}
+
+}  // namespace em::mockel
