@@ -251,12 +251,12 @@ Result<void> Daemon::start() {
     shard_config.buffer_count = 1024;
     shard_thread_ = EM_TRY(io::LoopThread::start(shard_config, shard_cpu, Shard::setup, Shard::teardown,
                                                  shard_.get()));
-    char address[80];
-    EM_LOG_INFO("enginemux %s: mux role, %zu nodes, quorum %g, listening on %s (engine shard on cpu %d, "
-                "control on cpu %d%s%s)",
-                EM_VERSION, registry_.count(), config_.engine.fcu_majority,
-                listen_address_.format(address, sizeof address), shard_cpu, control_cpu,
-                config_.admin.listen.empty() ? "" : ", admin on ", config_.admin.listen.c_str());
+    char address[80], admin[80] = "off";
+    if (control_->admin_server) control_->admin_server->address().format(admin, sizeof admin);
+    // Tests and scripts read these two lines to find ports chosen with port 0.
+    EM_LOG_INFO("enginemux %s: mux role, %zu nodes, quorum %g, engine shard on cpu %d, control on cpu %d",
+                EM_VERSION, registry_.count(), config_.engine.fcu_majority, shard_cpu, control_cpu);
+    EM_LOG_INFO("listening on %s, admin API on %s", listen_address_.format(address, sizeof address), admin);
     return {};
 }
 
