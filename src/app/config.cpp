@@ -109,13 +109,14 @@ std::string usage_text() {
            "       enginemux blockhash [FILE|-]      check newPayload block hashes\n"
            "       enginemux check-config FILE       validate a config file\n"
            "       enginemux tune --check|--apply P  kernel tuning profiles\n"
+           "       enginemux payload-example [--help] synthetic newPayload requests\n"
            "       enginemux --version               version, build and detected features\n"
            "\n"
            "flags (executionbackup-compatible first; a flag overrides --config):\n"
            "  --nodes URL[#jwt-secret=PATH][#timeout=MS][#do-not-use][#name=N],...\n"
            "                         execution clients' authrpc URLs (http:// or https://)\n"
            "  --jwt-secret PATH      the CL's JWT secret (also used for nodes without one)\n"
-           "  --port N               listen port for the CL (default 7000)\n"
+           "  --port N               listen port for the CL (default 7000; 0 = any free port)\n"
            "  --listen-addr ADDR     listen address (default 127.0.0.1)\n"
            "  --timeout MS           cap on every node's deadline (default: spec timeouts)\n"
            "  --fcu-majority Q       vote quorum, fraction of answering voters (default 0.6)\n"
@@ -284,7 +285,7 @@ Result<void> load_toml(const std::string& path, Config& c) {
         Result<void> r;
         if (key == "role") r = toml_string(v, full, c.role);
         else if (key == "listen_addr") r = toml_string(v, full, c.listen_addr);
-        else if (key == "port") r = toml_number(v, full, c.port, 1, 65535);
+        else if (key == "port") r = toml_number(v, full, c.port, 0, 65535);
         else if (key == "jwt_secret") r = toml_string(v, full, c.jwt_secret_path);
         else if (key == "log_level") {
             std::string text;
@@ -396,8 +397,9 @@ Result<LoadOutcome> load(int argc, const char* const* argv, Config& out) {
     }
     if (o_jwt->count()) c.jwt_secret_path = jwt;
     if (o_port->count()) {
-        if (port < 1 || port > 65535)
-            return failf(Errc::invalid_input, "--port %lld is not 1..65535", static_cast<long long>(port));
+        if (port < 0 || port > 65535)
+            return failf(Errc::invalid_input, "--port %lld is not 0..65535 (0: any free port)",
+                         static_cast<long long>(port));
         c.port = static_cast<uint16_t>(port);
     }
     if (o_addr->count()) c.listen_addr = listen_addr;

@@ -91,7 +91,7 @@ void Proxy::forward(http::ServerConn& conn, std::string_view body, std::string_v
         // Keep every id that expects an answer, to answer each if no node can.
         scratch_.clear();
         for (const jsonrpc::Entry& e : entries) {
-            if (!e.expects_response()) continue;
+            if (!e.wants_response()) continue;
             if (!scratch_.empty()) scratch_.push_back('\n');
             scratch_.append(e.request.id.empty() ? std::string_view("null") : e.request.id);
         }
@@ -203,6 +203,7 @@ void Proxy::ForwardContext::start(http::ServerConn& conn, std::string_view body,
     method_ = method;
     tried_mask_ = 0;
     last_error_.clear();
+    start_ns_ = conn.request_ns();
     attempt();
 }
 
@@ -227,7 +228,7 @@ void Proxy::ForwardContext::attempt() {
 void Proxy::ForwardContext::on_call_done(upstream::Call& call, const http::Response* response,
                                          const Error* error) {
     UpstreamMetrics& m = proxy_.metrics_.upstream[node_][method_slot_];
-    m.latency.record_us((proxy_.loop_.now_ns() - call.sent_ns) / 1000);
+    if (call.sent_ns) m.latency.record_us((proxy_.loop_.now_ns() - call.sent_ns) / 1000);
     const upstream::NodeInfo* info = proxy_.infos_[node_];
     const char* name = info ? info->name.c_str() : "node";
     char why[Error::message_bytes_max + 40];
@@ -319,9 +320,7 @@ void Proxy::ForwardContext::reply_failure(std::string_view message) {
 }
 
 void Proxy::ForwardContext::finish() {
-    http::ServerConn* conn = conn_.valid() ? conn_.conn : nullptr;
-    uint64_t start = conn ? conn->request_ns() : proxy_.loop_.now_ns();
-    proxy_.metrics_.request_latency[method_slot_].record_us((proxy_.loop_.now_ns() - start) / 1000);
+    proxy_.metrics_.request_latency[method_slot_].record_us((proxy_.loop_.now_ns() - start_ns_) / 1000);
     proxy_.release(this);
 }
 
@@ -360,6 +359,8 @@ void Proxy::EngineContext::fan_out(bool ordered, bool voters_only) {
         bump(proxy_.metrics_.upstream[i][method_->index].calls);
         if (ordered) proxy_.nodes_[i]->submit_ordered(slot.call);
         else proxy_.nodes_[i]->submit(slot.call);
+        if (proxy_.nodes_[i])
+            proxy_.metrics_.lane_depth[i].store(proxy_.nodes_[i]->lane_depth(), std::memory_order_relaxed);
     }
     if (pending_ == 0) progress();
 }
@@ -399,7 +400,8 @@ void Proxy::EngineContext::start_vote(http::ServerConn& conn, const engine::Meth
         }
         slot.state = SlotState::pending;
         slot.voter = info->role == upstream::NodeRole::voter;
-        slot.dead_at_start = proxy_.board_.read(i).state == upstream::NodeState::dead;
+        slot.dead_at_start = proxy_.engine_suspect_[i] ||
+                             proxy_.board_.read(i).state == upstream::NodeState::dead;
     }
     if (hash_checked_ && !hash_match_) {
         // The payload contradicts its own block hash: INVALID at once, whatever the ELs say.
@@ -489,7 +491,9 @@ void Proxy::EngineContext::on_call_done(upstream::Call& call, const http::Respon
                                         const Error* error) {
     size_t i = call.tag;
     Slot& slot = slots_[i];
-    slot.latency_us = (proxy_.loop_.now_ns() - call.sent_ns) / 1000;
+    slot.latency_us = call.sent_ns ? (proxy_.loop_.now_ns() - call.sent_ns) / 1000 : 0;
+    if (proxy_.nodes_[i])
+        proxy_.metrics_.lane_depth[i].store(proxy_.nodes_[i]->lane_depth(), std::memory_order_relaxed);
     record_answer(slot, i, response, error);
     EM_ASSERT(pending_ > 0);
     pending_--;
@@ -499,11 +503,14 @@ void Proxy::EngineContext::on_call_done(upstream::Call& call, const http::Respon
 void Proxy::EngineContext::record_answer(Slot& slot, size_t i, const http::Response* response,
                                          const Error* error) {
     UpstreamMetrics& m = proxy_.metrics_.upstream[i][method_->index];
-    m.latency.record_us(slot.latency_us);
+    if (slot.call.sent_ns) m.latency.record_us(slot.latency_us);
     slot.vote.state = engine::SlotState::no_answer;
     if (error) {
         bump(m.errors);
-        if (error->code() == Errc::timeout) bump(m.timeouts);
+        if (error->code() == Errc::timeout) {
+            bump(m.timeouts);
+            proxy_.engine_suspect_[i] = true;
+        }
         if (health_failure(*error)) proxy_.board_.report_failure(i, error->message(), proxy_.loop_.now_ns());
         slot.state = SlotState::failed;
         std::snprintf(slot.failure, sizeof slot.failure, "%s", error->c_str());
@@ -526,6 +533,7 @@ void Proxy::EngineContext::record_answer(Slot& slot, size_t i, const http::Respo
                       parsed ? "answered with another id" : "malformed JSON-RPC answer");
         return;
     }
+    proxy_.engine_suspect_[i] = false;  // it answers engine calls again
     if (parsed->is_error) {
         slot.state = SlotState::rpc_error;
         slot.error_code = parsed->error_code;

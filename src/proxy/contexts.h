@@ -43,6 +43,7 @@ private:
     int node_ = -1;
     upstream::Call call_;
     ByteBuffer last_error_;
+    uint64_t start_ns_ = 0;
 };
 
 class Proxy::EngineContext final : public upstream::CallDone {
@@ -72,7 +73,7 @@ private:
         bool has_payload_id = false;
         int error_code = 0;
         uint64_t latency_us = 0;
-        char failure[96] = {};
+        char failure[Error::message_bytes_max + 48] = {};
     };
 
     void fan_out(bool ordered, bool voters_only);

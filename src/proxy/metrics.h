@@ -70,6 +70,8 @@ struct ShardMetrics {
     Counter votes_early{0};         ///< answered before every voter had answered
     std::array<Counter, upstream::nodes_max> node_disagreements{};  ///< node was in a minority
 
+    std::array<Counter, upstream::nodes_max> lane_depth{};  ///< gauge: calls queued in each lane
+
     Counter block_hash_checked{0};
     Counter block_hash_mismatch{0};
     Counter payload_decode_errors{0};  ///< newPayload params rejected with -32602

@@ -44,9 +44,9 @@ Proxy::Proxy(io::Loop& loop, const ProxyConfig& config, upstream::Registry& regi
       verifier_(eth::VerifierConfig{
           .arena_bytes = static_cast<size_t>(config.body_bytes_max) * 3 / 2 + (1u << 20),
           .request_bytes_max = config.body_bytes_max,
-          .decode = {.unknown_fields = config.strict_payload_fields
-                                           ? eth::UnknownFields::reject
-                                           : eth::UnknownFields::ignore}}),
+          .decode = {.unknown_fields = config.strict_payload_fields ? eth::UnknownFields::reject
+                                                                      : eth::UnknownFields::ignore,
+                     .limits = {}}}),
       scratch_(config.body_bytes_max + 65536) {
     if (config.is_engine_shard) {
         engine::PayloadIdMap::Config ids;

@@ -112,6 +112,9 @@ private:
     std::vector<std::unique_ptr<ForwardContext>> forward_pool_;
     std::vector<ForwardContext*> forward_free_;
     size_t contexts_in_use_ = 0;
+    /// Nodes whose last engine call timed out: later votes do not wait for them until they
+    /// answer an engine call again (a node can pass health probes yet hang on engine calls).
+    std::array<bool, upstream::nodes_max> engine_suspect_{};
     ByteBuffer scratch_;
 };
 

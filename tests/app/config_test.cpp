@@ -147,7 +147,7 @@ TEST(Toml, StrictAboutKeysTypesAndRanges) {
         {"prot = 1\n", "unknown setting 'prot'"},
         {"[limits]\nbody_bytes = 1\n", "unknown setting 'limits.body_bytes'"},
         {"port = \"7000\"\n", "port: expected a number"},
-        {"port = 70000\n", "port: 70000 is outside 1..65535"},
+        {"port = 70000\n", "port: 70000 is outside 0..65535"},
         {"[engine]\nfcu_majority = 2.0\n", "engine.fcu_majority: 2 is outside 0..1"},
         {"[[nodes]]\nname = \"x\"\n", "nodes[0]: url is required"},
         {"[[nodes]]\nurl = \"tcp://x\"\n", "nodes[0].url: node URL 'tcp://x'"},

@@ -1,0 +1,314 @@
+#include "admin/admin.h"
+
+#include <openssl/crypto.h>
+
+#include <cstdarg>
+#include <cstdio>
+
+#include "base/clock.h"
+#include "engine/methods.h"
+#include "http/writer.h"
+#include "jsonrpc/writer.h"
+
+namespace em::admin {
+
+namespace {
+
+uint64_t load(const proxy::Counter& c) { return c.load(std::memory_order_relaxed); }
+
+void appendf(ByteBuffer& out, const char* format, ...) __attribute__((format(printf, 2, 3)));
+void appendf(ByteBuffer& out, const char* format, ...) {
+    char line[512];
+    va_list args;
+    va_start(args, format);
+    int n = std::vsnprintf(line, sizeof line, format, args);
+    va_end(args);
+    if (n > 0) out.append(line, static_cast<size_t>(n < static_cast<int>(sizeof line) ? n : sizeof line - 1));
+}
+
+std::string_view method_label(size_t slot) {
+    if (slot >= engine::method_count) return "other";
+    return engine::methods()[slot].name;
+}
+
+}  // namespace
+
+AdminHandler::AdminHandler(AdminContext context) : ctx_(std::move(context)), body_(64u << 20, 65536) {}
+
+void AdminHandler::reply_json(http::ServerConn& conn, int status, std::string_view body) {
+    conn.respond(status, "application/json", body);
+}
+
+void AdminHandler::on_request(http::ServerConn& conn, const http::Request& request) {
+    if (!ctx_.token.empty()) {
+        std::string_view auth = request.authorization;
+        std::string_view want = ctx_.token;
+        bool ok = auth.size() == want.size() + 7 && http::iequals(auth.substr(0, 7), "Bearer ") &&
+                  CRYPTO_memcmp(auth.data() + 7, want.data(), want.size()) == 0;
+        if (!ok) {
+            reply_json(conn, 401, "{\"error\":\"admin API: missing or wrong bearer token\"}");
+            return;
+        }
+    }
+    std::string_view target = request.target.substr(0, request.target.find('?'));
+    bool get = request.method == http::Method::get;
+    bool post = request.method == http::Method::post;
+    body_.clear();
+    if (get && target == "/status") {
+        render_status(body_);
+        reply_json(conn, 200, body_.view());
+    } else if (get && target == "/metrics") {
+        render_metrics(body_);
+        conn.respond(200, "text/plain; version=0.0.4", body_.view());
+    } else if (get && target == "/healthz") {
+        reply_json(conn, 200, "{\"ok\":true}");
+    } else if (get && target == "/readyz") {
+        bool ready = ctx_.board->primary() >= 0;
+        reply_json(conn, ready ? 200 : 503,
+                   ready ? "{\"ready\":true}" : "{\"ready\":false,\"reason\":\"no usable voting node\"}");
+    } else if (post && target == "/recheck") {
+        ctx_.actions->recheck();
+        reply_json(conn, 200, "{\"ok\":true}");
+    } else if (post && target == "/nodes") {
+        std::string_view spec = request.body;
+        while (!spec.empty() && (spec.back() == '\n' || spec.back() == '\r' || spec.back() == ' ')) spec.remove_suffix(1);
+        auto added = ctx_.actions->add_node(spec);
+        if (!added) {
+            body_.append("{\"error\":");
+            jsonrpc::write_json_string(body_, added.error().message());
+            body_.append("}");
+            reply_json(conn, 400, body_.view());
+            return;
+        }
+        body_.append("{\"added\":");
+        jsonrpc::write_json_string(body_, *added);
+        body_.append("}");
+        reply_json(conn, 201, body_.view());
+    } else if (request.method == http::Method::delete_ && target.substr(0, 7) == "/nodes/") {
+        auto removed = ctx_.actions->remove_node(target.substr(7));
+        if (!removed) {
+            body_.append("{\"error\":");
+            jsonrpc::write_json_string(body_, removed.error().message());
+            body_.append("}");
+            reply_json(conn, removed.error().code() == Errc::not_found ? 404 : 400, body_.view());
+            return;
+        }
+        reply_json(conn, 200, "{\"removed\":true}");
+    } else if (target == "/status" || target == "/metrics" || target == "/healthz" || target == "/readyz" ||
+               target == "/recheck" || target == "/nodes" || target.substr(0, 7) == "/nodes/") {
+        reply_json(conn, 405, "{\"error\":\"method not allowed on this path\"}");
+    } else {
+        reply_json(conn, 404,
+                   "{\"error\":\"unknown path; try /status, /metrics, /healthz, /readyz, /recheck, /nodes\"}");
+    }
+}
+
+void AdminHandler::render_status(ByteBuffer& out) const {
+    int primary = ctx_.board->primary();
+    uint64_t now = mono_ns();
+    appendf(out, "{\"version\":\"%s\",\"role\":\"%s\",\"quorum\":%g,\"uptime_s\":%llu,", ctx_.version,
+            ctx_.role, ctx_.quorum,
+            static_cast<unsigned long long>((now - ctx_.started_ns) / 1'000'000'000ull));
+    const upstream::NodeInfo* primary_info = primary >= 0 ? ctx_.registry->get(static_cast<size_t>(primary)) : nullptr;
+    out.append("\"primary\":");
+    if (primary_info) jsonrpc::write_json_string(out, primary_info->name);
+    else out.append("null");
+    // executionbackup-style lists of URLs by state.
+    const char* lists[] = {"alive", "syncing", "dead"};
+    upstream::NodeState states[] = {upstream::NodeState::synced, upstream::NodeState::syncing,
+                                    upstream::NodeState::dead};
+    for (int k = 0; k < 3; k++) {
+        appendf(out, ",\"%s\":[", lists[k]);
+        bool first = true;
+        for (size_t i = 0; i < upstream::nodes_max; i++) {
+            const upstream::NodeInfo* info = ctx_.registry->get(i);
+            if (!info) continue;
+            upstream::NodeHealth h = ctx_.board->read(i);
+            bool match = h.state == states[k] || (k == 2 && h.state == upstream::NodeState::unknown);
+            if (!match) continue;
+            if (!first) out.push_back(',');
+            first = false;
+            jsonrpc::write_json_string(out, info->url);
+        }
+        out.push_back(']');
+    }
+    out.append(",\"nodes\":[");
+    bool first = true;
+    for (size_t i = 0; i < upstream::nodes_max; i++) {
+        const upstream::NodeInfo* info = ctx_.registry->get(i);
+        if (!info) continue;
+        upstream::NodeHealth h = ctx_.board->read(i);
+        if (!first) out.push_back(',');
+        first = false;
+        out.append("{\"name\":");
+        jsonrpc::write_json_string(out, info->name);
+        out.append(",\"url\":");
+        jsonrpc::write_json_string(out, info->url);
+        appendf(out,
+                ",\"role\":\"%s\",\"state\":\"%s\",\"primary\":%s,\"resp_time_us\":%u,"
+                "\"last_resp_time_us\":%u,\"head_number\":%lld,\"head_age_s\":%lld,\"probes\":%llu,"
+                "\"failures\":%llu,\"state_age_s\":%llu,\"reason\":",
+                info->role == upstream::NodeRole::voter ? "voter" : "mirror",
+                upstream::node_state_name(h.state), static_cast<int>(i) == primary ? "true" : "false",
+                h.latency_ewma_us, h.last_latency_us, static_cast<long long>(h.head_number),
+                static_cast<long long>(h.head_age_s), static_cast<unsigned long long>(h.probes),
+                static_cast<unsigned long long>(h.failures),
+                static_cast<unsigned long long>(h.changed_ns ? (now - h.changed_ns) / 1'000'000'000ull : 0));
+        jsonrpc::write_json_string(out, h.reason_text());
+        uint64_t disagreements = 0, calls = 0, errors = 0;
+        for (proxy::ShardMetrics* s : ctx_.shards) {
+            disagreements += load(s->node_disagreements[i]);
+            for (size_t m = 0; m < proxy::method_slots; m++) {
+                calls += load(s->upstream[i][m].calls);
+                errors += load(s->upstream[i][m].errors);
+            }
+        }
+        appendf(out, ",\"calls\":%llu,\"errors\":%llu,\"disagreements\":%llu}",
+                static_cast<unsigned long long>(calls), static_cast<unsigned long long>(errors),
+                static_cast<unsigned long long>(disagreements));
+    }
+    out.append("]}");
+}
+
+void AdminHandler::render_metrics(ByteBuffer& out) const {
+    auto sum = [&](auto get) {
+        uint64_t total = 0;
+        for (proxy::ShardMetrics* s : ctx_.shards) total += load(get(*s));
+        return total;
+    };
+    // Requests from clients.
+    out.append("# HELP enginemux_requests_total JSON-RPC requests received from clients, by method.\n"
+               "# TYPE enginemux_requests_total counter\n");
+    for (size_t m = 0; m < proxy::method_slots; m++) {
+        uint64_t n = sum([&](proxy::ShardMetrics& s) -> proxy::Counter& { return s.requests[m]; });
+        if (n == 0) continue;
+        std::string_view name = method_label(m);
+        appendf(out, "enginemux_requests_total{method=\"%.*s\"} %llu\n", static_cast<int>(name.size()),
+                name.data(), static_cast<unsigned long long>(n));
+    }
+    out.append("# HELP enginemux_request_errors_total Requests answered with a JSON-RPC error.\n"
+               "# TYPE enginemux_request_errors_total counter\n");
+    for (size_t m = 0; m < proxy::method_slots; m++) {
+        uint64_t n = sum([&](proxy::ShardMetrics& s) -> proxy::Counter& { return s.request_errors[m]; });
+        if (n == 0) continue;
+        std::string_view name = method_label(m);
+        appendf(out, "enginemux_request_errors_total{method=\"%.*s\"} %llu\n", static_cast<int>(name.size()),
+                name.data(), static_cast<unsigned long long>(n));
+    }
+    auto histogram = [&](const char* metric, const char* labels, auto get) {
+        uint64_t cumulative = 0;
+        for (size_t b = 0; b < proxy::latency_buckets; b++) {
+            cumulative += sum([&](proxy::ShardMetrics& s) -> proxy::Counter& { return get(s).buckets[b]; });
+            if (b < proxy::latency_bucket_bounds_us.size())
+                appendf(out, "%s_bucket{%s,le=\"%g\"} %llu\n", metric, labels,
+                        static_cast<double>(proxy::latency_bucket_bounds_us[b]) / 1e6,
+                        static_cast<unsigned long long>(cumulative));
+            else
+                appendf(out, "%s_bucket{%s,le=\"+Inf\"} %llu\n", metric, labels,
+                        static_cast<unsigned long long>(cumulative));
+        }
+        appendf(out, "%s_sum{%s} %g\n", metric, labels,
+                static_cast<double>(sum([&](proxy::ShardMetrics& s) -> proxy::Counter& { return get(s).sum_us; })) / 1e6);
+        appendf(out, "%s_count{%s} %llu\n", metric, labels, static_cast<unsigned long long>(cumulative));
+    };
+    out.append("# HELP enginemux_request_seconds Time from a complete request to its answer.\n"
+               "# TYPE enginemux_request_seconds histogram\n");
+    for (size_t m = 0; m < proxy::method_slots; m++) {
+        if (sum([&](proxy::ShardMetrics& s) -> proxy::Counter& { return s.request_latency[m].count; }) == 0) continue;
+        char labels[96];
+        std::string_view name = method_label(m);
+        std::snprintf(labels, sizeof labels, "method=\"%.*s\"", static_cast<int>(name.size()), name.data());
+        histogram("enginemux_request_seconds", labels,
+                  [&](proxy::ShardMetrics& s) -> proxy::LatencyHistogram& { return s.request_latency[m]; });
+    }
+    // Upstream calls per node and method.
+    out.append("# HELP enginemux_upstream_calls_total Calls sent to execution clients.\n"
+               "# TYPE enginemux_upstream_calls_total counter\n"
+               "# HELP enginemux_upstream_errors_total Calls that failed (transport, HTTP, malformed).\n"
+               "# TYPE enginemux_upstream_errors_total counter\n"
+               "# HELP enginemux_upstream_timeouts_total Calls that hit their deadline.\n"
+               "# TYPE enginemux_upstream_timeouts_total counter\n"
+               "# HELP enginemux_upstream_seconds Round trip of calls to execution clients.\n"
+               "# TYPE enginemux_upstream_seconds histogram\n");
+    for (size_t i = 0; i < upstream::nodes_max; i++) {
+        const upstream::NodeInfo* info = ctx_.registry->get(i);
+        if (!info) continue;
+        for (size_t m = 0; m < proxy::method_slots; m++) {
+            uint64_t calls = sum([&](proxy::ShardMetrics& s) -> proxy::Counter& { return s.upstream[i][m].calls; });
+            if (calls == 0) continue;
+            char labels[160];
+            std::string_view name = method_label(m);
+            std::snprintf(labels, sizeof labels, "node=\"%s\",method=\"%.*s\"", info->name.c_str(),
+                          static_cast<int>(name.size()), name.data());
+            appendf(out, "enginemux_upstream_calls_total{%s} %llu\n", labels, static_cast<unsigned long long>(calls));
+            appendf(out, "enginemux_upstream_errors_total{%s} %llu\n", labels,
+                    static_cast<unsigned long long>(sum([&](proxy::ShardMetrics& s) -> proxy::Counter& { return s.upstream[i][m].errors; })));
+            appendf(out, "enginemux_upstream_timeouts_total{%s} %llu\n", labels,
+                    static_cast<unsigned long long>(sum([&](proxy::ShardMetrics& s) -> proxy::Counter& { return s.upstream[i][m].timeouts; })));
+            histogram("enginemux_upstream_seconds", labels,
+                      [&](proxy::ShardMetrics& s) -> proxy::LatencyHistogram& { return s.upstream[i][m].latency; });
+        }
+    }
+    // Node health and lanes.
+    out.append("# HELP enginemux_node_state 1 for the node's current state.\n# TYPE enginemux_node_state gauge\n");
+    out.append("# HELP enginemux_node_latency_seconds Health-probe round trip (EWMA).\n"
+               "# TYPE enginemux_node_latency_seconds gauge\n");
+    out.append("# HELP enginemux_node_primary 1 for the primary node.\n# TYPE enginemux_node_primary gauge\n");
+    out.append("# HELP enginemux_lane_queue_depth Engine calls waiting in the node's lane.\n"
+               "# TYPE enginemux_lane_queue_depth gauge\n");
+    out.append("# HELP enginemux_node_disagreements_total Votes where this voter was in the minority.\n"
+               "# TYPE enginemux_node_disagreements_total counter\n");
+    int primary = ctx_.board->primary();
+    for (size_t i = 0; i < upstream::nodes_max; i++) {
+        const upstream::NodeInfo* info = ctx_.registry->get(i);
+        if (!info) continue;
+        upstream::NodeHealth h = ctx_.board->read(i);
+        for (upstream::NodeState st : {upstream::NodeState::unknown, upstream::NodeState::synced,
+                                       upstream::NodeState::syncing, upstream::NodeState::dead})
+            appendf(out, "enginemux_node_state{node=\"%s\",state=\"%s\"} %d\n", info->name.c_str(),
+                    upstream::node_state_name(st), h.state == st ? 1 : 0);
+        appendf(out, "enginemux_node_latency_seconds{node=\"%s\"} %g\n", info->name.c_str(), h.latency_ewma_us / 1e6);
+        appendf(out, "enginemux_node_primary{node=\"%s\"} %d\n", info->name.c_str(), static_cast<int>(i) == primary);
+        appendf(out, "enginemux_lane_queue_depth{node=\"%s\"} %llu\n", info->name.c_str(),
+                static_cast<unsigned long long>(sum([&](proxy::ShardMetrics& s) -> proxy::Counter& { return s.lane_depth[i]; })));
+        appendf(out, "enginemux_node_disagreements_total{node=\"%s\"} %llu\n", info->name.c_str(),
+                static_cast<unsigned long long>(sum([&](proxy::ShardMetrics& s) -> proxy::Counter& { return s.node_disagreements[i]; })));
+    }
+    // Votes.
+    out.append("# HELP enginemux_votes_total Votes by outcome reason.\n# TYPE enginemux_votes_total counter\n");
+    for (size_t r = 0; r < engine::vote_reason_count; r++) {
+        std::string_view name = engine::vote_reason_name(static_cast<engine::VoteReason>(r));
+        appendf(out, "enginemux_votes_total{reason=\"%.*s\"} %llu\n", static_cast<int>(name.size()), name.data(),
+                static_cast<unsigned long long>(sum([&](proxy::ShardMetrics& s) -> proxy::Counter& { return s.vote_reasons[r]; })));
+    }
+    out.append("# HELP enginemux_vote_answers_total What the consensus client was told, by status.\n"
+               "# TYPE enginemux_vote_answers_total counter\n");
+    for (size_t st = 0; st < engine::status_count; st++) {
+        std::string_view name = engine::status_name(static_cast<engine::Status>(st));
+        appendf(out, "enginemux_vote_answers_total{status=\"%.*s\"} %llu\n", static_cast<int>(name.size()), name.data(),
+                static_cast<unsigned long long>(sum([&](proxy::ShardMetrics& s) -> proxy::Counter& { return s.vote_answers[st]; })));
+    }
+    struct Scalar {
+        const char* name;
+        const char* help;
+        proxy::Counter proxy::ShardMetrics::*field;
+    } scalars[] = {
+        {"enginemux_disagreements_total", "Votes where execution clients disagreed.", &proxy::ShardMetrics::disagreements},
+        {"enginemux_votes_early_total", "Votes answered before every voter had answered.", &proxy::ShardMetrics::votes_early},
+        {"enginemux_block_hash_checked_total", "newPayload block hashes rebuilt and checked.", &proxy::ShardMetrics::block_hash_checked},
+        {"enginemux_block_hash_mismatch_total", "newPayload calls whose block hash did not match.", &proxy::ShardMetrics::block_hash_mismatch},
+        {"enginemux_payload_decode_errors_total", "newPayload calls rejected with -32602.", &proxy::ShardMetrics::payload_decode_errors},
+        {"enginemux_payload_ids_minted_total", "payloadIds minted for forkchoiceUpdated.", &proxy::ShardMetrics::payload_ids_minted},
+        {"enginemux_payload_ids_unknown_total", "getPayload calls with an unknown payloadId.", &proxy::ShardMetrics::payload_ids_unknown},
+        {"enginemux_failovers_total", "Calls retried on another node after the first failed.", &proxy::ShardMetrics::failovers},
+        {"enginemux_http_unauthorized_total", "Requests refused for a missing or bad JWT.", &proxy::ShardMetrics::http_unauthorized},
+        {"enginemux_http_bad_requests_total", "Requests refused with another 4xx.", &proxy::ShardMetrics::http_bad_requests},
+        {"enginemux_jsonrpc_parse_errors_total", "Bodies that were not valid JSON-RPC.", &proxy::ShardMetrics::jsonrpc_parse_errors},
+    };
+    for (const Scalar& sc : scalars) {
+        appendf(out, "# HELP %s %s\n# TYPE %s counter\n%s %llu\n", sc.name, sc.help, sc.name, sc.name,
+                static_cast<unsigned long long>(sum([&](proxy::ShardMetrics& s) -> proxy::Counter& { return s.*sc.field; })));
+    }
+}
+
+}  // namespace em::admin

@@ -1,0 +1,66 @@
+// Admin API (DESIGN.md "Contracts"): an http::Handler on the control thread's loop, bound to
+// 127.0.0.1:9551 by default, optionally requiring `Authorization: Bearer <token>`.
+//
+//   GET  /status        JSON: nodes with health, latency, role, primary (executionbackup's fields
+//                       plus ours)
+//   GET  /metrics       Prometheus text, names prefixed enginemux_
+//   GET  /healthz       200 while the process runs
+//   GET  /readyz        200 when a primary exists (some voter is usable), else 503
+//   POST /recheck       probe every node now
+//   POST /nodes         body: one node in --nodes syntax (URL#jwt-secret=..#timeout=..#do-not-use#name=..)
+//   DELETE /nodes/NAME  remove a node (in-flight calls finish first)
+//
+// Threads: the control thread only. Shard counters are read with relaxed atomic loads.
+#pragma once
+
+#include <span>
+#include <string>
+#include <string_view>
+
+#include "base/buffer.h"
+#include "base/result.h"
+#include "http/server.h"
+#include "proxy/metrics.h"
+#include "upstream/health.h"
+#include "upstream/registry.h"
+
+namespace em::admin {
+
+/// What the admin API may change; implemented by the daemon (app layer).
+class Actions {
+public:
+    virtual ~Actions() = default;
+    /// Adds a node from a --nodes element; returns its name.
+    virtual Result<std::string> add_node(std::string_view spec) = 0;
+    virtual Result<void> remove_node(std::string_view name) = 0;
+    virtual void recheck() = 0;
+};
+
+struct AdminContext {
+    const char* version = "";
+    const char* role = "mux";
+    double quorum = 0.6;
+    uint64_t started_ns = 0;
+    upstream::Registry* registry = nullptr;
+    upstream::HealthBoard* board = nullptr;
+    std::span<proxy::ShardMetrics* const> shards;
+    Actions* actions = nullptr;
+    std::string token;  ///< "" = no token required
+};
+
+class AdminHandler final : public http::Handler {
+public:
+    explicit AdminHandler(AdminContext context);
+    void on_request(http::ServerConn& conn, const http::Request& request) override;
+
+    /// The bodies, for tests and for `enginemux status`-like tools.
+    void render_status(ByteBuffer& out) const;
+    void render_metrics(ByteBuffer& out) const;
+
+private:
+    void reply_json(http::ServerConn& conn, int status, std::string_view body);
+    AdminContext ctx_;
+    ByteBuffer body_;
+};
+
+}  // namespace em::admin

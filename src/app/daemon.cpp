@@ -1,0 +1,326 @@
+#include "app/daemon.h"
+
+#include <cstdio>
+
+#include "base/clock.h"
+#include "base/log.h"
+#include "http/server.h"
+#include "http/tls.h"
+#include "io/signals.h"
+#include "proxy/proxy.h"
+#include "upstream/prober.h"
+
+namespace em::app {
+
+namespace {
+
+std::string host_header(const NodeConfig& node) {
+    bool v6 = node.host.find(':') != std::string::npos;
+    std::string host = v6 ? "[" + node.host + "]" : node.host;
+    bool default_port = (node.tls && node.port == 443) || (!node.tls && node.port == 80);
+    return default_port ? host : host + ":" + std::to_string(node.port);
+}
+
+Result<http::TlsContext*> shared_tls_context() {
+    static http::TlsContext* context = nullptr;
+    if (!context) context = EM_TRY(http::tls_client_context("", true));
+    return context;
+}
+
+}  // namespace
+
+Result<upstream::NodeInfo> make_node_info(const NodeConfig& node, const Config& config,
+                                          const http::JwtSecret& default_secret) {
+    upstream::NodeInfo info;
+    info.name = node.name;
+    info.url = node.url;
+    info.role = node.role == NodeRole::voter ? upstream::NodeRole::voter : upstream::NodeRole::mirror;
+    info.timeout_ms = node.timeout_ms;
+    upstream::NodeOptions& o = info.options;
+    o.name = node.name;
+    auto address = io::resolve(node.host, node.port);
+    if (!address) return Unexpected(address.error().prefix("node " + node.name));
+    o.endpoint.address = *address;
+    o.endpoint.host_header = host_header(node);
+    o.endpoint.target = node.path;
+    if (node.tls) {
+        o.endpoint.tls = EM_TRY(shared_tls_context());
+        o.endpoint.server_name = node.host;
+    }
+    if (node.jwt_secret_path.empty()) {
+        o.secret = default_secret;
+    } else {
+        auto secret = http::load_jwt_secret_file(node.jwt_secret_path.c_str());
+        if (!secret) return Unexpected(secret.error().prefix("node " + node.name));
+        o.secret = *secret;
+    }
+    o.response_limits.body_bytes_max = config.limits.body_bytes_max;
+    o.response_limits.header_bytes_max = config.limits.header_bytes_max;
+    o.connections_max = config.limits.upstream_connections_max;
+    o.connect_timeout_ms = config.limits.connect_timeout_ms;
+    o.lane_queue_max = config.limits.lane_queue_max;
+    return info;
+}
+
+// --- the engine shard --------------------------------------------------------------------------
+
+struct Daemon::Shard {
+    explicit Shard(Daemon& d) : daemon(d) {}
+    Daemon& daemon;
+    io::Loop* loop = nullptr;
+    std::unique_ptr<proxy::Proxy> proxy;
+    std::unique_ptr<http::Server> server;
+    uint64_t drain_deadline_ns = UINT64_MAX;
+
+    static Result<void> setup(io::Loop& loop, void* ctx) {
+        Shard* self = static_cast<Shard*>(ctx);
+        Daemon& d = self->daemon;
+        self->loop = &loop;
+        const Config& c = d.config_;
+        proxy::ProxyConfig pc;
+        pc.cl_secret = d.cl_secret_;
+        pc.fcu_majority = c.engine.fcu_majority;
+        pc.timeout_ms = c.engine.timeout_ms;
+        pc.verify_block_hash = c.engine.verify_block_hash;
+        pc.strict_payload_fields = c.engine.strict_payload_fields;
+        pc.payload_id_lifetime_s = c.engine.payload_id_lifetime_s;
+        pc.payload_ids_max = c.engine.payload_ids_max;
+        pc.in_flight_max = c.limits.in_flight_max;
+        pc.body_bytes_max = c.limits.body_bytes_max;
+        pc.batch_entries_max = c.limits.batch_entries_max;
+        pc.failback_hold_ms = c.health.failback_hold_ms;
+        self->proxy = std::make_unique<proxy::Proxy>(loop, pc, d.registry_, d.board_, *d.metrics_[0]);
+        http::ServerConfig sc;
+        sc.limits.body_bytes_max = c.limits.body_bytes_max;
+        sc.limits.header_bytes_max = c.limits.header_bytes_max;
+        sc.connections_max = c.limits.connections_max;
+        sc.header_timeout_ms = c.limits.header_timeout_ms;
+        sc.body_timeout_ms = c.limits.body_timeout_ms;
+        sc.idle_timeout_ms = c.limits.idle_timeout_ms;
+        sc.name = "engine";
+        auto address = io::resolve(c.listen_addr, c.port);
+        if (!address) return Unexpected(address.error().prefix("--listen-addr"));
+        self->server = std::make_unique<http::Server>();
+        EM_TRY_VOID(self->server->listen(loop, *address, *self->proxy, sc));
+        d.listen_address_ = self->server->address();
+        loop.set_drain_check(drained, self);
+        return {};
+    }
+
+    static bool drained(void* ctx) {
+        Shard* self = static_cast<Shard*>(ctx);
+        if (self->drain_deadline_ns == UINT64_MAX) self->begin_shutdown();
+        bool idle = self->server->connections() == 0 && self->proxy->busy() == 0;
+        if (!idle && self->loop->now_ns() >= self->drain_deadline_ns) {
+            EM_LOG_WARN("shutdown: %u requests still in flight after the drain limit; stopping",
+                        self->server->requests_in_flight());
+            return true;
+        }
+        return idle;
+    }
+
+    void begin_shutdown() {
+        drain_deadline_ns = loop->now_ns() + uint64_t{daemon.config_.limits.shutdown_drain_ms} * 1'000'000ull;
+        EM_LOG_INFO("shutdown: no new connections; draining %u in-flight requests",
+                    server->requests_in_flight());
+        server->shutdown();
+    }
+
+    static void teardown(io::Loop&, void* ctx) {
+        Shard* self = static_cast<Shard*>(ctx);
+        self->server.reset();
+        self->proxy.reset();
+    }
+};
+
+// --- the control thread ------------------------------------------------------------------------
+
+struct Daemon::Control {
+    explicit Control(Daemon& d) : daemon(d) {}
+    Daemon& daemon;
+    io::Loop* loop = nullptr;
+    std::unique_ptr<upstream::Prober> prober;
+    std::unique_ptr<admin::AdminHandler> admin_handler;
+    std::unique_ptr<http::Server> admin_server;
+    io::SignalWatcher signals;
+    uint64_t started_ns = mono_ns();
+
+    static Result<void> setup(io::Loop& loop, void* ctx) {
+        Control* self = static_cast<Control*>(ctx);
+        Daemon& d = self->daemon;
+        const Config& c = d.config_;
+        self->loop = &loop;
+        upstream::ProberConfig pc;
+        pc.interval_ms = c.health.interval_ms;
+        pc.timeout_ms = c.health.timeout_ms;
+        pc.block_age_max_s = c.health.block_age_max_s;
+        pc.failback_hold_ms = c.health.failback_hold_ms;
+        pc.log_timings = c.node_timings;
+        self->prober = std::make_unique<upstream::Prober>(loop, d.registry_, d.board_, pc);
+        self->prober->start();
+        if (!c.admin.listen.empty()) {
+            admin::AdminContext ac;
+            ac.version = EM_VERSION;
+            ac.role = "mux";
+            ac.quorum = c.engine.fcu_majority;
+            ac.started_ns = self->started_ns;
+            ac.registry = &d.registry_;
+            ac.board = &d.board_;
+            ac.shards = d.metrics_view_;
+            ac.actions = &d;
+            if (!c.admin.token_file.empty()) {
+                FILE* f = std::fopen(c.admin.token_file.c_str(), "r");
+                if (!f) return failf(Errc::invalid_input, "admin token file %s cannot be read", c.admin.token_file.c_str());
+                char token[256] = {};
+                size_t n = std::fread(token, 1, sizeof token - 1, f);
+                std::fclose(f);
+                while (n > 0 && (token[n - 1] == '\n' || token[n - 1] == '\r' || token[n - 1] == ' ')) n--;
+                if (n < 16) return failf(Errc::invalid_input, "admin token in %s is shorter than 16 characters", c.admin.token_file.c_str());
+                ac.token.assign(token, n);
+            }
+            self->admin_handler = std::make_unique<admin::AdminHandler>(std::move(ac));
+            auto address = io::resolve(c.admin.listen);
+            if (!address) return Unexpected(address.error().prefix("--admin-listen"));
+            http::ServerConfig sc;
+            sc.connections_max = 64;
+            sc.limits.body_bytes_max = 1u << 20;
+            sc.name = "admin";
+            self->admin_server = std::make_unique<http::Server>();
+            EM_TRY_VOID(self->admin_server->listen(loop, *address, *self->admin_handler, sc));
+        }
+        EM_TRY_VOID(self->signals.start(loop, on_signal, self));
+        return {};
+    }
+
+    static void on_signal(int signal_number, void* ctx) {
+        Control* self = static_cast<Control*>(ctx);
+        if (signal_number == SIGHUP) {
+            EM_LOG_INFO("SIGHUP: re-checking every node");
+            self->prober->recheck();
+            return;
+        }
+        EM_LOG_INFO("%s: shutting down", signal_number == SIGINT ? "SIGINT" : "SIGTERM");
+        self->daemon.request_shutdown();
+    }
+
+    static void teardown(io::Loop&, void* ctx) {
+        Control* self = static_cast<Control*>(ctx);
+        self->admin_server.reset();
+        self->admin_handler.reset();
+        self->prober.reset();
+    }
+};
+
+Daemon::Daemon(Config config) : config_(std::move(config)) {}
+
+Daemon::~Daemon() {
+    shard_thread_.reset();
+    control_thread_.reset();
+}
+
+Result<void> Daemon::start() {
+    log_set_level(config_.log_level);
+    auto cl_secret = http::load_jwt_secret_file(config_.jwt_secret_path.c_str());
+    if (!cl_secret) return Unexpected(cl_secret.error().prefix("--jwt-secret"));
+    cl_secret_ = *cl_secret;
+    for (const NodeConfig& node : config_.nodes) {
+        upstream::NodeInfo info = EM_TRY(make_node_info(node, config_, cl_secret_));
+        EM_TRY(registry_.add(std::move(info)));
+    }
+    metrics_.push_back(std::make_unique<proxy::ShardMetrics>());
+    metrics_view_.push_back(metrics_.back().get());
+    auto features = io::Loop::probe();
+    if (!features) return Unexpected(features.error());
+
+    int cpus = io::usable_cpu_count();
+    int shards = config_.shards > 0 ? config_.shards : (cpus > 1 ? cpus - 1 : 1);
+    // The mux role runs its engine pipeline on one shard (see docs/ARCHITECTURE.md); the
+    // control thread takes the next core when there is one.
+    int shard_cpu = io::nth_usable_cpu(0);
+    int control_cpu = cpus > 1 ? io::nth_usable_cpu(shards < cpus ? shards : cpus - 1) : -1;
+
+    control_ = std::make_unique<Control>(*this);
+    io::LoopConfig control_config;
+    control_config.name = "control";
+    control_config.buffer_count = 256;
+    control_thread_ = EM_TRY(io::LoopThread::start(control_config, control_cpu, Control::setup,
+                                                   Control::teardown, control_.get()));
+    shard_ = std::make_unique<Shard>(*this);
+    io::LoopConfig shard_config;
+    shard_config.name = "shard0";
+    shard_config.buffer_count = 1024;
+    shard_thread_ = EM_TRY(io::LoopThread::start(shard_config, shard_cpu, Shard::setup, Shard::teardown,
+                                                 shard_.get()));
+    char address[80], admin[80] = "off";
+    if (control_->admin_server) control_->admin_server->address().format(admin, sizeof admin);
+    // Tests and scripts read these two lines to find ports chosen with port 0.
+    EM_LOG_INFO("enginemux %s: mux role, %zu nodes, quorum %g, engine shard on cpu %d, control on cpu %d",
+                EM_VERSION, registry_.count(), config_.engine.fcu_majority, shard_cpu, control_cpu);
+    EM_LOG_INFO("listening on %s, admin API on %s", listen_address_.format(address, sizeof address), admin);
+    return {};
+}
+
+Result<void> Daemon::run() {
+    auto started = start();
+    if (!started) {
+        if (control_thread_) {
+            control_thread_->request_stop();
+            control_thread_->join();
+        }
+        return started;
+    }
+    shard_thread_->join();
+    control_thread_->request_stop();
+    control_thread_->join();
+    EM_LOG_INFO("enginemux stopped");
+    return {};
+}
+
+void Daemon::request_shutdown() {
+    if (shard_thread_) shard_thread_->request_stop();
+}
+
+void Daemon::broadcast_node_change(size_t index) {
+    if (!shard_thread_) return;
+    shard_thread_->loop().post(io::Task{[](void* shard, uint64_t i) {
+                                            static_cast<Shard*>(shard)->proxy->sync_node(i);
+                                        },
+                                        shard_.get(), index});
+}
+
+Result<std::string> Daemon::add_node(std::string_view spec) {
+    NodeConfig node = EM_TRY(parse_node_spec(spec));
+    if (node.name.empty()) node.name = "node" + std::to_string(registry_.count() + 1);
+    if (registry_.find(node.name) >= 0)
+        return failf(Errc::invalid_input, "a node named '%s' exists already", node.name.c_str());
+    upstream::NodeInfo info = EM_TRY(make_node_info(node, config_, cl_secret_));
+    size_t index = EM_TRY(registry_.add(std::move(info)));
+    broadcast_node_change(index);
+    if (control_ && control_->prober) control_->prober->recheck();
+    EM_LOG_INFO("admin: added node %s (%s)", node.name.c_str(), node.url.c_str());
+    return node.name;
+}
+
+Result<void> Daemon::remove_node(std::string_view name) {
+    int index = registry_.find(name);
+    if (index < 0)
+        return failf(Errc::not_found, "no node named '%.*s'", static_cast<int>(name.size()), name.data());
+    size_t voters = 0;
+    for (size_t i = 0; i < upstream::nodes_max; i++) {
+        const upstream::NodeInfo* info = registry_.get(i);
+        if (info && info->role == upstream::NodeRole::voter) voters++;
+    }
+    if (registry_.get(static_cast<size_t>(index))->role == upstream::NodeRole::voter && voters <= 1)
+        return fail(Errc::invalid_input, "cannot remove the last voting node");
+    registry_.remove(static_cast<size_t>(index));
+    broadcast_node_change(static_cast<size_t>(index));
+    if (control_ && control_->prober) control_->prober->recheck();
+    EM_LOG_INFO("admin: removed node %.*s", static_cast<int>(name.size()), name.data());
+    return {};
+}
+
+void Daemon::recheck() {
+    if (control_ && control_->prober) control_->prober->recheck();
+}
+
+}  // namespace em::app

@@ -1,0 +1,67 @@
+// The enginemux daemon (mux role): turns a Config into running threads —
+//   - the engine shard: the consensus client's listener and the proxy pipeline (upstream pools,
+//     engine lanes, payload ids, block-hash verification);
+//   - the control thread: health probes, the admin API, signals (SIGINT/SIGTERM: graceful
+//     shutdown that drains in-flight requests; SIGHUP: a re-check of every node).
+// Why one engine shard: see docs/ARCHITECTURE.md ("Where engine calls run").
+//
+// Threads: run() is called by main(); it blocks until shutdown. add_node/remove_node/recheck
+// (admin::Actions) run on the control thread.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "admin/admin.h"
+#include "app/config.h"
+#include "base/result.h"
+#include "http/jwt.h"
+#include "io/thread.h"
+#include "proxy/metrics.h"
+#include "upstream/health.h"
+#include "upstream/registry.h"
+
+namespace em::app {
+
+/// Builds a registry entry from a node config: resolves the address, loads the secret file.
+Result<upstream::NodeInfo> make_node_info(const NodeConfig& node, const Config& config,
+                                          const http::JwtSecret& default_secret);
+
+class Daemon final : public admin::Actions {
+public:
+    explicit Daemon(Config config);
+    ~Daemon() override;
+    /// Starts everything, blocks until a shutdown signal has been handled. Start-up errors
+    /// (io_uring missing, port in use, bad secret file) are returned before anything runs.
+    Result<void> run();
+    /// Asks the daemon to shut down gracefully (any thread; what SIGTERM does).
+    void request_shutdown();
+    /// The CL listener's bound address (after start; for tests using port 0).
+    const io::Address& listen_address() const { return listen_address_; }
+
+    Result<std::string> add_node(std::string_view spec) override;
+    Result<void> remove_node(std::string_view name) override;
+    void recheck() override;
+
+    struct Shard;
+    struct Control;
+
+private:
+    Result<void> start();
+    void broadcast_node_change(size_t index);
+
+    Config config_;
+    http::JwtSecret cl_secret_{};
+    upstream::Registry registry_;
+    upstream::HealthBoard board_;
+    std::vector<std::unique_ptr<proxy::ShardMetrics>> metrics_;
+    std::vector<proxy::ShardMetrics*> metrics_view_;
+    std::unique_ptr<Shard> shard_;
+    std::unique_ptr<Control> control_;
+    std::unique_ptr<io::LoopThread> shard_thread_;
+    std::unique_ptr<io::LoopThread> control_thread_;
+    io::Address listen_address_;
+};
+
+}  // namespace em::app

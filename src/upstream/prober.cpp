@@ -1,0 +1,271 @@
+#include "upstream/prober.h"
+
+#include <simdjson.h>
+
+#include <cstdio>
+#include <cstring>
+
+#include "base/clock.h"
+#include "base/log.h"
+#include "http/writer.h"
+
+namespace em::upstream {
+
+namespace {
+
+constexpr uint64_t tick_ns = 100'000'000;  // how often due probes are looked for
+constexpr std::string_view syncing_request =
+    R"({"jsonrpc":"2.0","id":1,"method":"eth_syncing","params":[]})";
+constexpr std::string_view head_request =
+    R"({"jsonrpc":"2.0","id":2,"method":"eth_getBlockByNumber","params":["latest",false]})";
+
+/// Parses a hex QUANTITY ("0x1a") into v.
+bool parse_quantity(std::string_view text, int64_t& v) {
+    if (text.size() < 3 || text.size() > 18 || text[0] != '0' || text[1] != 'x') return false;
+    uint64_t x = 0;
+    for (char c : text.substr(2)) {
+        int d = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+        if (d < 0) return false;
+        x = x * 16 + static_cast<uint64_t>(d);
+    }
+    v = static_cast<int64_t>(x);
+    return true;
+}
+
+}  // namespace
+
+/// One node's probe: a connection of its own and the two-step check.
+class Prober::Probe final : public http::ClientCallback {
+public:
+    Probe(Prober& prober, const NodeInfo& info)
+        : prober_(prober),
+          info_(&info),
+          conn_(prober.loop_, info.options.endpoint, http::Limits{.body_bytes_max = 4u << 20},
+                prober.config_.timeout_ms),
+          signer_(info.options.secret) {
+        health_.present = true;
+        health_.role = info.role;
+        std::snprintf(health_.name, sizeof health_.name, "%s", info.name.c_str());
+        std::snprintf(health_.reason, sizeof health_.reason, "not probed yet");
+    }
+
+    const NodeInfo* info() const { return info_; }
+    bool busy() const { return stage_ != 0; }
+    uint64_t due_ns = 0;
+    NodeHealth health_;
+
+    void start(uint64_t now_ns) {
+        stage_ = 1;
+        started_ns_ = now_ns;
+        send(syncing_request);
+    }
+
+    void on_response(http::ClientConn&, const http::Response* response, const Error* error) override {
+        uint64_t now = prober_.loop_.now_ns();
+        if (error) {
+            done(NodeState::dead, error->message());
+            return;
+        }
+        if (response->status == 401 || response->status == 403) {
+            char why[96];
+            std::snprintf(why, sizeof why, "HTTP %d: the node rejected our JWT (check its jwt-secret)",
+                          response->status);
+            done(NodeState::dead, why);
+            return;
+        }
+        if (response->status != 200) {
+            char why[64];
+            std::snprintf(why, sizeof why, "HTTP %d from the node", response->status);
+            done(NodeState::dead, why);
+            return;
+        }
+        // Response bodies lie in the connection's padded receive buffer: parse in place.
+        simdjson::padded_string_view json(response->body.data(), response->body.size(),
+                                          response->body.size() + ByteBuffer::padding_bytes);
+        simdjson::ondemand::document doc;
+        if (prober_parser().iterate(json).get(doc) != simdjson::SUCCESS) {
+            done(NodeState::dead, "malformed JSON answer to a health check");
+            return;
+        }
+        if (stage_ == 1) {
+            uint32_t rtt_us = static_cast<uint32_t>((now - started_ns_) / 1000);
+            health_.last_latency_us = rtt_us;
+            health_.latency_ewma_us = health_.latency_ewma_us == 0
+                                          ? rtt_us
+                                          : static_cast<uint32_t>(0.7 * health_.latency_ewma_us + 0.3 * rtt_us);
+            simdjson::ondemand::value result;
+            if (doc["result"].get(result) != simdjson::SUCCESS) {
+                done(NodeState::dead, "eth_syncing answered without a result");
+                return;
+            }
+            bool syncing_flag = true;
+            if (result.type() == simdjson::ondemand::json_type::boolean) {
+                bool b = true;
+                if (result.get_bool().get(b) == simdjson::SUCCESS) syncing_flag = b;
+            }
+            syncing_ = syncing_flag;
+            stage_ = 2;
+            send(head_request);
+            return;
+        }
+        // stage 2: the head block
+        simdjson::ondemand::object block;
+        int64_t number = -1, timestamp = -1;
+        if (doc["result"].get_object().get(block) == simdjson::SUCCESS) {
+            std::string_view n, t;
+            if (block["number"].get_string().get(n) == simdjson::SUCCESS) parse_quantity(n, number);
+            if (block["timestamp"].get_string().get(t) == simdjson::SUCCESS) parse_quantity(t, timestamp);
+        }
+        health_.head_number = number;
+        health_.head_age_s = timestamp >= 0 ? wall_s() - timestamp : -1;
+        if (syncing_) {
+            done(NodeState::syncing, "eth_syncing reports the node is syncing");
+            return;
+        }
+        uint32_t age_max = prober_.config_.block_age_max_s;
+        if (age_max && health_.head_age_s > static_cast<int64_t>(age_max)) {
+            char why[96];
+            std::snprintf(why, sizeof why, "head block %lld is %lld s old (limit %u s)",
+                          static_cast<long long>(number), static_cast<long long>(health_.head_age_s), age_max);
+            done(NodeState::syncing, why);
+            return;
+        }
+        done(NodeState::synced, "");
+    }
+
+private:
+    simdjson::ondemand::parser& prober_parser() {
+        static thread_local simdjson::ondemand::parser parser;
+        return parser;
+    }
+
+    void send(std::string_view body) {
+        ByteBuffer& out = conn_.request();
+        out.clear();
+        const http::Endpoint& ep = info_->options.endpoint;
+        size_t mark = http::begin_request(out, "POST", ep.host_header, ep.target,
+                                          signer_.bearer_token(wall_s()), "application/json");
+        out.append(body);
+        http::end_request(out, mark);
+        conn_.start(this, prober_.loop_.now_ns() + uint64_t{prober_.config_.timeout_ms} * 1'000'000ull);
+    }
+
+    void done(NodeState state, std::string_view reason) {
+        stage_ = 0;
+        uint64_t now = prober_.loop_.now_ns();
+        NodeState before = health_.state;
+        if (state != before) health_.changed_ns = now;
+        if (state == NodeState::synced && before != NodeState::synced) health_.synced_since_ns = now;
+        if (state != NodeState::synced) health_.synced_since_ns = 0;
+        if (state == NodeState::dead) health_.failures++;
+        health_.state = state;
+        health_.probes++;
+        size_t n = reason.size() < sizeof health_.reason - 1 ? reason.size() : sizeof health_.reason - 1;
+        std::memcpy(health_.reason, reason.data(), n);
+        health_.reason[n] = 0;
+        if (state != before) {
+            if (state == NodeState::synced)
+                EM_LOG_INFO("node %s is synced (latency %u us, head %lld)", info_->name.c_str(),
+                            health_.latency_ewma_us, static_cast<long long>(health_.head_number));
+            else
+                EM_LOG_WARN("node %s is %s: %s", info_->name.c_str(), node_state_name(state), health_.reason);
+        }
+        if (prober_.config_.log_timings)
+            EM_LOG_INFO("node %s: %s, probe %u us (ewma %u us)", info_->name.c_str(),
+                        node_state_name(state), health_.last_latency_us, health_.latency_ewma_us);
+        prober_.completed(*this);
+    }
+
+    Prober& prober_;
+    const NodeInfo* info_;
+    http::ClientConn conn_;
+    http::JwtSigner signer_;
+    int stage_ = 0;
+    bool syncing_ = false;
+    uint64_t started_ns_ = 0;
+};
+
+Prober::Prober(io::Loop& loop, Registry& registry, HealthBoard& board, const ProberConfig& config)
+    : loop_(loop), registry_(registry), board_(board), config_(config) {
+    tick_.fn = on_tick;
+    tick_.owner = this;
+}
+
+Prober::~Prober() { loop_.timer_cancel(&tick_); }
+
+void Prober::start() {
+    sync_nodes();
+    tick();
+}
+
+void Prober::recheck() {
+    for (auto& p : probes_)
+        if (p) p->due_ns = 0;
+    tick();
+}
+
+void Prober::on_tick(io::Timer* t) { static_cast<Prober*>(t->owner)->tick(); }
+
+void Prober::sync_nodes() {
+    bool changed = false;
+    for (size_t i = 0; i < nodes_max; i++) {
+        const NodeInfo* info = registry_.get(i);
+        Probe* p = probes_[i].get();
+        if (p && p->info() == info) continue;
+        if (p && p->busy()) continue;  // replaced once its probe finishes
+        probes_[i].reset();
+        if (info) {
+            probes_[i] = std::make_unique<Probe>(*this, *info);
+            board_.publish(i, probes_[i]->health_);
+        } else {
+            board_.publish(i, NodeHealth{});
+        }
+        changed = true;
+    }
+    if (changed) recompute_primary("node list changed");
+}
+
+void Prober::tick() {
+    sync_nodes();
+    uint64_t now = loop_.now_ns();
+    for (size_t i = 0; i < nodes_max; i++) {
+        Probe* p = probes_[i].get();
+        if (!p || p->busy()) continue;
+        if (board_.take_failure_reports(i) > 0) {
+            // A shard saw this node fail: the board says dead already; confirm (or clear) now.
+            NodeHealth seen = board_.read(i);
+            p->health_.state = seen.state;
+            p->health_.synced_since_ns = 0;
+            std::memcpy(p->health_.reason, seen.reason, sizeof seen.reason);
+            p->health_.failures = seen.failures;
+            recompute_primary("a shard reported a failure");
+            p->due_ns = 0;
+        }
+        if (now >= p->due_ns) {
+            p->due_ns = now + uint64_t{config_.interval_ms} * 1'000'000ull;
+            p->start(now);
+        }
+    }
+    loop_.timer_start(&tick_, now + tick_ns);
+}
+
+void Prober::completed(Probe& probe) {
+    board_.publish(probe.info()->index, probe.health_);
+    rounds_++;
+    recompute_primary("health check");
+}
+
+void Prober::recompute_primary(const char* why) {
+    NodeHealth health[nodes_max];
+    for (size_t i = 0; i < nodes_max; i++) health[i] = board_.read(i);
+    int previous = board_.primary();
+    int next = choose_primary(health, nodes_max, previous, loop_.now_ns(),
+                              uint64_t{config_.failback_hold_ms} * 1'000'000ull);
+    if (next == previous) return;
+    board_.set_primary(next);
+    const char* name = next >= 0 ? health[next].name : "none";
+    const char* before = previous >= 0 ? health[previous].name : "none";
+    EM_LOG_WARN("primary is now %s (was %s; %s)", name, before, why);
+}
+
+}  // namespace em::upstream

@@ -1,0 +1,62 @@
+// Prober: health checks of every execution client, on the control thread's loop.
+//
+// Every interval (and at once after a shard reported a failure, or on recheck()), each node
+// gets `eth_syncing` and then `eth_getBlockByNumber("latest", false)`, signed with its JWT:
+//   - no answer / HTTP error / malformed answer  → dead (the reason says which; a 401 names the
+//     JWT secret);
+//   - eth_syncing not false, or a head block older than block_age_max_s → syncing;
+//   - otherwise synced.
+// The round trip of eth_syncing feeds the latency EWMA that picks the primary (choose_primary,
+// with failback hysteresis). State and primary changes are logged once, with the reason.
+//
+// Threads: owned by the control loop's thread. It publishes to the HealthBoard that shards read.
+#pragma once
+
+#include <array>
+#include <memory>
+
+#include "http/client.h"
+#include "http/jwt.h"
+#include "io/loop.h"
+#include "upstream/health.h"
+#include "upstream/registry.h"
+
+namespace em::upstream {
+
+struct ProberConfig {
+    uint32_t interval_ms = 5'000;
+    uint32_t timeout_ms = 2'000;
+    uint32_t block_age_max_s = 120;  ///< 0 = not checked
+    uint32_t failback_hold_ms = 30'000;
+    bool log_timings = false;        ///< --node-timings: log every probe's latency
+};
+
+class Prober {
+public:
+    Prober(io::Loop& loop, Registry& registry, HealthBoard& board, const ProberConfig& config);
+    ~Prober();
+    /// Starts the periodic checks (first round at once).
+    void start();
+    /// Probes every node now (admin POST /recheck).
+    void recheck();
+    /// Probe rounds completed (for tests and /status).
+    uint64_t rounds() const { return rounds_; }
+
+private:
+    class Probe;
+    static void on_tick(io::Timer* t);
+    void tick();
+    void sync_nodes();
+    void completed(Probe& probe);
+    void recompute_primary(const char* why);
+
+    io::Loop& loop_;
+    Registry& registry_;
+    HealthBoard& board_;
+    ProberConfig config_;
+    std::array<std::unique_ptr<Probe>, nodes_max> probes_;
+    io::Timer tick_{};
+    uint64_t rounds_ = 0;
+};
+
+}  // namespace em::upstream

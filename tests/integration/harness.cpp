@@ -1,0 +1,291 @@
+#include "harness.h"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <random>
+#include <sstream>
+#include <stdexcept>
+#include <thread>
+
+#include "base/clock.h"
+#include "http/jwt.h"
+
+extern char** environ;
+
+namespace em::test {
+
+namespace {
+
+std::string read_all(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    std::ostringstream out;
+    out << in.rdbuf();
+    return out.str();
+}
+
+[[noreturn]] void die(const std::string& what) {
+    std::fprintf(stderr, "harness: %s\n", what.c_str());
+    throw std::runtime_error(what);
+}
+
+}  // namespace
+
+std::string binary(const char* env_name) {
+    const char* path = std::getenv(env_name);
+    if (!path || !*path) die(std::string(env_name) + " is not set (run through meson test)");
+    return path;
+}
+
+TempDir::TempDir() {
+    char tmpl[] = "/tmp/em-it-XXXXXX";
+    if (!mkdtemp(tmpl)) die("mkdtemp failed");
+    path = tmpl;
+}
+
+TempDir::~TempDir() {
+    std::string cmd = "rm -rf '" + path + "'";
+    int ignored = std::system(cmd.c_str());
+    (void)ignored;
+}
+
+std::string TempDir::write(const std::string& name, const std::string& content) const {
+    std::string p = path + "/" + name;
+    int fd = ::open(p.c_str(), O_CREAT | O_TRUNC | O_WRONLY, 0600);
+    if (fd < 0) die("cannot write " + p);
+    ssize_t n = ::write(fd, content.data(), content.size());
+    ::close(fd);
+    if (n != static_cast<ssize_t>(content.size())) die("short write " + p);
+    return p;
+}
+
+Process::Process(const std::vector<std::string>& argv, const std::string& name) {
+    static int counter = 0;
+    char base[96];
+    std::snprintf(base, sizeof base, "/tmp/em-it-%d-%d-%s", getpid(), counter++, name.c_str());
+    out_path_ = std::string(base) + ".out";
+    err_path_ = std::string(base) + ".err";
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_addopen(&actions, 1, out_path_.c_str(), O_CREAT | O_TRUNC | O_WRONLY, 0600);
+    posix_spawn_file_actions_addopen(&actions, 2, err_path_.c_str(), O_CREAT | O_TRUNC | O_WRONLY, 0600);
+    std::vector<char*> args;
+    for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+    args.push_back(nullptr);
+    int rc = posix_spawn(&pid_, args[0], &actions, nullptr, args.data(), environ);
+    posix_spawn_file_actions_destroy(&actions);
+    if (rc != 0) die("cannot start " + argv[0] + ": " + std::strerror(rc));
+}
+
+Process::~Process() {
+    if (running()) {
+        ::kill(pid_, SIGTERM);
+        if (wait_exit(5000) == -1 && running()) {
+            ::kill(pid_, SIGKILL);
+            wait_exit(5000);
+        }
+    }
+    unlink(out_path_.c_str());
+    unlink(err_path_.c_str());
+}
+
+bool Process::running() {
+    if (exited_) return false;
+    int status;
+    pid_t r = waitpid(pid_, &status, WNOHANG);
+    if (r == pid_) {
+        exited_ = true;
+        status_ = status;
+        return false;
+    }
+    return true;
+}
+
+void Process::signal(int sig) {
+    if (running()) ::kill(pid_, sig);
+}
+
+int Process::wait_exit(int timeout_ms) {
+    uint64_t deadline = mono_ns() + static_cast<uint64_t>(timeout_ms) * 1'000'000ull;
+    while (running()) {
+        if (mono_ns() > deadline) return -1;
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    return WIFEXITED(status_) ? WEXITSTATUS(status_) : -1;
+}
+
+std::string Process::stdout_text() const { return read_all(out_path_); }
+std::string Process::stderr_text() const { return read_all(err_path_); }
+
+std::string Process::wait_for_line(const std::string& needle, int timeout_ms) {
+    uint64_t deadline = mono_ns() + static_cast<uint64_t>(timeout_ms) * 1'000'000ull;
+    for (;;) {
+        for (const std::string& text : {stdout_text(), stderr_text()}) {
+            size_t at = text.find(needle);
+            if (at != std::string::npos) {
+                size_t start = text.rfind('\n', at);
+                start = start == std::string::npos ? 0 : start + 1;
+                size_t end = text.find('\n', at);
+                if (end != std::string::npos) return text.substr(start, end - start);
+            }
+        }
+        if (!running()) die("process exited while waiting for '" + needle + "': " + stderr_text());
+        if (mono_ns() > deadline) die("timed out waiting for '" + needle + "': " + stderr_text());
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+}
+
+static uint16_t port_after(const std::string& line, const std::string& marker) {
+    size_t at = line.find(marker);
+    if (at == std::string::npos) die("no '" + marker + "' in: " + line);
+    std::string rest = line.substr(at + marker.size());
+    size_t colon = rest.find(':');
+    // "127.0.0.1:PORT" possibly followed by text
+    while (colon != std::string::npos && colon + 1 < rest.size() && !isdigit(static_cast<unsigned char>(rest[colon + 1])))
+        colon = rest.find(':', colon + 1);
+    if (colon == std::string::npos) die("no port in: " + line);
+    return static_cast<uint16_t>(std::atoi(rest.c_str() + colon + 1));
+}
+
+HttpReply http_request(uint16_t port, const std::string& method, const std::string& target,
+                       const std::string& body, const std::string& bearer, int timeout_ms) {
+    HttpReply reply;
+    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(port);
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
+        ::close(fd);
+        return reply;
+    }
+    std::string request = method + " " + target + " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n";
+    if (!bearer.empty()) request += "Authorization: Bearer " + bearer + "\r\n";
+    if (method != "GET") request += "Content-Type: application/json\r\nContent-Length: " + std::to_string(body.size()) + "\r\n";
+    request += "\r\n" + body;
+    size_t sent = 0;
+    while (sent < request.size()) {
+        ssize_t n = ::send(fd, request.data() + sent, request.size() - sent, MSG_NOSIGNAL);
+        if (n <= 0) break;
+        sent += static_cast<size_t>(n);
+    }
+    std::string raw;
+    char buf[65536];
+    uint64_t deadline = mono_ns() + static_cast<uint64_t>(timeout_ms) * 1'000'000ull;
+    for (;;) {
+        pollfd p{fd, POLLIN, 0};
+        int left = static_cast<int>((deadline - std::min(deadline, mono_ns())) / 1'000'000ull);
+        if (left <= 0 || ::poll(&p, 1, left) <= 0) break;
+        ssize_t n = ::recv(fd, buf, sizeof buf, 0);
+        if (n <= 0) break;
+        raw.append(buf, static_cast<size_t>(n));
+    }
+    ::close(fd);
+    size_t head_end = raw.find("\r\n\r\n");
+    if (raw.size() < 12 || head_end == std::string::npos) return reply;
+    reply.status = std::atoi(raw.c_str() + 9);
+    reply.body = raw.substr(head_end + 4);
+    return reply;
+}
+
+std::string make_secret(const TempDir& dir, const std::string& name) {
+    std::random_device rd;
+    std::string hex;
+    static const char digits[] = "0123456789abcdef";
+    for (int i = 0; i < 64; i++) hex.push_back(digits[rd() % 16]);
+    return dir.write(name, hex + "\n");
+}
+
+std::string jwt_for(const std::string& secret_path) {
+    auto secret = http::load_jwt_secret_file(secret_path.c_str());
+    if (!secret) die(std::string(secret.error().message()));
+    http::JwtSigner signer(*secret, 0);
+    return std::string(signer.bearer_token(wall_s()));
+}
+
+MockEl::MockEl(const TempDir& d, const std::string& n, std::vector<std::string> extra)
+    : name(n), extra_args(std::move(extra)), dir(&d) {
+    secret = make_secret(d, n + ".jwt");
+    restart();
+}
+
+void MockEl::restart() {
+    process.reset();
+    std::vector<std::string> args = {binary("EM_MOCK_EL"), "--port", port ? std::to_string(port) : "0",
+                                     "--jwt-secret", secret, "--name", name};
+    args.insert(args.end(), extra_args.begin(), extra_args.end());
+    process = std::make_unique<Process>(args, name);
+    std::string line = process->wait_for_line("listening on");
+    port = port_after(line, "listening on ");
+}
+
+void MockEl::set_rules(const std::string& rules) {
+    HttpReply r = http_request(port, "POST", "/mock/rules", rules);
+    if (r.status != 200) die("mock rules rejected: " + r.body);
+}
+
+std::string MockEl::log() { return http_request(port, "GET", "/mock/log", "").body; }
+
+Daemon::Daemon(const TempDir& dir, const std::vector<MockEl*>& nodes, std::vector<std::string> extra,
+               const std::vector<std::string>& node_options) {
+    secret = make_secret(dir, "cl-" + std::to_string(reinterpret_cast<uintptr_t>(this)) + ".jwt");
+    std::string list;
+    for (size_t i = 0; i < nodes.size(); i++) {
+        if (i) list += ",";
+        list += nodes[i]->url() + "#jwt-secret=" + nodes[i]->secret + "#name=" + nodes[i]->name;
+        if (i < node_options.size()) list += node_options[i];
+    }
+    std::vector<std::string> args = {binary("EM_ENGINEMUX"), "--nodes", list, "--jwt-secret", secret,
+                                     "--port", "0", "--admin-listen", "127.0.0.1:0"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    process = std::make_unique<Process>(args, "enginemux");
+    std::string line = process->wait_for_line("listening on");
+    port = port_after(line, "listening on ");
+    admin_port = port_after(line, "admin API on ");
+}
+
+HttpReply Daemon::call(const std::string& body, int timeout_ms) {
+    return http_request(port, "POST", "/", body, jwt_for(secret), timeout_ms);
+}
+
+HttpReply Daemon::admin(const std::string& method, const std::string& target, const std::string& body) {
+    return http_request(admin_port, method, target, body);
+}
+
+std::string json_at(const std::string& json, const std::string& pointer) {
+    simdjson::dom::parser parser;
+    simdjson::dom::element root;
+    if (parser.parse(json).get(root) != simdjson::SUCCESS) return "<invalid json>";
+    simdjson::dom::element at;
+    if (root.at_pointer(pointer).get(at) != simdjson::SUCCESS) return "<missing>";
+    return simdjson::minify(at);
+}
+
+std::string payload_request(int version, int txs, uint64_t seed) {
+    std::string cmd = binary("EM_ENGINEMUX") + " payload-example --version " + std::to_string(version) +
+                      " --txs " + std::to_string(txs) + " --seed " + std::to_string(seed);
+    FILE* p = popen(cmd.c_str(), "r");
+    if (!p) die("popen payload-example");
+    std::string out;
+    char buf[65536];
+    size_t n;
+    while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
+    if (pclose(p) != 0) die("payload-example failed");
+    while (!out.empty() && out.back() == '\n') out.pop_back();
+    return out;
+}
+
+}  // namespace em::test

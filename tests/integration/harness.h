@@ -1,0 +1,110 @@
+// Integration-test harness: real processes on 127.0.0.1 — enginemux-mock-el nodes and the
+// enginemux daemon — started on free ports (port 0, read back from their output), driven with
+// real HTTP and JWTs, and always cleaned up (SIGTERM, then SIGKILL) by PID.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <simdjson.h>
+
+namespace em::test {
+
+/// A child process with its stdout and stderr captured to files.
+class Process {
+public:
+    /// Starts argv[0] with the arguments; output goes to files under a temp dir.
+    Process(const std::vector<std::string>& argv, const std::string& name);
+    ~Process();
+    Process(const Process&) = delete;
+    Process& operator=(const Process&) = delete;
+
+    pid_t pid() const { return pid_; }
+    /// Waits (up to timeout_ms) until `needle` appears in stdout or stderr; returns the line.
+    std::string wait_for_line(const std::string& needle, int timeout_ms = 10000);
+    /// Sends a signal.
+    void signal(int sig);
+    /// Waits for exit (up to timeout_ms); returns the exit code, or -1 on timeout/signal.
+    int wait_exit(int timeout_ms = 10000);
+    bool running();
+    std::string stdout_text() const;
+    std::string stderr_text() const;
+
+private:
+    pid_t pid_ = -1;
+    int status_ = 0;
+    bool exited_ = false;
+    std::string out_path_, err_path_;
+};
+
+/// A temporary directory removed at destruction.
+struct TempDir {
+    TempDir();
+    ~TempDir();
+    std::string path;
+    /// Writes a file (0600) and returns its path.
+    std::string write(const std::string& name, const std::string& content) const;
+};
+
+/// Path of a built binary from the environment (EM_ENGINEMUX, EM_MOCK_EL, EM_LOAD).
+std::string binary(const char* env_name);
+
+/// A JSON-RPC answer as seen by a client.
+struct HttpReply {
+    int status = 0;
+    std::string body;
+    bool ok() const { return status != 0; }
+};
+
+/// One blocking HTTP/1.1 POST/GET to 127.0.0.1:port (a new connection each time).
+HttpReply http_request(uint16_t port, const std::string& method, const std::string& target,
+                       const std::string& body, const std::string& bearer = "",
+                       int timeout_ms = 15000);
+
+/// A 32-byte hex JWT secret (random) written to dir; returns the path.
+std::string make_secret(const TempDir& dir, const std::string& name);
+/// A fresh HS256 JWT for the secret file.
+std::string jwt_for(const std::string& secret_path);
+
+/// A running enginemux-mock-el.
+struct MockEl {
+    MockEl(const TempDir& dir, const std::string& name, std::vector<std::string> extra = {});
+    std::string name;
+    std::string secret;
+    uint16_t port = 0;
+    std::unique_ptr<Process> process;
+    std::string url() const { return "http://127.0.0.1:" + std::to_string(port); }
+    /// Replaces the rules (POST /mock/rules); empty = default behaviour.
+    void set_rules(const std::string& rules);
+    /// GET /mock/log body.
+    std::string log();
+    void restart();
+    std::vector<std::string> extra_args;
+    const TempDir* dir;
+};
+
+/// A running enginemux daemon in front of `nodes` (with per-node extra URL options).
+struct Daemon {
+    Daemon(const TempDir& dir, const std::vector<MockEl*>& nodes, std::vector<std::string> extra = {},
+           const std::vector<std::string>& node_options = {});
+    std::string secret;  ///< the CL's
+    uint16_t port = 0;
+    uint16_t admin_port = 0;
+    std::unique_ptr<Process> process;
+    /// A JSON-RPC call with a fresh JWT; returns the HTTP reply.
+    HttpReply call(const std::string& body, int timeout_ms = 15000);
+    HttpReply admin(const std::string& method, const std::string& target, const std::string& body = "");
+};
+
+/// Parses JSON (padded copy) for assertions; returns the document root's text of `pointer`
+/// (JSON pointer, e.g. "/result/status") as raw JSON, or "<missing>".
+std::string json_at(const std::string& json, const std::string& pointer);
+
+/// A synthetic newPayload request (from `enginemux payload-example`), version 1..4.
+std::string payload_request(int version, int txs = 4, uint64_t seed = 1);
+
+}  // namespace em::test
