@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cerrno>
 #include <cstdio>
 #include <cstring>
 #include <memory>
@@ -150,6 +151,16 @@ void wait_for_workers(const std::vector<std::unique_ptr<Worker>>& workers, bool 
     if (show_progress) std::fputs("\r\033[K", stderr);
 }
 
+int write_csv(const std::string& path, const std::string& csv) {
+    FILE* f = std::fopen(path.c_str(), "w");
+    bool ok = f && std::fwrite(csv.data(), 1, csv.size(), f) == csv.size();
+    if (f && std::fclose(f) != 0) ok = false;
+    if (ok) return exit_ok;
+    std::fprintf(stderr, "enginemux-load: --latency-csv %s: %s\n", path.c_str(),
+                 std::strerror(errno));
+    return exit_cannot_run;
+}
+
 int run(Setup& s) {
     auto probe = io::Loop::probe();
     if (!probe) {
@@ -196,6 +207,8 @@ int run(Setup& s) {
     std::string report = o.json ? json_report(in) : text_report(in);
     std::fwrite(report.data(), 1, report.size(), stdout);
     std::fflush(stdout);
+    if (!o.latency_csv_path.empty())
+        return write_csv(o.latency_csv_path, latency_csv(total.latency()));
     return exit_ok;
 }
 

@@ -122,6 +122,8 @@ Result<void> apply_value(std::string_view flag, std::string_view v, Options& o) 
             static_cast<uint32_t>(EM_TRY(parse_uint(flag, v, 1, Limits::timeout_max_ms)));
     else if (flag == "--seed")
         o.seed = EM_TRY(parse_uint(flag, v, 0, UINT64_MAX / 2));
+    else if (flag == "--latency-csv")
+        o.latency_csv_path = std::string(v);
     else
         return fail(Errc::not_found, "not a value flag");
     return {};
@@ -256,6 +258,7 @@ const char* usage_text() {
            "                     [--threads T] [--no-pin] [--batch N] [--timeout MS]\n"
            "                     [--jwt-secret FILE] [--jwt-cache S] [--seed N] [--json] "
            "[--quiet]\n"
+           "                     [--latency-csv FILE]\n"
            "\n"
            "  --target URL       where to send requests (http only; keep-alive HTTP/1.1)\n"
            "  --method NAME      send one method; --params JSON gives its params (default [])\n"
@@ -277,6 +280,7 @@ const char* usage_text() {
            "  --jwt-cache S      reuse a token for S seconds (default 5; 0 = a fresh token each "
            "time)\n"
            "  --seed N           seed of the mix choice (default 1)\n"
+           "  --latency-csv FILE write the latency percentile spectrum (percentile,latency_us)\n"
            "  --json             print the report as one JSON object\n"
            "  --quiet            no progress line\n"
            "exit status: 0 run done (see the report for errors), 1 could not run, 2 bad flags or "

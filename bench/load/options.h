@@ -48,10 +48,11 @@ struct Options {
     uint32_t batch = 1;                                  ///< --batch N
     uint32_t timeout_ms = OptionDefaults::timeout_ms;    ///< --timeout MS
     uint64_t seed = 1;                                   ///< --seed N (request mix choice)
-    bool json = false;                                   ///< --json
-    bool quiet = false;                                  ///< --quiet
-    bool help = false;                                   ///< --help
-    bool version = false;                                ///< --version
+    std::string latency_csv_path;  ///< --latency-csv FILE: percentile spectrum for plots
+    bool json = false;             ///< --json
+    bool quiet = false;            ///< --quiet
+    bool help = false;             ///< --help
+    bool version = false;          ///< --version
     bool open_loop() const { return rate_rps > 0; }
 };
 

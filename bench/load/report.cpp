@@ -126,6 +126,22 @@ std::string text_report(const ReportInput& in) {
     return out;
 }
 
+std::string latency_csv(const LatencyHistogram& h) {
+    std::string out = "percentile,latency_us\n";
+    if (h.count() == 0) return out;
+    double tail = 1.0;  // distance to 100% at the start of this halving
+    double smallest = 1.0 / static_cast<double>(h.count());
+    while (tail >= smallest && tail > 1e-9) {
+        for (int tick = 0; tick < 5; tick++) {
+            double q = 1.0 - tail + tail / 2.0 * tick / 5.0;
+            appendf(out, "%.6f,%.3f\n", q * 100.0, static_cast<double>(h.percentile(q)) / 1e3);
+        }
+        tail /= 2.0;
+    }
+    appendf(out, "100.000000,%.3f\n", static_cast<double>(h.max()) / 1e3);
+    return out;
+}
+
 std::string json_report(const ReportInput& in) {
     const Options& o = *in.options;
     const RunStats& s = *in.stats;

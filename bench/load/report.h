@@ -32,4 +32,10 @@ std::string text_report(const ReportInput& in);
 /// The report as one JSON object on one line (ends with a newline).
 std::string json_report(const ReportInput& in);
 
+/// The latency percentile spectrum as CSV ("percentile,latency_us" then one row per level):
+/// HdrHistogram-style levels, 5 per halving of the distance to 100% (0, 10, 20, ... 50, 55, ...
+/// 75, 77.5, ...), down to one value in the histogram, then 100 (max). Empty histogram: header
+/// only.
+std::string latency_csv(const LatencyHistogram& h);
+
 }  // namespace em::load

@@ -412,6 +412,27 @@ TEST(LoadRun, JsonReportHasTheDocumentedFields) {
     EXPECT_GT(r.d("/throughput_rps"), 0.0);
 }
 
+TEST(LoadRun, WritesTheLatencyCsv) {
+    TestServer server;
+    std::string csv = temp_path("latency.csv");
+    LoadResult run =
+        run_load(base_args(server, {"--method", "eth_blockNumber", "--connections", "1",
+                                    "--duration", "300ms", "--latency-csv", csv}));
+    ASSERT_EQ(run.exit_code, 0) << run.err;
+    Report r(run);
+    std::string text = slurp(csv);
+    unlink(csv.c_str());
+    ASSERT_EQ(text.rfind("percentile,latency_us\n", 0), 0u) << text;
+    size_t last = text.rfind("100.000000,");
+    ASSERT_NE(last, std::string::npos) << text;
+    EXPECT_NEAR(std::atof(text.c_str() + last + 11), r.d("/latency_us/max"), 0.01);
+    LoadResult bad =
+        run_load(base_args(server, {"--method", "eth_blockNumber", "--connections", "1",
+                                    "--duration", "100ms", "--latency-csv", "/nonexistent/x.csv"}));
+    EXPECT_EQ(bad.exit_code, 1);
+    EXPECT_NE(bad.err.find("--latency-csv"), std::string::npos) << bad.err;
+}
+
 TEST(LoadRun, TextReportWithoutJson) {
     TestServer server;
     LoadResult run =

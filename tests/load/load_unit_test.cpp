@@ -5,6 +5,7 @@
 #include <simdjson.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <fstream>
 #include <string>
@@ -69,7 +70,9 @@ TEST(LoadOptions, DefaultsAndEveryFlag) {
                     "9",
                     "--json",
                     "--quiet",
-                    "--no-pin"});
+                    "--no-pin",
+                    "--latency-csv",
+                    "l.csv"});
     ASSERT_TRUE(o) << o.error().c_str();
     EXPECT_EQ(o->target, "http://h:1/x");
     EXPECT_DOUBLE_EQ(o->rate_rps, 2500.0);
@@ -85,6 +88,7 @@ TEST(LoadOptions, DefaultsAndEveryFlag) {
     EXPECT_EQ(o->jwt_cache_s, 0);
     EXPECT_EQ(o->seed, 9u);
     EXPECT_TRUE(o->json && o->quiet && !o->pin);
+    EXPECT_EQ(o->latency_csv_path, "l.csv");
 }
 
 TEST(LoadOptions, ErrorsNameTheFlag) {
@@ -555,6 +559,40 @@ TEST(LoadReport, JsonAndTextCarryTheNumbers) {
     EXPECT_NE(text.find("-32000: 10"), std::string::npos) << text;
     EXPECT_NE(text.find("502: 1"), std::string::npos) << text;
     EXPECT_NE(text.find("open loop at 100.0 req/s"), std::string::npos) << text;
+}
+
+TEST(LoadReport, LatencyCsvIsAPercentileSpectrum) {
+    EXPECT_EQ(latency_csv(LatencyHistogram()), "percentile,latency_us\n");
+    LatencyHistogram h;
+    for (uint64_t us = 1; us <= 1000; us++) h.record(us * 1000);
+    std::string csv = latency_csv(h);
+    ASSERT_EQ(csv.rfind("percentile,latency_us\n", 0), 0u);
+    std::vector<std::pair<double, double>> rows;
+    size_t at = csv.find('\n') + 1;
+    while (at < csv.size()) {
+        double q = 0, v = 0;
+        ASSERT_EQ(std::sscanf(csv.c_str() + at, "%lf,%lf", &q, &v), 2) << csv.substr(at, 40);
+        rows.emplace_back(q, v);
+        at = csv.find('\n', at) + 1;
+    }
+    ASSERT_GT(rows.size(), 40u);  // 5 per halving down to 1/1000, then max
+    EXPECT_DOUBLE_EQ(rows.front().first, 0.0);
+    EXPECT_NEAR(rows.front().second, 1.0, 0.01);  // min
+    EXPECT_DOUBLE_EQ(rows.back().first, 100.0);
+    EXPECT_DOUBLE_EQ(rows.back().second, 1000.0);  // max
+    for (size_t i = 1; i < rows.size(); i++) {
+        EXPECT_GT(rows[i].first, rows[i - 1].first);
+        EXPECT_GE(rows[i].second, rows[i - 1].second);
+    }
+    bool saw_median = false;
+    for (auto [q, v] : rows) {
+        if (q == 50.0) {
+            saw_median = true;
+            EXPECT_NEAR(v, 500.0, 5.0);
+        }
+        EXPECT_NEAR(v, std::max(1.0, q * 10.0), std::max(1.0, q * 10.0) * 0.01 + 1.0) << q;
+    }
+    EXPECT_TRUE(saw_median);
 }
 
 }  // namespace
