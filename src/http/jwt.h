@@ -69,8 +69,12 @@ class JwtVerifier {
     Result<Claims> parse_claims(std::string_view encoded);
     static Result<void> check_time(const Claims& claims, int64_t now_s);
 
+    static constexpr size_t good_header_bytes_max = 96;
+
     HmacSha256 hmac_;
     bool cache_enabled_;
+    size_t good_header_bytes_ = 0;  // the last header part that passed check_header
+    char good_header_[good_header_bytes_max];
     size_t cached_bytes_ = 0;
     Claims cached_claims_;
     uint64_t cache_hits_ = 0;

@@ -3,6 +3,7 @@
 #include <cstring>
 
 #include "base/assert.h"
+#include "http/scan.h"
 
 namespace em::http {
 
@@ -39,8 +40,9 @@ class Writer {
     char* start_;
 };
 
+/// For the debug assertions: no control bytes (so no CR/LF header injection), SIMD-scanned.
 bool has_no_crlf(std::string_view s) {
-    return s.find_first_of("\r\n") == std::string_view::npos;
+    return detail::find_ctl(s.data(), s.data() + s.size()) == s.data() + s.size();
 }
 
 size_t header_bytes(std::string_view name, std::string_view value) {

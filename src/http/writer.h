@@ -8,7 +8,7 @@
 // must not send it (answer 413/500, or drop the upstream call) and clear the buffer.
 //
 // Strings passed in come from our own code and configuration (never raw peer bytes) and must
-// not contain CR or LF; debug builds assert it.
+// not contain control bytes (CR, LF, ...); debug builds assert it.
 #pragma once
 
 #include <cstddef>

@@ -185,6 +185,26 @@ TEST(JwtVerifier, CacheSkipsHmacForTheSameTokenOnlyWhileInWindow) {
     EXPECT_FALSE(v.verify_authorization(with_exp, now + 6).has_value());
 }
 
+// One verifier across many tokens: the remembered good header and token must not let a bad
+// token through.
+TEST(JwtVerifier, MemoryOfEarlierTokensDoesNotWeakenChecks) {
+    JwtVerifier v(test_secret());
+    ASSERT_TRUE(v.verify_authorization("Bearer " + good_token(), now).has_value());
+    Result<void> r = v.verify_authorization(
+        "Bearer " + b64url(R"({"alg":"none"})") + "." + b64url(iat_payload(now)) + ".", now);
+    ASSERT_FALSE(r.has_value());
+    EXPECT_NE(r.error().message().find("alg \"none\""), std::string_view::npos);
+    r = v.verify_authorization("Bearer " + mint(hs256, iat_payload(now + 1), test_secret(3)), now);
+    ASSERT_FALSE(r.has_value());
+    EXPECT_NE(r.error().message().find("signature does not match"), std::string_view::npos);
+    r = v.verify_authorization("Bearer " + mint(hs256, R"({"exp":1})"), now);
+    ASSERT_FALSE(r.has_value());
+    EXPECT_NE(r.error().message().find("no iat"), std::string_view::npos);
+    EXPECT_TRUE(
+        v.verify_authorization("Bearer " + mint(hs256, iat_payload(now + 2)), now).has_value());
+    EXPECT_EQ(v.cache_hits(), 0u);
+}
+
 TEST(JwtVerifier, CacheCanBeDisabled) {
     JwtVerifier v(test_secret(), false);
     std::string auth = "Bearer " + good_token();
