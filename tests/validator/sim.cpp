@@ -11,7 +11,10 @@
 #include <queue>
 #include <vector>
 
+#include "validator/base64.h"
+#include "validator/etcd_lease.h"
 #include "validator/guard.h"
+#include "validator/json.h"
 #include "validator/peer_lease.h"
 
 namespace em::validator::sim {
@@ -54,11 +57,225 @@ struct Timing {
     uint32_t start_ms_max = 1000;
 };
 
+/// A model of etcd's v3 JSON gateway: the subset the guard uses (lease grant/keepalive/revoke,
+/// put, deleterange, range, txn with CREATE-revision compares), with leases that expire on
+/// etcd's own clock and a global revision that only grows.
+class SimEtcd {
+  public:
+    struct Kv {
+        std::string value;
+        int64_t create_revision = 0;
+        int64_t mod_revision = 0;
+        int64_t version = 0;
+        int64_t lease = 0;
+    };
+    struct LeaseEntry {
+        int64_t ttl_s = 0;
+        uint64_t expiry_t = 0;
+    };
+
+    /// Handles one request at true time t; returns the HTTP status and fills body.
+    int handle(uint64_t t, const std::string& path, const std::string& body, std::string& out) {
+        expire(t);
+        auto root = parser_.parse(body);
+        if (!root) return error(400, "malformed request", out);
+        JsonObject o;
+        if (root->get(o)) return error(400, "not an object", out);
+        if (path == "/v3/lease/grant") return grant(t, o, out);
+        if (path == "/v3/lease/keepalive") return keepalive(t, o, out);
+        if (path == "/v3/lease/revoke") return revoke(o, out);
+        if (path == "/v3/kv/put") return put_request(o, out);
+        if (path == "/v3/kv/deleterange") return delete_request(o, out);
+        if (path == "/v3/kv/range") return range_request(o, out);
+        if (path == "/v3/kv/txn") return txn(o, out);
+        return error(404, "unknown path", out);
+    }
+
+  private:
+    static std::string b64(std::string_view s) {
+        ByteBuffer out(1 << 16, 256);
+        base64_encode({reinterpret_cast<const uint8_t*>(s.data()), s.size()}, out);
+        return std::string(out.view());
+    }
+    static std::string unb64(std::string_view s) {
+        std::string raw(s.size(), '\0');
+        auto n = base64_decode(s, reinterpret_cast<uint8_t*>(raw.data()));
+        raw.resize(n ? *n : 0);
+        return raw;
+    }
+    static int64_t num(JsonObject o, std::string_view key) {
+        JsonValue v;
+        if (o.at_key(key).get(v)) return 0;
+        int64_t x = 0;
+        std::string_view s;
+        if (!v.get(s)) return std::strtoll(std::string(s).c_str(), nullptr, 10);
+        if (!v.get(x)) return x;
+        return 0;
+    }
+    static std::string str(JsonObject o, std::string_view key) {
+        std::string_view s;
+        if (o.at_key(key).get(s)) return {};
+        return std::string(s);
+    }
+    std::string header() const {
+        return "{\"cluster_id\":\"1\",\"member_id\":\"2\",\"revision\":\"" +
+               std::to_string(revision_) + "\",\"raft_term\":\"2\"}";
+    }
+    int error(int status, const char* message, std::string& out) {
+        out = std::string("{\"error\":\"") + message + "\",\"code\":5,\"message\":\"" + message +
+              "\"}";
+        return status;
+    }
+    void expire(uint64_t t) {
+        bool changed = false;
+        for (auto it = leases_.begin(); it != leases_.end();) {
+            if (it->second.expiry_t <= t) {
+                drop_keys(it->first);
+                it = leases_.erase(it);
+                changed = true;
+            } else {
+                ++it;
+            }
+        }
+        if (changed) revision_++;
+    }
+    void drop_keys(int64_t lease) {
+        for (auto it = kv_.begin(); it != kv_.end();) {
+            if (it->second.lease == lease)
+                it = kv_.erase(it);
+            else
+                ++it;
+        }
+    }
+    int grant(uint64_t t, JsonObject o, std::string& out) {
+        int64_t ttl = std::max<int64_t>(num(o, "TTL"), 2);
+        int64_t id = next_lease_++;
+        leases_[id] = LeaseEntry{ttl, t + static_cast<uint64_t>(ttl) * 1'000'000'000ull};
+        out = "{\"header\":" + header() + ",\"ID\":\"" + std::to_string(id) + "\",\"TTL\":\"" +
+              std::to_string(ttl) + "\"}";
+        return 200;
+    }
+    int keepalive(uint64_t t, JsonObject o, std::string& out) {
+        int64_t id = num(o, "ID");
+        auto it = leases_.find(id);
+        std::string ttl;
+        if (it != leases_.end()) {
+            it->second.expiry_t = t + static_cast<uint64_t>(it->second.ttl_s) * 1'000'000'000ull;
+            ttl = ",\"TTL\":\"" + std::to_string(it->second.ttl_s) + "\"";
+        }
+        out = "{\"result\":{\"header\":" + header() + ",\"ID\":\"" + std::to_string(id) + "\"" +
+              ttl + "}}\n";
+        return 200;
+    }
+    int revoke(JsonObject o, std::string& out) {
+        auto it = leases_.find(num(o, "ID"));
+        if (it == leases_.end()) return error(404, "etcdserver: requested lease not found", out);
+        drop_keys(it->first);
+        leases_.erase(it);
+        revision_++;
+        out = "{\"header\":" + header() + "}";
+        return 200;
+    }
+    bool put(JsonObject o, std::string& err) {
+        int64_t lease = num(o, "lease");
+        if (lease != 0 && !leases_.count(lease)) {
+            err = "etcdserver: requested lease not found";
+            return false;
+        }
+        std::string key = unb64(str(o, "key"));
+        revision_++;
+        Kv& kv = kv_[key];
+        if (kv.create_revision == 0) kv.create_revision = revision_;
+        kv.mod_revision = revision_;
+        kv.version++;
+        kv.value = unb64(str(o, "value"));
+        kv.lease = lease;
+        return true;
+    }
+    int put_request(JsonObject o, std::string& out) {
+        std::string err;
+        if (!put(o, err)) return error(404, err.c_str(), out);
+        out = "{\"header\":" + header() + "}";
+        return 200;
+    }
+    int delete_request(JsonObject o, std::string& out) {
+        if (kv_.erase(unb64(str(o, "key")))) revision_++;
+        out = "{\"header\":" + header() + "}";
+        return 200;
+    }
+    std::string range(JsonObject o) {
+        std::string key = unb64(str(o, "key"));
+        std::string end = unb64(str(o, "range_end"));
+        std::string kvs;
+        int count = 0;
+        for (auto& [k, v] : kv_) {
+            bool in = end.empty() ? k == key : (k >= key && k < end);
+            if (!in) continue;
+            if (count++) kvs += ",";
+            kvs += "{\"key\":\"" + b64(k) + "\",\"create_revision\":\"" +
+                   std::to_string(v.create_revision) + "\",\"mod_revision\":\"" +
+                   std::to_string(v.mod_revision) + "\",\"version\":\"" +
+                   std::to_string(v.version) + "\",\"value\":\"" + b64(v.value) + "\"" +
+                   (v.lease ? ",\"lease\":\"" + std::to_string(v.lease) + "\"" : std::string()) +
+                   "}";
+        }
+        if (count == 0) return "{\"header\":" + header() + "}";
+        return "{\"header\":" + header() + ",\"kvs\":[" + kvs + "],\"count\":\"" +
+               std::to_string(count) + "\"}";
+    }
+    int range_request(JsonObject o, std::string& out) {
+        out = range(o);
+        return 200;
+    }
+    int txn(JsonObject o, std::string& out) {
+        bool ok = true;
+        simdjson::dom::array compares;
+        if (!o.at_key("compare").get(compares)) {
+            for (JsonValue c : compares) {
+                JsonObject co;
+                if (c.get(co)) return error(400, "compare", out);
+                auto it = kv_.find(unb64(str(co, "key")));
+                int64_t have = it == kv_.end() ? 0 : it->second.create_revision;
+                if (str(co, "target") != "CREATE" || have != num(co, "create_revision")) ok = false;
+            }
+        }
+        simdjson::dom::array ops;
+        std::string responses;
+        if (!o.at_key(ok ? "success" : "failure").get(ops)) {
+            for (JsonValue op : ops) {
+                JsonObject oo, inner;
+                if (op.get(oo)) return error(400, "op", out);
+                if (!oo.at_key("request_put").get(inner)) {
+                    std::string err;
+                    if (!put(inner, err)) return error(404, err.c_str(), out);
+                    responses += std::string(responses.empty() ? "" : ",") +
+                                 "{\"response_put\":{\"header\":{\"revision\":\"" +
+                                 std::to_string(revision_) + "\"}}}";
+                } else if (!oo.at_key("request_range").get(inner)) {
+                    responses += std::string(responses.empty() ? "" : ",") +
+                                 "{\"response_range\":" + range(inner) + "}";
+                }
+            }
+        }
+        out = "{\"header\":" + header() + (ok ? ",\"succeeded\":true" : "") + ",\"responses\":[" +
+              responses + "]}";
+        return 200;
+    }
+
+    JsonParser parser_{1 << 16};
+    std::map<std::string, Kv> kv_;
+    std::map<int64_t, LeaseEntry> leases_;
+    int64_t revision_ = 1;
+    int64_t next_lease_ = 7587000000000000001ll;
+};
+
 class World;
 
 enum class NodeMode : uint8_t { ok, rpc_down, stalled, catching_up, no_peers };
 
-struct Host final : GuardClock, GuardIo, RecordStore, PeerLink, ReplySink {
+constexpr int etcd_node = 3;  ///< network index of the simulated etcd
+
+struct Host final : GuardClock, GuardIo, RecordStore, PeerLink, ReplySink, EtcdLink {
     World& w;
     int id;
     std::string name;
@@ -87,6 +304,7 @@ struct Host final : GuardClock, GuardIo, RecordStore, PeerLink, ReplySink {
     bool held_by_operator = false;
     std::unique_ptr<GuardCore> core;
     std::unique_ptr<PeerLease> lease;
+    std::unique_ptr<EtcdLease> etcd;
     // Our request in flight (PeerLink).
     bool request_pending = false;
     uint64_t request_seq = 0;
@@ -116,6 +334,10 @@ struct Host final : GuardClock, GuardIo, RecordStore, PeerLink, ReplySink {
               uint64_t deadline_ns) override;
     // ReplySink
     void reply(uint64_t id, int status, std::string_view body, std::string_view token) override;
+    // EtcdLink
+    void post(std::string_view path, std::string_view body, uint64_t deadline_ns) override;
+    void arm_deadline(uint64_t seq, uint64_t deadline_ns);
+    void fail_request(uint64_t seq, uint64_t my_gen, const Error& e);
 };
 
 struct Event {
@@ -136,9 +358,11 @@ class World {
     SimOptions options;
     SimResult result;
     std::vector<std::unique_ptr<Host>> hosts;
-    // Network: drop[a][b] applies to messages from a to b.
-    double loss[3][3] = {};
-    bool cut[3][3] = {};
+    // Network: loss/cut[a][b] apply to messages from a to b (index 3 is etcd).
+    double loss[4][4] = {};
+    bool cut[4][4] = {};
+    SimEtcd etcd_server;
+    bool etcd_down = false;
     std::map<Hrs, int> ledger;
     uint64_t max_epoch_started = 0;
     int64_t last_height_signed = -1;
@@ -216,6 +440,23 @@ void Host::boot_guard() {
     health.stale_blocks = 4;
     health.validator_pub_key = validator_key;
     core = std::make_unique<GuardCore>(policy, health, *this, *this);
+    if (w.options.etcd) {
+        EtcdLeaseConfig ec;
+        ec.self_name = name;
+        ec.prefix = "/sim/validator";
+        ec.ttl_ms = w.timing.ttl_ms;
+        ec.renew_interval_ms = w.timing.renew_ms;
+        ec.fence_margin_ms = w.timing.fence_margin_ms;
+        ec.request_timeout_ms = w.timing.request_timeout_ms;
+        ec.failback_grace_ms = 20'000;
+        ec.acquire_defer_ms = 2'000;
+        etcd = std::make_unique<EtcdLease>(ec, *this, *core, *this);
+        core->set_lease(etcd.get());
+        if (held_by_operator) core->demote();
+        core->start();
+        w.log("%s guard boots (etcd)", name.c_str());
+        return;
+    }
     PeerLeaseConfig pc;
     pc.self_name = name;
     pc.peer_name = w.hosts[1 - id]->name;
@@ -246,6 +487,7 @@ void Host::crash_guard(bool reboot) {
     validator_running = false;  // PDEATHSIG / systemd BindsTo
     request_pending = false;
     lease.reset();
+    etcd.reset();
     core.reset();
     if (reboot) {
         mono_base = rng.range(1, 1'000'000) * MS;
@@ -267,7 +509,7 @@ void Host::start_validator() {
                           other->name.c_str());
             }
         }
-        uint64_t epoch = lease->epoch();
+        uint64_t epoch = core->lease()->epoch();
         if (epoch <= w.max_epoch_started) {
             w.violate("%s starts at epoch %" PRIu64 " <= an earlier activation's %" PRIu64,
                       name.c_str(), epoch, w.max_epoch_started);
@@ -346,37 +588,70 @@ void Host::write_record(const GuardRecord& r) {
     });
 }
 
+void Host::arm_deadline(uint64_t seq, uint64_t deadline_ns) {
+    // Deadline on our own clock, converted to true time.
+    uint64_t now = mono_ns();
+    uint64_t wait_ns = deadline_ns > now ? static_cast<uint64_t>((deadline_ns - now) / rate) : 0;
+    w.at_gen(*this, wait_ns, [this, seq] {
+        if (!request_pending || request_seq != seq) return;
+        fail_request(seq, gen, Error(Errc::timeout, "request timed out"));
+    });
+}
+
+void Host::fail_request(uint64_t seq, uint64_t my_gen, const Error& e) {
+    if (!guard_alive || gen != my_gen || !request_pending || request_seq != seq) return;
+    request_pending = false;
+    if (etcd)
+        etcd->on_response(0, {}, &e);
+    else
+        lease->on_reply(0, {}, {}, &e);
+}
+
 void Host::send(std::string_view path, std::string_view body, std::string_view token,
                 uint64_t deadline_ns) {
     request_pending = true;
     uint64_t seq = ++request_seq;
     uint64_t my_gen = gen;
-    // Deadline on our own clock, converted to true time.
-    uint64_t wait_ns =
-        deadline_ns > mono_ns() ? static_cast<uint64_t>((deadline_ns - mono_ns()) / rate) : 0;
-    w.at_gen(*this, wait_ns, [this, seq] {
-        if (!request_pending || request_seq != seq) return;
-        request_pending = false;
-        Error e(Errc::timeout, "peer request timed out");
-        lease->on_reply(0, {}, {}, &e);
-    });
+    arm_deadline(seq, deadline_ns);
     Host& to = *w.hosts[1 - id];
     if (!w.delivered(id, to.id)) return;
     std::string p(path), b(body), k(token);
     w.at(w.net_delay(), [this, &to, seq, my_gen, p, b, k] {
         if (!to.guard_alive) {
-            // Connection refused comes back quickly (if the path back works).
+            // Connection refused comes back quickly.
             w.at(w.net_delay(), [this, seq, my_gen] {
-                if (!guard_alive || gen != my_gen || !request_pending || request_seq != seq) return;
-                request_pending = false;
-                Error e(Errc::io, "connect: Connection refused");
-                lease->on_reply(0, {}, {}, &e);
+                fail_request(seq, my_gen, Error(Errc::io, "connect: Connection refused"));
             });
             return;
         }
         uint64_t id_in = w.next_inbound_id++;
         w.inbound[id_in] = World::Inbound{id, seq, my_gen, p};
         to.lease->on_request(p, b, k, id_in);
+    });
+}
+
+void Host::post(std::string_view path, std::string_view body, uint64_t deadline_ns) {
+    request_pending = true;
+    uint64_t seq = ++request_seq;
+    uint64_t my_gen = gen;
+    arm_deadline(seq, deadline_ns);
+    if (!w.delivered(id, etcd_node)) return;
+    std::string p(path), b(body);
+    w.at(w.net_delay(), [this, seq, my_gen, p, b] {
+        if (w.etcd_down) {
+            w.at(w.net_delay(), [this, seq, my_gen] {
+                fail_request(seq, my_gen, Error(Errc::io, "connect: Connection refused"));
+            });
+            return;
+        }
+        std::string out;
+        int status = w.etcd_server.handle(w.t, p, b, out);
+        if (!w.delivered(etcd_node, id)) return;
+        w.at(w.net_delay(), [this, seq, my_gen, status, out] {
+            if (!guard_alive || gen != my_gen || !request_pending || request_seq != seq) return;
+            request_pending = false;
+            etcd->on_response(status, out, nullptr);
+        });
     });
 }
 
@@ -401,7 +676,7 @@ void Host::reply(uint64_t id_in, int status, std::string_view body, std::string_
 // ---------------------------------------------------------------------------------------------
 
 World::World(const SimOptions& o) : rng{o.seed * 0x9e3779b97f4a7c15ull + 7}, options(o) {
-    int n = 2;
+    int n = o.etcd ? 3 : 2;
     for (int i = 0; i < n; i++) hosts.push_back(std::make_unique<Host>(*this, i, rng.next()));
     hosts[0]->preferred = true;
 }
@@ -520,7 +795,8 @@ void World::schedule_block(int64_t height) {
 
 void World::fault(uint64_t kind) {
     Host& h = *hosts[rng.below(hosts.size())];
-    Host& o = *hosts[1 - h.id];
+    // The other end of a network fault: the peer guard, or etcd.
+    int other = options.etcd ? etcd_node : 1 - h.id;
     uint64_t dur = rng.range(1'000, 30'000) * MS;
     result.faults++;
     switch (kind) {
@@ -552,19 +828,27 @@ void World::fault(uint64_t kind) {
             });
             break;
         }
-        case 4: {  // partition
+        case 4: {  // partition (from the peer, or from etcd)
             int mode = static_cast<int>(rng.below(3));
-            log("fault: partition %s for %.1fs", mode == 0 ? "both ways" : "one way", dur / 1e9);
-            if (mode != 2) cut[h.id][o.id] = true;
-            if (mode != 1) cut[o.id][h.id] = true;
-            at(dur, [this, &h, &o] { cut[h.id][o.id] = cut[o.id][h.id] = false; });
+            log("fault: %s partitioned from %s %s for %.1fs", h.name.c_str(),
+                options.etcd ? "etcd" : "its peer", mode == 0 ? "both ways" : "one way", dur / 1e9);
+            if (mode != 2) cut[h.id][other] = true;
+            if (mode != 1) cut[other][h.id] = true;
+            int a = h.id;
+            at(dur, [this, a, other] { cut[a][other] = cut[other][a] = false; });
             break;
         }
         case 5: {  // lossy network
             double p = 0.1 + rng.below(50) / 100.0;
-            log("fault: %.0f%% loss for %.1fs", p * 100, dur / 1e9);
-            loss[0][1] = loss[1][0] = p;
-            at(dur, [this] { loss[0][1] = loss[1][0] = 0; });
+            log("fault: %.0f%% loss at %s for %.1fs", p * 100, h.name.c_str(), dur / 1e9);
+            loss[h.id][other] = loss[other][h.id] = p;
+            int a = h.id;
+            at(dur, [this, a, other] { loss[a][other] = loss[other][a] = 0; });
+            if (options.etcd && rng.chance(0.3)) {
+                log("fault: etcd down for %.1fs", dur / 1e9);
+                etcd_down = true;
+                at(dur, [this] { etcd_down = false; });
+            }
             break;
         }
         case 6:  // disk full

@@ -54,7 +54,9 @@ TEST(Scenarios, PeerBackendInvariantHoldsUnderRandomFaults) {
         log_set_level(LogLevel::error);
         SimOptions o;
         o.seed = env_u64("EM_SIM_SEED", 1);
+        o.etcd = std::getenv("EM_SIM_ETCD") != nullptr;
         o.trace = true;
+        if (std::getenv("EM_SIM_QUIET")) o.faults = false;
         SimResult r = run_schedule(o);
         std::printf("%s\n", r.trace.c_str());
         EXPECT_TRUE(r.ok) << r.violation;
@@ -63,12 +65,17 @@ TEST(Scenarios, PeerBackendInvariantHoldsUnderRandomFaults) {
     run_many(false, env_u64("EM_SIM_SCHEDULES", 400), 1);
 }
 
+TEST(Scenarios, EtcdBackendInvariantHoldsUnderRandomFaults) {
+    run_many(true, env_u64("EM_SIM_SCHEDULES", 200), 5001);
+}
+
 TEST(Scenarios, QuietRunsAreLive) {
     // Without faults, one host becomes active quickly and signs nearly every height.
     log_set_level(LogLevel::error);
-    for (uint64_t seed = 1000; seed < 1010; seed++) {
+    for (uint64_t seed = 1000; seed < 1020; seed++) {
         SimOptions o;
         o.seed = seed;
+        o.etcd = seed >= 1010;
         o.faults = false;
         o.duration_ms = 60'000;
         SimResult r = run_schedule(o);
