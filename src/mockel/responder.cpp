@@ -334,15 +334,20 @@ void Responder::dispatch(Call& call) {
             break;
     }
     begin_result(call);
-    switch (m.kind) {
+    write_simple_result(m.kind, call.ruled && action_.syncing);
+    end_result();
+}
+
+void Responder::write_simple_result(Kind kind, bool syncing) {
+    switch (kind) {
         case Kind::exchange_capabilities:
             body_.append(capabilities_json);
-            break;
+            return;
         case Kind::client_version:
             body_.append(shared_.client_version_json());
-            break;
+            return;
         case Kind::eth_syncing:
-            if (call.ruled && action_.syncing) {
+            if (syncing) {
                 uint64_t head = shared_.head();
                 body_.append("{\"startingBlock\":\"0x0\",\"currentBlock\":\"");
                 append_quantity(body_, head);
@@ -352,29 +357,28 @@ void Responder::dispatch(Call& call) {
             } else {
                 body_.append("false");
             }
-            break;
+            return;
         case Kind::eth_block_number:
             body_.push_back('"');
             append_quantity(body_, shared_.head());
             body_.push_back('"');
-            break;
+            return;
         case Kind::eth_chain_id:
             body_.append("\"0x1\"");
-            break;
+            return;
         case Kind::net_version:
             body_.append("\"1\"");
-            break;
+            return;
         case Kind::web3_client_version:
             body_.append(shared_.web3_client_version_json());
-            break;
+            return;
         case Kind::eth_call:
             body_.append("\"0x\"");
-            break;
+            return;
         default:
             body_.append("null");
-            break;
+            return;
     }
-    end_result();
 }
 
 void Responder::write_payload_status(Call& call, Status status, const uint8_t* lvh,

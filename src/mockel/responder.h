@@ -71,6 +71,7 @@ class Responder {
     void write_http(ByteBuffer& out, const Plan& plan, bool keep_alive);
     void answer_entry(size_t index, const jsonrpc::Entry& entry, uint64_t request_ns, Plan& plan);
     void dispatch(Call& call);
+    void write_simple_result(Kind kind, bool syncing);
     void answer_new_payload(Call& call);
     void answer_forkchoice(Call& call);
     void answer_get_payload(Call& call);

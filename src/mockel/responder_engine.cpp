@@ -64,6 +64,32 @@ const char* read_payload_facts(od::value params, PayloadFacts& f) {
     return nullptr;
 }
 
+/// Reads params[0].headBlockHash and whether params[1] (payloadAttributes) is an object.
+/// nullptr or the -32602 message.
+const char* read_forkchoice_params(od::value params, Hash& head, bool& attributes) {
+    od::array array;
+    if (params.get_array().get(array))
+        return "params: expected [ForkchoiceState, PayloadAttributes|null]";
+    size_t i = 0;
+    for (auto element : array) {
+        od::value v;
+        if (element.get(v)) break;
+        if (i == 0) {
+            od::object state;
+            if (v.get_object().get(state) || !read_hash(state, "headBlockHash", head.data()))
+                return "params[0].headBlockHash: missing or not 0x + 64 hex digits";
+        } else {
+            od::json_type t;
+            if (v.type().get(t) || (t != od::json_type::object && t != od::json_type::null))
+                return "params[1]: expected PayloadAttributes or null";
+            attributes = t == od::json_type::object;
+            break;
+        }
+        i++;
+    }
+    return i == 0 ? "params[0]: missing ForkchoiceState" : nullptr;
+}
+
 /// latestValidHash a status has when no rule says otherwise.
 const uint8_t* default_lvh(Status s, const uint8_t* block, const uint8_t* parent) {
     if (s == Status::valid) return block;
@@ -136,30 +162,10 @@ void Responder::answer_new_payload(Call& call) {
 void Responder::answer_forkchoice(Call& call) {
     Hash head{};
     bool attributes = false;
-    const char* problem = nullptr;
-    od::array array;
     auto params = parser_.rewind_to_params(call.index);
-    if (params.error() || params.value_unsafe().get_array().get(array)) {
-        problem = "params: expected [ForkchoiceState, PayloadAttributes|null]";
-    } else {
-        size_t i = 0;
-        for (auto element : array) {
-            od::value v;
-            if (element.get(v)) break;
-            if (i == 0) {
-                od::object state;
-                if (v.get_object().get(state) || !read_hash(state, "headBlockHash", head.data()))
-                    problem = "params[0].headBlockHash: missing or not 0x + 64 hex digits";
-            } else if (i == 1) {
-                od::json_type t;
-                if (v.type().get(t) || (t != od::json_type::object && t != od::json_type::null))
-                    problem = "params[1]: expected PayloadAttributes or null";
-                attributes = t == od::json_type::object;
-            }
-            if (problem || ++i > 1) break;
-        }
-        if (!problem && i == 0) problem = "params[0]: missing ForkchoiceState";
-    }
+    const char* problem = params.error()
+                              ? "params: missing"
+                              : read_forkchoice_params(params.value_unsafe(), head, attributes);
     if (problem) {
         write_call_error(call, jsonrpc::code::invalid_params, problem);
         return;
