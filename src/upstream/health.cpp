@@ -97,7 +97,9 @@ int choose_primary(const NodeHealth* health, size_t count, int previous, uint64_
         usable(static_cast<size_t>(previous), NodeState::synced)) {
         uint64_t prev_us = health[previous].latency_ewma_us;
         uint64_t best_us = health[best].latency_ewma_us;
-        if (best_us * 5 > prev_us * 4) return previous;  // less than 20% faster
+        // Switch only for a clear gain: 30% faster and at least 2 ms (sub-millisecond
+        // differences between local nodes are noise, and every switch moves traffic).
+        if (best_us * 10 > prev_us * 7 || prev_us - best_us < 2000) return previous;
     }
     return best;
 }

@@ -9,7 +9,7 @@
 // Primary choice (choose_primary) is a pure function of a snapshot plus the previous primary,
 // so every thread computes the same answer: the lowest-latency synced voter, with hysteresis —
 // a recovered node must stay synced for failback_hold_ns before it takes the role back, and a
-// challenger must be at least 20% faster to displace a healthy primary.
+// challenger must be at least 30% and 2 ms faster to displace a healthy primary.
 #pragma once
 
 #include <array>

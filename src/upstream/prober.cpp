@@ -265,7 +265,8 @@ void Prober::recompute_primary(const char* why) {
     board_.set_primary(next);
     const char* name = next >= 0 ? health[next].name : "none";
     const char* before = previous >= 0 ? health[previous].name : "none";
-    EM_LOG_WARN("primary is now %s (was %s; %s)", name, before, why);
+    if (previous < 0) EM_LOG_INFO("primary is %s (%s)", name, why);
+    else EM_LOG_WARN("primary is now %s (was %s; %s)", name, before, why);
 }
 
 }  // namespace em::upstream

@@ -1,0 +1,90 @@
+// HealthBoard (seqlock slots, data-path failure reports) and choose_primary (lowest-latency
+// synced voter with failback hold and hysteresis).
+#include "upstream/health.h"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <thread>
+
+namespace em::upstream {
+namespace {
+
+constexpr uint64_t second = 1'000'000'000ull;
+
+NodeHealth node(NodeState state, uint32_t latency_us, NodeRole role = NodeRole::voter,
+                uint64_t synced_since_ns = 1) {
+    NodeHealth h;
+    h.present = true;
+    h.role = role;
+    h.state = state;
+    h.latency_ewma_us = latency_us;
+    h.synced_since_ns = state == NodeState::synced ? synced_since_ns : 0;
+    return h;
+}
+
+TEST(ChoosePrimary, LowestLatencySyncedVoterAndNeverAMirror) {
+    NodeHealth h[4] = {node(NodeState::synced, 9000), node(NodeState::synced, 3000),
+                       node(NodeState::synced, 100, NodeRole::mirror), node(NodeState::syncing, 50)};
+    EXPECT_EQ(choose_primary(h, 4, -1, 100 * second, 0), 1);
+}
+
+TEST(ChoosePrimary, HysteresisKeepsAHealthyPrimaryUnlessClearlyFaster) {
+    NodeHealth h[2] = {node(NodeState::synced, 5000), node(NodeState::synced, 4000)};
+    EXPECT_EQ(choose_primary(h, 2, 0, 100 * second, 0), 0);  // 20% faster: not enough
+    h[1].latency_ewma_us = 3000;                             // 40% and 2 ms faster
+    EXPECT_EQ(choose_primary(h, 2, 0, 100 * second, 0), 1);
+    NodeHealth local[2] = {node(NodeState::synced, 900), node(NodeState::synced, 200)};
+    EXPECT_EQ(choose_primary(local, 2, 0, 100 * second, 0), 0);  // < 2 ms apart: noise
+}
+
+TEST(ChoosePrimary, FailoverAtOnceFailbackOnlyAfterTheHold) {
+    NodeHealth h[2] = {node(NodeState::dead, 100), node(NodeState::synced, 9000)};
+    EXPECT_EQ(choose_primary(h, 2, 0, 100 * second, 30 * second), 1);
+    // Node 0 recovers and is much faster, but has been synced for 5 s only.
+    h[0] = node(NodeState::synced, 100, NodeRole::voter, 95 * second);
+    EXPECT_EQ(choose_primary(h, 2, 1, 100 * second, 30 * second), 1);
+    EXPECT_EQ(choose_primary(h, 2, 1, 126 * second, 30 * second), 0);
+}
+
+TEST(ChoosePrimary, FallsBackToSyncingThenNone) {
+    NodeHealth h[2] = {node(NodeState::dead, 1), node(NodeState::syncing, 9)};
+    EXPECT_EQ(choose_primary(h, 2, -1, second, 0), 1);
+    h[1].state = NodeState::dead;
+    EXPECT_EQ(choose_primary(h, 2, -1, second, 0), -1);
+}
+
+TEST(HealthBoard, ReportFailureMarksDeadAtOnceWithReason) {
+    HealthBoard board;
+    board.publish(2, node(NodeState::synced, 100));
+    board.report_failure(2, "timeout in engine_newPayloadV4", 42);
+    NodeHealth h = board.read(2);
+    EXPECT_EQ(h.state, NodeState::dead);
+    EXPECT_EQ(h.reason_text(), "timeout in engine_newPayloadV4");
+    EXPECT_EQ(h.changed_ns, 42u);
+    EXPECT_EQ(board.take_failure_reports(2), 1u);
+    EXPECT_EQ(board.take_failure_reports(2), 0u);
+}
+
+TEST(HealthBoard, ReadersNeverSeeATornSlot) {
+    HealthBoard board;
+    std::atomic<bool> stop{false};
+    std::thread writer([&] {
+        for (uint32_t i = 1; !stop; i++) {
+            NodeHealth h = node(NodeState::synced, i);
+            h.last_latency_us = i;  // both fields always equal in a consistent snapshot
+            h.head_number = i;
+            board.publish(0, h);
+        }
+    });
+    for (int k = 0; k < 200000; k++) {
+        NodeHealth h = board.read(0);
+        ASSERT_EQ(h.latency_ewma_us, h.last_latency_us);
+        ASSERT_EQ(static_cast<int64_t>(h.latency_ewma_us), h.head_number == -1 ? 0 : h.head_number);
+    }
+    stop = true;
+    writer.join();
+}
+
+}  // namespace
+}  // namespace em::upstream
