@@ -34,7 +34,9 @@ struct Endpoint {
 class ClientConn;
 
 /// Receives the outcome of one exchange. Exactly one of response/error is non-null; the
-/// response's views are valid only during the call. The callback may start the next exchange
+/// response's views are valid only during the call. The body lies in the connection's receive
+/// ByteBuffer, so at least ByteBuffer::padding_bytes (64) readable bytes follow it: simdjson may
+/// parse it in place with capacity body.size() + 64. The callback may start the next exchange
 /// on the same connection.
 class ClientCallback {
   public:
