@@ -315,6 +315,11 @@ void GuardCore::begin_fence(FenceReason reason) {
     fence_reason_ = reason;
     stats_.fences++;
     role_ = Role::fencing;
+    if (reason != FenceReason::handover && reason != FenceReason::demoted &&
+        reason != FenceReason::shutdown) {
+        // Something went wrong here: let the other host take over before we try again.
+        retry_at_ns_ = now() + ms(policy_.retry_ms);
+    }
     stop_failed_ = false;
     EM_LOG_WARN("validator %.*s: fencing (%s)", static_cast<int>(policy_.name.size()),
                 policy_.name.data(), fence_reason_name(reason));

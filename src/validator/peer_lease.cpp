@@ -88,8 +88,10 @@ bool PeerLease::may_acquire() {
     if (record_.holder == Holder::peer || !peer_fresh()) return false;
     const PeerStatus& p = peer_status_;
     if (p.holding || p.role != Role::passive) return false;
-    if (!p.eligible) return true;
-    return outranks(host_.local_status(), config_.self_name, p, config_.peer_name);
+    if (outranks(host_.local_status(), config_.self_name, p, config_.peer_name)) return true;
+    // The other host should go first; take the lease only if it has not been able to for a
+    // while (it is unhealthy, held back, or still starting).
+    return !p.eligible && now() - peer_ineligible_since_ns_ >= ms(config_.acquire_defer_ms);
 }
 
 void PeerLease::acquire() {
@@ -284,6 +286,11 @@ void PeerLease::send(Out kind, MessageType type, uint64_t epoch, const SignState
 }
 
 void PeerLease::note_peer(const PeerStatus& status, uint64_t epoch) {
+    if (status.eligible) {
+        peer_ineligible_since_ns_ = 0;
+    } else if (peer_ineligible_since_ns_ == 0) {
+        peer_ineligible_since_ns_ = now();
+    }
     peer_known_ = true;
     peer_status_ = status;
     peer_epoch_ = epoch;

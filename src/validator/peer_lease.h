@@ -68,6 +68,7 @@ struct PeerLeaseConfig {
     uint32_t takeover_margin_ms = 2'000;   ///< extra wait after expiry (clock drift, in-flight)
     uint32_t request_timeout_ms = 1'000;   ///< deadline of one request to the peer
     uint32_t failback_grace_ms = 300'000;  ///< a preferred peer must be healthy this long
+    uint32_t acquire_defer_ms = 3'000;     ///< a lower-ranked host waits this long for the other
     bool takeover_on_silence = true;
     uint32_t replay_window_ms = 30'000;
     uint32_t replay_nonces_max = 4096;
@@ -196,6 +197,7 @@ class PeerLease final : public Lease {
     uint64_t peer_epoch_ = 0;
     uint64_t peer_heard_ns_ = 0;  ///< authentic and in window
     uint64_t peer_mac_ns_ = 0;    ///< authentic at all (even if refused for time or replay)
+    uint64_t peer_ineligible_since_ns_ = 0;  ///< 0 while the peer reports itself eligible
     bool has_holder_state_ = false;
     SignState holder_state_;
 
