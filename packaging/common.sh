@@ -32,7 +32,7 @@ em_parse_args() {
       --builddir) [ $# -ge 2 ] || em_die "--builddir needs a directory"; em_builddir="$2"; shift 2 ;;
       --outdir) [ $# -ge 2 ] || em_die "--outdir needs a directory"; em_outdir="$2"; shift 2 ;;
       --no-deps) em_deps=no; shift ;;
-      -h|--help) sed -n '5,12p' "$em_src/packaging/common.sh" | sed 's/^# \{0,1\}//'; exit 0 ;;
+      -h|--help) sed -n '5,11p' "$em_src/packaging/common.sh" | sed 's/^# \{0,1\}//'; exit 0 ;;
       *) em_die "unknown argument '$1' (see --help)" ;;
     esac
   done
@@ -116,10 +116,10 @@ em_configure() {
   fi
   # enginemux-load lives in bench/load; when that cannot be configured without Google
   # Benchmark, configure with the benchmarks (only the installed programs are built).
-  if meson setup "$@" -Dbenchmarks=disabled "$em_builddir" >"$log" 2>&1; then
+  if meson setup "$@" -Dbenchmarks=disabled "$em_builddir" "$em_src" >"$log" 2>&1; then
     return 0
   fi
   em_say "configuring without benchmarks failed ($(grep -m1 ERROR "$log")); retrying with them"
-  meson setup "$@" -Dbenchmarks=auto "$em_builddir" >"$log" 2>&1 ||
+  meson setup "$@" -Dbenchmarks=auto "$em_builddir" "$em_src" >"$log" 2>&1 ||
     { tail -n 20 "$log" >&2; em_die "meson setup failed (log: $log)"; }
 }
