@@ -48,10 +48,10 @@ struct ValidatorConfig {
 
     // [validator.lease]
     std::string backend = "peer";  ///< "peer" or "etcd"
-    uint32_t ttl_ms = 30'000;
+    uint32_t ttl_ms = 45'000;
     uint32_t renew_interval_ms = 3'000;
-    uint32_t fence_margin_ms = 25'000;  ///< > stop_timeout_ms
-    uint32_t takeover_margin_ms = 3'000;
+    uint32_t fence_margin_ms = 30'000;  ///< > stop_timeout_ms
+    uint32_t takeover_margin_ms = 5'000;
     uint32_t request_timeout_ms = 1'500;
     uint32_t failback_grace_ms = 600'000;
     uint32_t hwm_margin_heights = 2;

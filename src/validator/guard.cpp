@@ -147,7 +147,7 @@ void GuardCore::check_active() {
     } else if (hold_) {
         begin_fence(FenceReason::demoted);
     } else if (health_.consecutive_failures() >= policy_.failures_before_failover &&
-               now() - started_ns_ > ms(policy_.start_grace_ms) && lease_->successor_ready()) {
+               now() - started_ns_ >= ms(policy_.start_grace_ms) && lease_->successor_ready()) {
         set_error(Error(Errc::unsupported, health_reason_name(health_.reason())), "unhealthy");
         begin_fence(FenceReason::unhealthy);
     } else if (lease_->handover_requested()) {
