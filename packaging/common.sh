@@ -6,6 +6,8 @@
 #   --builddir DIR   meson build directory, reused between runs (default: build-package)
 #   --outdir DIR     where the package is written (default: dist)
 #   --no-deps        do not run tools/deps.sh (the caller checked the tools)
+#   --reuse-stage    package the staging tree of the previous run in --builddir as it is
+#                    (no configure, build or install): the .deb and .rpm of one build
 # Environment: EM_PKG_RELEASE (package release/revision, default 1),
 #   EM_PKG_MAINTAINER ("Name <email>", the packages' maintainer field).
 
@@ -13,6 +15,7 @@ em_src=$(cd "$(dirname "$0")/.." && pwd)
 em_builddir="$em_src/build-package"
 em_outdir="$em_src/dist"
 em_deps=yes
+em_reuse_stage=no
 em_release="${EM_PKG_RELEASE:-1}"
 em_maintainer="${EM_PKG_MAINTAINER:-enginemux maintainers <maintainers@enginemux.invalid>}"
 
@@ -32,7 +35,8 @@ em_parse_args() {
       --builddir) [ $# -ge 2 ] || em_die "--builddir needs a directory"; em_builddir="$2"; shift 2 ;;
       --outdir) [ $# -ge 2 ] || em_die "--outdir needs a directory"; em_outdir="$2"; shift 2 ;;
       --no-deps) em_deps=no; shift ;;
-      -h|--help) sed -n '5,11p' "$em_src/packaging/common.sh" | sed 's/^# \{0,1\}//'; exit 0 ;;
+      --reuse-stage) em_reuse_stage=yes; shift ;;
+      -h|--help) sed -n '5,13p' "$em_src/packaging/common.sh" | sed 's/^# \{0,1\}//'; exit 0 ;;
       *) em_die "unknown argument '$1' (see --help)" ;;
     esac
   done
@@ -67,6 +71,17 @@ em_version_map() {
 # the tree's current ones) em_builddir, builds the installed programs and installs them with
 # the data files into em_stage. Sets em_version (as compiled in) and em_pkg_version (mapped).
 em_build_stage() {
+  em_stage="$em_builddir/stage"
+  if [ "$em_reuse_stage" = yes ]; then
+    [ -f "$em_stage.version" ] && [ -d "$em_stage" ] ||
+      em_die "--reuse-stage: no staging tree in $em_builddir (run without it first)"
+    em_version=$(cat "$em_stage.version")
+    em_pkg_version=$(em_version_map "$em_version") || em_die "bad version '$em_version' in $em_stage.version"
+    SOURCE_DATE_EPOCH=$(cat "$em_stage.epoch")
+    export SOURCE_DATE_EPOCH
+    em_say "packaging the staged build of $em_version (package version $em_pkg_version)"
+    return 0
+  fi
   if [ "$em_deps" = yes ]; then
     "$em_src/tools/deps.sh" package || em_die "tools/deps.sh package failed"
   fi
@@ -93,10 +108,11 @@ for t in json.load(sys.stdin):
   # shellcheck disable=SC2086
   ninja -C "$em_builddir" -j"$(nproc)" $targets >"$em_builddir/package-build.log" 2>&1 ||
     { tail -n 40 "$em_builddir/package-build.log" >&2; em_die "build failed (log: $em_builddir/package-build.log)"; }
-  em_stage="$em_builddir/stage"
-  rm -rf "$em_stage"
+  rm -rf "$em_stage" "$em_stage.version"
   meson install -C "$em_builddir" --no-rebuild --quiet --destdir "$em_stage" >&2 ||
     em_die "meson install into $em_stage failed"
+  echo "$em_version" >"$em_stage.version"
+  echo "$SOURCE_DATE_EPOCH" >"$em_stage.epoch"
   [ -x "$em_stage/usr/bin/enginemux-load" ] ||
     em_say "warning: enginemux-load was not built (bench/load missing?): the package lacks it"
 }
