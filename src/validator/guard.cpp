@@ -67,8 +67,12 @@ PeerStatus GuardCore::local_status() const {
     s.preferred = policy_.preferred;
     s.hold = hold_;
     s.promote = promote_;
+    // Counted from the later of "healthy again" and the end of a failure's back-off, so a host
+    // whose validator just failed does not look like a good failback target.
     uint64_t since = health_.healthy_since_ns();
-    s.healthy_for_ms = s.healthy && since ? (clock_.mono_ns() - since) / 1'000'000 : 0;
+    if (retry_at_ns_ > since) since = retry_at_ns_;
+    uint64_t now_ns = clock_.mono_ns();
+    s.healthy_for_ms = s.healthy && since && now_ns > since ? (now_ns - since) / 1'000'000 : 0;
     s.chain_height = health_.chain_height();
     return s;
 }

@@ -154,6 +154,7 @@ void TcpProxy::run() {
             fds.push_back({p.a, static_cast<short>(cut_ ? 0 : POLLIN), 0});
             if (p.b >= 0) fds.push_back({p.b, POLLIN, 0});
         }
+        size_t polled = pairs.size();  // accept() below may add pairs that were not polled
         if (::poll(fds.data(), fds.size(), 200) <= 0) continue;
         if (fds[1].revents) {
             char buf[64];
@@ -180,7 +181,7 @@ void TcpProxy::run() {
             }
         }
         size_t i = 2;
-        for (size_t k = 0; k < pairs.size(); k++) {
+        for (size_t k = 0; k < polled; k++) {
             Pair& p = pairs[k];
             bool dead = false;
             short ra = fds[i++].revents;
@@ -296,6 +297,15 @@ void Host::kill_guard(int signal_number) {
     int status;
     waitpid(guard_pid_, &status, 0);
     guard_pid_ = 0;
+}
+
+int Host::stop_guard() {
+    if (guard_pid_ <= 0) return -1;
+    ::kill(guard_pid_, SIGTERM);
+    int status = 0;
+    waitpid(guard_pid_, &status, 0);
+    guard_pid_ = 0;
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
 bool Host::guard_running() {

@@ -93,6 +93,8 @@ class Host {
     ~Host();
     void start_guard();
     void kill_guard(int signal_number);
+    /// SIGTERM and wait; returns the exit status (-1 if it was killed by a signal).
+    int stop_guard();
     bool guard_running();
     GuardView view();
     bool is(const char* role) { return view().role == role; }

@@ -102,6 +102,7 @@ TEST_F(TwoHosts, FailoverWhenTheActivesCometBftDiesAndFailbackAfterGrace) {
     int64_t a_last_before = check_sign_log(sign_log).last_height["host-a"];
     ::kill(victim, SIGKILL);
     expect_active(*b, 8000);
+    int64_t b_active_ms = now_ms();
     GuardView va = a->view();
     EXPECT_EQ(va.last_fence_reason, "exited");
     // B never signs at or below what A signed: its high watermark covered A's last state.
@@ -110,6 +111,7 @@ TEST_F(TwoHosts, FailoverWhenTheActivesCometBftDiesAndFailbackAfterGrace) {
     // A (preferred, healthy again with its follower node) takes the lease back after the grace
     // period, through the lease: B stops first.
     expect_active(*a, 15000);
+    EXPECT_GE(now_ms() - b_active_ms, 2500) << "failback before the 3 s grace period";
     EXPECT_EQ(b->view().last_fence_reason, "handover");
     expect_invariants();
 }
@@ -165,6 +167,19 @@ TEST_F(TwoHosts, ClockSkewWithinTheReplayWindowIsTolerated) {
     b->spec().extra_env = "EM_VALIDATOR_WALL_OFFSET_MS=-600";
     start_both();
     expect_active(*a, 8000);
+    expect_invariants();
+}
+
+TEST_F(TwoHosts, SigtermHandsOverAndExitsCleanly) {
+    start_both();
+    expect_active(*a, 8000);
+    pid_t validator = a->validator_pid();
+    int64_t start = now_ms();
+    EXPECT_EQ(a->stop_guard(), 0);  // fences, releases with its final state, exits 0
+    EXPECT_FALSE(process_alive(validator));
+    // B takes over through the release, well before A's lease could have expired.
+    expect_active(*b, 8000);
+    EXPECT_LT(now_ms() - start, 2000 + 3000) << "took as long as a lease expiry";
     expect_invariants();
 }
 
