@@ -71,6 +71,9 @@ em_version_map() {
 # the tree's current ones) em_builddir, builds the installed programs and installs them with
 # the data files into em_stage. Sets em_version (as compiled in) and em_pkg_version (mapped).
 em_build_stage() {
+  if [ "$em_deps" = yes ]; then
+    "$em_src/tools/deps.sh" package || em_die "tools/deps.sh package failed"
+  fi
   em_stage="$em_builddir/stage"
   if [ "$em_reuse_stage" = yes ]; then
     [ -f "$em_stage.version" ] && [ -d "$em_stage" ] ||
@@ -81,9 +84,6 @@ em_build_stage() {
     export SOURCE_DATE_EPOCH
     em_say "packaging the staged build of $em_version (package version $em_pkg_version)"
     return 0
-  fi
-  if [ "$em_deps" = yes ]; then
-    "$em_src/tools/deps.sh" package || em_die "tools/deps.sh package failed"
   fi
   # Package timestamps from the commit (dpkg takes its own from the changelog, dated likewise).
   if [ -z "${SOURCE_DATE_EPOCH:-}" ]; then
@@ -125,17 +125,17 @@ em_link_args="-Wl,-z,relro -Wl,-z,now"
 em_configure() {
   set -- --buildtype=release --prefix=/usr -Db_pie=true -Dtests=disabled \
     "-Dcpp_args=$em_cpp_args" "-Dcpp_link_args=$em_link_args"
-  log="$em_builddir.setup.log"
+  log=$(mktemp)  # moved into the build directory once that exists
   mkdir -p "$(dirname "$em_builddir")"
   if [ -f "$em_builddir/meson-private/coredata.dat" ]; then
     set -- --reconfigure "$@"
   fi
   # enginemux-load lives in bench/load; when that cannot be configured without Google
   # Benchmark, configure with the benchmarks (only the installed programs are built).
-  if meson setup "$@" -Dbenchmarks=disabled "$em_builddir" "$em_src" >"$log" 2>&1; then
-    return 0
+  if ! meson setup "$@" -Dbenchmarks=disabled "$em_builddir" "$em_src" >"$log" 2>&1; then
+    em_say "configuring without benchmarks failed ($(grep -m1 ERROR "$log")); retrying with them"
+    meson setup "$@" -Dbenchmarks=auto "$em_builddir" "$em_src" >"$log" 2>&1 ||
+      { tail -n 20 "$log" >&2; em_die "meson setup failed (log: $log)"; }
   fi
-  em_say "configuring without benchmarks failed ($(grep -m1 ERROR "$log")); retrying with them"
-  meson setup "$@" -Dbenchmarks=auto "$em_builddir" "$em_src" >"$log" 2>&1 ||
-    { tail -n 20 "$log" >&2; em_die "meson setup failed (log: $log)"; }
+  mv "$log" "$em_builddir/package-setup.log"
 }
