@@ -202,58 +202,62 @@ void ProcessControl::poll() {
             maybe_start_follower();
             break;
         case Step::start_command:
-            if (command_done) {
-                int code = exit_code(status);
-                if (code == 0) {
-                    finish_start(nullptr);
-                } else {
-                    Error e = Error::fmt(Errc::io, "start_command exited with status %d", code);
-                    finish_start(&e);
-                }
-            }
-            break;
         case Step::stop_command:
-            if (command_done) begin_status_check();
-            break;
         case Step::status_check:
-            if (!command_done) break;
-            if (exit_code(status) != 0) {
-                finish_stop(nullptr);  // status says: not running
-            } else if (now > stop_deadline_ns_) {
-                Error e(Errc::timeout, "status_command still reports the validator running");
-                finish_stop(&e);
-            } else {
-                begin_status_check();
-            }
+            if (command_done) command_finished(exit_code(status), now);
             break;
         case Step::stop_follower:
-        case Step::stop_child: {
-            pid_t target = step_ == Step::stop_child ? validator_pid_ : follower_pid_;
-            if (target == 0) {
-                if (step_ == Step::stop_child) {
-                    finish_stop(nullptr);
-                    maybe_start_follower();
-                    break;
-                }
-                auto pid = spawn_shell(config_.run_command);
-                if (pid) validator_pid_ = *pid;
-                finish_start(pid ? nullptr : &pid.error());
-                break;
-            }
-            uint64_t half = ms_to_ns(config_.stop_timeout_ms) / 2;
-            if (!killed_hard_ && now + half > stop_deadline_ns_) {
-                kill(-target, SIGKILL);
-                killed_hard_ = true;
-            }
-            if (now > stop_deadline_ns_) {
-                Error e(Errc::timeout, "the validator process did not exit after SIGKILL");
-                if (step_ == Step::stop_child)
-                    finish_stop(&e);
-                else
-                    finish_start(&e);
-            }
+        case Step::stop_child:
+            poll_child_stop(now);
             break;
+    }
+}
+
+void ProcessControl::command_finished(int code, uint64_t now) {
+    if (step_ == Step::start_command) {
+        if (code == 0) {
+            finish_start(nullptr);
+        } else {
+            Error e = Error::fmt(Errc::io, "start_command exited with status %d", code);
+            finish_start(&e);
         }
+    } else if (step_ == Step::stop_command) {
+        begin_status_check();
+    } else if (code != 0) {
+        finish_stop(nullptr);  // status_command says: not running
+    } else if (now > stop_deadline_ns_) {
+        Error e(Errc::timeout, "status_command still reports the validator running");
+        finish_stop(&e);
+    } else {
+        begin_status_check();
+    }
+}
+
+void ProcessControl::poll_child_stop(uint64_t now) {
+    pid_t target = step_ == Step::stop_child ? validator_pid_ : follower_pid_;
+    if (target == 0) {
+        if (step_ == Step::stop_child) {
+            finish_stop(nullptr);
+            maybe_start_follower();
+            return;
+        }
+        // The follower is gone: now the validator may start.
+        auto pid = spawn_shell(config_.run_command);
+        if (pid) validator_pid_ = *pid;
+        finish_start(pid ? nullptr : &pid.error());
+        return;
+    }
+    uint64_t half = ms_to_ns(config_.stop_timeout_ms) / 2;
+    if (!killed_hard_ && now + half > stop_deadline_ns_) {
+        kill(-target, SIGKILL);
+        killed_hard_ = true;
+    }
+    if (now > stop_deadline_ns_) {
+        Error e(Errc::timeout, "the process did not exit after SIGKILL");
+        if (step_ == Step::stop_child)
+            finish_stop(&e);
+        else
+            finish_start(&e);
     }
 }
 

@@ -77,6 +77,8 @@ class ProcessControl {
     };
     static void on_timer(io::Timer* t);
     void poll();
+    void command_finished(int exit_code, uint64_t now);
+    void poll_child_stop(uint64_t now);
     void arm(uint32_t ms);
     void finish_start(const Error* error);
     void finish_stop(const Error* error);
