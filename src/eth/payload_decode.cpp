@@ -237,6 +237,24 @@ Result<size_t> open_array(ond::value& v, const Path& p, ond::array& arr, size_t 
     return n;
 }
 
+// The key of f as written in the text: no copy unless it contains escapes (then unescaped
+// into the parser's string buffer). Stage 1 has checked that the string is terminated.
+Result<std::string_view> field_key(ond::field& f, const Path& p) {
+    const char* begin = f.key().raw();
+    const char* end = begin;
+    while (*end != '"' && *end != '\\') end++;
+    if (*end == '"') return std::string_view(begin, static_cast<size_t>(end - begin));
+    std::string_view key;
+    if (auto e = f.unescaped_key().get(key)) return json_fail(p, e);
+    return key;
+}
+
+// Cheap checks first: most candidate names differ in length or first character.
+inline bool same_key(std::string_view name, std::string_view key) {
+    return name.size() == key.size() && name[0] == key[0] &&
+           std::memcmp(name.data(), key.data(), key.size()) == 0;
+}
+
 Result<void> unknown_field(const Path& p, std::string_view key, const DecodeOptions& options,
                            DecodeCounters* counters) {
     if (options.unknown_fields == UnknownFields::reject)
@@ -296,7 +314,7 @@ constexpr FieldSpec field_specs[f_count] = {
 
 int find_field(std::string_view key) {
     for (int i = 0; i < f_count; i++)
-        if (field_specs[i].name.size() == key.size() && field_specs[i].name == key) return i;
+        if (same_key(field_specs[i].name, key)) return i;
     return -1;
 }
 
@@ -351,13 +369,12 @@ Result<void> decode_withdrawal(ond::value& v, const Path& p, const DecodeOptions
     if (auto e = v.get_object().get(obj)) return json_fail(p, e);
     uint32_t seen = 0;
     for (auto item : obj) {
-        ond::field f;
-        std::string_view key;
-        if (auto e = std::move(item).get(f)) return json_fail(p, e);
-        if (auto e = f.unescaped_key().get(key)) return json_fail(p, e);
+        if (item.error()) return json_fail(p, item.error());
+        ond::field& f = item.value_unsafe();  // no copy of the field (checked just above)
+        std::string_view key = EM_TRY(field_key(f, p));
         int id = -1;
         for (int i = 0; i < w_count; i++)
-            if (withdrawal_names[i] == key) id = i;
+            if (same_key(withdrawal_names[i], key)) id = i;
         if (id < 0) {
             if (options.unknown_fields == UnknownFields::reject)
                 return path_fail(Errc::invalid_input, p.with_sub(key), "unknown field");
@@ -480,10 +497,9 @@ Result<void> decode_payload_object(ond::value& v, uint8_t version, PayloadContex
     uint32_t seen = 0;
     uint32_t present = 0;
     for (auto item : obj) {
-        ond::field f;
-        std::string_view key;
-        if (auto err = std::move(item).get(f)) return json_fail(p, err);
-        if (auto err = f.unescaped_key().get(key)) return json_fail(p, err);
+        if (item.error()) return json_fail(p, item.error());
+        ond::field& f = item.value_unsafe();  // no copy of the field (checked just above)
+        std::string_view key = EM_TRY(field_key(f, p));
         int id = find_field(key);
         if (id < 0) {
             EM_TRY_VOID(unknown_field(p, key, c.options, c.counters));

@@ -241,6 +241,19 @@ void Proxy::ForwardContext::on_call_done(upstream::Call& call, const http::Respo
         std::snprintf(why, sizeof why, "%s: %s", name, error->c_str());
         // A timeout already spent the caller's patience; anything else may go to the next node.
         retry = error->code() != Errc::timeout;
+    } else if (ids_.empty() && response->body.empty() &&
+               (response->status == 200 || response->status == 204)) {
+        // Only notifications: JSON-RPC answers nothing, and nodes say so with an empty 200 or a
+        // 204 (anvil). Relay that; it is not a failure to retry on the next node.
+        if (conn_.valid()) {
+            http::ServerConn& conn = *conn_.conn;
+            conn.out().clear();
+            http::write_response(conn.out(), response->status, "application/json", {},
+                                 conn.keep_alive());
+            conn.send();
+        }
+        finish();
+        return;
     } else if (response->status != 200) {
         bump(m.errors);
         std::snprintf(why, sizeof why, "%s answered HTTP %d", name, response->status);

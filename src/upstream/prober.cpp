@@ -211,6 +211,7 @@ void Prober::sync_nodes() {
     for (size_t i = 0; i < nodes_max; i++) {
         const NodeInfo* info = registry_.get(i);
         Probe* p = probes_[i].get();
+        if (!p && !info) continue;  // an empty slot stays empty: nothing changed
         if (p && p->info() == info) continue;
         if (p && p->busy()) continue;  // replaced once its probe finishes
         probes_[i].reset();

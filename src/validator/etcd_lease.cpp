@@ -77,6 +77,7 @@ EtcdLease::EtcdLease(const EtcdLeaseConfig& config, GuardClock& clock, LeaseHost
       body_(16 * 1024, 1024),
       scratch_(16 * 1024, 1024),
       value_(16 * 1024, 1024),
+      doc_(12 * 1024, 1024),
       ttl_s_((config.ttl_ms + 999) / 1000 < 2 ? 2 : (config.ttl_ms + 999) / 1000) {
     hosts_.reserve(config.hosts_max);
 }
@@ -259,6 +260,76 @@ void EtcdLease::write_value(JsonWriter& w, std::string_view json) {
     w.string(value_.view());
 }
 
+void EtcdLease::write_compare_leader(JsonWriter& w, uint64_t create_revision) {
+    w.key("compare").begin_array().begin_object();
+    w.key("key");
+    write_key(w, "leader");
+    w.key("target").string("CREATE").key("result").string("EQUAL");
+    w.key("create_revision").unsigned_string(create_revision).end_object().end_array();
+}
+
+void EtcdLease::build_create(JsonWriter& w) {
+    write_compare_leader(w, 0);
+    w.key("success").begin_array().begin_object().key("request_put").begin_object();
+    w.key("key");
+    write_key(w, "leader");
+    doc_.clear();
+    JsonWriter(doc_).begin_object().key("name").string(config_.self_name).end_object();
+    w.key("value");
+    write_value(w, doc_.view());
+    w.key("lease").number_string(lease_id_);
+    w.end_object().end_object().end_array();
+}
+
+void EtcdLease::build_state_put(JsonWriter& w, const SignState& state) {
+    write_compare_leader(w, epoch_);
+    w.key("success").begin_array().begin_object().key("request_put").begin_object();
+    w.key("key");
+    write_key(w, "state");
+    doc_.clear();
+    JsonWriter sw(doc_);
+    sw.begin_object().key("epoch").unsigned_string(epoch_).key("state");
+    write_sign_state(state, doc_);
+    sw.raw("").end_object();
+    w.key("value");
+    write_value(w, doc_.view());
+    w.end_object().end_object().end_array();
+}
+
+void EtcdLease::build_status_put(JsonWriter& w) {
+    scratch_.clear();
+    scratch_.append("hosts/");
+    scratch_.append(config_.self_name);
+    char suffix[80];
+    size_t n = scratch_.size() < sizeof suffix ? scratch_.size() : sizeof suffix;
+    std::memcpy(suffix, scratch_.data(), n);
+    w.key("key");
+    write_key(w, {suffix, n});
+    doc_.clear();
+    JsonWriter hw(doc_);
+    hw.begin_object().key("name").string(config_.self_name).key("status");
+    PeerStatus s = host_.local_status();
+    s.holding = holding_;
+    s.bounded = holding_;
+    validator::write_status(hw, s);
+    hw.end_object();
+    w.key("value");
+    write_value(w, doc_.view());
+    w.key("lease").number_string(status_lease_id_);
+}
+
+void EtcdLease::build_poll(JsonWriter& w) {
+    w.key("key");
+    write_key(w, "");
+    // range_end = prefix + "0": every key that starts with prefix + "/".
+    scratch_.clear();
+    scratch_.append(config_.prefix);
+    scratch_.push_back('0');
+    value_.clear();
+    base64_encode(scratch_.bytes(), value_);
+    w.key("range_end").string(value_.view());
+}
+
 void EtcdLease::build(Op op) {
     body_.clear();
     JsonWriter w(body_);
@@ -269,13 +340,11 @@ void EtcdLease::build(Op op) {
             w.key("TTL").number(ttl_s_);
             break;
         case Op::renew:
+        case Op::revoke:
             w.key("ID").number_string(lease_id_);
             break;
         case Op::status_keepalive:
             w.key("ID").number_string(status_lease_id_);
-            break;
-        case Op::revoke:
-            w.key("ID").number_string(lease_id_);
             break;
         case Op::revoke_orphan:
             w.key("ID").number_string(orphan_lease_id_);
@@ -288,76 +357,21 @@ void EtcdLease::build(Op op) {
             w.key("key");
             write_key(w, "state");
             break;
-        case Op::poll: {
-            w.key("key");
-            write_key(w, "");
-            // range_end = prefix + "0": every key that starts with prefix + "/".
-            scratch_.clear();
-            scratch_.append(config_.prefix);
-            scratch_.push_back('0');
-            value_.clear();
-            base64_encode(scratch_.bytes(), value_);
-            w.key("range_end").string(value_.view());
+        case Op::poll:
+            build_poll(w);
             break;
-        }
-        case Op::create: {
-            w.key("compare").begin_array().begin_object();
-            w.key("key");
-            write_key(w, "leader");
-            w.key("target").string("CREATE").key("result").string("EQUAL");
-            w.key("create_revision").string("0").end_object().end_array();
-            w.key("success").begin_array().begin_object().key("request_put").begin_object();
-            w.key("key");
-            write_key(w, "leader");
-            ByteBuffer leader(256, 256);
-            JsonWriter lw(leader);
-            lw.begin_object().key("name").string(config_.self_name).end_object();
-            w.key("value");
-            write_value(w, leader.view());
-            w.key("lease").number_string(lease_id_);
-            w.end_object().end_object().end_array();
+        case Op::create:
+            build_create(w);
             break;
-        }
         case Op::publish:
-        case Op::release_put: {
-            w.key("compare").begin_array().begin_object();
-            w.key("key");
-            write_key(w, "leader");
-            w.key("target").string("CREATE").key("result").string("EQUAL");
-            w.key("create_revision").unsigned_string(epoch_).end_object().end_array();
-            w.key("success").begin_array().begin_object().key("request_put").begin_object();
-            w.key("key");
-            write_key(w, "state");
-            ByteBuffer state(8192, 8192);
-            JsonWriter sw(state);
-            sw.begin_object().key("epoch").unsigned_string(epoch_).key("state");
-            write_sign_state(op == Op::publish ? state_out_ : release_state_, state);
-            sw.raw("").end_object();
-            w.key("value");
-            write_value(w, state.view());
-            w.end_object().end_object().end_array();
+            build_state_put(w, state_out_);
             break;
-        }
-        case Op::status_put: {
-            w.key("key");
-            scratch_.clear();
-            scratch_.append("hosts/");
-            scratch_.append(config_.self_name);
-            std::string suffix(scratch_.view());
-            write_key(w, suffix);
-            ByteBuffer status(1024, 1024);
-            JsonWriter hw(status);
-            hw.begin_object().key("name").string(config_.self_name).key("status");
-            PeerStatus s = host_.local_status();
-            s.holding = holding_;
-            s.bounded = holding_;
-            validator::write_status(hw, s);
-            hw.end_object();
-            w.key("value");
-            write_value(w, status.view());
-            w.key("lease").number_string(status_lease_id_);
+        case Op::release_put:
+            build_state_put(w, release_state_);
             break;
-        }
+        case Op::status_put:
+            build_status_put(w);
+            break;
         case Op::none:
             EM_ASSERT(false);
     }
@@ -430,40 +444,62 @@ void EtcdLease::on_response(int status, std::string_view body, const Error* erro
     pump();
 }
 
+Result<void> EtcdLease::handle_grant(Op op, JsonObject root) {
+    int64_t id = EM_TRY(opt_int(root, "ID", "ID"));
+    int64_t ttl = EM_TRY(opt_int(root, "TTL", "TTL"));
+    if (id == 0 || ttl <= 0) return fail(Errc::invalid_input, "lease grant without ID or TTL");
+    if (op == Op::status_grant) {
+        status_lease_id_ = id;
+        next_op_ = Op::status_put;
+        return {};
+    }
+    lease_id_ = id;
+    expiry_ns_ = grant_sent_ns_ + ms(static_cast<uint64_t>(ttl) * 1000);
+    next_op_ = Op::create;
+    return {};
+}
+
+Result<void> EtcdLease::handle_create(JsonObject root) {
+    JsonValue v;
+    bool succeeded = !root.at_key("succeeded").get(v) && EM_TRY(json_bool(v, "succeeded"));
+    JsonObject header = EM_TRY(json_object(EM_TRY(member(root, "header")), "header"));
+    int64_t revision = EM_TRY(opt_int(header, "revision", "header.revision"));
+    if (!succeeded) return fail(Errc::busy, "another host holds the lease");
+    if (revision <= 0) return fail(Errc::invalid_input, "header.revision missing");
+    epoch_ = static_cast<uint64_t>(revision);
+    next_op_ = Op::read_state;
+    return {};
+}
+
+Result<void> EtcdLease::handle_keepalive(Op op, JsonObject root) {
+    JsonObject result = EM_TRY(json_object(EM_TRY(member(root, "result")), "result"));
+    int64_t ttl = EM_TRY(opt_int(result, "TTL", "result.TTL"));
+    if (op == Op::status_keepalive) {
+        if (ttl <= 0) status_lease_id_ = 0;
+        next_op_ = ttl <= 0 ? Op::status_grant : Op::status_put;
+        return {};
+    }
+    if (ttl <= 0) {
+        lose_lease("the etcd lease expired", false);
+        return {};
+    }
+    uint64_t expiry = sent_ns_ + ms(static_cast<uint64_t>(ttl) * 1000);
+    if (expiry > expiry_ns_) expiry_ns_ = expiry;
+    return {};
+}
+
 Result<void> EtcdLease::handle(Op op, JsonObject root) {
     switch (op) {
         case Op::force_delete:
             next_op_ = Op::grant;
             return {};
         case Op::grant:
-        case Op::status_grant: {
-            int64_t id = EM_TRY(opt_int(root, "ID", "ID"));
-            int64_t ttl = EM_TRY(opt_int(root, "TTL", "TTL"));
-            if (id == 0 || ttl <= 0)
-                return fail(Errc::invalid_input, "lease grant without ID or TTL");
-            if (op == Op::status_grant) {
-                status_lease_id_ = id;
-                next_op_ = Op::status_put;
-                return {};
-            }
-            lease_id_ = id;
-            expiry_ns_ = grant_sent_ns_ + ms(static_cast<uint64_t>(ttl) * 1000);
-            next_op_ = Op::create;
-            return {};
-        }
-        case Op::create: {
-            JsonValue v;
-            bool succeeded = !root.at_key("succeeded").get(v) && EM_TRY(json_bool(v, "succeeded"));
-            JsonObject header = EM_TRY(json_object(EM_TRY(member(root, "header")), "header"));
-            int64_t revision = EM_TRY(opt_int(header, "revision", "header.revision"));
-            if (!succeeded) return fail(Errc::busy, "another host holds the lease");
-            if (revision <= 0) return fail(Errc::invalid_input, "header.revision missing");
-            epoch_ = static_cast<uint64_t>(revision);
-            next_op_ = Op::read_state;
-            return {};
-        }
+        case Op::status_grant:
+            return handle_grant(op, root);
+        case Op::create:
+            return handle_create(root);
         case Op::read_state:
-        case Op::poll: {
+        case Op::poll:
             EM_TRY_VOID(handle_poll(root, op == Op::poll));
             if (op == Op::read_state) {
                 acquiring_ = false;
@@ -475,24 +511,9 @@ Result<void> EtcdLease::handle(Op op, JsonObject root) {
                 host_.on_lease_acquired();
             }
             return {};
-        }
         case Op::renew:
-        case Op::status_keepalive: {
-            JsonObject result = EM_TRY(json_object(EM_TRY(member(root, "result")), "result"));
-            int64_t ttl = EM_TRY(opt_int(result, "TTL", "result.TTL"));
-            if (op == Op::status_keepalive) {
-                if (ttl <= 0) status_lease_id_ = 0;
-                next_op_ = ttl <= 0 ? Op::status_grant : Op::status_put;
-                return {};
-            }
-            if (ttl <= 0) {
-                lose_lease("the etcd lease expired", false);
-                return {};
-            }
-            uint64_t expiry = sent_ns_ + ms(static_cast<uint64_t>(ttl) * 1000);
-            if (expiry > expiry_ns_) expiry_ns_ = expiry;
-            return {};
-        }
+        case Op::status_keepalive:
+            return handle_keepalive(op, root);
         case Op::publish:
         case Op::release_put: {
             JsonValue v;
@@ -511,9 +532,8 @@ Result<void> EtcdLease::handle(Op op, JsonObject root) {
             orphan_lease_id_ = 0;
             return {};
         case Op::status_put:
-            return {};
         case Op::none:
-            break;
+            return {};
     }
     return {};
 }

@@ -109,7 +109,15 @@ class EtcdLease final : public Lease {
     void write_key(JsonWriter& w, std::string_view suffix);
     void write_value(JsonWriter& w, std::string_view json);
     void build(Op op);
+    void write_compare_leader(JsonWriter& w, uint64_t create_revision);
+    void build_create(JsonWriter& w);
+    void build_state_put(JsonWriter& w, const SignState& state);
+    void build_status_put(JsonWriter& w);
+    void build_poll(JsonWriter& w);
     Result<void> handle(Op op, JsonObject root);
+    Result<void> handle_grant(Op op, JsonObject root);
+    Result<void> handle_create(JsonObject root);
+    Result<void> handle_keepalive(Op op, JsonObject root);
     Result<void> handle_poll(JsonObject root, bool full);
     void apply_kv(std::string_view key, std::string_view value_b64, uint64_t create_revision);
     void acquire_failed(const Error& e);
@@ -125,6 +133,7 @@ class EtcdLease final : public Lease {
     ByteBuffer body_;
     ByteBuffer scratch_;
     ByteBuffer value_;
+    ByteBuffer doc_;  ///< a value document (leader, state, host status) before base64
     uint32_t ttl_s_;
 
     Op in_flight_ = Op::none;

@@ -67,8 +67,12 @@ PeerStatus GuardCore::local_status() const {
     s.preferred = policy_.preferred;
     s.hold = hold_;
     s.promote = promote_;
+    // Counted from the later of "healthy again" and the end of a failure's back-off, so a host
+    // whose validator just failed does not look like a good failback target.
     uint64_t since = health_.healthy_since_ns();
-    s.healthy_for_ms = s.healthy && since ? (clock_.mono_ns() - since) / 1'000'000 : 0;
+    if (retry_at_ns_ > since) since = retry_at_ns_;
+    uint64_t now_ns = clock_.mono_ns();
+    s.healthy_for_ms = s.healthy && since && now_ns > since ? (now_ns - since) / 1'000'000 : 0;
     s.chain_height = health_.chain_height();
     return s;
 }
@@ -147,7 +151,7 @@ void GuardCore::check_active() {
     } else if (hold_) {
         begin_fence(FenceReason::demoted);
     } else if (health_.consecutive_failures() >= policy_.failures_before_failover &&
-               now() - started_ns_ > ms(policy_.start_grace_ms) && lease_->successor_ready()) {
+               now() - started_ns_ >= ms(policy_.start_grace_ms) && lease_->successor_ready()) {
         set_error(Error(Errc::unsupported, health_reason_name(health_.reason())), "unhealthy");
         begin_fence(FenceReason::unhealthy);
     } else if (lease_->handover_requested()) {
@@ -315,6 +319,11 @@ void GuardCore::begin_fence(FenceReason reason) {
     fence_reason_ = reason;
     stats_.fences++;
     role_ = Role::fencing;
+    if (reason != FenceReason::handover && reason != FenceReason::demoted &&
+        reason != FenceReason::shutdown) {
+        // Something went wrong here: let the other host take over before we try again.
+        retry_at_ns_ = now() + ms(policy_.retry_ms);
+    }
     stop_failed_ = false;
     EM_LOG_WARN("validator %.*s: fencing (%s)", static_cast<int>(policy_.name.size()),
                 policy_.name.data(), fence_reason_name(reason));

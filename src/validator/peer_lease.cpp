@@ -79,17 +79,24 @@ bool PeerLease::silence_takeover_allowed() {
            now() >= takeover_after_ns_ && now() >= peer_mac_ns_ + wait;
 }
 
+bool PeerLease::released_to_us() const {
+    return released_epoch_ != 0 && record_.holder == Holder::none &&
+           record_.epoch == released_epoch_;
+}
+
 bool PeerLease::may_acquire() {
     if (holding_ || acquiring_ || persisting_ || record_.holder == Holder::self ||
         release_epoch_ != 0) {
         return false;
     }
-    if (silence_takeover_allowed()) return true;
+    if (silence_takeover_allowed() || released_to_us()) return true;
     if (record_.holder == Holder::peer || !peer_fresh()) return false;
     const PeerStatus& p = peer_status_;
     if (p.holding || p.role != Role::passive) return false;
-    if (!p.eligible) return true;
-    return outranks(host_.local_status(), config_.self_name, p, config_.peer_name);
+    if (outranks(host_.local_status(), config_.self_name, p, config_.peer_name)) return true;
+    // The other host should go first; take the lease only if it has not been able to for a
+    // while (it is unhealthy, held back, or still starting).
+    return !p.eligible && now() - peer_ineligible_since_ns_ >= ms(config_.acquire_defer_ms);
 }
 
 void PeerLease::acquire() {
@@ -100,6 +107,8 @@ void PeerLease::acquire() {
         stats_.takeovers_on_silence++;
         EM_LOG_WARN("validator: peer %s silent past its lease; taking a new epoch without it",
                     config_.peer_name.c_str());
+    } else if (released_to_us()) {
+        takeover_wanted_ = true;
     } else {
         acquire_wanted_ = true;
     }
@@ -204,6 +213,7 @@ void PeerLease::on_record_written(const Error* error) {
             grant(after_req_);
             break;
         case After::ack:
+            if (after_req_.type == MessageType::release) released_epoch_ = record_.epoch;
             answer(after_req_, base_reply());
             break;
         case After::acquired:
@@ -284,6 +294,11 @@ void PeerLease::send(Out kind, MessageType type, uint64_t epoch, const SignState
 }
 
 void PeerLease::note_peer(const PeerStatus& status, uint64_t epoch) {
+    if (status.eligible) {
+        peer_ineligible_since_ns_ = 0;
+    } else if (peer_ineligible_since_ns_ == 0) {
+        peer_ineligible_since_ns_ = now();
+    }
     peer_known_ = true;
     peer_status_ = status;
     peer_epoch_ = epoch;
@@ -348,7 +363,7 @@ void PeerLease::on_reply(int status, std::string_view body, std::string_view tok
                 release_retry_ns_ = now() + ms(config_.renew_interval_ms);
             break;
         case Out::state:
-            if (!reply->ok) lose_lease(reply->reason);
+            if (!reply->ok && reply->reason_text().starts_with("stale")) lose_lease(reply->reason);
             break;
         case Out::none:
             break;
@@ -577,9 +592,11 @@ void PeerLease::handle_release(const PeerMessage& m, const Req& req) {
 }
 
 void PeerLease::handle_state(const PeerMessage& m, const Req& req) {
-    if (record_.holder != Holder::peer || m.epoch != record_.epoch) {
+    if (m.epoch < record_.epoch || (m.epoch == record_.epoch && record_.holder != Holder::peer)) {
         return refuse(req, "stale epoch");
     }
+    // A newer epoch than recorded (taken after a release or on silence; its holder's beat will
+    // be recorded next) is fine: a higher state only makes our validator refuse more.
     if (has_holder_state_ && m.state.hrs < holder_state_.hrs) return refuse(req, "lower HRS");
     keep_holder_state(m.state);
     answer(req, base_reply());

@@ -12,8 +12,10 @@
 //  - The holder's heartbeats are renewals. A bounded holder's request commits it to fence at
 //    (send time of the last granted request) + ttl - fence margin unless renewed, so the grantor
 //    may count on that once it has seen the holder say "bounded".
-//  - Handover: the holder stops its validator, confirms it gone, and sends release(e, final
-//    state); the other then acquires e+1 normally.
+//  - Handover: the holder stops its validator, confirms it gone, persists that it holds
+//    nothing, and sends release(e, final state). The receiver may then take e+1 on its own
+//    (the releaser will not start again without a grant), also when the releaser is gone
+//    (a graceful shutdown); that lease is unbounded until the other grants it.
 //  - Silence: if the holder was bounded and nothing authentic came from it for ttl + margin
 //    after the last grant, the grantor takes e+1 without it (option takeover_on_silence). Such
 //    a lease is unbounded until the other host is back and grants it. A host that has not
@@ -68,6 +70,7 @@ struct PeerLeaseConfig {
     uint32_t takeover_margin_ms = 2'000;   ///< extra wait after expiry (clock drift, in-flight)
     uint32_t request_timeout_ms = 1'000;   ///< deadline of one request to the peer
     uint32_t failback_grace_ms = 300'000;  ///< a preferred peer must be healthy this long
+    uint32_t acquire_defer_ms = 3'000;     ///< a lower-ranked host waits this long for the other
     bool takeover_on_silence = true;
     uint32_t replay_window_ms = 30'000;
     uint32_t replay_nonces_max = 4096;
@@ -151,6 +154,7 @@ class PeerLease final : public Lease {
     void keep_holder_state(const SignState& state);
     void lose_lease(const char* why);
     bool silence_takeover_allowed();
+    bool released_to_us() const;
     bool can_persist();
     bool locally_fenced() const;
 
@@ -189,6 +193,7 @@ class PeerLease final : public Lease {
     // As grantor.
     uint64_t takeover_after_ns_ = 0;
     bool takeover_armed_ = false;
+    uint64_t released_epoch_ = 0;  ///< the holder released this epoch to us (its validator stopped)
 
     // The other guard as last heard.
     bool peer_known_ = false;
@@ -196,6 +201,7 @@ class PeerLease final : public Lease {
     uint64_t peer_epoch_ = 0;
     uint64_t peer_heard_ns_ = 0;  ///< authentic and in window
     uint64_t peer_mac_ns_ = 0;    ///< authentic at all (even if refused for time or replay)
+    uint64_t peer_ineligible_since_ns_ = 0;  ///< 0 while the peer reports itself eligible
     bool has_holder_state_ = false;
     SignState holder_state_;
 

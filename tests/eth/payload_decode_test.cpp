@@ -250,6 +250,16 @@ TEST_F(DecodeErrors, UnknownFields) {
                  UnknownFields::reject);
 }
 
+TEST_F(DecodeErrors, EscapedKeysAreUnescaped) {
+    std::string j = base_[3];
+    j.replace(j.find("\"gasUsed\":"), 10, "\"\\u0067asUsed\":");
+    auto r = run(j);
+    ASSERT_TRUE(r) << r.error().message();
+    EXPECT_TRUE(r->match);
+    std::string dup = add_payload_field(base_[3], "\"\\u0067asUsed\":\"0x1\"");
+    expect_error(dup, "params[0].gasUsed: duplicate field");
+}
+
 TEST_F(DecodeErrors, Params) {
     expect_error(replace_value(base_[1], "params", "{}"),
                  "params: expected an array, got an object");

@@ -261,15 +261,15 @@ TEST_F(MockElTest, RuleErrorWithAndWithoutMessage) {
 }
 
 TEST_F(MockElTest, RuleDelay) {
-    start({"--rule", "eth_chainId:delay=300"});
+    start({"--rule", "eth_chainId:delay=1000"});
     uint64_t t0 = now_ms();
     auto j = call_json(rpc("eth_chainId"));
     uint64_t elapsed = now_ms() - t0;
     EXPECT_EQ(str(j->root["result"]), "0x1");
-    EXPECT_GE(elapsed, 290u);
+    EXPECT_GE(elapsed, 1000u) << "a timer never fires early";
     t0 = now_ms();
     call_json(rpc("eth_blockNumber"));
-    EXPECT_LT(now_ms() - t0, 290u) << "other methods are not delayed";
+    EXPECT_LT(now_ms() - t0, 1000u) << "other methods are not delayed";
 }
 
 TEST_F(MockElTest, RuleHangKeepsTheConnectionOpen) {

@@ -467,6 +467,7 @@ void Host::boot_guard() {
     pc.request_timeout_ms = w.timing.request_timeout_ms;
     pc.replay_window_ms = w.timing.replay_window_ms;
     pc.failback_grace_ms = 20'000;
+    pc.acquire_defer_ms = 2'000;
     static const uint8_t secret[32] = {1,  2,  3,  4,  5,  6,  7,  8,  9,  10, 11,
                                        12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22,
                                        23, 24, 25, 26, 27, 28, 29, 30, 31, 32};

@@ -1,0 +1,208 @@
+#include "validator/cli.h"
+
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include <string_view>
+
+#include "base/log.h"
+#include "io/loop.h"
+#include "io/signals.h"
+#include "io/socket.h"
+#include "validator/config.h"
+#include "validator/daemon.h"
+
+namespace em::validator {
+
+namespace {
+
+constexpr int control_timeout_ms = 5'000;
+
+const char usage[] =
+    "usage: enginemux validator --config FILE [--log-level L]   run the validator guard\n"
+    "       enginemux validator status  [--config FILE | --control HOST:PORT]\n"
+    "       enginemux validator promote [--force] [--config FILE | --control HOST:PORT]\n"
+    "       enginemux validator demote  [--config FILE | --control HOST:PORT]\n";
+
+struct Args {
+    std::string command;  ///< "" = run
+    std::string config;
+    std::string control;
+    std::string log_level;
+    bool force = false;
+};
+
+int usage_error(const char* what) {
+    std::fprintf(stderr, "enginemux validator: %s\n%s", what, usage);
+    return 2;
+}
+
+bool parse_args(int argc, char** argv, Args& a, int& exit_code) {
+    for (int i = 1; i < argc; i++) {
+        std::string_view arg = argv[i];
+        auto value = [&](std::string& out) {
+            if (i + 1 >= argc) return false;
+            out = argv[++i];
+            return true;
+        };
+        if ((arg == "status" || arg == "promote" || arg == "demote") && a.command.empty()) {
+            a.command = std::string(arg);
+        } else if (arg == "--config") {
+            if (!value(a.config)) return (exit_code = usage_error("--config needs a file")), false;
+        } else if (arg == "--control") {
+            if (!value(a.control))
+                return (exit_code = usage_error("--control needs HOST:PORT")), false;
+        } else if (arg == "--log-level") {
+            if (!value(a.log_level))
+                return (exit_code = usage_error("--log-level needs a level")), false;
+        } else if (arg == "--force" && a.command == "promote") {
+            a.force = true;
+        } else if (arg == "-h" || arg == "--help") {
+            std::fputs(usage, stdout);
+            exit_code = 0;
+            return false;
+        } else {
+            std::string what = "unknown argument '" + std::string(arg) + "'";
+            exit_code = usage_error(what.c_str());
+            return false;
+        }
+    }
+    return true;
+}
+
+/// One HTTP exchange with the control endpoint over a blocking socket; prints the body.
+int control_request(const std::string& address, const char* method, const std::string& target) {
+    auto a = io::resolve(address);
+    if (!a) {
+        std::fprintf(stderr, "enginemux validator: %s\n", a.error().c_str());
+        return 2;
+    }
+    int fd = ::socket(a->family(), SOCK_STREAM | SOCK_CLOEXEC, 0);
+    timeval tv{control_timeout_ms / 1000, 0};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+    if (fd < 0 || ::connect(fd, a->get(), a->length) != 0) {
+        std::fprintf(stderr, "enginemux validator: cannot reach the guard at %s: %s\n",
+                     address.c_str(), std::strerror(errno));
+        if (fd >= 0) ::close(fd);
+        return 1;
+    }
+    std::string request = std::string(method) + " " + target + " HTTP/1.1\r\nHost: " + address +
+                          "\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
+    if (::send(fd, request.data(), request.size(), MSG_NOSIGNAL) !=
+        static_cast<ssize_t>(request.size())) {
+        ::close(fd);
+        std::fprintf(stderr, "enginemux validator: send failed: %s\n", std::strerror(errno));
+        return 1;
+    }
+    std::string response;
+    char buffer[16384];
+    ssize_t n;
+    while ((n = ::recv(fd, buffer, sizeof buffer, 0)) > 0)
+        response.append(buffer, static_cast<size_t>(n));
+    ::close(fd);
+    size_t head_end = response.find("\r\n\r\n");
+    int status = 0;
+    if (response.size() > 12) status = std::atoi(response.c_str() + 9);
+    if (head_end == std::string::npos || status == 0) {
+        std::fprintf(stderr, "enginemux validator: malformed answer from %s\n", address.c_str());
+        return 1;
+    }
+    std::string body = response.substr(head_end + 4);
+    std::fwrite(body.data(), 1, body.size(), stdout);
+    if (body.empty() || body.back() != '\n') std::fputc('\n', stdout);
+    return status == 200 ? 0 : 1;
+}
+
+struct RunContext {
+    io::Loop* loop;
+    ValidatorGuard* guard;
+};
+
+int run_guard(const ValidatorConfig& config) {
+    io::block_shutdown_signals();
+    io::LoopConfig lc;
+    lc.name = "validator";
+    lc.sq_entries = 256;
+    lc.buffer_count = 64;
+    lc.post_queue_capacity = 64;
+    auto loop = io::Loop::create(lc);
+    if (!loop) {
+        std::fprintf(stderr, "enginemux validator: %s\n", loop.error().c_str());
+        return 1;
+    }
+    auto guard = ValidatorGuard::create(**loop, config);
+    if (!guard) {
+        std::fprintf(stderr, "enginemux validator: %s\n", guard.error().c_str());
+        return 1;
+    }
+    if (const char* skew = std::getenv("EM_VALIDATOR_WALL_OFFSET_MS")) {
+        (*guard)->set_wall_offset_ms(std::strtoll(skew, nullptr, 10));  // test hook
+    }
+    RunContext ctx{loop->get(), guard->get()};
+    io::SignalWatcher signals;
+    auto watching = signals.start(
+        **loop,
+        [](int signal_number, void* p) {
+            auto* c = static_cast<RunContext*>(p);
+            if (signal_number == SIGHUP) return;  // no reload: restart the guard to change settings
+            EM_LOG_INFO("validator: signal %d: handing over and stopping", signal_number);
+            c->guard->shutdown();
+            c->loop->request_stop();
+        },
+        &ctx);
+    if (!watching) {
+        std::fprintf(stderr, "enginemux validator: %s\n", watching.error().c_str());
+        return 1;
+    }
+    (*loop)->set_drain_check([](void* p) { return static_cast<RunContext*>(p)->guard->done(); },
+                             &ctx);
+    (*guard)->start();
+    (*loop)->run();
+    guard->reset();
+    return 0;
+}
+
+}  // namespace
+
+int validator_main(int argc, char** argv) {
+    Args args;
+    int exit_code = 0;
+    if (!parse_args(argc, argv, args, exit_code)) return exit_code;
+    if (!args.log_level.empty()) {
+        auto level = parse_log_level(args.log_level);
+        if (!level) return usage_error(level.error().c_str());
+        log_set_level(*level);
+    }
+    if (args.command.empty()) {
+        if (args.config.empty()) return usage_error("--config FILE is required");
+        auto config = load_validator_config(args.config);
+        if (!config) {
+            std::fprintf(stderr, "enginemux validator: %s\n", config.error().c_str());
+            return 2;
+        }
+        return run_guard(*config);
+    }
+    std::string control = args.control;
+    if (control.empty() && !args.config.empty()) {
+        auto config = load_validator_config(args.config);
+        if (!config) {
+            std::fprintf(stderr, "enginemux validator: %s\n", config.error().c_str());
+            return 2;
+        }
+        control = config->control_listen;
+    }
+    if (control.empty()) control = ValidatorConfig().control_listen;
+    if (args.command == "status") return control_request(control, "GET", "/status");
+    if (args.command == "demote") return control_request(control, "POST", "/demote");
+    return control_request(control, "POST", args.force ? "/promote?force=1" : "/promote");
+}
+
+}  // namespace em::validator
