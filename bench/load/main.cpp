@@ -4,6 +4,7 @@
 // The main thread parses flags, builds the mix, starts one pinned io::LoopThread per --threads,
 // prints a progress line once per second on a terminal, and merges and prints the report.
 // SIGINT/SIGTERM end the run early (the report covers what was measured); a second one exits.
+#include "base/version.h"
 #include <signal.h>
 #include <unistd.h>
 
@@ -77,7 +78,7 @@ std::optional<int> prepare(int argc, char** argv, Setup& s) {
         return exit_ok;
     }
     if (s.options.version) {
-        std::printf("enginemux-load %s\n", EM_VERSION);
+        std::printf("enginemux-load %s\n", em::version());
         return exit_ok;
     }
     auto url = parse_target_url(s.options.target);

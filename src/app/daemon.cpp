@@ -1,3 +1,4 @@
+#include "base/version.h"
 #include "app/daemon.h"
 
 #include <cstdio>
@@ -160,7 +161,7 @@ struct Daemon::Control {
         self->prober->start();
         if (!c.admin.listen.empty()) {
             admin::AdminContext ac;
-            ac.version = EM_VERSION;
+            ac.version = em::version();
             ac.role = "mux";
             ac.quorum = c.engine.fcu_majority;
             ac.started_ns = self->started_ns;
@@ -255,7 +256,7 @@ Result<void> Daemon::start() {
     if (control_->admin_server) control_->admin_server->address().format(admin, sizeof admin);
     // Tests and scripts read these two lines to find ports chosen with port 0.
     EM_LOG_INFO("enginemux %s: mux role, %zu nodes, quorum %g, engine shard on cpu %d, control on cpu %d",
-                EM_VERSION, registry_.count(), config_.engine.fcu_majority, shard_cpu, control_cpu);
+                em::version(), registry_.count(), config_.engine.fcu_majority, shard_cpu, control_cpu);
     EM_LOG_INFO("listening on %s, admin API on %s", listen_address_.format(address, sizeof address), admin);
     return {};
 }

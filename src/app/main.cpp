@@ -6,6 +6,7 @@
 //   enginemux tune --check|--apply ...  kernel tuning profiles
 //   enginemux payload-example [...]     synthetic newPayload requests with correct hashes
 //   enginemux --version                 version, build, and the CPU/kernel features in use
+#include "base/version.h"
 #include <unistd.h>
 
 #include <cstdio>
@@ -26,9 +27,6 @@
 #include "io/loop.h"
 #include "io/signals.h"
 
-#ifndef EM_GIT_COMMIT
-#define EM_GIT_COMMIT "unknown"
-#endif
 #ifndef EM_BUILD_TYPE
 #define EM_BUILD_TYPE "unknown"
 #endif
@@ -40,15 +38,17 @@ namespace {
 
 int print_version() {
     const em::CpuFeatures& cpu = em::cpu_features();
-    std::printf("enginemux %s\n", EM_VERSION);
-    std::printf("commit:     %s\n", EM_GIT_COMMIT);
+    std::printf("enginemux %s\n", em::version());
+    std::printf("commit:     %s\n", em::git_commit());
     std::printf("build:      %s, %s\n", EM_BUILD_TYPE, EM_BUILD_FLAGS);
     std::printf("compiler:   %s\n", __VERSION__);
     std::printf("cpu:        avx2=%s avx512f=%s avx512vl=%s bmi2=%s\n", cpu.avx2 ? "yes" : "no",
                 cpu.avx512f ? "yes" : "no", cpu.avx512vl ? "yes" : "no", cpu.bmi2 ? "yes" : "no");
     std::printf("keccak:     %s (%zu lanes)\n", em::eth::keccak_impl_name(em::eth::keccak_selected()),
                 em::eth::keccak_lanes());
-    std::printf("simdjson:   %s implementation\n", simdjson::get_active_implementation()->name().c_str());
+    std::printf("simdjson:   stage 1 %s, On-Demand code %s\n",
+                simdjson::get_active_implementation()->name().c_str(),
+                simdjson::builtin_implementation()->name().c_str());
     auto ring = em::io::Loop::probe();
     if (!ring) {
         std::printf("io_uring:   unavailable: %s\n", ring.error().c_str());

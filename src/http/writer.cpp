@@ -41,7 +41,7 @@ class Writer {
 };
 
 /// For the debug assertions: no control bytes (so no CR/LF header injection), SIMD-scanned.
-bool has_no_crlf(std::string_view s) {
+[[maybe_unused]] bool has_no_crlf(std::string_view s) {
     return detail::find_ctl(s.data(), s.data() + s.size()) == s.data() + s.size();
 }
 

@@ -3,6 +3,7 @@
 // main() parses the command line, loads the payloads, starts --threads loop threads (each with
 // its own Responder and MockServer on the same address, SO_REUSEPORT), prints
 // "listening on ADDR:PORT" as the first stdout line, then waits for SIGINT/SIGTERM and stops.
+#include "base/version.h"
 #include <signal.h>
 
 #include <cstdio>
@@ -130,7 +131,7 @@ int main(int argc, char** argv) {
         return 0;
     }
     if (*outcome == ParseOutcome::version) {
-        std::printf("enginemux-mock-el %s\n", EM_VERSION);
+        std::printf("enginemux-mock-el %s\n", em::version());
         return 0;
     }
     em::log_set_level(opts.log_level);

@@ -9,6 +9,8 @@
 // once to append to the log (a memcpy into a vector reserved at start).
 #pragma once
 
+
+#include "base/version.h"
 #include <array>
 #include <atomic>
 #include <cstddef>
@@ -33,7 +35,7 @@ inline constexpr size_t get_payload_versions = 7;
 /// Everything main() decides before the loops start (immutable afterwards).
 struct MockConfig {
     std::string name = "mock-el";      ///< --name: clientVersion name, payload-id tag
-    std::string version = EM_VERSION;  ///< reported by getClientVersionV1
+    std::string version = em::version();  ///< reported by getClientVersionV1
     uint64_t head = 100;               ///< --head: initial eth_blockNumber
     QuantityText block_value;          ///< --block-value (default 0x1)
     bool verify_block_hash = false;    ///< --verify-block-hash

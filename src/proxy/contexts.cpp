@@ -65,6 +65,129 @@ Proxy::EngineContext* Proxy::take_engine_context() {
     return engine_pool_.back().get();
 }
 
+Proxy::BatchContext* Proxy::take_batch_context() {
+    if (contexts_in_use_ >= config_.in_flight_max) return nullptr;
+    contexts_in_use_++;
+    if (!batch_free_.empty()) {
+        BatchContext* c = batch_free_.back();
+        batch_free_.pop_back();
+        return c;
+    }
+    batch_pool_.push_back(std::make_unique<BatchContext>(*this));
+    return batch_pool_.back().get();
+}
+
+void Proxy::release(BatchContext* c) {
+    contexts_in_use_--;
+    batch_free_.push_back(c);
+}
+
+void Proxy::deliver(const Sink& sink, std::string_view response_json) {
+    if (sink.batch) {
+        sink.batch->set(sink.index, response_json);
+        return;
+    }
+    if (!sink.conn.valid()) return;  // the client went away
+    http::ServerConn& conn = *sink.conn.conn;
+    ByteBuffer& out = conn.out();
+    out.clear();
+    size_t mark = http::begin_response(out, 200, "application/json", conn.keep_alive());
+    out.append(response_json);
+    http::end_response(out, mark);
+    conn.send();
+}
+
+void Proxy::deliver_error(const Sink& sink, std::string_view id, int code, std::string_view message,
+                          size_t method_slot) {
+    bump(metrics_.request_errors[method_slot]);
+    error_scratch_.clear();
+    jsonrpc::write_error(error_scratch_, id.empty() ? "null" : id, code, message);
+    deliver(sink, error_scratch_.view());
+}
+
+void Proxy::handle_batch(http::ServerConn& conn, std::span<const jsonrpc::Entry> entries) {
+    BatchContext* batch = take_batch_context();
+    if (!batch) {
+        reply_error(conn, "null", jsonrpc::code::server_error,
+                    "enginemux is at its in-flight request limit", method_slot_other);
+        return;
+    }
+    batch->start(conn, entries);
+}
+
+// ---------------------------------------------------------------------------------------------
+// BatchContext
+
+void Proxy::BatchContext::start(http::ServerConn& conn, std::span<const jsonrpc::Entry> entries) {
+    conn_ = conn.ref();
+    start_ns_ = conn.request_ns();
+    count_ = entries.size();
+    if (elements_.size() < count_) {
+        elements_.reserve(count_);
+        while (elements_.size() < count_) elements_.emplace_back(64u << 20, 256);
+    }
+    wanted_.assign(count_, 0);
+    // One extra count held while launching, so elements answered at once cannot finish the
+    // batch before every element has started.
+    pending_ = count_ + 1;
+    for (size_t i = 0; i < count_; i++) {
+        elements_[i].clear();
+        wanted_[i] = entries[i].wants_response() ? 1 : 0;
+    }
+    for (size_t i = 0; i < count_; i++) {
+        const jsonrpc::Entry& e = entries[i];
+        Sink sink{{}, this, static_cast<uint32_t>(i)};
+        if (!e.ok) {
+            proxy_.deliver_error(sink, e.request.id, e.error_code, e.error_message, method_slot_other);
+            continue;
+        }
+        const engine::MethodInfo* method = engine::find_method(e.request.method);
+        size_t slot = method ? method->index : method_slot_other;
+        bump(proxy_.metrics_.requests[slot]);
+        if (method) proxy_.route_engine(sink, conn, e.request, *method, e.request.raw, i);
+        else proxy_.forward(sink, conn, e.request.raw, e.request.id, false, slot);
+    }
+    element_done();
+}
+
+void Proxy::BatchContext::set(uint32_t index, std::string_view response_json) {
+    EM_ASSERT(index < count_);
+    elements_[index].clear();
+    elements_[index].append(response_json);
+    element_done();
+}
+
+void Proxy::BatchContext::element_done() {
+    EM_ASSERT(pending_ > 0);
+    if (--pending_ > 0) return;
+    if (conn_.valid()) {
+        http::ServerConn& conn = *conn_.conn;
+        ByteBuffer& out = conn.out();
+        out.clear();
+        size_t answers = 0;
+        for (size_t i = 0; i < count_; i++) answers += wanted_[i] && !elements_[i].empty();
+        if (answers == 0) {
+            // Only notifications: JSON-RPC sends nothing back.
+            http::write_response(out, 204, "", {}, conn.keep_alive());
+        } else {
+            size_t mark = http::begin_response(out, 200, "application/json", conn.keep_alive());
+            jsonrpc::begin_batch(out);
+            bool first = true;
+            for (size_t i = 0; i < count_; i++) {
+                if (!wanted_[i] || elements_[i].empty()) continue;
+                if (!first) jsonrpc::batch_separator(out);
+                first = false;
+                out.append(elements_[i].view());
+            }
+            jsonrpc::end_batch(out);
+            http::end_response(out, mark);
+        }
+        conn.send();
+    }
+    proxy_.metrics_.request_latency[method_slot_other].record_us((proxy_.loop_.now_ns() - start_ns_) / 1000);
+    proxy_.release(this);
+}
+
 void Proxy::release(ForwardContext* c) {
     contexts_in_use_--;
     forward_free_.push_back(c);
@@ -78,12 +201,13 @@ void Proxy::release(EngineContext* c) {
         if (nodes_[i] && !infos_[i]) sync_node(i);
 }
 
-void Proxy::forward(http::ServerConn& conn, std::string_view body, std::string_view id, bool batch,
-                    size_t method_slot, std::span<const jsonrpc::Entry> entries) {
+void Proxy::forward(const Sink& sink, http::ServerConn& conn, std::string_view body,
+                    std::string_view id, bool batch, size_t method_slot,
+                    std::span<const jsonrpc::Entry> entries) {
     ForwardContext* ctx = take_forward_context();
     if (!ctx) {
-        reply_error(conn, id, jsonrpc::code::server_error, "enginemux is at its in-flight request limit",
-                    method_slot);
+        deliver_error(sink, id, jsonrpc::code::server_error,
+                      "enginemux is at its in-flight request limit", method_slot);
         return;
     }
     std::string_view ids = id;
@@ -97,11 +221,28 @@ void Proxy::forward(http::ServerConn& conn, std::string_view body, std::string_v
         }
         ids = scratch_.view();
     }
-    ctx->start(conn, body, ids, batch, method_slot, nullptr);
+    ctx->start(sink, conn, body, ids, batch, method_slot, nullptr);
 }
 
-bool Proxy::route_engine(http::ServerConn& conn, const jsonrpc::Request& request,
-                         const engine::MethodInfo& method, const http::Request& http_request) {
+/// Reads the [payloadId] params of getPayload from the rewound document.
+static bool read_payload_id(jsonrpc::RequestParser& parser, size_t entry, engine::PayloadId& id) {
+    auto params = parser.rewind_to_params(entry);
+    if (params.error()) return false;
+    auto array = params.value_unsafe().get_array();
+    if (array.error()) return false;
+    size_t count = 0;
+    bool ok = false;
+    std::string_view text;
+    for (auto element : array.value_unsafe()) {
+        count++;
+        if (count == 1 && element.get_string().get(text) == simdjson::SUCCESS) ok = true;
+    }
+    text = strip_0x(text);
+    return ok && count == 1 && text.size() == 16 && hex_decode(text, id.bytes.data());
+}
+
+void Proxy::route_engine(const Sink& sink, http::ServerConn& conn, const jsonrpc::Request& request,
+                         const engine::MethodInfo& method, std::string_view body, size_t entry) {
     using engine::Strategy;
     switch (method.strategy) {
         case Strategy::vote: {
@@ -109,7 +250,7 @@ bool Proxy::route_engine(http::ServerConn& conn, const jsonrpc::Request& request
             bool have_verdict = false;
             if (method.kind == engine::MethodKind::new_payload && config_.verify_block_hash) {
                 bump(metrics_.block_hash_checked);
-                auto params = parser_.rewind_to_params(0);
+                auto params = parser_.rewind_to_params(entry);
                 Result<eth::Verdict> checked =
                     params.error() ? failf(Errc::invalid_input, "params: missing or not an array")
                                    : verifier_.verify_params(params.value_unsafe(), method.version);
@@ -117,8 +258,8 @@ bool Proxy::route_engine(http::ServerConn& conn, const jsonrpc::Request& request
                     bump(metrics_.payload_decode_errors);
                     char message[160];
                     std::snprintf(message, sizeof message, "invalid params: %s", checked.error().c_str());
-                    reply_error(conn, request.id, jsonrpc::code::invalid_params, message, method.index);
-                    return true;
+                    deliver_error(sink, request.id, jsonrpc::code::invalid_params, message, method.index);
+                    return;
                 }
                 verdict = *checked;
                 have_verdict = true;
@@ -126,62 +267,43 @@ bool Proxy::route_engine(http::ServerConn& conn, const jsonrpc::Request& request
             }
             EngineContext* ctx = take_engine_context();
             if (!ctx) break;
-            ctx->start_vote(conn, method, http_request.body, request.id,
-                            have_verdict ? &verdict : nullptr);
-            return true;
+            ctx->start_vote(sink, conn, method, body, request.id, have_verdict ? &verdict : nullptr);
+            return;
         }
         case Strategy::best_of: {
-            if (!payload_ids_) return false;
-            // params: [payloadId]
-            auto params = parser_.rewind_to_params(0);
             engine::PayloadId id{};
-            bool ok = false;
-            if (!params.error()) {
-                auto array = params.value_unsafe().get_array();
-                if (!array.error()) {
-                    size_t count = 0;
-                    std::string_view text;
-                    for (auto element : array.value_unsafe()) {
-                        count++;
-                        if (count == 1 && element.get_string().get(text) == simdjson::SUCCESS) ok = true;
-                    }
-                    text = strip_0x(text);
-                    ok = ok && count == 1 && text.size() == 16 && hex_decode(text, id.bytes.data());
-                }
-            }
-            if (!ok) {
-                reply_error(conn, request.id, jsonrpc::code::invalid_params,
-                            "invalid params: expected [payloadId] with 8 bytes of 0x-hex", method.index);
-                return true;
+            if (!read_payload_id(parser_, entry, id)) {
+                deliver_error(sink, request.id, jsonrpc::code::invalid_params,
+                              "invalid params: expected [payloadId] with 8 bytes of 0x-hex", method.index);
+                return;
             }
             auto builders = payload_ids_->lookup(id, loop_.now_ns());
             if (builders.empty()) {
                 bump(metrics_.payload_ids_unknown);
-                reply_error(conn, request.id, jsonrpc::code::unknown_payload, "Unknown payload", method.index);
-                return true;
+                deliver_error(sink, request.id, jsonrpc::code::unknown_payload, "Unknown payload", method.index);
+                return;
             }
             EngineContext* ctx = take_engine_context();
             if (!ctx) break;
-            ctx->start_get_payload(conn, method, request.id, builders);
-            return true;
+            ctx->start_get_payload(sink, conn, method, request.id, builders);
+            return;
         }
         case Strategy::merge_flat:
         case Strategy::intersect: {
             EngineContext* ctx = take_engine_context();
             if (!ctx) break;
-            ctx->start_merge(conn, method, http_request.body, request.id);
-            return true;
+            ctx->start_merge(sink, conn, method, body, request.id);
+            return;
         }
         case Strategy::primary: {
             ForwardContext* ctx = take_forward_context();
             if (!ctx) break;
-            ctx->start(conn, http_request.body, request.id, false, method.index, &method);
-            return true;
+            ctx->start(sink, conn, body, request.id, false, method.index, &method);
+            return;
         }
     }
-    reply_error(conn, request.id, jsonrpc::code::server_error,
-                "enginemux is at its in-flight request limit", method.index);
-    return true;
+    deliver_error(sink, request.id, jsonrpc::code::server_error,
+                  "enginemux is at its in-flight request limit", method.index);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -189,11 +311,14 @@ bool Proxy::route_engine(http::ServerConn& conn, const jsonrpc::Request& request
 
 Proxy::ForwardContext::ForwardContext(Proxy& proxy)
     : proxy_(proxy), body_(proxy.config_.body_bytes_max + 1024, 1024), ids_(1u << 20, 256),
-      last_error_(4096, 256) {}
+      answer_(1u << 20, 256), last_error_(4096, 256) {}
 
-void Proxy::ForwardContext::start(http::ServerConn& conn, std::string_view body, std::string_view ids,
-                                  bool batch, size_t method_slot, const engine::MethodInfo* method) {
-    conn_ = conn.ref();
+bool Proxy::ForwardContext::client_gone() const { return !sink_.batch && !sink_.conn.valid(); }
+
+void Proxy::ForwardContext::start(const Sink& sink, http::ServerConn& conn, std::string_view body,
+                                  std::string_view ids, bool batch, size_t method_slot,
+                                  const engine::MethodInfo* method) {
+    sink_ = sink;
     body_.clear();
     body_.append(body);
     ids_.clear();
@@ -245,8 +370,10 @@ void Proxy::ForwardContext::on_call_done(upstream::Call& call, const http::Respo
                (response->status == 200 || response->status == 204)) {
         // Only notifications: JSON-RPC answers nothing, and nodes say so with an empty 200 or a
         // 204 (anvil). Relay that; it is not a failure to retry on the next node.
-        if (conn_.valid()) {
-            http::ServerConn& conn = *conn_.conn;
+        if (sink_.batch) {
+            sink_.batch->set(sink_.index, {});
+        } else if (sink_.conn.valid()) {
+            http::ServerConn& conn = *sink_.conn.conn;
             conn.out().clear();
             http::write_response(conn.out(), response->status, "application/json", {},
                                  conn.keep_alive());
@@ -279,15 +406,7 @@ void Proxy::ForwardContext::on_call_done(upstream::Call& call, const http::Respo
             }
         }
         if (good) {
-            if (conn_.valid()) {
-                http::ServerConn& conn = *conn_.conn;
-                ByteBuffer& out = conn.out();
-                out.clear();
-                size_t mark = http::begin_response(out, 200, "application/json", conn.keep_alive());
-                out.append(body);
-                http::end_response(out, mark);
-                conn.send();
-            }
+            proxy_.deliver(sink_, body);
             finish();
             return;
         }
@@ -299,7 +418,7 @@ void Proxy::ForwardContext::on_call_done(upstream::Call& call, const http::Respo
     }
     last_error_.clear();
     last_error_.append(why);
-    if (retry && conn_.valid() && proxy_.pick_node(tried_mask_) >= 0) {
+    if (retry && !client_gone() && proxy_.pick_node(tried_mask_) >= 0) {
         attempt();
         return;
     }
@@ -307,12 +426,17 @@ void Proxy::ForwardContext::on_call_done(upstream::Call& call, const http::Respo
 }
 
 void Proxy::ForwardContext::reply_failure(std::string_view message) {
-    if (conn_.valid()) {
-        http::ServerConn& conn = *conn_.conn;
-        bump(proxy_.metrics_.request_errors[method_slot_]);
-        ByteBuffer& out = conn.out();
+    bump(proxy_.metrics_.request_errors[method_slot_]);
+    if (ids_.empty() && !batch_) {
+        // A notification nobody could take: JSON-RPC gives it no answer at all.
+        if (sink_.batch) sink_.batch->set(sink_.index, {});
+        else if (sink_.conn.valid()) sink_.conn.conn->respond(204, "", {});
+        finish();
+        return;
+    }
+    {
+        ByteBuffer& out = answer_;
         out.clear();
-        size_t mark = http::begin_response(out, 200, "application/json", conn.keep_alive());
         std::string_view ids = ids_.view();
         if (batch_) jsonrpc::begin_batch(out);
         bool first = true;
@@ -326,8 +450,7 @@ void Proxy::ForwardContext::reply_failure(std::string_view message) {
             ids.remove_prefix(nl + 1);
         }
         if (batch_) jsonrpc::end_batch(out);
-        http::end_response(out, mark);
-        conn.send();
+        proxy_.deliver(sink_, out.view());
     }
     finish();
 }
@@ -342,7 +465,7 @@ void Proxy::ForwardContext::finish() {
 
 Proxy::EngineContext::EngineContext(Proxy& proxy)
     : proxy_(proxy), body_(proxy.config_.body_bytes_max + 1024, 1024), id_(4096, 64),
-      result_(64u << 20, 1024) {}
+      result_(64u << 20, 1024), answer_(64u << 20, 1024) {}
 
 simdjson::padded_string_view Proxy::EngineContext::padded(const Slot& slot, std::string_view part) const {
     size_t capacity = static_cast<size_t>(slot.answer.data() + slot.answer.capacity() +
@@ -378,19 +501,25 @@ void Proxy::EngineContext::fan_out(bool ordered, bool voters_only) {
     if (pending_ == 0) progress();
 }
 
-void Proxy::EngineContext::start_vote(http::ServerConn& conn, const engine::MethodInfo& method,
-                                      std::string_view body, std::string_view id,
-                                      const eth::Verdict* verdict) {
-    conn_ = conn.ref();
+void Proxy::EngineContext::begin(const Sink& sink, http::ServerConn& conn,
+                                 const engine::MethodInfo& method, std::string_view id) {
+    sink_ = sink;
     method_ = &method;
-    body_.clear();
-    body_.append(body);
     id_.clear();
     id_.append(id.empty() ? std::string_view("null") : id);
     answered_ = false;
     voted_ = false;
+    hash_checked_ = false;
     pending_ = 0;
-    start_ns_ = proxy_.loop_.now_ns();
+    start_ns_ = conn.request_ns();
+}
+
+void Proxy::EngineContext::start_vote(const Sink& sink, http::ServerConn& conn,
+                                      const engine::MethodInfo& method, std::string_view body,
+                                      std::string_view id, const eth::Verdict* verdict) {
+    begin(sink, conn, method, id);
+    body_.clear();
+    body_.append(body);
     hash_checked_ = verdict != nullptr;
     hash_match_ = verdict ? verdict->match : true;
     if (verdict) {
@@ -434,19 +563,11 @@ void Proxy::EngineContext::start_vote(http::ServerConn& conn, const engine::Meth
     fan_out(/*ordered=*/true, /*voters_only=*/false);
 }
 
-void Proxy::EngineContext::start_get_payload(http::ServerConn& conn, const engine::MethodInfo& method,
-                                             std::string_view id,
+void Proxy::EngineContext::start_get_payload(const Sink& sink, http::ServerConn& conn,
+                                             const engine::MethodInfo& method, std::string_view id,
                                              std::span<const engine::NodePayloadId> builders) {
-    conn_ = conn.ref();
-    method_ = &method;
+    begin(sink, conn, method, id);
     body_.clear();
-    id_.clear();
-    id_.append(id.empty() ? std::string_view("null") : id);
-    answered_ = false;
-    voted_ = false;
-    hash_checked_ = false;
-    pending_ = 0;
-    start_ns_ = proxy_.loop_.now_ns();
     for (Slot& slot : slots_) slot.state = SlotState::unused;
     for (const engine::NodePayloadId& b : builders) {
         if (b.node >= upstream::nodes_max || !proxy_.nodes_[b.node] || !proxy_.infos_[b.node]) continue;
@@ -473,19 +594,12 @@ void Proxy::EngineContext::start_get_payload(http::ServerConn& conn, const engin
     fan_out(/*ordered=*/false, /*voters_only=*/false);
 }
 
-void Proxy::EngineContext::start_merge(http::ServerConn& conn, const engine::MethodInfo& method,
-                                       std::string_view body, std::string_view id) {
-    conn_ = conn.ref();
-    method_ = &method;
+void Proxy::EngineContext::start_merge(const Sink& sink, http::ServerConn& conn,
+                                       const engine::MethodInfo& method, std::string_view body,
+                                       std::string_view id) {
+    begin(sink, conn, method, id);
     body_.clear();
     body_.append(body);
-    id_.clear();
-    id_.append(id.empty() ? std::string_view("null") : id);
-    answered_ = false;
-    voted_ = false;
-    hash_checked_ = false;
-    pending_ = 0;
-    start_ns_ = proxy_.loop_.now_ns();
     for (size_t i = 0; i < upstream::nodes_max; i++) {
         Slot& slot = slots_[i];
         slot.body.clear();
@@ -782,39 +896,22 @@ void Proxy::EngineContext::answer_merge() {
 
 void Proxy::EngineContext::reply(std::string_view result_json) {
     answered_ = true;
-    if (!conn_.valid()) return;
-    http::ServerConn& conn = *conn_.conn;
-    ByteBuffer& out = conn.out();
-    out.clear();
-    size_t mark = http::begin_response(out, 200, "application/json", conn.keep_alive());
-    jsonrpc::write_result(out, id_.view(), result_json);
-    http::end_response(out, mark);
-    conn.send();
+    answer_.clear();
+    jsonrpc::write_result(answer_, id_.view(), result_json);
+    proxy_.deliver(sink_, answer_.view());
 }
 
 void Proxy::EngineContext::reply_raw(std::string_view response_json) {
     answered_ = true;
-    if (!conn_.valid()) return;
-    http::ServerConn& conn = *conn_.conn;
-    ByteBuffer& out = conn.out();
-    out.clear();
-    size_t mark = http::begin_response(out, 200, "application/json", conn.keep_alive());
-    out.append(trim(response_json));
-    http::end_response(out, mark);
-    conn.send();
+    proxy_.deliver(sink_, trim(response_json));
 }
 
 void Proxy::EngineContext::reply_error(int code, std::string_view message) {
     answered_ = true;
     bump(proxy_.metrics_.request_errors[method_->index]);
-    if (!conn_.valid()) return;
-    http::ServerConn& conn = *conn_.conn;
-    ByteBuffer& out = conn.out();
-    out.clear();
-    size_t mark = http::begin_response(out, 200, "application/json", conn.keep_alive());
-    jsonrpc::write_error(out, id_.view(), code, message);
-    http::end_response(out, mark);
-    conn.send();
+    answer_.clear();
+    jsonrpc::write_error(answer_, id_.view(), code, message);
+    proxy_.deliver(sink_, answer_.view());
 }
 
 void Proxy::EngineContext::finish() {

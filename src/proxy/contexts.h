@@ -22,9 +22,9 @@ namespace em::proxy {
 class Proxy::ForwardContext final : public upstream::CallDone {
 public:
     explicit ForwardContext(Proxy& proxy);
-    /// Sends body to the primary (or the next usable node) and relays the answer to conn.
-    void start(http::ServerConn& conn, std::string_view body, std::string_view ids, bool batch,
-               size_t method_slot, const engine::MethodInfo* method);
+    /// Sends body to the primary (or the next usable node) and relays the answer to sink.
+    void start(const Sink& sink, http::ServerConn& conn, std::string_view body, std::string_view ids,
+               bool batch, size_t method_slot, const engine::MethodInfo* method);
     void on_call_done(upstream::Call& call, const http::Response* response, const Error* error) override;
 
 private:
@@ -32,10 +32,13 @@ private:
     void reply_failure(std::string_view message);
     void finish();
 
+    bool client_gone() const;
+
     Proxy& proxy_;
-    http::ConnRef conn_;
+    Sink sink_;
     ByteBuffer body_;
     ByteBuffer ids_;  ///< raw ids of the entries expecting an answer, '\n'-separated
+    ByteBuffer answer_;  ///< error answers are built here before delivery
     bool batch_ = false;
     size_t method_slot_ = 0;
     const engine::MethodInfo* method_ = nullptr;  ///< engine method routed to the primary, if any
@@ -50,11 +53,11 @@ class Proxy::EngineContext final : public upstream::CallDone {
 public:
     explicit EngineContext(Proxy& proxy);
     /// Fans `method` out per its strategy. Returns after the calls are submitted (or answered).
-    void start_vote(http::ServerConn& conn, const engine::MethodInfo& method, std::string_view body,
-                    std::string_view id, const eth::Verdict* verdict);
-    void start_get_payload(http::ServerConn& conn, const engine::MethodInfo& method,
+    void start_vote(const Sink& sink, http::ServerConn& conn, const engine::MethodInfo& method,
+                    std::string_view body, std::string_view id, const eth::Verdict* verdict);
+    void start_get_payload(const Sink& sink, http::ServerConn& conn, const engine::MethodInfo& method,
                            std::string_view id, std::span<const engine::NodePayloadId> builders);
-    void start_merge(http::ServerConn& conn, const engine::MethodInfo& method,
+    void start_merge(const Sink& sink, http::ServerConn& conn, const engine::MethodInfo& method,
                      std::string_view body, std::string_view id);
     void on_call_done(upstream::Call& call, const http::Response* response, const Error* error) override;
 
@@ -89,12 +92,16 @@ private:
     void finish();
     simdjson::padded_string_view padded(const Slot& slot, std::string_view part) const;
 
+    void begin(const Sink& sink, http::ServerConn& conn, const engine::MethodInfo& method,
+               std::string_view id);
+
     Proxy& proxy_;
-    http::ConnRef conn_;
+    Sink sink_;
     const engine::MethodInfo* method_ = nullptr;
     ByteBuffer body_;
     ByteBuffer id_;
-    ByteBuffer result_;
+    ByteBuffer result_;  ///< the result member we build (vote, merge)
+    ByteBuffer answer_;  ///< the whole response object, built from result_ before delivery
     std::array<Slot, upstream::nodes_max> slots_;
     uint32_t pending_ = 0;
     bool answered_ = false;
@@ -105,6 +112,27 @@ private:
     uint64_t start_ns_ = 0;
     engine::VoteResult final_vote_{};
     bool voted_ = false;
+};
+
+/// A batch holding engine calls: each element runs as its own context (vote, forward, ...)
+/// and delivers its answer here; when every element is in, the array goes to the client.
+class Proxy::BatchContext {
+public:
+    explicit BatchContext(Proxy& proxy) : proxy_(proxy) {}
+    /// Launches every entry; answers once all have delivered.
+    void start(http::ServerConn& conn, std::span<const jsonrpc::Entry> entries);
+    /// Element `index`'s response object (copied).
+    void set(uint32_t index, std::string_view response_json);
+
+private:
+    void element_done();
+    Proxy& proxy_;
+    http::ConnRef conn_;
+    std::vector<ByteBuffer> elements_;
+    std::vector<uint8_t> wanted_;  ///< 1 = the client expects this element's answer
+    size_t count_ = 0;
+    size_t pending_ = 0;
+    uint64_t start_ns_ = 0;
 };
 
 }  // namespace em::proxy

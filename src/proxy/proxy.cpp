@@ -18,8 +18,6 @@ namespace em::proxy {
 
 namespace {
 
-bool is_engine_method(std::string_view method) { return method.substr(0, 7) == "engine_"; }
-
 bool json_content_type(std::string_view ct) {
     if (ct.empty()) return true;
     std::string_view base = ct.substr(0, ct.find(';'));
@@ -170,24 +168,21 @@ void Proxy::handle_body(http::ServerConn& conn, const http::Request& request) {
         const engine::MethodInfo* method = engine::find_method(r.method);
         size_t slot = method ? method->index : method_slot_other;
         bump(metrics_.requests[slot]);
-        if (method && route_engine(conn, r, *method, request)) return;
-        forward(conn, body, r.id, false, slot);
+        Sink sink{conn.ref(), nullptr, 0};
+        if (method) route_engine(sink, conn, r, *method, body, 0);
+        else forward(sink, conn, body, r.id, false, slot);
         return;
     }
-    // Batches: forwarded whole to the primary unless they hold engine calls, which are answered
-    // by the mux one by one (a CL does not batch them; we still answer correctly if one does).
-    bool has_engine = false;
+    // Batches without engine calls go whole to the primary, bytes unchanged. A batch holding
+    // engine calls is answered element by element (each vote on its own) and then as one array.
     for (const jsonrpc::Entry& e : envelope->entries) {
-        bump(metrics_.requests[method_slot_other]);
-        if (e.ok && is_engine_method(e.request.method)) has_engine = true;
+        if (e.ok && engine::find_method(e.request.method)) {
+            handle_batch(conn, envelope->entries);
+            return;
+        }
     }
-    if (has_engine) {
-        reply_error(conn, "null", jsonrpc::code::invalid_request,
-                    "engine_* calls cannot be batched through enginemux: send them one by one",
-                    method_slot_other);
-        return;
-    }
-    forward(conn, body, {}, true, method_slot_other, envelope->entries);
+    for (size_t i = 0; i < envelope->entries.size(); i++) bump(metrics_.requests[method_slot_other]);
+    forward(Sink{conn.ref(), nullptr, 0}, conn, body, {}, true, method_slot_other, envelope->entries);
 }
 
 }  // namespace em::proxy

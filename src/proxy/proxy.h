@@ -68,30 +68,49 @@ public:
     size_t busy() const { return contexts_in_use_; }
     upstream::Node* node(size_t i) { return nodes_[i].get(); }
 
-    class Context;
     class EngineContext;
     class ForwardContext;
+    class BatchContext;
+
+    /// Where a context's answer goes: the client connection, or one element of a batch answer
+    /// being assembled (engine calls inside a batch are answered one by one, then together).
+    struct Sink {
+        http::ConnRef conn;
+        BatchContext* batch = nullptr;
+        uint32_t index = 0;
+    };
 
 private:
     friend class EngineContext;
     friend class ForwardContext;
+    friend class BatchContext;
 
     void handle_body(http::ServerConn& conn, const http::Request& request);
     void reply_error(http::ServerConn& conn, std::string_view id, int code, std::string_view message,
                      size_t method_slot);
+    /// Delivers one JSON-RPC response object (or a batch array) to where `sink` points.
+    void deliver(const Sink& sink, std::string_view response_json);
+    /// Delivers a JSON-RPC error object for `id` to `sink`.
+    void deliver_error(const Sink& sink, std::string_view id, int code, std::string_view message,
+                       size_t method_slot);
+    void handle_batch(http::ServerConn& conn, std::span<const jsonrpc::Entry> entries);
     void reply_envelope_error(http::ServerConn& conn, const Error& error);
-    bool route_engine(http::ServerConn& conn, const jsonrpc::Request& request,
-                      const engine::MethodInfo& method, const http::Request& http_request);
-    void forward(http::ServerConn& conn, std::string_view body, std::string_view id, bool batch,
-                 size_t method_slot, std::span<const jsonrpc::Entry> entries = {});
+    /// Starts an engine call per its strategy; `body` is the request object's text and
+    /// `entry` its index in the envelope (for rewinding to its params).
+    void route_engine(const Sink& sink, http::ServerConn& conn, const jsonrpc::Request& request,
+                      const engine::MethodInfo& method, std::string_view body, size_t entry);
+    void forward(const Sink& sink, http::ServerConn& conn, std::string_view body, std::string_view id,
+                 bool batch, size_t method_slot, std::span<const jsonrpc::Entry> entries = {});
     /// Index of the node to send a primary-routed call to, skipping `skip_mask` nodes; -1 none.
     int pick_node(uint32_t skip_mask) const;
     /// Deadline for a call of `method` to node i (min of spec, node and global caps).
     uint64_t deadline_ns(size_t i, uint32_t method_timeout_ms) const;
     EngineContext* take_engine_context();
     ForwardContext* take_forward_context();
+    BatchContext* take_batch_context();
     void release(EngineContext* c);
     void release(ForwardContext* c);
+    void release(BatchContext* c);
 
     io::Loop& loop_;
     ProxyConfig config_;
@@ -111,11 +130,14 @@ private:
     std::vector<EngineContext*> engine_free_;
     std::vector<std::unique_ptr<ForwardContext>> forward_pool_;
     std::vector<ForwardContext*> forward_free_;
+    std::vector<std::unique_ptr<BatchContext>> batch_pool_;
+    std::vector<BatchContext*> batch_free_;
     size_t contexts_in_use_ = 0;
     /// Nodes whose last engine call timed out: later votes do not wait for them until they
     /// answer an engine call again (a node can pass health probes yet hang on engine calls).
     std::array<bool, upstream::nodes_max> engine_suspect_{};
     ByteBuffer scratch_;
+    ByteBuffer error_scratch_;
 };
 
 }  // namespace em::proxy

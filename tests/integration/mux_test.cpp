@@ -262,6 +262,27 @@ TEST_F(Mux, PassthroughAndHttpErrors) {
     EXPECT_EQ(r.status, 405);
 }
 
+TEST_F(Mux, BatchesWithEngineCallsAreVotedElementByElement) {
+    std::string np = payload_request(3, 2, 555);
+    size_t at = np.find("\"id\":1");
+    np.replace(at, 6, "\"id\":\"np\"");
+    std::string batch = "[" + np +
+                        R"(,{"jsonrpc":"2.0","id":2,"method":"eth_blockNumber","params":[]})"
+                        R"(,{"jsonrpc":"2.0","method":"eth_chainId","params":[]})"
+                        R"(,{"jsonrpc":"2.0","id":4})"
+                        R"(,{"jsonrpc":"2.0","id":5,"method":"engine_getPayloadV3","params":["0x0102030405060708"]}])";
+    rules(V, V, I);
+    HttpReply r = daemon->call(batch);
+    ASSERT_EQ(r.status, 200) << r.body;
+    EXPECT_EQ(json_at(r.body, "/0/id"), "\"np\"") << r.body;
+    EXPECT_EQ(json_at(r.body, "/0/result/status"), "\"SYNCING\"") << r.body;  // VVI
+    EXPECT_EQ(json_at(r.body, "/1/id"), "2");
+    EXPECT_NE(json_at(r.body, "/1/result"), "<missing>");
+    EXPECT_EQ(json_at(r.body, "/2/error/code"), "-32600");  // the notification got no answer
+    EXPECT_EQ(json_at(r.body, "/3/error/code"), "-38001") << r.body;
+    EXPECT_EQ(json_at(r.body, "/4"), "<missing>");
+}
+
 TEST_F(Mux, AdminApi) {
     HttpReply status = daemon->admin("GET", "/status");
     ASSERT_EQ(status.status, 200);
