@@ -4,6 +4,7 @@
 //   enginemux blockhash [FILE|-]        rebuild newPayload block hashes (exit 0/1/2)
 //   enginemux check-config FILE         validate a config file without starting
 //   enginemux tune --check|--apply ...  kernel tuning profiles
+//   enginemux validator ...             the CometBFT validator guard (validator/cli.h)
 //   enginemux payload-example [...]     synthetic newPayload requests with correct hashes
 //   enginemux --version                 version, build, and the CPU/kernel features in use
 #include "base/version.h"
@@ -26,6 +27,7 @@
 #include "eth/keccak/keccak.h"
 #include "io/loop.h"
 #include "io/signals.h"
+#include "validator/cli.h"
 
 #ifndef EM_BUILD_TYPE
 #define EM_BUILD_TYPE "unknown"
@@ -112,6 +114,7 @@ int main(int argc, char** argv) {
         if (command == "check-config") return run_check_config(argc, argv);
         if (command == "tune") return em::tune_main(argc - 1, argv + 1, stdout, stderr);
         if (command == "payload-example") return em::app::payload_example_main(argc - 1, argv + 1);
+        if (command == "validator") return em::validator::validator_main(argc - 1, argv + 1);
     }
     em::app::Config config;
     auto outcome = em::app::load(argc, argv, config);
