@@ -24,6 +24,9 @@ done
 missing=""
 for p in $want; do
   case " $missing " in *" $p "*) continue ;; esac
+  # Node.js from another source (e.g. nodesource, which bundles npm) conflicts with Debian's
+  # npm package: a working node and npm are enough.
+  case "$p" in nodejs|npm) command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 && continue ;; esac
   if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
     missing="$missing $p"
   fi
