@@ -6,10 +6,7 @@
 set -eu
 cd "$(dirname "$0")/.."
 seconds=${FUZZ_SECONDS:-60}
-if [ ! -f build-fuzz/build.ninja ]; then
-  CXX=clang++ CC=clang meson setup build-fuzz --buildtype=debugoptimized -Dfuzzing=true \
-    -Db_sanitize=address,undefined -Db_lundef=false -Dbenchmarks=disabled -Dtests=disabled >/dev/null
-fi
+tools/setup-fuzz-build.sh
 ninja -C build-fuzz
 mkdir -p build-fuzz/artifacts
 targets=$(find build-fuzz/fuzz -maxdepth 2 -type f -name 'fuzz_*' -perm -u+x | sort)

@@ -110,6 +110,10 @@ public:
         drain_ctx_ = ctx;
     }
 
+    /// Submits the queued operations now instead of at the end of the turn (so the kernel
+    /// starts on them while the caller keeps computing).
+    void flush() { io_uring_submit(&ring_); }
+
     /// Monotonic time cached at the start of this loop turn.
     uint64_t now_ns() const { return now_ns_; }
     const RingFeatures& features() const { return features_; }

@@ -75,10 +75,11 @@ void write_log_entry(ByteBuffer& out, const LogEntry& e) {
 
 void LogEntry::set_call(std::string_view method_name, std::string_view id_text) {
     method_bytes = static_cast<uint8_t>(std::min(method_name.size(), method_bytes_max));
-    std::memcpy(method, method_name.data(), method_bytes);
+    if (method_bytes) std::memcpy(method, method_name.data(), method_bytes);
     id_too_long = id_text.size() > id_bytes_max;
     id_bytes = id_too_long ? 0 : static_cast<uint8_t>(id_text.size());
-    std::memcpy(id, id_text.data(), id_bytes);
+    // A notification has no id: its view may be null, which memcpy must never see.
+    if (id_bytes) std::memcpy(id, id_text.data(), id_bytes);
 }
 
 Shared::Shared(MockConfig config, const RuleSet& rules, size_t threads)

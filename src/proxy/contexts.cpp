@@ -246,28 +246,19 @@ void Proxy::route_engine(const Sink& sink, http::ServerConn& conn, const jsonrpc
     using engine::Strategy;
     switch (method.strategy) {
         case Strategy::vote: {
-            eth::Verdict verdict;
-            bool have_verdict = false;
-            if (method.kind == engine::MethodKind::new_payload && config_.verify_block_hash) {
-                bump(metrics_.block_hash_checked);
-                auto params = parser_.rewind_to_params(entry);
-                Result<eth::Verdict> checked =
-                    params.error() ? failf(Errc::invalid_input, "params: missing or not an array")
-                                   : verifier_.verify_params(params.value_unsafe(), method.version);
-                if (!checked) {
-                    bump(metrics_.payload_decode_errors);
-                    char message[160];
-                    std::snprintf(message, sizeof message, "invalid params: %s", checked.error().c_str());
-                    deliver_error(sink, request.id, jsonrpc::code::invalid_params, message, method.index);
-                    return;
-                }
-                verdict = *checked;
-                have_verdict = true;
-                if (!verdict.match) bump(metrics_.block_hash_mismatch);
-            }
             EngineContext* ctx = take_engine_context();
             if (!ctx) break;
-            ctx->start_vote(sink, conn, method, body, request.id, have_verdict ? &verdict : nullptr);
+            ctx->start_vote(sink, conn, method, body, request.id);
+            if (method.kind == engine::MethodKind::new_payload && config_.verify_block_hash) {
+                // The calls are on their way: rebuild the block hash while the ELs work on them.
+                loop_.flush();
+                bump(metrics_.block_hash_checked);
+                auto params = parser_.rewind_to_params(entry);
+                ctx->check_block_hash(params.error()
+                                          ? failf(Errc::invalid_input, "params: missing or not an array")
+                                          : verifier_.verify_params(params.value_unsafe(), method.version));
+            }
+            ctx->launched();
             return;
         }
         case Strategy::best_of: {
@@ -474,6 +465,10 @@ simdjson::padded_string_view Proxy::EngineContext::padded(const Slot& slot, std:
 }
 
 void Proxy::EngineContext::fan_out(bool ordered, bool voters_only) {
+    // The launch guard: one extra count until launched(), so calls that fail at once cannot
+    // decide (or release) the context while it is still being set up.
+    pending_ = 1;
+    launching_ = true;
     for (size_t i = 0; i < upstream::nodes_max; i++) {
         Slot& slot = slots_[i];
         if (slot.state != SlotState::pending) continue;
@@ -483,7 +478,6 @@ void Proxy::EngineContext::fan_out(bool ordered, bool voters_only) {
         }
         pending_++;
     }
-    // Submit after counting, so an immediate failure cannot finish the context early.
     for (size_t i = 0; i < upstream::nodes_max; i++) {
         Slot& slot = slots_[i];
         if (slot.state != SlotState::pending) continue;
@@ -498,7 +492,42 @@ void Proxy::EngineContext::fan_out(bool ordered, bool voters_only) {
         if (proxy_.nodes_[i])
             proxy_.metrics_.lane_depth[i].store(proxy_.nodes_[i]->lane_depth(), std::memory_order_relaxed);
     }
-    if (pending_ == 0) progress();
+}
+
+void Proxy::EngineContext::launched() {
+    EM_ASSERT(launching_ && pending_ > 0);
+    launching_ = false;
+    pending_--;
+    progress();
+}
+
+void Proxy::EngineContext::check_block_hash(const Result<eth::Verdict>& verdict) {
+    ShardMetrics& metrics = proxy_.metrics_;
+    if (!verdict) {
+        bump(metrics.payload_decode_errors);
+        char message[160];
+        std::snprintf(message, sizeof message, "invalid params: %s", verdict.error().c_str());
+        reply_error(jsonrpc::code::invalid_params, message);
+        return;
+    }
+    hash_checked_ = true;
+    hash_match_ = verdict->match;
+    claimed_hash_ = verdict->claimed;
+    computed_hash_ = verdict->computed;
+    if (hash_match_) return;
+    // The payload contradicts its own block hash: INVALID at once, whatever the ELs say.
+    bump(metrics.block_hash_mismatch);
+    engine::PayloadStatus status;
+    status.status = method_->version == 1 ? engine::Status::invalid_block_hash : engine::Status::invalid;
+    char claimed[67], computed[67], message[200];
+    hex32(claimed_hash_, claimed);
+    hex32(computed_hash_, computed);
+    std::snprintf(message, sizeof message, "\"blockHash %s does not match the payload (it hashes to %s)\"",
+                  claimed, computed);
+    status.validation_error_json = message;
+    result_.clear();
+    if (engine::write_payload_status(result_, status, method_->status_schema)) reply(result_.view());
+    bump(metrics.vote_answers[static_cast<size_t>(status.status)]);
 }
 
 void Proxy::EngineContext::begin(const Sink& sink, http::ServerConn& conn,
@@ -516,16 +545,11 @@ void Proxy::EngineContext::begin(const Sink& sink, http::ServerConn& conn,
 
 void Proxy::EngineContext::start_vote(const Sink& sink, http::ServerConn& conn,
                                       const engine::MethodInfo& method, std::string_view body,
-                                      std::string_view id, const eth::Verdict* verdict) {
+                                      std::string_view id) {
     begin(sink, conn, method, id);
     body_.clear();
     body_.append(body);
-    hash_checked_ = verdict != nullptr;
-    hash_match_ = verdict ? verdict->match : true;
-    if (verdict) {
-        claimed_hash_ = verdict->claimed;
-        computed_hash_ = verdict->computed;
-    }
+    hash_match_ = true;
     for (size_t i = 0; i < upstream::nodes_max; i++) {
         Slot& slot = slots_[i];
         slot.body.clear();
@@ -544,21 +568,6 @@ void Proxy::EngineContext::start_vote(const Sink& sink, http::ServerConn& conn,
         slot.voter = info->role == upstream::NodeRole::voter;
         slot.dead_at_start = proxy_.engine_suspect_[i] ||
                              proxy_.board_.read(i).state == upstream::NodeState::dead;
-    }
-    if (hash_checked_ && !hash_match_) {
-        // The payload contradicts its own block hash: INVALID at once, whatever the ELs say.
-        engine::PayloadStatus status;
-        bool v1 = method.version == 1;
-        status.status = v1 ? engine::Status::invalid_block_hash : engine::Status::invalid;
-        char claimed[67], computed[67], message[200];
-        hex32(claimed_hash_, claimed);
-        hex32(computed_hash_, computed);
-        std::snprintf(message, sizeof message,
-                      "\"blockHash %s does not match the payload (it hashes to %s)\"", claimed, computed);
-        status.validation_error_json = message;
-        result_.clear();
-        if (engine::write_payload_status(result_, status, method.status_schema)) reply(result_.view());
-        bump(proxy_.metrics_.vote_answers[static_cast<size_t>(status.status)]);
     }
     fan_out(/*ordered=*/true, /*voters_only=*/false);
 }
@@ -592,6 +601,7 @@ void Proxy::EngineContext::start_get_payload(const Sink& sink, http::ServerConn&
         slot.body.append("\"]}");
     }
     fan_out(/*ordered=*/false, /*voters_only=*/false);
+    launched();
 }
 
 void Proxy::EngineContext::start_merge(const Sink& sink, http::ServerConn& conn,
@@ -612,6 +622,7 @@ void Proxy::EngineContext::start_merge(const Sink& sink, http::ServerConn& conn,
         slot.dead_at_start = false;
     }
     fan_out(/*ordered=*/false, /*voters_only=*/true);
+    launched();
 }
 
 void Proxy::EngineContext::on_call_done(upstream::Call& call, const http::Response* response,
@@ -698,6 +709,7 @@ void Proxy::EngineContext::record_answer(Slot& slot, size_t i, const http::Respo
 }
 
 void Proxy::EngineContext::progress() {
+    if (launching_) return;  // launched() decides once everything is set up
     if (!answered_) {
         switch (method_->strategy) {
             case engine::Strategy::vote: answer_vote(); break;

@@ -53,8 +53,15 @@ class Proxy::EngineContext final : public upstream::CallDone {
 public:
     explicit EngineContext(Proxy& proxy);
     /// Fans `method` out per its strategy. Returns after the calls are submitted (or answered).
+    /// Fans a vote method out and keeps the context open (launch guard) until launched(), so
+    /// the caller can check the block hash while the ELs work.
     void start_vote(const Sink& sink, http::ServerConn& conn, const engine::MethodInfo& method,
-                    std::string_view body, std::string_view id, const eth::Verdict* verdict);
+                    std::string_view body, std::string_view id);
+    /// The block-hash check of the newPayload just fanned out: a decode error answers -32602,
+    /// a mismatch answers INVALID (INVALID_BLOCK_HASH for V1) at once.
+    void check_block_hash(const Result<eth::Verdict>& verdict);
+    /// Ends the launch: from here on the vote may be decided.
+    void launched();
     void start_get_payload(const Sink& sink, http::ServerConn& conn, const engine::MethodInfo& method,
                            std::string_view id, std::span<const engine::NodePayloadId> builders);
     void start_merge(const Sink& sink, http::ServerConn& conn, const engine::MethodInfo& method,
@@ -103,7 +110,8 @@ private:
     ByteBuffer result_;  ///< the result member we build (vote, merge)
     ByteBuffer answer_;  ///< the whole response object, built from result_ before delivery
     std::array<Slot, upstream::nodes_max> slots_;
-    uint32_t pending_ = 0;
+    uint32_t pending_ = 0;   ///< calls in flight, plus one while launching
+    bool launching_ = false;
     bool answered_ = false;
     bool hash_checked_ = false;
     bool hash_match_ = true;
