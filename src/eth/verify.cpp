@@ -44,10 +44,16 @@ Result<Verdict> BlockHashVerifier::finish() {
     return v;
 }
 
-Result<Verdict> BlockHashVerifier::verify_params(ond::value params, uint8_t version) {
+Result<void> BlockHashVerifier::decode_params(ond::value params, uint8_t version) {
     EM_ASSERT(version >= 1 && version <= new_payload_version_max);
     arena_.reset();
-    EM_TRY_VOID(decode_new_payload(params, version, arena_, payload_, config_.decode, &counters_));
+    return decode_new_payload(params, version, arena_, payload_, config_.decode, &counters_);
+}
+
+Result<Verdict> BlockHashVerifier::hash_decoded() { return finish(); }
+
+Result<Verdict> BlockHashVerifier::verify_params(ond::value params, uint8_t version) {
+    EM_TRY_VOID(decode_params(params, version));
     return finish();
 }
 

@@ -48,6 +48,12 @@ class BlockHashVerifier {
     /// proxy's document positioned at "params". Errors: decode errors (invalid_input, for
     /// -32602) naming the field path, too_large when a limit or the arena is exceeded.
     [[nodiscard]] Result<Verdict> verify_params(simdjson::ondemand::value params, uint8_t version);
+    /// The two halves of verify_params(value), so a caller can act between them (the proxy
+    /// forwards a payload only once it decoded, and hashes while the ELs work): decode_params
+    /// decodes into this verifier's arena (errors as verify_params); hash_decoded rebuilds the
+    /// header of what the last successful decode_params read. Nothing else may run between them.
+    [[nodiscard]] Result<void> decode_params(simdjson::ondemand::value params, uint8_t version);
+    [[nodiscard]] Result<Verdict> hash_decoded();
     /// Same for an already opened params array.
     [[nodiscard]] Result<Verdict> verify_params(simdjson::ondemand::array params, uint8_t version);
     /// Verifies a whole JSON-RPC request text (finds "method" and "params" itself; unsupported

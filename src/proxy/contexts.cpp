@@ -246,17 +246,29 @@ void Proxy::route_engine(const Sink& sink, http::ServerConn& conn, const jsonrpc
     using engine::Strategy;
     switch (method.strategy) {
         case Strategy::vote: {
+            bool check = method.kind == engine::MethodKind::new_payload && config_.verify_block_hash;
+            if (check) {
+                // Decode first: a malformed payload is answered -32602 and never forwarded.
+                auto params = parser_.rewind_to_params(entry);
+                Result<void> decoded = params.error()
+                                           ? fail(Errc::invalid_input, "params: missing or not an array")
+                                           : verifier_.decode_params(params.value_unsafe(), method.version);
+                if (!decoded) {
+                    bump(metrics_.payload_decode_errors);
+                    char message[160];
+                    std::snprintf(message, sizeof message, "invalid params: %s", decoded.error().c_str());
+                    deliver_error(sink, request.id, jsonrpc::code::invalid_params, message, method.index);
+                    return;
+                }
+            }
             EngineContext* ctx = take_engine_context();
             if (!ctx) break;
             ctx->start_vote(sink, conn, method, body, request.id);
-            if (method.kind == engine::MethodKind::new_payload && config_.verify_block_hash) {
+            if (check) {
                 // The calls are on their way: rebuild the block hash while the ELs work on them.
                 loop_.flush();
                 bump(metrics_.block_hash_checked);
-                auto params = parser_.rewind_to_params(entry);
-                ctx->check_block_hash(params.error()
-                                          ? failf(Errc::invalid_input, "params: missing or not an array")
-                                          : verifier_.verify_params(params.value_unsafe(), method.version));
+                ctx->check_block_hash(verifier_.hash_decoded());
             }
             ctx->launched();
             return;

@@ -65,7 +65,15 @@ await main(async () => {
   // --- state: contracts, a block of many transactions, a pinned timestamp ---------------------
   const signed = async (tx) => a('eth_signTransaction', [{ from: ALICE, gas: '0x100000', ...tx }]);
   const send = async (raw) => a('eth_sendRawTransaction', [raw]);
-  const receipt = async (hash) => a('eth_getTransactionReceipt', [hash]);
+  // anvil mines right after eth_sendRawTransaction answers, not always before: wait for it.
+  const receipt = async (hash) => {
+    for (let i = 0; i < 100; i++) {
+      const r = await a('eth_getTransactionReceipt', [hash]);
+      if (r) return r;
+      await sleep(20);
+    }
+    throw new Error(`no receipt for ${hash} after 2 s`);
+  };
   const echo = (await receipt(await send(await signed({ data: deployCode(ECHO_RUNTIME) })))).contractAddress;
   const reverter = (await receipt(await send(await signed({ data: deployCode(REVERT_RUNTIME) })))).contractAddress;
   await a('evm_setAutomine', [false]);

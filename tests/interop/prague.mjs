@@ -98,6 +98,9 @@ await main(async () => {
   const head = await rpc(el.rpcUrl, 'eth_getBlockByNumber', ['latest', false]);
   check(head.hash === p.blockHash && Number(head.number) === BLOCKS + 1, 'the EL head is the block accepted in strict mode', `${Number(head.number)} ${head.hash}`);
   const sm2 = await metrics(strict.adminUrl);
-  check(metric(sm2, 'enginemux_block_hash_checked_total') === 2 && metric(sm2, 'enginemux_block_hash_mismatch_total') === 0,
-    'strict: both newPayloads were hash-checked, no mismatch');
+  // The rejected payload never decoded, so only the accepted one had its hash rebuilt.
+  check(metric(sm2, 'enginemux_block_hash_checked_total') === 1 &&
+        metric(sm2, 'enginemux_payload_decode_errors_total') === 1 &&
+        metric(sm2, 'enginemux_block_hash_mismatch_total') === 0,
+    'strict: the accepted newPayload was hash-checked, the rejected one counted as a decode error, no mismatch');
 });
