@@ -3,10 +3,21 @@
 # of three bundled mock execution clients on 127.0.0.1 and drives it like a consensus client
 # for a few seconds per phase, printing what happened. Options go to tools/demo.sh
 # (e.g. ./demo.sh --seconds 10).
+#
+# ./demo.sh --real-clients [--seconds N] [--no-kill] runs the real thing instead: Lodestar (CL)
+# → enginemux → three EthereumJS nodes from the npm registry (tests/interop/devnet.mjs).
 set -eu
 cd "$(dirname "$0")"
-tools/deps.sh build
 BUILD=${BUILD:-build}
+if [ "${1:-}" = "--real-clients" ]; then
+  shift
+  tools/deps.sh interop
+  [ -f "$BUILD/build.ninja" ] || meson setup "$BUILD" --buildtype=debugoptimized >/dev/null
+  ninja -C "$BUILD" src/app/enginemux
+  EM_ENGINEMUX="$PWD/$BUILD/src/app/enginemux" EM_INTEROP_WORK="$PWD/$BUILD/interop-work" \
+    exec node tests/interop/devnet.mjs devnet "$@"
+fi
+tools/deps.sh build
 if [ ! -f "$BUILD/build.ninja" ]; then
   meson setup "$BUILD" --buildtype=debugoptimized >/dev/null
 fi

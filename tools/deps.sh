@@ -1,6 +1,6 @@
 #!/bin/sh
 # Installs the Debian 12 packages a task needs, if any are missing (apt-get; sudo when not root).
-# usage: tools/deps.sh build|test|ci|bench|package|all ...
+# usage: tools/deps.sh build|test|ci|bench|package|interop|all ...
 set -eu
 build="g++ meson ninja-build pkg-config git ca-certificates liburing-dev libsimdjson-dev
   libmimalloc-dev libssl-dev libexpected-dev libtomlplusplus-dev libcli11-dev curl procps"
@@ -9,6 +9,7 @@ test="$build libgtest-dev libgmock-dev libbenchmark-dev libcrypto++-dev python3 
 ci="$test clang libclang-rt-14-dev clang-format"
 bench="$build libbenchmark-dev nginx haproxy gnuplot-nox python3"
 package="$build dpkg-dev debhelper fakeroot rpm lintian"
+interop="$build nodejs npm make python3"   # real clients from npm (node-gyp builds native modules)
 want=""
 for set in "$@"; do
   case "$set" in
@@ -17,6 +18,7 @@ for set in "$@"; do
     ci) want="$want $ci" ;;
     bench) want="$want $bench" ;;
     package) want="$want $package" ;;
+    interop) want="$want $interop" ;;
     all) want="$want $ci $bench $package" ;;
     *) echo "tools/deps.sh: unknown set '$set' (build|test|ci|bench|package|all)" >&2; exit 2 ;;
   esac
