@@ -211,16 +211,24 @@ void AdminHandler::render_metrics(ByteBuffer& out) const {
                 static_cast<double>(sum([&](proxy::ShardMetrics& s) -> proxy::Counter& { return get(s).sum_us; })) / 1e6);
         appendf(out, "%s_count{%s} %llu\n", metric, labels, static_cast<unsigned long long>(cumulative));
     };
-    out.append("# HELP enginemux_request_seconds Time from a complete request to its answer.\n"
-               "# TYPE enginemux_request_seconds histogram\n");
-    for (size_t m = 0; m < proxy::method_slots; m++) {
-        if (sum([&](proxy::ShardMetrics& s) -> proxy::Counter& { return s.request_latency[m].count; }) == 0) continue;
-        char labels[96];
-        std::string_view name = method_label(m);
-        std::snprintf(labels, sizeof labels, "method=\"%.*s\"", static_cast<int>(name.size()), name.data());
-        histogram("enginemux_request_seconds", labels,
-                  [&](proxy::ShardMetrics& s) -> proxy::LatencyHistogram& { return s.request_latency[m]; });
-    }
+    // One histogram per method for the CL-facing latencies.
+    using MethodHistograms = std::array<proxy::LatencyHistogram, proxy::method_slots> proxy::ShardMetrics::*;
+    auto per_method = [&](const char* metric, const char* help, MethodHistograms member) {
+        appendf(out, "# HELP %s %s\n# TYPE %s histogram\n", metric, help, metric);
+        for (size_t m = 0; m < proxy::method_slots; m++) {
+            if (sum([&](proxy::ShardMetrics& s) -> proxy::Counter& { return (s.*member)[m].count; }) == 0) continue;
+            char labels[96];
+            std::string_view name = method_label(m);
+            std::snprintf(labels, sizeof labels, "method=\"%.*s\"", static_cast<int>(name.size()), name.data());
+            histogram(metric, labels, [&](proxy::ShardMetrics& s) -> proxy::LatencyHistogram& { return (s.*member)[m]; });
+        }
+    };
+    per_method("enginemux_request_seconds", "Time from a complete request to its answer.",
+               &proxy::ShardMetrics::request_latency);
+    per_method("enginemux_own_seconds",
+               "Time a request spent in enginemux not waiting for an execution client "
+               "(parsing, block-hash check, vote, queueing, wake-ups).",
+               &proxy::ShardMetrics::own_latency);
     // Upstream calls per node and method.
     out.append("# HELP enginemux_upstream_calls_total Calls sent to execution clients.\n"
                "# TYPE enginemux_upstream_calls_total counter\n"

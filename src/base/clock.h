@@ -15,6 +15,9 @@ inline uint64_t mono_ns() {
     return static_cast<uint64_t>(ts.tv_sec) * 1'000'000'000ull + static_cast<uint64_t>(ts.tv_nsec);
 }
 
+/// to − from, or 0 when `to` is earlier (a turn-cached time can precede a fresh reading).
+inline uint64_t elapsed_ns(uint64_t from, uint64_t to) { return to > from ? to - from : 0; }
+
 /// CLOCK_REALTIME in whole seconds since the Unix epoch (JWT iat, log timestamps).
 inline int64_t wall_s() {
     timespec ts;

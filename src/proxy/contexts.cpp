@@ -1,3 +1,4 @@
+#include "base/clock.h"
 #include "proxy/contexts.h"
 
 #include <cstdio>
@@ -332,6 +333,7 @@ void Proxy::ForwardContext::start(const Sink& sink, http::ServerConn& conn, std:
     tried_mask_ = 0;
     last_error_.clear();
     start_ns_ = conn.request_ns();
+    upstream_ns_ = 0;
     attempt();
 }
 
@@ -356,7 +358,11 @@ void Proxy::ForwardContext::attempt() {
 void Proxy::ForwardContext::on_call_done(upstream::Call& call, const http::Response* response,
                                          const Error* error) {
     UpstreamMetrics& m = proxy_.metrics_.upstream[node_][method_slot_];
-    if (call.sent_ns) m.latency.record_us((proxy_.loop_.now_ns() - call.sent_ns) / 1000);
+    if (call.sent_ns) {
+        uint64_t waited = elapsed_ns(call.sent_ns, proxy_.loop_.now_ns());
+        upstream_ns_ += waited;
+        m.latency.record_us(waited / 1000);
+    }
     const upstream::NodeInfo* info = proxy_.infos_[node_];
     const char* name = info ? info->name.c_str() : "node";
     char why[Error::message_bytes_max + 40];
@@ -459,7 +465,9 @@ void Proxy::ForwardContext::reply_failure(std::string_view message) {
 }
 
 void Proxy::ForwardContext::finish() {
-    proxy_.metrics_.request_latency[method_slot_].record_us((proxy_.loop_.now_ns() - start_ns_) / 1000);
+    uint64_t total = elapsed_ns(start_ns_, mono_ns());
+    proxy_.metrics_.request_latency[method_slot_].record_us(total / 1000);
+    proxy_.metrics_.own_latency[method_slot_].record_us(elapsed_ns(upstream_ns_, total) / 1000);
     proxy_.release(this);
 }
 
@@ -553,6 +561,8 @@ void Proxy::EngineContext::begin(const Sink& sink, http::ServerConn& conn,
     hash_checked_ = false;
     pending_ = 0;
     start_ns_ = conn.request_ns();
+    first_sent_ns_ = 0;
+    last_answer_ns_ = 0;
 }
 
 void Proxy::EngineContext::start_vote(const Sink& sink, http::ServerConn& conn,
@@ -641,7 +651,12 @@ void Proxy::EngineContext::on_call_done(upstream::Call& call, const http::Respon
                                         const Error* error) {
     size_t i = call.tag;
     Slot& slot = slots_[i];
-    slot.latency_us = call.sent_ns ? (proxy_.loop_.now_ns() - call.sent_ns) / 1000 : 0;
+    uint64_t now = proxy_.loop_.now_ns();
+    slot.latency_us = call.sent_ns ? elapsed_ns(call.sent_ns, now) / 1000 : 0;
+    if (!answered_ && call.sent_ns) {
+        if (first_sent_ns_ == 0 || call.sent_ns < first_sent_ns_) first_sent_ns_ = call.sent_ns;
+        last_answer_ns_ = now;
+    }
     if (proxy_.nodes_[i])
         proxy_.metrics_.lane_depth[i].store(proxy_.nodes_[i]->lane_depth(), std::memory_order_relaxed);
     record_answer(slot, i, response, error);
@@ -918,20 +933,27 @@ void Proxy::EngineContext::answer_merge() {
     reply(result_.view());
 }
 
-void Proxy::EngineContext::reply(std::string_view result_json) {
+void Proxy::EngineContext::mark_answered() {
     answered_ = true;
+    uint64_t total = elapsed_ns(start_ns_, mono_ns());
+    uint64_t waited = last_answer_ns_ ? elapsed_ns(first_sent_ns_, last_answer_ns_) : 0;
+    proxy_.metrics_.own_latency[method_->index].record_us(elapsed_ns(waited, total) / 1000);
+}
+
+void Proxy::EngineContext::reply(std::string_view result_json) {
+    mark_answered();
     answer_.clear();
     jsonrpc::write_result(answer_, id_.view(), result_json);
     proxy_.deliver(sink_, answer_.view());
 }
 
 void Proxy::EngineContext::reply_raw(std::string_view response_json) {
-    answered_ = true;
+    mark_answered();
     proxy_.deliver(sink_, trim(response_json));
 }
 
 void Proxy::EngineContext::reply_error(int code, std::string_view message) {
-    answered_ = true;
+    mark_answered();
     bump(proxy_.metrics_.request_errors[method_->index]);
     answer_.clear();
     jsonrpc::write_error(answer_, id_.view(), code, message);

@@ -47,6 +47,7 @@ private:
     upstream::Call call_;
     ByteBuffer last_error_;
     uint64_t start_ns_ = 0;
+    uint64_t upstream_ns_ = 0;  ///< time spent waiting for nodes, over every attempt
 };
 
 class Proxy::EngineContext final : public upstream::CallDone {
@@ -95,6 +96,7 @@ private:
     void reply(std::string_view result_json);
     void reply_raw(std::string_view response_json);
     void reply_error(int code, std::string_view message);
+    void mark_answered();
     void log_disagreement(const engine::VoteResult& result);
     void finish();
     simdjson::padded_string_view padded(const Slot& slot, std::string_view part) const;
@@ -118,6 +120,10 @@ private:
     eth::Hash32 claimed_hash_{};
     eth::Hash32 computed_hash_{};
     uint64_t start_ns_ = 0;
+    // The window spent waiting for the nodes before the answer: from the first call on the wire
+    // to the last answer that arrived before the decision (0 = none arrived).
+    uint64_t first_sent_ns_ = 0;
+    uint64_t last_answer_ns_ = 0;
     engine::VoteResult final_vote_{};
     bool voted_ = false;
 };

@@ -18,8 +18,8 @@
 namespace em::proxy {
 
 /// Upper bounds (µs) of the latency histogram buckets; a final +Inf bucket follows.
-inline constexpr std::array<uint64_t, 17> latency_bucket_bounds_us = {
-    50, 100, 250, 500, 1'000, 2'500, 5'000, 10'000, 25'000, 50'000, 100'000, 250'000, 500'000,
+inline constexpr std::array<uint64_t, 19> latency_bucket_bounds_us = {
+    10, 25, 50, 100, 250, 500, 1'000, 2'500, 5'000, 10'000, 25'000, 50'000, 100'000, 250'000, 500'000,
     1'000'000, 2'500'000, 5'000'000, 10'000'000};
 inline constexpr size_t latency_buckets = latency_bucket_bounds_us.size() + 1;
 
@@ -57,6 +57,10 @@ struct ShardMetrics {
     std::array<Counter, method_slots> requests{};
     std::array<Counter, method_slots> request_errors{};  ///< answered with a JSON-RPC error
     std::array<LatencyHistogram, method_slots> request_latency{};
+    /// Time a request spent in enginemux not waiting for a node: from the complete request to
+    /// its answer, minus the window from the first call on the wire to the last answer the
+    /// decision used. What the proxy itself adds (parsing, hashing, voting, queueing, wake-ups).
+    std::array<LatencyHistogram, method_slots> own_latency{};
     Counter http_unauthorized{0};   ///< 401: missing/bad JWT
     Counter http_bad_requests{0};   ///< other 4xx answered by the proxy
     Counter jsonrpc_parse_errors{0};

@@ -50,7 +50,7 @@ void Node::close_idle() {
 
 void Node::start(Exchange& ex, Call& call) {
     ex.call_ = &call;
-    call.sent_ns = loop_.now_ns();
+    call.sent_ns = mono_ns();  // fresh: the loop's turn time can be long past after parsing
     stats_.calls++;
     ByteBuffer& out = ex.conn_.request();
     out.clear();

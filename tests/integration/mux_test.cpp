@@ -312,6 +312,38 @@ TEST_F(Mux, AdminApi) {
     EXPECT_EQ(extra.log().find(json_at(later, "/params/0/blockHash").substr(1, 66)), std::string::npos);
 }
 
+/// The value of one sample line `name{labels} value` in Prometheus text, or -1 when absent.
+double metric_value(const std::string& text, const std::string& sample) {
+    size_t at = text.find("\n" + sample + " ");
+    if (at == std::string::npos) return -1;
+    return std::stod(text.substr(at + sample.size() + 2));
+}
+
+TEST_F(Mux, OwnTimeExcludesTheWaitForTheEls) {
+    // Each EL takes 20 ms per newPayload, so every request waits >= 20 ms for the ELs and
+    // enginemux_own_seconds must be at most request_seconds minus that wait, request by request.
+    const std::string own_sum = "enginemux_own_seconds_sum{method=\"engine_newPayloadV3\"}";
+    const std::string own_count = "enginemux_own_seconds_count{method=\"engine_newPayloadV3\"}";
+    const std::string req_sum = "enginemux_request_seconds_sum{method=\"engine_newPayloadV3\"}";
+    auto read = [&](const std::string& sample) {
+        double v = metric_value(daemon->admin("GET", "/metrics").body, sample);
+        return v < 0 ? 0.0 : v;
+    };
+    double own0 = read(own_sum), count0 = read(own_count), req0 = read(req_sum);
+    rules("engine_newPayload*:delay=20", "engine_newPayload*:delay=20", "engine_newPayload*:delay=20");
+    const int calls = 3;
+    for (int i = 0; i < calls; i++)
+        EXPECT_EQ(status_of(daemon->call(payload_request(3, 4, 7000 + static_cast<uint64_t>(i)))), "\"VALID\"");
+    std::string m = daemon->admin("GET", "/metrics").body;
+    EXPECT_NE(m.find("# TYPE enginemux_own_seconds histogram"), std::string::npos);
+    double own = metric_value(m, own_sum) - own0;
+    double req = metric_value(m, req_sum) - req0;
+    EXPECT_EQ(metric_value(m, own_count) - count0, calls);
+    EXPECT_GE(req, calls * 0.020);
+    EXPECT_LE(own, req - calls * 0.020 + 1e-9) << "own " << own << " s, request " << req << " s";
+    EXPECT_GE(own, 0.0);
+}
+
 TEST(MuxProcess, HealthFailoverAndRecovery) {
     TempDir dir;
     MockEl a(dir, "a"), b(dir, "b"), c(dir, "c");
