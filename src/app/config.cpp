@@ -125,12 +125,16 @@ std::string usage_text() {
            "  --node-timings         log each node's probe latency\n"
            "  --config FILE.toml     every setting (see /etc/enginemux/enginemux.toml)\n"
            "  --shards N             shard threads (default cores-1, at least 1)\n"
+           "  --spin-us N            the engine shard polls N us after each event before it\n"
+           "                         sleeps (default 0; spends its core to skip wake-ups)\n"
            "  --admin-listen A:P     admin API address (default 127.0.0.1:9551, '' = off)\n"
            "  --admin-token-file F   require 'Authorization: Bearer <token>' on the admin API\n"
            "  -h, --help             this text\n";
 }
 
 namespace {
+
+constexpr uint32_t spin_us_max = 60'000'000;  // a minute: longer than any slot
 
 // --- TOML -----------------------------------------------------------------------------------
 
@@ -143,7 +147,7 @@ Result<void> toml_number(const toml::node& node, std::string_view key, T& out, d
         return failf(Errc::invalid_input, "%.*s: expected a number", static_cast<int>(key.size()),
                      key.data());
     if (std::isnan(v) || v < lo || v > hi)
-        return failf(Errc::invalid_input, "%.*s: %g is outside %g..%g",
+        return failf(Errc::invalid_input, "%.*s: %.15g is outside %.15g..%.15g",
                      static_cast<int>(key.size()), key.data(), v, lo, hi);
     if constexpr (std::is_integral_v<T>) {
         if (!node.is_integer())
@@ -297,6 +301,7 @@ Result<void> load_toml(const std::string& path, Config& c) {
                 else c.log_level = *level;
             }
         } else if (key == "shards") r = toml_number(v, full, c.shards, 0, 1024);
+        else if (key == "spin_us") r = toml_number(v, full, c.spin_us, 0, spin_us_max);
         else if (key == "node_timings") r = toml_bool(v, full, c.node_timings);
         else if (key == "limits" && v.is_table()) r = load_limits(*v.as_table(), c.limits);
         else if (key == "health" && v.is_table()) r = load_health(*v.as_table(), c.health);
@@ -359,7 +364,7 @@ Result<LoadOutcome> load(int argc, const char* const* argv, Config& out) {
     CLI::App cli("enginemux", "enginemux");
     cli.set_help_flag();  // we print our own usage
     std::string nodes, jwt, listen_addr, log_level, config_path, admin_listen, admin_token;
-    int64_t port = 0, timeout = 0, shards = 0;
+    int64_t port = 0, timeout = 0, shards = 0, spin = 0;
     double majority = 0;
     bool help = false, version = false, timings = false;
     auto* o_nodes = cli.add_option("--nodes,-n", nodes);
@@ -371,6 +376,7 @@ Result<LoadOutcome> load(int argc, const char* const* argv, Config& out) {
     auto* o_level = cli.add_option("--log-level,-l", log_level);
     auto* o_config = cli.add_option("--config,-c", config_path);
     auto* o_shards = cli.add_option("--shards", shards);
+    auto* o_spin = cli.add_option("--spin-us", spin);
     auto* o_admin = cli.add_option("--admin-listen", admin_listen);
     auto* o_token = cli.add_option("--admin-token-file", admin_token);
     cli.add_flag("--node-timings", timings);
@@ -419,6 +425,12 @@ Result<LoadOutcome> load(int argc, const char* const* argv, Config& out) {
         if (shards < 0 || shards > 1024)
             return failf(Errc::invalid_input, "--shards %lld is not 0..1024", static_cast<long long>(shards));
         c.shards = static_cast<int>(shards);
+    }
+    if (o_spin->count()) {
+        if (spin < 0 || spin > spin_us_max)
+            return failf(Errc::invalid_input, "--spin-us %lld is not 0..%u (µs; 0 = sleep at once)",
+                         static_cast<long long>(spin), spin_us_max);
+        c.spin_us = static_cast<uint32_t>(spin);
     }
     if (o_admin->count()) c.admin.listen = admin_listen;
     if (o_token->count()) c.admin.token_file = admin_token;

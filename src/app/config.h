@@ -81,6 +81,7 @@ struct Config {
     std::vector<NodeConfig> nodes;
     LogLevel log_level = LogLevel::info;
     int shards = 0;                         ///< 0 = cores - 1 (at least 1)
+    uint32_t spin_us = 0;                   ///< shard polls this long after an event before sleeping
     bool node_timings = false;              ///< log node latencies at each health check
     EngineConfig engine;
     LimitsConfig limits;

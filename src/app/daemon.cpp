@@ -250,13 +250,15 @@ Result<void> Daemon::start() {
     io::LoopConfig shard_config;
     shard_config.name = "shard0";
     shard_config.buffer_count = 1024;
+    shard_config.spin_ns = uint64_t{config_.spin_us} * 1000;
     shard_thread_ = EM_TRY(io::LoopThread::start(shard_config, shard_cpu, Shard::setup, Shard::teardown,
                                                  shard_.get()));
     char address[80], admin[80] = "off";
     if (control_->admin_server) control_->admin_server->address().format(admin, sizeof admin);
     // Tests and scripts read these two lines to find ports chosen with port 0.
-    EM_LOG_INFO("enginemux %s: mux role, %zu nodes, quorum %g, engine shard on cpu %d, control on cpu %d",
-                em::version(), registry_.count(), config_.engine.fcu_majority, shard_cpu, control_cpu);
+    EM_LOG_INFO("enginemux %s: mux role, %zu nodes, quorum %g, engine shard on cpu %d%s, control on cpu %d",
+                em::version(), registry_.count(), config_.engine.fcu_majority, shard_cpu,
+                config_.spin_us ? " (spinning)" : "", control_cpu);
     EM_LOG_INFO("listening on %s, admin API on %s", listen_address_.format(address, sizeof address), admin);
     return {};
 }

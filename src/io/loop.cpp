@@ -288,6 +288,10 @@ void Loop::run_once(uint64_t timeout_ns) {
         if (until < timeout_ns) timeout_ns = until;
     }
     if (posts_.size_approx() > 0) timeout_ns = 0;
+    if (config_.spin_ns && timeout_ns && last_event_ns_ && now - last_event_ns_ < config_.spin_ns) {
+        timeout_ns = 0;
+        stats_.polls.fetch_add(1, std::memory_order_relaxed);
+    }
     __kernel_timespec ts;
     ts.tv_sec = static_cast<long long>(timeout_ns / 1'000'000'000ull);
     ts.tv_nsec = static_cast<long long>(timeout_ns % 1'000'000'000ull);
@@ -307,6 +311,7 @@ void Loop::run_once(uint64_t timeout_ns) {
     }
     io_uring_cq_advance(&ring_, count);
     stats_.cqes.fetch_add(count, std::memory_order_relaxed);
+    if (count || posts_.size_approx() > 0) last_event_ns_ = now_ns_;
     drain_posts();
     fire_timers();
 }

@@ -80,6 +80,9 @@ struct LoopConfig {
     unsigned buffer_count = 512;        ///< provided buffers for multishot recv (power of two)
     unsigned buffer_bytes = 16 * 1024;  ///< bytes per provided buffer (plus 64 B padding)
     size_t post_queue_capacity = 8192;  ///< cross-thread tasks queued before post() says full
+    /// After its last completion the loop keeps polling (entering the kernel without sleeping)
+    /// this long before it blocks; 0 = block at once. Spends the core to skip wake-up latency.
+    uint64_t spin_ns = 0;
 };
 
 class Loop {
@@ -165,6 +168,7 @@ public:
     /// Counters for metrics (owner thread writes; other threads may read approximately).
     struct Stats {
         std::atomic<uint64_t> turns{0};
+        std::atomic<uint64_t> polls{0};  ///< turns that did not sleep because of spin_ns
         std::atomic<uint64_t> cqes{0};
         std::atomic<uint64_t> wakeups_sent{0};
         std::atomic<uint64_t> buffer_exhausted{0};
@@ -188,6 +192,7 @@ private:
     bool ring_ready_ = false;
     RingFeatures features_;
     uint64_t now_ns_ = 0;
+    uint64_t last_event_ns_ = 0;  ///< turn time of the last turn with a completion (spin_ns)
 
     // Provided-buffer ring.
     io_uring_buf_ring* buf_ring_ = nullptr;

@@ -98,6 +98,9 @@ TEST(Flags, UnknownAndBadValuesAreErrors) {
     auto no_secret = run({"--nodes", "http://a:1"}, c);
     ASSERT_FALSE(no_secret);
     EXPECT_NE(no_secret.error().message().find("JWT secret"), std::string_view::npos);
+    auto spin = run({"--nodes", "http://a:1", "--jwt-secret", "/j", "--spin-us", "-5"}, c);
+    ASSERT_FALSE(spin);
+    EXPECT_NE(spin.error().message().find("--spin-us -5"), std::string_view::npos);
     auto all_mirrors = run({"--nodes", "http://a:1#do-not-use", "--jwt-secret", "/j"}, c);
     ASSERT_FALSE(all_mirrors);
     Config h;
@@ -109,6 +112,7 @@ TEST(Toml, FileThenFlagsOverride) {
 port = 7100
 jwt_secret = "/etc/enginemux/cl.jwt"
 log_level = "warn"
+spin_us = 250
 [engine]
 fcu_majority = 0.67
 strict_payload_fields = true
@@ -128,6 +132,7 @@ timeout_ms = 900
     ASSERT_TRUE(r) << r.error().c_str();
     EXPECT_EQ(c.port, 7200);  // flag wins
     EXPECT_EQ(c.log_level, LogLevel::warn);
+    EXPECT_EQ(c.spin_us, 250u);
     EXPECT_DOUBLE_EQ(c.engine.fcu_majority, 0.67);
     EXPECT_TRUE(c.engine.strict_payload_fields);
     EXPECT_EQ(c.limits.body_bytes_max, 1048576u);
@@ -148,6 +153,7 @@ TEST(Toml, StrictAboutKeysTypesAndRanges) {
         {"[limits]\nbody_bytes = 1\n", "unknown setting 'limits.body_bytes'"},
         {"port = \"7000\"\n", "port: expected a number"},
         {"port = 70000\n", "port: 70000 is outside 0..65535"},
+        {"spin_us = 100000000\n", "spin_us: 100000000 is outside 0..60000000"},
         {"[engine]\nfcu_majority = 2.0\n", "engine.fcu_majority: 2 is outside 0..1"},
         {"[[nodes]]\nname = \"x\"\n", "nodes[0]: url is required"},
         {"[[nodes]]\nurl = \"tcp://x\"\n", "nodes[0].url: node URL 'tcp://x'"},

@@ -203,6 +203,30 @@ TEST(Loop, TimersFireInDeadlineOrderAndCancel) {
     EXPECT_EQ(loop->timers_armed(), 0u);
 }
 
+TEST(Loop, SpinKeepsPollingAfterAnEventThenSleeps) {
+    for (uint64_t spin : {uint64_t{0}, uint64_t{3600'000'000'000'000}}) {
+        LoopConfig config;
+        config.name = "test";
+        config.buffer_count = 64;
+        config.buffer_bytes = 4096;
+        config.spin_ns = spin;
+        auto created = Loop::create(config);
+        ASSERT_TRUE(created) << created.error().c_str();
+        Loop& loop = **created;
+        loop.run_once(1'000'000);  // no event yet: sleeps either way
+        EXPECT_EQ(loop.stats().polls.load(), 0u);
+        int ran = 0;
+        ASSERT_TRUE(loop.post(Task{[](void* p, uint64_t) { ++*static_cast<int*>(p); }, &ran, 0}));
+        uint64_t deadline = mono_ns() + 2'000'000'000ull;
+        while (ran == 0 && mono_ns() < deadline) loop.run_once(50'000'000);
+        ASSERT_EQ(ran, 1);
+        // After the event: a spinning loop polls instead of sleeping out the timeout.
+        for (int i = 0; i < 3; i++) loop.run_once(spin ? 200'000'000 : 1'000'000);
+        if (spin) EXPECT_EQ(loop.stats().polls.load(), 3u) << "spin " << spin;
+        else EXPECT_EQ(loop.stats().polls.load(), 0u);
+    }
+}
+
 struct Counter {
     std::atomic<uint64_t> sum{0};
     std::atomic<uint64_t> count{0};
