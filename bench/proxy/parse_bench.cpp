@@ -4,6 +4,8 @@
 //  - BM_NewPayloadFrontHalf: a 200-tx × 200-byte engine_newPayloadV4 HTTP request → HTTP
 //    parse → JSON-RPC parse → rewind to params → block hash rebuilt and checked (the work
 //    done before the call fans out);
+//  - BM_NewPayloadParseOnly / BM_NewPayloadBeforeFanOut: the same cut after the parse and after
+//    the decode (what runs before the calls go out; the hash runs while the ELs work);
 //  - BM_VoteBackHalf: three ELs' PayloadStatus answers parsed → vote → the CL's answer written.
 // Allocations per iteration must read 0.
 #include <benchmark/benchmark.h>
@@ -57,7 +59,10 @@ void BM_ParseEthBlockNumber(benchmark::State& state) {
 }
 BENCHMARK(BM_ParseEthBlockNumber);
 
-void BM_NewPayloadFrontHalf(benchmark::State& state) {
+/// Stages of the newPayload front half, for attributing its cost.
+enum class Stage { parse, decode, hash };
+
+void new_payload_front(benchmark::State& state, Stage stage) {
     em::app::ExampleOptions options;
     options.version = 4;
     options.txs = static_cast<uint32_t>(state.range(0));
@@ -87,7 +92,16 @@ void BM_NewPayloadFrontHalf(benchmark::State& state) {
             state.SkipWithError("jsonrpc parse");
             break;
         }
-        auto verdict = verifier.verify_params(params.value_unsafe(), 4);
+        if (stage == Stage::parse) {
+            benchmark::DoNotOptimize(params);
+            continue;
+        }
+        if (!verifier.decode_params(params.value_unsafe(), 4)) {
+            state.SkipWithError("decode");
+            break;
+        }
+        if (stage == Stage::decode) continue;
+        auto verdict = verifier.hash_decoded();
         if (!verdict || !verdict->match) {
             state.SkipWithError("verify");
             break;
@@ -96,6 +110,13 @@ void BM_NewPayloadFrontHalf(benchmark::State& state) {
     state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * wire.size()));
     state.counters["allocs_per_iter"] = em::bench::per_iteration(allocs.allocations(), state.iterations());
 }
+void BM_NewPayloadFrontHalf(benchmark::State& state) { new_payload_front(state, Stage::hash); }
+/// What runs before the calls fan out: HTTP + JSON-RPC parse and the strict payload decode.
+void BM_NewPayloadBeforeFanOut(benchmark::State& state) { new_payload_front(state, Stage::decode); }
+/// HTTP + JSON-RPC parse (the whole body validated) only.
+void BM_NewPayloadParseOnly(benchmark::State& state) { new_payload_front(state, Stage::parse); }
+BENCHMARK(BM_NewPayloadParseOnly)->Arg(200)->Arg(500)->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_NewPayloadBeforeFanOut)->Arg(200)->Arg(500)->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_NewPayloadFrontHalf)->Arg(200)->Arg(500)->Unit(benchmark::kMicrosecond);
 
 void BM_VoteBackHalf(benchmark::State& state) {
