@@ -23,6 +23,11 @@ std::atomic<uint64_t> g_allocations{0};
 
 namespace em::bench {
 uint64_t allocations_total() { return g_allocations.load(std::memory_order_relaxed); }
+#ifdef EM_ASAN
+bool allocations_counted() { return false; }
+#else
+bool allocations_counted() { return true; }
+#endif
 }  // namespace em::bench
 
 #ifndef EM_ASAN

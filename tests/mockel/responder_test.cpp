@@ -9,55 +9,11 @@
 #include <string>
 #include <vector>
 
+#include "alloc_counter.h"
 #include "base/clock.h"
 #include "http/jwt.h"
 #include "mockel/payloads.h"
 
-// ---- allocation counter (malloc family interposed over glibc's; off under AddressSanitizer)
-#if defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define EM_TEST_ASAN 1
-#endif
-#endif
-#if defined(__SANITIZE_ADDRESS__)
-#define EM_TEST_ASAN 1
-#endif
-
-namespace {
-std::atomic<uint64_t> g_allocations{0};
-}
-
-#ifndef EM_TEST_ASAN
-extern "C" {
-void* __libc_malloc(size_t);
-void* __libc_calloc(size_t, size_t);
-void* __libc_realloc(void*, size_t);
-void* __libc_memalign(size_t, size_t);
-void* malloc(size_t n) {
-    g_allocations.fetch_add(1, std::memory_order_relaxed);
-    return __libc_malloc(n);
-}
-void* calloc(size_t n, size_t m) {
-    g_allocations.fetch_add(1, std::memory_order_relaxed);
-    return __libc_calloc(n, m);
-}
-void* realloc(void* p, size_t n) {
-    g_allocations.fetch_add(1, std::memory_order_relaxed);
-    return __libc_realloc(p, n);
-}
-void* aligned_alloc(size_t align, size_t n) {
-    g_allocations.fetch_add(1, std::memory_order_relaxed);
-    return __libc_memalign(align, n);
-}
-int posix_memalign(void** out, size_t align, size_t n) {
-    g_allocations.fetch_add(1, std::memory_order_relaxed);
-    void* p = __libc_memalign(align, n);
-    if (!p) return 12;
-    *out = p;
-    return 0;
-}
-}
-#endif
 
 namespace em::mockel {
 namespace {
@@ -182,20 +138,18 @@ TEST_F(ResponderTest, JwtRejectionIs401AndCounted) {
 template <typename Run>
 uint64_t steady_allocations(Run&& run_once, int n = 200) {
     for (int i = 0; i < 20; i++) run_once();
-    uint64_t before = g_allocations.load();
+    em::bench::AllocScope scope;
     for (int i = 0; i < n; i++) run_once();
-    return g_allocations.load() - before;
+    return scope.allocations();
 }
 
 TEST_F(ResponderTest, DefaultAnswersAllocateNothingInSteadyState) {
-#ifdef EM_TEST_ASAN
-    GTEST_SKIP() << "allocation counting is off under AddressSanitizer";
-#endif
+    if (!em::bench::allocations_counted()) GTEST_SKIP() << "allocation counting is off under AddressSanitizer";
     {  // the counter works: a vector allocates
-        uint64_t before = g_allocations.load();
+        em::bench::AllocScope scope;
         std::vector<char> v(4096);
         asm volatile("" : : "r"(v.data()) : "memory");
-        ASSERT_GT(g_allocations.load(), before);
+        ASSERT_GT(scope.allocations(), 0u);
     }
     for (bool verify : {false, true}) {
         for (bool jwt : {false, true}) {
