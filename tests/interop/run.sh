@@ -5,7 +5,7 @@
 here=$(cd "$(dirname "$0")" && pwd)
 scenario=${1:?usage: run.sh mux|failover|prague|passthrough}
 if ! command -v node >/dev/null 2>&1; then
-  echo "SKIP: node is not installed (the interop suite runs real clients from npm; install nodejs >= 20)"
+  echo "SKIP: node is not installed (the interop suite runs real clients from npm: tools/deps.sh interop installs nodejs and npm)"
   exit 77
 fi
 exec node "$here/$scenario.mjs" "$scenario"

