@@ -5,7 +5,7 @@ set -eu
 build="g++ meson ninja-build pkg-config git ca-certificates liburing-dev libsimdjson-dev
   libmimalloc-dev libssl-dev libexpected-dev libtomlplusplus-dev libcli11-dev curl procps"
 test="$build libgtest-dev libgmock-dev libbenchmark-dev libcrypto++-dev python3 etcd-server
-  nodejs npm make strace dpkg-dev debhelper fakeroot rpm lintian"
+  nodejs npm make strace dpkg-dev debhelper fakeroot rpm lintian openssl"
 ci="$test clang libclang-rt-14-dev clang-format"
 bench="$build libbenchmark-dev nginx haproxy gnuplot-nox python3"
 package="$build dpkg-dev debhelper fakeroot rpm lintian"

@@ -125,6 +125,7 @@ std::string usage_text() {
            "  --node-timings         log each node's probe latency\n"
            "  --config FILE.toml     every setting (see /etc/enginemux/enginemux.toml)\n"
            "  --shards N             shard threads (default cores-1, at least 1)\n"
+           "  --tls-ca-file PEM      CA certificates for https:// nodes (default: system store)\n"
            "  --spin-us N            the engine shard polls N us after each event before it\n"
            "                         sleeps (default 0; spends its core to skip wake-ups)\n"
            "  --admin-listen A:P     admin API address (default 127.0.0.1:9551, '' = off)\n"
@@ -302,6 +303,7 @@ Result<void> load_toml(const std::string& path, Config& c) {
             }
         } else if (key == "shards") r = toml_number(v, full, c.shards, 0, 1024);
         else if (key == "spin_us") r = toml_number(v, full, c.spin_us, 0, spin_us_max);
+        else if (key == "tls_ca_file") r = toml_string(v, full, c.tls_ca_file);
         else if (key == "node_timings") r = toml_bool(v, full, c.node_timings);
         else if (key == "limits" && v.is_table()) r = load_limits(*v.as_table(), c.limits);
         else if (key == "health" && v.is_table()) r = load_health(*v.as_table(), c.health);
@@ -363,7 +365,7 @@ Result<Config> load_file(const std::string& path) {
 Result<LoadOutcome> load(int argc, const char* const* argv, Config& out) {
     CLI::App cli("enginemux", "enginemux");
     cli.set_help_flag();  // we print our own usage
-    std::string nodes, jwt, listen_addr, log_level, config_path, admin_listen, admin_token;
+    std::string nodes, jwt, listen_addr, log_level, config_path, admin_listen, admin_token, tls_ca;
     int64_t port = 0, timeout = 0, shards = 0, spin = 0;
     double majority = 0;
     bool help = false, version = false, timings = false;
@@ -377,6 +379,7 @@ Result<LoadOutcome> load(int argc, const char* const* argv, Config& out) {
     auto* o_config = cli.add_option("--config,-c", config_path);
     auto* o_shards = cli.add_option("--shards", shards);
     auto* o_spin = cli.add_option("--spin-us", spin);
+    auto* o_tls_ca = cli.add_option("--tls-ca-file", tls_ca);
     auto* o_admin = cli.add_option("--admin-listen", admin_listen);
     auto* o_token = cli.add_option("--admin-token-file", admin_token);
     cli.add_flag("--node-timings", timings);
@@ -432,6 +435,7 @@ Result<LoadOutcome> load(int argc, const char* const* argv, Config& out) {
                          static_cast<long long>(spin), spin_us_max);
         c.spin_us = static_cast<uint32_t>(spin);
     }
+    if (o_tls_ca->count()) c.tls_ca_file = tls_ca;
     if (o_admin->count()) c.admin.listen = admin_listen;
     if (o_token->count()) c.admin.token_file = admin_token;
     if (timings) c.node_timings = true;

@@ -82,6 +82,7 @@ struct Config {
     LogLevel log_level = LogLevel::info;
     int shards = 0;                         ///< 0 = cores - 1 (at least 1)
     uint32_t spin_us = 0;                   ///< shard polls this long after an event before sleeping
+    std::string tls_ca_file;                ///< CAs for https nodes; "" = the system's store
     bool node_timings = false;              ///< log node latencies at each health check
     EngineConfig engine;
     LimitsConfig limits;

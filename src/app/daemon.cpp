@@ -22,9 +22,17 @@ std::string host_header(const NodeConfig& node) {
     return default_port ? host : host + ":" + std::to_string(node.port);
 }
 
-Result<http::TlsContext*> shared_tls_context() {
+/// One client context for every https node; `ca_file` empty = the system's CA store.
+Result<http::TlsContext*> shared_tls_context(const std::string& ca_file) {
     static http::TlsContext* context = nullptr;
-    if (!context) context = EM_TRY(http::tls_client_context("", true));
+    if (!context) {
+        auto created = http::tls_client_context(ca_file, true);
+        if (!created) {
+            return Unexpected(ca_file.empty() ? created.error()
+                                              : created.error().prefix("tls_ca_file " + ca_file));
+        }
+        context = *created;
+    }
     return context;
 }
 
@@ -45,7 +53,7 @@ Result<upstream::NodeInfo> make_node_info(const NodeConfig& node, const Config& 
     o.endpoint.host_header = host_header(node);
     o.endpoint.target = node.path;
     if (node.tls) {
-        o.endpoint.tls = EM_TRY(shared_tls_context());
+        o.endpoint.tls = EM_TRY(shared_tls_context(config.tls_ca_file));
         o.endpoint.server_name = node.host;
     }
     if (node.jwt_secret_path.empty()) {
