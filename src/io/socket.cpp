@@ -64,8 +64,17 @@ Result<Address> resolve(std::string_view host, uint16_t port) {
     int rc = getaddrinfo(name, nullptr, &hints, &list);
     if (rc != 0 || !list)
         return failf(Errc::invalid_input, "cannot resolve host '%s': %s", name, gai_strerror(rc));
-    std::memcpy(&a.storage, list->ai_addr, list->ai_addrlen);
-    a.length = list->ai_addrlen;
+    // An IPv4 address when the name has one: "localhost" often lists ::1 first, while ELs
+    // (geth's authrpc.addr=localhost among them) listen on 127.0.0.1 only.
+    const addrinfo* pick = list;
+    for (const addrinfo* ai = list; ai; ai = ai->ai_next) {
+        if (ai->ai_family == AF_INET) {
+            pick = ai;
+            break;
+        }
+    }
+    std::memcpy(&a.storage, pick->ai_addr, pick->ai_addrlen);
+    a.length = pick->ai_addrlen;
     freeaddrinfo(list);
     if (a.family() == AF_INET) v4->sin_port = htons(port);
     else v6->sin6_port = htons(port);

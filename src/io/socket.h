@@ -25,7 +25,8 @@ struct Address {
 };
 
 /// Parses "HOST:PORT" where HOST is an IPv4 literal, "[IPv6]" or a name (resolved with
-/// getaddrinfo, blocking: call at start-up only). Errors name the text.
+/// getaddrinfo, blocking: call at start-up only; a name with an IPv4 address resolves to it,
+/// since services on "localhost" usually listen on 127.0.0.1 only). Errors name the text.
 Result<Address> resolve(std::string_view host_port);
 /// Same with host and port given apart.
 Result<Address> resolve(std::string_view host, uint16_t port);

@@ -125,6 +125,19 @@ struct EchoServer {
     }
 };
 
+TEST(Resolve, ANameWithAnIpv4AddressResolvesToIt) {
+    // getaddrinfo may list ::1 first for localhost; ELs on "localhost" listen on 127.0.0.1.
+    auto a = resolve("localhost", 8551);
+    ASSERT_TRUE(a) << a.error().c_str();
+    char text[64];
+    EXPECT_STREQ(a->format(text, sizeof text), "127.0.0.1:8551");
+    auto v6 = resolve("[::1]:8551");
+    ASSERT_TRUE(v6);
+    EXPECT_EQ(v6->family(), AF_INET6);
+    auto bad = resolve("localhost:x");
+    ASSERT_FALSE(bad);
+}
+
 TEST(Loop, ProbeReportsFeatures) {
     auto features = Loop::probe();
     ASSERT_TRUE(features);
