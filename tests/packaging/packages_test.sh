@@ -112,11 +112,13 @@ done
 "$tmp/root/usr/bin/enginemux-mock-el" --help >/dev/null || fail "the packaged enginemux-mock-el does not run"
 
 # --- install, remove, purge for real, in a throw-away mount namespace --------------------------
-if [ "$(id -u)" -eq 0 ] && command -v unshare >/dev/null && grep -qw overlay /proc/filesystems; then
+# (A chroot whose / is not a mount point cannot make one: unshare fails on the propagation.)
+if [ "$(id -u)" -eq 0 ] && command -v unshare >/dev/null && grep -qw overlay /proc/filesystems &&
+   unshare --mount --fork true 2>/dev/null; then
   unshare --mount --fork "$src/tests/packaging/install_sandbox.sh" "$deb" "$rpm" ||
     fail "installing, removing or purging the packages (above)"
 else
-  echo "note: not root, or no unshare/overlayfs: install/purge check not run"
+  echo "note: not root, no unshare/overlayfs, or no mount namespace possible here: install/purge check not run"
 fi
 
 # --- lintian --------------------------------------------------------------------------------

