@@ -5,11 +5,13 @@ set -eu
 build="g++ meson ninja-build pkg-config git ca-certificates liburing-dev libsimdjson-dev
   libmimalloc-dev libssl-dev libexpected-dev libtomlplusplus-dev libcli11-dev curl procps"
 test="$build libgtest-dev libgmock-dev libbenchmark-dev libcrypto++-dev python3 etcd-server
-  nodejs npm make strace build-essential dpkg-dev debhelper fakeroot rpm lintian openssl"
+  nodejs npm make python-is-python3 strace build-essential dpkg-dev debhelper fakeroot rpm
+  lintian openssl"
 ci="$test clang libclang-rt-14-dev clang-format"
 bench="$build libbenchmark-dev nginx haproxy gnuplot-nox python3"
 package="$build build-essential dpkg-dev debhelper fakeroot rpm lintian"
-interop="$build nodejs npm make python3"   # real clients from npm (node-gyp builds native modules)
+# real clients from npm: node-gyp builds native modules (Lodestar's blst runs `python`)
+interop="$build nodejs npm make python3 python-is-python3"
 want=""
 for set in "$@"; do
   case "$set" in
