@@ -315,16 +315,18 @@ Result<void> ValidatorGuard::Impl::open_network() {
 }
 
 Result<void> ValidatorGuard::Impl::open_lease() {
+    LeaseTimings timings;
+    timings.ttl_ms = config_.ttl_ms;
+    timings.renew_interval_ms = config_.renew_interval_ms;
+    timings.fence_margin_ms = config_.fence_margin_ms;
+    timings.request_timeout_ms = config_.request_timeout_ms;
+    timings.failback_grace_ms = config_.failback_grace_ms;
+    timings.acquire_defer_ms = config_.acquire_defer_ms;
     if (config_.backend == "etcd") {
         EtcdLeaseConfig ec;
+        static_cast<LeaseTimings&>(ec) = timings;
         ec.self_name = config_.name;
         ec.prefix = config_.etcd_prefix;
-        ec.ttl_ms = config_.ttl_ms;
-        ec.renew_interval_ms = config_.renew_interval_ms;
-        ec.fence_margin_ms = config_.fence_margin_ms;
-        ec.request_timeout_ms = config_.request_timeout_ms;
-        ec.failback_grace_ms = config_.failback_grace_ms;
-        ec.acquire_defer_ms = config_.acquire_defer_ms;
         etcd_endpoint_ = EM_TRY(endpoint_of(config_.etcd_endpoint));
         http::Limits limits;
         limits.body_bytes_max = ec.body_bytes_max;
@@ -336,15 +338,10 @@ Result<void> ValidatorGuard::Impl::open_lease() {
     }
     std::vector<uint8_t> secret = EM_TRY(load_peer_secret(config_.secret_file));
     PeerLeaseConfig pc;
+    static_cast<LeaseTimings&>(pc) = timings;
     pc.self_name = config_.name;
     pc.peer_name = config_.peer_name;
-    pc.ttl_ms = config_.ttl_ms;
-    pc.renew_interval_ms = config_.renew_interval_ms;
-    pc.fence_margin_ms = config_.fence_margin_ms;
     pc.takeover_margin_ms = config_.takeover_margin_ms;
-    pc.request_timeout_ms = config_.request_timeout_ms;
-    pc.failback_grace_ms = config_.failback_grace_ms;
-    pc.acquire_defer_ms = config_.acquire_defer_ms;
     pc.takeover_on_silence = config_.takeover_on_silence;
     pc.replay_window_ms = config_.replay_window_ms;
     pc.body_bytes_max = config_.peer_body_bytes_max;

@@ -37,15 +37,9 @@ class EtcdLink {
     virtual void post(std::string_view path, std::string_view body, uint64_t deadline_ns) = 0;
 };
 
-struct EtcdLeaseConfig {
+struct EtcdLeaseConfig : LeaseTimings {
     std::string self_name;
     std::string prefix = "/enginemux/validator";  ///< keys live under prefix + "/"
-    uint32_t ttl_ms = 10'000;             ///< lease TTL (etcd counts whole seconds, min 2 s)
-    uint32_t renew_interval_ms = 2'000;   ///< keepalive, status and poll period
-    uint32_t fence_margin_ms = 4'000;     ///< the holder fences this long before expiry
-    uint32_t request_timeout_ms = 1'000;  ///< deadline of one etcd request
-    uint32_t failback_grace_ms = 300'000;
-    uint32_t acquire_defer_ms = 3'000;    ///< let the best-ranked host try first this long
     uint32_t body_bytes_max = 64 * 1024;  ///< etcd answers (a range over all host keys)
     uint32_t hosts_max = 16;              ///< host status keys kept from a poll
 };

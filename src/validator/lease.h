@@ -85,6 +85,16 @@ class LeaseHost {
     virtual PeerStatus local_status() const = 0;
 };
 
+/// The timings both lease back-ends share (the guard's [validator.lease] settings).
+struct LeaseTimings {
+    uint32_t ttl_ms = 10'000;              ///< lease length (etcd counts whole seconds, min 2 s)
+    uint32_t renew_interval_ms = 2'000;    ///< renewal period (etcd: also status and poll)
+    uint32_t fence_margin_ms = 4'000;      ///< the holder fences this long before expiry
+    uint32_t request_timeout_ms = 1'000;   ///< deadline of one request to the peer or etcd
+    uint32_t failback_grace_ms = 300'000;  ///< a preferred host must be healthy this long
+    uint32_t acquire_defer_ms = 3'000;     ///< a lower-ranked host waits this long for a better one
+};
+
 class Lease {
   public:
     virtual ~Lease() = default;

@@ -61,16 +61,10 @@ class RecordStore {
     virtual void write_record(const GuardRecord& record) = 0;
 };
 
-struct PeerLeaseConfig {
+struct PeerLeaseConfig : LeaseTimings {
     std::string self_name;
     std::string peer_name;
-    uint32_t ttl_ms = 10'000;              ///< lease length granted per renewal
-    uint32_t renew_interval_ms = 2'000;    ///< heartbeat/renewal period
-    uint32_t fence_margin_ms = 4'000;      ///< the holder fences this long before expiry
     uint32_t takeover_margin_ms = 2'000;   ///< extra wait after expiry (clock drift, in-flight)
-    uint32_t request_timeout_ms = 1'000;   ///< deadline of one request to the peer
-    uint32_t failback_grace_ms = 300'000;  ///< a preferred peer must be healthy this long
-    uint32_t acquire_defer_ms = 3'000;     ///< a lower-ranked host waits this long for the other
     bool takeover_on_silence = true;
     uint32_t replay_window_ms = 30'000;
     uint32_t replay_nonces_max = 4096;

@@ -440,16 +440,18 @@ void Host::boot_guard() {
     health.stale_blocks = 4;
     health.validator_pub_key = validator_key;
     core = std::make_unique<GuardCore>(policy, health, *this, *this);
+    LeaseTimings timings;
+    timings.ttl_ms = w.timing.ttl_ms;
+    timings.renew_interval_ms = w.timing.renew_ms;
+    timings.fence_margin_ms = w.timing.fence_margin_ms;
+    timings.request_timeout_ms = w.timing.request_timeout_ms;
+    timings.failback_grace_ms = 20'000;
+    timings.acquire_defer_ms = 2'000;
     if (w.options.etcd) {
         EtcdLeaseConfig ec;
+        static_cast<LeaseTimings&>(ec) = timings;
         ec.self_name = name;
         ec.prefix = "/sim/validator";
-        ec.ttl_ms = w.timing.ttl_ms;
-        ec.renew_interval_ms = w.timing.renew_ms;
-        ec.fence_margin_ms = w.timing.fence_margin_ms;
-        ec.request_timeout_ms = w.timing.request_timeout_ms;
-        ec.failback_grace_ms = 20'000;
-        ec.acquire_defer_ms = 2'000;
         etcd = std::make_unique<EtcdLease>(ec, *this, *core, *this);
         core->set_lease(etcd.get());
         if (held_by_operator) core->demote();
@@ -458,16 +460,11 @@ void Host::boot_guard() {
         return;
     }
     PeerLeaseConfig pc;
+    static_cast<LeaseTimings&>(pc) = timings;
     pc.self_name = name;
     pc.peer_name = w.hosts[1 - id]->name;
-    pc.ttl_ms = w.timing.ttl_ms;
-    pc.renew_interval_ms = w.timing.renew_ms;
-    pc.fence_margin_ms = w.timing.fence_margin_ms;
     pc.takeover_margin_ms = w.timing.takeover_margin_ms;
-    pc.request_timeout_ms = w.timing.request_timeout_ms;
     pc.replay_window_ms = w.timing.replay_window_ms;
-    pc.failback_grace_ms = 20'000;
-    pc.acquire_defer_ms = 2'000;
     static const uint8_t secret[32] = {1,  2,  3,  4,  5,  6,  7,  8,  9,  10, 11,
                                        12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22,
                                        23, 24, 25, 26, 27, 28, 29, 30, 31, 32};
