@@ -34,26 +34,34 @@ std::string http_request(const std::string& body) {
            std::string(token) + "\r\nContent-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
 }
 
+/// The proxy's first steps on a request's bytes: the HTTP parse, then the JSON-RPC envelope
+/// parsed in place (wire's padding lets simdjson read past the body). Returns what failed, or
+/// nullptr with the envelope in *out.
+const char* parse_wire(em::http::RequestParser& http, em::jsonrpc::RequestParser& rpc,
+                       em::ByteBuffer& wire, em::jsonrpc::Envelope* out) {
+    http.reset();
+    if (http.parse(wire.data(), wire.size()) != em::http::ParseStatus::complete) return "http parse";
+    std::string_view body = http.request().body;
+    size_t capacity = static_cast<size_t>(wire.data() + wire.capacity() + 64 - body.data());
+    auto envelope = rpc.parse(body.data(), body.size(), capacity);
+    if (!envelope) return "jsonrpc parse";
+    *out = *envelope;
+    return nullptr;
+}
+
 void BM_ParseEthBlockNumber(benchmark::State& state) {
     em::ByteBuffer wire;
     wire.append(http_request(R"({"jsonrpc":"2.0","id":42,"method":"eth_blockNumber","params":[]})"));
     em::http::RequestParser http_parser(em::http::Limits{});
     em::jsonrpc::RequestParser rpc(1000, 32u << 20);
     em::bench::AllocScope allocs;
+    em::jsonrpc::Envelope envelope;
     for (auto _ : state) {
-        http_parser.reset();
-        if (http_parser.parse(wire.data(), wire.size()) != em::http::ParseStatus::complete) {
-            state.SkipWithError("http parse");
+        if (const char* failed = parse_wire(http_parser, rpc, wire, &envelope)) {
+            state.SkipWithError(failed);
             break;
         }
-        std::string_view body = http_parser.request().body;
-        size_t capacity = static_cast<size_t>(wire.data() + wire.capacity() + 64 - body.data());
-        auto envelope = rpc.parse(body.data(), body.size(), capacity);
-        if (!envelope) {
-            state.SkipWithError("jsonrpc parse");
-            break;
-        }
-        benchmark::DoNotOptimize(envelope->entries[0].request.method.data());
+        benchmark::DoNotOptimize(envelope.entries[0].request.method.data());
     }
     state.counters["allocs_per_iter"] = em::bench::per_iteration(allocs.allocations(), state.iterations());
 }
@@ -78,18 +86,15 @@ void new_payload_front(benchmark::State& state, Stage stage) {
     em::jsonrpc::RequestParser rpc(1000, 32u << 20);
     em::eth::BlockHashVerifier verifier;
     em::bench::AllocScope allocs;
+    em::jsonrpc::Envelope envelope;
     for (auto _ : state) {
-        http_parser.reset();
-        if (http_parser.parse(wire.data(), wire.size()) != em::http::ParseStatus::complete) {
-            state.SkipWithError("http parse");
+        if (const char* failed = parse_wire(http_parser, rpc, wire, &envelope)) {
+            state.SkipWithError(failed);
             break;
         }
-        std::string_view b = http_parser.request().body;
-        size_t capacity = static_cast<size_t>(wire.data() + wire.capacity() + 64 - b.data());
-        auto envelope = rpc.parse(b.data(), b.size(), capacity);
         auto params = rpc.rewind_to_params(0);
-        if (!envelope || params.error()) {
-            state.SkipWithError("jsonrpc parse");
+        if (params.error()) {
+            state.SkipWithError("jsonrpc params");
             break;
         }
         if (stage == Stage::parse) {
