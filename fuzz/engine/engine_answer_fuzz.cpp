@@ -10,6 +10,7 @@
 
 #include <simdjson.h>
 
+#include "../fuzz_check.h"
 #include "engine/payload_status.h"
 
 using namespace em::engine;
@@ -23,14 +24,10 @@ bool same(const PayloadStatus& a, const PayloadStatus& b) {
            a.inclusion_list_satisfied == b.inclusion_list_satisfied;
 }
 
-void check(bool condition) {
-    if (!condition) std::abort();
-}
-
 void check_json(const em::ByteBuffer& out) {
     static simdjson::dom::parser dom;
     simdjson::dom::element root;
-    check(dom.parse(out.data(), out.size()).get(root) == simdjson::SUCCESS);
+    FUZZ_CHECK(dom.parse(out.data(), out.size()).get(root) == simdjson::SUCCESS);
 }
 
 }  // namespace
@@ -46,21 +43,21 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     if (!forkchoice) {
         auto s = parse_payload_status(parser, input, schema);
         if (!s) return 0;
-        check(write_payload_status(out, *s, schema).has_value());
+        FUZZ_CHECK(write_payload_status(out, *s, schema).has_value());
         check_json(out);
         simdjson::padded_string again(out.view());
         auto back = parse_payload_status(parser2, again, schema);
-        check(back.has_value() && same(*s, *back));
+        FUZZ_CHECK(back.has_value() && same(*s, *back));
         return 0;
     }
     auto f = parse_forkchoice_updated(parser, input, schema);
     if (!f) return 0;
     const PayloadId* id = f->has_payload_id ? &f->payload_id : nullptr;
-    check(write_forkchoice_updated(out, f->payload_status, schema, id).has_value());
+    FUZZ_CHECK(write_forkchoice_updated(out, f->payload_status, schema, id).has_value());
     check_json(out);
     simdjson::padded_string again(out.view());
     auto back = parse_forkchoice_updated(parser2, again, schema);
-    check(back.has_value() && same(f->payload_status, back->payload_status) &&
+    FUZZ_CHECK(back.has_value() && same(f->payload_status, back->payload_status) &&
           back->has_payload_id == f->has_payload_id &&
           (!f->has_payload_id || back->payload_id == f->payload_id));
     return 0;

@@ -10,15 +10,12 @@
 #include <cstdlib>
 #include <vector>
 
+#include "../fuzz_check.h"
 #include "engine/vote.h"
 
 using namespace em::engine;
 
 namespace {
-
-void check(bool condition) {
-    if (!condition) std::abort();
-}
 
 VoteSlot slot_from(uint8_t b, VoteMethod method) {
     VoteSlot s;
@@ -65,32 +62,32 @@ void check_safety(const std::vector<VoteSlot>& slots, Quorum quorum, VoteMethod 
         invalid += is_invalid(s.answer.status);
         accepted += s.answer.status == Status::accepted;
     }
-    check(r.answered == answered && r.pending == pending && r.no_answer == dead);
-    check(r.voters == slots.size());
+    FUZZ_CHECK(r.answered == answered && r.pending == pending && r.no_answer == dead);
+    FUZZ_CHECK(r.voters == slots.size());
     uint32_t need = quorum.need(answered);
     const PayloadStatus& a = r.answer;
-    if (answered == 0) check(a.status == Status::syncing && !a.has_latest_valid_hash);
+    if (answered == 0) FUZZ_CHECK(a.status == Status::syncing && !a.has_latest_valid_hash);
     if (a.status == Status::syncing || a.status == Status::accepted)
-        check(!a.has_latest_valid_hash && a.validation_error_json.empty());
+        FUZZ_CHECK(!a.has_latest_valid_hash && a.validation_error_json.empty());
     if (a.status == Status::valid) {
-        check(invalid == 0);
+        FUZZ_CHECK(invalid == 0);
         uint32_t agree = 0;
         for (const auto& s : slots)
             agree += s.state == SlotState::answered && s.answer.status == Status::valid &&
                      same_key(s.answer, a) &&
                      s.answer.inclusion_list_satisfied == a.inclusion_list_satisfied;
-        check(agree >= need);
+        FUZZ_CHECK(agree >= need);
     }
     if (is_invalid(a.status)) {
         uint32_t agree = 0;
         for (const auto& s : slots)
             agree += s.state == SlotState::answered && is_invalid(s.answer.status) &&
                      same_key(s.answer, a);
-        check(agree >= need);
-        if (a.status == Status::invalid_block_hash) check(method == VoteMethod::new_payload_v1);
+        FUZZ_CHECK(agree >= need);
+        if (a.status == Status::invalid_block_hash) FUZZ_CHECK(method == VoteMethod::new_payload_v1);
     }
     if (a.status == Status::accepted)
-        check(method != VoteMethod::forkchoice_updated && invalid == 0 && accepted >= need);
+        FUZZ_CHECK(method != VoteMethod::forkchoice_updated && invalid == 0 && accepted >= need);
 }
 
 bool same_outcome(const VoteResult& x, const VoteResult& y) {
@@ -116,7 +113,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     VoteResult r = vote(slots, quorum, method);
     check_safety(slots, quorum, method, r);
     bool final = is_final(slots, quorum, method);
-    if (r.pending == 0) check(final);
+    if (r.pending == 0) FUZZ_CHECK(final);
     if (!final || r.pending == 0) return 0;
     // Completions from the remaining bytes: the decided outcome must not move.
     while (at < size) {
@@ -128,7 +125,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         }
         VoteResult c = vote(completed, quorum, method);
         check_safety(completed, quorum, method, c);
-        check(same_outcome(r, c));
+        FUZZ_CHECK(same_outcome(r, c));
     }
     return 0;
 }

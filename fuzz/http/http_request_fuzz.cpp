@@ -7,6 +7,7 @@
 #include <string_view>
 #include <vector>
 
+#include "../fuzz_check.h"
 #include "http/parser.h"
 
 namespace {
@@ -25,29 +26,25 @@ Limits fuzz_limits() {
     return l;
 }
 
-void check(bool ok) {
-    if (!ok) __builtin_trap();
-}
-
 void check_same(const RequestParser& a, const RequestParser& b, ParseStatus sa, ParseStatus sb) {
-    check(sa == sb);
+    FUZZ_CHECK(sa == sb);
     if (sa == ParseStatus::error) {
-        check(a.error_status() == b.error_status() && a.error_reason() == b.error_reason());
-        check(!a.error_reason().empty());
+        FUZZ_CHECK(a.error_status() == b.error_status() && a.error_reason() == b.error_reason());
+        FUZZ_CHECK(!a.error_reason().empty());
         return;
     }
     if (sa != ParseStatus::complete) return;
     const Request& x = a.request();
     const Request& y = b.request();
-    check(a.consumed() == b.consumed());
-    check(x.method == y.method && x.method_text == y.method_text && x.target == y.target);
-    check(x.version_minor == y.version_minor && x.keep_alive == y.keep_alive);
-    check(x.expect_continue == y.expect_continue && x.chunked == y.chunked);
-    check(x.authorization == y.authorization && x.content_type == y.content_type);
-    check(x.host == y.host && x.upgrade == y.upgrade && x.body == y.body);
-    check(x.headers.size() == y.headers.size());
+    FUZZ_CHECK(a.consumed() == b.consumed());
+    FUZZ_CHECK(x.method == y.method && x.method_text == y.method_text && x.target == y.target);
+    FUZZ_CHECK(x.version_minor == y.version_minor && x.keep_alive == y.keep_alive);
+    FUZZ_CHECK(x.expect_continue == y.expect_continue && x.chunked == y.chunked);
+    FUZZ_CHECK(x.authorization == y.authorization && x.content_type == y.content_type);
+    FUZZ_CHECK(x.host == y.host && x.upgrade == y.upgrade && x.body == y.body);
+    FUZZ_CHECK(x.headers.size() == y.headers.size());
     for (size_t i = 0; i < x.headers.size(); i++) {
-        check(x.headers[i].name == y.headers[i].name && x.headers[i].value == y.headers[i].value);
+        FUZZ_CHECK(x.headers[i].name == y.headers[i].name && x.headers[i].value == y.headers[i].value);
     }
 }
 
@@ -55,13 +52,13 @@ void check_same(const RequestParser& a, const RequestParser& b, ParseStatus sa, 
 void check_inside(const RequestParser& p, const char* buf) {
     const Request& r = p.request();
     auto inside = [&](std::string_view v) {
-        check(v.empty() || (v.data() >= buf && v.data() + v.size() <= buf + p.consumed()));
+        FUZZ_CHECK(v.empty() || (v.data() >= buf && v.data() + v.size() <= buf + p.consumed()));
     };
     inside(r.target);
     inside(r.body);
     inside(r.host);
-    check(r.body.size() <= p.limits().body_bytes_max);
-    check(r.headers.size() <= p.limits().header_count_max);
+    FUZZ_CHECK(r.body.size() <= p.limits().body_bytes_max);
+    FUZZ_CHECK(r.headers.size() <= p.limits().header_count_max);
 }
 
 }  // namespace
@@ -92,7 +89,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     char* buf = a.data();
     size_t left = size;
     for (int n = 0; n < 16 && sa == ParseStatus::complete; n++) {
-        check(whole.consumed() <= left && whole.consumed() > 0);
+        FUZZ_CHECK(whole.consumed() <= left && whole.consumed() > 0);
         check_inside(whole, buf);
         buf += whole.consumed();
         left -= whole.consumed();

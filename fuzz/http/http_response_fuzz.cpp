@@ -6,6 +6,7 @@
 #include <cstring>
 #include <vector>
 
+#include "../fuzz_check.h"
 #include "http/parser.h"
 
 namespace {
@@ -22,10 +23,6 @@ Limits fuzz_limits() {
     l.header_count_max = 16;
     l.chunk_line_bytes_max = 64;
     return l;
-}
-
-void check(bool ok) {
-    if (!ok) __builtin_trap();
 }
 
 /// Parses data[0, at) in `buf`, then (if needed) all of it from a new buffer `moved` that takes
@@ -61,20 +58,20 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     ParseStatus sa = whole.parse(a.data(), size);
     if (sa == ParseStatus::incomplete) sa = whole.finish_on_eof(a.data(), size);
     ParseStatus sb = run(split, b, b_moved, size, at, data);
-    check(sa == sb);
-    check(sa != ParseStatus::incomplete);  // after EOF there is always an answer
+    FUZZ_CHECK(sa == sb);
+    FUZZ_CHECK(sa != ParseStatus::incomplete);  // after EOF there is always an answer
     if (sa == ParseStatus::error) {
-        check(whole.error_status() == split.error_status());
-        check(whole.error_reason() == split.error_reason() && !whole.error_reason().empty());
+        FUZZ_CHECK(whole.error_status() == split.error_status());
+        FUZZ_CHECK(whole.error_reason() == split.error_reason() && !whole.error_reason().empty());
         return 0;
     }
     const Response& x = whole.response();
     const Response& y = split.response();
-    check(whole.consumed() == split.consumed() && whole.consumed() <= size);
-    check(x.status == y.status && x.status >= 200 && x.status <= 599);
-    check(x.keep_alive == y.keep_alive && x.chunked == y.chunked && x.body == y.body);
-    check(x.content_type == y.content_type && x.headers.size() == y.headers.size());
-    check(x.body.size() <= whole.limits().body_bytes_max);
-    check(!head || x.body.empty());
+    FUZZ_CHECK(whole.consumed() == split.consumed() && whole.consumed() <= size);
+    FUZZ_CHECK(x.status == y.status && x.status >= 200 && x.status <= 599);
+    FUZZ_CHECK(x.keep_alive == y.keep_alive && x.chunked == y.chunked && x.body == y.body);
+    FUZZ_CHECK(x.content_type == y.content_type && x.headers.size() == y.headers.size());
+    FUZZ_CHECK(x.body.size() <= whole.limits().body_bytes_max);
+    FUZZ_CHECK(!head || x.body.empty());
     return 0;
 }

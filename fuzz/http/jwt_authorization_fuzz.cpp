@@ -6,6 +6,7 @@
 #include <cstring>
 #include <string_view>
 
+#include "../fuzz_check.h"
 #include "http/base64url.h"
 #include "http/hmac.h"
 #include "http/jwt.h"
@@ -21,10 +22,6 @@ JwtSecret fuzz_secret() {
     JwtSecret s;
     for (size_t i = 0; i < s.key.size(); i++) s.key[i] = static_cast<uint8_t>(i);
     return s;
-}
-
-void check(bool ok) {
-    if (!ok) __builtin_trap();
 }
 
 }  // namespace
@@ -53,10 +50,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     auto a = cached.verify_authorization(auth, now);
     auto b = uncached.verify_authorization(auth, now);
     auto c = cached.verify_authorization(auth, now);
-    check(a.has_value() == b.has_value() && a.has_value() == c.has_value());
+    FUZZ_CHECK(a.has_value() == b.has_value() && a.has_value() == c.has_value());
     if (!a) {
-        check(a.error().message() == b.error().message());
-        check(a.error().code() == em::Errc::unauthorized && !a.error().message().empty());
+        FUZZ_CHECK(a.error().message() == b.error().message());
+        FUZZ_CHECK(a.error().code() == em::Errc::unauthorized && !a.error().message().empty());
     }
     return 0;
 }

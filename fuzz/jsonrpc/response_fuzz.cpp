@@ -7,7 +7,7 @@
 #include <cstring>
 #include <vector>
 
-#include "fuzz_check.h"
+#include "../fuzz_check.h"
 #include "jsonrpc/jsonrpc.h"
 
 namespace {

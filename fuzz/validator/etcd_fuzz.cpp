@@ -4,15 +4,12 @@
 #include <cstdint>
 #include <string_view>
 
+#include "../fuzz_check.h"
 #include "validator/etcd_lease.h"
 
 namespace {
 
 using namespace em::validator;
-
-void check(bool ok) {
-    if (!ok) __builtin_trap();
-}
 
 struct Stub final : GuardClock, LeaseHost, EtcdLink {
     uint64_t mono = 1'000'000'000;
@@ -55,7 +52,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         if (!stub.posted) continue;
         int status = !answer.empty() && (answer[0] & 1) ? 404 : 200;
         lease.on_response(status, answer.empty() ? answer : answer.substr(1), nullptr);
-        check(!lease.held() || lease.epoch() > 0);
+        FUZZ_CHECK(!lease.held() || lease.epoch() > 0);
     }
     return 0;
 }

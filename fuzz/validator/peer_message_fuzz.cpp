@@ -5,16 +5,9 @@
 #include <string_view>
 #include <vector>
 
+#include "../fuzz_check.h"
 #include "validator/auth.h"
 #include "validator/messages.h"
-
-namespace {
-
-void check(bool ok) {
-    if (!ok) __builtin_trap();
-}
-
-}  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     using namespace em::validator;
@@ -27,21 +20,21 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     if (auto m = parse_message(text, parser)) {
         write_message(*m, out);
         auto b = parse_message(out.view(), again);
-        check(b && b->epoch == m->epoch && b->type == m->type && b->from_name() == m->from_name());
+        FUZZ_CHECK(b && b->epoch == m->epoch && b->type == m->type && b->from_name() == m->from_name());
     }
     if (auto r = parse_reply(text, parser)) {
         out.clear();
         write_reply(*r, out);
         auto b = parse_reply(out.view(), again);
-        check(b && b->epoch == r->epoch && b->granted == r->granted && b->ttl_ms == r->ttl_ms);
+        FUZZ_CHECK(b && b->epoch == r->epoch && b->granted == r->granted && b->ttl_ms == r->ttl_ms);
     }
     if (auto rec = parse_record(text, parser)) {
         out.clear();
         write_record(*rec, out);
         auto b = parse_record(out.view(), again);
-        check(b && *b == *rec);
+        FUZZ_CHECK(b && *b == *rec);
     }
     auto verified = auth.verify_request("POST", "/v1/peer/beat", "{}", text, 1'700'000'000'000);
-    check(!verified);  // nobody can forge a token without the key
+    FUZZ_CHECK(!verified);  // nobody can forge a token without the key
     return 0;
 }

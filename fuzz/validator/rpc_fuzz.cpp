@@ -3,15 +3,8 @@
 #include <cstdint>
 #include <string_view>
 
+#include "../fuzz_check.h"
 #include "validator/rpc.h"
-
-namespace {
-
-void check(bool ok) {
-    if (!ok) __builtin_trap();
-}
-
-}  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     using namespace em::validator;
@@ -19,11 +12,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     std::string_view text(reinterpret_cast<const char*>(data), size);
     auto status = parse_status(text, parser);
     if (status) {
-        check(status->latest_block_height >= 0);
-        check(status->pub_key_chars <= NodeStatus::key_chars_max);
+        FUZZ_CHECK(status->latest_block_height >= 0);
+        FUZZ_CHECK(status->pub_key_chars <= NodeStatus::key_chars_max);
     }
     auto peers = parse_net_info(text, parser);
-    if (peers) check(*peers >= 0);
+    if (peers) FUZZ_CHECK(*peers >= 0);
     (void)parse_rfc3339_ns(text.substr(0, 64));
     return 0;
 }

@@ -4,15 +4,8 @@
 #include <cstdint>
 #include <string_view>
 
+#include "../fuzz_check.h"
 #include "validator/sign_state.h"
-
-namespace {
-
-void check(bool ok) {
-    if (!ok) __builtin_trap();
-}
-
-}  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     using namespace em::validator;
@@ -21,16 +14,16 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     std::string_view text(reinterpret_cast<const char*>(data), size);
     auto state = parse_sign_state(text, parser);
     if (!state) {
-        check(!state.error().message().empty());
+        FUZZ_CHECK(!state.error().message().empty());
         return 0;
     }
     em::ByteBuffer out(64 * 1024, 1024);
     write_sign_state(*state, out);
-    check(!out.overflowed());
+    FUZZ_CHECK(!out.overflowed());
     auto again = parse_sign_state(out.view(), again_parser);
-    check(again.has_value());
-    check(again->same_as(*state));
+    FUZZ_CHECK(again.has_value());
+    FUZZ_CHECK(again->same_as(*state));
     SignState hwm = high_watermark(*state, &*again, state->hrs.height % 1000, 2);
-    check(!(hwm.hrs < state->hrs));
+    FUZZ_CHECK(!(hwm.hrs < state->hrs));
     return 0;
 }

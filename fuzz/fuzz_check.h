@@ -1,4 +1,4 @@
-// FUZZ_CHECK: a property check in a fuzz target that aborts (a crash libFuzzer reports) with the
+// FUZZ_CHECK: the property check of every fuzz target: it aborts (a crash libFuzzer reports) with the
 // failed condition, in every build type.
 #pragma once
 
