@@ -51,15 +51,12 @@ TlsSession::TlsSession(TlsContext& context, std::string_view server_name) {
     if (name.empty()) return;
     // An IP literal is checked against the certificate's IP addresses and never sent as SNI
     // (RFC 6066 allows only host names there); a name is both.
-    bool ip = false;
+    ASN1_OCTET_STRING* literal = a2i_IPADDRESS(name.c_str());
+    bool ip = literal != nullptr;
+    ASN1_OCTET_STRING_free(literal);
     if (context.verify) {
-        X509_VERIFY_PARAM* param = SSL_get0_param(ssl_);
-        ip = X509_VERIFY_PARAM_set1_ip_asc(param, name.c_str()) == 1;
-        if (!ip) SSL_set1_host(ssl_, name.c_str());
-    } else {
-        ASN1_OCTET_STRING* literal = a2i_IPADDRESS(name.c_str());
-        ip = literal != nullptr;
-        ASN1_OCTET_STRING_free(literal);
+        if (ip) X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl_), name.c_str());
+        else SSL_set1_host(ssl_, name.c_str());
     }
     if (!ip) SSL_set_tlsext_host_name(ssl_, name.c_str());
 }

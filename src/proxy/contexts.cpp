@@ -1,10 +1,10 @@
-#include "base/clock.h"
 #include "proxy/contexts.h"
 
 #include <cstdio>
 #include <cstring>
 
 #include "base/assert.h"
+#include "base/clock.h"
 #include "base/hex.h"
 #include "base/log.h"
 #include "engine/best_of.h"

@@ -19,8 +19,8 @@ namespace em::proxy {
 
 /// Upper bounds (µs) of the latency histogram buckets; a final +Inf bucket follows.
 inline constexpr std::array<uint64_t, 19> latency_bucket_bounds_us = {
-    10, 25, 50, 100, 250, 500, 1'000, 2'500, 5'000, 10'000, 25'000, 50'000, 100'000, 250'000, 500'000,
-    1'000'000, 2'500'000, 5'000'000, 10'000'000};
+    10,     25,     50,      100,     250,     500,       1'000,     2'500,     5'000,     10'000,
+    25'000, 50'000, 100'000, 250'000, 500'000, 1'000'000, 2'500'000, 5'000'000, 10'000'000};
 inline constexpr size_t latency_buckets = latency_bucket_bounds_us.size() + 1;
 
 /// Methods are counted by their dense engine index; every non-engine method shares `other`.
