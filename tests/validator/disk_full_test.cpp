@@ -13,8 +13,8 @@
 #include <memory>
 #include <string>
 
+#include "../io/uring_skip.h"
 #include "harness.h"
-#include "io/loop.h"
 
 namespace em::validator::test {
 namespace {
@@ -84,11 +84,5 @@ int main(int argc, char** argv) {
         std::fprintf(stderr, "SKIP: mounting a tmpfs needs root\n");
         return 77;
     }
-    auto features = em::io::Loop::probe();
-    if (!features) {
-        std::fprintf(stderr, "SKIP: %s\n", features.error().c_str());
-        return 77;
-    }
-    testing::InitGoogleTest(&argc, argv);
-    return RUN_ALL_TESTS();
+    return em::test::run_io_uring_tests(argc, argv);
 }
