@@ -110,10 +110,7 @@ class EtcdHosts : public ::testing::Test {
 
     void TearDown() override {
         sampler.reset();
-        if (HasFailure()) {
-            std::fprintf(stderr, "--- host-a guard log ---\n%s\n--- host-b guard log ---\n%s\n",
-                         a->log_tail().c_str(), b->log_tail().c_str());
-        }
+        if (HasFailure()) print_guard_logs(*a, *b);
         a.reset();
         b.reset();
     }

@@ -327,6 +327,11 @@ std::string Host::log_tail() {
     return log.size() > 3000 ? log.substr(log.size() - 3000) : log;
 }
 
+void print_guard_logs(Host& a, Host& b) {
+    std::fprintf(stderr, "--- %s guard log ---\n%s\n--- %s guard log ---\n%s\n", a.name().c_str(),
+                 a.log_tail().c_str(), b.name().c_str(), b.log_tail().c_str());
+}
+
 namespace {
 
 /// One blocking HTTP exchange on 127.0.0.1:port; returns the status and fills body.

@@ -117,6 +117,9 @@ class Host {
     pid_t guard_pid_ = 0;
 };
 
+/// Both guards' log tails to stderr, named by host: what a failed two-host test needs to show.
+void print_guard_logs(Host& a, Host& b);
+
 /// Signatures per host and the double signs (same H/R/S by two hosts) in the sign log.
 struct SignReport {
     std::map<std::string, uint64_t> per_host;
