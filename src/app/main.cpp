@@ -5,6 +5,7 @@
 //   enginemux check-config FILE         validate a config file without starting
 //   enginemux tune --check|--apply ...  kernel tuning profiles
 //   enginemux validator ...             the CometBFT validator guard (validator/cli.h)
+//   enginemux validator-run ... -- CMD  the validator's dead-man switch (validator/supervisor.h)
 //   enginemux payload-example [...]     synthetic newPayload requests with correct hashes
 //   enginemux --version                 version, build, and the CPU/kernel features in use
 #include "base/version.h"
@@ -28,6 +29,7 @@
 #include "io/loop.h"
 #include "io/signals.h"
 #include "validator/cli.h"
+#include "validator/supervisor.h"
 
 #ifndef EM_BUILD_TYPE
 #define EM_BUILD_TYPE "unknown"
@@ -115,6 +117,7 @@ int main(int argc, char** argv) {
         if (command == "tune") return em::tune_main(argc - 1, argv + 1, stdout, stderr);
         if (command == "payload-example") return em::app::payload_example_main(argc - 1, argv + 1);
         if (command == "validator") return em::validator::validator_main(argc - 1, argv + 1);
+        if (command == "validator-run") return em::validator::supervisor_main(argc - 1, argv + 1);
     }
     em::app::Config config;
     auto outcome = em::app::load(argc, argv, config);
@@ -128,8 +131,11 @@ int main(int argc, char** argv) {
     }
     if (*outcome == em::app::LoadOutcome::version) return print_version();
     em::io::block_shutdown_signals();
+    // After the signal mask, so the log writer thread inherits it: no event loop waits on stderr.
+    em::log_start_async();
     em::app::Daemon daemon(std::move(config));
     auto ran = daemon.run();
+    em::log_stop_async();
     if (!ran) {
         std::fprintf(stderr, "enginemux: %s\n", ran.error().c_str());
         return 1;

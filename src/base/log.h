@@ -1,8 +1,15 @@
-// Logging: leveled, one write(2) per line to stderr, rate-limited per call site.
+// Logging: leveled, one line per call to stderr, rate-limited per call site.
 //
 // Any thread. Nothing is logged on the success path of a request (counters are); logs are for
 // start-up, state changes and errors. A line is `<UTC time> <level> <message>`; structured
 // details go in the message as key=value pairs.
+//
+// Two modes. Until log_start_async() (tools, start-up), a line is one blocking write(2). After
+// it (the daemons), a caller only formats the line into a bounded queue and never blocks: a
+// writer thread of its own drains the queue to stderr. When stderr stops taking bytes (journald
+// stalls, a pipe nobody reads) the writer blocks, the queue fills, and further lines are dropped
+// and counted (log_dropped_total(); the writer reports the count when stderr moves again). So no
+// event loop, least of all the validator guard's, can be stalled by its own log.
 #pragma once
 
 #include <atomic>
@@ -22,6 +29,15 @@ LogLevel log_level();
 inline bool log_enabled(LogLevel level);
 
 [[gnu::format(printf, 2, 3)]] void log_write(LogLevel level, const char* format, ...);
+
+/// Switches to non-blocking logging through a queue of `lines_max` lines and a writer thread.
+/// Call once, from the main thread, before the threads that log start. Idempotent.
+void log_start_async(uint32_t lines_max = 1024);
+/// Back to blocking writes: waits up to `flush_ms` for the writer to drain the queue (a writer
+/// stuck on a blocked stderr is left behind; its lines are lost). For orderly exits.
+void log_stop_async(uint32_t flush_ms = 1000);
+/// Lines dropped because the queue was full (stderr not keeping up), since start.
+uint64_t log_dropped_total();
 
 /// Per-call-site token bucket: allows `burst` lines, refilled at `per_second` lines/s.
 class LogRateLimit {
