@@ -1,4 +1,5 @@
-// Clocks: monotonic nanoseconds for deadlines and latency, wall seconds for JWT `iat`.
+// Clocks: monotonic nanoseconds for deadlines and latency (boot time where suspend must count),
+// wall seconds for JWT `iat`.
 //
 // Any thread; no state.
 #pragma once
@@ -12,6 +13,15 @@ namespace em {
 inline uint64_t mono_ns() {
     timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
+    return static_cast<uint64_t>(ts.tv_sec) * 1'000'000'000ull + static_cast<uint64_t>(ts.tv_nsec);
+}
+
+/// CLOCK_BOOTTIME in nanoseconds: like mono_ns() but it keeps counting while the host is
+/// suspended. For deadlines that must expire across a suspend (the validator guard's lease and
+/// permit), where CLOCK_MONOTONIC would resume as if no time had passed.
+inline uint64_t boot_ns() {
+    timespec ts;
+    clock_gettime(CLOCK_BOOTTIME, &ts);
     return static_cast<uint64_t>(ts.tv_sec) * 1'000'000'000ull + static_cast<uint64_t>(ts.tv_nsec);
 }
 

@@ -128,6 +128,9 @@ struct RunContext {
 
 int run_guard(const ValidatorConfig& config) {
     io::block_shutdown_signals();
+    // The guard's loop must never wait on stderr (journald stalls, a pipe nobody reads): lines
+    // go through a queue to a writer thread (which inherits the signal mask set just above).
+    log_start_async();
     io::LoopConfig lc;
     lc.name = "validator";
     lc.sq_entries = 256;
@@ -167,6 +170,7 @@ int run_guard(const ValidatorConfig& config) {
     (*guard)->start();
     (*loop)->run();
     guard->reset();
+    log_stop_async();
     return 0;
 }
 

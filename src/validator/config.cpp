@@ -52,6 +52,7 @@ std::vector<Setting> settings_of(ValidatorConfig& c) {
         {"process", "start_command", K::text, &c.start_command},
         {"process", "stop_command", K::text, &c.stop_command},
         {"process", "status_command", K::text, &c.status_command},
+        {"process", "permit_file", K::text, &c.permit_file},
         {"process", "run_command", K::text, &c.run_command},
         {"process", "follower_command", K::text, &c.follower_command},
         {"process", "stop_timeout_ms", K::u32, &c.stop_timeout_ms, 10, 600'000},
@@ -161,9 +162,19 @@ Result<void> check_process(const ValidatorConfig& c) {
                         "validator.process: mode \"commands\" needs start_command, stop_command "
                         "and status_command");
         }
+        if (c.permit_file.empty() || c.permit_file[0] != '/') {
+            return fail(Errc::invalid_input,
+                        "validator.process.permit_file (absolute) is required in mode "
+                        "\"commands\": see `enginemux validator-run --permit`");
+        }
     } else if (c.process_mode == "child") {
         if (c.run_command.empty()) {
             return fail(Errc::invalid_input, "validator.process: mode \"child\" needs run_command");
+        }
+        if (!c.permit_file.empty()) {
+            return fail(Errc::invalid_input,
+                        "validator.process.permit_file is for mode \"commands\"; in mode "
+                        "\"child\" the guard hands the permit to the supervisor it spawns");
         }
     } else {
         return fail(Errc::invalid_input,

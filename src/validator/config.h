@@ -41,6 +41,7 @@ struct ValidatorConfig {
     std::string start_command;
     std::string stop_command;
     std::string status_command;         ///< exit 0 while the validator runs
+    std::string permit_file;  ///< commands mode: the permit the validator's supervisor reads
     std::string run_command;            ///< child mode: runs the validator (exec it)
     std::string follower_command;       ///< child mode: runs the node without the key (optional)
     uint32_t stop_timeout_ms = 20'000;  ///< stop must be confirmed within this

@@ -19,6 +19,7 @@
 #include "io/file.h"
 #include "validator/etcd_lease.h"
 #include "validator/peer_lease.h"
+#include "validator/permit.h"
 #include "validator/process.h"
 #include "validator/rpc.h"
 
@@ -88,8 +89,8 @@ class ValidatorGuard::Impl final : public GuardIo,
     void write_status_json(ByteBuffer& out);
     void write_metrics(ByteBuffer& out);
 
-    // GuardClock
-    uint64_t mono_ns() override { return em::mono_ns(); }
+    // GuardClock: boot time, so that a suspend counts against the lease and the permit.
+    uint64_t mono_ns() override { return em::boot_ns(); }
     int64_t wall_ns() override { return static_cast<int64_t>(em::wall_ns()) + wall_offset_ns_; }
     uint64_t random_u64() override {
         uint64_t z = (rng_ += 0x9e3779b97f4a7c15ull);
@@ -102,6 +103,7 @@ class ValidatorGuard::Impl final : public GuardIo,
     void stop_validator() override { process_->stop(); }
     void write_state(const SignState& state) override;
     void read_state() override;
+    void set_permit(uint64_t deadline_ns, uint64_t epoch) override;
     // RecordStore
     void write_record(const GuardRecord& record) override;
     // PeerLink / ReplySink
@@ -115,9 +117,16 @@ class ValidatorGuard::Impl final : public GuardIo,
     void on_validator_stopped(const Error* error) override;
     void on_validator_exited(int status) override;
 
+    /// A GuardClock time as a deadline on the loop's clock (CLOCK_MONOTONIC).
+    uint64_t loop_deadline(uint64_t guard_ns) {
+        uint64_t now = em::boot_ns();
+        return em::mono_ns() + (guard_ns > now ? guard_ns - now : 0);
+    }
+
     io::Loop& loop_;
     ValidatorConfig config_;
     GuardCore core_;
+    PermitWriter permit_;
     std::unique_ptr<PeerLease> peer_;
     std::unique_ptr<EtcdLease> etcd_;
     std::unique_ptr<ProcessControl> process_;
@@ -352,7 +361,10 @@ Result<void> ValidatorGuard::Impl::open_lease() {
                                                     config_.request_timeout_ms);
     http::ServerConfig sc;
     sc.limits.body_bytes_max = config_.peer_body_bytes_max;
-    sc.connections_max = 8;
+    // A stalled guard finds a backlog of the other's requests (one per request timeout) when it
+    // runs again; room for a minute of them, so they are answered (and dropped by the sender)
+    // rather than refused with a log line each.
+    sc.connections_max = 64;
     sc.header_timeout_ms = config_.request_timeout_ms * 4;
     sc.body_timeout_ms = config_.request_timeout_ms * 4;
     sc.name = "validator-peer";
@@ -368,11 +380,22 @@ Result<void> ValidatorGuard::Impl::open_lease() {
 }
 
 Result<void> ValidatorGuard::Impl::open() {
+    // The permit first, revoked: a validator left running by an earlier guard loses it now.
+    bool child_mode = config_.process_mode == "child";
+    if (child_mode) {
+        permit_ = EM_TRY(PermitWriter::create_anonymous());
+    } else {
+        permit_ = EM_TRY(PermitWriter::open_file(config_.permit_file));
+    }
     EM_TRY_VOID(open_files());
     EM_TRY_VOID(open_network());
     EM_TRY_VOID(open_lease());
     ProcessConfig pc;
-    pc.child_mode = config_.process_mode == "child";
+    pc.child_mode = child_mode;
+    // The supervisor is this very binary (`validator-run`), also after a package upgrade
+    // replaced the file on disk.
+    pc.supervisor_path = "/proc/self/exe";
+    pc.permit_fd = child_mode ? permit_.fd() : -1;
     pc.start_command = config_.start_command;
     pc.stop_command = config_.stop_command;
     pc.status_command = config_.status_command;
@@ -462,6 +485,14 @@ void ValidatorGuard::Impl::read_state() {
     if (!started) {
         Error e = started.error();
         core_.on_state_read(nullptr, &e);
+    }
+}
+
+void ValidatorGuard::Impl::set_permit(uint64_t deadline_ns, uint64_t epoch) {
+    if (deadline_ns == 0) {
+        permit_.revoke();
+    } else {
+        permit_.grant_until(deadline_ns, epoch);
     }
 }
 
@@ -596,7 +627,7 @@ void ValidatorGuard::Impl::send(std::string_view path, std::string_view body,
                                       "application/json");
     out.append(body);
     http::end_request(out, mark);
-    peer_conn_->start(&peer_cb_, deadline_ns);
+    peer_conn_->start(&peer_cb_, loop_deadline(deadline_ns));
 }
 
 void ValidatorGuard::Impl::on_peer_answer(const http::Response* r, const Error* e) {
@@ -665,7 +696,7 @@ void ValidatorGuard::Impl::post(std::string_view path, std::string_view body,
         http::begin_request(out, "POST", etcd_endpoint_.host_header, path, "", "application/json");
     out.append(body);
     http::end_request(out, mark);
-    etcd_conn_->start(&etcd_cb_, deadline_ns);
+    etcd_conn_->start(&etcd_cb_, loop_deadline(deadline_ns));
 }
 
 void ValidatorGuard::Impl::on_etcd_answer(const http::Response* r, const Error* e) {
@@ -736,6 +767,8 @@ void ValidatorGuard::Impl::write_status_json(ByteBuffer& out) {
     w.key("peers").number(h.last_peers());
     w.end_object();
     w.key("last_fence_reason").string(fence_reason_name(core_.last_fence_reason()));
+    uint64_t permit = permit_.deadline_ns(), now = em::boot_ns();
+    w.key("permit_ms").number(permit > now ? static_cast<int64_t>((permit - now) / 1'000'000) : 0);
     w.key("last_error").string(core_.last_error());
     if (core_.has_local_state()) {
         w.key("state");
@@ -792,6 +825,10 @@ void ValidatorGuard::Impl::write_metrics(ByteBuffer& out) {
     gauge("activation_failures_total", static_cast<int64_t>(st.activation_failures));
     gauge("state_write_errors_total", static_cast<int64_t>(st.state_write_errors));
     gauge("conflicts_total", static_cast<int64_t>(st.conflicts));
+    uint64_t permit = permit_.deadline_ns(), now = em::boot_ns();
+    gauge("permit_remaining_ms",
+          permit > now ? static_cast<int64_t>((permit - now) / 1'000'000) : 0);
+    gauge("log_lines_dropped_total", static_cast<int64_t>(log_dropped_total()));
     if (peer_) {
         const PeerLease::Stats& ps = peer_->stats();
         gauge("peer_auth_failures_total", static_cast<int64_t>(ps.auth_failures));

@@ -95,6 +95,10 @@ bool EtcdLease::valid() {
     return holding_ && now() + ms(config_.fence_margin_ms) < expiry_ns_;
 }
 
+uint64_t EtcdLease::valid_until_ns() {
+    return valid() ? expiry_ns_ - ms(config_.fence_margin_ms) : 0;
+}
+
 // ---------------------------------------------------------------------------------------------
 // Lease interface
 

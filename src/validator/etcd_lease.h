@@ -54,6 +54,7 @@ class EtcdLease final : public Lease {
     void acquire() override;
     void force_acquire() override;
     bool valid() override;
+    uint64_t valid_until_ns() override;
     bool held() const override { return holding_; }
     uint64_t epoch() const override { return epoch_; }
     void release(const SignState* final_state) override;

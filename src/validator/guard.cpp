@@ -45,12 +45,30 @@ GuardCore::GuardCore(const GuardPolicy& policy, const HealthPolicy& health, Guar
                      GuardIo& io)
     : policy_(policy), clock_(clock), io_(io), health_(health) {}
 
-void GuardCore::set_error(const Error& e, const char* context) {
+void GuardCore::note_error(const Error& e, const char* context) {
     int n = std::snprintf(last_error_, sizeof last_error_, "%s: %s", context, e.c_str());
     last_error_chars_ = static_cast<uint8_t>(
         n < 0 ? 0 : (n >= static_cast<int>(sizeof last_error_) ? sizeof last_error_ - 1 : n));
-    EM_LOG_LIMITED(LogLevel::warn, 2, "validator %.*s: %s: %s",
-                   static_cast<int>(policy_.name.size()), policy_.name.data(), context, e.c_str());
+}
+
+void GuardCore::log_error() const {
+    EM_LOG_LIMITED(LogLevel::warn, 2, "validator %.*s: %.*s",
+                   static_cast<int>(policy_.name.size()), policy_.name.data(),
+                   static_cast<int>(last_error_chars_), last_error_);
+}
+
+void GuardCore::set_error(const Error& e, const char* context) {
+    note_error(e, context);
+    log_error();
+}
+
+void GuardCore::update_permit() {
+    bool may_run = role_ == Role::starting || role_ == Role::active ||
+                   (role_ == Role::fencing && !hard_fence_);
+    uint64_t until = may_run ? lease_->valid_until_ns() : 0;
+    if (until == permit_ns_) return;
+    permit_ns_ = until;
+    io_.set_permit(until, lease_->epoch());
 }
 
 bool GuardCore::eligible() const {
@@ -83,6 +101,7 @@ PeerStatus GuardCore::local_status() const {
 void GuardCore::start() {
     EM_ASSERT(lease_ != nullptr && role_ == Role::init);
     fence_reason_ = FenceReason::startup;
+    io_.set_permit(0, 0);  // whatever an earlier run granted
     stop_in_flight_ = true;
     io_.stop_validator();
 }
@@ -115,6 +134,7 @@ void GuardCore::tick() {
             break;
     }
     flush_sync();
+    update_permit();
 }
 
 void GuardCore::shutdown() {
@@ -129,8 +149,8 @@ void GuardCore::on_probe(const NodeStatus* status, int64_t peers, const Error* e
     HealthReason r = health_.observe(status, peers, error, active, now(), clock_.wall_ns());
     if (r == HealthReason::validator_key_on_passive && role_ == Role::passive &&
         now() - fenced_ns_ > ms(policy_.start_grace_ms)) {
-        set_error(Error(Errc::internal, "the passive node shows the validator key"), "health");
         begin_fence(FenceReason::key_on_passive);
+        set_error(Error(Errc::internal, "the passive node shows the validator key"), "health");
     }
 }
 
@@ -142,18 +162,18 @@ void GuardCore::maybe_acquire() {
 
 void GuardCore::check_active() {
     if (!lease_->valid()) {
+        begin_fence(FenceReason::lease_invalid);
         set_error(Error(Errc::timeout, lease_->problem().empty() ? std::string_view("not renewed")
                                                                  : lease_->problem()),
                   "lease");
-        begin_fence(FenceReason::lease_invalid);
     } else if (shutting_down_) {
         begin_fence(FenceReason::shutdown);
     } else if (hold_) {
         begin_fence(FenceReason::demoted);
     } else if (health_.consecutive_failures() >= policy_.failures_before_failover &&
                now() - started_ns_ >= ms(policy_.start_grace_ms) && lease_->successor_ready()) {
-        set_error(Error(Errc::unsupported, health_reason_name(health_.reason())), "unhealthy");
         begin_fence(FenceReason::unhealthy);
+        set_error(Error(Errc::unsupported, health_reason_name(health_.reason())), "unhealthy");
     } else if (lease_->handover_requested()) {
         begin_fence(FenceReason::handover);
     }
@@ -206,15 +226,16 @@ void GuardCore::prepare_with_local(const SignState& local) {
 
 void GuardCore::fail_activation(const Error& e, const char* context) {
     stats_.activation_failures++;
-    set_error(e, context);
+    note_error(e, context);
     retry_at_ns_ = now() + ms(policy_.retry_ms);
     if (role_ == Role::starting) {
         begin_fence(FenceReason::start_failed);
-        return;
+    } else {
+        // The validator was not started in this attempt: give the lease back at once.
+        role_ = Role::releasing;
+        finish_release(has_local_state_ ? &local_state_ : nullptr);
     }
-    // The validator was not started in this attempt: give the lease back at once.
-    role_ = Role::releasing;
-    finish_release(has_local_state_ ? &local_state_ : nullptr);
+    log_error();
 }
 
 void GuardCore::on_state_read(const SignState* state, const Error* error) {
@@ -245,6 +266,7 @@ void GuardCore::on_state_read(const SignState* state, const Error* error) {
             } else {
                 role_ = Role::starting;
                 fenced_ = false;
+                update_permit();  // the supervisor checks it before it starts the validator
                 start_in_flight_ = true;
                 io_.start_validator();
             }
@@ -319,17 +341,22 @@ void GuardCore::begin_fence(FenceReason reason) {
     fence_reason_ = reason;
     stats_.fences++;
     role_ = Role::fencing;
-    if (reason != FenceReason::handover && reason != FenceReason::demoted &&
-        reason != FenceReason::shutdown) {
-        // Something went wrong here: let the other host take over before we try again.
-        retry_at_ns_ = now() + ms(policy_.retry_ms);
-    }
+    bool graceful = reason == FenceReason::handover || reason == FenceReason::demoted ||
+                    reason == FenceReason::shutdown;
+    // A safety reason revokes the permit now (the supervisor kills the validator); a graceful
+    // stop keeps it while the lease lasts. Failover for health is graceful too: the other host
+    // takes over only through the lease, after we released it.
+    hard_fence_ = !graceful && reason != FenceReason::unhealthy;
+    // Something went wrong here: let the other host take over before we try again.
+    if (!graceful) retry_at_ns_ = now() + ms(policy_.retry_ms);
     stop_failed_ = false;
+    update_permit();
+    if (!start_in_flight_ && !stop_in_flight_) {  // else on_validator_started/stopped continue
+        stop_in_flight_ = true;
+        io_.stop_validator();
+    }
     EM_LOG_WARN("validator %.*s: fencing (%s)", static_cast<int>(policy_.name.size()),
                 policy_.name.data(), fence_reason_name(reason));
-    if (start_in_flight_ || stop_in_flight_) return;  // on_validator_started/stopped continue
-    stop_in_flight_ = true;
-    io_.stop_validator();
 }
 
 void GuardCore::on_validator_stopped(const Error* error) {
@@ -344,6 +371,7 @@ void GuardCore::on_validator_stopped(const Error* error) {
     fenced_ = true;
     fenced_ns_ = now();
     role_ = Role::releasing;
+    update_permit();
     if (read_ != Read::none) {
         finish_release(has_local_state_ ? &local_state_ : nullptr);
         return;
@@ -363,19 +391,24 @@ void GuardCore::finish_release(const SignState* final_state) {
 
 void GuardCore::on_validator_exited() {
     if (role_ != Role::active && role_ != Role::starting) return;
-    set_error(Error(Errc::closed, "the validator process exited"), "validator");
     begin_fence(FenceReason::exited);
+    set_error(Error(Errc::closed, "the validator process exited"), "validator");
 }
 
 void GuardCore::on_conflict(const Error& reason) {
     stats_.conflicts++;
-    set_error(reason, "conflict");
     retry_at_ns_ = now() + ms(policy_.retry_ms);
     if (role_ == Role::preparing) {
         fail_activation(reason, "conflict");
-    } else if (role_ == Role::starting || role_ == Role::active) {
-        begin_fence(FenceReason::conflict);
+        return;
     }
+    if (role_ == Role::starting || role_ == Role::active) {
+        begin_fence(FenceReason::conflict);
+    } else if (role_ == Role::fencing && !hard_fence_) {
+        hard_fence_ = true;  // a graceful stop in progress: stop waiting for it
+        update_permit();
+    }
+    set_error(reason, "conflict");
 }
 
 // ---------------------------------------------------------------------------------------------

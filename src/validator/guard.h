@@ -12,6 +12,13 @@
 //    back identical. Any failure (ENOSPC included) blocks activation and is reported.
 //  - The validator is fenced (stopped and confirmed gone) before the lease is released; if the
 //    stop cannot be confirmed the lease is kept (renewed if possible), never released.
+//  - The validator's permit (the dead-man switch, permit.h) follows the lease: while the
+//    validator may run, the permit ends when the lease's validity does (Lease::valid_until_ns),
+//    so it moves forward only with renewals, and a loop that stops running loses it. A fence
+//    for a safety reason (lease invalid, conflict, the key on the passive node) revokes it at
+//    once; a graceful one (handover, demote, failover, shutdown) keeps it while the validator
+//    stops.
+//  - Every fence acts first (permit, stop) and logs afterwards.
 //  - Failover: K unhealthy rounds while another host is ready; failback and manual promote only
 //    through the lease (the active stops first, then releases).
 //  - On a passive host, newer states from the holder are written to the local state file.
@@ -42,6 +49,10 @@ class GuardIo {
     virtual void write_state(const SignState& state) = 0;
     /// Read and parse the state file -> on_state_read.
     virtual void read_state() = 0;
+    /// The validator may run until deadline_ns (GuardClock time; 0: it must stop now). Takes
+    /// effect at once, outside the guard's loop: the supervisor (supervisor.h) kills the
+    /// validator when the deadline passes, whatever the loop is doing. No completion.
+    virtual void set_permit(uint64_t deadline_ns, uint64_t epoch) = 0;
 };
 
 struct GuardPolicy {
@@ -143,6 +154,11 @@ class GuardCore final : public LeaseHost {
     void fail_activation(const Error& e, const char* context);
     void finish_release(const SignState* final_state);
     void flush_sync();
+    /// Sets the permit to what the role and the lease allow now (see the rules above).
+    void update_permit();
+    /// Records e as last_error without logging; log_error() logs it (after the action).
+    void note_error(const Error& e, const char* context);
+    void log_error() const;
 
     GuardPolicy policy_;
     GuardClock& clock_;
@@ -158,6 +174,8 @@ class GuardCore final : public LeaseHost {
     bool hold_ = false;
     bool promote_ = false;
     bool shutting_down_ = false;
+    bool hard_fence_ = false;  ///< the fence in progress revoked the permit
+    uint64_t permit_ns_ = 0;   ///< the permit as last set
     FenceReason fence_reason_ = FenceReason::none;
     uint64_t retry_at_ns_ = 0;
     uint64_t started_ns_ = 0;

@@ -10,6 +10,9 @@
 //  - while held and bounded, valid() turns false at expiry - fence margin; the guard then fences
 //    before anyone else can be granted the lease.
 //
+// Clock: GuardClock::mono_ns() is CLOCK_BOOTTIME in the daemon (it counts across a suspend, so a
+// host that wakes up from one finds its lease expired, as the other host does).
+//
 // Threads: everything here runs on the guard's loop thread (or the simulator's single thread).
 #pragma once
 
@@ -63,6 +66,7 @@ bool outranks(const PeerStatus& a, std::string_view a_name, const PeerStatus& b,
 class GuardClock {
   public:
     virtual ~GuardClock() = default;
+    /// A clock that never goes back and keeps counting while the host is suspended.
     virtual uint64_t mono_ns() = 0;
     virtual int64_t wall_ns() = 0;
     virtual uint64_t random_u64() = 0;
@@ -110,6 +114,11 @@ class Lease {
     virtual void force_acquire() = 0;
     /// Held, and (if bounded) not within the fence margin of expiry.
     virtual bool valid() = 0;
+    /// While valid(): when valid() turns false unless the lease is renewed meanwhile (a bounded
+    /// lease: the last renewal's send time + ttl - fence margin); an unbounded lease answers
+    /// now + ttl - fence margin, so a guard that stops asking still loses its permit. 0 when not
+    /// valid. The validator's permit (permit.h) is set to this, so it moves only with renewals.
+    virtual uint64_t valid_until_ns() = 0;
     virtual bool held() const = 0;
     virtual uint64_t epoch() const = 0;
     /// After the validator is confirmed stopped: give the lease up (no-op if not held), passing

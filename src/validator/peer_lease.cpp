@@ -65,12 +65,26 @@ bool PeerLease::valid() {
     return holding_ && (!bounded_ || now() + ms(config_.fence_margin_ms) < expiry_ns_);
 }
 
+uint64_t PeerLease::valid_until_ns() {
+    if (!valid()) return 0;
+    if (!bounded_) return now() + ms(config_.ttl_ms - config_.fence_margin_ms);
+    return expiry_ns_ - ms(config_.fence_margin_ms);
+}
+
 // ---------------------------------------------------------------------------------------------
 // Lease interface (our side)
 
 void PeerLease::tick() {
-    if (release_epoch_ != 0 && now() > release_deadline_ns_) release_epoch_ = 0;
+    // Telling the peer is given up after a while (it may be gone for good); the record write
+    // never is: until it is durable we still hold the epoch on disk.
+    if (release_epoch_ != 0 && release_durable() && now() > release_deadline_ns_) {
+        release_epoch_ = 0;
+    }
     pump();
+}
+
+bool PeerLease::release_durable() const {
+    return !(record_.holder == Holder::self && record_.epoch == release_epoch_);
 }
 
 bool PeerLease::silence_takeover_allowed() {
@@ -159,12 +173,20 @@ bool PeerLease::handover_requested() {
     return p.preferred && !self.preferred && p.healthy_for_ms >= config_.failback_grace_ms;
 }
 
-void PeerLease::lose_lease(const char* why) {
-    if (!holding_) return;
+bool PeerLease::drop_lease(const char* why) {
+    if (!holding_) return false;
+    holding_ = false;  // valid() is false from here on
+    set_problem("lease lost: %s", why);
+    return true;
+}
+
+void PeerLease::log_lost(const char* why) const {
     EM_LOG_WARN("validator: lease epoch %llu lost: %s", static_cast<unsigned long long>(epoch_),
                 why);
-    set_problem("lease lost: %s", why);
-    holding_ = false;
+}
+
+void PeerLease::lose_lease(const char* why) {
+    if (drop_lease(why)) log_lost(why);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -248,7 +270,8 @@ void PeerLease::pump() {
         persist(GuardRecord{release_epoch_, Holder::none}, After::released, nullptr);
     }
     if (in_flight_ != Out::none) return;
-    if (release_epoch_ != 0 && !persisting_ && now() >= release_retry_ns_) {
+    if (release_epoch_ != 0 && release_durable() && !persisting_ &&
+        now() >= release_retry_ns_) {
         send(Out::release, MessageType::release, release_epoch_,
              release_has_state_ ? &release_state_ : nullptr);
     } else if (acquire_wanted_) {
@@ -373,19 +396,24 @@ void PeerLease::on_reply(int status, std::string_view body, std::string_view tok
 
 void PeerLease::on_beat_reply(const PeerReply& r) {
     if (holding_) {
-        if (r.holder == HolderView::me || r.status.holding) {
+        // note_peer() already gave the lease up if the peer knows a newer epoch. A claim for an
+        // older one is a stale holder back from a stall: the higher epoch wins, and the stale
+        // one learns of it from this very beat.
+        if ((r.holder == HolderView::me || r.status.holding) && r.epoch >= epoch_) {
             stats_.conflicts++;
-            lose_lease("the peer holds the lease too");
+            bool held = drop_lease("the peer holds the lease too");
             host_.on_conflict(Error(Errc::internal, "the peer claims the lease while we hold it"));
+            if (held) log_lost("the peer holds the lease too");  // after acting
             return;
         }
         if (!r.ok) {
             std::string_view why = r.reason_text();
             if (why.starts_with("stale") || why.starts_with("conflict")) {
-                lose_lease(r.reason);
+                bool held = drop_lease(r.reason);
                 if (why.starts_with("conflict")) {
                     host_.on_conflict(Error(Errc::internal, "the peer reports a conflict"));
                 }
+                if (held) log_lost(r.reason);
             } else {
                 set_problem("renewal refused: %s", r.reason);
             }
@@ -446,7 +474,7 @@ PeerReply PeerLease::base_reply() {
     PeerReply r;
     r.ok = true;
     r.epoch = epoch_;
-    if (holding_ || record_.holder == Holder::self) {
+    if ((holding_ || record_.holder == Holder::self) && record_.epoch == epoch_) {
         r.holder = HolderView::me;
     } else if (record_.holder == Holder::peer && record_.epoch == epoch_) {
         r.holder = HolderView::you;
@@ -551,9 +579,10 @@ void PeerLease::handle_beat(const PeerMessage& m, const Req& req) {
     if (m.epoch < epoch_) return refuse(req, "stale epoch");
     if ((holding_ || record_.holder == Holder::self) && m.epoch <= record_.epoch) {
         stats_.conflicts++;
-        refuse(req, "conflict: I hold the lease too");
-        lose_lease("the peer claims the lease too");
+        bool held = drop_lease("the peer claims the lease too");
         host_.on_conflict(Error(Errc::internal, "the peer claims the lease while we hold it"));
+        refuse(req, "conflict: I hold the lease too");
+        if (held) log_lost("the peer claims the lease too");
         return;
     }
     if (!locally_fenced()) return refuse(req, "not fenced yet");

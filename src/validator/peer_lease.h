@@ -13,14 +13,17 @@
 //    (send time of the last granted request) + ttl - fence margin unless renewed, so the grantor
 //    may count on that once it has seen the holder say "bounded".
 //  - Handover: the holder stops its validator, confirms it gone, persists that it holds
-//    nothing, and sends release(e, final state). The receiver may then take e+1 on its own
+//    nothing (retried until the write succeeds: a record that still says "self" would make the
+//    peer see two holders), and only then sends release(e, final state). The receiver may then take e+1 on its own
 //    (the releaser will not start again without a grant), also when the releaser is gone
 //    (a graceful shutdown); that lease is unbounded until the other grants it.
 //  - Silence: if the holder was bounded and nothing authentic came from it for ttl + margin
 //    after the last grant, the grantor takes e+1 without it (option takeover_on_silence). Such
 //    a lease is unbounded until the other host is back and grants it. A host that has not
 //    granted a bounded lease never takes over on silence: when in doubt, nobody signs.
-//  - Any sign that both may run (the other claims to hold while we hold) fences us at once.
+//  - Any sign that both may run (the other claims to hold our epoch while we hold it) fences
+//    us at once. A claim for an older epoch is a stale holder back from a stall: the higher
+//    epoch wins and the stale one learns of it from our messages.
 //
 // Threads: the guard's loop thread only. Memory: fixed-size state; buffers allocated at
 // construction.
@@ -84,6 +87,7 @@ class PeerLease final : public Lease {
     void acquire() override;
     void force_acquire() override;
     bool valid() override;
+    uint64_t valid_until_ns() override;
     bool held() const override { return holding_; }
     uint64_t epoch() const override { return epoch_; }
     void release(const SignState* final_state) override;
@@ -147,8 +151,13 @@ class PeerLease final : public Lease {
     void note_peer(const PeerStatus& status, uint64_t epoch);
     void keep_holder_state(const SignState& state);
     void lose_lease(const char* why);
+    /// lose_lease() in two steps, so that a fence can come between the act and the log.
+    bool drop_lease(const char* why);
+    void log_lost(const char* why) const;
     bool silence_takeover_allowed();
     bool released_to_us() const;
+    /// The record no longer says we hold release_epoch_ (so the release may be sent).
+    bool release_durable() const;
     bool can_persist();
     bool locally_fenced() const;
 

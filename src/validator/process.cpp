@@ -15,7 +15,7 @@
 
 namespace em::validator {
 
-Result<pid_t> spawn_shell(const std::string& command) {
+Result<pid_t> spawn_process(const char* const* argv, int inherit_fd) {
     pid_t parent = getpid();
     pid_t pid = fork();
     if (pid < 0) return Unexpected(Error::sys(errno, "fork"));
@@ -28,12 +28,27 @@ Result<pid_t> spawn_shell(const std::string& command) {
         sigemptyset(&none);
         sigprocmask(SIG_SETMASK, &none, nullptr);
         signal(SIGPIPE, SIG_DFL);
-        syscall(SYS_close_range, 3u, ~0u, 0u);
-        execl("/bin/sh", "sh", "-c", command.c_str(), static_cast<char*>(nullptr));
+        unsigned first_closed = 3;
+        if (inherit_fd >= 0) {
+            // dup2 gives fd 3 without close-on-exec; on fd 3 itself, clear the flag.
+            if (inherit_fd == 3) {
+                fcntl(3, F_SETFD, 0);
+            } else if (dup2(inherit_fd, 3) != 3) {
+                _exit(127);
+            }
+            first_closed = 4;
+        }
+        syscall(SYS_close_range, first_closed, ~0u, 0u);
+        execv(argv[0], const_cast<char* const*>(argv));
         _exit(127);
     }
     setpgid(pid, pid);  // also from the parent, so kill(-pid) works at once
     return pid;
+}
+
+Result<pid_t> spawn_shell(const std::string& command) {
+    const char* argv[] = {"/bin/sh", "-c", command.c_str(), nullptr};
+    return spawn_process(argv);
 }
 
 namespace {
@@ -59,6 +74,7 @@ int exit_code(int status) {
 
 ProcessControl::ProcessControl(io::Loop& loop, const ProcessConfig& config, ProcessEvents& events)
     : loop_(loop), config_(config), events_(events) {
+    EM_ASSERT(!config_.child_mode || (config_.permit_fd >= 0 && !config_.supervisor_path.empty()));
     timer_.fn = on_timer;
     timer_.owner = this;
     arm(config_.poll_ms);
@@ -79,14 +95,39 @@ void ProcessControl::on_timer(io::Timer* t) {
     if (!t->armed()) self->arm(self->config_.poll_ms);
 }
 
-void ProcessControl::kill_all() {
-    for (pid_t* p : {&validator_pid_, &follower_pid_, &command_pid_}) {
-        if (*p > 0) {
-            kill(-*p, SIGKILL);
-            int status;
-            waitpid(*p, &status, 0);
-            *p = 0;
+void ProcessControl::kill_all(uint32_t wait_ms) {
+    pid_t* pids[] = {&validator_pid_, &follower_pid_, &command_pid_};
+    for (pid_t* p : pids) {
+        if (*p > 0) forget(*p);
+        *p = 0;
+    }
+    for (pid_t p : forgotten_) {
+        if (p > 0) kill(-p, SIGKILL);
+    }
+    uint64_t deadline = mono_ns() + ms_to_ns(wait_ms);
+    for (;;) {
+        reap_forgotten();
+        bool left = false;
+        for (pid_t p : forgotten_) left = left || p > 0;
+        if (!left || mono_ns() >= deadline) return;
+        usleep(1'000);
+    }
+}
+
+void ProcessControl::forget(pid_t pid) {
+    for (pid_t& slot : forgotten_) {
+        if (slot == 0) {
+            slot = pid;
+            return;
         }
+    }
+    // All slots hold processes stuck in the kernel: this one stays a zombie until we exit.
+}
+
+void ProcessControl::reap_forgotten() {
+    for (pid_t& slot : forgotten_) {
+        int status;
+        if (slot > 0 && reaped(slot, &status)) slot = 0;
     }
 }
 
@@ -174,6 +215,7 @@ void ProcessControl::maybe_start_follower() {
 void ProcessControl::poll() {
     uint64_t now = mono_ns();
     int status = 0;
+    reap_forgotten();
     if (validator_pid_ > 0 && reaped(validator_pid_, &status)) {
         validator_pid_ = 0;
         if (step_ != Step::stop_child) events_.on_validator_exited(exit_code(status));
@@ -190,8 +232,7 @@ void ProcessControl::poll() {
     if (command_pid_ > 0 && (step_ == Step::stop_command || step_ == Step::status_check) &&
         now > stop_deadline_ns_) {
         kill(-command_pid_, SIGKILL);
-        int ignored;
-        waitpid(command_pid_, &ignored, 0);
+        forget(command_pid_);  // reaped by a later poll, whenever it goes
         command_pid_ = 0;
         Error e(Errc::timeout, "stop not confirmed within stop_timeout_ms");
         finish_stop(&e);
@@ -233,6 +274,26 @@ void ProcessControl::command_finished(int code, uint64_t now) {
     }
 }
 
+void ProcessControl::start_validator_child() {
+    // The supervisor escalates to SIGKILL (and confirms it) before our own escalation at half
+    // the stop timeout, so the validator itself, not only the supervisor, is seen to go.
+    std::string grace_ms = std::to_string(config_.stop_timeout_ms * 2 / 5);
+    const char* argv[] = {config_.supervisor_path.c_str(),
+                          "validator-run",
+                          "--permit-fd",
+                          "3",
+                          "--term-grace-ms",
+                          grace_ms.c_str(),
+                          "--",
+                          "/bin/sh",
+                          "-c",
+                          config_.run_command.c_str(),
+                          nullptr};
+    auto pid = spawn_process(argv, config_.permit_fd);
+    if (pid) validator_pid_ = *pid;
+    finish_start(pid ? nullptr : &pid.error());
+}
+
 void ProcessControl::poll_child_stop(uint64_t now) {
     pid_t target = step_ == Step::stop_child ? validator_pid_ : follower_pid_;
     if (target == 0) {
@@ -241,10 +302,7 @@ void ProcessControl::poll_child_stop(uint64_t now) {
             maybe_start_follower();
             return;
         }
-        // The follower is gone: now the validator may start.
-        auto pid = spawn_shell(config_.run_command);
-        if (pid) validator_pid_ = *pid;
-        finish_start(pid ? nullptr : &pid.error());
+        start_validator_child();  // the follower is gone: now the validator may start
         return;
     }
     uint64_t half = ms_to_ns(config_.stop_timeout_ms) / 2;

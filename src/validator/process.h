@@ -3,16 +3,21 @@
 // Two modes:
 //  - commands: runs the operator's start/stop/status commands (e.g. systemctl); a stop is
 //    confirmed only when status_command exits non-zero (the validator is gone) within
-//    stop_timeout_ms. Run the validator unit with BindsTo= the guard's unit, so systemd stops
-//    it if the guard dies.
-//  - child: runs run_command as the guard's child (use `exec` so the validator is the child
-//    itself) in its own process group with PR_SET_PDEATHSIG=SIGKILL, so it dies with the guard
-//    (kill -9 included). Stop = SIGTERM to the group, SIGKILL after half the stop timeout,
-//    confirmed when the child is reaped. While passive it can run follower_command (the node
-//    without the validator key) the same way.
+//    stop_timeout_ms. The validator's own unit runs it under `enginemux validator-run --permit
+//    FILE` (supervisor.h) and BindsTo= the guard's unit, so the permit and systemd stop it when
+//    the guard stalls or dies.
+//  - child: runs run_command under the supervisor (`<supervisor_path> validator-run --permit-fd
+//    3 -- /bin/sh -c run_command`, the permit's memfd as fd 3) as the guard's child, in its own
+//    process group with PR_SET_PDEATHSIG=SIGKILL, so the supervisor, and through it the
+//    validator, dies with the guard (kill -9 included), and the validator dies when the permit
+//    lapses even while the guard is stopped. Stop = SIGTERM to the supervisor (it forwards it),
+//    SIGKILL after half the stop timeout, confirmed when the supervisor is reaped (it exits only
+//    after reaping the validator). While passive it can run follower_command (the node without
+//    the validator key, not supervised) the same way.
 //
-// Commands run as `/bin/sh -c CMD` with a clean signal mask and fds >= 3 closed. Children are
-// reaped by polling waitpid(WNOHANG) on a loop timer (poll_ms).
+// Commands run as `/bin/sh -c CMD` with a clean signal mask and fds >= 3 closed (but the
+// permit). Children are reaped by polling waitpid(WNOHANG) on a loop timer (poll_ms); nothing
+// here waits for a child: a process stuck in the kernel after SIGKILL is reaped when it goes.
 //
 // Threads: the guard's loop thread. Exactly one start/stop at a time (the guard serialises).
 #pragma once
@@ -31,6 +36,8 @@ struct ProcessConfig {
     bool child_mode = false;
     std::string start_command, stop_command, status_command;  ///< commands mode
     std::string run_command, follower_command;                ///< child mode
+    std::string supervisor_path;  ///< child mode: the binary that implements validator-run
+    int permit_fd = -1;           ///< child mode: the permit's memfd, passed on as fd 3
     uint32_t stop_timeout_ms = 20'000;
     uint32_t command_timeout_ms = 60'000;
     uint32_t poll_ms = 50;
@@ -60,8 +67,9 @@ class ProcessControl {
     void stop();
     /// Child mode: keep the follower running while passive (no-op without follower_command).
     void run_follower(bool wanted);
-    /// Exit path (blocking): SIGKILL every child process group we started and reap them.
-    void kill_all();
+    /// Exit path: SIGKILL every child process group we started and reap them, waiting at most
+    /// wait_ms for processes stuck in the kernel (they are left to init).
+    void kill_all(uint32_t wait_ms = 2'000);
     /// Pid of the validator child (child mode), or 0.
     pid_t validator_pid() const { return validator_pid_; }
     pid_t follower_pid() const { return follower_pid_; }
@@ -84,6 +92,10 @@ class ProcessControl {
     void finish_stop(const Error* error);
     void begin_status_check();
     void maybe_start_follower();
+    void start_validator_child();
+    /// A killed command that has not exited yet: reaped by later polls.
+    void forget(pid_t pid);
+    void reap_forgotten();
 
     io::Loop& loop_;
     ProcessConfig config_;
@@ -99,10 +111,14 @@ class ProcessControl {
     uint64_t step_deadline_ns_ = 0;
     uint64_t stop_deadline_ns_ = 0;
     uint64_t follower_retry_ns_ = 0;
+    pid_t forgotten_[8] = {};  ///< killed, not yet reaped
 };
 
-/// Spawns `/bin/sh -c command` in a new process group, dying with this thread's process
-/// (PDEATHSIG SIGKILL). Returns the pid.
+/// Spawns argv (argv[0] an absolute path) in a new process group, dying with this thread's
+/// process (PDEATHSIG SIGKILL), with fds >= 3 closed except inherit_fd, which the child gets as
+/// fd 3 (-1: none). Returns the pid.
+Result<pid_t> spawn_process(const char* const* argv, int inherit_fd = -1);
+/// spawn_process of `/bin/sh -c command`.
 Result<pid_t> spawn_shell(const std::string& command);
 
 }  // namespace em::validator

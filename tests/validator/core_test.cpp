@@ -1,9 +1,14 @@
 // Health verdicts, peer authentication, configuration rules, and the GuardCore's ordering
 // contracts with a scripted lease and I/O: fence before anything at start-up, high watermark
 // written and read back before start, failures block activation, stop confirmed before release,
-// a failed stop keeps the lease.
+// a failed stop keeps the lease; the permit (dead-man switch) granted before the start, moved
+// only by renewals, revoked first on a safety fence, kept through a graceful one; a fence acts
+// before it logs.
+#include <fcntl.h>
 #include <gtest/gtest.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <deque>
 #include <string>
@@ -157,6 +162,7 @@ validator_pub_key = "Z+8kntVegi1sQiWLYwFSVLNWqdAUGEy7lskL78gxLZI="
 start_command = "systemctl start story"
 stop_command = "systemctl stop story"
 status_command = "systemctl is-active --quiet story"
+permit_file = "/run/enginemux/validator.permit"
 [validator.peer]
 name = "host-b"
 listen = "10.0.0.1:9561"
@@ -193,6 +199,16 @@ TEST(Config, RejectsUnknownKeysBadRangesAndUnsafeTimings) {
         parse_validator_config(base_config() + "[validator.health]\ninterval_ms = \"1s\"\n", "t");
     ASSERT_FALSE(c);
     EXPECT_NE(std::string(c.error().message()).find("expected an integer"), std::string::npos);
+    // Commands mode without a permit file: nothing would stop the validator if the guard
+    // stalled; the error names the fix.
+    std::string no_permit = base_config();
+    no_permit.erase(no_permit.find("permit_file"), no_permit.find("[validator.peer]") -
+                                                       no_permit.find("permit_file"));
+    c = parse_validator_config(no_permit, "t");
+    ASSERT_FALSE(c);
+    EXPECT_NE(std::string(c.error().message()).find("permit_file (absolute) is required"), std::string::npos);
+    EXPECT_NE(std::string(c.error().message()).find("enginemux validator-run --permit"),
+              std::string::npos);
     std::string remote = base_config();
     remote.replace(remote.find("[validator.process]"), 0, "control_listen = \"0.0.0.0:9560\"\n");
     c = parse_validator_config(remote, "t");
@@ -225,12 +241,29 @@ struct Script final : GuardClock, GuardIo, Lease {
     bool successor = false;
     const SignState* holder = nullptr;
     GuardCore* core = nullptr;
+    uint64_t lease_until = 0;  ///< valid_until_ns() while valid
+    uint64_t permit = 0;       ///< as last set
+    std::string order;         ///< permits, starts and stops in the order they were asked for
+    int stderr_probe = -1;     ///< a pipe read end: bytes in it when the stop was asked for
+    int logged_before_stop = -1;
 
     uint64_t mono_ns() override { return mono; }
     int64_t wall_ns() override { return 1'700'000'000'000'000'000 + static_cast<int64_t>(mono); }
     uint64_t random_u64() override { return 4; }
-    void start_validator() override { calls.push_back("start"); }
-    void stop_validator() override { calls.push_back("stop"); }
+    void start_validator() override {
+        calls.push_back("start");
+        order += "start; ";
+    }
+    void stop_validator() override {
+        calls.push_back("stop");
+        order += "stop; ";
+        if (stderr_probe >= 0) ioctl(stderr_probe, FIONREAD, &logged_before_stop);
+    }
+    void set_permit(uint64_t deadline_ns, uint64_t) override {
+        permit = deadline_ns;
+        order += deadline_ns == 0 ? "revoke; " : "permit +" + std::to_string((deadline_ns - mono) / MS) + "ms; ";
+    }
+    uint64_t valid_until_ns() override { return valid() ? lease_until : 0; }
     void write_state(const SignState& s) override {
         calls.push_back("write " + std::to_string(s.hrs.height) + "/" +
                         std::to_string(s.hrs.round));
@@ -421,10 +454,98 @@ TEST_F(CoreTest, PassiveWritesOnlyNewerHolderStates) {
 }
 
 TEST_F(CoreTest, ConflictEvidenceFencesAtOnce) {
+    io.lease_until = io.mono + 4'000 * MS;
     to_active();
+    io.order.clear();
     core.on_conflict(Error(Errc::internal, "the peer claims the lease while we hold it"));
     EXPECT_EQ(io.take(), "stop");
+    EXPECT_EQ(io.order, "revoke; stop; ");
     EXPECT_EQ(core.last_fence_reason(), FenceReason::conflict);
+}
+
+TEST_F(CoreTest, ThePermitIsGrantedBeforeTheStartAndMovesOnlyWithTheLease) {
+    core.start();
+    EXPECT_EQ(io.order, "revoke; stop; ");  // whatever an earlier guard granted
+    io.order.clear();
+    io.take();
+    core.on_validator_stopped(nullptr);
+    core.on_state_read(&io.disk, nullptr);
+    healthy(100);
+    core.tick();
+    io.held_lease = true;
+    io.lease_until = io.mono + 4'000 * MS;
+    core.on_lease_acquired();
+    core.on_state_read(&io.disk, nullptr);
+    core.on_state_written(nullptr);
+    EXPECT_EQ(io.order, "");  // preparing: the validator may not run yet
+    SignState written(Hrs{103, round_max, step_max});
+    core.on_state_read(&written, nullptr);
+    EXPECT_EQ(io.order, "permit +4000ms; start; ");
+    core.on_validator_started(nullptr);
+    io.order.clear();
+    // Time passes without a renewal: the permit stays where the lease ends.
+    io.mono += 1'000 * MS;
+    core.tick();
+    EXPECT_EQ(io.order, "");
+    // A renewal moves the lease's end, and the permit follows on the next tick.
+    io.lease_until = io.mono + 4'000 * MS;
+    core.tick();
+    EXPECT_EQ(io.order, "permit +4000ms; ");
+    EXPECT_EQ(io.permit, io.lease_until);
+}
+
+TEST_F(CoreTest, ASafetyFenceRevokesThePermitBeforeTheStopAndLogsAfterwards) {
+    io.lease_until = io.mono + 4'000 * MS;
+    to_active();
+    io.order.clear();
+    // stderr into a pipe: at the moment the stop is asked for, nothing may have been logged.
+    int fds[2];
+    ASSERT_EQ(pipe2(fds, O_CLOEXEC | O_NONBLOCK), 0);
+    int saved = dup(STDERR_FILENO);
+    dup2(fds[1], STDERR_FILENO);
+    io.stderr_probe = fds[0];
+    io.valid_lease = false;
+    core.tick();
+    int logged_after = 0;
+    ioctl(fds[0], FIONREAD, &logged_after);
+    dup2(saved, STDERR_FILENO);
+    close(saved);
+    close(fds[0]);
+    close(fds[1]);
+    EXPECT_EQ(io.order, "revoke; stop; ");
+    EXPECT_EQ(io.logged_before_stop, 0) << "a log line was written before the fence acted";
+    EXPECT_GT(logged_after, 0) << "the fence was not logged at all";
+    EXPECT_EQ(core.last_fence_reason(), FenceReason::lease_invalid);
+}
+
+TEST_F(CoreTest, AGracefulFenceKeepsThePermitWhileTheValidatorStops) {
+    io.lease_until = io.mono + 4'000 * MS;
+    to_active();
+    io.order.clear();
+    core.demote();
+    core.tick();
+    EXPECT_EQ(io.order, "stop; ");  // SIGTERM and its grace, not the supervisor's SIGKILL
+    EXPECT_EQ(io.permit, io.lease_until);
+    // Renewals still move it while the validator stops.
+    io.lease_until = io.mono + 5'000 * MS;
+    core.tick();
+    EXPECT_EQ(io.order, "stop; permit +5000ms; ");
+    // Evidence of a conflict meanwhile: revoke at once.
+    core.on_conflict(Error(Errc::internal, "the peer claims the lease while we hold it"));
+    EXPECT_EQ(io.order, "stop; permit +5000ms; revoke; ");
+    core.on_validator_stopped(nullptr);
+    EXPECT_EQ(io.permit, 0u);
+}
+
+TEST_F(CoreTest, AGracefulStopEndsWithThePermitRevoked) {
+    io.lease_until = io.mono + 4'000 * MS;
+    to_active();
+    io.order.clear();
+    core.demote();
+    core.tick();
+    core.on_validator_stopped(nullptr);
+    EXPECT_EQ(io.order, "stop; revoke; ");
+    EXPECT_EQ(core.last_fence_reason(), FenceReason::demoted);
 }
 
 }  // namespace

@@ -4,10 +4,11 @@
 // --sign it behaves like a validator using FilePV: it loads priv_validator_state.json at start
 // (exits if it is missing), never signs at or below that height/round/step, saves the new state
 // (temp file + fsync + rename, as CometBFT does) before "signing", and appends every signature
-// to a shared sign log: "<name> <height> <round> <step> <pid>".
+// to a shared sign log: "<name> <height> <round> <step> <pid> <wall ms>".
 //
 // Faults, read from <home>/fault each tick: "stall" (height stops, no signing), "catching_up",
-// "no_peers", "hang" (RPC requests are never answered). Writes <home>/<role>.pid.
+// "no_peers", "hang" (RPC requests are never answered). Writes <home>/<role>.pid: "<pid> <wall ms
+// at start>".
 //
 // usage: fake_cometbft --rpc HOST:PORT --home DIR --name NAME --genesis-ms MS --block-ms MS
 //                      --pub-key B64 [--sign --sign-log FILE] [--role validator|follower]
@@ -150,8 +151,9 @@ class Fake : public http::Handler {
         }
         last_ = hrs;
         char line[160];
-        int len = std::snprintf(line, sizeof line, "%s %lld %d %d %d\n", o_.name.c_str(),
-                                static_cast<long long>(hrs.height), hrs.round, hrs.step, getpid());
+        int len = std::snprintf(line, sizeof line, "%s %lld %d %d %d %llu\n", o_.name.c_str(),
+                                static_cast<long long>(hrs.height), hrs.round, hrs.step, getpid(),
+                                static_cast<unsigned long long>(wall_ns() / 1'000'000));
         int log = ::open(o_.sign_log.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
         if (log >= 0) {
             ssize_t ignored = ::write(log, line, static_cast<size_t>(len));
@@ -204,7 +206,8 @@ int main(int argc, char** argv) {
     }
     Fake fake(o);
     if (o.sign && !fake.load_state()) return 3;
-    std::string pid = std::to_string(getpid()) + "\n";
+    std::string pid =
+        std::to_string(getpid()) + " " + std::to_string(wall_ns() / 1'000'000) + "\n";
     std::string pid_path = o.home + "/" + o.role + ".pid";
     int fd = ::open(pid_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (fd >= 0) {

@@ -279,10 +279,11 @@ void Host::start_guard() {
     std::string log = dir_ + "/guard.log";
     std::string guard = built("tests/validator/validator_guard");
     std::string env = spec_.extra_env;
+    int stdio_fd = spec_.stdio_fd;
     pid_t pid = fork();
     if (pid == 0) {
         prctl(PR_SET_PDEATHSIG, SIGKILL);  // no orphans if the test process dies
-        int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+        int fd = stdio_fd >= 0 ? stdio_fd : ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
         dup2(fd, 2);
         dup2(fd, 1);
         if (!env.empty()) putenv(env.data());
@@ -316,6 +317,12 @@ bool Host::guard_running() {
 
 pid_t Host::validator_pid() {
     return static_cast<pid_t>(std::atoi(read_text(home_ + "/validator.pid").c_str()));
+}
+
+int64_t Host::validator_start_ms() {
+    std::string text = read_text(home_ + "/validator.pid");
+    size_t space = text.find(' ');
+    return space == std::string::npos ? 0 : std::atoll(text.c_str() + space + 1);
 }
 
 void Host::set_fault(const std::string& fault) {
@@ -400,10 +407,17 @@ SignReport check_sign_log(const std::string& path) {
     SignReport r;
     std::istringstream in(read_text(path));
     std::map<std::tuple<int64_t, int, int>, std::string> seen;
-    std::string name;
-    int64_t h;
-    int round, step, pid;
-    while (in >> name >> h >> round >> step >> pid) {
+    std::string line;
+    while (std::getline(in, line)) {
+        std::istringstream fields(line);
+        std::string name;
+        int64_t h = 0, at_ms = 0;
+        int round = 0, step = 0, pid = 0;
+        if (!(fields >> name >> h >> round >> step >> pid)) continue;
+        if (fields >> at_ms) {
+            auto [span, fresh] = r.span_ms.emplace(pid, std::make_pair(at_ms, at_ms));
+            if (!fresh) span->second.second = at_ms;
+        }
         r.per_host[name]++;
         if (h > r.max_height) r.max_height = h;
         if (h > r.last_height[name]) r.last_height[name] = h;
@@ -414,6 +428,25 @@ SignReport check_sign_log(const std::string& path) {
         }
     }
     return r;
+}
+
+bool process_running(pid_t pid) {
+    if (pid <= 0) return false;
+    std::string stat = read_text("/proc/" + std::to_string(pid) + "/stat");
+    size_t paren = stat.rfind(')');
+    return paren != std::string::npos && paren + 2 < stat.size() && stat[paren + 2] != 'Z';
+}
+
+DeathWatch::DeathWatch(pid_t pid) : pid_(pid) {
+    thread_ = std::thread([this] {
+        while (!stop_ && process_running(pid_)) usleep(1'000);
+        if (!stop_) died_ms_ = now_ms();
+    });
+}
+
+DeathWatch::~DeathWatch() {
+    stop_ = true;
+    thread_.join();
 }
 
 StateSampler::StateSampler(std::vector<std::string> files) : files_(std::move(files)) {

@@ -83,6 +83,7 @@ struct HostSpec {
     std::string etcd_endpoint;
     std::string extra_env;  ///< "NAME=value" for the guard process (test hooks)
     uint32_t ttl_ms = 2000;
+    int stdio_fd = -1;  ///< the guard's stdout and stderr (e.g. a pipe); -1: its log file
 };
 
 /// One guard host: its directories, config, guard process and fake CometBFT.
@@ -99,6 +100,9 @@ class Host {
     GuardView view();
     bool is(const char* role) { return view().role == role; }
     pid_t validator_pid();
+    /// When the current validator process started (wall ms, from its pid file).
+    int64_t validator_start_ms();
+    pid_t guard_pid() const { return guard_pid_; }
     void set_fault(const std::string& fault);
     int control(const char* method, const std::string& target);
     const std::string& home() const { return home_; }
@@ -126,8 +130,28 @@ struct SignReport {
     std::vector<std::string> double_signs;
     int64_t max_height = 0;
     std::map<std::string, int64_t> last_height;
+    /// Per validator process: its first and last signature (wall ms).
+    std::map<pid_t, std::pair<int64_t, int64_t>> span_ms;
 };
 SignReport check_sign_log(const std::string& path);
+
+/// Watches a process from a thread (every millisecond) and notes when it stopped running (a
+/// zombie counts as gone: it can no longer sign).
+class DeathWatch {
+  public:
+    explicit DeathWatch(pid_t pid);
+    ~DeathWatch();
+    /// Wall ms at which the process was first seen gone, or 0 while it runs.
+    int64_t died_ms() const { return died_ms_; }
+
+  private:
+    pid_t pid_;
+    std::atomic<int64_t> died_ms_{0};
+    std::atomic<bool> stop_{false};
+    std::thread thread_;
+};
+/// The process exists and is not a zombie.
+bool process_running(pid_t pid);
 
 /// Samples state files every 5 ms on a thread; records torn reads and HRS regressions.
 class StateSampler {

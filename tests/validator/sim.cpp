@@ -285,20 +285,29 @@ struct Host final : GuardClock, GuardIo, RecordStore, PeerLink, ReplySink, EtcdL
     uint64_t mono_base = 0;
     uint64_t boot_t = 0;
     int64_t wall_skew_ns = 0;
+    int64_t base_wall_skew_ns = 0;  ///< what a clock-skew fault returns to
     // Durable disk.
     bool state_exists = true;
     SignState state_file;
     GuardRecord record_file;
     bool disk_full = false;
     uint64_t disk_latency_ms = 2;
+    uint64_t record_readonly_until_t = 0;  ///< data_dir read-only (record writes fail) until
     // CometBFT node and validator process.
     NodeMode node = NodeMode::ok;
     int64_t stalled_height = 0;
     bool validator_running = false;
+    bool stop_pending = false;  ///< a stop_validator() has not completed
     Hrs last_signed;
     bool stop_error_once = false;
-    // Guard process.
+    // The permit (host mono time) and its supervisor, a process of its own: no stall reaches it.
+    uint64_t permit_ns = 0;
+    bool supervisor_check_pending = false;
+    uint64_t supervisor_check_t = 0;
+    // Guard process. A stalled guard (SIGSTOP, a blocked write) runs nothing until it resumes.
     bool guard_alive = false;
+    uint64_t stalled_until_t = 0;
+    uint64_t stall_at_next_fence_ns = 0;  ///< armed "blocked log": the next stop stalls this long
     uint64_t gen = 0;
     bool preferred = false;
     bool held_by_operator = false;
@@ -313,6 +322,11 @@ struct Host final : GuardClock, GuardIo, RecordStore, PeerLink, ReplySink, EtcdL
     uint64_t now_t() const;
     void boot_guard();
     void crash_guard(bool reboot);
+    bool stalled() const;
+    /// The true time at which this host's mono clock reads mono.
+    uint64_t true_time_of(uint64_t mono) ;
+    void arm_supervisor();
+    void supervisor_check();
 
     // GuardClock
     uint64_t mono_ns() override {
@@ -327,6 +341,7 @@ struct Host final : GuardClock, GuardIo, RecordStore, PeerLink, ReplySink, EtcdL
     void stop_validator() override;
     void write_state(const SignState& s) override;
     void read_state() override;
+    void set_permit(uint64_t deadline_ns, uint64_t epoch) override;
     // RecordStore
     void write_record(const GuardRecord& r) override;
     // PeerLink
@@ -366,6 +381,7 @@ class World {
     std::map<Hrs, int> ledger;
     uint64_t max_epoch_started = 0;
     int64_t last_height_signed = -1;
+    uint64_t last_sign_t = 0;
     struct Inbound {
         int from;
         uint64_t seq;
@@ -379,13 +395,27 @@ class World {
     void at(uint64_t delay_ns, std::function<void()> fn) {
         queue_.push(Event{t + delay_ns, seq_++, std::move(fn)});
     }
-    /// Runs fn later only if the host's guard generation is still `gen`.
+    /// Runs fn later on the host's guard, only if its generation is still `gen`; while the
+    /// guard is stalled the event waits (as a completion waits in a stopped process's ring).
     void at_gen(Host& h, uint64_t delay_ns, std::function<void()> fn) {
         uint64_t gen = h.gen;
         Host* hp = &h;
-        at(delay_ns, [hp, gen, fn = std::move(fn)] {
-            if (hp->guard_alive && hp->gen == gen) fn();
+        at(delay_ns, [this, hp, gen, fn = std::move(fn)]() mutable {
+            if (!hp->guard_alive || hp->gen != gen) return;
+            if (hp->stalled()) {
+                at_gen(*hp, hp->stalled_until_t - t, std::move(fn));
+                return;
+            }
+            fn();
         });
+    }
+    /// Runs fn on the host's guard now, or when it resumes if it is stalled.
+    void on_guard(Host& h, std::function<void()> fn) {
+        if (h.stalled()) {
+            at_gen(h, 0, std::move(fn));
+        } else {
+            fn();
+        }
     }
     int64_t chain_height() const { return static_cast<int64_t>(t / (timing.block_ms * MS)); }
     void violate(const char* format, ...) __attribute__((format(printf, 2, 3)));
@@ -401,6 +431,8 @@ class World {
     void sign(Host& h, Hrs hrs);
     void schedule_faults();
     void fault(uint64_t kind);
+    void demote_for(Host& h, uint64_t dur);
+    Host& running_or(Host& h);
     void check_host(Host& h);
 
     std::priority_queue<Event, std::vector<Event>, std::greater<Event>> queue_;
@@ -415,11 +447,55 @@ Host::Host(World& world, int index, uint64_t seed) : w(world), id(index), rng{se
     mono_base = rng.range(1, 1'000'000) * MS;
     wall_skew_ns = static_cast<int64_t>(rng.below(401)) * static_cast<int64_t>(MS) -
                    200 * static_cast<int64_t>(MS);
+    base_wall_skew_ns = wall_skew_ns;
     state_file = SignState(Hrs{0, 0, 0});
 }
 
 uint64_t Host::now_t() const {
     return w.t;
+}
+
+bool Host::stalled() const {
+    return guard_alive && w.t < stalled_until_t;
+}
+
+uint64_t Host::true_time_of(uint64_t mono) {
+    uint64_t now = mono_ns();
+    return mono > now ? w.t + static_cast<uint64_t>(static_cast<double>(mono - now) / rate) + 1
+                      : w.t;
+}
+
+void Host::set_permit(uint64_t deadline_ns, uint64_t) {
+    permit_ns = deadline_ns;
+    arm_supervisor();
+}
+
+void Host::arm_supervisor() {
+    if (!w.options.dead_man || !validator_running) return;
+    // The supervisor sees a revoke within its check period, a lapse when its timer fires.
+    uint64_t at = permit_ns == 0 ? w.t + w.rng.range(1, 10) * MS : true_time_of(permit_ns);
+    if (supervisor_check_pending && supervisor_check_t <= at) return;
+    supervisor_check_pending = true;
+    supervisor_check_t = at;
+    w.at(at - w.t, [this, at] {
+        if (supervisor_check_t != at) return;  // superseded by an earlier check
+        supervisor_check_pending = false;
+        supervisor_check();
+    });
+}
+
+void Host::supervisor_check() {
+    if (!validator_running) return;
+    if (permit_ns > mono_ns()) {
+        arm_supervisor();  // renewed meanwhile
+        return;
+    }
+    w.log("%s supervisor: permit %s, validator killed", name.c_str(),
+          permit_ns == 0 ? "revoked" : "lapsed");
+    validator_running = false;
+    w.result.permit_kills++;
+    // The guard's process poll sees its child go (when the guard runs again).
+    if (!stop_pending) w.at_gen(*this, 50 * MS, [this] { core->on_validator_exited(); });
 }
 
 void Host::boot_guard() {
@@ -483,6 +559,9 @@ void Host::crash_guard(bool reboot) {
     guard_alive = false;
     gen++;
     validator_running = false;  // PDEATHSIG / systemd BindsTo
+    stop_pending = false;
+    stalled_until_t = 0;
+    stall_at_next_fence_ns = 0;
     request_pending = false;
     lease.reset();
     etcd.reset();
@@ -499,6 +578,13 @@ void Host::start_validator() {
         if (!state_exists) {
             Error e(Errc::not_found, "priv_validator_state.json missing");
             core->on_validator_started(&e);
+            return;
+        }
+        if (w.options.dead_man && permit_ns <= mono_ns()) {
+            // The supervisor starts, finds no valid permit and exits at once.
+            w.log("%s supervisor refuses to start the validator: no valid permit", name.c_str());
+            core->on_validator_started(nullptr);
+            w.at_gen(*this, 50 * MS, [this] { core->on_validator_exited(); });
             return;
         }
         for (auto& other : w.hosts) {
@@ -518,12 +604,24 @@ void Host::start_validator() {
         w.result.activations++;
         w.log("%s validator starts, epoch %" PRIu64 ", state %" PRId64 "/%d/%d", name.c_str(),
               epoch, last_signed.height, last_signed.round, last_signed.step);
+        arm_supervisor();
         core->on_validator_started(nullptr);
     });
 }
 
 void Host::stop_validator() {
+    if (stall_at_next_fence_ns != 0) {
+        // A log line written right before this stop blocked (stderr nobody reads): the guard
+        // makes no progress, the stop has not been issued, the validator runs on.
+        w.log("%s guard blocks on a log write before the stop (%.1fs)", name.c_str(),
+              stall_at_next_fence_ns / 1e9);
+        stalled_until_t = w.t + stall_at_next_fence_ns;
+        stall_at_next_fence_ns = 0;
+        w.result.stalls++;
+    }
+    stop_pending = true;
     w.at_gen(*this, rng.range(1, w.timing.stop_ms_max) * MS, [this] {
+        stop_pending = false;
         if (validator_running) w.log("%s validator stopped", name.c_str());
         validator_running = false;
         if (stop_error_once) {
@@ -574,6 +672,14 @@ void Host::read_state() {
 
 void Host::write_record(const GuardRecord& r) {
     w.at_gen(*this, disk_latency_ms * MS, [this, r] {
+        if (w.t < record_readonly_until_t) {
+            w.result.write_errors++;
+            w.log("%s record write {%" PRIu64 ", %s} fails (EROFS)", name.c_str(), r.epoch,
+                  holder_name(r.holder));
+            Error e = Error::sys(30, "write guard_state.json");
+            lease->on_record_written(&e);
+            return;
+        }
         if (disk_full) {
             w.result.write_errors++;
             w.log("%s record write fails (ENOSPC)", name.c_str());
@@ -624,7 +730,7 @@ void Host::send(std::string_view path, std::string_view body, std::string_view t
         }
         uint64_t id_in = w.next_inbound_id++;
         w.inbound[id_in] = World::Inbound{id, seq, my_gen, p};
-        to.lease->on_request(p, b, k, id_in);
+        w.on_guard(to, [&to, p, b, k, id_in] { to.lease->on_request(p, b, k, id_in); });
     });
 }
 
@@ -646,9 +752,11 @@ void Host::post(std::string_view path, std::string_view body, uint64_t deadline_
         int status = w.etcd_server.handle(w.t, p, b, out);
         if (!w.delivered(etcd_node, id)) return;
         w.at(w.net_delay(), [this, seq, my_gen, status, out] {
-            if (!guard_alive || gen != my_gen || !request_pending || request_seq != seq) return;
-            request_pending = false;
-            etcd->on_response(status, out, nullptr);
+            w.on_guard(*this, [this, seq, my_gen, status, out] {
+                if (!guard_alive || gen != my_gen || !request_pending || request_seq != seq) return;
+                request_pending = false;
+                etcd->on_response(status, out, nullptr);
+            });
         });
     });
 }
@@ -661,13 +769,16 @@ void Host::reply(uint64_t id_in, int status, std::string_view body, std::string_
     Host& from = *w.hosts[in.from];
     if (!w.delivered(id, from.id)) return;
     std::string b(body), k(token);
-    w.at(w.net_delay(), [&from, in, status, b, k] {
-        if (!from.guard_alive || from.gen != in.gen || !from.request_pending ||
-            from.request_seq != in.seq) {
-            return;
-        }
-        from.request_pending = false;
-        from.lease->on_reply(status, b, k, nullptr);
+    World& world = w;
+    w.at(w.net_delay(), [&world, &from, in, status, b, k] {
+        world.on_guard(from, [&from, in, status, b, k] {
+            if (!from.guard_alive || from.gen != in.gen || !from.request_pending ||
+                from.request_seq != in.seq) {
+                return;
+            }
+            from.request_pending = false;
+            from.lease->on_reply(status, b, k, nullptr);
+        });
     });
 }
 
@@ -707,14 +818,14 @@ void World::violate(const char* format, ...) {
 
 void World::schedule_ticks(Host& h) {
     at(timing.tick_ms * MS, [this, &h] {
-        if (h.guard_alive) h.core->tick();
+        if (h.guard_alive && !h.stalled()) h.core->tick();
         schedule_ticks(h);
     });
 }
 
 void World::schedule_probes(Host& h) {
     at(timing.probe_ms * MS, [this, &h] {
-        if (h.guard_alive) probe(h);
+        if (h.guard_alive && !h.stalled()) probe(h);
         schedule_probes(h);
     });
 }
@@ -768,6 +879,7 @@ void World::sign(Host& h, Hrs hrs) {
                 hosts[it->second]->name.c_str(), h.name.c_str());
     }
     result.signatures++;
+    last_sign_t = t;
     if (hrs.height > last_height_signed) {
         last_height_signed = hrs.height;
         result.heights_signed++;
@@ -867,40 +979,77 @@ void World::fault(uint64_t kind) {
                 (static_cast<int64_t>(rng.below(16'001)) - 8'000) * static_cast<int64_t>(MS);
             log("fault: %s wall clock skew %+.1fs for %.1fs", h.name.c_str(), skew / 1e9,
                 dur / 1e9);
-            int64_t old = h.wall_skew_ns;
             h.wall_skew_ns = skew;
-            at(dur, [&h, old] { h.wall_skew_ns = old; });
+            at(dur, [&h] { h.wall_skew_ns = h.base_wall_skew_ns; });  // also after overlaps
             break;
         }
         case 9:  // operator demote, later promote
-            if (h.guard_alive) {
-                log("operator: demote %s", h.name.c_str());
-                h.held_by_operator = true;
-                h.core->demote();
-                at(dur, [&h] {
-                    h.held_by_operator = false;
-                    if (h.guard_alive) (void)h.core->promote(false);
-                });
-            }
+            if (h.guard_alive) demote_for(h, dur);
             break;
         case 10:  // operator promote
             if (h.guard_alive) {
                 log("operator: promote %s", h.name.c_str());
                 h.held_by_operator = false;
-                (void)h.core->promote(false);
+                on_guard(h, [&h] { (void)h.core->promote(false); });
             }
             break;
-        default:  // the stop command reports an error once (the process still stops)
+        case 11:  // the stop command reports an error once (the process still stops)
             h.stop_error_once = true;
             break;
+        case 12: {  // the guard is stopped (SIGSTOP, a cgroup freezer); its validator runs on
+            Host& victim = running_or(h);
+            if (!victim.guard_alive || victim.stalled()) break;
+            uint64_t pause = rng.range(500, 20'000) * MS;
+            log("fault: %s guard stopped for %.1fs%s", victim.name.c_str(), pause / 1e9,
+                victim.validator_running ? " (its validator runs on)" : "");
+            victim.stalled_until_t = t + pause;
+            result.stalls++;
+            break;
+        }
+        case 13: {  // stderr blocks: the next fence decision stalls on its log line
+            Host& victim = running_or(h);
+            if (!victim.guard_alive) break;
+            victim.stall_at_next_fence_ns = rng.range(500, 20'000) * MS;
+            log("fault: %s stderr blocked (next fence stalls %.1fs)", victim.name.c_str(),
+                victim.stall_at_next_fence_ns / 1e9);
+            if (rng.chance(0.5)) demote_for(victim, dur);
+            break;
+        }
+        default: {  // the data directory turns read-only while the holder releases
+            Host& victim = running_or(h);
+            if (!victim.guard_alive) break;
+            log("fault: %s data_dir read-only for %.1fs, operator demotes it", victim.name.c_str(),
+                dur / 1e9);
+            victim.record_readonly_until_t = t + dur;
+            demote_for(victim, dur + 5'000 * MS);
+            break;
+        }
     }
+}
+
+void World::demote_for(Host& h, uint64_t dur) {
+    log("operator: demote %s for %.1fs", h.name.c_str(), dur / 1e9);
+    h.held_by_operator = true;
+    on_guard(h, [&h] { h.core->demote(); });
+    at(dur, [this, &h] {
+        h.held_by_operator = false;
+        if (h.guard_alive) on_guard(h, [&h] { (void)h.core->promote(false); });
+    });
+}
+
+Host& World::running_or(Host& h) {
+    // Faults aimed at the active host are the ones that can hurt: prefer it.
+    for (auto& other : hosts) {
+        if (other->validator_running && rng.chance(0.7)) return *other;
+    }
+    return h;
 }
 
 void World::schedule_faults() {
     uint64_t when = rng.range(2'000, 12'000) * MS;
-    if (t + when >= options.duration_ms * MS) return;
+    if (t + when + options.quiet_tail_ms * MS >= options.duration_ms * MS) return;
     at(when, [this] {
-        fault(rng.below(12));
+        fault(rng.below(15));
         schedule_faults();
     });
 }
@@ -924,7 +1073,33 @@ SimResult World::run() {
     for (auto& h : hosts) {
         if (h->lease) result.takeovers_on_silence += h->lease->stats().takeovers_on_silence;
     }
+    // Liveness: after the quiet tail every fault has healed; somebody must be signing again.
+    constexpr uint64_t signing_gap_max_ns = 10'000 * MS;
+    if (result.ok && options.duration_ms > options.quiet_tail_ms &&
+        end - last_sign_t > signing_gap_max_ns) {
+        violate("nobody signed in the last %.1fs after a quiet tail of %.0fs (deadlock?)",
+                static_cast<double>(end - last_sign_t) / 1e9,
+                static_cast<double>(options.quiet_tail_ms) / 1e3);
+    }
     if (options.trace) {
+        for (auto& h : hosts) {
+            if (!h->guard_alive) {
+                log("end: %s guard down", h->name.c_str());
+                continue;
+            }
+            PeerStatus st = h->core->local_status();
+            log("end: %s role %s fenced %d healthy %d hold %d eligible %d epoch %" PRIu64
+                " error '%.*s' lease problem '%.*s'",
+                h->name.c_str(), role_name(st.role), st.fenced, st.healthy, st.hold, st.eligible,
+                h->core->lease()->epoch(), static_cast<int>(h->core->last_error().size()),
+                h->core->last_error().data(), static_cast<int>(h->core->lease()->problem().size()),
+                h->core->lease()->problem().data());
+            if (h->lease) {
+                const GuardRecord& r = h->lease->record();
+                log("end: %s record {%" PRIu64 ", %s} peer fresh %d", h->name.c_str(), r.epoch,
+                    holder_name(r.holder), h->lease->peer_fresh());
+            }
+        }
         for (auto& line : trace) {
             result.trace += line;
             result.trace += '\n';

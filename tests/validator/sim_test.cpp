@@ -6,6 +6,7 @@
 #include <cinttypes>
 #include <cstdio>
 #include <cstdlib>
+#include <string>
 
 #include "base/log.h"
 #include "sim.h"
@@ -21,7 +22,7 @@ uint64_t env_u64(const char* name, uint64_t fallback) {
 void run_many(bool etcd, uint64_t schedules, uint64_t first_seed) {
     log_set_level(LogLevel::error);  // the guards log every transition; the counts say enough
     uint64_t ran = 0, activations = 0, signatures = 0, faults = 0, crashes = 0, takeovers = 0;
-    uint64_t write_errors = 0;
+    uint64_t write_errors = 0, stalls = 0, permit_kills = 0;
     for (uint64_t i = 0; i < schedules; i++) {
         SimOptions o;
         o.seed = first_seed + i;
@@ -34,6 +35,8 @@ void run_many(bool etcd, uint64_t schedules, uint64_t first_seed) {
         crashes += r.guard_crashes;
         takeovers += r.takeovers_on_silence;
         write_errors += r.write_errors;
+        stalls += r.stalls;
+        permit_kills += r.permit_kills;
         if (!r.ok) {
             o.trace = true;
             SimResult traced = run_schedule(o);
@@ -43,10 +46,11 @@ void run_many(bool etcd, uint64_t schedules, uint64_t first_seed) {
     }
     std::printf("validator scenario runner (%s): %" PRIu64
                 " schedules ran, invariant held in all; "
-                "%" PRIu64 " faults, %" PRIu64 " guard crashes, %" PRIu64 " activations, %" PRIu64
+                "%" PRIu64 " faults, %" PRIu64 " guard crashes, %" PRIu64 " guard stalls, %" PRIu64
+                " validators killed by the permit, %" PRIu64 " activations, %" PRIu64
                 " silence takeovers, %" PRIu64 " failed disk writes, %" PRIu64 " signatures\n",
-                etcd ? "etcd" : "peer", ran, faults, crashes, activations, takeovers, write_errors,
-                signatures);
+                etcd ? "etcd" : "peer", ran, faults, crashes, stalls, permit_kills, activations,
+                takeovers, write_errors, signatures);
 }
 
 TEST(Scenarios, PeerBackendInvariantHoldsUnderRandomFaults) {
@@ -67,6 +71,32 @@ TEST(Scenarios, PeerBackendInvariantHoldsUnderRandomFaults) {
 
 TEST(Scenarios, EtcdBackendInvariantHoldsUnderRandomFaults) {
     run_many(true, env_u64("EM_SIM_SCHEDULES", 200), 5001);
+}
+
+// The simulator can fail: without the dead-man switch (the validator stops only when its guard
+// stops it or dies), stalled guards let both validators sign, and the checker must say so.
+TEST(Scenarios, WithoutTheDeadManSwitchAStalledGuardDoubleSigns) {
+    log_set_level(LogLevel::error);
+    uint64_t schedules = 0, failed = 0;
+    std::string first;
+    for (uint64_t seed = 1; seed <= 200 && failed < 3; seed++) {
+        SimOptions o;
+        o.seed = seed;
+        o.dead_man = false;
+        SimResult r = run_schedule(o);
+        schedules++;
+        if (!r.ok) {
+            failed++;
+            if (first.empty()) first = r.violation;
+        }
+    }
+    std::printf("without the dead-man switch: %" PRIu64 " of %" PRIu64
+                " schedules broke an invariant; the first: %s\n",
+                failed, schedules, first.c_str());
+    EXPECT_GE(failed, 3u) << "stalled guards never led to two running validators";
+    EXPECT_TRUE(first.find("DOUBLE SIGN") != std::string::npos ||
+                first.find("while") != std::string::npos)
+        << first;
 }
 
 TEST(Scenarios, QuietRunsAreLive) {
