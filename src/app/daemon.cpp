@@ -166,7 +166,6 @@ struct Daemon::Control {
         pc.failback_hold_ms = c.health.failback_hold_ms;
         pc.log_timings = c.node_timings;
         self->prober = std::make_unique<upstream::Prober>(loop, d.registry_, d.board_, pc);
-        self->prober->start();
         if (!c.admin.listen.empty()) {
             admin::AdminContext ac;
             ac.version = em::version();
@@ -198,6 +197,9 @@ struct Daemon::Control {
             EM_TRY_VOID(self->admin_server->listen(loop, *address, *self->admin_handler, sc));
         }
         EM_TRY_VOID(self->signals.start(loop, on_signal, self));
+        // Last: once probes are on the wire, their connections must be torn down by teardown
+        // after run(), which a failed setup never reaches.
+        self->prober->start();
         return {};
     }
 

@@ -1,5 +1,6 @@
 #include "http/client.h"
 
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -32,6 +33,8 @@ ClientConn::ClientConn(io::Loop& loop, const Endpoint& endpoint, const Limits& r
 }
 
 ClientConn::~ClientConn() {
+    // A completion still to come would be delivered into freed memory (see the header).
+    EM_ASSERT(!ops_pending() || loop_.ended());
     loop_.timer_cancel(&timer_);
     if (fd_ >= 0) ::close(fd_);
     delete tls_;
@@ -319,6 +322,10 @@ void ClientConn::close() {
     if (recv_armed_) loop_.cancel(&recv_c_);
     if (send_in_flight_) loop_.cancel(&send_c_);
     if (connect_in_flight_) loop_.cancel(&connect_c_);
+    // The ring holds its own reference to the socket: closing the fd alone would leave it open
+    // with the recv still armed. shutdown() ends a recv that the cancel did not reach (it
+    // completes with 0) and sends the FIN now.
+    ::shutdown(fd_, SHUT_RDWR);
     close_in_flight_ = true;
     loop_.close(&close_c_, fd_);
     fd_ = -1;

@@ -6,6 +6,12 @@
 // Threads: a ClientConn belongs to the loop thread that created it. Memory: its buffers keep
 // their grown size across exchanges (no steady-state allocation). https endpoints: see tls.h
 // (the TLS layer sits under this class when the endpoint has a TLS context).
+//
+// Lifetime: the connection's io_uring operations (multishot recv, send, connect, close) point
+// into this object, and closing the fd does not end them (io/loop.h). So the owner destroys a
+// ClientConn only when quiescent(): close() it between exchanges, keep running the loop until
+// quiescent() is true, then free it (outside its callbacks). The destructor asserts this, except
+// after the loop's run() has returned (Loop::ended()), when nothing can be delivered any more.
 #pragma once
 
 #include <cstdint>
@@ -63,8 +69,16 @@ class ClientConn {
     bool connected() const {
         return state_ == State::idle || state_ == State::sending || state_ == State::receiving;
     }
-    /// Closes the connection; an exchange in progress ends without a callback.
+    /// Closes the connection: cancels its pending operations, shuts the socket down and closes
+    /// it asynchronously (quiescent() turns true once the last of them completed). An exchange
+    /// in progress is not ended: it goes on over a fresh connection.
     void close();
+    /// True while an io_uring operation of this connection may still complete.
+    bool ops_pending() const {
+        return recv_armed_ || send_in_flight_ || connect_in_flight_ || close_in_flight_;
+    }
+    /// No exchange, no socket and no pending operation: the owner may destroy it now.
+    bool quiescent() const { return !busy() && fd_ < 0 && !ops_pending(); }
     /// Exchanges completed on the current TCP connection (0 = fresh).
     uint64_t reuse_count() const { return reuse_count_; }
     const Endpoint& endpoint() const { return *endpoint_; }

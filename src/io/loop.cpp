@@ -323,6 +323,7 @@ void Loop::run() {
     }
     // Flush what callbacks queued on the way out (closes, cancels).
     io_uring_submit(&ring_);
+    ended_ = true;
 }
 
 void Loop::request_stop() {

@@ -9,8 +9,13 @@
 // Ownership: operations are *intrusive*: the caller owns a Completion (usually a member of its
 // connection object) and must keep it alive until its last completion has been delivered (for a
 // multishot operation: until a completion arrives without IORING_CQE_F_MORE). The loop
-// allocates nothing per operation. Received bytes live in the loop's provided-buffer ring: a
-// recv completion names a buffer that the caller must give back with release_buffer().
+// allocates nothing per operation. Closing a file descriptor does not end the operations on it:
+// the ring holds its own reference to the file, so a pending multishot recv keeps the socket
+// open and still completes later (into the Completion's memory). To end them: cancel(), then
+// wait for each operation's final completion; only then may the Completion's memory be freed.
+// The one exception is after run() has returned (ended()): nothing is delivered any more and
+// the ring's teardown cancels what is left. Received bytes live in the loop's provided-buffer
+// ring: a recv completion names a buffer that the caller must give back with release_buffer().
 #pragma once
 
 #include <liburing.h>
@@ -107,6 +112,9 @@ public:
     /// Asks the loop to stop (any thread). stopping() turns true on the loop thread.
     void request_stop();
     bool stopping() const { return stop_requested_.load(std::memory_order_acquire); }
+    /// True once run() has returned: no completion will be delivered any more, so objects with
+    /// operations still pending may be destroyed (owner thread; teardown after run()).
+    bool ended() const { return ended_; }
     /// Called each turn once stopping(); run() returns when it returns true (default: at once).
     void set_drain_check(bool (*check)(void* ctx), void* ctx) {
         drain_check_ = check;
@@ -131,7 +139,9 @@ public:
     /// Asynchronous close (the completion may be nullptr: nobody waits for it).
     void close(Completion* c, int fd);
     /// Cancels every pending operation of `target` (its completions arrive with -ECANCELED or
-    /// their natural result). `c` is told when the cancel itself is done (nullptr: not told).
+    /// their natural result; a multishot one ends with a completion without F_MORE). `c` is told
+    /// when the cancel itself is done (nullptr: not told). `target`'s memory must stay valid
+    /// until those completions have arrived, not merely until the cancel is done.
     void cancel(Completion* target, Completion* c = nullptr);
 
     // File operations (owner thread): for the validator guard's durable state writes.
@@ -212,6 +222,7 @@ private:
     Completion wake_read_{};
 
     std::atomic<bool> stop_requested_{false};
+    bool ended_ = false;
     bool (*drain_check_)(void*) = nullptr;
     void* drain_ctx_ = nullptr;
     Stats stats_;

@@ -197,9 +197,6 @@ void Proxy::release(ForwardContext* c) {
 void Proxy::release(EngineContext* c) {
     contexts_in_use_--;
     engine_free_.push_back(c);
-    // A node removed while this context used it can be dropped now.
-    for (size_t i = 0; i < upstream::nodes_max; i++)
-        if (nodes_[i] && !infos_[i]) sync_node(i);
 }
 
 void Proxy::forward(const Sink& sink, http::ServerConn& conn, std::string_view body,
@@ -363,14 +360,14 @@ void Proxy::ForwardContext::on_call_done(upstream::Call& call, const http::Respo
         upstream_ns_ += waited;
         m.latency.record_us(waited / 1000);
     }
-    const upstream::NodeInfo* info = proxy_.infos_[node_];
-    const char* name = info ? info->name.c_str() : "node";
+    // The node that took the call: alive during this callback even if it was removed since.
+    const char* name = call.node->name().c_str();
     char why[Error::message_bytes_max + 40];
     bool retry = false;
     if (error) {
         bump(m.errors);
         if (error->code() == Errc::timeout) bump(m.timeouts);
-        if (health_failure(*error))
+        if (health_failure(*error) && proxy_.current_node(static_cast<size_t>(node_), call))
             proxy_.board_.report_failure(static_cast<size_t>(node_), error->message(), proxy_.loop_.now_ns());
         std::snprintf(why, sizeof why, "%s: %s", name, error->c_str());
         // A timeout already spent the caller's patience; anything else may go to the next node.
@@ -586,6 +583,7 @@ void Proxy::EngineContext::start_vote(const Sink& sink, http::ServerConn& conn,
             slot.state = SlotState::unused;
             continue;
         }
+        slot.info = info;
         slot.state = SlotState::pending;
         slot.voter = info->role == upstream::NodeRole::voter;
         slot.dead_at_start = proxy_.engine_suspect_[i] ||
@@ -603,6 +601,7 @@ void Proxy::EngineContext::start_get_payload(const Sink& sink, http::ServerConn&
     for (const engine::NodePayloadId& b : builders) {
         if (b.node >= upstream::nodes_max || !proxy_.nodes_[b.node] || !proxy_.infos_[b.node]) continue;
         Slot& slot = slots_[b.node];
+        slot.info = proxy_.infos_[b.node];
         slot.state = SlotState::pending;
         slot.voter = true;
         slot.dead_at_start = false;
@@ -639,6 +638,7 @@ void Proxy::EngineContext::start_merge(const Sink& sink, http::ServerConn& conn,
         slot.result = {};
         slot.failure[0] = 0;
         const upstream::NodeInfo* info = proxy_.infos_[i];
+        slot.info = info;
         slot.state = info && proxy_.nodes_[i] ? SlotState::pending : SlotState::unused;
         slot.voter = info && info->role == upstream::NodeRole::voter;
         slot.dead_at_start = false;
@@ -670,13 +670,16 @@ void Proxy::EngineContext::record_answer(Slot& slot, size_t i, const http::Respo
     UpstreamMetrics& m = proxy_.metrics_.upstream[i][method_->index];
     if (slot.call.sent_ns) m.latency.record_us(slot.latency_us);
     slot.vote.state = engine::SlotState::no_answer;
+    // What a node removed since says about its health must not stick to the slot's new node.
+    bool current = proxy_.current_node(i, slot.call);
     if (error) {
         bump(m.errors);
         if (error->code() == Errc::timeout) {
             bump(m.timeouts);
-            proxy_.engine_suspect_[i] = true;
+            if (current) proxy_.engine_suspect_[i] = true;
         }
-        if (health_failure(*error)) proxy_.board_.report_failure(i, error->message(), proxy_.loop_.now_ns());
+        if (health_failure(*error) && current)
+            proxy_.board_.report_failure(i, error->message(), proxy_.loop_.now_ns());
         slot.state = SlotState::failed;
         std::snprintf(slot.failure, sizeof slot.failure, "%s", error->c_str());
         return;
@@ -698,7 +701,7 @@ void Proxy::EngineContext::record_answer(Slot& slot, size_t i, const http::Respo
                       parsed ? "answered with another id" : "malformed JSON-RPC answer");
         return;
     }
-    proxy_.engine_suspect_[i] = false;  // it answers engine calls again
+    if (current) proxy_.engine_suspect_[i] = false;  // it answers engine calls again
     if (parsed->is_error) {
         slot.state = SlotState::rpc_error;
         slot.error_code = parsed->error_code;
@@ -858,8 +861,7 @@ void Proxy::EngineContext::log_disagreement(const engine::VoteResult& result) {
     for (size_t i = 0; i < upstream::nodes_max && n < static_cast<int>(sizeof line) - 100; i++) {
         const Slot& slot = slots_[i];
         if (slot.state == SlotState::unused) continue;
-        const upstream::NodeInfo* info = proxy_.infos_[i];
-        const char* name = info ? info->name.c_str() : "?";
+        const char* name = slot.info ? slot.info->name.c_str() : "?";
         if (slot.state == SlotState::result && slot.vote.state == engine::SlotState::answered) {
             const engine::PayloadStatus& s = slot.vote.answer;
             if (slot.voter && s.status != result.answer.status) bump(metrics.node_disagreements[i]);

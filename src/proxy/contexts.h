@@ -73,6 +73,7 @@ private:
     enum class SlotState : uint8_t { unused, pending, result, rpc_error, failed };
     struct Slot {
         upstream::Call call;
+        const upstream::NodeInfo* info = nullptr;  ///< the node asked (NodeInfos are never freed)
         ByteBuffer body{64u << 20, 256};   ///< per-node request (getPayload ids differ per node)
         ByteBuffer answer{64u << 20, 256}; ///< the node's whole JSON-RPC response
         std::string_view result;           ///< view of answer: the result member

@@ -18,6 +18,9 @@ namespace em::proxy {
 
 namespace {
 
+/// How often removed nodes are checked for retired() while any is retiring.
+constexpr uint64_t reap_interval_ns = 10'000'000;
+
 bool json_content_type(std::string_view ct) {
     if (ct.empty()) return true;
     std::string_view base = ct.substr(0, ct.find(';'));
@@ -46,6 +49,9 @@ Proxy::Proxy(io::Loop& loop, const ProxyConfig& config, upstream::Registry& regi
                                                                       : eth::UnknownFields::ignore,
                      .limits = {}}}),
       scratch_(config.body_bytes_max + 65536) {
+    reap_timer_.fn = on_reap_timer;
+    reap_timer_.owner = this;
+    retiring_.reserve(upstream::nodes_max);
     if (config.is_engine_shard) {
         engine::PayloadIdMap::Config ids;
         ids.capacity = config.payload_ids_max;
@@ -57,20 +63,48 @@ Proxy::Proxy(io::Loop& loop, const ProxyConfig& config, upstream::Registry& regi
     for (size_t i = 0; i < upstream::nodes_max; i++) sync_node(i);
 }
 
-Proxy::~Proxy() = default;
+Proxy::~Proxy() {
+    // Teardown after the loop ended: the nodes go first, while the contexts whose calls they
+    // may still list are alive.
+    loop_.timer_cancel(&reap_timer_);
+    retiring_.clear();
+    for (auto& node : nodes_) node.reset();
+}
 
 void Proxy::sync_node(size_t i) {
     const upstream::NodeInfo* info = registry_.get(i);
     if (info == infos_[i]) return;
-    if (nodes_[i] && !nodes_[i]->quiet()) {
-        // Calls are still in flight on the old node: keep it until they finish (sync_node is
-        // called again when a context that used it completes).
-        infos_[i] = nullptr;
-        return;
-    }
-    nodes_[i].reset();
+    std::unique_ptr<upstream::Node> old = std::move(nodes_[i]);
     infos_[i] = info;
+    engine_suspect_[i] = false;
     if (info) nodes_[i] = std::make_unique<upstream::Node>(loop_, info->options);
+    // Retired after the slot changed: the calls it fails may fail over, never back to it.
+    if (old) retire_node(std::move(old));
+}
+
+void Proxy::retire_node(std::unique_ptr<upstream::Node> node) {
+    retiring_.push_back(std::move(node));
+    retiring_.back()->retire();
+    if (!reap_timer_.armed()) loop_.timer_start(&reap_timer_, loop_.now_ns() + reap_interval_ns);
+}
+
+void Proxy::on_reap_timer(io::Timer* timer) {
+    static_cast<Proxy*>(timer->owner)->reap_retired();
+}
+
+void Proxy::reap_retired() {
+    // A timer callback runs outside every completion, so a retired Node may be freed here.
+    for (size_t k = 0; k < retiring_.size();) {
+        if (!retiring_[k]->retired()) {
+            k++;
+            continue;
+        }
+        EM_LOG_INFO("removed node %s: its calls are done and its connections closed",
+                    retiring_[k]->name().c_str());
+        retiring_[k] = std::move(retiring_.back());
+        retiring_.pop_back();
+    }
+    if (!retiring_.empty()) loop_.timer_start(&reap_timer_, loop_.now_ns() + reap_interval_ns);
 }
 
 uint64_t Proxy::deadline_ns(size_t i, uint32_t method_timeout_ms) const {

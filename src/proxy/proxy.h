@@ -15,6 +15,15 @@
 //
 // Threads: one Proxy per shard, used only on that shard's loop thread. Memory: request contexts
 // come from pools bounded by in_flight_max and are reused; buffers keep their grown size.
+//
+// Nodes: the Proxy owns one upstream::Node per registry slot. When the control thread changes a
+// slot (admin DELETE/POST /nodes), sync_node() moves the old Node out of the slot at once — new
+// requests never see it, and a node added to the same slot gets a fresh Node — and retires it
+// (upstream/node.h): its queued calls fail (a vote counts them as no answer, eth_* calls fail
+// over), its calls on the wire finish, its connections are closed. A timer frees it once
+// retired() (outside any of its callbacks). Contexts keep the NodeInfo of each call they made
+// (never freed) and use Call::node to tell an old node's answer from the slot's current node,
+// so a removed node's late failure never marks its successor dead.
 #pragma once
 
 #include <simdjson.h>
@@ -61,7 +70,7 @@ public:
 
     void on_request(http::ServerConn& conn, const http::Request& request) override;
 
-    /// Builds (or drops) this shard's connection pool and lane for registry slot i. Called on
+    /// Builds (or retires) this shard's connection pool and lane for registry slot i. Called on
     /// the shard thread at start and whenever the control thread posts a change.
     void sync_node(size_t i);
     /// Requests and upstream calls still in progress (the shutdown drain waits for zero).
@@ -105,6 +114,13 @@ private:
     int pick_node(uint32_t skip_mask) const;
     /// Deadline for a call of `method` to node i (min of spec, node and global caps).
     uint64_t deadline_ns(size_t i, uint32_t method_timeout_ms) const;
+    /// True if `call` went to the node that slot i holds now (not to one removed since).
+    bool current_node(size_t i, const upstream::Call& call) const {
+        return nodes_[i].get() == call.node;
+    }
+    void retire_node(std::unique_ptr<upstream::Node> node);
+    static void on_reap_timer(io::Timer* timer);
+    void reap_retired();
     EngineContext* take_engine_context();
     ForwardContext* take_forward_context();
     BatchContext* take_batch_context();
@@ -126,6 +142,9 @@ private:
     std::unique_ptr<engine::PayloadIdMap> payload_ids_;
     std::array<std::unique_ptr<upstream::Node>, upstream::nodes_max> nodes_{};
     std::array<const upstream::NodeInfo*, upstream::nodes_max> infos_{};
+    /// Removed nodes until retired(); at most one per removal, each gone by its calls' deadlines.
+    std::vector<std::unique_ptr<upstream::Node>> retiring_;
+    io::Timer reap_timer_{};
     std::vector<std::unique_ptr<EngineContext>> engine_pool_;
     std::vector<EngineContext*> engine_free_;
     std::vector<std::unique_ptr<ForwardContext>> forward_pool_;

@@ -30,7 +30,10 @@ Node::Node(io::Loop& loop, const NodeOptions& options)
 }
 
 Node::~Node() {
-    // Calls still queued belong to callers that are being torn down with us; drop them.
+    // Before the loop has ended, only a retired Node may go: a call still submitted would never
+    // get its callback, an operation still pending would complete into freed memory.
+    EM_ASSERT((quiet() && !ops_pending()) || loop_.ended());
+    // After it ended: calls still queued belong to callers torn down with us; drop them.
     for (Call* c = wait_head_; c; c = c->next) loop_.timer_cancel(&c->queue_timer);
     for (Call* c = lane_head_; c; c = c->next) loop_.timer_cancel(&c->queue_timer);
 }
@@ -42,10 +45,33 @@ bool Node::quiet() const {
     return true;
 }
 
+bool Node::ops_pending() const {
+    if (lane_->conn_.ops_pending()) return true;
+    for (auto& ex : pool_)
+        if (ex->conn_.ops_pending()) return true;
+    return false;
+}
+
 void Node::close_idle() {
     for (auto& ex : pool_)
         if (!ex->call_) ex->conn_.close();
     if (!lane_->call_) lane_->conn_.close();
+}
+
+void Node::retire() {
+    if (retiring_) return;
+    retiring_ = true;
+    fail_queued(lane_head_, lane_tail_, lane_count_);
+    fail_queued(wait_head_, wait_tail_, wait_count_);
+    close_idle();  // the others are closed by finish() when their call ends
+}
+
+bool Node::retired() const {
+    if (!retiring_ || !quiet()) return false;
+    if (!lane_->conn_.quiescent()) return false;
+    for (auto& ex : pool_)
+        if (!ex->conn_.quiescent()) return false;
+    return true;
 }
 
 void Node::start(Exchange& ex, Call& call) {
@@ -76,6 +102,10 @@ void Node::finish(Exchange& ex, const http::Response* response, const Error* err
     }
     EM_ASSERT(call != nullptr);
     call->done->on_call_done(*call, response, error);
+    if (retiring_) {
+        ex.conn_.close();  // nothing is queued any more: this connection is done
+        return;
+    }
     if (ex.lane_) pump_lane();
     else pump_pool();
 }
@@ -105,6 +135,8 @@ void Node::enqueue(Call*& head, Call*& tail, size_t& count, Call& call) {
 }
 
 void Node::submit(Call& call) {
+    EM_ASSERT(!retiring_);
+    call.node = this;
     if (Exchange* ex = wait_head_ ? nullptr : idle_exchange()) {
         start(*ex, call);
         return;
@@ -113,6 +145,8 @@ void Node::submit(Call& call) {
 }
 
 void Node::submit_ordered(Call& call) {
+    EM_ASSERT(!retiring_);
+    call.node = this;
     if (!lane_->call_ && !lane_head_) {
         start(*lane_, call);
         return;
@@ -136,6 +170,17 @@ static Call* pop(Call*& head, Call*& tail, size_t& count) {
     c->next = nullptr;
     c->queued = false;
     return c;
+}
+
+void Node::fail_queued(Call*& head, Call*& tail, size_t& count) {
+    // One at a time from the head: a callback may fail over to other nodes (never to this one).
+    while (Call* c = pop(head, tail, count)) {
+        loop_.timer_cancel(&c->queue_timer);
+        stats_.errors++;
+        Error e = Error::fmt(Errc::closed, "%s was removed before the call was sent",
+                             options_.name.c_str());
+        c->done->on_call_done(*c, nullptr, &e);
+    }
 }
 
 void Node::pump_pool() {

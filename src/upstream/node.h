@@ -10,6 +10,14 @@
 // Limits: at most connections_max pooled connections; lane_queue_max queued lane calls (beyond:
 // the call fails at once with Errc::busy, so a stuck EL cannot make the shard queue without
 // bound).
+//
+// Ownership and removal: the owner (proxy::Proxy) owns the Node; the Node owns its connections,
+// whose pending io_uring operations point into them. A Node is removed in two steps: retire()
+// (no new calls; queued calls fail at once; calls on the wire finish; each connection is closed
+// once it carries no call, its operations cancelled), then — once retired() says the last
+// completion has arrived — the owner destroys it, from outside the Node's own callbacks (e.g.
+// from a timer). Destroying it earlier would let a completion reach freed memory; the destructor
+// asserts it does not happen (except after the loop's run() returned: Loop::ended()).
 #pragma once
 
 #include <cstdint>
@@ -46,7 +54,7 @@ struct Call {
     // Owned by Node while submitted.
     Call* next = nullptr;
     io::Timer queue_timer{};
-    class Node* node = nullptr;
+    class Node* node = nullptr;  ///< the Node it was submitted to (alive until the callback ran)
     bool queued = false;
 };
 
@@ -74,9 +82,9 @@ public:
     Node(const Node&) = delete;
     Node& operator=(const Node&) = delete;
 
-    /// Sends on a pooled connection (concurrently with other calls).
+    /// Sends on a pooled connection (concurrently with other calls). Not after retire().
     void submit(Call& call);
-    /// Appends to the engine lane (in order, one at a time).
+    /// Appends to the engine lane (in order, one at a time). Not after retire().
     void submit_ordered(Call& call);
     const std::string& name() const { return options_.name; }
     const NodeStats& stats() const { return stats_; }
@@ -84,10 +92,18 @@ public:
     size_t lane_depth() const { return lane_count_; }
     /// Calls waiting for a pooled connection.
     size_t pool_waiting() const { return wait_count_; }
-    /// Closes idle connections (e.g. before removal); calls in flight finish normally.
+    /// Closes idle connections; calls in flight finish normally.
     void close_idle();
     /// True when no call is queued or in flight.
     bool quiet() const;
+    /// Removal, step 1: takes no new calls, fails the queued ones now (Errc::closed, never
+    /// sent), lets the calls on the wire finish (answer, error or deadline) and closes every
+    /// connection once it carries no call. Callbacks of queued calls run inside this call.
+    void retire();
+    /// Removal, step 2: true once retired and every connection is quiescent (closed, no
+    /// io_uring operation pending). From then on nothing can reach this Node: the owner may
+    /// destroy it (not from inside one of its callbacks).
+    bool retired() const;
 
 private:
     class Exchange;
@@ -98,6 +114,8 @@ private:
     static void on_queue_timeout(io::Timer* t);
     void pump_pool();
     void pump_lane();
+    void fail_queued(Call*& head, Call*& tail, size_t& count);
+    bool ops_pending() const;
 
     io::Loop& loop_;
     NodeOptions options_;
@@ -110,6 +128,7 @@ private:
     Call* lane_head_ = nullptr;
     Call* lane_tail_ = nullptr;
     size_t lane_count_ = 0;
+    bool retiring_ = false;
     NodeStats stats_;
 };
 

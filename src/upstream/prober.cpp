@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <cstring>
 
+#include "base/assert.h"
 #include "base/clock.h"
 #include "base/log.h"
 #include "http/writer.h"
@@ -55,13 +56,28 @@ public:
     NodeHealth health_;
 
     void start(uint64_t now_ns) {
+        EM_ASSERT(!retiring_);
         stage_ = 1;
         started_ns_ = now_ns;
         send(syncing_request);
     }
 
+    /// The node left its slot: publish nothing more; close the connection once no probe is in
+    /// flight (a probe in flight ends by its answer or its timeout).
+    void retire() {
+        retiring_ = true;
+        if (!busy()) conn_.close();
+    }
+    /// Retired and the connection quiescent: the Prober may free this Probe.
+    bool retired() const { return retiring_ && !busy() && conn_.quiescent(); }
+
     void on_response(http::ClientConn&, const http::Response* response, const Error* error) override {
         uint64_t now = prober_.loop_.now_ns();
+        if (retiring_) {
+            stage_ = 0;
+            conn_.close();
+            return;
+        }
         if (error) {
             done(NodeState::dead, error->message());
             return;
@@ -181,6 +197,7 @@ private:
     http::ClientConn conn_;
     http::JwtSigner signer_;
     int stage_ = 0;
+    bool retiring_ = false;
     bool syncing_ = false;
     uint64_t started_ns_ = 0;
 };
@@ -213,8 +230,10 @@ void Prober::sync_nodes() {
         Probe* p = probes_[i].get();
         if (!p && !info) continue;  // an empty slot stays empty: nothing changed
         if (p && p->info() == info) continue;
-        if (p && p->busy()) continue;  // replaced once its probe finishes
-        probes_[i].reset();
+        if (p) {
+            p->retire();
+            retiring_.push_back(std::move(probes_[i]));
+        }
         if (info) {
             probes_[i] = std::make_unique<Probe>(*this, *info);
             board_.publish(i, probes_[i]->health_);
@@ -226,7 +245,20 @@ void Prober::sync_nodes() {
     if (changed) recompute_primary("node list changed");
 }
 
+void Prober::reap_retired() {
+    // Called from tick(), never from inside a Probe's callback: a quiescent Probe may go.
+    for (size_t k = 0; k < retiring_.size();) {
+        if (!retiring_[k]->retired()) {
+            k++;
+            continue;
+        }
+        retiring_[k] = std::move(retiring_.back());
+        retiring_.pop_back();
+    }
+}
+
 void Prober::tick() {
+    reap_retired();
     sync_nodes();
     uint64_t now = loop_.now_ns();
     for (size_t i = 0; i < nodes_max; i++) {

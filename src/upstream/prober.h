@@ -10,10 +10,18 @@
 // with failback hysteresis). State and primary changes are logged once, with the reason.
 //
 // Threads: owned by the control loop's thread. It publishes to the HealthBoard that shards read.
+//
+// Ownership: one Probe (with its own connection) per registry slot. When a slot's node changes
+// (admin DELETE/POST /nodes), the old Probe is retired at once — it publishes nothing more, a
+// probe in flight ends with its answer or timeout, and its connection is closed — and a new
+// Probe takes the slot. The retired Probe is freed by a later tick once its connection is
+// quiescent (http/client.h): freeing it earlier would leave its socket open inside io_uring and
+// let its last completions reach freed memory.
 #pragma once
 
 #include <array>
 #include <memory>
+#include <vector>
 
 #include "http/client.h"
 #include "http/jwt.h"
@@ -47,6 +55,7 @@ private:
     static void on_tick(io::Timer* t);
     void tick();
     void sync_nodes();
+    void reap_retired();
     void completed(Probe& probe);
     void recompute_primary(const char* why);
 
@@ -55,6 +64,7 @@ private:
     HealthBoard& board_;
     ProberConfig config_;
     std::array<std::unique_ptr<Probe>, nodes_max> probes_;
+    std::vector<std::unique_ptr<Probe>> retiring_;  ///< removed nodes' probes, until quiescent
     io::Timer tick_{};
     uint64_t rounds_ = 0;
 };

@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -64,6 +65,17 @@ struct Results : CallDone {
     }
 };
 
+/// Declared right after a Node: at scope exit, retires it and runs the loop until retired(), so
+/// it is destroyed with no call and no io_uring operation left (upstream/node.h).
+struct RetireAtExit {
+    io::Loop& loop;
+    Node& node;
+    ~RetireAtExit() {
+        node.retire();
+        EXPECT_TRUE(run_until(loop, [&] { return node.retired(); }, 5000));
+    }
+};
+
 struct NodeFixture : ::testing::Test {
     std::unique_ptr<io::Loop> loop = test::make_loop();
     http::JwtSecret secret = *http::parse_jwt_secret(std::string(64, 'a'));
@@ -88,6 +100,7 @@ struct NodeFixture : ::testing::Test {
 TEST_F(NodeFixture, LaneDeliversInOrderOneAtATime) {
     el.delay_ms = 5;
     Node node(*loop, options);
+    RetireAtExit retire_at_exit{*loop, node};
     Results results;
     std::vector<std::string> bodies;
     std::vector<Call> calls(8);
@@ -110,6 +123,7 @@ TEST_F(NodeFixture, LaneDeliversInOrderOneAtATime) {
 TEST_F(NodeFixture, PoolRunsCallsConcurrentlyUpToTheLimit) {
     el.delay_ms = 30;
     Node node(*loop, options);
+    RetireAtExit retire_at_exit{*loop, node};
     Results results;
     std::vector<Call> calls(10);
     std::string body = "{}";
@@ -129,6 +143,7 @@ TEST_F(NodeFixture, QueuedCallsTimeOutAndFullLaneRefuses) {
     el.delay_ms = 300;
     options.lane_queue_max = 2;
     Node node(*loop, options);
+    RetireAtExit retire_at_exit{*loop, node};
     Results results;
     std::vector<Call> calls(4);
     std::string body = "{}";
@@ -144,6 +159,85 @@ TEST_F(NodeFixture, QueuedCallsTimeOutAndFullLaneRefuses) {
     ASSERT_TRUE(run_until(*loop, [&] { return results.errors.size() == 4; }, 5000));
     for (Errc e : results.errors) EXPECT_TRUE(e == Errc::busy || e == Errc::timeout);
     EXPECT_EQ(node.stats().timeouts, 3u);
+}
+
+// Issue 19: DELETE /nodes/NAME destroyed the Node once quiet(), with its idle keep-alive
+// connections' multishot recvs still armed. Their fds were closed but the ring kept the sockets
+// open (the EL saw the connections stay up), and when the EL later closed them the completions
+// arrived in freed memory (ASan: heap-use-after-free in io::Loop::dispatch).
+TEST_F(NodeFixture, RetiredNodeClosesEveryConnectionBeforeItIsFreed) {
+    el.delay_ms = 5;
+    auto node = std::make_unique<Node>(*loop, options);
+    Results results;
+    std::vector<Call> calls(2);
+    std::string body = "{}";
+    for (auto& c : calls) {
+        c.body = body;
+        c.deadline_ns = loop->now_ns() + 5'000'000'000ull;
+        c.done = &results;
+    }
+    node->submit(calls[0]);
+    node->submit_ordered(calls[1]);
+    ASSERT_TRUE(run_until(*loop, [&] { return results.answers.size() == 2; }, 5000));
+    ASSERT_EQ(server.connections(), 2u);  // a pooled one and the lane's, both idle
+    node->retire();
+    EXPECT_FALSE(node->retired());  // the closes are still pending in the ring
+    ASSERT_TRUE(run_until(*loop, [&] { return node->retired(); }, 5000));
+    node.reset();
+    EXPECT_TRUE(run_until(*loop, [&] { return server.connections() == 0; }, 5000))
+        << server.connections() << " connections still open at the EL";
+    // Nothing may arrive for the freed node any more, whatever the EL does now.
+    server.shutdown();
+    run_until(*loop, [] { return false; }, 100);
+}
+
+// Removal with calls in every state: queued calls fail at once (never sent), calls on the wire
+// finish (answered, or failed by their deadline), and only then is the Node retired.
+TEST_F(NodeFixture, RetireFailsQueuedCallsAndLetsCallsOnTheWireFinish) {
+    el.delay_ms = 50;
+    auto node = std::make_unique<Node>(*loop, options);
+    Results results;
+    std::vector<Call> calls(4);
+    std::string body = "{}";
+    for (auto& c : calls) {
+        c.body = body;
+        c.deadline_ns = loop->now_ns() + 5'000'000'000ull;
+        c.done = &results;
+    }
+    node->submit(calls[0]);          // on the wire (pool)
+    for (int i = 1; i < 4; i++) node->submit_ordered(calls[i]);  // 1 on the wire, 2 queued
+    ASSERT_TRUE(run_until(*loop, [&] { return el.bodies.size() == 2; }, 5000));
+    node->retire();
+    ASSERT_EQ(results.errors.size(), 2u);  // the queued lane calls, inside retire()
+    for (Errc e : results.errors) EXPECT_EQ(e, Errc::closed);
+    EXPECT_FALSE(node->retired());
+    ASSERT_TRUE(run_until(*loop, [&] { return node->retired(); }, 5000));
+    EXPECT_EQ(results.answers.size(), 2u);  // the two calls on the wire were answered
+    EXPECT_EQ(el.bodies.size(), 2u);        // the queued ones never reached the EL
+    node.reset();
+    EXPECT_TRUE(run_until(*loop, [&] { return server.connections() == 0; }, 5000));
+    server.shutdown();
+    run_until(*loop, [] { return false; }, 100);
+}
+
+// A call on the wire to an EL that does not answer ends by its deadline; then the Node retires.
+TEST_F(NodeFixture, RetireWaitsForAHungCallsDeadline) {
+    el.delay_ms = 10'000;  // longer than the test: the EL hangs
+    auto node = std::make_unique<Node>(*loop, options);
+    Results results;
+    Call call;
+    std::string body = "{}";
+    call.body = body;
+    call.deadline_ns = loop->now_ns() + 150'000'000ull;
+    call.done = &results;
+    node->submit_ordered(call);
+    ASSERT_TRUE(run_until(*loop, [&] { return el.bodies.size() == 1; }, 5000));
+    node->retire();
+    ASSERT_TRUE(run_until(*loop, [&] { return node->retired(); }, 5000));
+    ASSERT_EQ(results.errors.size(), 1u);
+    EXPECT_EQ(results.errors[0], Errc::timeout);
+    node.reset();
+    EXPECT_TRUE(run_until(*loop, [&] { return server.connections() == 0; }, 5000));
 }
 
 }  // namespace
