@@ -1,10 +1,9 @@
 #include "admin/admin.h"
 
-#include <openssl/crypto.h>
-
 #include <cstdarg>
 #include <cstdio>
 
+#include "admin/access.h"
 #include "base/clock.h"
 #include "engine/methods.h"
 #include "http/writer.h"
@@ -39,17 +38,28 @@ void AdminHandler::reply_json(http::ServerConn& conn, int status, std::string_vi
     conn.respond(status, "application/json", body);
 }
 
-void AdminHandler::on_request(http::ServerConn& conn, const http::Request& request) {
-    if (!ctx_.token.empty()) {
-        std::string_view auth = request.authorization;
-        std::string_view want = ctx_.token;
-        bool ok = auth.size() == want.size() + 7 && http::iequals(auth.substr(0, 7), "Bearer ") &&
-                  CRYPTO_memcmp(auth.data() + 7, want.data(), want.size()) == 0;
-        if (!ok) {
+bool AdminHandler::admit(http::ServerConn& conn, const http::Request& request) {
+    AccessPolicy policy{ctx_.token, ctx_.protect_reads};
+    switch (check_access(policy, request.method, request.authorization)) {
+        case Access::allowed:
+            return true;
+        case Access::no_token:
+            reply_json(
+                conn, 403,
+                "{\"error\":\"admin API: POST and DELETE (adding or removing nodes, recheck) are "
+                "refused while no admin token is configured; set [admin] token_file "
+                "(--admin-token-file) to a file holding a token of 16+ characters and send it "
+                "as 'Authorization: Bearer <token>'\"}");
+            return false;
+        case Access::unauthorized:
             reply_json(conn, 401, "{\"error\":\"admin API: missing or wrong bearer token\"}");
-            return;
-        }
+            return false;
     }
+    return false;
+}
+
+void AdminHandler::on_request(http::ServerConn& conn, const http::Request& request) {
+    if (!admit(conn, request)) return;
     std::string_view target = request.target.substr(0, request.target.find('?'));
     bool get = request.method == http::Method::get;
     bool post = request.method == http::Method::post;

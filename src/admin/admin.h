@@ -1,5 +1,5 @@
 // Admin API (DESIGN.md "Contracts"): an http::Handler on the control thread's loop, bound to
-// 127.0.0.1:9551 by default, optionally requiring `Authorization: Bearer <token>`.
+// 127.0.0.1:9551 by default.
 //
 //   GET  /status        JSON: nodes with health, latency, role, primary (executionbackup's fields
 //                       plus ours)
@@ -9,6 +9,11 @@
 //   POST /recheck       probe every node now
 //   POST /nodes         body: one node in --nodes syntax (URL#jwt-secret=..#timeout=..#do-not-use#name=..)
 //   DELETE /nodes/NAME  remove a node (in-flight calls finish first)
+//
+// Secure by default (access.h): the writes (POST, DELETE) need `Authorization: Bearer <token>`
+// and are refused with 403 while no token is configured; the reads are open unless
+// protect_reads. What a write may do is the Actions implementation's business (the daemon
+// refuses run-time nodes without their own secret under secrets_dir).
 //
 // Threads: the control thread only. Shard counters are read with relaxed atomic loads.
 #pragma once
@@ -45,7 +50,8 @@ struct AdminContext {
     upstream::HealthBoard* board = nullptr;
     std::span<proxy::ShardMetrics* const> shards;
     Actions* actions = nullptr;
-    std::string token;  ///< "" = no token required
+    std::string token;           ///< "" = none configured: writes are refused (403)
+    bool protect_reads = false;  ///< reads need the token too
 };
 
 class AdminHandler final : public http::Handler {
@@ -59,6 +65,8 @@ public:
 
 private:
     void reply_json(http::ServerConn& conn, int status, std::string_view body);
+    /// Answers 401/403 and returns false when the request may not go on (access.h).
+    bool admit(http::ServerConn& conn, const http::Request& request);
     AdminContext ctx_;
     ByteBuffer body_;
 };

@@ -129,7 +129,11 @@ std::string usage_text() {
            "  --spin-us N            the engine shard polls N us after each event before it\n"
            "                         sleeps (default 0; spends its core to skip wake-ups)\n"
            "  --admin-listen A:P     admin API address (default 127.0.0.1:9551, '' = off)\n"
-           "  --admin-token-file F   require 'Authorization: Bearer <token>' on the admin API\n"
+           "  --admin-token-file F   the admin API's bearer token; without it POST and DELETE\n"
+           "                         (add/remove nodes, recheck) are refused with 403\n"
+           "  --admin-protect-reads  GET on the admin API needs the token too (default: open)\n"
+           "  --admin-secrets-dir D  #jwt-secret= files of nodes added through the admin API\n"
+           "                         must lie under D (default /etc/enginemux)\n"
            "  -h, --help             this text\n";
 }
 
@@ -237,6 +241,8 @@ Result<void> load_admin(const toml::table& t, AdminConfig& a) {
         std::string full = "admin." + std::string(key);
         if (key == "listen") EM_TRY_VOID(toml_string(v, full, a.listen));
         else if (key == "token_file") EM_TRY_VOID(toml_string(v, full, a.token_file));
+        else if (key == "protect_reads") EM_TRY_VOID(toml_bool(v, full, a.protect_reads));
+        else if (key == "secrets_dir") EM_TRY_VOID(toml_string(v, full, a.secrets_dir));
         else return unknown_key("admin", key);
     }
     return {};
@@ -324,6 +330,18 @@ Result<void> load_toml(const std::string& path, Config& c) {
     return {};
 }
 
+Result<void> validate_admin(const AdminConfig& a) {
+    if (a.protect_reads && a.token_file.empty())
+        return fail(Errc::invalid_input,
+                    "[admin] protect_reads = true needs a token: set [admin] token_file "
+                    "(--admin-token-file)");
+    if (a.secrets_dir.empty() || a.secrets_dir.front() != '/')
+        return failf(Errc::invalid_input,
+                     "[admin] secrets_dir '%s' must be an absolute path (default /etc/enginemux)",
+                     a.secrets_dir.c_str());
+    return {};
+}
+
 }  // namespace
 
 Result<void> validate(Config& c) {
@@ -352,7 +370,7 @@ Result<void> validate(Config& c) {
                     "no JWT secret for the consensus client: give --jwt-secret PATH");
     if (!(c.engine.fcu_majority > 0.0 && c.engine.fcu_majority <= 1.0))
         return failf(Errc::invalid_input, "fcu-majority %g must be in (0, 1]", c.engine.fcu_majority);
-    return {};
+    return validate_admin(c.admin);
 }
 
 Result<Config> load_file(const std::string& path) {
@@ -365,10 +383,11 @@ Result<Config> load_file(const std::string& path) {
 Result<LoadOutcome> load(int argc, const char* const* argv, Config& out) {
     CLI::App cli("enginemux", "enginemux");
     cli.set_help_flag();  // we print our own usage
-    std::string nodes, jwt, listen_addr, log_level, config_path, admin_listen, admin_token, tls_ca;
+    std::string nodes, jwt, listen_addr, log_level, config_path, admin_listen, admin_token, tls_ca,
+        secrets_dir;
     int64_t port = 0, timeout = 0, shards = 0, spin = 0;
     double majority = 0;
-    bool help = false, version = false, timings = false;
+    bool help = false, version = false, timings = false, protect_reads = false;
     auto* o_nodes = cli.add_option("--nodes,-n", nodes);
     auto* o_jwt = cli.add_option("--jwt-secret,-j", jwt);
     auto* o_port = cli.add_option("--port,-p", port);
@@ -382,6 +401,8 @@ Result<LoadOutcome> load(int argc, const char* const* argv, Config& out) {
     auto* o_tls_ca = cli.add_option("--tls-ca-file", tls_ca);
     auto* o_admin = cli.add_option("--admin-listen", admin_listen);
     auto* o_token = cli.add_option("--admin-token-file", admin_token);
+    auto* o_secrets_dir = cli.add_option("--admin-secrets-dir", secrets_dir);
+    cli.add_flag("--admin-protect-reads", protect_reads);
     cli.add_flag("--node-timings", timings);
     cli.add_flag("--help,-h", help);
     cli.add_flag("--version,-V", version);
@@ -438,6 +459,8 @@ Result<LoadOutcome> load(int argc, const char* const* argv, Config& out) {
     if (o_tls_ca->count()) c.tls_ca_file = tls_ca;
     if (o_admin->count()) c.admin.listen = admin_listen;
     if (o_token->count()) c.admin.token_file = admin_token;
+    if (o_secrets_dir->count()) c.admin.secrets_dir = secrets_dir;
+    if (protect_reads) c.admin.protect_reads = true;
     if (timings) c.node_timings = true;
     EM_TRY_VOID(validate(c));
     out = std::move(c);

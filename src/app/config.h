@@ -59,9 +59,13 @@ struct HealthConfig {
     uint32_t failback_hold_ms = 30'000; ///< a recovered node must stay healthy this long first
 };
 
+/// The admin API. Writes (POST, DELETE) need the token in token_file and are refused (403)
+/// without one; reads (GET) are open unless protect_reads. See admin/access.h.
 struct AdminConfig {
-    std::string listen = "127.0.0.1:9551";  ///< "" disables the admin API
-    std::string token_file;                 ///< bearer token file; "" = no token required
+    std::string listen = "127.0.0.1:9551";       ///< "" disables the admin API
+    std::string token_file;                      ///< bearer token file; "" = writes refused
+    bool protect_reads = false;                  ///< GETs need the token too (needs token_file)
+    std::string secrets_dir = "/etc/enginemux";  ///< run-time nodes' #jwt-secret= files lie here
 };
 
 struct EngineConfig {
@@ -99,7 +103,8 @@ enum class LoadOutcome : uint8_t { run, help, version };
 
 /// Loads defaults, then --config FILE (if given), then flags. Unknown flags, unknown TOML keys
 /// and bad values are errors naming which and why. Validates cross-field rules (at least one
-/// node, unique names, a JWT secret for every node).
+/// node, unique names, a JWT secret for every node, protect_reads only with a token, an
+/// absolute secrets_dir).
 Result<LoadOutcome> load(int argc, const char* const* argv, Config& out);
 /// Loads only a TOML file (for `check-config`); same validation as load().
 Result<Config> load_file(const std::string& path);

@@ -3,6 +3,7 @@
 
 #include <cstdio>
 
+#include "app/runtime_secret.h"
 #include "base/clock.h"
 #include "base/log.h"
 #include "http/server.h"
@@ -36,10 +37,19 @@ Result<http::TlsContext*> shared_tls_context(const std::string& ca_file) {
     return context;
 }
 
+/// What the admin API lets through, for the start-up log (admin/access.h has the rules).
+const char* admin_access_text(const AdminConfig& admin) {
+    if (admin.token_file.empty())
+        return "read-only: POST and DELETE are refused until [admin] token_file is set";
+    return admin.protect_reads
+               ? "every request needs the token"
+               : "POST and DELETE need the token; GETs are open (protect_reads = false)";
+}
+
 }  // namespace
 
 Result<upstream::NodeInfo> make_node_info(const NodeConfig& node, const Config& config,
-                                          const http::JwtSecret& default_secret) {
+                                          const http::JwtSecret* default_secret) {
     upstream::NodeInfo info;
     info.name = node.name;
     info.url = node.url;
@@ -57,11 +67,14 @@ Result<upstream::NodeInfo> make_node_info(const NodeConfig& node, const Config& 
         o.endpoint.server_name = node.host;
     }
     if (node.jwt_secret_path.empty()) {
-        o.secret = default_secret;
+        if (!default_secret)
+            return failf(Errc::invalid_input, "node %s has no JWT secret: give #jwt-secret=PATH",
+                         node.name.c_str());
+        o.secret = *default_secret;
     } else {
-        auto secret = http::load_jwt_secret_file(node.jwt_secret_path.c_str());
-        if (!secret) return Unexpected(secret.error().prefix("node " + node.name));
-        o.secret = *secret;
+        // The error names the file (which names the node) and says what is wrong, never what is
+        // in it; no "node X:" prefix, so that a long path still fits the message.
+        o.secret = EM_TRY(http::load_jwt_secret_file(node.jwt_secret_path.c_str()));
     }
     o.response_limits.body_bytes_max = config.limits.body_bytes_max;
     o.response_limits.header_bytes_max = config.limits.header_bytes_max;
@@ -186,6 +199,7 @@ struct Daemon::Control {
                 if (n < 16) return failf(Errc::invalid_input, "admin token in %s is shorter than 16 characters", c.admin.token_file.c_str());
                 ac.token.assign(token, n);
             }
+            ac.protect_reads = c.admin.protect_reads;
             self->admin_handler = std::make_unique<admin::AdminHandler>(std::move(ac));
             auto address = io::resolve(c.admin.listen);
             if (!address) return Unexpected(address.error().prefix("--admin-listen"));
@@ -235,7 +249,7 @@ Result<void> Daemon::start() {
     if (!cl_secret) return Unexpected(cl_secret.error().prefix("--jwt-secret"));
     cl_secret_ = *cl_secret;
     for (const NodeConfig& node : config_.nodes) {
-        upstream::NodeInfo info = EM_TRY(make_node_info(node, config_, cl_secret_));
+        upstream::NodeInfo info = EM_TRY(make_node_info(node, config_, &cl_secret_));
         EM_TRY(registry_.add(std::move(info)));
     }
     metrics_.push_back(std::make_unique<proxy::ShardMetrics>());
@@ -270,6 +284,7 @@ Result<void> Daemon::start() {
                 em::version(), registry_.count(), config_.engine.fcu_majority, shard_cpu,
                 config_.spin_us ? " (spinning)" : "", control_cpu);
     EM_LOG_INFO("listening on %s, admin API on %s", listen_address_.format(address, sizeof address), admin);
+    if (control_->admin_server) EM_LOG_INFO("admin API: %s", admin_access_text(config_.admin));
     return {};
 }
 
@@ -306,7 +321,16 @@ Result<std::string> Daemon::add_node(std::string_view spec) {
     if (node.name.empty()) node.name = "node" + std::to_string(registry_.count() + 1);
     if (registry_.find(node.name) >= 0)
         return failf(Errc::invalid_input, "a node named '%s' exists already", node.name.c_str());
-    upstream::NodeInfo info = EM_TRY(make_node_info(node, config_, cl_secret_));
+    // Never the CL's secret for a node added at run time: whoever added it would collect tokens
+    // the CL's side accepts (issue 19). Its own secret, from where the operator keeps them.
+    if (node.jwt_secret_path.empty())
+        return failf(Errc::invalid_input,
+                     "nodes added at run time need their own #jwt-secret=PATH, a file under "
+                     "[admin] secrets_dir %s",
+                     config_.admin.secrets_dir.c_str());
+    node.jwt_secret_path =
+        EM_TRY(resolve_runtime_secret(node.jwt_secret_path, config_.admin.secrets_dir));
+    upstream::NodeInfo info = EM_TRY(make_node_info(node, config_, nullptr));
     size_t index = EM_TRY(registry_.add(std::move(info)));
     broadcast_node_change(index);
     if (control_ && control_->prober) control_->prober->recheck();

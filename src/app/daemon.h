@@ -6,7 +6,9 @@
 // Why one engine shard: see docs/ARCHITECTURE.md ("Where engine calls run").
 //
 // Threads: run() is called by main(); it blocks until shutdown. add_node/remove_node/recheck
-// (admin::Actions) run on the control thread.
+// (admin::Actions) run on the control thread. add_node takes only nodes with their own secret,
+// from a file under [admin] secrets_dir (app/runtime_secret.h): a node added at run time is never
+// signed for with the CL's secret.
 #pragma once
 
 #include <memory>
@@ -25,8 +27,10 @@
 namespace em::app {
 
 /// Builds a registry entry from a node config: resolves the address, loads the secret file.
+/// A node without a secret file signs with `default_secret` (the CL's, for start-up nodes, as
+/// executionbackup does); with none (nodes added at run time) it is refused.
 Result<upstream::NodeInfo> make_node_info(const NodeConfig& node, const Config& config,
-                                          const http::JwtSecret& default_secret);
+                                          const http::JwtSecret* default_secret);
 
 class Daemon final : public admin::Actions {
 public:

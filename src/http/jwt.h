@@ -35,9 +35,12 @@ struct JwtSecret {
 /// Limits of a secret file: anything bigger is not a JWT secret.
 inline constexpr size_t jwt_secret_file_bytes_max = 4096;
 
-/// 64 hex digits, optional 0x, surrounding whitespace trimmed; errors say why.
+/// 64 hex digits, optional 0x, surrounding whitespace trimmed. Errors say what is wrong by
+/// offset and count ("not 32 bytes of hex (non-hex character at offset 0)") and never quote the
+/// text: a secret file may be any file someone named.
 [[nodiscard]] Result<JwtSecret> parse_jwt_secret(std::string_view text);
-/// Reads and parses a secret file; errors name the file ("jwt secret file /x: ...").
+/// Reads and parses a secret file; errors name the file ("jwt secret file /x: ...") and never
+/// quote its contents.
 [[nodiscard]] Result<JwtSecret> load_jwt_secret_file(const char* path);
 
 class JwtVerifier {

@@ -171,5 +171,49 @@ TEST(Toml, StrictAboutKeysTypesAndRanges) {
     }
 }
 
+TEST(Admin, WritesNeedATokenReadsAreOpenAndSecretsLiveInOneDirectory) {
+    Config d;
+    ASSERT_TRUE(run({"--nodes", "http://a:1", "--jwt-secret", "/j"}, d));
+    EXPECT_EQ(d.admin.token_file, "");
+    EXPECT_FALSE(d.admin.protect_reads);
+    EXPECT_EQ(d.admin.secrets_dir, "/etc/enginemux");
+
+    std::string path = temp_file(
+        "jwt_secret = \"/j\"\n[[nodes]]\nurl = \"http://a:1\"\n[admin]\n"
+        "token_file = \"/etc/enginemux/admin.token\"\nprotect_reads = true\n"
+        "secrets_dir = \"/srv/secrets\"\n");
+    auto file = load_file(path);
+    ASSERT_TRUE(file) << file.error().c_str();
+    EXPECT_TRUE(file->admin.protect_reads);
+    EXPECT_EQ(file->admin.secrets_dir, "/srv/secrets");
+    unlink(path.c_str());
+
+    Config f;
+    auto flags = run({"--nodes", "http://a:1", "--jwt-secret", "/j", "--admin-token-file", "/t",
+                      "--admin-protect-reads", "--admin-secrets-dir", "/srv/el-secrets"},
+                     f);
+    ASSERT_TRUE(flags) << flags.error().c_str();
+    EXPECT_TRUE(f.admin.protect_reads);
+    EXPECT_EQ(f.admin.secrets_dir, "/srv/el-secrets");
+
+    // protect_reads without a token would lock everyone out: refused, naming the fix.
+    Config c;
+    auto locked = run({"--nodes", "http://a:1", "--jwt-secret", "/j", "--admin-protect-reads"}, c);
+    ASSERT_FALSE(locked);
+    EXPECT_NE(locked.error().message().find("[admin] token_file"), std::string_view::npos)
+        << locked.error().c_str();
+    auto relative =
+        run({"--nodes", "http://a:1", "--jwt-secret", "/j", "--admin-secrets-dir", "secrets"}, c);
+    ASSERT_FALSE(relative);
+    EXPECT_NE(relative.error().message().find("must be an absolute path"), std::string_view::npos)
+        << relative.error().c_str();
+    std::string bad = temp_file("[admin]\nprotect_reads = \"yes\"\n");
+    auto typed = load_file(bad);
+    ASSERT_FALSE(typed);
+    EXPECT_NE(typed.error().message().find("admin.protect_reads: expected true or false"),
+              std::string_view::npos);
+    unlink(bad.c_str());
+}
+
 }  // namespace
 }  // namespace em::app

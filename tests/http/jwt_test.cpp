@@ -264,11 +264,11 @@ TEST(JwtSecret, Parsing) {
         {"", "JWT secret is empty"},
         {"  \n", "JWT secret is empty"},
         {"0x", "JWT secret is empty"},
-        {hex.substr(2), "has 62 hex digits, expected 64"},
-        {hex + "00", "has 66 hex digits, expected 64"},
-        {hex.substr(0, 10) + "g" + hex.substr(11), "non-hex character 'g' at offset 10"},
-        {"0x" + hex.substr(0, 31) + " " + hex.substr(32), "non-hex byte 0x20 at offset 33"},
-        {"0x0x" + hex, "non-hex character 'x' at offset 3"},
+        {hex.substr(2), "not 32 bytes of hex (62 hex digits, expected 64)"},
+        {hex + "00", "not 32 bytes of hex (66 hex digits, expected 64)"},
+        {hex.substr(0, 10) + "g" + hex.substr(11), "not 32 bytes of hex (non-hex character at offset 10)"},
+        {"0x" + hex.substr(0, 31) + " " + hex.substr(32), "not 32 bytes of hex (non-hex character at offset 33)"},
+        {"0x0x" + hex, "not 32 bytes of hex (non-hex character at offset 3)"},
     };
     for (const Bad& b : bad) {
         Result<JwtSecret> s = parse_jwt_secret(b.text);
@@ -276,6 +276,27 @@ TEST(JwtSecret, Parsing) {
         EXPECT_EQ(s.error().code(), Errc::invalid_input);
         EXPECT_NE(s.error().message().find(b.reason), std::string_view::npos)
             << "\"" << s.error().message() << "\" lacks \"" << b.reason << "\"";
+    }
+}
+
+TEST(JwtSecret, ErrorsNeverQuoteTheText) {
+    // A secret file may be any file an operator (or an attacker) names: what is wrong with it is
+    // said by offset and count, never by showing its bytes (issue 19: `non-hex character 'r'`
+    // leaked /etc/shadow's first byte).
+    const std::string texts[] = {"root:x:0:0:root:/root:/bin/bash\n", "Zq", std::string(64, 'k'),
+                                 "0x" + std::string(63, 'a') + "#", std::string("\x01\x7f\xff", 3)};
+    for (const std::string& text : texts) {
+        Result<JwtSecret> s = parse_jwt_secret(text);
+        ASSERT_FALSE(s.has_value()) << text;
+        std::string message(s.error().message());
+        EXPECT_NE(message.find("not 32 bytes of hex"), std::string::npos) << message;
+        for (char c : text) {
+            std::string quoted = std::string("'") + c + "'";
+            EXPECT_EQ(message.find(quoted), std::string::npos) << message;
+            char byte[8];
+            std::snprintf(byte, sizeof byte, "0x%02x", static_cast<uint8_t>(c));
+            EXPECT_EQ(message.find(byte), std::string::npos) << message;
+        }
     }
 }
 
@@ -309,7 +330,7 @@ TEST(JwtSecret, Files) {
     Result<JwtSecret> bad = load_jwt_secret_file(short_file.path.c_str());
     ASSERT_FALSE(bad.has_value());
     EXPECT_EQ(bad.error().message(), "jwt secret file " + short_file.path +
-                                         ": JWT secret has 4 hex digits, expected 64 (32 bytes)");
+                                         ": not 32 bytes of hex (4 hex digits, expected 64)");
 
     TempFile big(std::string(5000, 'a'));
     Result<JwtSecret> too_big = load_jwt_secret_file(big.path.c_str());

@@ -11,6 +11,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cctype>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -262,7 +263,90 @@ HttpReply Daemon::call(const std::string& body, int timeout_ms) {
 }
 
 HttpReply Daemon::admin(const std::string& method, const std::string& target, const std::string& body) {
-    return http_request(admin_port, method, target, body);
+    return http_request(admin_port, method, target, body, admin_token);
+}
+
+AuthRecorder::AuthRecorder() {
+    listen_fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof a;
+    if (listen_fd_ < 0 || ::bind(listen_fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 ||
+        ::listen(listen_fd_, 64) != 0 ||
+        ::getsockname(listen_fd_, reinterpret_cast<sockaddr*>(&a), &len) != 0)
+        die("AuthRecorder: cannot listen on 127.0.0.1");
+    port_ = ntohs(a.sin_port);
+    thread_ = std::thread([this] { serve(); });
+}
+
+AuthRecorder::~AuthRecorder() {
+    stop_ = true;
+    thread_.join();
+    ::close(listen_fd_);
+}
+
+std::vector<std::string> AuthRecorder::authorizations() const {
+    std::lock_guard lock(mutex_);
+    return authorizations_;
+}
+
+void AuthRecorder::serve() {
+    while (!stop_) {
+        pollfd p{listen_fd_, POLLIN, 0};
+        if (::poll(&p, 1, 20) <= 0) continue;
+        int fd = ::accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
+        if (fd < 0) continue;
+        answer(fd);
+        ::close(fd);
+    }
+}
+
+void AuthRecorder::answer(int fd) {
+    // One request per connection: read the head (and a Content-Length body), answer, close.
+    std::string raw;
+    char buf[4096];
+    size_t head_end = std::string::npos;
+    size_t want = 0;
+    while (!stop_) {
+        pollfd p{fd, POLLIN, 0};
+        if (::poll(&p, 1, 20) <= 0) continue;
+        ssize_t n = ::recv(fd, buf, sizeof buf, 0);
+        if (n <= 0) return;
+        raw.append(buf, static_cast<size_t>(n));
+        if (head_end == std::string::npos &&
+            (head_end = raw.find("\r\n\r\n")) != std::string::npos) {
+            std::string lower = raw.substr(0, head_end);
+            for (char& c : lower)
+                c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+            size_t cl = lower.find("\r\ncontent-length:");
+            want = head_end + 4 +
+                   (cl == std::string::npos ? 0 : std::strtoul(raw.c_str() + cl + 17, nullptr, 10));
+        }
+        if (head_end != std::string::npos && raw.size() >= want) break;
+    }
+    if (head_end == std::string::npos) return;
+    std::string head = raw.substr(0, head_end + 2), lower = head;
+    for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    std::string authorization;
+    size_t at = lower.find("\r\nauthorization:");
+    if (at != std::string::npos) {
+        size_t start = at + 16, end = head.find("\r\n", start);
+        authorization = head.substr(start, end - start);
+        while (!authorization.empty() && authorization.front() == ' ') authorization.erase(0, 1);
+    }
+    {
+        std::lock_guard lock(mutex_);
+        authorizations_.push_back(authorization);
+    }
+    requests_++;
+    const std::string body = R"({"jsonrpc":"2.0","id":1,"result":false})";
+    std::string reply =
+        "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nConnection: "
+        "close\r\nContent-Length: " +
+        std::to_string(body.size()) + "\r\n\r\n" + body;
+    ssize_t ignored = ::send(fd, reply.data(), reply.size(), MSG_NOSIGNAL);
+    (void)ignored;
 }
 
 std::string json_at(const std::string& json, const std::string& pointer) {

@@ -5,9 +5,12 @@
 
 #include <sys/types.h>
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <simdjson.h>
@@ -97,7 +100,37 @@ struct Daemon {
     std::unique_ptr<Process> process;
     /// A JSON-RPC call with a fresh JWT; returns the HTTP reply.
     HttpReply call(const std::string& body, int timeout_ms = 15000);
+    /// An admin API request, with `Authorization: Bearer admin_token` when admin_token is set.
     HttpReply admin(const std::string& method, const std::string& target, const std::string& body = "");
+    std::string admin_token;  ///< sent by admin(); "" = none
+};
+
+/// A fake "EL" for security tests: a blocking listener on 127.0.0.1 (its own thread) that
+/// answers every request with `{"jsonrpc":"2.0","id":1,"result":false}` and records the
+/// Authorization header of each request it received (what enginemux signed for it).
+class AuthRecorder {
+public:
+    AuthRecorder();
+    ~AuthRecorder();
+    AuthRecorder(const AuthRecorder&) = delete;
+    AuthRecorder& operator=(const AuthRecorder&) = delete;
+    uint16_t port() const { return port_; }
+    std::string url() const { return "http://127.0.0.1:" + std::to_string(port_); }
+    /// Requests received so far.
+    size_t requests() const { return requests_.load(); }
+    /// The Authorization header values received so far ("" for a request without one).
+    std::vector<std::string> authorizations() const;
+
+private:
+    void serve();
+    void answer(int fd);
+    int listen_fd_ = -1;
+    uint16_t port_ = 0;
+    std::atomic<bool> stop_{false};
+    std::atomic<size_t> requests_{0};
+    mutable std::mutex mutex_;
+    std::vector<std::string> authorizations_;
+    std::thread thread_;
 };
 
 /// Parses JSON (padded copy) for assertions; returns the document root's text of `pointer`

@@ -29,7 +29,13 @@ protected:
     static void SetUpTestSuite() {
         dir = new TempDir();
         for (int i = 0; i < 3; i++) els[i] = new MockEl(*dir, "el" + std::to_string(i + 1));
-        daemon = new Daemon(*dir, {els[0], els[1], els[2]});
+        // The admin API's writes need a token, and nodes added at run time bring a secret from
+        // secrets_dir: the mock ELs' secrets are in dir.
+        const std::string token = "mux-test-admin-token-0123456789";
+        daemon = new Daemon(*dir, {els[0], els[1], els[2]},
+                            {"--admin-token-file", dir->write("admin.token", token),
+                             "--admin-secrets-dir", dir->path});
+        daemon->admin_token = token;
     }
     static void TearDownTestSuite() {
         delete daemon;
