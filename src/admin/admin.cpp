@@ -25,6 +25,55 @@ void appendf(ByteBuffer& out, const char* format, ...) {
     if (n > 0) out.append(line, static_cast<size_t>(n < static_cast<int>(sizeof line) ? n : sizeof line - 1));
 }
 
+/// The client listener's connections (http::Server counters, summed over shards): accepted,
+/// refused, evicted at connections_max, and cut by a deadline or the idle timer.
+void render_http_connections(ByteBuffer& out, std::span<proxy::ShardMetrics* const> shards) {
+    using Field = http::ServerStats::Counter http::ServerStats::*;
+    auto sum = [&](Field field) {
+        uint64_t total = 0;
+        for (proxy::ShardMetrics* s : shards) total += load(s->http.*field);
+        return static_cast<unsigned long long>(total);
+    };
+    struct Sample {
+        const char* name;
+        const char* labels;
+        Field field;
+    };
+    static constexpr const char* help[][2] = {
+        {"enginemux_http_connections_accepted_total", "Client connections accepted."},
+        {"enginemux_http_connections_refused_total",
+         "Client connections closed at once: connections_max reached and every connection had a "
+         "complete request in progress."},
+        {"enginemux_http_connections_evicted_total",
+         "Client connections closed to admit a new one at connections_max: waiting=\"partial\" "
+         "had no complete request (answered 408), waiting=\"idle\" was a keep-alive connection "
+         "between requests."},
+        {"enginemux_http_deadline_cuts_total",
+         "Client connections cut by a deadline: header (header_timeout_ms), body "
+         "(body_timeout_ms), body_rate (body_rate_min_bytes_s), send (body_timeout_ms for the "
+         "answer)."},
+        {"enginemux_http_idle_closed_total",
+         "Keep-alive client connections closed after idle_timeout_ms without a request."},
+    };
+    static constexpr Sample samples[] = {
+        {help[0][0], "", &http::ServerStats::accepted},
+        {help[1][0], "", &http::ServerStats::rejected_full},
+        {help[2][0], "{waiting=\"partial\"}", &http::ServerStats::evicted_partial},
+        {help[2][0], "{waiting=\"idle\"}", &http::ServerStats::evicted_idle},
+        {help[3][0], "{deadline=\"header\"}", &http::ServerStats::header_deadline},
+        {help[3][0], "{deadline=\"body\"}", &http::ServerStats::body_deadline},
+        {help[3][0], "{deadline=\"body_rate\"}", &http::ServerStats::body_rate},
+        {help[3][0], "{deadline=\"send\"}", &http::ServerStats::send_deadline},
+        {help[4][0], "", &http::ServerStats::idle_closed},
+    };
+    for (const auto& h : help) {
+        appendf(out, "# HELP %s %s\n# TYPE %s counter\n", h[0], h[1], h[0]);
+        for (const Sample& s : samples) {
+            if (s.name == h[0]) appendf(out, "%s%s %llu\n", s.name, s.labels, sum(s.field));
+        }
+    }
+}
+
 std::string_view method_label(size_t slot) {
     if (slot >= engine::method_count) return "other";
     return engine::methods()[slot].name;
@@ -327,6 +376,7 @@ void AdminHandler::render_metrics(ByteBuffer& out) const {
         appendf(out, "# HELP %s %s\n# TYPE %s counter\n%s %llu\n", sc.name, sc.help, sc.name, sc.name,
                 static_cast<unsigned long long>(sum([&](proxy::ShardMetrics& s) -> proxy::Counter& { return s.*sc.field; })));
     }
+    render_http_connections(out, ctx_.shards);
 }
 
 }  // namespace em::admin

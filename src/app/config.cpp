@@ -198,6 +198,7 @@ Result<void> load_limits(const toml::table& t, LimitsConfig& l) {
         else if (key == "upstream_connections_max") EM_TRY_VOID(toml_number(v, full, l.upstream_connections_max, 1, 10'000));
         else if (key == "header_timeout_ms") EM_TRY_VOID(toml_number(v, full, l.header_timeout_ms, 1, 3'600'000));
         else if (key == "body_timeout_ms") EM_TRY_VOID(toml_number(v, full, l.body_timeout_ms, 1, 3'600'000));
+        else if (key == "body_rate_min_bytes_s") EM_TRY_VOID(toml_number(v, full, l.body_rate_min_bytes_s, 0, 1u << 30));
         else if (key == "idle_timeout_ms") EM_TRY_VOID(toml_number(v, full, l.idle_timeout_ms, 1, 86'400'000));
         else if (key == "connect_timeout_ms") EM_TRY_VOID(toml_number(v, full, l.connect_timeout_ms, 1, 600'000));
         else if (key == "lane_queue_max") EM_TRY_VOID(toml_number(v, full, l.lane_queue_max, 1, 100'000));

@@ -44,9 +44,10 @@ struct LimitsConfig {
     uint32_t batch_entries_max = 1000;        ///< JSON-RPC batch elements
     uint32_t in_flight_max = 4096;            ///< requests being proxied per shard
     uint32_t upstream_connections_max = 64;   ///< keep-alive connections per node per shard
-    uint32_t header_timeout_ms = 10'000;      ///< first byte to end of headers (slow clients)
-    uint32_t body_timeout_ms = 60'000;        ///< end of headers to end of body
-    uint32_t idle_timeout_ms = 120'000;       ///< keep-alive connection without a request
+    uint32_t header_timeout_ms = 10'000;      ///< deadline: request start to end of head (408)
+    uint32_t body_timeout_ms = 60'000;        ///< deadline: end of head to end of body; a send
+    uint32_t body_rate_min_bytes_s = 65'536;  ///< a body after its first second (408; 0 = none)
+    uint32_t idle_timeout_ms = 120'000;       ///< keep-alive connection without a byte of a request
     uint32_t connect_timeout_ms = 2'000;      ///< upstream TCP/TLS connect
     uint32_t lane_queue_max = 256;            ///< engine calls queued per node lane
     uint32_t shutdown_drain_ms = 10'000;      ///< graceful shutdown: wait for in-flight requests

@@ -118,8 +118,10 @@ struct Daemon::Shard {
         sc.connections_max = c.limits.connections_max;
         sc.header_timeout_ms = c.limits.header_timeout_ms;
         sc.body_timeout_ms = c.limits.body_timeout_ms;
+        sc.body_rate_min_bytes_s = c.limits.body_rate_min_bytes_s;
         sc.idle_timeout_ms = c.limits.idle_timeout_ms;
         sc.name = "engine";
+        sc.stats = &d.metrics_[0]->http;
         auto address = io::resolve(c.listen_addr, c.port);
         if (!address) return Unexpected(address.error().prefix("--listen-addr"));
         self->server = std::make_unique<http::Server>();

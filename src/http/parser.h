@@ -62,6 +62,7 @@ class MessageParser {
     const Response& response() const { return resp_; }
     size_t consumed() const { return s_.pos; }
     bool headers_done() const { return s_.headers_done; }
+    size_t head_bytes() const { return s_.body_start; }
     int error_status() const { return error_status_; }
     std::string_view error_reason() const { return {error_reason_, error_len_}; }
     const Limits& limits() const { return limits_; }
@@ -168,6 +169,8 @@ class RequestParser {
     size_t consumed() const { return core_.consumed(); }
     /// True once the header block is parsed (e.g. to send 100 Continue).
     bool headers_done() const { return core_.headers_done(); }
+    /// Once headers_done(): buffer bytes before the body (skipped empty lines and the head).
+    size_t head_bytes() const { return core_.head_bytes(); }
     /// After `error`: 400, 413, 431, 501 (unknown Transfer-Encoding) or 505.
     int error_status() const { return core_.error_status(); }
     /// After `error`: what was wrong, e.g. "Content-Length 40000000 exceeds body limit 33554432".

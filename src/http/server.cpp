@@ -2,7 +2,10 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <cstdarg>
+#include <cstdio>
 #include <cstring>
 
 #include "base/assert.h"
@@ -11,6 +14,15 @@
 namespace em::http {
 
 namespace {
+
+constexpr uint64_t ns_per_ms = 1'000'000;
+constexpr uint64_t ns_per_s = 1'000'000'000;
+/// The minimum body rate is checked once a body has taken this long.
+constexpr uint64_t body_rate_grace_ns = ns_per_s;
+/// Between two rate checks of one body at least this long (bounds the timer work per body).
+constexpr uint64_t body_rate_step_ns = 100 * ns_per_ms;
+/// A 408 that cuts a request (deadline or eviction) gets this long to leave before the close.
+constexpr uint64_t cut_answer_ns = ns_per_s;
 
 // Bytes a connection may buffer beyond one maximal request: chunk framing and a pipelined head.
 size_t input_bytes_max(const Limits& limits) {
@@ -34,6 +46,20 @@ void append_json_text(ByteBuffer& out, std::string_view text) {
     }
 }
 
+/// A short reason with numbers in it, formatted on the stack.
+struct Reason {
+    char text[160];
+    size_t size = 0;
+    [[gnu::format(printf, 2, 3)]] explicit Reason(const char* format, ...) {
+        va_list args;
+        va_start(args, format);
+        int n = std::vsnprintf(text, sizeof text, format, args);
+        va_end(args);
+        size = n < 0 ? 0 : std::min(static_cast<size_t>(n), sizeof text - 1);
+    }
+    std::string_view view() const { return {text, size}; }
+};
+
 }  // namespace
 
 bool ConnRef::valid() const {
@@ -56,7 +82,6 @@ ServerConn::ServerConn(const Limits& limits)
 
 void ServerConn::start(int fd) {
     fd_ = fd;
-    state_ = State::reading;
     keep_alive_ = true;
     close_after_send_ = false;
     continue_sent_ = false;
@@ -68,11 +93,17 @@ void ServerConn::start(int fd) {
     io::set_nodelay(fd);
     loop_->recv_multishot(&recv_, fd);
     recv_armed_ = true;
-    arm_timer(server_->config_.header_timeout_ms);
+    begin_request();  // a connection's first request starts when it is accepted
 }
 
-void ServerConn::arm_timer(uint32_t ms) {
-    loop_->timer_start(&timer_, loop_->now_ns() + uint64_t{ms} * 1'000'000ull);
+void ServerConn::set_state(State next) {
+    Server::WaitList* from = server_->wait_list(state_);
+    Server::WaitList* to = server_->wait_list(next);
+    if (from != to) {
+        if (from) Server::unlink(*from, this);
+        if (to) Server::link(*to, this);
+    }
+    state_ = next;
 }
 
 void ServerConn::on_recv(io::Completion* c, int32_t result, uint32_t flags) {
@@ -84,15 +115,16 @@ void ServerConn::on_recv(io::Completion* c, int32_t result, uint32_t flags) {
         if (self->state_ != State::closing)
             fits = self->in_.append(self->loop_->buffer_data(id), static_cast<size_t>(result));
         self->loop_->release_buffer(id);
+        bool can_answer = self->reading() && !self->send_in_flight_;
         if (!fits && self->state_ != State::closing) {
             // More than a maximal request is buffered: the client ignores our limits.
-            if (self->state_ == State::reading)
+            if (can_answer)
                 self->reject(413, "request exceeds the body limit");
             else
                 self->begin_close();
             return;
         }
-        if (self->state_ == State::reading) self->process();
+        if (can_answer) self->process();
     } else if (result == 0 || result != -ENOBUFS) {
         self->peer_closed_ = true;
         // The client went away (or its socket failed): nobody is left to answer, even a
@@ -110,39 +142,92 @@ void ServerConn::on_recv(io::Completion* c, int32_t result, uint32_t flags) {
 }
 
 void ServerConn::process() {
-    EM_DEBUG_ASSERT(state_ == State::reading);
-    if (in_.empty()) {
-        arm_timer(server_->config_.idle_timeout_ms);
-        return;
-    }
+    EM_DEBUG_ASSERT(reading() && !send_in_flight_);
+    if (state_ == State::idle) begin_request();  // its first byte is here
     ParseStatus status = parser_.parse(in_.data(), in_.size());
     if (status == ParseStatus::error) {
         reject(parser_.error_status(), parser_.error_reason());
         return;
     }
     if (status == ParseStatus::incomplete) {
-        if (!parser_.headers_done()) {
-            if (!timer_.armed() || in_.size() > 0) arm_timer(server_->config_.header_timeout_ms);
-            return;
-        }
-        arm_timer(server_->config_.body_timeout_ms);
-        if (parser_.request().expect_continue && !continue_sent_) {
-            continue_sent_ = true;
-            interim_ = true;
-            out_.clear();
-            write_continue(out_);
-            state_ = State::sending;
-            sent_ = 0;
-            send_pending();
-        }
+        if (state_ == State::head && parser_.headers_done()) begin_body();
         return;
     }
-    // A complete request: hand it over.
+    hand_over();
+}
+
+// The head deadline is set once, here: bytes that arrive later do not move it.
+void ServerConn::begin_request() {
+    set_state(State::head);
+    uint64_t ms = server_->config_.header_timeout_ms;
+    loop_->timer_start(&timer_, loop_->now_ns() + ms * ns_per_ms);
+}
+
+// The body deadline is set once, here; the timer also wakes for the minimum-rate checks.
+void ServerConn::begin_body() {
+    set_state(State::body);
+    uint64_t now = loop_->now_ns();
+    body_start_ns_ = now;
+    body_offset_ = parser_.head_bytes();
+    deadline_ns_ = now + uint64_t{server_->config_.body_timeout_ms} * ns_per_ms;
+    arm_body_check(now);
+    if (parser_.request().expect_continue && !continue_sent_) {
+        continue_sent_ = true;
+        interim_ = true;
+        out_.clear();
+        write_continue(out_);
+        sent_ = 0;
+        send_pending();
+    }
+}
+
+/// The body timer fires at the deadline, or sooner when the body's average rate would fall
+/// below the minimum if nothing more arrived (not before its first second).
+void ServerConn::arm_body_check(uint64_t now) {
+    uint64_t at = deadline_ns_;
+    uint64_t rate = server_->config_.body_rate_min_bytes_s;
+    if (rate != 0) {
+        uint64_t covered_ns = body_received_bytes() * ns_per_s / rate;
+        uint64_t check = body_start_ns_ + std::max(covered_ns, body_rate_grace_ns);
+        at = std::min(at, std::max(check, now + body_rate_step_ns));
+    }
+    loop_->timer_start(&timer_, at);
+}
+
+bool ServerConn::body_rate_ok(uint64_t now) const {
+    uint64_t rate = server_->config_.body_rate_min_bytes_s;
+    uint64_t elapsed_ns = now - body_start_ns_;
+    if (rate == 0 || elapsed_ns < body_rate_grace_ns) return true;
+    // In ms so that the product cannot overflow (rate and elapsed ms are both under 2^32).
+    return uint64_t{body_received_bytes()} * 1000 >= rate * (elapsed_ns / ns_per_ms);
+}
+
+void ServerConn::check_body(uint64_t now) {
+    const ServerConfig& config = server_->config_;
+    if (now >= deadline_ns_) {
+        count(server_->counters().body_deadline);
+        cut(Reason("request body not complete within body_timeout_ms (%u ms)",
+                   config.body_timeout_ms)
+                .view());
+        return;
+    }
+    if (!body_rate_ok(now)) {
+        count(server_->counters().body_rate);
+        cut(Reason("request body slower than body_rate_min_bytes_s (%u): %zu bytes in %llu ms",
+                   config.body_rate_min_bytes_s, body_received_bytes(),
+                   static_cast<unsigned long long>((now - body_start_ns_) / ns_per_ms))
+                .view());
+        return;
+    }
+    arm_body_check(now);
+}
+
+void ServerConn::hand_over() {
     loop_->timer_cancel(&timer_);
     const Request& request = parser_.request();
-    state_ = State::handling;
+    set_state(State::handling);
     server_->in_flight_++;
-    server_->stats_.requests++;
+    count(server_->counters().requests);
     keep_alive_ = request.keep_alive && !server_->shutting_down_;
     request_ns_ = loop_->now_ns();
     user = 0;
@@ -157,10 +242,21 @@ void ServerConn::process() {
     continue_sent_ = false;
 }
 
+// The answer left: wait for the next request, or start the one already buffered (pipelined).
+void ServerConn::become_idle() {
+    set_state(State::idle);
+    if (!in_.empty()) {
+        process();
+        return;
+    }
+    uint64_t ms = server_->config_.idle_timeout_ms;
+    loop_->timer_start(&timer_, loop_->now_ns() + ms * ns_per_ms);
+}
+
 void ServerConn::send() {
     EM_ASSERT(state_ == State::handling);
     server_->in_flight_--;
-    state_ = State::sending;
+    set_state(State::sending);
     sent_ = 0;
     if (out_.overflowed()) {
         // The handler's response did not fit the configured maximum: answer 500 and close.
@@ -169,6 +265,9 @@ void ServerConn::send() {
         write_response(out_, 500, "application/json", body, false);
         close_after_send_ = true;
     }
+    // The whole answer must leave by this deadline: progress does not extend it.
+    uint64_t ms = server_->config_.body_timeout_ms;
+    loop_->timer_start(&timer_, loop_->now_ns() + ms * ns_per_ms);
     send_pending();
 }
 
@@ -181,7 +280,6 @@ void ServerConn::respond(int status, std::string_view content_type, std::string_
 void ServerConn::send_pending() {
     loop_->send(&send_, fd_, out_.data() + sent_, out_.size() - sent_);
     send_in_flight_ = true;
-    arm_timer(server_->config_.body_timeout_ms);
 }
 
 void ServerConn::on_send(io::Completion* c, int32_t result, uint32_t) {
@@ -200,20 +298,39 @@ void ServerConn::on_send(io::Completion* c, int32_t result, uint32_t) {
         self->send_pending();
         return;
     }
-    self->loop_->timer_cancel(&self->timer_);
     self->out_.clear();
-    bool interim = self->interim_;
-    self->interim_ = false;
-    if (self->close_after_send_ || (!interim && !self->keep_alive_) || self->peer_closed_) {
+    if (self->interim_) {
+        // The 100 Continue left; the body goes on under its own deadline.
+        self->interim_ = false;
+        self->process();
+        return;
+    }
+    self->loop_->timer_cancel(&self->timer_);
+    if (self->close_after_send_ || !self->keep_alive_ || self->peer_closed_) {
         self->begin_close();
         return;
     }
-    self->state_ = State::reading;
-    self->process();
+    self->become_idle();
 }
 
+// A request the parser refused: counted, answered with the parser's status, closed.
 void ServerConn::reject(int status, std::string_view reason) {
-    server_->stats_.bad_requests++;
+    count(server_->counters().bad_requests);
+    uint64_t ms = server_->config_.body_timeout_ms;
+    answer_and_close(status, reason, loop_->now_ns() + ms * ns_per_ms);
+}
+
+// A request that will not complete in time, or an evicted connection's: 408 naming why, then
+// close; just close when nothing of a request arrived or a 100 Continue is still being sent.
+void ServerConn::cut(std::string_view reason) {
+    if (in_.empty() || send_in_flight_) {
+        begin_close();
+        return;
+    }
+    answer_and_close(408, reason, loop_->now_ns() + cut_answer_ns);
+}
+
+void ServerConn::answer_and_close(int status, std::string_view reason, uint64_t send_deadline_ns) {
     EM_LOG_LIMITED(LogLevel::info, 2, "%s: answered %d to a client: %.*s", server_->config_.name,
                    status, static_cast<int>(reason.size()), reason.data());
     out_.clear();
@@ -223,23 +340,32 @@ void ServerConn::reject(int status, std::string_view reason) {
     out_.append("\"}");
     end_response(out_, mark);
     close_after_send_ = true;
-    state_ = State::sending;
+    set_state(State::sending);
     sent_ = 0;
+    loop_->timer_start(&timer_, send_deadline_ns);
     send_pending();
 }
 
 void ServerConn::on_timer(io::Timer* t) {
     auto* self = static_cast<ServerConn*>(t->owner);
+    ServerStats& stats = self->server_->counters();
+    const ServerConfig& config = self->server_->config_;
     switch (self->state_) {
-        case State::reading:
-            self->server_->stats_.timeouts++;
-            if (self->in_.empty())
-                self->begin_close();
-            else
-                self->reject(408, "request not received in time");
+        case State::idle:
+            count(stats.idle_closed);
+            self->begin_close();
             break;
-        case State::sending:  // the client does not read its answer
-            self->server_->stats_.timeouts++;
+        case State::head:
+            count(stats.header_deadline);
+            self->cut(Reason("request head not complete within header_timeout_ms (%u ms)",
+                             config.header_timeout_ms)
+                          .view());
+            break;
+        case State::body:
+            self->check_body(self->loop_->now_ns());
+            break;
+        case State::sending:  // the client does not take its answer
+            count(stats.send_deadline);
             self->begin_close();
             break;
         default:
@@ -251,9 +377,9 @@ void ServerConn::begin_close() {
     if (state_ == State::closing || state_ == State::free) return;
     if (state_ == State::handling) {
         server_->in_flight_--;
-        server_->stats_.aborted++;
+        count(server_->counters().aborted);
     }
-    state_ = State::closing;
+    set_state(State::closing);
     generation_++;  // invalidates outstanding ConnRefs at once
     loop_->timer_cancel(&timer_);
     if (recv_armed_) loop_->cancel(&recv_);
@@ -271,12 +397,13 @@ void ServerConn::on_close(io::Completion* c, int32_t, uint32_t) {
 
 void ServerConn::maybe_recycle() {
     if (state_ != State::closing || recv_armed_ || send_in_flight_ || close_in_flight_) return;
-    state_ = State::free;
+    set_state(State::free);
     server_->give_back(this);
 }
 
 Server::~Server() {
     if (listen_fd_ >= 0) ::close(listen_fd_);
+    while (admit_count_ > 0) ::close(dequeue_admit());
     for (auto& conn : conns_) {
         if (conn->fd_ >= 0) ::close(conn->fd_);
         if (loop_) loop_->timer_cancel(&conn->timer_);
@@ -288,6 +415,7 @@ Result<void> Server::listen(io::Loop& loop, const io::Address& address, Handler&
     loop_ = &loop;
     handler_ = &handler;
     config_ = config;
+    if (config.stats) stats_ = config.stats;
     listen_fd_ = EM_TRY(io::listen_tcp(address, config.backlog));
     address_ = EM_TRY(io::local_address(listen_fd_));
     conns_.reserve(config.connections_max);
@@ -301,24 +429,65 @@ Result<void> Server::listen(io::Loop& loop, const io::Address& address, Handler&
 void Server::on_accept(io::Completion* c, int32_t result, uint32_t flags) {
     auto* self = static_cast<Server*>(c->owner);
     if (result >= 0) {
-        if (self->shutting_down_) {
-            ::close(result);
-        } else if (ServerConn* conn = self->take_conn()) {
-            self->stats_.accepted++;
-            self->open_++;
-            conn->start(result);
-        } else {
-            self->stats_.rejected_full++;
-            EM_LOG_LIMITED(LogLevel::warn, 1, "%s: connection limit %u reached: closing a new one",
-                           self->config_.name, self->config_.connections_max);
-            ::close(result);
-        }
+        self->admit(result);
     } else if (result != -ECANCELED) {
         EM_LOG_LIMITED(LogLevel::warn, 1, "%s: accept: %s", self->config_.name,
                        std::strerror(-result));
     }
     if (!io::cqe_more(flags) && !self->shutting_down_ && self->listen_fd_ >= 0)
         self->loop_->accept_multishot(&self->accept_, self->listen_fd_);
+}
+
+// A new connection gets a free slot, or the slot of a connection evicted for it (it waits in
+// the admit queue until that one has closed), or is closed at once when nothing is evictable.
+// The victim is the connection that has waited longest without a complete request: first on
+// the partial list (answered 408), then in the admit queue (it sent nothing we read: closed);
+// only then the keep-alive connection idle the longest (closed, as its idle timer would). A
+// connection with a complete request (handled or being answered) is never evicted.
+void Server::admit(int fd) {
+    if (shutting_down_) {
+        ::close(fd);
+        return;
+    }
+    if (ServerConn* conn = take_conn()) {
+        open_conn(conn, fd);
+        return;
+    }
+    if (admit_count_ < admit_queue_max && partial_.head) {
+        evict(partial_.head, counters().evicted_partial);
+    } else if (admit_count_ > 0) {
+        count(counters().evicted_partial);
+        ::close(dequeue_admit());
+    } else if (idle_.head) {
+        evict(idle_.head, counters().evicted_idle);
+    } else {
+        count(counters().rejected_full);
+        EM_LOG_LIMITED(LogLevel::warn, 1,
+                       "%s: connection limit %u reached and every connection has a request in "
+                       "progress: closing a new one",
+                       config_.name, config_.connections_max);
+        ::close(fd);
+        return;
+    }
+    enqueue_admit(fd);
+}
+
+void Server::evict(ServerConn* victim, ServerStats::Counter& counter) {
+    count(counter);
+    EM_LOG_LIMITED(LogLevel::warn, 1,
+                   "%s: connection limit %u reached: evicting the connection waiting longest "
+                   "for a request",
+                   config_.name, config_.connections_max);
+    victim->cut(Reason("evicted: connections_max (%u) reached and this connection waited "
+                       "longest without a complete request",
+                       config_.connections_max)
+                    .view());
+}
+
+void Server::open_conn(ServerConn* conn, int fd) {
+    count(counters().accepted);
+    open_++;
+    conn->start(fd);
 }
 
 ServerConn* Server::take_conn() {
@@ -339,7 +508,59 @@ ServerConn* Server::take_conn() {
 
 void Server::give_back(ServerConn* conn) {
     open_--;
+    if (admit_count_ > 0 && !shutting_down_) {
+        open_conn(conn, dequeue_admit());
+        return;
+    }
     free_.push_back(conn);
+}
+
+void Server::enqueue_admit(int fd) {
+    EM_ASSERT(admit_count_ < admit_queue_max);
+    admit_queue_[(admit_first_ + admit_count_) % admit_queue_max] = fd;
+    admit_count_++;
+}
+
+int Server::dequeue_admit() {
+    EM_ASSERT(admit_count_ > 0);
+    int fd = admit_queue_[admit_first_];
+    admit_first_ = (admit_first_ + 1) % admit_queue_max;
+    admit_count_--;
+    return fd;
+}
+
+Server::WaitList* Server::wait_list(ServerConn::State state) {
+    switch (state) {
+        case ServerConn::State::idle:
+            return &idle_;
+        case ServerConn::State::head:
+        case ServerConn::State::body:
+            return &partial_;
+        default:
+            return nullptr;
+    }
+}
+
+void Server::link(WaitList& list, ServerConn* conn) {
+    conn->wait_prev_ = list.tail;
+    conn->wait_next_ = nullptr;
+    if (list.tail)
+        list.tail->wait_next_ = conn;
+    else
+        list.head = conn;
+    list.tail = conn;
+}
+
+void Server::unlink(WaitList& list, ServerConn* conn) {
+    if (conn->wait_prev_)
+        conn->wait_prev_->wait_next_ = conn->wait_next_;
+    else
+        list.head = conn->wait_next_;
+    if (conn->wait_next_)
+        conn->wait_next_->wait_prev_ = conn->wait_prev_;
+    else
+        list.tail = conn->wait_prev_;
+    conn->wait_prev_ = conn->wait_next_ = nullptr;
 }
 
 void Server::shutdown() {
@@ -350,8 +571,11 @@ void Server::shutdown() {
         ::close(listen_fd_);
         listen_fd_ = -1;
     }
+    while (admit_count_ > 0) ::close(dequeue_admit());
     for (auto& conn : conns_) {
-        if (conn->state_ == ServerConn::State::reading && conn->in_.empty())
+        bool nothing_started = conn->state_ == ServerConn::State::idle ||
+                               (conn->state_ == ServerConn::State::head && conn->in_.empty());
+        if (nothing_started)
             conn->begin_close();
         else
             conn->keep_alive_ = false;

@@ -1,14 +1,24 @@
 // HTTP/1.1 server on an io::Loop: a SO_REUSEPORT listener with multishot accept, connections
 // with multishot recv, keep-alive, pipelining (one request handled at a time per connection, so
-// responses leave in request order), limits (413/431), slow-client timeouts (408) and graceful
-// shutdown.
+// responses leave in request order), limits (413/431), deadlines for slow clients (408),
+// eviction at connections_max, and graceful shutdown.
+//
+// Slow clients (slowloris): every limit on a client is a deadline or a budget, never a timer that
+// bytes restart. A request's head must be complete header_timeout_ms after the request started,
+// its body body_timeout_ms after the head, at body_rate_min_bytes_s on average once it has taken a
+// second, and an answer must leave within body_timeout_ms. Only a keep-alive connection with no
+// byte of a next request is under the idle timer. At connections_max a new connection evicts the
+// connection that has waited longest without a complete request (408), else the longest idle
+// one, so a flood of partial requests cannot lock out a client that sends whole requests.
 //
 // Threads: a Server and its connections belong to the loop thread that called listen(); every
-// method runs there. Memory: connections come from a pool that grows up to connections_max and is
-// reused (a connection's buffers keep their grown size), so steady-state traffic allocates
-// nothing. A Server must outlive its loop's last turn (destroy it in the loop's teardown).
+// method runs there (the counters, ServerStats, may be read from any thread). Memory: connections
+// come from a pool that grows up to connections_max and is reused (a connection's buffers keep
+// their grown size), so steady-state traffic allocates nothing; the wait lists are intrusive. A
+// Server must outlive its loop's last turn (destroy it in the loop's teardown).
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <memory>
 #include <vector>
@@ -16,6 +26,7 @@
 #include "base/buffer.h"
 #include "base/result.h"
 #include "http/parser.h"
+#include "http/server_stats.h"
 #include "http/writer.h"
 #include "io/loop.h"
 #include "io/socket.h"
@@ -24,7 +35,7 @@ namespace em::http {
 
 class ServerConn;
 
-/// What a server does with requests (the proxy, the admin API, the mock EL).
+/// What a server does with requests (the proxy, the admin API, the validator guard).
 class Handler {
   public:
     virtual ~Handler() = default;
@@ -37,21 +48,24 @@ class Handler {
 
 struct ServerConfig {
     Limits limits;
+    /// Open connections. At the limit a new connection evicts one waiting for a request.
     uint32_t connections_max = 4096;
-    uint32_t header_timeout_ms = 10'000;  ///< first byte of a request to the end of its head
-    uint32_t body_timeout_ms = 60'000;    ///< end of the head to the end of the body; also sends
-    uint32_t idle_timeout_ms = 120'000;   ///< keep-alive connection waiting for a request
-    int backlog = 4096;                   ///< listen(2) backlog (capped by net.core.somaxconn)
-    const char* name = "http";            ///< for logs
-};
-
-struct ServerStats {
-    uint64_t accepted = 0;
-    uint64_t rejected_full = 0;  ///< closed at once: connections_max reached
-    uint64_t requests = 0;
-    uint64_t bad_requests = 0;  ///< answered 4xx/5xx by the parser (400/413/431/501/505)
-    uint64_t timeouts = 0;      ///< 408 or idle close
-    uint64_t aborted = 0;       ///< closed with a request in flight
+    /// Deadline for a whole head: from the request's start (accept, for a connection's first
+    /// request; its first byte, or the end of the previous answer if already buffered, after).
+    uint32_t header_timeout_ms = 10'000;
+    /// Deadline for a whole body from the end of its head; also for sending a whole answer.
+    uint32_t body_timeout_ms = 60'000;
+    /// A body still arriving 1 s after its head must have averaged at least this many bytes/s
+    /// since the head (0: no minimum). A body that arrives within a second is never checked.
+    uint32_t body_rate_min_bytes_s = 65'536;
+    /// Idle timer of a keep-alive connection with no byte of a next request (a byte starts the
+    /// next request, which is under header_timeout_ms from then on).
+    uint32_t idle_timeout_ms = 120'000;
+    int backlog = 4096;         ///< listen(2) backlog (capped by net.core.somaxconn)
+    const char* name = "http";  ///< for logs
+    /// Where to count (caller-owned, outlives the server; read from any thread); nullptr: the
+    /// server's own counters.
+    ServerStats* stats = nullptr;
 };
 
 /// A checked reference to a connection for answering later: valid() turns false when the
@@ -88,18 +102,33 @@ class ServerConn {
   private:
     friend class Server;
     friend struct ConnRef;
-    enum class State : uint8_t { free, reading, handling, sending, closing };
+    /// idle (keep-alive, no byte of a next request), head and body are the reading states; a
+    /// connection in one of them is on one of the server's wait lists (idle, or partial).
+    enum class State : uint8_t { free, idle, head, body, handling, sending, closing };
 
     static void on_recv(io::Completion* c, int32_t result, uint32_t flags);
     static void on_send(io::Completion* c, int32_t result, uint32_t flags);
     static void on_close(io::Completion* c, int32_t result, uint32_t flags);
     static void on_timer(io::Timer* t);
     void start(int fd);
+    bool reading() const {
+        return state_ == State::idle || state_ == State::head || state_ == State::body;
+    }
+    void set_state(State next);
     void process();
+    void begin_request();
+    void begin_body();
+    void hand_over();
+    void become_idle();
+    size_t body_received_bytes() const { return in_.size() - body_offset_; }
+    bool body_rate_ok(uint64_t now_ns) const;
+    void arm_body_check(uint64_t now_ns);
+    void check_body(uint64_t now_ns);
+    void cut(std::string_view reason);
     void reject(int status, std::string_view reason);
+    void answer_and_close(int status, std::string_view reason, uint64_t send_deadline_ns);
     void begin_close();
     void maybe_recycle();
-    void arm_timer(uint32_t ms);
     void send_pending();
 
     class Server* server_ = nullptr;
@@ -113,10 +142,15 @@ class ServerConn {
     bool send_in_flight_ = false;
     bool close_in_flight_ = false;
     bool continue_sent_ = false;
-    bool interim_ = false;  ///< the send in flight is a 100 Continue, not the answer
+    bool interim_ = false;  ///< the send in flight is a 100 Continue (state body), not the answer
     bool peer_closed_ = false;
     uint64_t request_ns_ = 0;
+    uint64_t deadline_ns_ = 0;    ///< the current body's deadline (loop clock)
+    uint64_t body_start_ns_ = 0;  ///< when the current head ended (the rate is measured from it)
+    size_t body_offset_ = 0;      ///< bytes of in_ before the current body
     size_t sent_ = 0;
+    ServerConn* wait_prev_ = nullptr;  ///< links on the server's wait list for state_
+    ServerConn* wait_next_ = nullptr;
     ByteBuffer in_;
     ByteBuffer out_;
     RequestParser parser_;
@@ -131,6 +165,10 @@ class ServerConn {
 
 class Server {
   public:
+    /// Accepted connections that wait for the slot of a connection evicted for them (a few
+    /// loop turns: the victim's 408 leaves, then it closes).
+    static constexpr uint32_t admit_queue_max = 64;
+
     Server() = default;
     ~Server();
     Server(const Server&) = delete;
@@ -147,13 +185,27 @@ class Server {
     /// Connections open and requests being handled (the drain condition is both zero).
     uint32_t connections() const { return open_; }
     uint32_t requests_in_flight() const { return in_flight_; }
-    const ServerStats& stats() const { return stats_; }
+    const ServerStats& stats() const { return *stats_; }
 
   private:
     friend class ServerConn;
+    /// Connections in the order they started waiting: oldest at head (intrusive, O(1)).
+    struct WaitList {
+        ServerConn* head = nullptr;
+        ServerConn* tail = nullptr;
+    };
     static void on_accept(io::Completion* c, int32_t result, uint32_t flags);
+    void admit(int fd);
+    void evict(ServerConn* victim, ServerStats::Counter& counter);
+    void enqueue_admit(int fd);
+    int dequeue_admit();
+    void open_conn(ServerConn* conn, int fd);
     ServerConn* take_conn();
     void give_back(ServerConn* conn);
+    WaitList* wait_list(ServerConn::State state);
+    static void link(WaitList& list, ServerConn* conn);
+    static void unlink(WaitList& list, ServerConn* conn);
+    ServerStats& counters() { return *stats_; }
 
     io::Loop* loop_ = nullptr;
     Handler* handler_ = nullptr;
@@ -164,9 +216,15 @@ class Server {
     io::Completion accept_{};
     std::vector<std::unique_ptr<ServerConn>> conns_;
     std::vector<ServerConn*> free_;
+    WaitList partial_;  ///< head or body: no complete request yet (since the request started)
+    WaitList idle_;     ///< keep-alive between requests (since the last answer left)
+    std::array<int, admit_queue_max> admit_queue_{};  ///< a ring of accepted fds
+    uint32_t admit_first_ = 0;
+    uint32_t admit_count_ = 0;
     uint32_t open_ = 0;
     uint32_t in_flight_ = 0;
-    ServerStats stats_;
+    ServerStats own_stats_;
+    ServerStats* stats_ = &own_stats_;
 };
 
 }  // namespace em::http

@@ -1,5 +1,6 @@
 // Per-shard counters for /metrics: CL requests, per (node, method) upstream calls with latency
-// histograms, vote outcomes, disagreements, block-hash checks.
+// histograms, vote outcomes, disagreements, block-hash checks, and the client listener's
+// connections (deadline cuts, evictions: written by its http::Server).
 //
 // Threads: each shard writes its own ShardMetrics (relaxed atomic increments: no locks, no
 // shared cache lines between shards); the control thread reads all shards' counters when
@@ -13,6 +14,7 @@
 #include "engine/methods.h"
 #include "engine/types.h"
 #include "engine/vote.h"
+#include "http/server_stats.h"
 #include "upstream/health.h"
 
 namespace em::proxy {
@@ -64,6 +66,7 @@ struct ShardMetrics {
     Counter http_unauthorized{0};   ///< 401: missing/bad JWT
     Counter http_bad_requests{0};   ///< other 4xx answered by the proxy
     Counter jsonrpc_parse_errors{0};
+    http::ServerStats http;  ///< the client listener's connections (its http::Server counts here)
 
     std::array<std::array<UpstreamMetrics, method_slots>, upstream::nodes_max> upstream{};
 

@@ -118,6 +118,7 @@ fcu_majority = 0.67
 strict_payload_fields = true
 [limits]
 body_bytes_max = 1048576
+body_rate_min_bytes_s = 0
 [[nodes]]
 url = "http://127.0.0.1:8551"
 name = "geth"
@@ -136,6 +137,9 @@ timeout_ms = 900
     EXPECT_DOUBLE_EQ(c.engine.fcu_majority, 0.67);
     EXPECT_TRUE(c.engine.strict_payload_fields);
     EXPECT_EQ(c.limits.body_bytes_max, 1048576u);
+    EXPECT_EQ(c.limits.body_rate_min_bytes_s, 0u);  // 0: no minimum
+    EXPECT_EQ(c.limits.header_timeout_ms, LimitsConfig{}.header_timeout_ms);
+    EXPECT_EQ(LimitsConfig{}.body_rate_min_bytes_s, 65536u);
     ASSERT_EQ(c.nodes.size(), 2u);
     EXPECT_EQ(c.nodes[0].name, "geth");
     EXPECT_EQ(c.nodes[1].name, "node2");
@@ -151,6 +155,7 @@ TEST(Toml, StrictAboutKeysTypesAndRanges) {
     } cases[] = {
         {"prot = 1\n", "unknown setting 'prot'"},
         {"[limits]\nbody_bytes = 1\n", "unknown setting 'limits.body_bytes'"},
+        {"[limits]\nbody_rate_min_bytes_s = -1\n", "limits.body_rate_min_bytes_s: -1 is outside 0..1073741824"},
         {"port = \"7000\"\n", "port: expected a number"},
         {"port = 70000\n", "port: 70000 is outside 0..65535"},
         {"spin_us = 100000000\n", "spin_us: 100000000 is outside 0..60000000"},

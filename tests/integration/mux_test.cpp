@@ -1,13 +1,20 @@
 // The multiplexer end to end: enginemux in front of three enginemux-mock-el processes on
 // 127.0.0.1, scripted per node. Covers the vote truth table at several thresholds, block-hash
 // checks, malformed payloads, faulty ELs (hang, reset, close, garbage, wrong id, errors, flaps),
-// mirrors, payload ids and best-of, merges, per-EL ordering, passthrough and HTTP-level errors.
+// mirrors, payload ids and best-of, merges, per-EL ordering, passthrough and HTTP-level errors,
+// and a flood of trickling connections that must not lock the CL out (slowloris).
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <poll.h>
 #include <signal.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
+#include <atomic>
 #include <future>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "harness.h"
 
@@ -377,6 +384,66 @@ TEST(MuxProcess, HealthFailoverAndRecovery) {
     EXPECT_TRUE(wait_for([&] {
         return d.admin("GET", "/status").body.find("\"dead\":[]") != std::string::npos;
     })) << d.admin("GET", "/status").body;
+}
+
+/// A TCP connection to 127.0.0.1:port that has sent `bytes` (-1 if the connect failed).
+int connect_and_send(uint16_t port, const std::string& bytes) {
+    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(port);
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
+        ::close(fd);
+        return -1;
+    }
+    ::send(fd, bytes.data(), bytes.size(), MSG_NOSIGNAL);
+    return fd;
+}
+
+TEST(MuxProcess, TricklingClientsCannotLockTheClOut) {
+    TempDir dir;
+    MockEl a(dir, "a"), b(dir, "b"), c(dir, "c");
+    // 64 slots; the header deadline (10 s by default) is not what frees them during the test.
+    std::string config = dir.write("slots.toml", "[limits]\nconnections_max = 64\n");
+    Daemon d(dir, {&a, &b, &c}, {"--config", config});
+    ASSERT_EQ(status_of(d.call(payload_request(3, 2, 1))), "\"VALID\"");
+    // 80 clients start a request and add one byte every 200 ms, never finishing the head.
+    const int tricklers = 80;
+    std::vector<int> fds;
+    for (int i = 0; i < tricklers; i++) {
+        int fd = connect_and_send(d.port, "POST / HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Pad: ");
+        ASSERT_GE(fd, 0) << i;
+        fds.push_back(fd);
+    }
+    std::atomic<bool> stop{false};
+    std::thread trickle([&] {
+        while (!stop.load()) {
+            for (int fd : fds) ::send(fd, "p", 1, MSG_NOSIGNAL | MSG_DONTWAIT);
+            std::this_thread::sleep_for(std::chrono::milliseconds(200));
+        }
+    });
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));  // every trickler got in
+    // The CL's engine call (a fresh connection with a valid JWT) still gets its answer.
+    HttpReply r = d.call(payload_request(3, 2, 2), 5000);
+    EXPECT_EQ(status_of(r), "\"VALID\"") << "status " << r.status << ": " << r.body;
+    stop = true;
+    trickle.join();
+    // The oldest trickler was evicted with a 408 naming why.
+    pollfd p{fds[0], POLLIN, 0};
+    std::string first;
+    char buf[4096];
+    while (::poll(&p, 1, 2000) > 0) {
+        ssize_t n = ::recv(fds[0], buf, sizeof buf, 0);
+        if (n <= 0) break;
+        first.append(buf, static_cast<size_t>(n));
+    }
+    EXPECT_EQ(first.substr(0, 13), "HTTP/1.1 408 ") << first;
+    for (int fd : fds) ::close(fd);
+    std::string m = d.admin("GET", "/metrics").body;
+    const std::string evicted = "enginemux_http_connections_evicted_total{waiting=\"partial\"}";
+    EXPECT_GE(metric_value(m, evicted), tricklers - 64 + 1) << m.substr(m.find("enginemux_http_c"));
+    EXPECT_EQ(metric_value(m, "enginemux_http_connections_refused_total"), 0);
 }
 
 TEST(MuxProcess, LimitsAndGracefulShutdown) {

@@ -281,7 +281,7 @@ TEST_F(Fixture, SlowClientGets408) {
         return closed;
     }, 5000));
     EXPECT_EQ(got.substr(0, 13), "HTTP/1.1 408 ");
-    EXPECT_EQ(server.stats().timeouts, 1u);
+    EXPECT_EQ(server.stats().header_deadline, 1u);
 }
 
 TEST_F(Fixture, ClientGoneWhileHandledInvalidatesRef) {
