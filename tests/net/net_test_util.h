@@ -10,7 +10,10 @@
 #include <memory>
 #include <string>
 
+#include <gtest/gtest.h>
+
 #include "base/clock.h"
+#include "http/client.h"
 #include "io/loop.h"
 
 namespace em::test {
@@ -38,6 +41,17 @@ bool run_until(io::Loop& loop, Pred pred, uint64_t timeout_ms) {
     }
     return true;
 }
+
+/// Declared right after a ClientConn: at scope exit, closes it and runs the loop until no
+/// io_uring operation of it is pending, so it may be destroyed (http/client.h).
+struct CloseAtExit {
+    io::Loop& loop;
+    http::ClientConn& conn;
+    ~CloseAtExit() {
+        conn.close();
+        EXPECT_TRUE(run_until(loop, [&] { return !conn.ops_pending(); }, 5000));
+    }
+};
 
 /// A plain non-blocking TCP client for sending raw bytes (malformed requests, pipelines).
 class RawClient {

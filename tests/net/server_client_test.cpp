@@ -85,17 +85,6 @@ struct Outcome : ClientCallback {
     }
 };
 
-/// Declared right after a ClientConn: at scope exit, closes it and runs the loop until no
-/// io_uring operation of it is pending, so it may be destroyed (http/client.h).
-struct CloseAtExit {
-    io::Loop& loop;
-    ClientConn& conn;
-    ~CloseAtExit() {
-        conn.close();
-        EXPECT_TRUE(run_until(loop, [&] { return !conn.ops_pending(); }, 5000));
-    }
-};
-
 struct Fixture : ::testing::Test {
     std::unique_ptr<io::Loop> loop = test::make_loop();
     EchoHandler handler;
@@ -123,7 +112,7 @@ struct Fixture : ::testing::Test {
 TEST_F(Fixture, KeepAliveReusesOneConnection) {
     start();
     ClientConn conn(*loop, endpoint, Limits{}, 1000);
-    CloseAtExit close_conn_at_exit{*loop, conn};
+    test::CloseAtExit close_conn_at_exit{*loop, conn};
     Outcome outcome;
     for (int i = 0; i < 50; i++) {
         std::string body = "ping " + std::to_string(i);
@@ -140,7 +129,7 @@ TEST_F(Fixture, KeepAliveReusesOneConnection) {
 TEST_F(Fixture, LargeBodiesBothWays) {
     start();
     ClientConn conn(*loop, endpoint, Limits{}, 1000);
-    CloseAtExit close_conn_at_exit{*loop, conn};
+    test::CloseAtExit close_conn_at_exit{*loop, conn};
     Outcome outcome;
     std::string big(3 << 20, 'x');
     for (size_t i = 0; i < big.size(); i += 7) big[i] = static_cast<char>('a' + i % 26);
@@ -154,7 +143,7 @@ TEST_F(Fixture, AsyncAnswersAndClientDeadline) {
     start();
     handler.delay_ms = 20;
     ClientConn conn(*loop, endpoint, Limits{}, 1000);
-    CloseAtExit close_conn_at_exit{*loop, conn};
+    test::CloseAtExit close_conn_at_exit{*loop, conn};
     Outcome outcome;
     request(conn, outcome, "slow");
     ASSERT_EQ(outcome.error, Errc::ok);
@@ -179,7 +168,7 @@ TEST_F(Fixture, ConnectionRefusedIsAnError) {
     auto address = io::resolve("127.0.0.1:1");
     nowhere.address = *address;
     ClientConn conn(*loop, nowhere, Limits{}, 1000);
-    CloseAtExit close_conn_at_exit{*loop, conn};
+    test::CloseAtExit close_conn_at_exit{*loop, conn};
     Outcome outcome;
     size_t mark = begin_request(conn.request(), "POST", "x", "/", "", "");
     end_request(conn.request(), mark);
@@ -194,7 +183,7 @@ TEST_F(Fixture, StaleKeepAliveIsRetriedOnAFreshConnection) {
     config.idle_timeout_ms = 50;  // the server drops idle keep-alive connections quickly
     start(config);
     ClientConn conn(*loop, endpoint, Limits{}, 1000);
-    CloseAtExit close_conn_at_exit{*loop, conn};
+    test::CloseAtExit close_conn_at_exit{*loop, conn};
     Outcome outcome;
     request(conn, outcome, "one");
     ASSERT_EQ(outcome.error, Errc::ok);
@@ -246,7 +235,7 @@ TEST_F(Fixture, LimitsAndBadInputGetStatusCodesAndCloseOnlyThatConnection) {
         {"POST / HTTP/2.0\r\nHost: x\r\n\r\n", "HTTP/1.1 505 "},
     };
     ClientConn healthy(*loop, endpoint, Limits{}, 1000);
-    CloseAtExit close_healthy_at_exit{*loop, healthy};
+    test::CloseAtExit close_healthy_at_exit{*loop, healthy};
     Outcome outcome;
     request(healthy, outcome, "before");
     for (const Case& c : cases) {
@@ -303,7 +292,7 @@ TEST_F(Fixture, ShutdownLetsInFlightRequestsFinish) {
     start();
     handler.delay_ms = 50;
     ClientConn conn(*loop, endpoint, Limits{}, 1000);
-    CloseAtExit close_conn_at_exit{*loop, conn};
+    test::CloseAtExit close_conn_at_exit{*loop, conn};
     Outcome outcome;
     size_t mark = begin_request(conn.request(), "POST", "x", "/", "", "");
     conn.request().append("last");

@@ -382,6 +382,7 @@ TEST_F(SlowClients, EvictionTakesPartialRequestsBeforeAnIdleKeepAliveConnection)
     // The "CL": a keep-alive connection that completed a request and now waits for its next.
     Endpoint endpoint{server.address(), "127.0.0.1", "/", nullptr, ""};
     ClientConn cl(*loop, endpoint, Limits{}, 1000);
+    test::CloseAtExit close_cl_at_exit{*loop, cl};
     struct Outcome : ClientCallback {
         int done = 0, status = 0;
         void on_response(ClientConn&, const Response* r, const Error*) override {
