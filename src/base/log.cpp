@@ -64,6 +64,7 @@ struct AsyncLog {
 };
 
 std::atomic<AsyncLog*> g_async{nullptr};
+AsyncLog* g_async_kept = nullptr;  ///< keeps the never-freed writer reachable (LeakSanitizer)
 std::atomic<uint64_t> g_dropped{0};
 
 /// `<UTC time> <LEVEL> ` into out; returns its length.
@@ -151,6 +152,7 @@ void log_write(LogLevel level, const char* format, ...) {
 void log_start_async(uint32_t lines_max) {
     if (g_async.load(std::memory_order_acquire) != nullptr) return;
     auto* a = new AsyncLog(lines_max);
+    g_async_kept = a;
     a->thread = std::thread(writer_main, a);
     g_async.store(a, std::memory_order_release);
 }
