@@ -66,11 +66,11 @@ TEST(Scenarios, PeerBackendInvariantHoldsUnderRandomFaults) {
         EXPECT_TRUE(r.ok) << r.violation;
         return;
     }
-    run_many(false, env_u64("EM_SIM_SCHEDULES", 400), 1);
+    run_many(false, env_u64("EM_SIM_SCHEDULES", 1000), 1);
 }
 
 TEST(Scenarios, EtcdBackendInvariantHoldsUnderRandomFaults) {
-    run_many(true, env_u64("EM_SIM_SCHEDULES", 200), 5001);
+    run_many(true, env_u64("EM_SIM_SCHEDULES", 500), 5001);
 }
 
 // The simulator can fail: without the dead-man switch (the validator stops only when its guard
