@@ -51,11 +51,13 @@ void ClientConn::start(ClientCallback* cb, uint64_t deadline_ns) {
         deferred_start_ = true;  // the previous answer's bytes are still being read
         return;
     }
+    in_start_ = true;
     if (state_ == State::idle) {
         begin_send();
     } else if (state_ == State::disconnected) {
         connect();
     }
+    in_start_ = false;
     // closing: the close completion reconnects (see on_close).
 }
 
@@ -300,12 +302,25 @@ void ClientConn::fail(Errc code, const char* format, ...) {
     Error error(code, text);
     loop_.timer_cancel(&timer_);
     close();
+    if (in_start_) {
+        // Never inside start(): the timer delivers it from the loop's next turn.
+        deferred_error_ = error;
+        has_deferred_error_ = true;
+        loop_.timer_start(&timer_, 0);
+        return;
+    }
     deliver(nullptr, &error);
 }
 
 void ClientConn::on_timer(io::Timer* t) {
     auto* self = static_cast<ClientConn*>(t->owner);
     if (!self->cb_) return;
+    if (self->has_deferred_error_) {
+        self->has_deferred_error_ = false;
+        Error error = self->deferred_error_;
+        self->deliver(nullptr, &error);
+        return;
+    }
     if (self->state_ == State::connecting && self->loop_.now_ns() < self->deadline_ns_) {
         self->fail(Errc::timeout, "connect to %s timed out", self->endpoint_->host_header.c_str());
         return;

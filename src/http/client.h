@@ -63,6 +63,8 @@ class ClientConn {
     ByteBuffer& request() { return request_; }
     /// Sends request() and reports through cb before deadline_ns (loop clock): a timeout closes
     /// the connection (a late answer could not be matched any more). One exchange at a time.
+    /// The callback never runs inside start(): a failure found there (no socket, a TLS error)
+    /// is delivered from the loop's next turn.
     void start(ClientCallback* cb, uint64_t deadline_ns);
     /// True between start() and the callback.
     bool busy() const { return cb_ != nullptr; }
@@ -127,6 +129,9 @@ class ClientConn {
     bool connect_in_flight_ = false;
     bool close_in_flight_ = false;
     bool in_delivery_ = false;     ///< inside the callback of a complete answer
+    bool in_start_ = false;        ///< inside start(): a failure is deferred to the timer
+    bool has_deferred_error_ = false;
+    Error deferred_error_;
     bool deferred_start_ = false;  ///< start() was called during that callback
     size_t sent_ = 0;
     ByteBuffer request_;

@@ -39,7 +39,7 @@ Node::~Node() {
 }
 
 bool Node::quiet() const {
-    if (wait_count_ || lane_count_ || lane_->call_) return false;
+    if (wait_count_ || lane_count_ || deferred_count_ || lane_->call_) return false;
     for (auto& ex : pool_)
         if (ex->call_) return false;
     return true;
@@ -74,9 +74,7 @@ bool Node::retired() const {
     return true;
 }
 
-void Node::start(Exchange& ex, Call& call) {
-    ex.call_ = &call;
-    call.sent_ns = mono_ns();  // fresh: the loop's turn time can be long past after parsing
+bool Node::start(Exchange& ex, Call& call) {
     stats_.calls++;
     ByteBuffer& out = ex.conn_.request();
     out.clear();
@@ -86,11 +84,32 @@ void Node::start(Exchange& ex, Call& call) {
     out.append(call.body);
     http::end_request(out, mark);
     if (out.overflowed()) {
-        Error e(Errc::too_large, "request exceeds the upstream buffer limit");
-        finish(ex, nullptr, &e);
-        return;
+        out.clear();
+        fail_later(call, Error(Errc::too_large, "request exceeds the upstream buffer limit"));
+        return false;
     }
+    ex.call_ = &call;
+    call.sent_ns = mono_ns();  // fresh: the loop's turn time can be long past after parsing
     ex.conn_.start(&ex, call.deadline_ns);
+    return true;
+}
+
+void Node::fail_later(Call& call, const Error& error) {
+    stats_.errors++;
+    call.failure = error;
+    call.node = this;
+    call.queue_timer.fn = on_deferred_failure;
+    call.queue_timer.owner = &call;
+    deferred_count_++;
+    loop_.timer_start(&call.queue_timer, 0);  // due now: runs in the loop's next turn
+}
+
+void Node::on_deferred_failure(io::Timer* t) {
+    Call* call = static_cast<Call*>(t->owner);
+    Node* self = call->node;
+    self->deferred_count_--;
+    Error e = call->failure;
+    call->done->on_call_done(*call, nullptr, &e);
 }
 
 void Node::finish(Exchange& ex, const http::Response* response, const Error* error) {
@@ -152,10 +171,8 @@ void Node::submit_ordered(Call& call) {
         return;
     }
     if (lane_count_ >= options_.lane_queue_max) {
-        stats_.errors++;
-        Error e = Error::fmt(Errc::busy, "engine lane of %s is full (%u calls queued)",
-                             options_.name.c_str(), options_.lane_queue_max);
-        call.done->on_call_done(call, nullptr, &e);
+        fail_later(call, Error::fmt(Errc::busy, "engine lane of %s is full (%u calls queued)",
+                                    options_.name.c_str(), options_.lane_queue_max));
         return;
     }
     enqueue(lane_head_, lane_tail_, lane_count_, call);
@@ -173,13 +190,10 @@ static Call* pop(Call*& head, Call*& tail, size_t& count) {
 }
 
 void Node::fail_queued(Call*& head, Call*& tail, size_t& count) {
-    // One at a time from the head: a callback may fail over to other nodes (never to this one).
     while (Call* c = pop(head, tail, count)) {
         loop_.timer_cancel(&c->queue_timer);
-        stats_.errors++;
-        Error e = Error::fmt(Errc::closed, "%s was removed before the call was sent",
-                             options_.name.c_str());
-        c->done->on_call_done(*c, nullptr, &e);
+        fail_later(*c, Error::fmt(Errc::closed, "%s was removed before the call was sent",
+                                  options_.name.c_str()));
     }
 }
 
@@ -194,10 +208,12 @@ void Node::pump_pool() {
 }
 
 void Node::pump_lane() {
-    if (lane_->call_ || !lane_head_) return;
-    Call* c = pop(lane_head_, lane_tail_, lane_count_);
-    loop_.timer_cancel(&c->queue_timer);
-    start(*lane_, *c);
+    // A call that cannot go (failed later) leaves the lane free for the next one.
+    while (!lane_->call_ && lane_head_) {
+        Call* c = pop(lane_head_, lane_tail_, lane_count_);
+        loop_.timer_cancel(&c->queue_timer);
+        start(*lane_, *c);
+    }
 }
 
 void Node::on_queue_timeout(io::Timer* t) {

@@ -7,6 +7,11 @@
 // Threads: a Node belongs to one loop thread; submit() and everything else run there. Calls are
 // intrusive: the caller owns each Call and keeps it alive until its done callback ran; every
 // submitted call gets exactly one callback, by its deadline (queued calls time out in the queue).
+//
+// Completion rule (the whole code base's): no callback runs inside the call that started it. A
+// call that fails at once (the lane is full, the request exceeds the buffer, no socket, removal)
+// is failed from the loop's next turn, through the call's own timer, never from inside
+// submit(), submit_ordered() or retire(). Callers need no guard against their own callback.
 // Limits: at most connections_max pooled connections; lane_queue_max queued lane calls (beyond:
 // the call fails at once with Errc::busy, so a stuck EL cannot make the shard queue without
 // bound).
@@ -53,9 +58,10 @@ struct Call {
 
     // Owned by Node while submitted.
     Call* next = nullptr;
-    io::Timer queue_timer{};
+    io::Timer queue_timer{};     ///< the deadline while queued; or a failure due next turn
     class Node* node = nullptr;  ///< the Node it was submitted to (alive until the callback ran)
     bool queued = false;
+    Error failure;               ///< a failure delivered from the loop's next turn
 };
 
 struct NodeOptions {
@@ -96,9 +102,9 @@ public:
     void close_idle();
     /// True when no call is queued or in flight.
     bool quiet() const;
-    /// Removal, step 1: takes no new calls, fails the queued ones now (Errc::closed, never
-    /// sent), lets the calls on the wire finish (answer, error or deadline) and closes every
-    /// connection once it carries no call. Callbacks of queued calls run inside this call.
+    /// Removal, step 1: takes no new calls, fails the queued ones (Errc::closed, never sent;
+    /// their callbacks run from the loop's next turn), lets the calls on the wire finish
+    /// (answer, error or deadline) and closes every connection once it carries no call.
     void retire();
     /// Removal, step 2: true once retired and every connection is quiescent (closed, no
     /// io_uring operation pending). From then on nothing can reach this Node: the owner may
@@ -108,7 +114,11 @@ public:
 private:
     class Exchange;
     Exchange* idle_exchange();
-    void start(Exchange& ex, Call& call);
+    /// Puts the call on ex's connection; false (and the call failed later) if it cannot go.
+    bool start(Exchange& ex, Call& call);
+    /// Fails `call` from the loop's next turn (never inside the caller).
+    void fail_later(Call& call, const Error& error);
+    static void on_deferred_failure(io::Timer* t);
     void finish(Exchange& ex, const http::Response* response, const Error* error);
     void enqueue(Call*& head, Call*& tail, size_t& count, Call& call);
     static void on_queue_timeout(io::Timer* t);
@@ -128,6 +138,7 @@ private:
     Call* lane_head_ = nullptr;
     Call* lane_tail_ = nullptr;
     size_t lane_count_ = 0;
+    size_t deferred_count_ = 0;  ///< calls whose failure is due next turn
     bool retiring_ = false;
     NodeStats stats_;
 };

@@ -5,6 +5,8 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include <memory>
 #include <string>
 #include <vector>
@@ -153,8 +155,9 @@ TEST_F(NodeFixture, QueuedCallsTimeOutAndFullLaneRefuses) {
         c.done = &results;
         node.submit_ordered(c);
     }
-    // 1 in flight, 2 queued, the 4th refused at once.
-    ASSERT_EQ(results.errors.size(), 1u);
+    // 1 in flight, 2 queued, the 4th refused: from the loop's next turn, not inside submit.
+    EXPECT_EQ(results.errors.size(), 0u);
+    ASSERT_TRUE(run_until(*loop, [&] { return results.errors.size() == 1; }, 50));
     EXPECT_EQ(results.errors[0], Errc::busy);
     ASSERT_TRUE(run_until(*loop, [&] { return results.errors.size() == 4; }, 5000));
     for (Errc e : results.errors) EXPECT_TRUE(e == Errc::busy || e == Errc::timeout);
@@ -208,8 +211,10 @@ TEST_F(NodeFixture, RetireFailsQueuedCallsAndLetsCallsOnTheWireFinish) {
     for (int i = 1; i < 4; i++) node->submit_ordered(calls[i]);  // 1 on the wire, 2 queued
     ASSERT_TRUE(run_until(*loop, [&] { return el.bodies.size() == 2; }, 5000));
     node->retire();
-    ASSERT_EQ(results.errors.size(), 2u);  // the queued lane calls, inside retire()
-    for (Errc e : results.errors) EXPECT_EQ(e, Errc::closed);
+    EXPECT_EQ(results.errors.size(), 0u);  // never inside retire()
+    EXPECT_FALSE(node->retired());
+    ASSERT_TRUE(run_until(*loop, [&] { return results.errors.size() == 2; }, 50));
+    for (Errc e : results.errors) EXPECT_EQ(e, Errc::closed);  // the queued lane calls
     EXPECT_FALSE(node->retired());
     ASSERT_TRUE(run_until(*loop, [&] { return node->retired(); }, 5000));
     EXPECT_EQ(results.answers.size(), 2u);  // the two calls on the wire were answered
@@ -238,6 +243,56 @@ TEST_F(NodeFixture, RetireWaitsForAHungCallsDeadline) {
     EXPECT_EQ(results.errors[0], Errc::timeout);
     node.reset();
     EXPECT_TRUE(run_until(*loop, [&] { return server.connections() == 0; }, 5000));
+}
+
+// The completion rule: no callback runs inside the call that started it. Every way a call can
+// fail at once (a full lane, a request larger than the buffer, removal of the node) is reported
+// from the loop's next turn, so a caller never needs a guard against its own callback.
+TEST_F(NodeFixture, NoCallbackRunsInsideTheCallThatStartedIt) {
+    el.delay_ms = 200;
+    options.lane_queue_max = 1;
+    options.response_limits.body_bytes_max = 1 << 20;
+    auto node = std::make_unique<Node>(*loop, options);
+    struct Guarded final : CallDone {
+        bool inside = false;
+        int callbacks = 0, inside_callbacks = 0;
+        std::vector<Errc> errors;
+        void on_call_done(Call&, const http::Response*, const Error* e) override {
+            callbacks++;
+            if (inside) inside_callbacks++;
+            if (e) errors.push_back(e->code());
+        }
+    } done;
+    std::string small = "{}";
+    std::string huge(65u << 20, 'x');  // beyond the connection's 64 MiB request buffer
+    std::vector<Call> calls(5);
+    for (auto& c : calls) {
+        c.deadline_ns = loop->now_ns() + 5'000'000'000ull;
+        c.done = &done;
+        c.body = small;
+    }
+    calls[3].body = huge;
+    done.inside = true;
+    node->submit_ordered(calls[0]);  // on the wire
+    node->submit_ordered(calls[1]);  // queued (the lane holds one)
+    node->submit_ordered(calls[2]);  // the lane is full
+    node->submit(calls[3]);          // too large for the buffer
+    node->submit(calls[4]);          // on the wire (pool)
+    node->retire();                  // fails the queued call
+    done.inside = false;
+    EXPECT_EQ(done.inside_callbacks, 0);
+    EXPECT_EQ(done.callbacks, 0);
+    ASSERT_TRUE(run_until(*loop, [&] { return done.callbacks == 5; }, 5000));
+    EXPECT_EQ(done.inside_callbacks, 0);
+    std::vector<Errc> expected{Errc::busy, Errc::closed, Errc::too_large};
+    std::sort(done.errors.begin(), done.errors.end());
+    std::sort(expected.begin(), expected.end());
+    EXPECT_EQ(done.errors, expected)
+        << "a full lane, a removed node's queue and an oversized request";
+    ASSERT_TRUE(run_until(*loop, [&] { return node->retired(); }, 5000));
+    node.reset();
+    server.shutdown();
+    run_until(*loop, [] { return false; }, 100);
 }
 
 }  // namespace
