@@ -13,7 +13,7 @@ namespace em::admin {
 
 namespace {
 
-uint64_t load(const proxy::Counter& c) { return c.load(std::memory_order_relaxed); }
+uint64_t load(const pipeline::Counter& c) { return c.load(std::memory_order_relaxed); }
 
 void appendf(ByteBuffer& out, const char* format, ...) __attribute__((format(printf, 2, 3)));
 void appendf(ByteBuffer& out, const char* format, ...) {
@@ -27,11 +27,11 @@ void appendf(ByteBuffer& out, const char* format, ...) {
 
 /// The client listener's connections (http::Server counters, summed over shards): accepted,
 /// refused, evicted at connections_max, and cut by a deadline or the idle timer.
-void render_http_connections(ByteBuffer& out, std::span<proxy::ShardMetrics* const> shards) {
+void render_http_connections(ByteBuffer& out, std::span<pipeline::ShardMetrics* const> shards) {
     using Field = http::ServerStats::Counter http::ServerStats::*;
     auto sum = [&](Field field) {
         uint64_t total = 0;
-        for (proxy::ShardMetrics* s : shards) total += load(s->http.*field);
+        for (pipeline::ShardMetrics* s : shards) total += load(s->http.*field);
         return static_cast<unsigned long long>(total);
     };
     struct Sample {
@@ -215,9 +215,9 @@ void AdminHandler::render_status(ByteBuffer& out) const {
                 static_cast<unsigned long long>(h.changed_ns ? (now - h.changed_ns) / 1'000'000'000ull : 0));
         jsonrpc::write_json_string(out, h.reason_text());
         uint64_t disagreements = 0, calls = 0, errors = 0;
-        for (proxy::ShardMetrics* s : ctx_.shards) {
+        for (pipeline::ShardMetrics* s : ctx_.shards) {
             disagreements += load(s->node_disagreements[i]);
-            for (size_t m = 0; m < proxy::method_slots; m++) {
+            for (size_t m = 0; m < pipeline::method_slots; m++) {
                 calls += load(s->upstream[i][m].calls);
                 errors += load(s->upstream[i][m].errors);
             }
@@ -232,14 +232,14 @@ void AdminHandler::render_status(ByteBuffer& out) const {
 void AdminHandler::render_metrics(ByteBuffer& out) const {
     auto sum = [&](auto get) {
         uint64_t total = 0;
-        for (proxy::ShardMetrics* s : ctx_.shards) total += load(get(*s));
+        for (pipeline::ShardMetrics* s : ctx_.shards) total += load(get(*s));
         return total;
     };
     // Requests from clients.
     out.append("# HELP enginemux_requests_total JSON-RPC requests received from clients, by method.\n"
                "# TYPE enginemux_requests_total counter\n");
-    for (size_t m = 0; m < proxy::method_slots; m++) {
-        uint64_t n = sum([&](proxy::ShardMetrics& s) -> proxy::Counter& { return s.requests[m]; });
+    for (size_t m = 0; m < pipeline::method_slots; m++) {
+        uint64_t n = sum([&](pipeline::ShardMetrics& s) -> pipeline::Counter& { return s.requests[m]; });
         if (n == 0) continue;
         std::string_view name = method_label(m);
         appendf(out, "enginemux_requests_total{method=\"%.*s\"} %llu\n", static_cast<int>(name.size()),
@@ -247,8 +247,8 @@ void AdminHandler::render_metrics(ByteBuffer& out) const {
     }
     out.append("# HELP enginemux_request_errors_total Requests answered with a JSON-RPC error.\n"
                "# TYPE enginemux_request_errors_total counter\n");
-    for (size_t m = 0; m < proxy::method_slots; m++) {
-        uint64_t n = sum([&](proxy::ShardMetrics& s) -> proxy::Counter& { return s.request_errors[m]; });
+    for (size_t m = 0; m < pipeline::method_slots; m++) {
+        uint64_t n = sum([&](pipeline::ShardMetrics& s) -> pipeline::Counter& { return s.request_errors[m]; });
         if (n == 0) continue;
         std::string_view name = method_label(m);
         appendf(out, "enginemux_request_errors_total{method=\"%.*s\"} %llu\n", static_cast<int>(name.size()),
@@ -256,38 +256,38 @@ void AdminHandler::render_metrics(ByteBuffer& out) const {
     }
     auto histogram = [&](const char* metric, const char* labels, auto get) {
         uint64_t cumulative = 0;
-        for (size_t b = 0; b < proxy::latency_buckets; b++) {
-            cumulative += sum([&](proxy::ShardMetrics& s) -> proxy::Counter& { return get(s).buckets[b]; });
-            if (b < proxy::latency_bucket_bounds_us.size())
+        for (size_t b = 0; b < pipeline::latency_buckets; b++) {
+            cumulative += sum([&](pipeline::ShardMetrics& s) -> pipeline::Counter& { return get(s).buckets[b]; });
+            if (b < pipeline::latency_bucket_bounds_us.size())
                 appendf(out, "%s_bucket{%s,le=\"%g\"} %llu\n", metric, labels,
-                        static_cast<double>(proxy::latency_bucket_bounds_us[b]) / 1e6,
+                        static_cast<double>(pipeline::latency_bucket_bounds_us[b]) / 1e6,
                         static_cast<unsigned long long>(cumulative));
             else
                 appendf(out, "%s_bucket{%s,le=\"+Inf\"} %llu\n", metric, labels,
                         static_cast<unsigned long long>(cumulative));
         }
         appendf(out, "%s_sum{%s} %g\n", metric, labels,
-                static_cast<double>(sum([&](proxy::ShardMetrics& s) -> proxy::Counter& { return get(s).sum_us; })) / 1e6);
+                static_cast<double>(sum([&](pipeline::ShardMetrics& s) -> pipeline::Counter& { return get(s).sum_us; })) / 1e6);
         appendf(out, "%s_count{%s} %llu\n", metric, labels, static_cast<unsigned long long>(cumulative));
     };
     // One histogram per method for the CL-facing latencies.
-    using MethodHistograms = std::array<proxy::LatencyHistogram, proxy::method_slots> proxy::ShardMetrics::*;
+    using MethodHistograms = std::array<pipeline::LatencyHistogram, pipeline::method_slots> pipeline::ShardMetrics::*;
     auto per_method = [&](const char* metric, const char* help, MethodHistograms member) {
         appendf(out, "# HELP %s %s\n# TYPE %s histogram\n", metric, help, metric);
-        for (size_t m = 0; m < proxy::method_slots; m++) {
-            if (sum([&](proxy::ShardMetrics& s) -> proxy::Counter& { return (s.*member)[m].count; }) == 0) continue;
+        for (size_t m = 0; m < pipeline::method_slots; m++) {
+            if (sum([&](pipeline::ShardMetrics& s) -> pipeline::Counter& { return (s.*member)[m].count; }) == 0) continue;
             char labels[96];
             std::string_view name = method_label(m);
             std::snprintf(labels, sizeof labels, "method=\"%.*s\"", static_cast<int>(name.size()), name.data());
-            histogram(metric, labels, [&](proxy::ShardMetrics& s) -> proxy::LatencyHistogram& { return (s.*member)[m]; });
+            histogram(metric, labels, [&](pipeline::ShardMetrics& s) -> pipeline::LatencyHistogram& { return (s.*member)[m]; });
         }
     };
     per_method("enginemux_request_seconds", "Time from a complete request to its answer.",
-               &proxy::ShardMetrics::request_latency);
+               &pipeline::ShardMetrics::request_latency);
     per_method("enginemux_own_seconds",
                "Time a request spent in enginemux not waiting for an execution client "
                "(parsing, block-hash check, vote, queueing, wake-ups).",
-               &proxy::ShardMetrics::own_latency);
+               &pipeline::ShardMetrics::own_latency);
     // Upstream calls per node and method.
     out.append("# HELP enginemux_upstream_calls_total Calls sent to execution clients.\n"
                "# TYPE enginemux_upstream_calls_total counter\n"
@@ -300,8 +300,8 @@ void AdminHandler::render_metrics(ByteBuffer& out) const {
     for (size_t i = 0; i < upstream::nodes_max; i++) {
         const upstream::NodeInfo* info = ctx_.registry->get(i);
         if (!info) continue;
-        for (size_t m = 0; m < proxy::method_slots; m++) {
-            uint64_t calls = sum([&](proxy::ShardMetrics& s) -> proxy::Counter& { return s.upstream[i][m].calls; });
+        for (size_t m = 0; m < pipeline::method_slots; m++) {
+            uint64_t calls = sum([&](pipeline::ShardMetrics& s) -> pipeline::Counter& { return s.upstream[i][m].calls; });
             if (calls == 0) continue;
             char labels[160];
             std::string_view name = method_label(m);
@@ -309,11 +309,11 @@ void AdminHandler::render_metrics(ByteBuffer& out) const {
                           static_cast<int>(name.size()), name.data());
             appendf(out, "enginemux_upstream_calls_total{%s} %llu\n", labels, static_cast<unsigned long long>(calls));
             appendf(out, "enginemux_upstream_errors_total{%s} %llu\n", labels,
-                    static_cast<unsigned long long>(sum([&](proxy::ShardMetrics& s) -> proxy::Counter& { return s.upstream[i][m].errors; })));
+                    static_cast<unsigned long long>(sum([&](pipeline::ShardMetrics& s) -> pipeline::Counter& { return s.upstream[i][m].errors; })));
             appendf(out, "enginemux_upstream_timeouts_total{%s} %llu\n", labels,
-                    static_cast<unsigned long long>(sum([&](proxy::ShardMetrics& s) -> proxy::Counter& { return s.upstream[i][m].timeouts; })));
+                    static_cast<unsigned long long>(sum([&](pipeline::ShardMetrics& s) -> pipeline::Counter& { return s.upstream[i][m].timeouts; })));
             histogram("enginemux_upstream_seconds", labels,
-                      [&](proxy::ShardMetrics& s) -> proxy::LatencyHistogram& { return s.upstream[i][m].latency; });
+                      [&](pipeline::ShardMetrics& s) -> pipeline::LatencyHistogram& { return s.upstream[i][m].latency; });
         }
     }
     // Node health and lanes.
@@ -337,44 +337,44 @@ void AdminHandler::render_metrics(ByteBuffer& out) const {
         appendf(out, "enginemux_node_latency_seconds{node=\"%s\"} %g\n", info->name.c_str(), h.latency_ewma_us / 1e6);
         appendf(out, "enginemux_node_primary{node=\"%s\"} %d\n", info->name.c_str(), static_cast<int>(i) == primary);
         appendf(out, "enginemux_lane_queue_depth{node=\"%s\"} %llu\n", info->name.c_str(),
-                static_cast<unsigned long long>(sum([&](proxy::ShardMetrics& s) -> proxy::Counter& { return s.lane_depth[i]; })));
+                static_cast<unsigned long long>(sum([&](pipeline::ShardMetrics& s) -> pipeline::Counter& { return s.lane_depth[i]; })));
         appendf(out, "enginemux_node_disagreements_total{node=\"%s\"} %llu\n", info->name.c_str(),
-                static_cast<unsigned long long>(sum([&](proxy::ShardMetrics& s) -> proxy::Counter& { return s.node_disagreements[i]; })));
+                static_cast<unsigned long long>(sum([&](pipeline::ShardMetrics& s) -> pipeline::Counter& { return s.node_disagreements[i]; })));
     }
     // Votes.
     out.append("# HELP enginemux_votes_total Votes by outcome reason.\n# TYPE enginemux_votes_total counter\n");
     for (size_t r = 0; r < engine::vote_reason_count; r++) {
         std::string_view name = engine::vote_reason_name(static_cast<engine::VoteReason>(r));
         appendf(out, "enginemux_votes_total{reason=\"%.*s\"} %llu\n", static_cast<int>(name.size()), name.data(),
-                static_cast<unsigned long long>(sum([&](proxy::ShardMetrics& s) -> proxy::Counter& { return s.vote_reasons[r]; })));
+                static_cast<unsigned long long>(sum([&](pipeline::ShardMetrics& s) -> pipeline::Counter& { return s.vote_reasons[r]; })));
     }
     out.append("# HELP enginemux_vote_answers_total What the consensus client was told, by status.\n"
                "# TYPE enginemux_vote_answers_total counter\n");
     for (size_t st = 0; st < engine::status_count; st++) {
         std::string_view name = engine::status_name(static_cast<engine::Status>(st));
         appendf(out, "enginemux_vote_answers_total{status=\"%.*s\"} %llu\n", static_cast<int>(name.size()), name.data(),
-                static_cast<unsigned long long>(sum([&](proxy::ShardMetrics& s) -> proxy::Counter& { return s.vote_answers[st]; })));
+                static_cast<unsigned long long>(sum([&](pipeline::ShardMetrics& s) -> pipeline::Counter& { return s.vote_answers[st]; })));
     }
     struct Scalar {
         const char* name;
         const char* help;
-        proxy::Counter proxy::ShardMetrics::*field;
+        pipeline::Counter pipeline::ShardMetrics::*field;
     } scalars[] = {
-        {"enginemux_disagreements_total", "Votes where execution clients disagreed.", &proxy::ShardMetrics::disagreements},
-        {"enginemux_votes_early_total", "Votes answered before every voter had answered.", &proxy::ShardMetrics::votes_early},
-        {"enginemux_block_hash_checked_total", "newPayload block hashes rebuilt and checked.", &proxy::ShardMetrics::block_hash_checked},
-        {"enginemux_block_hash_mismatch_total", "newPayload calls whose block hash did not match.", &proxy::ShardMetrics::block_hash_mismatch},
-        {"enginemux_payload_decode_errors_total", "newPayload calls rejected with -32602.", &proxy::ShardMetrics::payload_decode_errors},
-        {"enginemux_payload_ids_minted_total", "payloadIds minted for forkchoiceUpdated.", &proxy::ShardMetrics::payload_ids_minted},
-        {"enginemux_payload_ids_unknown_total", "getPayload calls with an unknown payloadId.", &proxy::ShardMetrics::payload_ids_unknown},
-        {"enginemux_failovers_total", "Calls retried on another node after the first failed.", &proxy::ShardMetrics::failovers},
-        {"enginemux_http_unauthorized_total", "Requests refused for a missing or bad JWT.", &proxy::ShardMetrics::http_unauthorized},
-        {"enginemux_http_bad_requests_total", "Requests refused with another 4xx.", &proxy::ShardMetrics::http_bad_requests},
-        {"enginemux_jsonrpc_parse_errors_total", "Bodies that were not valid JSON-RPC.", &proxy::ShardMetrics::jsonrpc_parse_errors},
+        {"enginemux_disagreements_total", "Votes where execution clients disagreed.", &pipeline::ShardMetrics::disagreements},
+        {"enginemux_votes_early_total", "Votes answered before every voter had answered.", &pipeline::ShardMetrics::votes_early},
+        {"enginemux_block_hash_checked_total", "newPayload block hashes rebuilt and checked.", &pipeline::ShardMetrics::block_hash_checked},
+        {"enginemux_block_hash_mismatch_total", "newPayload calls whose block hash did not match.", &pipeline::ShardMetrics::block_hash_mismatch},
+        {"enginemux_payload_decode_errors_total", "newPayload calls rejected with -32602.", &pipeline::ShardMetrics::payload_decode_errors},
+        {"enginemux_payload_ids_minted_total", "payloadIds minted for forkchoiceUpdated.", &pipeline::ShardMetrics::payload_ids_minted},
+        {"enginemux_payload_ids_unknown_total", "getPayload calls with an unknown payloadId.", &pipeline::ShardMetrics::payload_ids_unknown},
+        {"enginemux_failovers_total", "Calls retried on another node after the first failed.", &pipeline::ShardMetrics::failovers},
+        {"enginemux_http_unauthorized_total", "Requests refused for a missing or bad JWT.", &pipeline::ShardMetrics::http_unauthorized},
+        {"enginemux_http_bad_requests_total", "Requests refused with another 4xx.", &pipeline::ShardMetrics::http_bad_requests},
+        {"enginemux_jsonrpc_parse_errors_total", "Bodies that were not valid JSON-RPC.", &pipeline::ShardMetrics::jsonrpc_parse_errors},
     };
     for (const Scalar& sc : scalars) {
         appendf(out, "# HELP %s %s\n# TYPE %s counter\n%s %llu\n", sc.name, sc.help, sc.name, sc.name,
-                static_cast<unsigned long long>(sum([&](proxy::ShardMetrics& s) -> proxy::Counter& { return s.*sc.field; })));
+                static_cast<unsigned long long>(sum([&](pipeline::ShardMetrics& s) -> pipeline::Counter& { return s.*sc.field; })));
     }
     render_http_connections(out, ctx_.shards);
 }

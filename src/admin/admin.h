@@ -25,7 +25,7 @@
 #include "base/buffer.h"
 #include "base/result.h"
 #include "http/server.h"
-#include "proxy/metrics.h"
+#include "pipeline/metrics.h"
 #include "upstream/health.h"
 #include "upstream/registry.h"
 
@@ -48,7 +48,7 @@ struct AdminContext {
     uint64_t started_ns = 0;
     upstream::Registry* registry = nullptr;
     upstream::HealthBoard* board = nullptr;
-    std::span<proxy::ShardMetrics* const> shards;
+    std::span<pipeline::ShardMetrics* const> shards;
     Actions* actions = nullptr;
     std::string token;           ///< "" = none configured: writes are refused (403)
     bool protect_reads = false;  ///< reads need the token too

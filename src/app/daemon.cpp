@@ -9,7 +9,7 @@
 #include "http/server.h"
 #include "http/tls.h"
 #include "io/signals.h"
-#include "proxy/proxy.h"
+#include "listener/engine_listener.h"
 #include "upstream/prober.h"
 
 namespace em::app {
@@ -90,7 +90,7 @@ struct Daemon::Shard {
     explicit Shard(Daemon& d) : daemon(d) {}
     Daemon& daemon;
     io::Loop* loop = nullptr;
-    std::unique_ptr<proxy::Proxy> proxy;
+    std::unique_ptr<listener::EngineListener> listener;
     std::unique_ptr<http::Server> server;
     uint64_t drain_deadline_ns = UINT64_MAX;
 
@@ -99,19 +99,19 @@ struct Daemon::Shard {
         Daemon& d = self->daemon;
         self->loop = &loop;
         const Config& c = d.config_;
-        proxy::ProxyConfig pc;
-        pc.cl_secret = d.cl_secret_;
-        pc.fcu_majority = c.engine.fcu_majority;
-        pc.timeout_ms = c.engine.timeout_ms;
-        pc.verify_block_hash = c.engine.verify_block_hash;
-        pc.strict_payload_fields = c.engine.strict_payload_fields;
-        pc.payload_id_lifetime_s = c.engine.payload_id_lifetime_s;
-        pc.payload_ids_max = c.engine.payload_ids_max;
-        pc.in_flight_max = c.limits.in_flight_max;
-        pc.body_bytes_max = c.limits.body_bytes_max;
-        pc.batch_entries_max = c.limits.batch_entries_max;
-        pc.failback_hold_ms = c.health.failback_hold_ms;
-        self->proxy = std::make_unique<proxy::Proxy>(loop, pc, d.registry_, d.board_, *d.metrics_[0]);
+        listener::ListenerConfig lc;
+        lc.cl_secret = d.cl_secret_;
+        lc.policy.quorum = *engine::Quorum::from_fraction(c.engine.fcu_majority);
+        lc.policy.timeout_cap_ms = c.engine.timeout_ms;
+        lc.policy.verify_block_hash = c.engine.verify_block_hash;
+        lc.core.strict_payload_fields = c.engine.strict_payload_fields;
+        lc.core.payload_id_lifetime_s = c.engine.payload_id_lifetime_s;
+        lc.core.payload_ids_max = c.engine.payload_ids_max;
+        lc.core.in_flight_max = c.limits.in_flight_max;
+        lc.core.body_bytes_max = c.limits.body_bytes_max;
+        lc.core.batch_entries_max = c.limits.batch_entries_max;
+        self->listener = std::make_unique<listener::EngineListener>(loop, lc, d.registry_,
+                                                                    d.board_, *d.metrics_[0]);
         http::ServerConfig sc;
         sc.limits.body_bytes_max = c.limits.body_bytes_max;
         sc.limits.header_bytes_max = c.limits.header_bytes_max;
@@ -125,7 +125,7 @@ struct Daemon::Shard {
         auto address = io::resolve(c.listen_addr, c.port);
         if (!address) return Unexpected(address.error().prefix("--listen-addr"));
         self->server = std::make_unique<http::Server>();
-        EM_TRY_VOID(self->server->listen(loop, *address, *self->proxy, sc));
+        EM_TRY_VOID(self->server->listen(loop, *address, *self->listener, sc));
         d.listen_address_ = self->server->address();
         loop.set_drain_check(drained, self);
         return {};
@@ -134,7 +134,7 @@ struct Daemon::Shard {
     static bool drained(void* ctx) {
         Shard* self = static_cast<Shard*>(ctx);
         if (self->drain_deadline_ns == UINT64_MAX) self->begin_shutdown();
-        bool idle = self->server->connections() == 0 && self->proxy->busy() == 0;
+        bool idle = self->server->connections() == 0 && self->listener->busy() == 0;
         if (!idle && self->loop->now_ns() >= self->drain_deadline_ns) {
             EM_LOG_WARN("shutdown: %u requests still in flight after the drain limit; stopping",
                         self->server->requests_in_flight());
@@ -153,7 +153,7 @@ struct Daemon::Shard {
     static void teardown(io::Loop&, void* ctx) {
         Shard* self = static_cast<Shard*>(ctx);
         self->server.reset();
-        self->proxy.reset();
+        self->listener.reset();
     }
 };
 
@@ -254,7 +254,7 @@ Result<void> Daemon::start() {
         upstream::NodeInfo info = EM_TRY(make_node_info(node, config_, &cl_secret_));
         EM_TRY(registry_.add(std::move(info)));
     }
-    metrics_.push_back(std::make_unique<proxy::ShardMetrics>());
+    metrics_.push_back(std::make_unique<pipeline::ShardMetrics>());
     metrics_view_.push_back(metrics_.back().get());
     auto features = io::Loop::probe();
     if (!features) return Unexpected(features.error());
@@ -313,7 +313,7 @@ void Daemon::request_shutdown() {
 void Daemon::broadcast_node_change(size_t index) {
     if (!shard_thread_) return;
     shard_thread_->loop().post(io::Task{[](void* shard, uint64_t i) {
-                                            static_cast<Shard*>(shard)->proxy->sync_node(i);
+                                            static_cast<Shard*>(shard)->listener->refresh_node(i);
                                         },
                                         shard_.get(), index});
 }

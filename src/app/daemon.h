@@ -1,5 +1,5 @@
 // The enginemux daemon (mux role): turns a Config into running threads —
-//   - the engine shard: the consensus client's listener and the proxy pipeline (upstream pools,
+//   - the engine shard: the consensus client's listener and the request pipeline (upstream pools,
 //     engine lanes, payload ids, block-hash verification);
 //   - the control thread: health probes, the admin API, signals (SIGINT/SIGTERM: graceful
 //     shutdown that drains in-flight requests; SIGHUP: a re-check of every node).
@@ -20,7 +20,7 @@
 #include "base/result.h"
 #include "http/jwt.h"
 #include "io/thread.h"
-#include "proxy/metrics.h"
+#include "pipeline/metrics.h"
 #include "upstream/health.h"
 #include "upstream/registry.h"
 
@@ -59,8 +59,8 @@ private:
     http::JwtSecret cl_secret_{};
     upstream::Registry registry_;
     upstream::HealthBoard board_;
-    std::vector<std::unique_ptr<proxy::ShardMetrics>> metrics_;
-    std::vector<proxy::ShardMetrics*> metrics_view_;
+    std::vector<std::unique_ptr<pipeline::ShardMetrics>> metrics_;
+    std::vector<pipeline::ShardMetrics*> metrics_view_;
     std::unique_ptr<Shard> shard_;
     std::unique_ptr<Control> control_;
     std::unique_ptr<io::LoopThread> shard_thread_;

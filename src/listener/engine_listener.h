@@ -1,0 +1,104 @@
+// EngineListener: the consensus client's listener (authrpc), binding the request pipeline
+// (pipeline/core.h) to sockets and nodes: an http::Handler that checks each request's JWT and
+// hands its JSON-RPC body to the core; a pipeline::Shell whose sends become upstream::Node calls
+// and whose answers go back to the HTTP connection; a pipeline::NodeTable read from the node
+// registry and the health board. What happens to a request (the calls, the vote, the answer) is
+// the core's and its policy's business; this class only carries bytes and events.
+//
+//  - Every request must carry the CL's JWT (401 with a JSON body otherwise), be a POST (405)
+//    with a JSON Content-Type (415); errors after that are JSON-RPC error objects with HTTP 200.
+//  - Replies from nodes come from the loop, never from inside a send (upstream/node.h), which
+//    is the core's completion rule.
+//
+// Nodes: one upstream::Node per registry slot. When the control thread changes a slot (admin
+// DELETE/POST /nodes), refresh_node() moves the old Node out at once — new calls never see it,
+// and a node added to the same slot gets a fresh Node — and retires it (upstream/node.h): its
+// queued calls fail (a vote counts them as no answer, forwarded calls fail over), its calls on
+// the wire finish, its connections close. A timer frees it once retired() (outside any of its
+// callbacks). Replies say whether their call went to the slot's current node, so a removed
+// node's late failure never marks its successor dead.
+//
+// Threads: one listener per shard, used only on that shard's loop thread. Memory: the calls in
+// flight (pooled CallSlots) and client references are reused; steady state allocates nothing.
+#pragma once
+
+#include <array>
+#include <memory>
+#include <vector>
+
+#include "http/jwt.h"
+#include "http/server.h"
+#include "pipeline/core.h"
+#include "pipeline/mux_policy.h"
+#include "upstream/health.h"
+#include "upstream/node.h"
+#include "upstream/registry.h"
+
+namespace em::listener {
+
+static_assert(upstream::nodes_max == pipeline::nodes_max);
+
+struct ListenerConfig {
+    http::JwtSecret cl_secret;
+    pipeline::MuxPolicyConfig policy;
+    pipeline::CoreConfig core;
+};
+
+class EngineListener final : public http::Handler,
+                             private pipeline::Shell,
+                             private pipeline::NodeTable {
+  public:
+    EngineListener(io::Loop& loop, const ListenerConfig& config, upstream::Registry& registry,
+                   upstream::HealthBoard& board, pipeline::ShardMetrics& metrics);
+    ~EngineListener() override;
+
+    void on_request(http::ServerConn& conn, const http::Request& request) override;
+
+    /// Builds (or retires) this shard's Node for registry slot i. Called on the shard thread at
+    /// start and whenever the control thread posts a change.
+    void refresh_node(size_t i);
+    /// Requests and node calls still in progress (the shutdown drain waits for zero).
+    size_t busy() const { return core_.busy(); }
+    upstream::Node* upstream_node(size_t i) { return nodes_[i].get(); }
+
+  private:
+    class CallSlot;
+
+    // pipeline::Shell
+    void send(uint64_t call, size_t node, std::string_view body, bool ordered,
+              uint64_t deadline_ns) override;
+    void flush() override { loop_.flush(); }
+    void answer(uint64_t client, int http_status, std::string_view body) override;
+    bool client_waiting(uint64_t client) const override;
+    void node_failed(size_t node, const Error& error) override;
+    uint64_t now_ns() const override;
+    // pipeline::NodeTable
+    pipeline::NodeView node(size_t i) const override;
+    int primary() const override { return board_.primary(); }
+
+    void on_call_done(CallSlot& slot, const http::Response* response, const Error* error);
+    void reply_http_error(http::ServerConn& conn, int status, std::string_view message);
+    uint64_t remember(http::ServerConn& conn);
+    void retire_node(std::unique_ptr<upstream::Node> node);
+    static void on_reap_timer(io::Timer* timer);
+    void reap_retired();
+
+    io::Loop& loop_;
+    upstream::Registry& registry_;
+    upstream::HealthBoard& board_;
+    pipeline::ShardMetrics& metrics_;
+    http::JwtVerifier jwt_;
+    pipeline::MuxPolicy policy_;
+    pipeline::PipelineCore core_;
+    std::array<std::unique_ptr<upstream::Node>, upstream::nodes_max> nodes_{};
+    std::array<const upstream::NodeInfo*, upstream::nodes_max> infos_{};
+    /// Removed nodes until retired(); at most one per removal, each gone by its calls' deadlines.
+    std::vector<std::unique_ptr<upstream::Node>> retiring_;
+    io::Timer reap_timer_{};
+    std::vector<std::unique_ptr<CallSlot>> calls_;  ///< every CallSlot ever made
+    std::vector<CallSlot*> free_calls_;
+    std::vector<http::ConnRef> clients_;  ///< a request's connection until it is answered
+    std::vector<uint32_t> free_clients_;
+};
+
+}  // namespace em::listener

@@ -1,0 +1,93 @@
+// What flows in and out of the pipeline's calls (pipeline/*_call.h): events in (a node's reply
+// to one call), actions out (send this to node i, answer the client with these bytes, report a
+// node's failure, log a disagreement). A call never does I/O itself: it appends actions, and the
+// core (pipeline/core.h) carries them out through its Shell.
+//
+// Threads: the owning shard's thread. Action views point into the call that made them (its
+// request body, its answer buffer) and stay valid until that call is released, which the core
+// does only after it carried the actions out.
+#pragma once
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <string_view>
+
+#include "base/assert.h"
+#include "base/result.h"
+#include "pipeline/nodes.h"
+
+namespace em::pipeline {
+
+/// Node `node`'s outcome for one call: an HTTP answer, or an error (transport failure, timeout,
+/// reset, removal before it was sent).
+struct NodeReply {
+    size_t node = 0;
+    /// The call went to the node that holds the slot now (not to one removed since): only then
+    /// does a failure say something about the slot's health.
+    bool current = true;
+    uint64_t sent_ns = 0;    ///< when the call went on the wire (0: never sent)
+    int http_status = 0;     ///< when !error
+    std::string_view body;   ///< when !error: the response body, followed by 64 readable bytes
+    const Error* error = nullptr;
+};
+
+struct Action {
+    enum class Kind : uint8_t {
+        send,         ///< node, ordered, deadline_ns, bytes = the JSON-RPC request
+        answer,       ///< http_status, bytes = the JSON-RPC response (empty for a 204)
+        node_failed,  ///< node, error: tell the health board (the node may be down)
+        disagreement  ///< bytes = the log line (votes where ELs disagreed)
+    };
+    Kind kind = Kind::send;
+    uint8_t node = 0;
+    bool ordered = false;  ///< send: through the node's engine lane (in CL order)
+    int http_status = 200;
+    uint64_t deadline_ns = 0;
+    std::string_view bytes;
+    const Error* error = nullptr;
+};
+
+/// The actions one event produced, in order. Bounded: a call sends to each node at most once
+/// per event, answers at most once, and reports each node at most once.
+class Actions {
+  public:
+    static constexpr size_t capacity = 2 * nodes_max + 4;
+
+    void send(size_t node, std::string_view body, bool ordered, uint64_t deadline_ns) {
+        Action& a = push(Action::Kind::send);
+        a.node = static_cast<uint8_t>(node);
+        a.bytes = body;
+        a.ordered = ordered;
+        a.deadline_ns = deadline_ns;
+    }
+    void answer(std::string_view response, int http_status = 200) {
+        Action& a = push(Action::Kind::answer);
+        a.bytes = response;
+        a.http_status = http_status;
+    }
+    void node_failed(size_t node, const Error& error) {
+        Action& a = push(Action::Kind::node_failed);
+        a.node = static_cast<uint8_t>(node);
+        a.error = &error;
+    }
+    void disagreement(std::string_view line) { push(Action::Kind::disagreement).bytes = line; }
+
+    std::span<const Action> view() const { return {items_.data(), count_}; }
+    size_t size() const { return count_; }
+    void clear() { count_ = 0; }
+
+  private:
+    Action& push(Action::Kind kind) {
+        EM_ASSERT(count_ < capacity);
+        Action& a = items_[count_++];
+        a = Action{};
+        a.kind = kind;
+        return a;
+    }
+    std::array<Action, capacity> items_{};
+    size_t count_ = 0;
+};
+
+}  // namespace em::pipeline

@@ -1,0 +1,410 @@
+#include "pipeline/core.h"
+
+#include <cstdio>
+
+#include "base/clock.h"
+#include "base/hex.h"
+#include "base/log.h"
+#include "jsonrpc/codes.h"
+#include "jsonrpc/writer.h"
+
+namespace em::pipeline {
+
+namespace {
+
+/// Kinds in a call tag (Shell::send): kind << 32 | pool index.
+constexpr uint64_t kind_vote = 0, kind_gather = 1, kind_forward = 2;
+
+/// Reads getPayload's [payloadId] params from the rewound document.
+bool read_payload_id(jsonrpc::RequestParser& parser, size_t entry, engine::PayloadId& id) {
+    auto params = parser.rewind_to_params(entry);
+    if (params.error()) return false;
+    auto array = params.value_unsafe().get_array();
+    if (array.error()) return false;
+    size_t count = 0;
+    bool ok = false;
+    std::string_view text;
+    for (auto element : array.value_unsafe()) {
+        count++;
+        if (count == 1 && element.get_string().get(text) == simdjson::SUCCESS) ok = true;
+    }
+    text = strip_0x(text);
+    return ok && count == 1 && text.size() == 16 && hex_decode(text, id.bytes.data());
+}
+
+eth::VerifierConfig verifier_config(const CoreConfig& c) {
+    return eth::VerifierConfig{
+        .arena_bytes = c.body_bytes_max * 3 / 2 + (1u << 20),
+        .request_bytes_max = c.body_bytes_max,
+        .decode = {.unknown_fields = c.strict_payload_fields ? eth::UnknownFields::reject
+                                                             : eth::UnknownFields::ignore,
+                   .limits = {}}};
+}
+
+}  // namespace
+
+/// Where a call's answer goes: the client, or one element of a batch being assembled.
+struct PipelineCore::Sink {
+    uint64_t client = 0;
+    uint32_t batch = CallPool<int>::none;  ///< batch entry, none: straight to the client
+    uint32_t element = 0;
+};
+
+template <typename T>
+struct PipelineCore::Entry {
+    template <typename... Args>
+    explicit Entry(Args&&... args) : call(std::forward<Args>(args)...) {}
+    T call;
+    Sink sink;
+    size_t method_slot = method_slot_other;
+    uint64_t received_ns = 0;
+};
+
+PipelineCore::PipelineCore(const CoreConfig& config, const Policy& policy,
+                           const NodeTable& nodes, Shell& shell, ShardMetrics& metrics)
+    : config_(config),
+      policy_(policy),
+      nodes_(nodes),
+      shell_(shell),
+      metrics_(metrics),
+      parser_(config.batch_entries_max, config.body_bytes_max),
+      responses_(jsonrpc::Limits{.batch_entries_max = config.batch_entries_max,
+                                 .body_bytes_max = config.body_bytes_max}),
+      verifier_(verifier_config(config)),
+      env_{metrics, policy, nodes, responses_, answers_, engine_suspect_, nullptr,
+           config.body_bytes_max},
+      votes_(std::make_unique<CallPool<Entry<VoteCall>>>(config.in_flight_max)),
+      gathers_(std::make_unique<CallPool<Entry<GatherCall>>>(config.in_flight_max)),
+      forwards_(std::make_unique<CallPool<Entry<ForwardCall>>>(config.in_flight_max)),
+      batches_(std::make_unique<CallPool<Entry<BatchCall>>>(config.in_flight_max)),
+      scratch_(config.body_bytes_max + 65536),
+      error_(64u << 10, 1024) {
+    if (config.mints_payload_ids) {
+        engine::PayloadIdMap::Config ids;
+        ids.capacity = config.payload_ids_max;
+        ids.lifetime_ns = uint64_t{config.payload_id_lifetime_s} * 1'000'000'000ull;
+        ids.key = config.payload_id_key;
+        payload_ids_ = std::move(*engine::PayloadIdMap::create(ids));
+        env_.payload_ids = payload_ids_.get();
+    }
+}
+
+PipelineCore::~PipelineCore() = default;
+
+// ---------------------------------------------------------------------------------------------
+// Requests in
+
+void PipelineCore::on_request(uint64_t client, const char* data, size_t len, size_t capacity,
+                              uint64_t received_ns, uint64_t now_ns) {
+    EM_ASSERT(!in_event_);
+    in_event_ = true;
+    Sink sink{client};
+    auto envelope = parser_.parse(data, len, capacity);
+    if (!envelope) {
+        bump(metrics_.jsonrpc_parse_errors);
+        deliver_error(sink, "null", jsonrpc::error_code_of(envelope.error()),
+                      envelope.error().message(), method_slot_other, now_ns);
+    } else if (!envelope->batch) {
+        const jsonrpc::Entry& entry = envelope->entries[0];
+        if (!entry.ok) {
+            deliver_error(sink, entry.request.id, entry.error_code, entry.error_message,
+                          method_slot_other, now_ns);
+        } else {
+            route(sink, entry.request, std::string_view(data, len), 0, received_ns, now_ns);
+        }
+    } else {
+        // A batch holding engine calls is answered element by element (each vote on its own),
+        // then as one array; other batches go whole to one node, bytes unchanged.
+        bool engine_calls = false;
+        for (const jsonrpc::Entry& e : envelope->entries) {
+            engine_calls = engine_calls || (e.ok && engine::find_method(e.request.method));
+        }
+        if (engine_calls) {
+            start_batch(client, envelope->entries, received_ns, now_ns);
+        } else {
+            forward_batch(client, envelope->entries, std::string_view(data, len), received_ns,
+                          now_ns);
+        }
+    }
+    in_event_ = false;
+}
+
+void PipelineCore::route(const Sink& sink, const jsonrpc::Request& request, std::string_view raw,
+                         size_t entry, uint64_t received_ns, uint64_t now_ns) {
+    const engine::MethodInfo* method = engine::find_method(request.method);
+    size_t slot = method ? method->index : method_slot_other;
+    bump(metrics_.requests[slot]);
+    switch (policy_.route(method)) {
+        case CallKind::vote:
+            start_vote(sink, request, raw, *method, entry, received_ns, now_ns);
+            return;
+        case CallKind::best_of:
+            start_best_of(sink, request, *method, entry, received_ns, now_ns);
+            return;
+        case CallKind::merge:
+        case CallKind::intersect:
+            start_gather(sink, policy_.route(method), request, raw, *method, received_ns, now_ns);
+            return;
+        case CallKind::forward:
+            start_forward(sink, raw, request.id, false, slot, method, received_ns, now_ns);
+            return;
+    }
+}
+
+void PipelineCore::start_vote(const Sink& sink, const jsonrpc::Request& request,
+                              std::string_view raw, const engine::MethodInfo& method, size_t entry,
+                              uint64_t received_ns, uint64_t now_ns) {
+    bool check = policy_.verify_block_hash(method);
+    if (check) {
+        // Decode first: a malformed payload is answered -32602 and never sent to a node.
+        auto params = parser_.rewind_to_params(entry);
+        Result<void> decoded =
+            params.error() ? fail(Errc::invalid_input, "params: missing or not an array")
+                           : verifier_.decode_params(params.value_unsafe(), method.version);
+        if (!decoded) {
+            bump(metrics_.payload_decode_errors);
+            char message[160];
+            std::snprintf(message, sizeof message, "invalid params: %s", decoded.error().c_str());
+            deliver_error(sink, request.id, jsonrpc::code::invalid_params, message, method.index,
+                          now_ns);
+            return;
+        }
+    }
+    uint32_t i = in_use_ < config_.in_flight_max
+                     ? votes_->take(config_.in_flight_max,
+                                    [&] {
+                                        return std::make_unique<Entry<VoteCall>>(
+                                            env_, config_.body_bytes_max);
+                                    })
+                     : CallPool<int>::none;
+    if (i == CallPool<int>::none) return at_limit(sink, request.id, method.index, now_ns);
+    in_use_++;
+    Entry<VoteCall>& e = (*votes_)[i];
+    e.sink = sink;
+    e.method_slot = method.index;
+    e.received_ns = received_ns;
+    Actions sends;
+    e.call.start(method, request.id, raw, check, received_ns, now_ns, sends);
+    carry_out(*votes_, i, kind_vote, sends, now_ns);
+    if (!check) return;
+    // The calls are on their way: rebuild the block hash while the nodes work on them.
+    shell_.flush();
+    bump(metrics_.block_hash_checked);
+    Result<eth::Verdict> verdict = verifier_.hash_decoded();
+    Actions verdict_actions;
+    e.call.on_hash(verdict, shell_.now_ns(), verdict_actions);
+    carry_out(*votes_, i, kind_vote, verdict_actions, shell_.now_ns());
+}
+
+void PipelineCore::start_best_of(const Sink& sink, const jsonrpc::Request& request,
+                                 const engine::MethodInfo& method, size_t entry,
+                                 uint64_t received_ns, uint64_t now_ns) {
+    engine::PayloadId id{};
+    if (!read_payload_id(parser_, entry, id)) {
+        return deliver_error(sink, request.id, jsonrpc::code::invalid_params,
+                             "invalid params: expected [payloadId] with 8 bytes of 0x-hex",
+                             method.index, now_ns);
+    }
+    std::span<const engine::NodePayloadId> builders;
+    if (payload_ids_) builders = payload_ids_->lookup(id, now_ns);
+    if (builders.empty()) {
+        bump(metrics_.payload_ids_unknown);
+        return deliver_error(sink, request.id, jsonrpc::code::unknown_payload, "Unknown payload",
+                             method.index, now_ns);
+    }
+    uint32_t i = in_use_ < config_.in_flight_max
+                     ? gathers_->take(config_.in_flight_max,
+                                      [&] {
+                                          return std::make_unique<Entry<GatherCall>>(
+                                              env_, config_.body_bytes_max);
+                                      })
+                     : CallPool<int>::none;
+    if (i == CallPool<int>::none) return at_limit(sink, request.id, method.index, now_ns);
+    in_use_++;
+    Entry<GatherCall>& e = (*gathers_)[i];
+    e.sink = sink;
+    e.method_slot = method.index;
+    e.received_ns = received_ns;
+    Actions sends;
+    e.call.start_best_of(method, request.id, builders, received_ns, now_ns, sends);
+    carry_out(*gathers_, i, kind_gather, sends, now_ns);
+}
+
+void PipelineCore::start_gather(const Sink& sink, CallKind kind, const jsonrpc::Request& request,
+                                std::string_view raw, const engine::MethodInfo& method,
+                                uint64_t received_ns, uint64_t now_ns) {
+    uint32_t i = in_use_ < config_.in_flight_max
+                     ? gathers_->take(config_.in_flight_max,
+                                      [&] {
+                                          return std::make_unique<Entry<GatherCall>>(
+                                              env_, config_.body_bytes_max);
+                                      })
+                     : CallPool<int>::none;
+    if (i == CallPool<int>::none) return at_limit(sink, request.id, method.index, now_ns);
+    in_use_++;
+    Entry<GatherCall>& e = (*gathers_)[i];
+    e.sink = sink;
+    e.method_slot = method.index;
+    e.received_ns = received_ns;
+    Actions sends;
+    e.call.start_merge(kind, method, request.id, raw, received_ns, now_ns, sends);
+    carry_out(*gathers_, i, kind_gather, sends, now_ns);
+}
+
+void PipelineCore::start_forward(const Sink& sink, std::string_view body, std::string_view ids,
+                                 bool batch, size_t method_slot,
+                                 const engine::MethodInfo* method, uint64_t received_ns,
+                                 uint64_t now_ns) {
+    uint32_t i = in_use_ < config_.in_flight_max
+                     ? forwards_->take(config_.in_flight_max,
+                                       [&] {
+                                           return std::make_unique<Entry<ForwardCall>>(
+                                               env_, config_.body_bytes_max);
+                                       })
+                     : CallPool<int>::none;
+    if (i == CallPool<int>::none) return at_limit(sink, batch ? "null" : ids, method_slot, now_ns);
+    in_use_++;
+    Entry<ForwardCall>& e = (*forwards_)[i];
+    e.sink = sink;
+    e.method_slot = method_slot;
+    e.received_ns = received_ns;
+    Actions sends;
+    e.call.start(body, ids, batch, method_slot, method, received_ns, now_ns, sends);
+    carry_out(*forwards_, i, kind_forward, sends, now_ns);
+}
+
+void PipelineCore::start_batch(uint64_t client, std::span<const jsonrpc::Entry> entries,
+                               uint64_t received_ns, uint64_t now_ns) {
+    uint32_t b = in_use_ < config_.in_flight_max
+                     ? batches_->take(config_.in_flight_max,
+                                      [] { return std::make_unique<Entry<BatchCall>>(); })
+                     : CallPool<int>::none;
+    if (b == CallPool<int>::none) return at_limit(Sink{client}, "null", method_slot_other, now_ns);
+    in_use_++;
+    Entry<BatchCall>& batch = (*batches_)[b];
+    batch.sink = Sink{client};
+    batch.method_slot = method_slot_other;
+    batch.received_ns = received_ns;
+    batch.call.start(entries.size());
+    for (size_t i = 0; i < entries.size(); i++) batch.call.want(i, entries[i].wants_response());
+    for (size_t i = 0; i < entries.size(); i++) {
+        const jsonrpc::Entry& e = entries[i];
+        Sink element{client, b, static_cast<uint32_t>(i)};
+        if (!e.ok) {
+            deliver_error(element, e.request.id, e.error_code, e.error_message, method_slot_other,
+                          now_ns);
+        } else {
+            route(element, e.request, e.request.raw, i, received_ns, now_ns);
+        }
+    }
+    Actions done;
+    batch.call.started(done);
+    finish_batch(b, done, now_ns);
+}
+
+void PipelineCore::forward_batch(uint64_t client, std::span<const jsonrpc::Entry> entries,
+                                 std::string_view body, uint64_t received_ns, uint64_t now_ns) {
+    // Keep every id that expects an answer, to answer each if no node can.
+    scratch_.clear();
+    for (const jsonrpc::Entry& e : entries) {
+        bump(metrics_.requests[method_slot_other]);
+        if (!e.wants_response()) continue;
+        if (!scratch_.empty()) scratch_.push_back('\n');
+        scratch_.append(e.request.id.empty() ? std::string_view("null") : e.request.id);
+    }
+    start_forward(Sink{client}, body, scratch_.view(), true, method_slot_other, nullptr,
+                  received_ns, now_ns);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Replies in, actions out
+
+void PipelineCore::on_reply(uint64_t call, const NodeReply& reply, uint64_t now_ns) {
+    // The completion rule: a reply never arrives from inside a send (or anything else here).
+    EM_ASSERT(!in_event_);
+    in_event_ = true;
+    uint64_t kind = call >> 32;
+    uint32_t i = static_cast<uint32_t>(call);
+    Actions actions;
+    if (kind == kind_vote) {
+        (*votes_)[i].call.on_reply(reply, now_ns, actions);
+        carry_out(*votes_, i, kind, actions, now_ns);
+    } else if (kind == kind_gather) {
+        (*gathers_)[i].call.on_reply(reply, now_ns, actions);
+        carry_out(*gathers_, i, kind, actions, now_ns);
+    } else {
+        EM_ASSERT(kind == kind_forward);
+        Entry<ForwardCall>& e = (*forwards_)[i];
+        bool waiting = e.sink.batch != CallPool<int>::none || shell_.client_waiting(e.sink.client);
+        e.call.on_reply(reply, waiting, now_ns, actions);
+        carry_out(*forwards_, i, kind, actions, now_ns);
+    }
+    in_event_ = false;
+}
+
+template <typename T>
+void PipelineCore::carry_out(CallPool<Entry<T>>& pool, uint32_t index, uint64_t kind,
+                             const Actions& actions, uint64_t now_ns) {
+    Entry<T>& e = pool[index];
+    for (const Action& a : actions.view()) {
+        switch (a.kind) {
+            case Action::Kind::send:
+                shell_.send(kind << 32 | index, a.node, a.bytes, a.ordered, a.deadline_ns);
+                break;
+            case Action::Kind::answer:
+                deliver(e.sink, a.http_status, a.bytes, now_ns);
+                break;
+            case Action::Kind::node_failed:
+                shell_.node_failed(a.node, *a.error);
+                break;
+            case Action::Kind::disagreement:
+                EM_LOG_LIMITED(LogLevel::warn, 5, "%.*s", static_cast<int>(a.bytes.size()),
+                               a.bytes.data());
+                break;
+        }
+    }
+    if (!e.call.done()) return;
+    metrics_.request_latency[e.method_slot].record_us(elapsed_ns(e.received_ns, now_ns) / 1000);
+    pool.release(index);
+    in_use_--;
+}
+
+void PipelineCore::deliver(const Sink& sink, int http_status, std::string_view body,
+                           uint64_t now_ns) {
+    if (sink.batch == CallPool<int>::none) {
+        shell_.answer(sink.client, http_status, body);
+        return;
+    }
+    Actions done;
+    (*batches_)[sink.batch].call.set(sink.element, body, done);
+    finish_batch(sink.batch, done, now_ns);
+}
+
+void PipelineCore::finish_batch(uint32_t index, const Actions& actions, uint64_t now_ns) {
+    Entry<BatchCall>& batch = (*batches_)[index];
+    for (const Action& a : actions.view()) {
+        EM_ASSERT(a.kind == Action::Kind::answer);
+        shell_.answer(batch.sink.client, a.http_status, a.bytes);
+    }
+    if (!batch.call.done()) return;
+    metrics_.request_latency[method_slot_other].record_us(
+        elapsed_ns(batch.received_ns, now_ns) / 1000);
+    batches_->release(index);
+    in_use_--;
+}
+
+void PipelineCore::deliver_error(const Sink& sink, std::string_view id, int code,
+                                 std::string_view message, size_t method_slot, uint64_t now_ns) {
+    bump(metrics_.request_errors[method_slot]);
+    error_.clear();
+    jsonrpc::write_error(error_, id.empty() ? "null" : id, code, message);
+    deliver(sink, 200, error_.view(), now_ns);
+}
+
+void PipelineCore::at_limit(const Sink& sink, std::string_view id, size_t method_slot,
+                            uint64_t now_ns) {
+    deliver_error(sink, id, jsonrpc::code::server_error,
+                  "enginemux is at its in-flight request limit", method_slot, now_ns);
+}
+
+}  // namespace em::pipeline

@@ -1,0 +1,60 @@
+// ForwardCall: a request that one node answers: eth_* and other non-engine methods, batches
+// without engine calls, and the engine methods routed to the primary (getBlobs, bodies, unknown
+// engine_* methods). Sent to the policy's pick (the primary); if that node fails before
+// answering (transport error, HTTP error, malformed answer, or null for getBlobs/bodies when
+// another node may have the data), to the next usable node, until none is left or the client
+// went away. A timeout is not retried: it already spent the caller's patience.
+//
+// States: idle -> waiting (one attempt on the wire) -> done.
+//
+// Threads: the owning shard's thread. No I/O: events in, actions out (pipeline/actions.h).
+#pragma once
+
+#include "base/buffer.h"
+#include "pipeline/fanout.h"
+
+namespace em::pipeline {
+
+class ForwardCall {
+  public:
+    enum class State : uint8_t { idle, waiting, done };
+
+    ForwardCall(CallEnv& env, size_t body_bytes_max);
+
+    /// `ids`: the raw ids expecting an answer, '\n'-separated (a batch: several; a
+    /// notification: none). `method`: the engine method routed to the primary, if any.
+    void start(std::string_view body, std::string_view ids, bool batch, size_t method_slot,
+               const engine::MethodInfo* method, uint64_t received_ns, uint64_t now_ns,
+               Actions& out);
+    /// `client_waiting`: false once the client went away (no more attempts).
+    void on_reply(const NodeReply& reply, bool client_waiting, uint64_t now_ns, Actions& out);
+
+    State state() const { return state_; }
+    bool done() const { return state_ == State::done; }
+    /// The node the attempt on the wire went to (-1 none).
+    int node() const { return node_; }
+
+  private:
+    void attempt(uint64_t now_ns, Actions& out);
+    /// True when the answer is relayed (good, or a notification's empty answer).
+    bool relay(const NodeReply& reply, char* why, size_t why_size, bool* retry, uint64_t now_ns,
+               Actions& out);
+    void answer_failure(std::string_view message, uint64_t now_ns, Actions& out);
+    void finish(uint64_t now_ns);
+
+    CallEnv& env_;
+    State state_ = State::idle;
+    ByteBuffer body_;
+    ByteBuffer ids_;     ///< raw ids of the entries expecting an answer, '\n'-separated
+    ByteBuffer answer_;  ///< error answers are built here
+    ByteBuffer last_error_;
+    bool batch_ = false;
+    size_t method_slot_ = 0;
+    const engine::MethodInfo* method_ = nullptr;
+    uint32_t tried_mask_ = 0;
+    int node_ = -1;
+    uint64_t received_ns_ = 0;
+    uint64_t upstream_ns_ = 0;  ///< time spent waiting for nodes, over every attempt
+};
+
+}  // namespace em::pipeline

@@ -1,0 +1,156 @@
+#include "pipeline/gather_call.h"
+
+#include "base/clock.h"
+#include "base/hex.h"
+#include "engine/best_of.h"
+#include "engine/merge.h"
+#include "jsonrpc/codes.h"
+#include "jsonrpc/writer.h"
+
+namespace em::pipeline {
+
+GatherCall::GatherCall(CallEnv& env, size_t body_bytes_max)
+    : env_(env), fan_(env, body_bytes_max), result_(64u << 20, 1024) {}
+
+void GatherCall::start_best_of(const engine::MethodInfo& method, std::string_view id,
+                               std::span<const engine::NodePayloadId> builders,
+                               uint64_t received_ns, uint64_t now_ns, Actions& out) {
+    EM_ASSERT(state_ == State::idle || state_ == State::done);
+    kind_ = CallKind::best_of;
+    method_ = &method;
+    state_ = State::collecting;
+    received_ns_ = received_ns;
+    fan_.reset(&method, id, {});
+    for (const engine::NodePayloadId& b : builders) {
+        if (b.node >= nodes_max) continue;
+        NodeView n = env_.nodes.node(b.node);
+        if (!n.present) continue;
+        FanOut::Slot& slot = fan_.join(b.node, n, /*voter=*/true, /*dead_at_start=*/false);
+        // The same call with this node's own payloadId.
+        char hex[17];
+        hex_encode(b.id.bytes, hex);
+        slot.body.append("{\"jsonrpc\":\"2.0\",\"id\":");
+        slot.body.append(fan_.id());
+        slot.body.append(",\"method\":\"");
+        slot.body.append(method.name);
+        slot.body.append("\",\"params\":[\"0x");
+        slot.body.append(std::string_view(hex, 16));
+        slot.body.append("\"]}");
+    }
+    fan_.send_all(/*ordered=*/false, now_ns, out);
+    if (fan_.pending() == 0) finish(now_ns, out);
+}
+
+void GatherCall::start_merge(CallKind kind, const engine::MethodInfo& method, std::string_view id,
+                             std::string_view body, uint64_t received_ns, uint64_t now_ns,
+                             Actions& out) {
+    EM_ASSERT(state_ == State::idle || state_ == State::done);
+    EM_ASSERT(kind == CallKind::merge || kind == CallKind::intersect);
+    kind_ = kind;
+    method_ = &method;
+    state_ = State::collecting;
+    received_ns_ = received_ns;
+    fan_.reset(&method, id, body);
+    for (size_t i = 0; i < nodes_max; i++) {
+        NodeView n = env_.nodes.node(i);
+        if (env_.policy.takes_part(kind, n)) fan_.join(i, n, env_.policy.votes(n), false);
+    }
+    fan_.send_all(/*ordered=*/false, now_ns, out);
+    if (fan_.pending() == 0) finish(now_ns, out);
+}
+
+void GatherCall::on_reply(const NodeReply& reply, uint64_t now_ns, Actions& out) {
+    EM_ASSERT(state_ == State::collecting);
+    fan_.record(reply, AnswerShape::result, now_ns, out);
+    if (fan_.pending() == 0) finish(now_ns, out);
+}
+
+void GatherCall::finish(uint64_t now_ns, Actions& out) {
+    if (kind_ == CallKind::best_of) {
+        answer_best_of(now_ns, out);
+    } else {
+        answer_merge(now_ns, out);
+    }
+    state_ = State::done;
+}
+
+void GatherCall::answer_best_of(uint64_t now_ns, Actions& out) {
+    engine::BuiltPayloadAnswer answers[nodes_max];
+    size_t slot_of[nodes_max];
+    size_t count = 0;
+    int primary = env_.nodes.primary();
+    int error_slot = -1;
+    std::span<const FanOut::Slot> slots = fan_.slots();
+    for (size_t i = 0; i < nodes_max; i++) {
+        const FanOut::Slot& slot = slots[i];
+        if (!slot.in_call || slot.state != engine::SlotState::answered) continue;
+        if (slot.is_error) {
+            if (error_slot < 0) error_slot = static_cast<int>(i);
+            continue;
+        }
+        answers[count] = {fan_.padded(slot, slot.result), static_cast<int>(i) == primary};
+        slot_of[count++] = i;
+    }
+    if (count > 0) {
+        auto best = engine::choose_best_payload(env_.answers, std::span(answers, count),
+                                                method_->version);
+        if (best) {
+            answer_raw(slots[slot_of[best->index]].answer.view(), now_ns, out);
+            return;
+        }
+    }
+    if (error_slot >= 0) {
+        answer_raw(slots[static_cast<size_t>(error_slot)].answer.view(), now_ns, out);
+        return;
+    }
+    answer_error(jsonrpc::code::server_error, "no execution client returned the payload", now_ns,
+                 out);
+}
+
+void GatherCall::answer_merge(uint64_t now_ns, Actions& out) {
+    simdjson::padded_string_view answers[nodes_max];
+    size_t count = 0;
+    int error_slot = -1;
+    std::span<const FanOut::Slot> slots = fan_.slots();
+    for (size_t i = 0; i < nodes_max; i++) {
+        const FanOut::Slot& slot = slots[i];
+        if (!slot.in_call || slot.state != engine::SlotState::answered) continue;
+        if (slot.is_error) {
+            if (error_slot < 0) error_slot = static_cast<int>(i);
+            continue;
+        }
+        answers[count++] = fan_.padded(slot, slot.result);
+    }
+    if (count == 0) {
+        if (error_slot >= 0) {
+            answer_raw(slots[static_cast<size_t>(error_slot)].answer.view(), now_ns, out);
+        } else {
+            answer_error(jsonrpc::code::server_error, "no execution client answered", now_ns, out);
+        }
+        return;
+    }
+    result_.clear();
+    std::span<const simdjson::padded_string_view> views(answers, count);
+    auto merged = kind_ == CallKind::merge
+                      ? engine::merge_client_versions(env_.answers, views, result_)
+                      : engine::intersect_capabilities(env_.answers, views, result_);
+    if (!merged) {
+        answer_error(jsonrpc::code::internal_error, merged.error().message(), now_ns, out);
+        return;
+    }
+    answer_result(result_.view(), now_ns, out);
+}
+
+void GatherCall::answer_result(std::string_view result_json, uint64_t now_ns, Actions& out) {
+    fan_.answer_result(result_json, received_ns_, now_ns, out);
+}
+
+void GatherCall::answer_raw(std::string_view response_json, uint64_t now_ns, Actions& out) {
+    fan_.answer_raw(response_json, received_ns_, now_ns, out);
+}
+
+void GatherCall::answer_error(int code, std::string_view message, uint64_t now_ns, Actions& out) {
+    fan_.answer_error(code, message, received_ns_, now_ns, out);
+}
+
+}  // namespace em::pipeline

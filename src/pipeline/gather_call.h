@@ -1,0 +1,55 @@
+// GatherCall: the engine calls whose answer is built from every node's answer once all are in:
+//  - best_of (engine_getPayload*): sent to the nodes that built the payload, each with its own
+//    payloadId (our id maps to theirs, engine/payload_id_map.h); the best payload wins
+//    (engine/best_of.h), else a node's JSON-RPC error is relayed;
+//  - merge (engine_getClientVersionV1): the voters' lists, merged into one flat array;
+//  - intersect (engine_exchangeCapabilities): the methods every voter supports.
+//
+// States: idle -> collecting -> done (answered when the last answer arrives).
+//
+// Threads: the owning shard's thread. No I/O: events in, actions out (pipeline/actions.h).
+#pragma once
+
+#include <span>
+
+#include "engine/payload_id_map.h"
+#include "pipeline/fanout.h"
+
+namespace em::pipeline {
+
+class GatherCall {
+  public:
+    enum class State : uint8_t { idle, collecting, done };
+
+    GatherCall(CallEnv& env, size_t body_bytes_max);
+
+    /// best_of: one call per builder, each carrying that node's payloadId.
+    void start_best_of(const engine::MethodInfo& method, std::string_view id,
+                       std::span<const engine::NodePayloadId> builders, uint64_t received_ns,
+                       uint64_t now_ns, Actions& out);
+    /// merge / intersect: `body` to every node that takes part in `kind`.
+    void start_merge(CallKind kind, const engine::MethodInfo& method, std::string_view id,
+                     std::string_view body, uint64_t received_ns, uint64_t now_ns, Actions& out);
+    void on_reply(const NodeReply& reply, uint64_t now_ns, Actions& out);
+
+    State state() const { return state_; }
+    bool done() const { return state_ == State::done; }
+
+  private:
+    void finish(uint64_t now_ns, Actions& out);
+    void answer_best_of(uint64_t now_ns, Actions& out);
+    void answer_merge(uint64_t now_ns, Actions& out);
+    void answer_result(std::string_view result_json, uint64_t now_ns, Actions& out);
+    void answer_raw(std::string_view response_json, uint64_t now_ns, Actions& out);
+    void answer_error(int code, std::string_view message, uint64_t now_ns, Actions& out);
+
+    CallEnv& env_;
+    FanOut fan_;
+    CallKind kind_ = CallKind::merge;
+    const engine::MethodInfo* method_ = nullptr;
+    State state_ = State::idle;
+    uint64_t received_ns_ = 0;
+    ByteBuffer result_;
+};
+
+}  // namespace em::pipeline
