@@ -91,6 +91,12 @@ PipelineCore::PipelineCore(const CoreConfig& config, const Policy& policy,
 
 PipelineCore::~PipelineCore() = default;
 
+size_t PipelineCore::largest_pool() const {
+    size_t n = votes_->size();
+    for (size_t k : {gathers_->size(), forwards_->size(), batches_->size()}) n = k > n ? k : n;
+    return n;
+}
+
 // ---------------------------------------------------------------------------------------------
 // Requests in
 
@@ -375,6 +381,7 @@ void PipelineCore::deliver(const Sink& sink, int http_status, std::string_view b
         shell_.answer(sink.client, http_status, body);
         return;
     }
+    shell_.element_decided(sink.client, body);
     Actions done;
     (*batches_)[sink.batch].call.set(sink.element, body, done);
     finish_batch(sink.batch, done, now_ns);

@@ -56,6 +56,12 @@ class Shell {
     virtual void node_failed(size_t node, const Error& error) = 0;
     /// The clock (for stamps taken after long work, e.g. the block hash).
     virtual uint64_t now_ns() const = 0;
+    /// One element of a batch was decided (its answer is held until the whole batch is in):
+    /// for observers (the simulator checks each vote when it is decided). No-op by default.
+    virtual void element_decided(uint64_t client, std::string_view response) {
+        (void)client;
+        (void)response;
+    }
 };
 
 struct CoreConfig {
@@ -118,6 +124,8 @@ class PipelineCore {
     size_t busy() const { return in_use_; }
     /// The payloadIds minted so far (null if this core does not mint).
     const engine::PayloadIdMap* payload_ids() const { return payload_ids_.get(); }
+    /// Entries of the largest call pool (each is bounded by in_flight_max).
+    size_t largest_pool() const;
 
   private:
     struct Sink;
