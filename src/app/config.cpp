@@ -120,6 +120,8 @@ std::string usage_text() {
            "  --port N               listen port for the CL (default 7000; 0 = any free port)\n"
            "  --listen-addr ADDR     listen address (default 127.0.0.1)\n"
            "  --timeout MS           cap on every node's deadline (default: spec timeouts)\n"
+           "  --eth-timeout MS       deadline of one attempt of an eth_* call (1000); a read\n"
+           "                         is then asked of the next node\n"
            "  --fcu-majority Q       vote quorum, fraction of answering voters (default 0.6)\n"
            "  --log-level L          error|warn|info|debug (default info)\n"
            "  --node-timings         log each node's probe latency\n"
@@ -227,6 +229,7 @@ Result<void> load_engine(const toml::table& t, EngineConfig& e) {
         std::string full = "engine." + std::string(key);
         if (key == "fcu_majority") EM_TRY_VOID(toml_number(v, full, e.fcu_majority, 0.0, 1.0));
         else if (key == "timeout_ms") EM_TRY_VOID(toml_number(v, full, e.timeout_ms, 0, 600'000));
+        else if (key == "eth_timeout_ms") EM_TRY_VOID(toml_number(v, full, e.eth_timeout_ms, 10, 600'000));
         else if (key == "verify_block_hash") EM_TRY_VOID(toml_bool(v, full, e.verify_block_hash));
         else if (key == "strict_payload_fields") EM_TRY_VOID(toml_bool(v, full, e.strict_payload_fields));
         else if (key == "payload_id_lifetime_s") EM_TRY_VOID(toml_number(v, full, e.payload_id_lifetime_s, 1, 3600));
@@ -386,7 +389,7 @@ Result<LoadOutcome> load(int argc, const char* const* argv, Config& out) {
     cli.set_help_flag();  // we print our own usage
     std::string nodes, jwt, listen_addr, log_level, config_path, admin_listen, admin_token, tls_ca,
         secrets_dir;
-    int64_t port = 0, timeout = 0, shards = 0, spin = 0;
+    int64_t port = 0, timeout = 0, eth_timeout = 0, shards = 0, spin = 0;
     double majority = 0;
     bool help = false, version = false, timings = false, protect_reads = false;
     auto* o_nodes = cli.add_option("--nodes,-n", nodes);
@@ -394,6 +397,7 @@ Result<LoadOutcome> load(int argc, const char* const* argv, Config& out) {
     auto* o_port = cli.add_option("--port,-p", port);
     auto* o_addr = cli.add_option("--listen-addr", listen_addr);
     auto* o_timeout = cli.add_option("--timeout", timeout);
+    auto* o_eth_timeout = cli.add_option("--eth-timeout", eth_timeout);
     auto* o_majority = cli.add_option("--fcu-majority", majority);
     auto* o_level = cli.add_option("--log-level,-l", log_level);
     auto* o_config = cli.add_option("--config,-c", config_path);
@@ -439,6 +443,13 @@ Result<LoadOutcome> load(int argc, const char* const* argv, Config& out) {
         if (timeout < 1 || timeout > 600'000)
             return failf(Errc::invalid_input, "--timeout %lld is not 1..600000 ms", static_cast<long long>(timeout));
         c.engine.timeout_ms = static_cast<uint32_t>(timeout);
+    }
+    if (o_eth_timeout->count()) {
+        if (eth_timeout < 10 || eth_timeout > 600'000) {
+            return failf(Errc::invalid_input, "--eth-timeout %lld is not 10..600000 ms",
+                         static_cast<long long>(eth_timeout));
+        }
+        c.engine.eth_timeout_ms = static_cast<uint32_t>(eth_timeout);
     }
     if (o_majority->count()) {
         if (!(majority > 0.0 && majority <= 1.0))

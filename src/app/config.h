@@ -72,6 +72,7 @@ struct AdminConfig {
 struct EngineConfig {
     double fcu_majority = 0.6;          ///< quorum fraction of answering voters (executionbackup's)
     uint32_t timeout_ms = 0;            ///< --timeout: per-node deadline cap (0 = spec timeouts)
+    uint32_t eth_timeout_ms = 1'000;    ///< --eth-timeout: one attempt of an eth_* call
     bool verify_block_hash = true;      ///< rebuild and check every newPayload's block hash
     bool strict_payload_fields = false; ///< reject unknown fields inside executionPayload
     uint32_t payload_id_lifetime_s = 36;///< minted payloadIds expire (3 slots)

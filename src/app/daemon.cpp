@@ -104,6 +104,7 @@ struct Daemon::Shard {
         lc.policy.quorum = *engine::Quorum::from_fraction(c.engine.fcu_majority);
         lc.policy.timeout_cap_ms = c.engine.timeout_ms;
         lc.policy.verify_block_hash = c.engine.verify_block_hash;
+        lc.policy.eth_timeout_ms = c.engine.eth_timeout_ms;
         lc.core.strict_payload_fields = c.engine.strict_payload_fields;
         lc.core.payload_id_lifetime_s = c.engine.payload_id_lifetime_s;
         lc.core.payload_ids_max = c.engine.payload_ids_max;

@@ -69,4 +69,10 @@ std::string_view method_kind_name(MethodKind kind);
 /// "vote", "best_of", "primary", "merge_flat", "intersect".
 std::string_view strategy_name(Strategy strategy);
 
+/// True for a JSON-RPC method that only reads and may be asked of another node when one does
+/// not answer in time: eth_*, net_*, web3_* and txpool_* reads. Not: anything that sends or
+/// signs (eth_sendRawTransaction, eth_sign...), node-local filter state (eth_newFilter,
+/// eth_getFilterChanges...), subscriptions, engine_* calls or any other namespace.
+bool read_only(std::string_view method);
+
 }  // namespace em::engine

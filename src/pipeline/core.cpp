@@ -152,7 +152,8 @@ void PipelineCore::route(const Sink& sink, const jsonrpc::Request& request, std:
             start_gather(sink, policy_.route(method), request, raw, *method, received_ns, now_ns);
             return;
         case CallKind::forward:
-            start_forward(sink, raw, request.id, false, slot, method, received_ns, now_ns);
+            start_forward(sink, raw, request.id, false, slot, method,
+                          !method && engine::read_only(request.method), received_ns, now_ns);
             return;
     }
 }
@@ -259,8 +260,8 @@ void PipelineCore::start_gather(const Sink& sink, CallKind kind, const jsonrpc::
 
 void PipelineCore::start_forward(const Sink& sink, std::string_view body, std::string_view ids,
                                  bool batch, size_t method_slot,
-                                 const engine::MethodInfo* method, uint64_t received_ns,
-                                 uint64_t now_ns) {
+                                 const engine::MethodInfo* method, bool read_only,
+                                 uint64_t received_ns, uint64_t now_ns) {
     uint32_t i = in_use_ < config_.in_flight_max
                      ? forwards_->take(config_.in_flight_max,
                                        [&] {
@@ -275,7 +276,7 @@ void PipelineCore::start_forward(const Sink& sink, std::string_view body, std::s
     e.method_slot = method_slot;
     e.received_ns = received_ns;
     Actions sends;
-    e.call.start(body, ids, batch, method_slot, method, received_ns, now_ns, sends);
+    e.call.start(body, ids, batch, method_slot, method, read_only, received_ns, now_ns, sends);
     carry_out(*forwards_, i, kind_forward, sends, now_ns);
 }
 
@@ -312,13 +313,15 @@ void PipelineCore::forward_batch(uint64_t client, std::span<const jsonrpc::Entry
                                  std::string_view body, uint64_t received_ns, uint64_t now_ns) {
     // Keep every id that expects an answer, to answer each if no node can.
     scratch_.clear();
+    bool read_only = true;
     for (const jsonrpc::Entry& e : entries) {
+        read_only = read_only && e.ok && engine::read_only(e.request.method);
         bump(metrics_.requests[method_slot_other]);
         if (!e.wants_response()) continue;
         if (!scratch_.empty()) scratch_.push_back('\n');
         scratch_.append(e.request.id.empty() ? std::string_view("null") : e.request.id);
     }
-    start_forward(Sink{client}, body, scratch_.view(), true, method_slot_other, nullptr,
+    start_forward(Sink{client}, body, scratch_.view(), true, method_slot_other, nullptr, read_only,
                   received_ns, now_ns);
 }
 

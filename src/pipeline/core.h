@@ -145,7 +145,7 @@ class PipelineCore {
                       std::string_view raw, const engine::MethodInfo& method,
                       uint64_t received_ns, uint64_t now_ns);
     void start_forward(const Sink& sink, std::string_view body, std::string_view ids, bool batch,
-                       size_t method_slot, const engine::MethodInfo* method,
+                       size_t method_slot, const engine::MethodInfo* method, bool read_only,
                        uint64_t received_ns, uint64_t now_ns);
     void start_batch(uint64_t client, std::span<const jsonrpc::Entry> entries,
                      uint64_t received_ns, uint64_t now_ns);

@@ -26,7 +26,7 @@ ForwardCall::ForwardCall(CallEnv& env, size_t body_bytes_max)
       last_error_(4096, 256) {}
 
 void ForwardCall::start(std::string_view body, std::string_view ids, bool batch,
-                        size_t method_slot, const engine::MethodInfo* method,
+                        size_t method_slot, const engine::MethodInfo* method, bool read_only,
                         uint64_t received_ns, uint64_t now_ns, Actions& out) {
     EM_ASSERT(state_ == State::idle || state_ == State::done);
     state_ = State::waiting;
@@ -35,6 +35,7 @@ void ForwardCall::start(std::string_view body, std::string_view ids, bool batch,
     ids_.clear();
     ids_.append(ids);
     batch_ = batch;
+    read_only_ = read_only;
     method_slot_ = method_slot;
     method_ = method;
     tried_mask_ = 0;
@@ -79,8 +80,9 @@ void ForwardCall::on_reply(const NodeReply& reply, bool client_waiting, uint64_t
         if (health_failure(e) && reply.current) out.node_failed(reply.node, e);
         std::snprintf(why, sizeof why, "%.*s: %s", static_cast<int>(name.size()), name.data(),
                       e.c_str());
-        // A timeout already spent the caller's patience; anything else may go to the next node.
-        retry = e.code() != Errc::timeout;
+        // A timeout already spent the caller's patience, unless the call only reads (its
+        // deadline is short and another node may answer); anything else may go to the next.
+        retry = e.code() != Errc::timeout || read_only_;
     } else if (relay(reply, why, sizeof why, &retry, now_ns, out)) {
         return;
     }

@@ -3,7 +3,8 @@
 // engine_* methods). Sent to the policy's pick (the primary); if that node fails before
 // answering (transport error, HTTP error, malformed answer, or null for getBlobs/bodies when
 // another node may have the data), to the next usable node, until none is left or the client
-// went away. A timeout is not retried: it already spent the caller's patience.
+// went away. A timeout is retried only for read-only calls (eth_* reads: their deadline is short,
+// and asking another node is safe); otherwise it already spent the caller's patience.
 //
 // States: idle -> waiting (one attempt on the wire) -> done.
 //
@@ -23,9 +24,10 @@ class ForwardCall {
 
     /// `ids`: the raw ids expecting an answer, '\n'-separated (a batch: several; a
     /// notification: none). `method`: the engine method routed to the primary, if any.
+    /// `read_only`: a node that does not answer in time is not the end (engine::read_only).
     void start(std::string_view body, std::string_view ids, bool batch, size_t method_slot,
-               const engine::MethodInfo* method, uint64_t received_ns, uint64_t now_ns,
-               Actions& out);
+               const engine::MethodInfo* method, bool read_only, uint64_t received_ns,
+               uint64_t now_ns, Actions& out);
     /// `client_waiting`: false once the client went away (no more attempts).
     void on_reply(const NodeReply& reply, bool client_waiting, uint64_t now_ns, Actions& out);
 
@@ -49,6 +51,7 @@ class ForwardCall {
     ByteBuffer answer_;  ///< error answers are built here
     ByteBuffer last_error_;
     bool batch_ = false;
+    bool read_only_ = false;
     size_t method_slot_ = 0;
     const engine::MethodInfo* method_ = nullptr;
     uint32_t tried_mask_ = 0;

@@ -2,11 +2,6 @@
 
 namespace em::pipeline {
 
-namespace {
-/// Non-engine calls: long enough for eth_getLogs over many blocks, bounded all the same.
-constexpr uint32_t forward_timeout_ms = 60'000;
-}  // namespace
-
 CallKind MuxPolicy::route(const engine::MethodInfo* method) const {
     if (!method) return CallKind::forward;
     switch (method->strategy) {
@@ -45,7 +40,7 @@ bool MuxPolicy::verify_block_hash(const engine::MethodInfo& method) const {
 
 uint64_t MuxPolicy::deadline_ns(const engine::MethodInfo* method, const NodeView& n,
                                 uint64_t now_ns) const {
-    uint64_t ms = method && method->timeout_ms ? method->timeout_ms : forward_timeout_ms;
+    uint64_t ms = method && method->timeout_ms ? method->timeout_ms : config_.eth_timeout_ms;
     if (n.timeout_ms && n.timeout_ms < ms) ms = n.timeout_ms;
     if (config_.timeout_cap_ms && config_.timeout_cap_ms < ms) ms = config_.timeout_cap_ms;
     return now_ns + ms * 1'000'000ull;

@@ -2,7 +2,9 @@
 // (engine/methods.h); vote calls go to every node (mirrors listen, voters vote), merges to the
 // voters only; anything else goes to the primary and fails over to the next usable voter
 // (synced by latency, then syncing, then unknown, then dead). Deadlines: the method's spec
-// timeout (60 s for non-engine calls), capped by the node's own and the global cap.
+// timeout (eth_timeout_ms for non-engine calls), capped by the node's own and the global cap;
+// a read-only call (engine::read_only) whose node does not answer in time is asked of the next
+// node (the timeout reports the node, so later calls skip it at once).
 //
 // Threads: the owning shard's thread; immutable. No I/O.
 #pragma once
@@ -15,6 +17,9 @@ struct MuxPolicyConfig {
     engine::Quorum quorum;
     bool verify_block_hash = true;
     uint32_t timeout_cap_ms = 0;  ///< global per-call cap (0 = the spec's timeouts)
+    /// Deadline of one attempt of a non-engine call (eth_*); a read-only one is then asked of
+    /// the next node.
+    uint32_t eth_timeout_ms = 1'000;
 };
 
 class MuxPolicy final : public Policy {

@@ -188,9 +188,11 @@ TEST_F(Votes, NoNodesAnswersSyncingAtOnce) {
 struct Forwards : PipelineFixture {
     ForwardCall call{env, 1 << 20};
     const char* request = R"({"jsonrpc":"2.0","id":3,"method":"eth_blockNumber","params":[]})";
-    void start(const engine::MethodInfo* m = nullptr, std::string_view ids = "3") {
+    void start(const engine::MethodInfo* m = nullptr, std::string_view ids = "3",
+               bool read_only = false) {
         out.clear();
-        call.start(request, ids, false, m ? m->index : method_slot_other, m, 0, 10 * ms, out);
+        call.start(request, ids, false, m ? m->index : method_slot_other, m, read_only, 0,
+                   10 * ms, out);
     }
     void reply(const NodeReply& r, bool waiting = true) {
         out.clear();
@@ -220,6 +222,32 @@ TEST_F(Forwards, FailsOverOnErrorsButNotOnATimeout) {
     reply(store.failure(1, Errc::timeout, "el1 did not answer in time"));
     EXPECT_NE(described().find("node_failed 1, answer 200"), std::string::npos) << described();
     EXPECT_NE(answer().find("el1: el1 did not answer in time"), std::string::npos) << answer();
+}
+
+// Issue 19: a frozen primary. A read-only call (eth_* reads) whose node does not answer within
+// its short deadline is asked of the next node; the timeout also reports the node.
+TEST_F(Forwards, AReadOnlyCallIsAskedOfTheNextNodeWhenOneTimesOut) {
+    nodes.set(0, true);
+    nodes.set(1, true);
+    start(nullptr, "3", /*read_only=*/true);
+    EXPECT_EQ(described(), "send 0");
+    reply(store.failure(0, Errc::timeout, "el0 did not answer in time"));
+    EXPECT_EQ(described(), "node_failed 0, send 1");
+    std::string a = R"({"jsonrpc":"2.0","id":3,"result":"0x10"})";
+    reply(store.answer(1, a));
+    EXPECT_EQ(answer(), a);
+}
+
+TEST(ReadOnly, ReadsYesWritesAndNodeLocalStateNo) {
+    for (const char* m : {"eth_blockNumber", "eth_getBalance", "eth_call", "eth_getLogs",
+                          "net_version", "web3_clientVersion", "txpool_status"}) {
+        EXPECT_TRUE(engine::read_only(m)) << m;
+    }
+    for (const char* m : {"eth_sendRawTransaction", "eth_sendTransaction", "eth_sign",
+                          "eth_newFilter", "eth_getFilterChanges", "eth_subscribe",
+                          "engine_newPayloadV4", "admin_addPeer", "debug_setHead"}) {
+        EXPECT_FALSE(engine::read_only(m)) << m;
+    }
 }
 
 TEST_F(Forwards, NoRetryWhenTheClientWentAway) {

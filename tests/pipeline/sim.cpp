@@ -794,7 +794,7 @@ void World::next_request(uint32_t left) {
             // Fan-out calls answer within their method's timeout; a forwarded call may try
             // each node in turn, each within its own.
             bool forwarded = !e.method || e.method->strategy == engine::Strategy::primary;
-            uint64_t timeout_ms = e.method ? e.method->timeout_ms : 60'000;
+            uint64_t timeout_ms = e.method ? e.method->timeout_ms : 1'000;  // eth_timeout_ms
             e.deadline = t_ + timeout_ms * MS * (forwarded ? nodes_max + 1 : 1);
             r.ids.push_back(e.id);
             elements_[e.id] = e;

@@ -1,0 +1,86 @@
+// A frozen primary (issue 19, defect 6): enginemux in front of three enginemux-mock-el nodes
+// under 200 requests/s of eth_blockNumber; the primary is SIGSTOPped for 10 s. Calls on their
+// way to it used to wait for an undocumented 60-s deadline (or until it woke) and new calls
+// went to it until the next health probe: p90 7 s, p99 9.7 s. Now each attempt has
+// eth_timeout_ms (1 s), a read is then asked of the next node, and the timeout marks the
+// primary dead at once, so later calls skip it.
+//
+// Checks: every request is answered with a result; p99 stays well under what the old deadline
+// gave (the bound is 2.5 s, far from the 9.7 s it was, loose enough for a shared machine; the
+// issue's target is 1.5 s and the measured figures are printed).
+#include <gtest/gtest.h>
+#include <signal.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "harness.h"
+
+namespace em::test {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+TEST(FrozenPrimary, ReadsFailOverWithinTheEthDeadline) {
+    TempDir dir;
+    MockEl el1(dir, "el1"), el2(dir, "el2"), el3(dir, "el3");
+    Daemon daemon(dir, {&el1, &el2, &el3});
+    std::string primary;
+    for (int i = 0; i < 100 && primary.empty(); i++) {
+        std::string p = json_at(daemon.admin("GET", "/status").body, "/primary");
+        if (p.size() > 2 && p[0] == '"') primary = p.substr(1, p.size() - 2);
+        if (primary.empty()) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    ASSERT_FALSE(primary.empty()) << "no primary";
+    MockEl* frozen = primary == "el1" ? &el1 : primary == "el2" ? &el2 : &el3;
+
+    // 200 requests/s for 12 s, each measured from its intended time (no coordinated omission).
+    constexpr int threads = 40, per_thread_rps = 5, seconds = 12;
+    const std::string body = R"({"jsonrpc":"2.0","id":1,"method":"eth_blockNumber","params":[]})";
+    std::mutex mutex;
+    std::vector<double> latencies_ms;
+    std::atomic<int> failures{0};
+    std::string first_failure;
+    Clock::time_point start = Clock::now() + std::chrono::milliseconds(200);
+    std::vector<std::thread> workers;
+    for (int w = 0; w < threads; w++) {
+        workers.emplace_back([&, w] {
+            for (int k = 0; k < per_thread_rps * seconds; k++) {
+                Clock::time_point due = start + std::chrono::microseconds(
+                                                    (k * 1'000'000 + w * 1'000'000 / threads) /
+                                                    per_thread_rps);
+                std::this_thread::sleep_until(due);
+                HttpReply r = daemon.call(body, 20'000);
+                double ms = std::chrono::duration<double, std::milli>(Clock::now() - due).count();
+                std::lock_guard<std::mutex> lock(mutex);
+                latencies_ms.push_back(ms);
+                if (r.status != 200 || r.body.find("\"result\"") == std::string::npos) {
+                    if (failures++ == 0) first_failure = std::to_string(r.status) + " " + r.body;
+                }
+            }
+        });
+    }
+    std::this_thread::sleep_until(start + std::chrono::seconds(1));
+    frozen->process->signal(SIGSTOP);
+    std::this_thread::sleep_until(start + std::chrono::seconds(11));
+    frozen->process->signal(SIGCONT);
+    for (auto& t : workers) t.join();
+
+    std::sort(latencies_ms.begin(), latencies_ms.end());
+    auto at = [&](double q) { return latencies_ms[static_cast<size_t>(q * (latencies_ms.size() - 1))]; };
+    std::printf("frozen primary %s for 10 s, %zu reads at 200/s: p50 %.1f ms, p90 %.1f ms, "
+                "p99 %.1f ms, max %.1f ms (target p99 < 1500 ms)\n",
+                primary.c_str(), latencies_ms.size(), at(0.5), at(0.9), at(0.99),
+                latencies_ms.back());
+    EXPECT_EQ(failures.load(), 0) << first_failure;
+    EXPECT_LT(at(0.99), 2'500.0) << "reads waited for the frozen primary";
+}
+
+}  // namespace
+}  // namespace em::test
