@@ -75,7 +75,9 @@ TEST(MuxSimulator, ABrokenVoteRuleIsCaught) {
         if (!r.ok) {
             std::printf("broken vote rule caught at seed %" PRIu64 ": %s\n", seed,
                         r.violation.c_str());
-            EXPECT_NE(r.violation.find("VALID for"), std::string::npos) << r.violation;
+            // Ignoring a voter lets VALID through an INVALID, or INVALID through without a
+            // quorum (the quorum shrinks): either is a broken vote rule.
+            EXPECT_NE(r.violation.find("VALID"), std::string::npos) << r.violation;
             return;
         }
     }
