@@ -8,7 +8,8 @@
 //   GET  /readyz        200 when a primary exists (some voter is usable), else 503
 //   POST /recheck       probe every node now
 //   POST /nodes         body: one node in --nodes syntax (URL#jwt-secret=..#timeout=..#do-not-use#name=..)
-//   DELETE /nodes/NAME  remove a node (in-flight calls finish first)
+//   DELETE /nodes/NAME  remove a node (in-flight calls finish first); NAME is percent-decoded
+//                       strictly (a bad escape is 400) and must follow base/name.h's rule
 //
 // Secure by default (access.h): the writes (POST, DELETE) need `Authorization: Bearer <token>`
 // and are refused with 403 while no token is configured; the reads are open unless
@@ -65,6 +66,8 @@ public:
 
 private:
     void reply_json(http::ServerConn& conn, int status, std::string_view body);
+    /// {"error":"<message>"} with the status.
+    void reply_error(http::ServerConn& conn, int status, const Error& error);
     /// Answers 401/403 and returns false when the request may not go on (access.h).
     bool admit(http::ServerConn& conn, const http::Request& request);
     AdminContext ctx_;

@@ -8,6 +8,8 @@
 #include <CLI/CLI.hpp>
 #include <toml++/toml.h>
 
+#include "base/name.h"
+
 namespace em::app {
 
 namespace {
@@ -90,6 +92,7 @@ Result<NodeConfig> parse_node_spec(std::string_view spec) {
         } else if (key == "do-not-use" && eq == std::string_view::npos) {
             node.role = NodeRole::mirror;
         } else if (key == "name" && !value.empty()) {
+            if (auto ok = check_name(value); !ok) return Unexpected(ok.error().prefix("node #name="));
             node.name = std::string(value);
         } else {
             return failf(Errc::invalid_input,
@@ -264,6 +267,7 @@ Result<void> load_node(const toml::table& t, size_t index, NodeConfig& n) {
             have_url = true;
         } else if (key == "name") {
             EM_TRY_VOID(toml_string(v, full, n.name));
+            if (auto ok = check_name(n.name); !ok) return Unexpected(ok.error().prefix(full));
         } else if (key == "jwt_secret") {
             EM_TRY_VOID(toml_string(v, full, n.jwt_secret_path));
         } else if (key == "timeout_ms") {
@@ -355,6 +359,7 @@ Result<void> validate(Config& c) {
     for (size_t i = 0; i < c.nodes.size(); i++) {
         NodeConfig& n = c.nodes[i];
         if (n.name.empty()) n.name = "node" + std::to_string(i + 1);
+        if (auto ok = check_name(n.name); !ok) return Unexpected(ok.error().prefix("node name"));
         if (!names.insert(n.name).second)
             return failf(Errc::invalid_input, "two nodes are named '%s'", n.name.c_str());
         if (n.jwt_secret_path.empty() && c.jwt_secret_path.empty())

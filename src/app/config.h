@@ -21,7 +21,7 @@ enum class NodeRole : uint8_t { voter, mirror };
 /// One execution client, from `--nodes URL[#jwt-secret=PATH][#timeout=MS][#do-not-use][#name=N]`
 /// or a [[nodes]] table.
 struct NodeConfig {
-    std::string name;             ///< unique; default "node<N>" (1-based) or the URL's host:port
+    std::string name;             ///< unique, base/name.h's rule; default "node<N>" (1-based)
     std::string url;              ///< as given
     bool tls = false;             ///< https
     std::string host;             ///< host part of the URL
