@@ -29,7 +29,8 @@ void appendf(ByteBuffer& out, const char* format, ...) {
 }
 
 /// The client listener's connections (http::Server counters, summed over shards): accepted,
-/// refused, evicted at connections_max, and cut by a deadline or the idle timer.
+/// refused, evicted at connections_max, cut by a deadline or the idle timer, and requests refused
+/// by the buffered-body budget.
 void render_http_connections(ByteBuffer& out, std::span<proxy::ShardMetrics* const> shards) {
     using Field = http::ServerStats::Counter http::ServerStats::*;
     auto sum = [&](Field field) {
@@ -57,6 +58,9 @@ void render_http_connections(ByteBuffer& out, std::span<proxy::ShardMetrics* con
          "answer)."},
         {"enginemux_http_idle_closed_total",
          "Keep-alive client connections closed after idle_timeout_ms without a request."},
+        {"enginemux_http_buffered_body_refused_total",
+         "Client requests answered 503 (Retry-After) because their body would have taken the "
+         "request bodies buffered at once over buffered_body_bytes_max."},
     };
     static constexpr Sample samples[] = {
         {help[0][0], "", &http::ServerStats::accepted},
@@ -68,6 +72,7 @@ void render_http_connections(ByteBuffer& out, std::span<proxy::ShardMetrics* con
         {help[3][0], "{deadline=\"body_rate\"}", &http::ServerStats::body_rate},
         {help[3][0], "{deadline=\"send\"}", &http::ServerStats::send_deadline},
         {help[4][0], "", &http::ServerStats::idle_closed},
+        {help[5][0], "", &http::ServerStats::buffered_body_refused},
     };
     for (const auto& h : help) {
         appendf(out, "# HELP %s %s\n# TYPE %s counter\n", h[0], h[1], h[0]);
@@ -410,6 +415,14 @@ void AdminHandler::render_metrics(ByteBuffer& out) const {
                 static_cast<unsigned long long>(sum([&](proxy::ShardMetrics& s) -> proxy::Counter& { return s.*sc.field; })));
     }
     render_http_connections(out, ctx_.shards);
+    if (ctx_.body_budget) {
+        appendf(out,
+                "# HELP enginemux_http_buffered_body_bytes Bytes of request bodies buffered now "
+                "(reserved from buffered_body_bytes_max, every listener).\n"
+                "# TYPE enginemux_http_buffered_body_bytes gauge\n"
+                "enginemux_http_buffered_body_bytes %llu\n",
+                static_cast<unsigned long long>(ctx_.body_budget->reserved_bytes()));
+    }
 }
 
 }  // namespace em::admin

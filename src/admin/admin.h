@@ -23,6 +23,7 @@
 #include <string>
 #include <string_view>
 
+#include "base/budget.h"
 #include "base/buffer.h"
 #include "base/result.h"
 #include "http/server.h"
@@ -51,6 +52,7 @@ struct AdminContext {
     upstream::HealthBoard* board = nullptr;
     std::span<proxy::ShardMetrics* const> shards;
     Actions* actions = nullptr;
+    const ByteBudget* body_budget = nullptr;  ///< for the buffered-body gauge; nullptr: none
     std::string token;           ///< "" = none configured: writes are refused (403)
     bool protect_reads = false;  ///< reads need the token too
 };

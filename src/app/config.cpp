@@ -194,6 +194,7 @@ Result<void> load_limits(const toml::table& t, LimitsConfig& l) {
         std::string_view key = k.str();
         std::string full = "limits." + std::string(key);
         if (key == "body_bytes_max") EM_TRY_VOID(toml_number(v, full, l.body_bytes_max, 1024, 1u << 30));
+        else if (key == "buffered_body_bytes_max") EM_TRY_VOID(toml_number(v, full, l.buffered_body_bytes_max, 1024, 1ull << 40));
         else if (key == "header_bytes_max") EM_TRY_VOID(toml_number(v, full, l.header_bytes_max, 1024, 1u << 20));
         else if (key == "connections_max") EM_TRY_VOID(toml_number(v, full, l.connections_max, 1, 1'000'000));
         else if (key == "batch_entries_max") EM_TRY_VOID(toml_number(v, full, l.batch_entries_max, 1, 100'000));
@@ -376,6 +377,12 @@ Result<void> validate(Config& c) {
                     "no JWT secret for the consensus client: give --jwt-secret PATH");
     if (!(c.engine.fcu_majority > 0.0 && c.engine.fcu_majority <= 1.0))
         return failf(Errc::invalid_input, "fcu-majority %g must be in (0, 1]", c.engine.fcu_majority);
+    if (c.limits.buffered_body_bytes_max < c.limits.body_bytes_max)
+        return failf(Errc::invalid_input,
+                     "[limits] buffered_body_bytes_max %llu is below body_bytes_max %llu: a "
+                     "largest body could never be taken",
+                     static_cast<unsigned long long>(c.limits.buffered_body_bytes_max),
+                     static_cast<unsigned long long>(c.limits.body_bytes_max));
     return validate_admin(c.admin);
 }
 

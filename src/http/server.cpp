@@ -23,6 +23,13 @@ constexpr uint64_t body_rate_grace_ns = ns_per_s;
 constexpr uint64_t body_rate_step_ns = 100 * ns_per_ms;
 /// A 408 that cuts a request (deadline or eviction) gets this long to leave before the close.
 constexpr uint64_t cut_answer_ns = ns_per_s;
+/// A connection's request and answer buffers start this large (and shrink back to it).
+constexpr size_t conn_buffer_initial_bytes = 4096;
+/// A chunked body's budget reservation grows in steps of this many bytes (one atomic operation
+/// per step, not per recv).
+constexpr uint64_t chunked_reserve_step_bytes = 64 * 1024;
+/// Retry-After of a 503 for the body budget: bodies complete or are cut within seconds.
+constexpr uint32_t body_budget_retry_after_s = 1;
 
 // Bytes a connection may buffer beyond one maximal request: chunk framing and a pipelined head.
 size_t input_bytes_max(const Limits& limits) {
@@ -67,8 +74,8 @@ bool ConnRef::valid() const {
 }
 
 ServerConn::ServerConn(const Limits& limits)
-    : in_(input_bytes_max(limits), 4096),
-      out_(limits.body_bytes_max + 65536, 4096),
+    : in_(input_bytes_max(limits), conn_buffer_initial_bytes),
+      out_(limits.body_bytes_max + 65536, conn_buffer_initial_bytes),
       parser_(limits) {
     recv_.fn = on_recv;
     recv_.owner = this;
@@ -150,7 +157,12 @@ void ServerConn::process() {
         return;
     }
     if (status == ParseStatus::incomplete) {
-        if (state_ == State::head && parser_.headers_done()) begin_body();
+        if (state_ == State::head && parser_.headers_done()) {
+            begin_body();
+        } else if (state_ == State::body && parser_.request().chunked) {
+            uint64_t bytes = body_bytes_to_reserve();
+            if (!reserve_body(bytes)) refuse_body(bytes);
+        }
         return;
     }
     hand_over();
@@ -163,12 +175,20 @@ void ServerConn::begin_request() {
     loop_->timer_start(&timer_, loop_->now_ns() + ms * ns_per_ms);
 }
 
-// The body deadline is set once, here; the timer also wakes for the minimum-rate checks.
+// The body is charged to the budget here (before a 100 Continue invites it), and its buffer
+// takes its declared size at once. The body deadline is set once, here; the timer also wakes for
+// the minimum-rate checks.
 void ServerConn::begin_body() {
     set_state(State::body);
+    body_offset_ = parser_.head_bytes();
+    uint64_t bytes = body_bytes_to_reserve();
+    if (!reserve_body(bytes)) {
+        refuse_body(bytes);
+        return;
+    }
+    if (!parser_.request().chunked) in_.reserve(body_offset_ + bytes);
     uint64_t now = loop_->now_ns();
     body_start_ns_ = now;
-    body_offset_ = parser_.head_bytes();
     deadline_ns_ = now + uint64_t{server_->config_.body_timeout_ms} * ns_per_ms;
     arm_body_check(now);
     if (parser_.request().expect_continue && !continue_sent_) {
@@ -222,9 +242,62 @@ void ServerConn::check_body(uint64_t now) {
     arm_body_check(now);
 }
 
-void ServerConn::hand_over() {
-    loop_->timer_cancel(&timer_);
+// What the budget must cover of the current body: its declared length, or for a chunked body
+// what has arrived (framing included), rounded up to the next reservation step.
+uint64_t ServerConn::body_bytes_to_reserve() const {
     const Request& request = parser_.request();
+    if (!request.chunked) return request.content_length;
+    uint64_t received = body_received_bytes();
+    return (received / chunked_reserve_step_bytes + 1) * chunked_reserve_step_bytes;
+}
+
+// Grows the current body's reservation to `bytes`; false (nothing more reserved) when the
+// process's buffered bodies would exceed the budget.
+bool ServerConn::reserve_body(uint64_t bytes) {
+    ByteBudget* budget = server_->config_.body_budget;
+    if (!budget || bytes <= body_reserved_bytes_) return true;
+    if (!budget->try_reserve(bytes - body_reserved_bytes_)) return false;
+    body_reserved_bytes_ = bytes;
+    return true;
+}
+
+void ServerConn::release_body() {
+    if (body_reserved_bytes_ == 0) return;
+    server_->config_.body_budget->release(body_reserved_bytes_);
+    body_reserved_bytes_ = 0;
+}
+
+// 503 with Retry-After, then close: the body is not read (a client that sent Expect:
+// 100-continue never sends it). What it already holds is released when the connection closes.
+void ServerConn::refuse_body(uint64_t bytes) {
+    count(server_->counters().buffered_body_refused);
+    const ByteBudget& budget = *server_->config_.body_budget;
+    uint64_t ms = server_->config_.body_timeout_ms;
+    answer_and_close(503,
+                     Reason("a body of %llu bytes would take buffered request bodies over "
+                            "buffered_body_bytes_max (%llu); retry later",
+                            static_cast<unsigned long long>(bytes),
+                            static_cast<unsigned long long>(budget.bytes_max()))
+                         .view(),
+                     loop_->now_ns() + ms * ns_per_ms, body_budget_retry_after_s);
+}
+
+// The answer left (or the connection is being recycled): the body's reservation goes back to
+// the budget, and a buffer that grew past buffer_keep_bytes_max shrinks to its initial size.
+void ServerConn::finish_request() {
+    release_body();
+    size_t keep = server_->config_.buffer_keep_bytes_max;
+    if (in_.capacity() > keep) in_.shrink_to(conn_buffer_initial_bytes);
+    if (out_.capacity() > keep && out_.empty()) out_.shrink_to(conn_buffer_initial_bytes);
+}
+
+void ServerConn::hand_over() {
+    const Request& request = parser_.request();
+    if (!reserve_body(request.body.size())) {  // a body that arrived with its head
+        refuse_body(request.body.size());
+        return;
+    }
+    loop_->timer_cancel(&timer_);
     set_state(State::handling);
     server_->in_flight_++;
     count(server_->counters().requests);
@@ -306,6 +379,7 @@ void ServerConn::on_send(io::Completion* c, int32_t result, uint32_t) {
         return;
     }
     self->loop_->timer_cancel(&self->timer_);
+    self->finish_request();
     if (self->close_after_send_ || !self->keep_alive_ || self->peer_closed_) {
         self->begin_close();
         return;
@@ -330,11 +404,12 @@ void ServerConn::cut(std::string_view reason) {
     answer_and_close(408, reason, loop_->now_ns() + cut_answer_ns);
 }
 
-void ServerConn::answer_and_close(int status, std::string_view reason, uint64_t send_deadline_ns) {
+void ServerConn::answer_and_close(int status, std::string_view reason, uint64_t send_deadline_ns,
+                                  uint32_t retry_after_s) {
     EM_LOG_LIMITED(LogLevel::info, 2, "%s: answered %d to a client: %.*s", server_->config_.name,
                    status, static_cast<int>(reason.size()), reason.data());
     out_.clear();
-    size_t mark = begin_response(out_, status, "application/json", false);
+    size_t mark = begin_response(out_, status, "application/json", false, retry_after_s);
     out_.append("{\"error\":\"");
     append_json_text(out_, reason);
     out_.append("\"}");
@@ -397,6 +472,9 @@ void ServerConn::on_close(io::Completion* c, int32_t, uint32_t) {
 
 void ServerConn::maybe_recycle() {
     if (state_ != State::closing || recv_armed_ || send_in_flight_ || close_in_flight_) return;
+    in_.clear();
+    out_.clear();
+    finish_request();
     set_state(State::free);
     server_->give_back(this);
 }

@@ -11,11 +11,19 @@
 // connection that has waited longest without a complete request (408), else the longest idle
 // one, so a flood of partial requests cannot lock out a client that sends whole requests.
 //
+// Buffered bodies: a request's body is charged to a process-wide ByteBudget (shared by every
+// server of the process, [limits] buffered_body_bytes_max) from the end of its head (its
+// Content-Length; a chunked body as it grows) until its answer has left or the connection
+// closed. A body that would take the total over the budget is answered 503 with Retry-After and
+// the connection closed. A connection buffer that grew past buffer_keep_bytes_max for a request
+// shrinks back to its initial size when that request is done.
+//
 // Threads: a Server and its connections belong to the loop thread that called listen(); every
-// method runs there (the counters, ServerStats, may be read from any thread). Memory: connections
-// come from a pool that grows up to connections_max and is reused (a connection's buffers keep
-// their grown size), so steady-state traffic allocates nothing; the wait lists are intrusive. A
-// Server must outlive its loop's last turn (destroy it in the loop's teardown).
+// method runs there (the counters, ServerStats, may be read from any thread; the body budget is
+// shared with other threads). Memory: connections come from a pool that grows up to
+// connections_max and is reused (a connection's buffers keep their grown size up to
+// buffer_keep_bytes_max), so steady-state traffic allocates nothing; the wait lists are
+// intrusive. A Server must outlive its loop's last turn (destroy it in the loop's teardown).
 #pragma once
 
 #include <array>
@@ -23,6 +31,7 @@
 #include <memory>
 #include <vector>
 
+#include "base/budget.h"
 #include "base/buffer.h"
 #include "base/result.h"
 #include "http/parser.h"
@@ -66,6 +75,13 @@ struct ServerConfig {
     /// Where to count (caller-owned, outlives the server; read from any thread); nullptr: the
     /// server's own counters.
     ServerStats* stats = nullptr;
+    /// The process-wide budget of buffered request bodies (buffered_body_bytes_max), shared by
+    /// the servers of every thread; caller-owned, outlives the server. nullptr: no budget.
+    ByteBudget* body_budget = nullptr;
+    /// A connection buffer (request or answer) grown past this shrinks back to its initial size
+    /// once its request is done: one large request does not pin its memory for the
+    /// connection's life. Buffers up to it are kept, so steady traffic allocates nothing.
+    size_t buffer_keep_bytes_max = 1u << 20;
 };
 
 /// A checked reference to a connection for answering later: valid() turns false when the
@@ -124,9 +140,15 @@ class ServerConn {
     bool body_rate_ok(uint64_t now_ns) const;
     void arm_body_check(uint64_t now_ns);
     void check_body(uint64_t now_ns);
+    uint64_t body_bytes_to_reserve() const;
+    bool reserve_body(uint64_t bytes);
+    void release_body();
+    void refuse_body(uint64_t bytes);
+    void finish_request();
     void cut(std::string_view reason);
     void reject(int status, std::string_view reason);
-    void answer_and_close(int status, std::string_view reason, uint64_t send_deadline_ns);
+    void answer_and_close(int status, std::string_view reason, uint64_t send_deadline_ns,
+                          uint32_t retry_after_s = 0);
     void begin_close();
     void maybe_recycle();
     void send_pending();
@@ -148,6 +170,7 @@ class ServerConn {
     uint64_t deadline_ns_ = 0;    ///< the current body's deadline (loop clock)
     uint64_t body_start_ns_ = 0;  ///< when the current head ended (the rate is measured from it)
     size_t body_offset_ = 0;      ///< bytes of in_ before the current body
+    uint64_t body_reserved_bytes_ = 0;  ///< what the current body holds of the body budget
     size_t sent_ = 0;
     ServerConn* wait_prev_ = nullptr;  ///< links on the server's wait list for state_
     ServerConn* wait_next_ = nullptr;

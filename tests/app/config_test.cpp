@@ -170,6 +170,23 @@ timeout_ms = 900
     unlink(path.c_str());
 }
 
+TEST(Toml, BufferedBodyBudgetHoldsAtLeastOneLargestBody) {
+    const std::string nodes = "jwt_secret = \"/j\"\n[[nodes]]\nurl = \"http://a:1\"\n[limits]\n";
+    std::string fits = temp_file(nodes + "body_bytes_max = 1048576\nbuffered_body_bytes_max = 1048576\n");
+    auto ok = load_file(fits);
+    ASSERT_TRUE(ok) << ok.error().c_str();
+    EXPECT_EQ(ok->limits.buffered_body_bytes_max, 1048576u);
+    EXPECT_EQ(Config{}.limits.buffered_body_bytes_max, 256u << 20);
+    std::string small = temp_file(nodes + "buffered_body_bytes_max = 1048576\n");
+    auto bad = load_file(small);
+    ASSERT_FALSE(bad);
+    EXPECT_NE(bad.error().message().find("buffered_body_bytes_max 1048576 is below body_bytes_max"),
+              std::string_view::npos)
+        << bad.error().c_str();
+    unlink(fits.c_str());
+    unlink(small.c_str());
+}
+
 TEST(Toml, StrictAboutKeysTypesAndRanges) {
     struct Case {
         const char* text;
@@ -178,6 +195,7 @@ TEST(Toml, StrictAboutKeysTypesAndRanges) {
         {"prot = 1\n", "unknown setting 'prot'"},
         {"[limits]\nbody_bytes = 1\n", "unknown setting 'limits.body_bytes'"},
         {"[limits]\nbody_rate_min_bytes_s = -1\n", "limits.body_rate_min_bytes_s: -1 is outside 0..1073741824"},
+        {"[limits]\nbuffered_body_bytes_max = 10\n", "limits.buffered_body_bytes_max: 10 is outside 1024.."},
         {"port = \"7000\"\n", "port: expected a number"},
         {"port = 70000\n", "port: 70000 is outside 0..65535"},
         {"spin_us = 100000000\n", "spin_us: 100000000 is outside 0..60000000"},
