@@ -2,8 +2,9 @@
 // JSON-RPC bodies, upstream requests) and for accumulating input.
 //
 // Owned by one thread. It grows by doubling up to `bytes_max` (a configured limit) and shrinks
-// only when its owner asks (shrink_to), so a reused buffer allocates nothing in steady state. Appending past bytes_max fails
-// (returns false, sets overflowed()) instead of growing: the caller answers "too large".
+// only when its owner asks (shrink_to), so a reused buffer allocates nothing in steady state.
+// Appending past bytes_max fails (returns false, sets overflowed()) instead of growing: the
+// caller answers "too large".
 // The allocation always keeps `padding_bytes` (64) readable bytes past capacity() so the content
 // can be handed to simdjson without a copy.
 #pragma once
