@@ -4,8 +4,11 @@
 #include <cstdio>
 
 #include "admin/access.h"
+#include "admin/exposition.h"
+#include "base/name.h"
 #include "base/clock.h"
 #include "engine/methods.h"
+#include "http/target.h"
 #include "http/writer.h"
 #include "jsonrpc/writer.h"
 
@@ -26,7 +29,8 @@ void appendf(ByteBuffer& out, const char* format, ...) {
 }
 
 /// The client listener's connections (http::Server counters, summed over shards): accepted,
-/// refused, evicted at connections_max, and cut by a deadline or the idle timer.
+/// refused, evicted at connections_max, cut by a deadline or the idle timer, and requests refused
+/// by the buffered-body budget.
 void render_http_connections(ByteBuffer& out, std::span<pipeline::ShardMetrics* const> shards) {
     using Field = http::ServerStats::Counter http::ServerStats::*;
     auto sum = [&](Field field) {
@@ -54,6 +58,9 @@ void render_http_connections(ByteBuffer& out, std::span<pipeline::ShardMetrics* 
          "answer)."},
         {"enginemux_http_idle_closed_total",
          "Keep-alive client connections closed after idle_timeout_ms without a request."},
+        {"enginemux_http_buffered_body_refused_total",
+         "Client requests answered 503 (Retry-After) because their body would have taken the "
+         "request bodies buffered at once over buffered_body_bytes_max."},
     };
     static constexpr Sample samples[] = {
         {help[0][0], "", &http::ServerStats::accepted},
@@ -65,6 +72,7 @@ void render_http_connections(ByteBuffer& out, std::span<pipeline::ShardMetrics* 
         {help[3][0], "{deadline=\"body_rate\"}", &http::ServerStats::body_rate},
         {help[3][0], "{deadline=\"send\"}", &http::ServerStats::send_deadline},
         {help[4][0], "", &http::ServerStats::idle_closed},
+        {help[5][0], "", &http::ServerStats::buffered_body_refused},
     };
     for (const auto& h : help) {
         appendf(out, "# HELP %s %s\n# TYPE %s counter\n", h[0], h[1], h[0]);
@@ -72,6 +80,15 @@ void render_http_connections(ByteBuffer& out, std::span<pipeline::ShardMetrics* 
             if (s.name == h[0]) appendf(out, "%s%s %llu\n", s.name, s.labels, sum(s.field));
         }
     }
+}
+
+/// The NAME of DELETE /nodes/NAME: percent-decoded (strictly) and checked against the name rule,
+/// so that every name that can be added can be removed, and a malformed one is a clear 400.
+Result<std::string_view> node_name_in_path(std::string_view segment, std::span<char> out) {
+    auto name = http::percent_decode(segment, out);
+    if (!name) return Unexpected(name.error().prefix("DELETE /nodes/NAME"));
+    if (auto ok = check_name(*name); !ok) return Unexpected(ok.error().prefix("DELETE /nodes/NAME"));
+    return name;
 }
 
 std::string_view method_label(size_t slot) {
@@ -85,6 +102,14 @@ AdminHandler::AdminHandler(AdminContext context) : ctx_(std::move(context)), bod
 
 void AdminHandler::reply_json(http::ServerConn& conn, int status, std::string_view body) {
     conn.respond(status, "application/json", body);
+}
+
+void AdminHandler::reply_error(http::ServerConn& conn, int status, const Error& error) {
+    body_.clear();
+    body_.append("{\"error\":");
+    jsonrpc::write_json_string(body_, error.message());
+    body_.append("}");
+    reply_json(conn, status, body_.view());
 }
 
 bool AdminHandler::admit(http::ServerConn& conn, const http::Request& request) {
@@ -133,10 +158,7 @@ void AdminHandler::on_request(http::ServerConn& conn, const http::Request& reque
         while (!spec.empty() && (spec.back() == '\n' || spec.back() == '\r' || spec.back() == ' ')) spec.remove_suffix(1);
         auto added = ctx_.actions->add_node(spec);
         if (!added) {
-            body_.append("{\"error\":");
-            jsonrpc::write_json_string(body_, added.error().message());
-            body_.append("}");
-            reply_json(conn, 400, body_.view());
+            reply_error(conn, 400, added.error());
             return;
         }
         body_.append("{\"added\":");
@@ -144,12 +166,15 @@ void AdminHandler::on_request(http::ServerConn& conn, const http::Request& reque
         body_.append("}");
         reply_json(conn, 201, body_.view());
     } else if (request.method == http::Method::delete_ && target.substr(0, 7) == "/nodes/") {
-        auto removed = ctx_.actions->remove_node(target.substr(7));
+        char name_bytes[name_chars_max + 1];
+        Result<std::string_view> name = node_name_in_path(target.substr(7), name_bytes);
+        if (!name) {
+            reply_error(conn, 400, name.error());
+            return;
+        }
+        auto removed = ctx_.actions->remove_node(*name);
         if (!removed) {
-            body_.append("{\"error\":");
-            jsonrpc::write_json_string(body_, removed.error().message());
-            body_.append("}");
-            reply_json(conn, removed.error().code() == Errc::not_found ? 404 : 400, body_.view());
+            reply_error(conn, removed.error().code() == Errc::not_found ? 404 : 400, removed.error());
             return;
         }
         reply_json(conn, 200, "{\"removed\":true}");
@@ -241,34 +266,39 @@ void AdminHandler::render_metrics(ByteBuffer& out) const {
     for (size_t m = 0; m < pipeline::method_slots; m++) {
         uint64_t n = sum([&](pipeline::ShardMetrics& s) -> pipeline::Counter& { return s.requests[m]; });
         if (n == 0) continue;
-        std::string_view name = method_label(m);
-        appendf(out, "enginemux_requests_total{method=\"%.*s\"} %llu\n", static_cast<int>(name.size()),
-                name.data(), static_cast<unsigned long long>(n));
+        LabelSet labels;
+        labels.add("method", method_label(m));
+        appendf(out, "enginemux_requests_total{%.*s} %llu\n", static_cast<int>(labels.text().size()),
+                labels.text().data(), static_cast<unsigned long long>(n));
     }
     out.append("# HELP enginemux_request_errors_total Requests answered with a JSON-RPC error.\n"
                "# TYPE enginemux_request_errors_total counter\n");
     for (size_t m = 0; m < pipeline::method_slots; m++) {
         uint64_t n = sum([&](pipeline::ShardMetrics& s) -> pipeline::Counter& { return s.request_errors[m]; });
         if (n == 0) continue;
-        std::string_view name = method_label(m);
-        appendf(out, "enginemux_request_errors_total{method=\"%.*s\"} %llu\n", static_cast<int>(name.size()),
-                name.data(), static_cast<unsigned long long>(n));
+        LabelSet labels;
+        labels.add("method", method_label(m));
+        appendf(out, "enginemux_request_errors_total{%.*s} %llu\n", static_cast<int>(labels.text().size()),
+                labels.text().data(), static_cast<unsigned long long>(n));
     }
-    auto histogram = [&](const char* metric, const char* labels, auto get) {
+    auto histogram = [&](const char* metric, const LabelSet& label_set, auto get) {
+        int labels_len = static_cast<int>(label_set.text().size());
+        const char* labels = label_set.text().data();
         uint64_t cumulative = 0;
         for (size_t b = 0; b < pipeline::latency_buckets; b++) {
             cumulative += sum([&](pipeline::ShardMetrics& s) -> pipeline::Counter& { return get(s).buckets[b]; });
             if (b < pipeline::latency_bucket_bounds_us.size())
-                appendf(out, "%s_bucket{%s,le=\"%g\"} %llu\n", metric, labels,
+                appendf(out, "%s_bucket{%.*s,le=\"%g\"} %llu\n", metric, labels_len, labels,
                         static_cast<double>(pipeline::latency_bucket_bounds_us[b]) / 1e6,
                         static_cast<unsigned long long>(cumulative));
             else
-                appendf(out, "%s_bucket{%s,le=\"+Inf\"} %llu\n", metric, labels,
+                appendf(out, "%s_bucket{%.*s,le=\"+Inf\"} %llu\n", metric, labels_len, labels,
                         static_cast<unsigned long long>(cumulative));
         }
-        appendf(out, "%s_sum{%s} %g\n", metric, labels,
+        appendf(out, "%s_sum{%.*s} %g\n", metric, labels_len, labels,
                 static_cast<double>(sum([&](pipeline::ShardMetrics& s) -> pipeline::Counter& { return get(s).sum_us; })) / 1e6);
-        appendf(out, "%s_count{%s} %llu\n", metric, labels, static_cast<unsigned long long>(cumulative));
+        appendf(out, "%s_count{%.*s} %llu\n", metric, labels_len, labels,
+                static_cast<unsigned long long>(cumulative));
     };
     // One histogram per method for the CL-facing latencies.
     using MethodHistograms = std::array<pipeline::LatencyHistogram, pipeline::method_slots> pipeline::ShardMetrics::*;
@@ -276,9 +306,8 @@ void AdminHandler::render_metrics(ByteBuffer& out) const {
         appendf(out, "# HELP %s %s\n# TYPE %s histogram\n", metric, help, metric);
         for (size_t m = 0; m < pipeline::method_slots; m++) {
             if (sum([&](pipeline::ShardMetrics& s) -> pipeline::Counter& { return (s.*member)[m].count; }) == 0) continue;
-            char labels[96];
-            std::string_view name = method_label(m);
-            std::snprintf(labels, sizeof labels, "method=\"%.*s\"", static_cast<int>(name.size()), name.data());
+            LabelSet labels;
+            labels.add("method", method_label(m));
             histogram(metric, labels, [&](pipeline::ShardMetrics& s) -> pipeline::LatencyHistogram& { return (s.*member)[m]; });
         }
     };
@@ -303,14 +332,15 @@ void AdminHandler::render_metrics(ByteBuffer& out) const {
         for (size_t m = 0; m < pipeline::method_slots; m++) {
             uint64_t calls = sum([&](pipeline::ShardMetrics& s) -> pipeline::Counter& { return s.upstream[i][m].calls; });
             if (calls == 0) continue;
-            char labels[160];
-            std::string_view name = method_label(m);
-            std::snprintf(labels, sizeof labels, "node=\"%s\",method=\"%.*s\"", info->name.c_str(),
-                          static_cast<int>(name.size()), name.data());
-            appendf(out, "enginemux_upstream_calls_total{%s} %llu\n", labels, static_cast<unsigned long long>(calls));
-            appendf(out, "enginemux_upstream_errors_total{%s} %llu\n", labels,
+            LabelSet labels;
+            labels.add("node", info->name).add("method", method_label(m));
+            int n = static_cast<int>(labels.text().size());
+            const char* text = labels.text().data();
+            appendf(out, "enginemux_upstream_calls_total{%.*s} %llu\n", n, text,
+                    static_cast<unsigned long long>(calls));
+            appendf(out, "enginemux_upstream_errors_total{%.*s} %llu\n", n, text,
                     static_cast<unsigned long long>(sum([&](pipeline::ShardMetrics& s) -> pipeline::Counter& { return s.upstream[i][m].errors; })));
-            appendf(out, "enginemux_upstream_timeouts_total{%s} %llu\n", labels,
+            appendf(out, "enginemux_upstream_timeouts_total{%.*s} %llu\n", n, text,
                     static_cast<unsigned long long>(sum([&](pipeline::ShardMetrics& s) -> pipeline::Counter& { return s.upstream[i][m].timeouts; })));
             histogram("enginemux_upstream_seconds", labels,
                       [&](pipeline::ShardMetrics& s) -> pipeline::LatencyHistogram& { return s.upstream[i][m].latency; });
@@ -330,29 +360,37 @@ void AdminHandler::render_metrics(ByteBuffer& out) const {
         const upstream::NodeInfo* info = ctx_.registry->get(i);
         if (!info) continue;
         upstream::NodeHealth h = ctx_.board->read(i);
+        LabelSet node;
+        node.add("node", info->name);
+        int n = static_cast<int>(node.text().size());
+        const char* text = node.text().data();
         for (upstream::NodeState st : {upstream::NodeState::unknown, upstream::NodeState::synced,
                                        upstream::NodeState::syncing, upstream::NodeState::dead})
-            appendf(out, "enginemux_node_state{node=\"%s\",state=\"%s\"} %d\n", info->name.c_str(),
+            appendf(out, "enginemux_node_state{%.*s,state=\"%s\"} %d\n", n, text,
                     upstream::node_state_name(st), h.state == st ? 1 : 0);
-        appendf(out, "enginemux_node_latency_seconds{node=\"%s\"} %g\n", info->name.c_str(), h.latency_ewma_us / 1e6);
-        appendf(out, "enginemux_node_primary{node=\"%s\"} %d\n", info->name.c_str(), static_cast<int>(i) == primary);
-        appendf(out, "enginemux_lane_queue_depth{node=\"%s\"} %llu\n", info->name.c_str(),
+        appendf(out, "enginemux_node_latency_seconds{%.*s} %g\n", n, text, h.latency_ewma_us / 1e6);
+        appendf(out, "enginemux_node_primary{%.*s} %d\n", n, text, static_cast<int>(i) == primary);
+        appendf(out, "enginemux_lane_queue_depth{%.*s} %llu\n", n, text,
                 static_cast<unsigned long long>(sum([&](pipeline::ShardMetrics& s) -> pipeline::Counter& { return s.lane_depth[i]; })));
-        appendf(out, "enginemux_node_disagreements_total{node=\"%s\"} %llu\n", info->name.c_str(),
+        appendf(out, "enginemux_node_disagreements_total{%.*s} %llu\n", n, text,
                 static_cast<unsigned long long>(sum([&](pipeline::ShardMetrics& s) -> pipeline::Counter& { return s.node_disagreements[i]; })));
     }
     // Votes.
     out.append("# HELP enginemux_votes_total Votes by outcome reason.\n# TYPE enginemux_votes_total counter\n");
     for (size_t r = 0; r < engine::vote_reason_count; r++) {
-        std::string_view name = engine::vote_reason_name(static_cast<engine::VoteReason>(r));
-        appendf(out, "enginemux_votes_total{reason=\"%.*s\"} %llu\n", static_cast<int>(name.size()), name.data(),
+        LabelSet labels;
+        labels.add("reason", engine::vote_reason_name(static_cast<engine::VoteReason>(r)));
+        appendf(out, "enginemux_votes_total{%.*s} %llu\n", static_cast<int>(labels.text().size()),
+                labels.text().data(),
                 static_cast<unsigned long long>(sum([&](pipeline::ShardMetrics& s) -> pipeline::Counter& { return s.vote_reasons[r]; })));
     }
     out.append("# HELP enginemux_vote_answers_total What the consensus client was told, by status.\n"
                "# TYPE enginemux_vote_answers_total counter\n");
     for (size_t st = 0; st < engine::status_count; st++) {
-        std::string_view name = engine::status_name(static_cast<engine::Status>(st));
-        appendf(out, "enginemux_vote_answers_total{status=\"%.*s\"} %llu\n", static_cast<int>(name.size()), name.data(),
+        LabelSet labels;
+        labels.add("status", engine::status_name(static_cast<engine::Status>(st)));
+        appendf(out, "enginemux_vote_answers_total{%.*s} %llu\n", static_cast<int>(labels.text().size()),
+                labels.text().data(),
                 static_cast<unsigned long long>(sum([&](pipeline::ShardMetrics& s) -> pipeline::Counter& { return s.vote_answers[st]; })));
     }
     struct Scalar {
@@ -377,6 +415,14 @@ void AdminHandler::render_metrics(ByteBuffer& out) const {
                 static_cast<unsigned long long>(sum([&](pipeline::ShardMetrics& s) -> pipeline::Counter& { return s.*sc.field; })));
     }
     render_http_connections(out, ctx_.shards);
+    if (ctx_.body_budget) {
+        appendf(out,
+                "# HELP enginemux_http_buffered_body_bytes Bytes of request bodies buffered now "
+                "(reserved from buffered_body_bytes_max, every listener).\n"
+                "# TYPE enginemux_http_buffered_body_bytes gauge\n"
+                "enginemux_http_buffered_body_bytes %llu\n",
+                static_cast<unsigned long long>(ctx_.body_budget->reserved_bytes()));
+    }
 }
 
 }  // namespace em::admin

@@ -8,7 +8,8 @@
 //   GET  /readyz        200 when a primary exists (some voter is usable), else 503
 //   POST /recheck       probe every node now
 //   POST /nodes         body: one node in --nodes syntax (URL#jwt-secret=..#timeout=..#do-not-use#name=..)
-//   DELETE /nodes/NAME  remove a node (in-flight calls finish first)
+//   DELETE /nodes/NAME  remove a node (in-flight calls finish first); NAME is percent-decoded
+//                       strictly (a bad escape is 400) and must follow base/name.h's rule
 //
 // Secure by default (access.h): the writes (POST, DELETE) need `Authorization: Bearer <token>`
 // and are refused with 403 while no token is configured; the reads are open unless
@@ -22,6 +23,7 @@
 #include <string>
 #include <string_view>
 
+#include "base/budget.h"
 #include "base/buffer.h"
 #include "base/result.h"
 #include "http/server.h"
@@ -50,6 +52,7 @@ struct AdminContext {
     upstream::HealthBoard* board = nullptr;
     std::span<pipeline::ShardMetrics* const> shards;
     Actions* actions = nullptr;
+    const ByteBudget* body_budget = nullptr;  ///< for the buffered-body gauge; nullptr: none
     std::string token;           ///< "" = none configured: writes are refused (403)
     bool protect_reads = false;  ///< reads need the token too
 };
@@ -65,6 +68,8 @@ public:
 
 private:
     void reply_json(http::ServerConn& conn, int status, std::string_view body);
+    /// {"error":"<message>"} with the status.
+    void reply_error(http::ServerConn& conn, int status, const Error& error);
     /// Answers 401/403 and returns false when the request may not go on (access.h).
     bool admit(http::ServerConn& conn, const http::Request& request);
     AdminContext ctx_;

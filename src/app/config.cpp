@@ -8,6 +8,8 @@
 #include <CLI/CLI.hpp>
 #include <toml++/toml.h>
 
+#include "base/name.h"
+
 namespace em::app {
 
 namespace {
@@ -90,6 +92,7 @@ Result<NodeConfig> parse_node_spec(std::string_view spec) {
         } else if (key == "do-not-use" && eq == std::string_view::npos) {
             node.role = NodeRole::mirror;
         } else if (key == "name" && !value.empty()) {
+            if (auto ok = check_name(value); !ok) return Unexpected(ok.error().prefix("node #name="));
             node.name = std::string(value);
         } else {
             return failf(Errc::invalid_input,
@@ -193,6 +196,7 @@ Result<void> load_limits(const toml::table& t, LimitsConfig& l) {
         std::string_view key = k.str();
         std::string full = "limits." + std::string(key);
         if (key == "body_bytes_max") EM_TRY_VOID(toml_number(v, full, l.body_bytes_max, 1024, 1u << 30));
+        else if (key == "buffered_body_bytes_max") EM_TRY_VOID(toml_number(v, full, l.buffered_body_bytes_max, 1024, 1ull << 40));
         else if (key == "header_bytes_max") EM_TRY_VOID(toml_number(v, full, l.header_bytes_max, 1024, 1u << 20));
         else if (key == "connections_max") EM_TRY_VOID(toml_number(v, full, l.connections_max, 1, 1'000'000));
         else if (key == "batch_entries_max") EM_TRY_VOID(toml_number(v, full, l.batch_entries_max, 1, 100'000));
@@ -267,6 +271,7 @@ Result<void> load_node(const toml::table& t, size_t index, NodeConfig& n) {
             have_url = true;
         } else if (key == "name") {
             EM_TRY_VOID(toml_string(v, full, n.name));
+            if (auto ok = check_name(n.name); !ok) return Unexpected(ok.error().prefix(full));
         } else if (key == "jwt_secret") {
             EM_TRY_VOID(toml_string(v, full, n.jwt_secret_path));
         } else if (key == "timeout_ms") {
@@ -358,6 +363,7 @@ Result<void> validate(Config& c) {
     for (size_t i = 0; i < c.nodes.size(); i++) {
         NodeConfig& n = c.nodes[i];
         if (n.name.empty()) n.name = "node" + std::to_string(i + 1);
+        if (auto ok = check_name(n.name); !ok) return Unexpected(ok.error().prefix("node name"));
         if (!names.insert(n.name).second)
             return failf(Errc::invalid_input, "two nodes are named '%s'", n.name.c_str());
         if (n.jwt_secret_path.empty() && c.jwt_secret_path.empty())
@@ -374,6 +380,12 @@ Result<void> validate(Config& c) {
                     "no JWT secret for the consensus client: give --jwt-secret PATH");
     if (!(c.engine.fcu_majority > 0.0 && c.engine.fcu_majority <= 1.0))
         return failf(Errc::invalid_input, "fcu-majority %g must be in (0, 1]", c.engine.fcu_majority);
+    if (c.limits.buffered_body_bytes_max < c.limits.body_bytes_max)
+        return failf(Errc::invalid_input,
+                     "[limits] buffered_body_bytes_max %llu is below body_bytes_max %llu: a "
+                     "largest body could never be taken",
+                     static_cast<unsigned long long>(c.limits.buffered_body_bytes_max),
+                     static_cast<unsigned long long>(c.limits.body_bytes_max));
     return validate_admin(c.admin);
 }
 

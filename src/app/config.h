@@ -21,7 +21,7 @@ enum class NodeRole : uint8_t { voter, mirror };
 /// One execution client, from `--nodes URL[#jwt-secret=PATH][#timeout=MS][#do-not-use][#name=N]`
 /// or a [[nodes]] table.
 struct NodeConfig {
-    std::string name;             ///< unique; default "node<N>" (1-based) or the URL's host:port
+    std::string name;             ///< unique, base/name.h's rule; default "node<N>" (1-based)
     std::string url;              ///< as given
     bool tls = false;             ///< https
     std::string host;             ///< host part of the URL
@@ -39,6 +39,7 @@ Result<void> parse_node_url(std::string_view url, NodeConfig& node);
 
 struct LimitsConfig {
     uint64_t body_bytes_max = 32u << 20;      ///< request/response body (over: 413)
+    uint64_t buffered_body_bytes_max = 256u << 20;  ///< request bodies buffered at once (503)
     uint32_t header_bytes_max = 16u << 10;    ///< request head (over: 431)
     uint32_t connections_max = 4096;          ///< client connections per shard
     uint32_t batch_entries_max = 1000;        ///< JSON-RPC batch elements
@@ -106,7 +107,7 @@ enum class LoadOutcome : uint8_t { run, help, version };
 /// Loads defaults, then --config FILE (if given), then flags. Unknown flags, unknown TOML keys
 /// and bad values are errors naming which and why. Validates cross-field rules (at least one
 /// node, unique names, a JWT secret for every node, protect_reads only with a token, an
-/// absolute secrets_dir).
+/// absolute secrets_dir, a body budget that holds at least one largest body).
 Result<LoadOutcome> load(int argc, const char* const* argv, Config& out);
 /// Loads only a TOML file (for `check-config`); same validation as load().
 Result<Config> load_file(const std::string& path);

@@ -123,6 +123,7 @@ struct Daemon::Shard {
         sc.idle_timeout_ms = c.limits.idle_timeout_ms;
         sc.name = "engine";
         sc.stats = &d.metrics_[0]->http;
+        sc.body_budget = &d.body_budget_;
         auto address = io::resolve(c.listen_addr, c.port);
         if (!address) return Unexpected(address.error().prefix("--listen-addr"));
         self->server = std::make_unique<http::Server>();
@@ -192,6 +193,7 @@ struct Daemon::Control {
             ac.board = &d.board_;
             ac.shards = d.metrics_view_;
             ac.actions = &d;
+            ac.body_budget = &d.body_budget_;
             if (!c.admin.token_file.empty()) {
                 FILE* f = std::fopen(c.admin.token_file.c_str(), "r");
                 if (!f) return failf(Errc::invalid_input, "admin token file %s cannot be read", c.admin.token_file.c_str());
@@ -210,6 +212,7 @@ struct Daemon::Control {
             sc.connections_max = 64;
             sc.limits.body_bytes_max = 1u << 20;
             sc.name = "admin";
+            sc.body_budget = &d.body_budget_;
             self->admin_server = std::make_unique<http::Server>();
             EM_TRY_VOID(self->admin_server->listen(loop, *address, *self->admin_handler, sc));
         }
@@ -239,7 +242,8 @@ struct Daemon::Control {
     }
 };
 
-Daemon::Daemon(Config config) : config_(std::move(config)) {}
+Daemon::Daemon(Config config)
+    : config_(std::move(config)), body_budget_(config_.limits.buffered_body_bytes_max) {}
 
 Daemon::~Daemon() {
     shard_thread_.reset();

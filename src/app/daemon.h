@@ -17,6 +17,7 @@
 
 #include "admin/admin.h"
 #include "app/config.h"
+#include "base/budget.h"
 #include "base/result.h"
 #include "http/jwt.h"
 #include "io/thread.h"
@@ -56,6 +57,9 @@ private:
     void broadcast_node_change(size_t index);
 
     Config config_;
+    /// Request bodies buffered by the engine listener and the admin API together
+    /// ([limits] buffered_body_bytes_max); outlives both threads.
+    ByteBudget body_budget_;
     http::JwtSecret cl_secret_{};
     upstream::Registry registry_;
     upstream::HealthBoard board_;

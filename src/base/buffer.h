@@ -1,9 +1,10 @@
 // ByteBuffer: a contiguous, bounded, reusable byte buffer for building output (HTTP responses,
 // JSON-RPC bodies, upstream requests) and for accumulating input.
 //
-// Owned by one thread. It grows by doubling up to `bytes_max` (a configured limit) and never
-// shrinks, so a reused buffer allocates nothing in steady state. Appending past bytes_max fails
-// (returns false, sets overflowed()) instead of growing: the caller answers "too large".
+// Owned by one thread. It grows by doubling up to `bytes_max` (a configured limit) and shrinks
+// only when its owner asks (shrink_to), so a reused buffer allocates nothing in steady state.
+// Appending past bytes_max fails (returns false, sets overflowed()) instead of growing: the
+// caller answers "too large".
 // The allocation always keeps `padding_bytes` (64) readable bytes past capacity() so the content
 // can be handed to simdjson without a copy.
 #pragma once
@@ -98,6 +99,23 @@ public:
     /// Makes n bytes writable at the end and returns them; commit(k) then adds k of them.
     char* prepare(size_t n) { return reserve(size_ + n) ? data_ + size_ : nullptr; }
     void commit(size_t n) { size_ += n; }
+    /// Gives memory back: when capacity() > bytes and the content fits in `bytes`, moves it to a
+    /// new allocation of that capacity (plus padding; none for 0) and frees the old one. A fresh
+    /// block, not realloc, so the allocator cannot keep the large one in place. Returns true if
+    /// it shrank (false also when the new block could not be had: the buffer stays as it was).
+    bool shrink_to(size_t bytes) {
+        if (capacity_ <= bytes || size_ > bytes) return false;
+        char* p = nullptr;
+        if (bytes > 0) {
+            p = static_cast<char*>(std::malloc(bytes + padding_bytes));
+            if (!p) return false;
+            std::memcpy(p, data_, size_);
+        }
+        std::free(data_);
+        data_ = p;
+        capacity_ = bytes;
+        return true;
+    }
     /// Drops the first n bytes (memmove of the rest).
     void consume_front(size_t n) {
         if (n >= size_) {

@@ -39,6 +39,7 @@ struct Request {
     bool keep_alive = true;  ///< HTTP/1.1 unless "Connection: close"; HTTP/1.0 only with keep-alive
     bool expect_continue = false;  ///< "Expect: 100-continue" on an HTTP/1.1 request
     bool chunked = false;          ///< the body arrived with Transfer-Encoding: chunked
+    uint64_t content_length = 0;   ///< the declared Content-Length (0 if chunked or absent)
     std::string_view authorization, content_type, host, upgrade;  ///< "" if absent
     std::span<const Header> headers;                              ///< all fields, in order
     std::string_view body;  ///< contiguous (chunked bodies are de-chunked in place)

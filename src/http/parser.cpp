@@ -498,6 +498,7 @@ bool MessageParser::end_of_request_head(const char* buf) {
     req_.host = s_.host;
     req_.upgrade = s_.upgrade;
     req_.chunked = false;
+    req_.content_length = s_.cl_seen ? s_.content_length : 0;
     req_.headers = std::span<const Header>(headers_.get(), s_.header_count);
     s_.headers_done = true;
     return start_body(buf, false);

@@ -23,6 +23,13 @@ constexpr uint64_t body_rate_grace_ns = ns_per_s;
 constexpr uint64_t body_rate_step_ns = 100 * ns_per_ms;
 /// A 408 that cuts a request (deadline or eviction) gets this long to leave before the close.
 constexpr uint64_t cut_answer_ns = ns_per_s;
+/// A connection's request and answer buffers start this large (and shrink back to it).
+constexpr size_t conn_buffer_initial_bytes = 4096;
+/// A chunked body's budget reservation grows in steps of this many bytes (one atomic operation
+/// per step, not per recv).
+constexpr uint64_t chunked_reserve_step_bytes = 64 * 1024;
+/// Retry-After of a 503 for the body budget: bodies complete or are cut within seconds.
+constexpr uint32_t body_budget_retry_after_s = 1;
 
 // Bytes a connection may buffer beyond one maximal request: chunk framing and a pipelined head.
 size_t input_bytes_max(const Limits& limits) {
@@ -66,10 +73,12 @@ bool ConnRef::valid() const {
     return conn && conn->generation_ == generation && conn->state_ == ServerConn::State::handling;
 }
 
-ServerConn::ServerConn(const Limits& limits)
-    : in_(input_bytes_max(limits), 4096),
-      out_(limits.body_bytes_max + 65536, 4096),
-      parser_(limits) {
+RequestBuffers::RequestBuffers(const Limits& limits)
+    : in(input_bytes_max(limits), conn_buffer_initial_bytes),
+      out(limits.body_bytes_max + 65536, conn_buffer_initial_bytes),
+      parser(limits) {}
+
+ServerConn::ServerConn() {
     recv_.fn = on_recv;
     recv_.owner = this;
     send_.fn = on_send;
@@ -87,9 +96,7 @@ void ServerConn::start(int fd) {
     continue_sent_ = false;
     interim_ = false;
     peer_closed_ = false;
-    in_.clear();
-    out_.clear();
-    parser_.reset();
+    EM_ASSERT(!buffers_);  // a connection's buffers are lent at its first byte
     io::set_nodelay(fd);
     loop_->recv_multishot(&recv_, fd);
     recv_armed_ = true;
@@ -112,8 +119,11 @@ void ServerConn::on_recv(io::Completion* c, int32_t result, uint32_t flags) {
     if (result > 0) {
         uint16_t id = io::cqe_buffer_id(flags);
         bool fits = true;
-        if (self->state_ != State::closing)
-            fits = self->in_.append(self->loop_->buffer_data(id), static_cast<size_t>(result));
+        if (self->state_ != State::closing) {
+            if (!self->buffers_) self->buffers_ = self->server_->lend_buffers();
+            fits = self->buffers_->in.append(self->loop_->buffer_data(id),
+                                             static_cast<size_t>(result));
+        }
         self->loop_->release_buffer(id);
         bool can_answer = self->reading() && !self->send_in_flight_;
         if (!fits && self->state_ != State::closing) {
@@ -142,15 +152,21 @@ void ServerConn::on_recv(io::Completion* c, int32_t result, uint32_t flags) {
 }
 
 void ServerConn::process() {
-    EM_DEBUG_ASSERT(reading() && !send_in_flight_);
+    EM_DEBUG_ASSERT(reading() && !send_in_flight_ && buffers_);
     if (state_ == State::idle) begin_request();  // its first byte is here
-    ParseStatus status = parser_.parse(in_.data(), in_.size());
+    RequestParser& parser = buffers_->parser;
+    ParseStatus status = parser.parse(buffers_->in.data(), buffers_->in.size());
     if (status == ParseStatus::error) {
-        reject(parser_.error_status(), parser_.error_reason());
+        reject(parser.error_status(), parser.error_reason());
         return;
     }
     if (status == ParseStatus::incomplete) {
-        if (state_ == State::head && parser_.headers_done()) begin_body();
+        if (state_ == State::head && parser.headers_done()) {
+            begin_body();
+        } else if (state_ == State::body && parser.request().chunked) {
+            uint64_t bytes = body_bytes_to_reserve();
+            if (!reserve_body(bytes)) refuse_body(bytes);
+        }
         return;
     }
     hand_over();
@@ -163,19 +179,28 @@ void ServerConn::begin_request() {
     loop_->timer_start(&timer_, loop_->now_ns() + ms * ns_per_ms);
 }
 
-// The body deadline is set once, here; the timer also wakes for the minimum-rate checks.
+// The body is charged to the budget here (before a 100 Continue invites it), and its buffer
+// takes its declared size at once. The body deadline is set once, here; the timer also wakes for
+// the minimum-rate checks.
 void ServerConn::begin_body() {
     set_state(State::body);
+    const Request& request = buffers_->parser.request();
+    body_offset_ = buffers_->parser.head_bytes();
+    uint64_t bytes = body_bytes_to_reserve();
+    if (!reserve_body(bytes)) {
+        refuse_body(bytes);
+        return;
+    }
+    if (!request.chunked) buffers_->in.reserve(body_offset_ + bytes);
     uint64_t now = loop_->now_ns();
     body_start_ns_ = now;
-    body_offset_ = parser_.head_bytes();
     deadline_ns_ = now + uint64_t{server_->config_.body_timeout_ms} * ns_per_ms;
     arm_body_check(now);
-    if (parser_.request().expect_continue && !continue_sent_) {
+    if (request.expect_continue && !continue_sent_) {
         continue_sent_ = true;
         interim_ = true;
-        out_.clear();
-        write_continue(out_);
+        buffers_->out.clear();
+        write_continue(buffers_->out);
         sent_ = 0;
         send_pending();
     }
@@ -222,9 +247,66 @@ void ServerConn::check_body(uint64_t now) {
     arm_body_check(now);
 }
 
+// What the budget must cover of the current body: its declared length, or for a chunked body
+// what has arrived (framing included), rounded up to the next reservation step.
+uint64_t ServerConn::body_bytes_to_reserve() const {
+    const Request& request = buffers_->parser.request();
+    if (!request.chunked) return request.content_length;
+    uint64_t received = body_received_bytes();
+    return (received / chunked_reserve_step_bytes + 1) * chunked_reserve_step_bytes;
+}
+
+// Grows the current body's reservation to `bytes`; false (nothing more reserved) when the
+// process's buffered bodies would exceed the budget.
+bool ServerConn::reserve_body(uint64_t bytes) {
+    ByteBudget* budget = server_->config_.body_budget;
+    if (!budget || bytes <= body_reserved_bytes_) return true;
+    if (!budget->try_reserve(bytes - body_reserved_bytes_)) return false;
+    body_reserved_bytes_ = bytes;
+    return true;
+}
+
+void ServerConn::release_body() {
+    if (body_reserved_bytes_ == 0) return;
+    server_->config_.body_budget->release(body_reserved_bytes_);
+    body_reserved_bytes_ = 0;
+}
+
+// 503 with Retry-After, then close: the body is not read (a client that sent Expect:
+// 100-continue never sends it). What it already holds is released when the connection closes.
+void ServerConn::refuse_body(uint64_t bytes) {
+    count(server_->counters().buffered_body_refused);
+    const ByteBudget& budget = *server_->config_.body_budget;
+    uint64_t ms = server_->config_.body_timeout_ms;
+    answer_and_close(503,
+                     Reason("a body of %llu bytes would take buffered request bodies over "
+                            "buffered_body_bytes_max (%llu); retry later",
+                            static_cast<unsigned long long>(bytes),
+                            static_cast<unsigned long long>(budget.bytes_max()))
+                         .view(),
+                     loop_->now_ns() + ms * ns_per_ms, body_budget_retry_after_s);
+}
+
+// The answer left (or the connection is being recycled): the body's reservation goes back to
+// the budget, and the buffers go back to the pool unless a next request is already buffered.
+void ServerConn::finish_request() {
+    release_body();
+    give_back_buffers_if_done();
+}
+
+void ServerConn::give_back_buffers_if_done() {
+    if (!buffers_ || !buffers_->in.empty() || send_in_flight_) return;
+    server_->take_back_buffers(std::move(buffers_));
+}
+
 void ServerConn::hand_over() {
+    RequestParser& parser = buffers_->parser;
+    const Request& request = parser.request();
+    if (!reserve_body(request.body.size())) {  // a body that arrived with its head
+        refuse_body(request.body.size());
+        return;
+    }
     loop_->timer_cancel(&timer_);
-    const Request& request = parser_.request();
     set_state(State::handling);
     server_->in_flight_++;
     count(server_->counters().requests);
@@ -232,20 +314,20 @@ void ServerConn::hand_over() {
     request_ns_ = loop_->now_ns();
     user = 0;
     user_ptr = nullptr;
-    out_.clear();
-    size_t consumed = parser_.consumed();
+    buffers_->out.clear();
+    size_t consumed = parser.consumed();
     uint64_t generation = generation_;
     server_->handler_->on_request(*this, request);
     if (generation != generation_) return;  // closed during the call
-    in_.consume_front(consumed);
-    parser_.reset();
+    buffers_->in.consume_front(consumed);
+    buffers_->parser.reset();
     continue_sent_ = false;
 }
 
 // The answer left: wait for the next request, or start the one already buffered (pipelined).
 void ServerConn::become_idle() {
     set_state(State::idle);
-    if (!in_.empty()) {
+    if (has_bytes()) {
         process();
         return;
     }
@@ -258,11 +340,12 @@ void ServerConn::send() {
     server_->in_flight_--;
     set_state(State::sending);
     sent_ = 0;
-    if (out_.overflowed()) {
+    ByteBuffer& out = buffers_->out;
+    if (out.overflowed()) {
         // The handler's response did not fit the configured maximum: answer 500 and close.
-        out_.clear();
+        out.clear();
         const char body[] = "{\"error\":\"response exceeds the configured body limit\"}";
-        write_response(out_, 500, "application/json", body, false);
+        write_response(out, 500, "application/json", body, false);
         close_after_send_ = true;
     }
     // The whole answer must leave by this deadline: progress does not extend it.
@@ -272,13 +355,14 @@ void ServerConn::send() {
 }
 
 void ServerConn::respond(int status, std::string_view content_type, std::string_view body) {
-    out_.clear();
-    write_response(out_, status, content_type, body, keep_alive_);
+    buffers_->out.clear();
+    write_response(buffers_->out, status, content_type, body, keep_alive_);
     send();
 }
 
 void ServerConn::send_pending() {
-    loop_->send(&send_, fd_, out_.data() + sent_, out_.size() - sent_);
+    const ByteBuffer& out = buffers_->out;
+    loop_->send(&send_, fd_, out.data() + sent_, out.size() - sent_);
     send_in_flight_ = true;
 }
 
@@ -294,11 +378,11 @@ void ServerConn::on_send(io::Completion* c, int32_t result, uint32_t) {
         return;
     }
     self->sent_ += static_cast<size_t>(result);
-    if (self->sent_ < self->out_.size()) {
+    if (self->sent_ < self->buffers_->out.size()) {
         self->send_pending();
         return;
     }
-    self->out_.clear();
+    self->buffers_->out.clear();
     if (self->interim_) {
         // The 100 Continue left; the body goes on under its own deadline.
         self->interim_ = false;
@@ -306,6 +390,7 @@ void ServerConn::on_send(io::Completion* c, int32_t result, uint32_t) {
         return;
     }
     self->loop_->timer_cancel(&self->timer_);
+    self->finish_request();
     if (self->close_after_send_ || !self->keep_alive_ || self->peer_closed_) {
         self->begin_close();
         return;
@@ -323,22 +408,25 @@ void ServerConn::reject(int status, std::string_view reason) {
 // A request that will not complete in time, or an evicted connection's: 408 naming why, then
 // close; just close when nothing of a request arrived or a 100 Continue is still being sent.
 void ServerConn::cut(std::string_view reason) {
-    if (in_.empty() || send_in_flight_) {
+    if (!has_bytes() || send_in_flight_) {
         begin_close();
         return;
     }
     answer_and_close(408, reason, loop_->now_ns() + cut_answer_ns);
 }
 
-void ServerConn::answer_and_close(int status, std::string_view reason, uint64_t send_deadline_ns) {
+void ServerConn::answer_and_close(int status, std::string_view reason, uint64_t send_deadline_ns,
+                                  uint32_t retry_after_s) {
     EM_LOG_LIMITED(LogLevel::info, 2, "%s: answered %d to a client: %.*s", server_->config_.name,
                    status, static_cast<int>(reason.size()), reason.data());
-    out_.clear();
-    size_t mark = begin_response(out_, status, "application/json", false);
-    out_.append("{\"error\":\"");
-    append_json_text(out_, reason);
-    out_.append("\"}");
-    end_response(out_, mark);
+    if (!buffers_) buffers_ = server_->lend_buffers();
+    ByteBuffer& out = buffers_->out;
+    out.clear();
+    size_t mark = begin_response(out, status, "application/json", false, retry_after_s);
+    out.append("{\"error\":\"");
+    append_json_text(out, reason);
+    out.append("\"}");
+    end_response(out, mark);
     close_after_send_ = true;
     set_state(State::sending);
     sent_ = 0;
@@ -397,6 +485,8 @@ void ServerConn::on_close(io::Completion* c, int32_t, uint32_t) {
 
 void ServerConn::maybe_recycle() {
     if (state_ != State::closing || recv_armed_ || send_in_flight_ || close_in_flight_) return;
+    if (buffers_) buffers_->in.clear();
+    finish_request();
     set_state(State::free);
     server_->give_back(this);
 }
@@ -408,6 +498,7 @@ Server::~Server() {
         if (conn->fd_ >= 0) ::close(conn->fd_);
         if (loop_) loop_->timer_cancel(&conn->timer_);
     }
+    if (loop_) loop_->timer_cancel(&trim_timer_);
 }
 
 Result<void> Server::listen(io::Loop& loop, const io::Address& address, Handler& handler,
@@ -420,6 +511,9 @@ Result<void> Server::listen(io::Loop& loop, const io::Address& address, Handler&
     address_ = EM_TRY(io::local_address(listen_fd_));
     conns_.reserve(config.connections_max);
     free_.reserve(config.connections_max);
+    spare_buffers_.reserve(config.connections_max);
+    trim_timer_.fn = on_trim;
+    trim_timer_.owner = this;
     accept_.fn = on_accept;
     accept_.owner = this;
     loop.accept_multishot(&accept_, listen_fd_);
@@ -496,7 +590,7 @@ ServerConn* Server::take_conn() {
         conn = free_.back();
         free_.pop_back();
     } else if (conns_.size() < config_.connections_max) {
-        conns_.push_back(std::make_unique<ServerConn>(config_.limits));
+        conns_.push_back(std::make_unique<ServerConn>());
         conn = conns_.back().get();
         conn->server_ = this;
         conn->loop_ = loop_;
@@ -527,6 +621,50 @@ int Server::dequeue_admit() {
     admit_first_ = (admit_first_ + 1) % admit_queue_max;
     admit_count_--;
     return fd;
+}
+
+// A connection's first byte: buffers from the pool (allocated only when it is empty).
+std::unique_ptr<RequestBuffers> Server::lend_buffers() {
+    buffers_lent_++;
+    buffers_lent_peak_ = std::max(buffers_lent_peak_, buffers_lent_);
+    if (spare_buffers_.empty()) return std::make_unique<RequestBuffers>(config_.limits);
+    std::unique_ptr<RequestBuffers> buffers = std::move(spare_buffers_.back());
+    spare_buffers_.pop_back();
+    return buffers;
+}
+
+// Back with the size they grew to, unless they grew past buffer_keep_bytes_max for a large
+// request: then to their initial size (a fresh block; the large one goes back to the kernel).
+void Server::take_back_buffers(std::unique_ptr<RequestBuffers> buffers) {
+    EM_ASSERT(buffers_lent_ > 0);
+    buffers_lent_--;
+    size_t keep = config_.buffer_keep_bytes_max;
+    buffers->in.clear();
+    buffers->out.clear();
+    if (buffers->in.capacity() > keep) buffers->in.shrink_to(conn_buffer_initial_bytes);
+    if (buffers->out.capacity() > keep) buffers->out.shrink_to(conn_buffer_initial_bytes);
+    buffers->parser.reset();
+    spare_buffers_.push_back(std::move(buffers));
+    arm_trim();
+}
+
+void Server::arm_trim() {
+    if (spare_buffers_.size() > spare_buffers_min && !trim_timer_.armed())
+        loop_->timer_start(&trim_timer_,
+                           loop_->now_ns() + uint64_t{config_.buffer_trim_interval_ms} * ns_per_ms);
+}
+
+// Keeps as many buffers (lent and spare) as were lent at once in the last two intervals, at
+// least spare_buffers_min spares: steady traffic never allocates, a burst's memory goes back.
+void Server::on_trim(io::Timer* timer) {
+    auto* self = static_cast<Server*>(timer->owner);
+    uint32_t keep_total = std::max(self->buffers_lent_peak_, self->buffers_lent_peak_prev_);
+    size_t keep_spare = std::max<size_t>(
+        spare_buffers_min, keep_total > self->buffers_lent_ ? keep_total - self->buffers_lent_ : 0);
+    while (self->spare_buffers_.size() > keep_spare) self->spare_buffers_.pop_back();
+    self->buffers_lent_peak_prev_ = self->buffers_lent_peak_;
+    self->buffers_lent_peak_ = self->buffers_lent_;
+    self->arm_trim();
 }
 
 Server::WaitList* Server::wait_list(ServerConn::State state) {
@@ -574,7 +712,7 @@ void Server::shutdown() {
     while (admit_count_ > 0) ::close(dequeue_admit());
     for (auto& conn : conns_) {
         bool nothing_started = conn->state_ == ServerConn::State::idle ||
-                               (conn->state_ == ServerConn::State::head && conn->in_.empty());
+                               (conn->state_ == ServerConn::State::head && !conn->has_bytes());
         if (nothing_started)
             conn->begin_close();
         else

@@ -11,11 +11,26 @@
 // connection that has waited longest without a complete request (408), else the longest idle
 // one, so a flood of partial requests cannot lock out a client that sends whole requests.
 //
+// Buffered bodies: a request's body is charged to a process-wide ByteBudget (shared by every
+// server of the process, [limits] buffered_body_bytes_max) from the end of its head (its
+// Content-Length; a chunked body as it grows) until its answer has left or the connection
+// closed. A body that would take the total over the budget is answered 503 with Retry-After and
+// the connection closed. A connection buffer that grew past buffer_keep_bytes_max for a request
+// shrinks back to its initial size when that request is done.
+//
 // Threads: a Server and its connections belong to the loop thread that called listen(); every
-// method runs there (the counters, ServerStats, may be read from any thread). Memory: connections
-// come from a pool that grows up to connections_max and is reused (a connection's buffers keep
-// their grown size), so steady-state traffic allocates nothing; the wait lists are intrusive. A
-// Server must outlive its loop's last turn (destroy it in the loop's teardown).
+// method runs there (the counters, ServerStats, may be read from any thread; the body budget is
+// shared with other threads).
+//
+// Memory: connections come from a pool that grows up to connections_max and is reused. A
+// connection holds its RequestBuffers (receive and answer buffers, parser: ~10 KiB) only while
+// it has a request: from its first byte until the answer has left with nothing more buffered.
+// An idle keep-alive connection (or one that sent nothing yet) is ~0.25 KiB. The buffers are
+// lent from a second pool and taken back with their grown size (up to buffer_keep_bytes_max),
+// so steady-state traffic allocates nothing; every buffer_trim_interval_ms the spares beyond the
+// most lent at once in the last two intervals (at least spare_buffers_min) are freed, so a
+// burst's memory goes back. The wait lists are intrusive. A Server must outlive its loop's last
+// turn (destroy it in the loop's teardown).
 #pragma once
 
 #include <array>
@@ -23,6 +38,7 @@
 #include <memory>
 #include <vector>
 
+#include "base/budget.h"
 #include "base/buffer.h"
 #include "base/result.h"
 #include "http/parser.h"
@@ -34,6 +50,15 @@
 namespace em::http {
 
 class ServerConn;
+
+/// What a connection holds only while it has a request: the bytes received, the answer being
+/// written and sent, and the parser (with its header array). Lent by the Server's pool.
+struct RequestBuffers {
+    explicit RequestBuffers(const Limits& limits);
+    ByteBuffer in;
+    ByteBuffer out;
+    RequestParser parser;
+};
 
 /// What a server does with requests (the proxy, the admin API, the validator guard).
 class Handler {
@@ -66,6 +91,16 @@ struct ServerConfig {
     /// Where to count (caller-owned, outlives the server; read from any thread); nullptr: the
     /// server's own counters.
     ServerStats* stats = nullptr;
+    /// The process-wide budget of buffered request bodies (buffered_body_bytes_max), shared by
+    /// the servers of every thread; caller-owned, outlives the server. nullptr: no budget.
+    ByteBudget* body_budget = nullptr;
+    /// A connection buffer (request or answer) grown past this shrinks back to its initial size
+    /// once its request is done: one large request does not pin its memory for the
+    /// connection's life. Buffers up to it are kept, so steady traffic allocates nothing.
+    size_t buffer_keep_bytes_max = 1u << 20;
+    /// Every this often, spare RequestBuffers beyond the most lent at once in the last two
+    /// intervals (at least Server::spare_buffers_min) are freed.
+    uint32_t buffer_trim_interval_ms = 10'000;
 };
 
 /// A checked reference to a connection for answering later: valid() turns false when the
@@ -78,8 +113,9 @@ struct ConnRef {
 
 class ServerConn {
   public:
-    /// Where the handler writes the response (already cleared for it).
-    ByteBuffer& out() { return out_; }
+    /// Where the handler writes the response (already cleared for it). Only while the
+    /// connection has a request (in on_request, or later through a valid ConnRef).
+    ByteBuffer& out() { return buffers_->out; }
     /// Sends what the handler wrote in out() as the answer to the current request.
     void send();
     /// Convenience: a whole response with a body.
@@ -92,7 +128,8 @@ class ServerConn {
     /// Bytes readable from p (inside the current request) to the end of the receive buffer,
     /// padding included: what simdjson needs to parse the body in place.
     size_t readable_bytes_from(const char* p) const {
-        return static_cast<size_t>(in_.data() + in_.capacity() + ByteBuffer::padding_bytes - p);
+        const ByteBuffer& in = buffers_->in;
+        return static_cast<size_t>(in.data() + in.capacity() + ByteBuffer::padding_bytes - p);
     }
     io::Loop& loop() { return *loop_; }
     /// Free for the handler: per-request state (reset to 0 for each request).
@@ -120,13 +157,21 @@ class ServerConn {
     void begin_body();
     void hand_over();
     void become_idle();
-    size_t body_received_bytes() const { return in_.size() - body_offset_; }
+    bool has_bytes() const { return buffers_ && !buffers_->in.empty(); }
+    void give_back_buffers_if_done();
+    size_t body_received_bytes() const { return buffers_->in.size() - body_offset_; }
     bool body_rate_ok(uint64_t now_ns) const;
     void arm_body_check(uint64_t now_ns);
     void check_body(uint64_t now_ns);
+    uint64_t body_bytes_to_reserve() const;
+    bool reserve_body(uint64_t bytes);
+    void release_body();
+    void refuse_body(uint64_t bytes);
+    void finish_request();
     void cut(std::string_view reason);
     void reject(int status, std::string_view reason);
-    void answer_and_close(int status, std::string_view reason, uint64_t send_deadline_ns);
+    void answer_and_close(int status, std::string_view reason, uint64_t send_deadline_ns,
+                          uint32_t retry_after_s = 0);
     void begin_close();
     void maybe_recycle();
     void send_pending();
@@ -148,19 +193,18 @@ class ServerConn {
     uint64_t deadline_ns_ = 0;    ///< the current body's deadline (loop clock)
     uint64_t body_start_ns_ = 0;  ///< when the current head ended (the rate is measured from it)
     size_t body_offset_ = 0;      ///< bytes of in_ before the current body
+    uint64_t body_reserved_bytes_ = 0;  ///< what the current body holds of the body budget
     size_t sent_ = 0;
     ServerConn* wait_prev_ = nullptr;  ///< links on the server's wait list for state_
     ServerConn* wait_next_ = nullptr;
-    ByteBuffer in_;
-    ByteBuffer out_;
-    RequestParser parser_;
+    std::unique_ptr<RequestBuffers> buffers_;  ///< while the connection has a request
     io::Completion recv_{};
     io::Completion send_{};
     io::Completion close_{};
     io::Timer timer_{};
 
   public:
-    explicit ServerConn(const Limits& limits);
+    ServerConn();
 };
 
 class Server {
@@ -168,6 +212,9 @@ class Server {
     /// Accepted connections that wait for the slot of a connection evicted for them (a few
     /// loop turns: the victim's 408 leaves, then it closes).
     static constexpr uint32_t admit_queue_max = 64;
+    /// Spare RequestBuffers kept however quiet the server is (a burst of this many requests
+    /// allocates nothing).
+    static constexpr uint32_t spare_buffers_min = 64;
 
     Server() = default;
     ~Server();
@@ -185,6 +232,9 @@ class Server {
     /// Connections open and requests being handled (the drain condition is both zero).
     uint32_t connections() const { return open_; }
     uint32_t requests_in_flight() const { return in_flight_; }
+    /// RequestBuffers held by connections now, and kept spare in the pool.
+    uint32_t request_buffers_lent() const { return buffers_lent_; }
+    size_t request_buffers_spare() const { return spare_buffers_.size(); }
     const ServerStats& stats() const { return *stats_; }
 
   private:
@@ -203,6 +253,10 @@ class Server {
     ServerConn* take_conn();
     void give_back(ServerConn* conn);
     WaitList* wait_list(ServerConn::State state);
+    std::unique_ptr<RequestBuffers> lend_buffers();
+    void take_back_buffers(std::unique_ptr<RequestBuffers> buffers);
+    void arm_trim();
+    static void on_trim(io::Timer* timer);
     static void link(WaitList& list, ServerConn* conn);
     static void unlink(WaitList& list, ServerConn* conn);
     ServerStats& counters() { return *stats_; }
@@ -223,6 +277,11 @@ class Server {
     uint32_t admit_count_ = 0;
     uint32_t open_ = 0;
     uint32_t in_flight_ = 0;
+    std::vector<std::unique_ptr<RequestBuffers>> spare_buffers_;
+    uint32_t buffers_lent_ = 0;
+    uint32_t buffers_lent_peak_ = 0;       ///< most lent at once in this trim interval
+    uint32_t buffers_lent_peak_prev_ = 0;  ///< ... and in the one before
+    io::Timer trim_timer_{};
     ServerStats own_stats_;
     ServerStats* stats_ = &own_stats_;
 };

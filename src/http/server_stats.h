@@ -1,5 +1,5 @@
 // Counters of one http::Server: connections, requests, and why connections were cut (deadlines,
-// the minimum body rate, eviction at connections_max).
+// the minimum body rate, eviction at connections_max, the buffered-body budget).
 //
 // Threads: written only by the loop thread that owns the server (relaxed atomic increments, no
 // locks); any thread may read them (the admin API renders the engine listener's counters from
@@ -20,6 +20,9 @@ struct ServerStats {
     Counter requests{0};
     Counter bad_requests{0};  ///< answered 4xx/5xx by the parser (400/413/431/501/505)
     Counter aborted{0};       ///< closed with a request in flight
+    /// Answered 503: the body would have taken the process's buffered request bodies over
+    /// buffered_body_bytes_max.
+    Counter buffered_body_refused{0};
 
     // Deadlines and the idle timer (see ServerConfig).
     Counter header_deadline{0};  ///< head not complete within header_timeout_ms (408)

@@ -71,15 +71,31 @@ bool bodyless(int status) {
     return status < 200 || status == 204 || status == 304;
 }
 
+/// Decimal digits of v, most significant first, into digits (at least 10 bytes); the count.
+size_t decimal_u32(uint32_t v, char* digits) {
+    char tmp[10];
+    size_t n = 0;
+    do {
+        tmp[n++] = static_cast<char>('0' + v % 10);
+        v /= 10;
+    } while (v);
+    for (size_t i = 0; i < n; i++) digits[i] = tmp[n - 1 - i];
+    return n;
+}
+
 /// Status line and optional headers; `with_length` adds the placeholder, else just CRLF CRLF.
 size_t write_response_head(ByteBuffer& out, int status, std::string_view content_type,
-                           bool keep_alive, bool with_length) {
+                           bool keep_alive, bool with_length, uint32_t retry_after_s = 0) {
     EM_ASSERT(status >= 100 && status <= 599);
     EM_DEBUG_ASSERT(has_no_crlf(content_type));
     std::string_view reason = status_reason(status);
     constexpr std::string_view close = "Connection: close\r\n";
+    constexpr std::string_view retry_after = "Retry-After: ";
+    char seconds[10];
+    std::string_view retry_value(seconds, retry_after_s ? decimal_u32(retry_after_s, seconds) : 0);
     size_t n = 9 + 3 + 1 + reason.size() + 2 + header_bytes("Content-Type: ", content_type) +
-               (keep_alive ? 0 : close.size()) + (with_length ? length_field_bytes : 2);
+               header_bytes(retry_after, retry_value) + (keep_alive ? 0 : close.size()) +
+               (with_length ? length_field_bytes : 2);
     char* p = out.prepare(n);
     if (!p) return out.size();
     Writer w(p);
@@ -91,6 +107,11 @@ size_t write_response_head(ByteBuffer& out, int status, std::string_view content
     if (!content_type.empty()) {
         w.put("Content-Type: ");
         w.put(content_type);
+        w.put("\r\n");
+    }
+    if (!retry_value.empty()) {
+        w.put(retry_after);
+        w.put(retry_value);
         w.put("\r\n");
     }
     if (!keep_alive) w.put(close);
@@ -106,9 +127,10 @@ size_t write_response_head(ByteBuffer& out, int status, std::string_view content
 
 }  // namespace
 
-size_t begin_response(ByteBuffer& out, int status, std::string_view content_type, bool keep_alive) {
+size_t begin_response(ByteBuffer& out, int status, std::string_view content_type, bool keep_alive,
+                      uint32_t retry_after_s) {
     EM_ASSERT(!bodyless(status));
-    return write_response_head(out, status, content_type, keep_alive, true);
+    return write_response_head(out, status, content_type, keep_alive, true, retry_after_s);
 }
 
 void end_response(ByteBuffer& out, size_t mark) {

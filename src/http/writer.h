@@ -12,6 +12,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <string_view>
 
 #include "base/buffer.h"
@@ -21,10 +22,12 @@ namespace em::http {
 /// Width of the Content-Length placeholder: bodies up to 9'999'999'999 bytes.
 inline constexpr size_t content_length_digits_max = 10;
 
-/// Writes a response head (HTTP/1.1 status line, Content-Type unless empty, "Connection: close"
-/// unless keep_alive, Content-Length placeholder) and returns the mark for end_response.
-/// status must be 200..599 and not 204/304 (those have no body: use write_response).
-size_t begin_response(ByteBuffer& out, int status, std::string_view content_type, bool keep_alive);
+/// Writes a response head (HTTP/1.1 status line, Content-Type unless empty, "Retry-After: N"
+/// when retry_after_s > 0 (for 503 and 429), "Connection: close" unless keep_alive,
+/// Content-Length placeholder) and returns the mark for end_response. status must be 200..599
+/// and not 204/304 (those have no body: use write_response).
+size_t begin_response(ByteBuffer& out, int status, std::string_view content_type, bool keep_alive,
+                      uint32_t retry_after_s = 0);
 /// Patches Content-Length with the bytes appended since begin_response returned `mark`.
 void end_response(ByteBuffer& out, size_t mark);
 /// A whole response with `body` (for 1xx/204/304 the body must be empty and no length is sent).

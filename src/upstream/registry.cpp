@@ -1,5 +1,7 @@
 #include "upstream/registry.h"
 
+#include "base/name.h"
+
 namespace em::upstream {
 
 size_t Registry::count() const {
@@ -17,6 +19,8 @@ int Registry::find(std::string_view name) const {
 }
 
 Result<size_t> Registry::add(NodeInfo info) {
+    // The last line of defence: a name reaches log lines and /metrics labels from here.
+    if (auto ok = check_name(info.name); !ok) return Unexpected(ok.error().prefix("node name"));
     std::lock_guard<std::mutex> lock(mutex_);
     if (find(info.name) >= 0)
         return failf(Errc::invalid_input, "a node named '%s' exists already", info.name.c_str());

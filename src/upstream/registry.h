@@ -39,7 +39,7 @@ public:
     /// Index of the node named `name`, or -1.
     int find(std::string_view name) const;
     /// Puts info into the first free slot (control thread). Errc::busy when all are used,
-    /// invalid_input when the name is taken.
+    /// invalid_input when the name is taken or breaks the name rule (base/name.h).
     Result<size_t> add(NodeInfo info);
     /// Empties slot i (control thread).
     void remove(size_t i);

@@ -35,21 +35,6 @@ Result<bool> status_bool(JsonValue v, int i, bool* const fields[]) {
 
 }  // namespace
 
-Result<void> check_name(std::string_view name) {
-    if (name.empty() || name.size() > name_chars_max) {
-        return failf(Errc::invalid_input, "name must have 1..%zu characters", name_chars_max);
-    }
-    for (char c : name) {
-        bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-                  c == '.' || c == '_' || c == '-';
-        if (!ok) {
-            return failf(Errc::invalid_input, "name '%.*s' may only use A-Z a-z 0-9 . _ -",
-                         static_cast<int>(name.size()), name.data());
-        }
-    }
-    return {};
-}
-
 const char* message_type_name(MessageType type) {
     return type_names[static_cast<int>(type)];
 }

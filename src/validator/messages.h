@@ -16,6 +16,7 @@
 #include <string_view>
 
 #include "base/buffer.h"
+#include "base/name.h"
 #include "base/result.h"
 #include "validator/json.h"
 #include "validator/lease.h"
@@ -23,10 +24,8 @@
 
 namespace em::validator {
 
-/// Host names: [A-Za-z0-9._-], 1..name_chars_max.
-inline constexpr size_t name_chars_max = 63;
-/// Checks a host name; errors name it.
-Result<void> check_name(std::string_view name);
+// Host names follow the one name rule of base/name.h (em::check_name, em::name_chars_max):
+// [A-Za-z0-9._-], 1..63 characters, the same as enginemux's node names.
 
 enum class MessageType : uint8_t { beat, acquire, release, state };
 const char* message_type_name(MessageType type);

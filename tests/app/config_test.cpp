@@ -63,6 +63,28 @@ TEST(NodeSpec, ErrorsNameTheProblem) {
     EXPECT_NE(port.error().message().find("port must be 1..65535"), std::string_view::npos);
 }
 
+// Names reach log lines and /metrics labels: one rule (base/name.h), errors naming the character.
+TEST(NodeSpec, NamesFollowTheNameRule) {
+    auto quote = parse_node_spec("http://x:1#name=ev\"il");
+    ASSERT_FALSE(quote);
+    EXPECT_EQ(quote.error().message(),
+              "node #name=: character '\"' at offset 2 is not allowed in a name (use A-Z a-z 0-9 . _ -)");
+    auto newline = parse_node_spec("http://x:1#name=a\nb");
+    ASSERT_FALSE(newline);
+    EXPECT_NE(newline.error().message().find("character 0x0a at offset 1"), std::string_view::npos);
+    EXPECT_EQ(newline.error().message().find('\n'), std::string_view::npos);
+    auto space = parse_node_spec("http://x:1#name=my node");
+    ASSERT_FALSE(space);
+    EXPECT_NE(space.error().message().find("character 0x20 at offset 2"), std::string_view::npos);
+    ASSERT_FALSE(parse_node_spec("http://x:1#name=" + std::string(64, 'a')));
+    EXPECT_TRUE(parse_node_spec("http://x:1#name=el-4.eu_1"));
+    // The same rule for --nodes as a whole.
+    Config c;
+    auto flags = run({"--nodes", "http://x:1#name=a{b}", "--jwt-secret", "/tmp/x"}, c);
+    ASSERT_FALSE(flags);
+    EXPECT_NE(flags.error().message().find("character '{' at offset 1"), std::string_view::npos);
+}
+
 TEST(Flags, ExecutionbackupFlagsWork) {
     Config c;
     auto r = run({"--nodes", "http://127.0.0.1:8551,http://127.0.0.1:8552#do-not-use", "--jwt-secret",
@@ -148,6 +170,23 @@ timeout_ms = 900
     unlink(path.c_str());
 }
 
+TEST(Toml, BufferedBodyBudgetHoldsAtLeastOneLargestBody) {
+    const std::string nodes = "jwt_secret = \"/j\"\n[[nodes]]\nurl = \"http://a:1\"\n[limits]\n";
+    std::string fits = temp_file(nodes + "body_bytes_max = 1048576\nbuffered_body_bytes_max = 1048576\n");
+    auto ok = load_file(fits);
+    ASSERT_TRUE(ok) << ok.error().c_str();
+    EXPECT_EQ(ok->limits.buffered_body_bytes_max, 1048576u);
+    EXPECT_EQ(Config{}.limits.buffered_body_bytes_max, 256u << 20);
+    std::string small = temp_file(nodes + "buffered_body_bytes_max = 1048576\n");
+    auto bad = load_file(small);
+    ASSERT_FALSE(bad);
+    EXPECT_NE(bad.error().message().find("buffered_body_bytes_max 1048576 is below body_bytes_max"),
+              std::string_view::npos)
+        << bad.error().c_str();
+    unlink(fits.c_str());
+    unlink(small.c_str());
+}
+
 TEST(Toml, StrictAboutKeysTypesAndRanges) {
     struct Case {
         const char* text;
@@ -156,6 +195,7 @@ TEST(Toml, StrictAboutKeysTypesAndRanges) {
         {"prot = 1\n", "unknown setting 'prot'"},
         {"[limits]\nbody_bytes = 1\n", "unknown setting 'limits.body_bytes'"},
         {"[limits]\nbody_rate_min_bytes_s = -1\n", "limits.body_rate_min_bytes_s: -1 is outside 0..1073741824"},
+        {"[limits]\nbuffered_body_bytes_max = 10\n", "limits.buffered_body_bytes_max: 10 is outside 1024.."},
         {"port = \"7000\"\n", "port: expected a number"},
         {"port = 70000\n", "port: 70000 is outside 0..65535"},
         {"spin_us = 100000000\n", "spin_us: 100000000 is outside 0..60000000"},
@@ -163,6 +203,9 @@ TEST(Toml, StrictAboutKeysTypesAndRanges) {
         {"[[nodes]]\nname = \"x\"\n", "nodes[0]: url is required"},
         {"[[nodes]]\nurl = \"tcp://x\"\n", "nodes[0].url: node URL 'tcp://x'"},
         {"[[nodes]]\nurl = \"http://x:1\"\nrole = \"boss\"\n", "role 'boss' is not voter or mirror"},
+        {"[[nodes]]\nurl = \"http://x:1\"\nname = \"a\\\"b\"\n",
+         "nodes[0].name: character '\"' at offset 1 is not allowed in a name"},
+        {"[[nodes]]\nurl = \"http://x:1\"\nname = \"a\\nb\"\n", "nodes[0].name: character 0x0a at offset 1"},
         {"port = = 3\n", ":1:"},
     };
     for (const auto& tc : cases) {

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <string>
+
 namespace em {
 namespace {
 
@@ -40,6 +42,25 @@ TEST(ByteBuffer, ReuseDoesNotReallocate) {
         b.append(std::string(5000, 'y'));
     }
     EXPECT_EQ(p, b.data());
+}
+
+TEST(ByteBuffer, ShrinkToGivesMemoryBackAndKeepsTheContent) {
+    ByteBuffer b(64u << 20, 4096);
+    b.append(std::string(3u << 20, 'x'));
+    EXPECT_GE(b.capacity(), 3u << 20);
+    EXPECT_FALSE(b.shrink_to(4096));  // the content does not fit
+    b.consume_front((3u << 20) - 10);
+    ASSERT_TRUE(b.shrink_to(4096));
+    EXPECT_EQ(b.capacity(), 4096u);
+    EXPECT_EQ(b.view(), std::string(10, 'x'));
+    EXPECT_FALSE(b.shrink_to(4096));  // already that small
+    EXPECT_TRUE(b.append(std::string(100, 'y')));
+    EXPECT_EQ(b.size(), 110u);
+    b.clear();
+    ASSERT_TRUE(b.shrink_to(0));  // nothing held at all
+    EXPECT_EQ(b.capacity(), 0u);
+    EXPECT_TRUE(b.append("again"));
+    EXPECT_EQ(b.view(), "again");
 }
 
 }  // namespace

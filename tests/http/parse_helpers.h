@@ -22,6 +22,7 @@ struct Snapshot {
     std::string method_text, target;
     int version_minor = -1;
     bool keep_alive = false, expect_continue = false, chunked = false;
+    uint64_t content_length = 0;
     std::string authorization, content_type, host, upgrade;
     std::vector<std::pair<std::string, std::string>> headers;
     std::string body;
@@ -47,6 +48,7 @@ inline Snapshot snapshot(const RequestParser& p, ParseStatus st) {
     s.keep_alive = r.keep_alive;
     s.expect_continue = r.expect_continue;
     s.chunked = r.chunked;
+    s.content_length = r.content_length;
     s.authorization = r.authorization;
     s.content_type = r.content_type;
     s.host = r.host;

@@ -479,5 +479,22 @@ TEST(RequestParser, FindHeaderAndMethodName) {
     EXPECT_FALSE(iequals("Content-Length", "content-lengtx"));
 }
 
+// The server reserves a body's bytes from the declared length at the end of the head.
+TEST(RequestParser, DeclaredContentLengthIsKnownAtTheEndOfTheHead) {
+    RequestParser p{Limits{}};
+    std::string head = "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 1234\r\n\r\n";
+    std::string data = head + "{";
+    ASSERT_EQ(p.parse(data.data(), data.size()), ParseStatus::incomplete);
+    ASSERT_TRUE(p.headers_done());
+    EXPECT_EQ(p.request().content_length, 1234u);
+    EXPECT_EQ(p.head_bytes(), head.size());
+    p.reset();
+    std::string chunked = "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5\r\n";
+    ASSERT_EQ(p.parse(chunked.data(), chunked.size()), ParseStatus::incomplete);
+    ASSERT_TRUE(p.headers_done());
+    EXPECT_TRUE(p.request().chunked);
+    EXPECT_EQ(p.request().content_length, 0u);
+}
+
 }  // namespace
 }  // namespace em::http

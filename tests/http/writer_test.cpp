@@ -51,6 +51,24 @@ TEST(Writer, BeginEndWritesBodyInPlace) {
               std::string::npos);
 }
 
+TEST(Writer, RetryAfterForBusyAnswers) {
+    ByteBuffer out;
+    size_t mark = begin_response(out, 503, "application/json", false, 1);
+    out.append(R"({"error":"busy"})");
+    end_response(out, mark);
+    ResponseParser p{Limits{}};
+    ASSERT_EQ(p.parse(out.data(), out.size()), ParseStatus::complete) << p.error_reason();
+    EXPECT_EQ(p.response().status, 503);
+    EXPECT_EQ(find_header(p.response().headers, "retry-after"), "1");
+    EXPECT_FALSE(p.response().keep_alive);
+    out.clear();
+    begin_response(out, 503, "", true, 4294967295u);
+    EXPECT_NE(out.view().find("\r\nRetry-After: 4294967295\r\n"), std::string::npos);
+    out.clear();
+    begin_response(out, 200, "text/plain", true);  // 0: no header
+    EXPECT_EQ(out.view().find("Retry-After"), std::string::npos);
+}
+
 TEST(Writer, EmptyAndLargeBodies) {
     for (size_t n : {size_t{0}, size_t{9}, size_t{10}, size_t{1} << 20}) {
         ByteBuffer out;

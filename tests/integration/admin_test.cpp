@@ -12,8 +12,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cctype>
 #include <chrono>
+#include <cstdlib>
 #include <string>
+#include <string_view>
 #include <thread>
 
 #include "base/clock.h"
@@ -252,6 +255,124 @@ TEST(AdminWithToken, AWrongTokenIs401AndReadsStayOpen) {
               200);  // reads need no token (protect_reads = false)
     d.admin_token = admin_token;
     EXPECT_EQ(d.admin("POST", "/recheck").status, 200);
+}
+
+/// Checks Prometheus text exposition (0.0.4) strictly, line by line: every line ends with a
+/// line feed; comments are "# HELP name text" or "# TYPE name type"; every other line is
+/// `name{label="value",...} value` or `name value`, label values using only the escapes \\,
+/// \" and \n. Returns "" or the first bad line with what is wrong.
+std::string exposition_error(const std::string& text) {
+    auto is_name = [](std::string_view n, bool colon) {
+        if (n.empty() || std::isdigit(static_cast<unsigned char>(n[0]))) return false;
+        for (char c : n)
+            if (!std::isalnum(static_cast<unsigned char>(c)) && c != '_' && !(colon && c == ':'))
+                return false;
+        return true;
+    };
+    auto is_value = [](std::string_view v) {
+        if (v == "+Inf" || v == "-Inf" || v == "NaN") return true;
+        char* end = nullptr;
+        std::string copy(v);
+        std::strtod(copy.c_str(), &end);
+        return !copy.empty() && end == copy.c_str() + copy.size();
+    };
+    if (!text.empty() && text.back() != '\n') return "no line feed after the last line";
+    size_t start = 0;
+    while (start < text.size()) {
+        size_t end = text.find('\n', start);
+        std::string_view line(text.data() + start, end - start);
+        start = end + 1;
+        std::string bad = "bad line: " + std::string(line);
+        if (line.substr(0, 7) == "# HELP " || line.substr(0, 7) == "# TYPE ") {
+            std::string_view rest = line.substr(7);
+            if (!is_name(rest.substr(0, rest.find(' ')), true)) return bad;
+            continue;
+        }
+        if (line.empty() || line[0] == '#') return bad;
+        size_t i = 0;
+        while (i < line.size() && line[i] != '{' && line[i] != ' ') i++;
+        if (!is_name(line.substr(0, i), true) || i == line.size()) return bad;
+        if (line[i] == '{') {
+            i++;
+            while (i < line.size() && line[i] != '}') {
+                size_t eq = line.find('=', i);
+                if (eq == std::string_view::npos || !is_name(line.substr(i, eq - i), false) ||
+                    eq + 1 >= line.size() || line[eq + 1] != '"')
+                    return bad + " (label name)";
+                i = eq + 2;
+                while (i < line.size() && line[i] != '"') {
+                    if (line[i] == '\\') {
+                        if (i + 1 >= line.size() || std::string_view("\\\"n").find(line[i + 1]) ==
+                                                         std::string_view::npos)
+                            return bad + " (escape)";
+                        i++;
+                    }
+                    i++;
+                }
+                if (i >= line.size()) return bad + " (unterminated label value)";
+                i++;
+                if (i < line.size() && line[i] == ',') i++;
+                else if (i < line.size() && line[i] != '}') return bad + " (after a label)";
+            }
+            if (i >= line.size()) return bad + " (no closing brace)";
+            i++;
+        }
+        if (i >= line.size() || line[i] != ' ' || !is_value(line.substr(i + 1)))
+            return bad + " (value)";
+    }
+    return {};
+}
+
+// Issue 19, defect 5: a node name with a quote or a line feed wrote forged lines into /metrics
+// (Prometheus dropped the whole scrape) and split log lines, and DELETE /nodes/NAME did not
+// percent-decode. Names now follow one rule (base/name.h), refused with the character named;
+// NAME is percent-decoded strictly; label values are escaped.
+TEST(AdminNames, HostileNamesAreRefusedAndMetricsStayParseable) {
+    TempDir dir;
+    MockEl el(dir, "el1");
+    Daemon d(dir, {&el},
+             {"--config", dir.write("fast.toml", fast_health), "--admin-token-file",
+              dir.write("admin.token", admin_token), "--admin-secrets-dir", dir.path});
+    d.admin_token = admin_token;
+    AuthRecorder other;
+    std::string own = make_secret(dir, "own.hex");
+    std::string node = other.url() + "#jwt-secret=" + own + "#name=";
+    ASSERT_EQ(exposition_error(d.admin("GET", "/metrics").body), "");
+
+    HttpReply quote = d.admin("POST", "/nodes", node + "ev\"il");
+    EXPECT_EQ(quote.status, 400) << quote.body;
+    EXPECT_NE(quote.body.find("character '\\\"' at offset 2 is not allowed in a name"),
+              std::string::npos)
+        << quote.body;
+    HttpReply forged = d.admin("POST", "/nodes", node + "x\"} 1\nenginemux_node_primary{node=\"el1");
+    EXPECT_EQ(forged.status, 400) << forged.body;
+    HttpReply newline = d.admin("POST", "/nodes", node + "ev\nil");
+    EXPECT_EQ(newline.status, 400) << newline.body;
+    EXPECT_NE(newline.body.find("character 0x0a at offset 2"), std::string::npos) << newline.body;
+    HttpReply space = d.admin("POST", "/nodes", node + "my node");
+    EXPECT_EQ(space.status, 400) << space.body;
+    std::string metrics = d.admin("GET", "/metrics").body;
+    EXPECT_EQ(exposition_error(metrics), "") << metrics;
+    EXPECT_EQ(metrics.find("node=\"ev"), std::string::npos);
+    EXPECT_EQ(metrics.find("node=\"x"), std::string::npos);
+
+    // A name with every allowed kind of character: added, shown, and removed by its
+    // percent-encoded name too.
+    HttpReply added = d.admin("POST", "/nodes", node + "EL-4.b_1");
+    ASSERT_EQ(added.status, 201) << added.body;
+    metrics = d.admin("GET", "/metrics").body;
+    EXPECT_EQ(exposition_error(metrics), "") << metrics;
+    EXPECT_NE(metrics.find("enginemux_node_primary{node=\"EL-4.b_1\"}"), std::string::npos);
+    HttpReply bad_escape = d.admin("DELETE", "/nodes/EL%2D4.b_1%zz");
+    EXPECT_EQ(bad_escape.status, 400) << bad_escape.body;
+    EXPECT_NE(bad_escape.body.find("bad percent escape at offset 10"), std::string::npos)
+        << bad_escape.body;
+    HttpReply bad_name = d.admin("DELETE", "/nodes/my%20node");
+    EXPECT_EQ(bad_name.status, 400) << bad_name.body;
+    EXPECT_NE(bad_name.body.find("character 0x20 at offset 2"), std::string::npos) << bad_name.body;
+    EXPECT_EQ(d.admin("DELETE", "/nodes/EL%2d4%2Eb_1").status, 200);
+    EXPECT_EQ(d.admin("DELETE", "/nodes/EL-4.b_1").status, 404);
+    EXPECT_EQ(exposition_error(d.admin("GET", "/metrics").body), "");
 }
 
 }  // namespace

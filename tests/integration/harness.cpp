@@ -372,4 +372,108 @@ std::string payload_request(int version, int txs, uint64_t seed) {
     return out;
 }
 
+long vm_rss_kib(pid_t pid) {
+    std::ifstream in("/proc/" + std::to_string(pid) + "/status");
+    std::string line;
+    while (std::getline(in, line)) {
+        if (line.rfind("VmRSS:", 0) == 0) return std::strtol(line.c_str() + 6, nullptr, 10);
+    }
+    return -1;
+}
+
+ClientSocket::ClientSocket(uint16_t port) {
+    fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(port);
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (fd_ >= 0 && ::connect(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) close();
+}
+
+ClientSocket::~ClientSocket() { close(); }
+
+void ClientSocket::close() {
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = -1;
+}
+
+bool ClientSocket::send_all(std::string_view bytes) {
+    size_t sent = 0;
+    while (fd_ >= 0 && sent < bytes.size()) {
+        ssize_t n = ::send(fd_, bytes.data() + sent, bytes.size() - sent, MSG_NOSIGNAL);
+        if (n <= 0) return false;
+        sent += static_cast<size_t>(n);
+    }
+    return fd_ >= 0;
+}
+
+namespace {
+
+/// Bytes of the first complete response in raw (0 while incomplete); closed: the peer is gone,
+/// so what is there is all there will be.
+size_t response_bytes(const std::string& raw, bool closed) {
+    size_t head_end = raw.find("\r\n\r\n");
+    if (head_end == std::string::npos) return closed ? raw.size() : 0;
+    std::string length = header_of_response(raw, "content-length");
+    if (length.empty()) return closed || status_of_response(raw) / 100 == 1 ? head_end + 4 : 0;
+    size_t want = head_end + 4 + std::strtoul(length.c_str(), nullptr, 10);
+    return raw.size() >= want ? want : (closed ? raw.size() : 0);
+}
+
+}  // namespace
+
+std::string ClientSocket::read_response(int timeout_ms) {
+    uint64_t deadline = mono_ns() + static_cast<uint64_t>(timeout_ms) * 1'000'000ull;
+    char buf[65536];
+    bool closed = false;
+    for (;;) {
+        size_t n = response_bytes(buffered_, closed);
+        if (n > 0 || closed) {
+            std::string response = buffered_.substr(0, n);
+            buffered_.erase(0, n);
+            return response;
+        }
+        pollfd p{fd_, POLLIN, 0};
+        int left = static_cast<int>((deadline - std::min(deadline, mono_ns())) / 1'000'000ull);
+        if (fd_ < 0 || left <= 0 || ::poll(&p, 1, left) <= 0) return {};
+        ssize_t got = ::recv(fd_, buf, sizeof buf, 0);
+        if (got > 0) buffered_.append(buf, static_cast<size_t>(got));
+        else closed = true;
+    }
+}
+
+bool ClientSocket::peer_closed(int timeout_ms) {
+    uint64_t deadline = mono_ns() + static_cast<uint64_t>(timeout_ms) * 1'000'000ull;
+    char buf[65536];
+    while (fd_ >= 0) {
+        pollfd p{fd_, POLLIN, 0};
+        int left = static_cast<int>((deadline - std::min(deadline, mono_ns())) / 1'000'000ull);
+        if (left <= 0 || ::poll(&p, 1, left) <= 0) return false;
+        ssize_t got = ::recv(fd_, buf, sizeof buf, 0);
+        if (got <= 0) return true;
+        buffered_.append(buf, static_cast<size_t>(got));
+    }
+    return true;
+}
+
+int status_of_response(const std::string& raw) {
+    if (raw.size() < 12 || raw.compare(0, 7, "HTTP/1.") != 0) return 0;
+    return std::atoi(raw.c_str() + 9);
+}
+
+std::string header_of_response(const std::string& raw, const std::string& name) {
+    size_t head_end = raw.find("\r\n\r\n");
+    std::string lower = head_end == std::string::npos ? raw : raw.substr(0, head_end + 2);
+    for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    std::string key = "\r\n" + name + ":";
+    for (char& c : key) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    size_t at = lower.find(key);
+    if (at == std::string::npos) return {};
+    size_t start = at + key.size(), end = raw.find("\r\n", start);
+    std::string value = raw.substr(start, end - start);
+    while (!value.empty() && value.front() == ' ') value.erase(0, 1);
+    while (!value.empty() && value.back() == ' ') value.pop_back();
+    return value;
+}
+
 }  // namespace em::test

@@ -140,4 +140,37 @@ std::string json_at(const std::string& json, const std::string& pointer);
 /// A synthetic newPayload request (from `enginemux payload-example`), version 1..4.
 std::string payload_request(int version, int txs = 4, uint64_t seed = 1);
 
+/// The process's resident set (VmRSS in /proc/PID/status) in KiB; -1 if unreadable.
+long vm_rss_kib(pid_t pid);
+
+/// One HTTP/1.1 keep-alive client connection to 127.0.0.1:port with blocking I/O under
+/// deadlines, for tests that hold many connections or send a request in parts.
+class ClientSocket {
+public:
+    /// Connects (ok() false if that failed).
+    explicit ClientSocket(uint16_t port);
+    ~ClientSocket();
+    ClientSocket(const ClientSocket&) = delete;
+    ClientSocket& operator=(const ClientSocket&) = delete;
+    bool ok() const { return fd_ >= 0; }
+    int fd() const { return fd_; }
+    /// Sends all bytes; false if the peer closed or reset the connection.
+    bool send_all(std::string_view bytes);
+    /// Reads one response (head and Content-Length body, or up to the close); "" if nothing
+    /// came within timeout_ms. A 1xx interim response counts as a response.
+    std::string read_response(int timeout_ms = 10000);
+    /// True when the server has closed the connection (reads what was pending first).
+    bool peer_closed(int timeout_ms);
+    void close();
+
+private:
+    int fd_ = -1;
+    std::string buffered_;  ///< bytes read past the last response
+};
+
+/// The status code of a raw response ("HTTP/1.1 503 ..." gives 503), 0 if none.
+int status_of_response(const std::string& raw);
+/// The value of a header in a raw response (case-insensitive name), "" if absent.
+std::string header_of_response(const std::string& raw, const std::string& name);
+
 }  // namespace em::test

@@ -1,0 +1,38 @@
+#include "admin/exposition.h"
+
+#include <cstring>
+
+namespace em::admin {
+
+size_t escaped_label_value_bytes(std::string_view value) {
+    size_t n = value.size();
+    for (char c : value) n += c == '\\' || c == '"' || c == '\n';
+    return n;
+}
+
+LabelSet& LabelSet::add(std::string_view name, std::string_view value) {
+    size_t need = (size_ ? 1 : 0) + name.size() + 2 + escaped_label_value_bytes(value) + 1;
+    if (need > bytes_max - size_) {
+        ok_ = false;
+        return *this;
+    }
+    char* p = text_ + size_;
+    if (size_) *p++ = ',';
+    std::memcpy(p, name.data(), name.size());
+    p += name.size();
+    *p++ = '=';
+    *p++ = '"';
+    for (char c : value) {
+        if (c == '\\' || c == '"' || c == '\n') {
+            *p++ = '\\';
+            *p++ = c == '\n' ? 'n' : c;
+        } else {
+            *p++ = c;
+        }
+    }
+    *p++ = '"';
+    size_ = static_cast<size_t>(p - text_);
+    return *this;
+}
+
+}  // namespace em::admin
