@@ -77,6 +77,20 @@ TEST_F(MockElTest, NewPayloadValidWithBlockHashAndAdvancesHead) {
     EXPECT_EQ(str(call_json(rpc("eth_blockNumber"))->root["result"]), "0x2000");
 }
 
+// Upper-case hex is read (as ELs do); what the mock writes is lower case.
+TEST_F(MockElTest, UpperCaseHexIsReadAndAnswersAreLowerCase) {
+    start({"--head", "1"});
+    std::string block = "0x" + std::string(64, 'A'), parent = "0x" + std::string(64, 'B');
+    auto j = call_json(rpc("engine_newPayloadV1", "[" + payload_v1(block, parent, "0x2A") + "]"));
+    EXPECT_EQ(str(j->root["result"]["status"]), "VALID");
+    EXPECT_EQ(str(j->root["result"]["latestValidHash"]), hash_of('a'));
+    EXPECT_EQ(str(call_json(rpc("eth_blockNumber"))->root["result"]), "0x2a");
+    auto bad =
+        call_json(rpc("engine_newPayloadV1", "[" + payload_v1(block, parent, "0x02A") + "]"));
+    EXPECT_EQ(int64_t(bad->root["error"]["code"]), -32602);
+    EXPECT_NE(str(bad->root["error"]["message"]).find("blockNumber"), std::string::npos);
+}
+
 TEST_F(MockElTest, NewPayloadWithoutBlockHashIsInvalidParams) {
     start();
     auto j = call_json(rpc("engine_newPayloadV1", "[{\"blockNumber\":\"0x1\"}]"));
