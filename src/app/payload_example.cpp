@@ -64,8 +64,7 @@ void fill(const ExampleOptions& o, std::mt19937_64& rng, uint64_t number, const 
     const char tag[] = "enginemux example";
     ex.extra.assign(tag, tag + sizeof tag - 1);
     p.extra_data = eth::Bytes(ex.extra.data(), ex.extra.size());
-    p.base_fee_per_gas = {};
-    p.base_fee_per_gas[31] = 7;
+    p.base_fee_per_gas = U256::from_u64(7);
     ex.tx_storage.assign(o.txs, std::vector<uint8_t>(o.tx_bytes));
     ex.txs.clear();
     for (auto& tx : ex.tx_storage) {
@@ -121,7 +120,9 @@ void write_request(const ExampleOptions& o, const Example& ex, uint64_t id, Byte
     quoted_quantity(out, p.timestamp);
     out.append(",\"extraData\":");
     quoted_data(out, p.extra_data);
-    out.append(",\"baseFeePerGas\":\"0x7\",\"blockHash\":");
+    out.append(",\"baseFeePerGas\":");
+    quoted_quantity(out, p.base_fee_per_gas);
+    out.append(",\"blockHash\":");
     quoted_data(out, p.block_hash);
     out.append(",\"transactions\":[");
     for (size_t i = 0; i < p.transactions.size(); i++) {

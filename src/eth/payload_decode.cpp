@@ -219,7 +219,7 @@ Result<void> decode_u256(ond::value& v, const Path& p, U256& out) {
     char padded[64];
     std::memset(padded, '0', sizeof padded);
     std::memcpy(padded + 64 - d.size(), d.data(), d.size());
-    size_t at = hex_decode_lower_portable(padded, out.data(), 32);
+    size_t at = hex_decode_lower_portable(padded, out.be.data(), 32);
     if (at != hex_ok) return digit_fail(p, d, at - (64 - d.size()));
     return {};
 }
