@@ -5,6 +5,8 @@
 #include <ctime>
 #include <fstream>
 
+#include "common/hex_case.h"
+#include "eth/keccak/keccak.h"
 #include "http/jwt.h"
 #include "mock_el_common.h"
 
@@ -12,6 +14,10 @@ namespace em::test {
 namespace {
 
 using simdjson::dom::element;
+
+void keccak(const uint8_t* data, size_t size, uint8_t* out) {
+    eth::keccak256(std::span<const uint8_t>(data, size), out);
+}
 
 // ---------------------------------------------------------------- default answers
 
@@ -519,6 +525,19 @@ TEST_F(MockElTest, VerifyBlockHashOnRoundTripAndTamperedPayloads) {
         EXPECT_EQ(int64_t(err->root["error"]["code"]), -32602);
         EXPECT_NE(str(err->root["error"]["message"]).find("gasUsed"), std::string::npos)
             << str(err->root["error"]["message"]);
+        // Issue 13: checksummed addresses and upper-case hex are the same block (ELs accept them).
+        std::string shouted = em::test::checksummed_and_upper(payload, keccak);
+        ASSERT_NE(shouted, payload);
+        auto loud = call_json(rpc(method, "[" + shouted + "]"));
+        ASSERT_FALSE(loud->root["result"].error()) << simdjson::minify(loud->root);
+        EXPECT_EQ(str(loud->root["result"]["status"]), "VALID");
+        EXPECT_EQ(str(loud->root["result"]["latestValidHash"]), str(p["blockHash"]));
+        std::string zero = em::test::upper_hex(payload);
+        zero.replace(zero.find("\"gasLimit\":\"0x") + 14, 0, "0");
+        auto lead = call_json(rpc(method, "[" + zero + "]"));
+        EXPECT_EQ(int64_t(lead->root["error"]["code"]), -32602);
+        EXPECT_NE(str(lead->root["error"]["message"]).find("gasLimit"), std::string::npos)
+            << str(lead->root["error"]["message"]);
     }
 }
 
