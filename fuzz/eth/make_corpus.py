@@ -124,3 +124,40 @@ for i, (flags, count, n) in enumerate([(0, 0, 1), (0, 0, 3), (1, 0, 20), (2, 0, 
                                          (0x40, 200, 2), (0, 0, 130), (1, 0, 260)]):
     body = b''.join(bytes([ln]) + rb(ln) for ln in (rng.choice([1, 5, 30, 33, 100, 200]) for _ in range(n)))
     write('trie_root', 'seed_%02d' % i, bytes([flags, count]) + body)
+
+
+# ---- payload_decode, issue 13: upper-case hex and EIP-55 checksummed addresses ----
+# (appended last so that the seeds above keep their bytes). The addresses are the EIP's own
+# checksummed examples; every other hex value is upper-cased; the 0x prefix stays lower case.
+EIP55 = ['0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed', '0xfB6916095ca1df60bB79Ce92cE3Ea74c37c5d359',
+         '0xdbF03B407c01E7cD3CBea99509d93f8DDDC8C6FB', '0xD1220A0cf47c7B9Be7A2E6BA89F429762e7b9aDb']
+
+
+def upper_hex(v):
+    if isinstance(v, str):
+        return '0x' + v[2:].upper() if v.startswith('0x') else v
+    if isinstance(v, list):
+        return [upper_hex(x) for x in v]
+    if isinstance(v, dict):
+        return {k: upper_hex(x) for k, x in v.items()}
+    return v
+
+
+def checksummed(req):
+    p = req['params'][0]
+    p['feeRecipient'] = EIP55[0]
+    for i, w in enumerate(p.get('withdrawals') or []):
+        w['address'] = EIP55[1 + i % 3]
+    return req
+
+
+write('payload_decode', 'v3_checksummed.json', json.dumps(checksummed(request(3, 15))))
+write('payload_decode', 'v4_upper_checksummed.json',
+      json.dumps(checksummed(upper_hex(request(4, 16)))))
+write('payload_decode', 'v5_upper.json', json.dumps(upper_hex(request(5, 17))))
+bad = upper_hex(request(3, 18))
+bad['params'][0]['baseFeePerGas'] = '0x0A'
+write('payload_decode', 'bad_upper_leading_zero.json', json.dumps(bad))
+bad = upper_hex(request(4, 19))
+bad['params'][0]['feeRecipient'] = '0X' + EIP55[0][2:]
+write('payload_decode', 'bad_capital_x_prefix.json', json.dumps(bad))

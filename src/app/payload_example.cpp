@@ -17,19 +17,18 @@ namespace em::app {
 
 namespace {
 
-void append_hex(ByteBuffer& out, const uint8_t* data, size_t n) {
-    out.append("\"0x");
-    char* p = out.prepare(2 * n);
-    if (!p) return;
-    hex_encode({data, n}, p);
-    out.commit(2 * n);
+// A DATA / QUANTITY value as a JSON string (the hex codec writes the value, in lower case).
+void quoted_data(ByteBuffer& out, std::span<const uint8_t> bytes) {
+    out.push_back('"');
+    append_data(out, bytes);
     out.push_back('"');
 }
 
-void append_quantity(ByteBuffer& out, uint64_t v) {
-    char text[24];
-    int n = std::snprintf(text, sizeof text, "\"0x%llx\"", static_cast<unsigned long long>(v));
-    out.append(text, static_cast<size_t>(n));
+template <typename Number>
+void quoted_quantity(ByteBuffer& out, const Number& v) {
+    out.push_back('"');
+    append_quantity(out, v);
+    out.push_back('"');
 }
 
 template <size_t N>
@@ -65,8 +64,7 @@ void fill(const ExampleOptions& o, std::mt19937_64& rng, uint64_t number, const 
     const char tag[] = "enginemux example";
     ex.extra.assign(tag, tag + sizeof tag - 1);
     p.extra_data = eth::Bytes(ex.extra.data(), ex.extra.size());
-    p.base_fee_per_gas = {};
-    p.base_fee_per_gas[31] = 7;
+    p.base_fee_per_gas = U256::from_u64(7);
     ex.tx_storage.assign(o.txs, std::vector<uint8_t>(o.tx_bytes));
     ex.txs.clear();
     for (auto& tx : ex.tx_storage) {
@@ -101,33 +99,35 @@ void write_request(const ExampleOptions& o, const Example& ex, uint64_t id, Byte
                   static_cast<unsigned long long>(id), o.version);
     out.append(head);
     out.append("\"parentHash\":");
-    append_hex(out, p.parent_hash.data(), 32);
+    quoted_data(out, p.parent_hash);
     out.append(",\"feeRecipient\":");
-    append_hex(out, p.fee_recipient.data(), 20);
+    quoted_data(out, p.fee_recipient);
     out.append(",\"stateRoot\":");
-    append_hex(out, p.state_root.data(), 32);
+    quoted_data(out, p.state_root);
     out.append(",\"receiptsRoot\":");
-    append_hex(out, p.receipts_root.data(), 32);
+    quoted_data(out, p.receipts_root);
     out.append(",\"logsBloom\":");
-    append_hex(out, p.logs_bloom.data(), 256);
+    quoted_data(out, p.logs_bloom);
     out.append(",\"prevRandao\":");
-    append_hex(out, p.prev_randao.data(), 32);
+    quoted_data(out, p.prev_randao);
     out.append(",\"blockNumber\":");
-    append_quantity(out, p.block_number);
+    quoted_quantity(out, p.block_number);
     out.append(",\"gasLimit\":");
-    append_quantity(out, p.gas_limit);
+    quoted_quantity(out, p.gas_limit);
     out.append(",\"gasUsed\":");
-    append_quantity(out, p.gas_used);
+    quoted_quantity(out, p.gas_used);
     out.append(",\"timestamp\":");
-    append_quantity(out, p.timestamp);
+    quoted_quantity(out, p.timestamp);
     out.append(",\"extraData\":");
-    append_hex(out, p.extra_data.data(), p.extra_data.size());
-    out.append(",\"baseFeePerGas\":\"0x7\",\"blockHash\":");
-    append_hex(out, p.block_hash.data(), 32);
+    quoted_data(out, p.extra_data);
+    out.append(",\"baseFeePerGas\":");
+    quoted_quantity(out, p.base_fee_per_gas);
+    out.append(",\"blockHash\":");
+    quoted_data(out, p.block_hash);
     out.append(",\"transactions\":[");
     for (size_t i = 0; i < p.transactions.size(); i++) {
         if (i) out.push_back(',');
-        append_hex(out, p.transactions[i].data(), p.transactions[i].size());
+        quoted_data(out, p.transactions[i]);
     }
     out.push_back(']');
     if (p.has_withdrawals) {
@@ -136,13 +136,13 @@ void write_request(const ExampleOptions& o, const Example& ex, uint64_t id, Byte
             const eth::Withdrawal& w = p.withdrawals[i];
             if (i) out.push_back(',');
             out.append("{\"index\":");
-            append_quantity(out, w.index);
+            quoted_quantity(out, w.index);
             out.append(",\"validatorIndex\":");
-            append_quantity(out, w.validator_index);
+            quoted_quantity(out, w.validator_index);
             out.append(",\"address\":");
-            append_hex(out, w.address.data(), 20);
+            quoted_data(out, w.address);
             out.append(",\"amount\":");
-            append_quantity(out, w.amount_gwei);
+            quoted_quantity(out, w.amount_gwei);
             out.push_back('}');
         }
         out.push_back(']');
@@ -153,7 +153,7 @@ void write_request(const ExampleOptions& o, const Example& ex, uint64_t id, Byte
     out.push_back('}');
     if (o.version >= 3) {
         out.append(",[],");
-        append_hex(out, ex.np.parent_beacon_block_root.data(), 32);
+        quoted_data(out, ex.np.parent_beacon_block_root);
     }
     if (o.version >= 4) out.append(",[]");
     out.append("]}");

@@ -6,45 +6,22 @@
 namespace em::engine::detail {
 
 bool parse_data_fixed(std::string_view text, uint8_t* out, size_t n) {
-    if (text.size() != 2 + 2 * n || text[0] != '0' || text[1] != 'x') return false;
-    const char* p = text.data() + 2;
-    for (size_t i = 0; i < n; i++) {
-        int hi = hex_digit_value(p[2 * i]);
-        int lo = hex_digit_value(p[2 * i + 1]);
-        if ((hi | lo) < 0) return false;
-        out[i] = static_cast<uint8_t>(hi << 4 | lo);
-    }
-    return true;
+    return parse_data(text, {out, n}).has_value();
 }
 
 bool append_data(ByteBuffer& out, const uint8_t* bytes, size_t n) {
-    char* p = out.prepare(2 + 2 * n);
-    if (!p) return false;
-    p[0] = '0';
-    p[1] = 'x';
-    hex_encode({bytes, n}, p + 2);
-    out.commit(2 + 2 * n);
-    return true;
+    return em::append_data(out, {bytes, n});
 }
 
 int compare(const U256& a, const U256& b) {
-    for (int i = 3; i >= 0; i--) {
-        if (a.limb[i] != b.limb[i]) return a.limb[i] < b.limb[i] ? -1 : 1;
-    }
-    return 0;
+    auto order = a <=> b;
+    return order < 0 ? -1 : (order > 0 ? 1 : 0);
 }
 
 bool parse_quantity_u256(std::string_view text, U256& out) {
-    if (text.size() < 3 || text.size() > 66 || text[0] != '0' || text[1] != 'x') return false;
-    std::string_view digits = text.substr(2);
-    if (digits.size() > 1 && digits[0] == '0') return false;  // QUANTITY: no leading zeros
-    out = U256{};
-    size_t n = digits.size();
-    for (size_t i = 0; i < n; i++) {
-        int v = hex_digit_value(digits[n - 1 - i]);  // i-th digit from the least significant
-        if (v < 0) return false;
-        out.limb[i / 16] |= static_cast<uint64_t>(v) << (4 * (i % 16));
-    }
+    auto v = em::parse_quantity_u256(text);
+    if (!v) return false;
+    out = *v;
     return true;
 }
 

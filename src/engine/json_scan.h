@@ -1,11 +1,12 @@
 // Internal helpers of the engine layer for reading and writing Engine API JSON fragments:
-// fixed-size DATA hex, QUANTITY up to 256 bits, raw JSON string literals.
+// fixed-size DATA hex, QUANTITY up to 256 bits, raw JSON string literals. The hex values are
+// read and written by the one codec (base/hex.h: either case in, lower case out); the functions
+// here are thin adapters kept for their callers (their names stay until the pipeline refactor).
 //
 // Any thread; pure functions, no allocation. Not part of the layer's public API (tests may use
 // them).
 #pragma once
 
-#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <string_view>
@@ -13,6 +14,7 @@
 #include <simdjson.h>
 
 #include "base/buffer.h"
+#include "base/u256.h"
 
 namespace em::engine::detail {
 
@@ -22,11 +24,8 @@ bool parse_data_fixed(std::string_view text, uint8_t* out, size_t n);
 /// Appends "0x" + 2*n lowercase hex digits. False when the buffer refused (bytes_max).
 bool append_data(ByteBuffer& out, const uint8_t* bytes, size_t n);
 
-/// An unsigned 256-bit integer, limb[0] least significant.
-struct U256 {
-    std::array<uint64_t, 4> limb{};
-    friend bool operator==(const U256&, const U256&) = default;
-};
+/// The one 256-bit type (base/u256.h).
+using U256 = em::U256;
 /// -1, 0 or 1 as a <, ==, > b.
 int compare(const U256& a, const U256& b);
 

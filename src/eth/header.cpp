@@ -73,7 +73,7 @@ void visit_fields(const Header& h, Visit&& v) {
     v.string(h.extra_data);
     v.string(bytes_of(h.mix_hash));
     v.string(Bytes(zero_nonce, sizeof zero_nonce));
-    v.uint_be(bytes_of(h.base_fee_per_gas));
+    v.uint_be(bytes_of(h.base_fee_per_gas.be));
     if (h.fork >= Fork::shanghai) v.string(bytes_of(h.withdrawals_root));
     if (h.fork >= Fork::cancun) {
         v.u64(h.blob_gas_used);

@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <span>
 
+#include "base/u256.h"
 #include "eth/keccak/keccak.h"
 #include "eth/rlp.h"
 
@@ -17,8 +18,6 @@ namespace em::eth {
 
 using Address = std::array<uint8_t, 20>;
 using Bloom = std::array<uint8_t, 256>;
-/// A 256-bit unsigned integer, big-endian.
-using U256 = std::array<uint8_t, 32>;
 
 /// Header layouts. Osaka adds no header field, so Prague covers Prague and Osaka.
 enum class Fork : uint8_t { paris, shanghai, cancun, prague, amsterdam };

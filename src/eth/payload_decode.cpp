@@ -2,7 +2,9 @@
 //
 // Hex strings are read through value::raw_json_token(): a view of the JSON text itself, so the
 // digits go straight from the request buffer into the arena (no unescape copy). A backslash in
-// a hex string is therefore reported as an invalid digit, which is what we want.
+// a hex string is therefore reported as an invalid digit, which is what we want. The values
+// themselves are read by the one hex codec (base/hex.h); its errors say what is wrong and this
+// file prefixes the field path.
 #include "eth/payload_decode.h"
 
 #include <cstdarg>
@@ -10,7 +12,7 @@
 #include <cstring>
 
 #include "base/assert.h"
-#include "eth/hexdata.h"
+#include "base/hex.h"
 #include "eth/trie.h"
 
 namespace em::eth {
@@ -133,94 +135,62 @@ Unexpected type_fail(const Path& p, const char* expected, Kind got) {
     return path_fail(Errc::invalid_input, p, "expected %s, got %s", expected, kind_name(got));
 }
 
-// The characters after "0x" of a hex string value.
-Result<std::string_view> hex_body(ond::value& v, const Path& p, const char* expected) {
+// The text between the quotes of a hex string value ("0x" included; the codec checks it).
+Result<std::string_view> hex_text(ond::value& v, const Path& p, const char* expected) {
     std::string_view token;
     Kind k = EM_TRY(kind_of(v, token, p));
     if (k != Kind::string) return type_fail(p, expected, k);
     if (token.size() < 2 || token.back() != '"')
         return path_fail(Errc::invalid_input, p, "unterminated string");
-    std::string_view s = token.substr(1, token.size() - 2);
-    if (s.size() < 2 || s[0] != '0' || s[1] != 'x')
-        return path_fail(Errc::invalid_input, p, "missing 0x prefix");
-    return s.substr(2);
+    return token.substr(1, token.size() - 2);
 }
 
-Unexpected digit_fail(const Path& p, std::string_view digits, size_t at) {
-    auto c = static_cast<unsigned char>(digits[at]);
-    if (c >= 'A' && c <= 'F')
-        return path_fail(Errc::invalid_input, p, "uppercase hex digit '%c' at index %zu", c,
-                         at + 2);
-    if (c >= 0x20 && c < 0x7f)
-        return path_fail(Errc::invalid_input, p, "invalid hex digit '%c' at index %zu", c, at + 2);
-    return path_fail(Errc::invalid_input, p, "invalid hex digit 0x%02x at index %zu", c, at + 2);
-}
-
-Result<void> decode_digits(const Path& p, std::string_view digits, uint8_t* out) {
-    if (digits.size() % 2) return path_fail(Errc::invalid_input, p, "odd number of hex digits");
-    size_t at = hex_decode_lower(digits.data(), out, digits.size() / 2);
-    if (at != hex_ok) return digit_fail(p, digits, at);
-    return {};
+// The codec's error ("odd number of hex digits") prefixed with where it happened.
+Unexpected at_path(const Path& p, Error e) {
+    char path[96];
+    format_path(p, path, sizeof path);
+    e.prefix(path);
+    return Unexpected(std::move(e));
 }
 
 // DATA of exactly n bytes.
 Result<void> decode_fixed(ond::value& v, const Path& p, uint8_t* out, size_t n) {
-    std::string_view d = EM_TRY(hex_body(v, p, "a hex string"));
-    if (d.size() % 2) return path_fail(Errc::invalid_input, p, "odd number of hex digits");
-    if (d.size() != 2 * n)
-        return path_fail(Errc::invalid_input, p, "expected %zu bytes, got %zu", n, d.size() / 2);
-    return decode_digits(p, d, out);
+    std::string_view text = EM_TRY(hex_text(v, p, "a hex string"));
+    auto r = parse_data(text, {out, n});
+    if (!r) return at_path(p, std::move(r.error()));
+    return {};
 }
 
 // DATA of 0..bytes_max bytes, copied into the arena after `headroom` scratch bytes. Longer is
 // `over` (a spec violation is invalid_input, a configured limit too_large).
 Result<Bytes> decode_var(ond::value& v, const Path& p, Arena& arena, size_t bytes_max,
                          Errc over = Errc::too_large, size_t headroom = 0) {
-    std::string_view d = EM_TRY(hex_body(v, p, "a hex string"));
-    if (d.size() % 2) return path_fail(Errc::invalid_input, p, "odd number of hex digits");
-    size_t n = d.size() / 2;
+    std::string_view text = EM_TRY(hex_text(v, p, "a hex string"));
+    auto bytes = data_bytes(text);
+    if (!bytes) return at_path(p, std::move(bytes.error()));
+    size_t n = *bytes;
     if (n > bytes_max) return path_fail(over, p, "%zu bytes exceed the limit of %zu", n, bytes_max);
     if (n == 0) return Bytes();
     auto* out = static_cast<uint8_t*>(arena.alloc(headroom + n, 1));
     if (!out) return path_fail(Errc::too_large, p, "decode arena full");
     out += headroom;
-    EM_TRY_VOID(decode_digits(p, d, out));
+    auto r = parse_data(text, {out, n});
+    if (!r) return at_path(p, std::move(r.error()));
     return Bytes(out, n);
 }
 
-// QUANTITY digits (after 0x): minimal lowercase hex, at most digits_max digits.
-Result<std::string_view> quantity_digits(ond::value& v, const Path& p, size_t digits_max) {
-    std::string_view d = EM_TRY(hex_body(v, p, "a hex quantity"));
-    if (d.empty()) return path_fail(Errc::invalid_input, p, "empty quantity (zero is 0x0)");
-    if (d.size() > 1 && d[0] == '0')
-        return path_fail(Errc::invalid_input, p, "leading zero digit in quantity");
-    if (d.size() > digits_max)
-        return path_fail(Errc::invalid_input, p, "quantity exceeds %zu bits", 4 * digits_max);
-    return d;
-}
-
 Result<uint64_t> decode_u64(ond::value& v, const Path& p) {
-    std::string_view d = EM_TRY(quantity_digits(v, p, 16));
-    // Left-pad to an even count of digits and decode as big-endian bytes.
-    char padded[16];
-    size_t n = d.size() + (d.size() & 1);
-    padded[0] = '0';
-    std::memcpy(padded + (d.size() & 1), d.data(), d.size());
-    uint8_t be[8];
-    size_t at = hex_decode_lower_portable(padded, be, n / 2);
-    if (at != hex_ok) return digit_fail(p, d, at - (d.size() & 1));
-    uint64_t x = 0;
-    for (size_t i = 0; i < n / 2; i++) x = x << 8 | be[i];
-    return x;
+    std::string_view text = EM_TRY(hex_text(v, p, "a hex quantity"));
+    auto r = parse_quantity(text);
+    if (!r) return at_path(p, std::move(r.error()));
+    return *r;
 }
 
 Result<void> decode_u256(ond::value& v, const Path& p, U256& out) {
-    std::string_view d = EM_TRY(quantity_digits(v, p, 64));
-    char padded[64];
-    std::memset(padded, '0', sizeof padded);
-    std::memcpy(padded + 64 - d.size(), d.data(), d.size());
-    size_t at = hex_decode_lower_portable(padded, out.data(), 32);
-    if (at != hex_ok) return digit_fail(p, d, at - (64 - d.size()));
+    std::string_view text = EM_TRY(hex_text(v, p, "a hex quantity"));
+    auto r = parse_quantity_u256(text);
+    if (!r) return at_path(p, std::move(r.error()));
+    out = *r;
     return {};
 }
 

@@ -5,10 +5,13 @@
 // positions its (already stage-1-indexed) document at "params" and passes that value here.
 //
 // Strict about shapes; every error names the field path and is meant for JSON-RPC -32602:
-//   - DATA: ^0x([0-9a-f]{2})*$ with the exact length for fixed-size fields (hashes 32 bytes,
-//     addresses 20, logsBloom 256, extraData 0..32). QUANTITY: ^0x(0|[1-9a-f][0-9a-f]*)$ within
-//     u64 (u256 for baseFeePerGas). Uppercase digits, missing 0x, odd digit counts, escapes
-//     inside hex strings are all rejected.
+//   - DATA: ^0x([0-9a-fA-F]{2})*$ with the exact length for fixed-size fields (hashes 32 bytes,
+//     addresses 20, logsBloom 256, extraData 0..32). QUANTITY: ^0x(0|[1-9a-fA-F][0-9a-fA-F]*)$
+//     within u64 (u256 for baseFeePerGas). Digits in either case, as every EL accepts them
+//     (EIP-55 checksummed addresses; not verified, as no EL verifies them); the bytes, and so
+//     the block hash, do not depend on the case. Missing or "0X" prefix, odd digit counts,
+//     leading zeros, escapes inside hex strings are all rejected. The values are read by the
+//     hex codec (base/hex.h).
 //   - params count per version: V1/V2 one, V3 three, V4/V5 four. V2 takes payloads with or
 //     without withdrawals. executionRequests items: type byte || data, at least one data byte,
 //     types strictly ascending.

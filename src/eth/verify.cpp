@@ -25,9 +25,7 @@ Unexpected json_fail(const char* where, simdjson::error_code e) {
 }  // namespace
 
 void format_hash(const Hash32& h, char out[66]) {
-    out[0] = '0';
-    out[1] = 'x';
-    hex_encode(std::span<const uint8_t>(h.data(), h.size()), out + 2);
+    format_data(h, out);
 }
 
 BlockHashVerifier::BlockHashVerifier(const VerifierConfig& config)

@@ -3,6 +3,8 @@
 
 #include <cstring>
 
+#include "base/hex.h"
+
 namespace em::jsonrpc {
 
 namespace {
@@ -11,19 +13,12 @@ bool is_digit(char c) {
     return c >= '0' && c <= '9';
 }
 
-int hex_value(char c) {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-}
-
 // Four hex digits at p (p + 4 <= end), or -1.
 int32_t hex4(const char* p, const char* end) {
     if (end - p < 4) return -1;
     int32_t v = 0;
     for (int i = 0; i < 4; i++) {
-        int d = hex_value(p[i]);
+        int d = hex_digit_value(p[i]);
         if (d < 0) return -1;
         v = v * 16 + d;
     }

@@ -6,7 +6,7 @@
 #include <string_view>
 
 #include "http/jwt.h"
-#include "mockel/quantity.h"
+#include "mockel/amounts.h"
 
 namespace em::mockel {
 

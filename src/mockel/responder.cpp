@@ -13,7 +13,6 @@
 #include "jsonrpc/codes.h"
 #include "jsonrpc/writer.h"
 #include "mockel/methods.h"
-#include "mockel/quantity.h"
 
 namespace em::mockel {
 
@@ -388,7 +387,7 @@ void Responder::write_payload_status(Call& call, Status status, const uint8_t* l
     body_.append("\",\"latestValidHash\":");
     if (lvh) {
         body_.push_back('"');
-        append_data(body_, lvh, 32);
+        append_data(body_, {lvh, 32});
         body_.push_back('"');
     } else {
         body_.append("null");

@@ -10,7 +10,6 @@
 #include "eth/verify.h"
 #include "jsonrpc/codes.h"
 #include "jsonrpc/writer.h"
-#include "mockel/quantity.h"
 #include "mockel/responder.h"
 
 namespace em::mockel {
@@ -21,12 +20,11 @@ namespace {
 
 using Hash = std::array<uint8_t, 32>;
 
-/// A DATA32 member of obj ("0x" + 64 hex digits).
+/// A DATA32 member of obj ("0x" + 64 hex digits, either case).
 bool read_hash(od::object& obj, std::string_view key, uint8_t* out) {
     std::string_view s;
     if (obj.find_field_unordered(key).get_string().get(s)) return false;
-    if (s.size() != 66 || s[0] != '0' || s[1] != 'x') return false;
-    return hex_decode(s.substr(2), out).has_value();
+    return parse_data(s, {out, 32}).has_value();
 }
 
 /// The synthetic hash of block n of the mock chain: "mock" || zeros || n (big-endian).
@@ -58,9 +56,11 @@ const char* read_payload_facts(od::value params, PayloadFacts& f) {
     if (!read_hash(payload, "parentHash", f.parent_hash.data()))
         return "params[0].parentHash: missing or not 0x + 64 hex digits";
     std::string_view number;
-    if (payload.find_field_unordered("blockNumber").get_string().get(number) ||
-        !parse_quantity_u64(number, &f.number))
+    if (payload.find_field_unordered("blockNumber").get_string().get(number))
         return "params[0].blockNumber: missing or not a QUANTITY";
+    auto n = parse_quantity(number);
+    if (!n) return "params[0].blockNumber: missing or not a QUANTITY";
+    f.number = *n;
     return nullptr;
 }
 
@@ -201,7 +201,7 @@ void Responder::answer_forkchoice(Call& call) {
         uint8_t bytes[8];
         for (int i = 0; i < 8; i++) bytes[i] = static_cast<uint8_t>(id >> (56 - 8 * i));
         body_.push_back('"');
-        append_data(body_, bytes, 8);
+        append_data(body_, bytes);
         body_.push_back('"');
     } else {
         body_.append("null");
@@ -212,17 +212,18 @@ void Responder::answer_forkchoice(Call& call) {
 
 void Responder::answer_get_payload(Call& call) {
     std::string_view text;
-    uint64_t id = 0;
+    uint8_t bytes[8];
     od::array array;
     od::value first;
     auto params = parser_.rewind_to_params(call.index);
     if (params.error() || params.value_unsafe().get_array().get(array) || array.at(0).get(first) ||
-        first.get_string().get(text) || text.size() != 18 || text[0] != '0' || text[1] != 'x' ||
-        !parse_u64_flexible(text, &id)) {
+        first.get_string().get(text) || !parse_data(text, bytes)) {
         write_call_error(call, jsonrpc::code::invalid_params,
                          "params[0]: expected a payloadId (0x + 16 hex digits)");
         return;
     }
+    uint64_t id = 0;
+    for (uint8_t b : bytes) id = id << 8 | b;
     if (!shared_.issued_payload_id(id)) {
         write_call_error(call, jsonrpc::code::unknown_payload, "Unknown payload");
         return;
@@ -238,10 +239,8 @@ void Responder::answer_get_payload(Call& call) {
     body_.append("{\"executionPayload\":");
     body_.append(payload);
     body_.append(",\"blockValue\":\"");
-    if (call.ruled && action_.block_value_bytes)
-        body_.append(action_.block_value_text());
-    else
-        body_.append(config_.block_value.view());
+    append_quantity(
+        body_, call.ruled && action_.has_block_value ? action_.block_value : config_.block_value);
     body_.push_back('"');
     if (version >= 3)
         body_.append(
@@ -297,8 +296,10 @@ void Responder::answer_block_by_number(Call& call) {
             number = head;
         else if (tag == "earliest")
             number = 0;
+        else if (auto n = parse_quantity(tag))
+            number = *n;
         else
-            ok = parse_quantity_u64(tag, &number);
+            ok = false;
     }
     if (!ok) {
         write_call_error(call, jsonrpc::code::invalid_params,
@@ -316,9 +317,9 @@ void Responder::answer_block_by_number(Call& call) {
     body_.append("{\"number\":\"");
     append_quantity(body_, number);
     body_.append("\",\"hash\":\"");
-    append_data(body_, hash.data(), hash.size());
+    append_data(body_, hash);
     body_.append("\",\"parentHash\":\"");
-    append_data(body_, parent.data(), parent.size());
+    append_data(body_, parent);
     body_.append("\",\"timestamp\":\"");
     append_quantity(body_, static_cast<uint64_t>(wall_s()));
     body_.push_back('"');

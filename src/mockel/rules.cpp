@@ -4,7 +4,7 @@
 #include <cstring>
 
 #include "base/hex.h"
-#include "mockel/quantity.h"
+#include "mockel/amounts.h"
 
 namespace em::mockel {
 
@@ -114,8 +114,7 @@ Result<void> parse_lvh(std::string_view action, std::string_view v, Action& a) {
     else if (v == "parent")
         a.lvh = Lvh::parent;
     else if (v.size() == 66 && v[0] == '0' && v[1] == 'x') {
-        if (!hex_decode(v.substr(2), a.lvh_hash.data()))
-            return action_error(action, "hash has a non-hex digit");
+        if (!parse_data(v, a.lvh_hash)) return action_error(action, "hash has a non-hex digit");
         a.lvh = Lvh::fixed;
     } else {
         return action_error(action, "not null|block|parent|0x + 64 hex digits");
@@ -194,8 +193,8 @@ Result<void> apply_action(uint32_t key, std::string_view action, std::string_vie
         case k_block_value: {
             auto q = parse_wei(v);
             if (!q) return action_error(action, "not a decimal or 0x-hex amount below 2^256");
-            std::memcpy(a.block_value, q->text, q->bytes);
-            a.block_value_bytes = q->bytes;
+            a.block_value = *q;
+            a.has_block_value = true;
             return {};
         }
         case k_times:

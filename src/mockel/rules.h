@@ -30,6 +30,7 @@
 #include <string_view>
 
 #include "base/result.h"
+#include "base/u256.h"
 
 namespace em::mockel {
 
@@ -79,14 +80,13 @@ struct Action {
     bool wrong_id = false;
     bool no_payload_id = false;
     bool syncing = false;
-    uint8_t block_value_bytes = 0;  ///< 0 = the configured --block-value
-    char block_value[68] = {};      ///< QUANTITY text "0x..."
+    bool has_block_value = false;  ///< false = the configured --block-value
+    U256 block_value;
 
     std::string_view validation_error_text() const {
         return {validation_error, validation_error_bytes};
     }
     std::string_view error_message_text() const { return {error_message, error_message_bytes}; }
-    std::string_view block_value_text() const { return {block_value, block_value_bytes}; }
 };
 
 /// One rule: which methods, what to do, and when.

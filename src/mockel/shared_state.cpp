@@ -3,6 +3,7 @@
 #include <cstring>
 
 #include "base/clock.h"
+#include "base/hex.h"
 #include "jsonrpc/writer.h"
 
 namespace em::mockel {
@@ -39,7 +40,7 @@ void write_log_entry(ByteBuffer& out, const LogEntry& e) {
     if (e.hash_kind != LogEntry::HashKind::none) {
         out.append(e.hash_kind == LogEntry::HashKind::block_hash ? ",\"blockHash\":\""
                                                                  : ",\"headBlockHash\":\"");
-        append_data(out, e.hash.data(), e.hash.size());
+        append_data(out, e.hash);
         out.push_back('"');
     }
     out.append(",\"status\":\"");
@@ -88,7 +89,6 @@ Shared::Shared(MockConfig config, const RuleSet& rules, size_t threads)
       payload_id_tag_(fnv1a32(config_.name)),
       head_(config_.head),
       rules_(std::make_unique<RuleSet>(rules)) {
-    if (config_.block_value.bytes == 0) config_.block_value = *parse_wei("1");
     client_version_json_ = "[{\"code\":\"EM\",\"name\":" + json_string(config_.name) +
                            ",\"version\":" + json_string(config_.version) +
                            ",\"commit\":\"0x00000000\"}]";

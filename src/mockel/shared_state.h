@@ -22,9 +22,9 @@
 #include <vector>
 
 #include "base/buffer.h"
+#include "base/u256.h"
 #include "http/jwt.h"
 #include "mockel/methods.h"
-#include "mockel/quantity.h"
 #include "mockel/rules.h"
 
 namespace em::mockel {
@@ -37,7 +37,7 @@ struct MockConfig {
     std::string name = "mock-el";      ///< --name: clientVersion name, payload-id tag
     std::string version = em::version();  ///< reported by getClientVersionV1
     uint64_t head = 100;               ///< --head: initial eth_blockNumber
-    QuantityText block_value;          ///< --block-value (default 0x1)
+    U256 block_value = U256::from_u64(1);  ///< --block-value
     bool verify_block_hash = false;    ///< --verify-block-hash
     bool jwt_required = false;         ///< --jwt-secret given
     http::JwtSecret jwt_secret;        ///< valid when jwt_required

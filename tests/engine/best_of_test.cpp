@@ -113,8 +113,10 @@ TEST(Quantity, ParsesAndCompares) {
     ASSERT_TRUE(detail::parse_quantity_u256("0x0", a));
     EXPECT_EQ(a, detail::U256{});
     ASSERT_TRUE(detail::parse_quantity_u256("0x10000000000000000", b));  // 2^64
-    EXPECT_EQ(b.limb[1], 1u);
-    EXPECT_EQ(b.limb[0], 0u);
+    EXPECT_GT(b, U256::from_u64(UINT64_MAX));
+    EXPECT_EQ(b.be[23], 1u);  // big-endian: 2^64 is byte 23 from the top
+    ASSERT_TRUE(detail::parse_quantity_u256("0xDE0B6B3A7640000", a));  // either case
+    EXPECT_EQ(a, U256::from_u64(1000000000000000000));
     EXPECT_EQ(detail::compare(a, b), -1);
     EXPECT_EQ(detail::compare(b, a), 1);
     EXPECT_EQ(detail::compare(b, b), 0);

@@ -1,11 +1,14 @@
-// `enginemux blockhash` logic: output lines, bare ids, exit codes 0/1/2 and error messages.
+// `enginemux blockhash` logic: output lines, bare ids, exit codes 0/1/2 and error messages;
+// requests with EIP-55 checksummed addresses and upper-case hex match like lower-case ones.
 #include "eth/blockhash_tool.h"
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <random>
 #include <string>
 
+#include "common/hex_case.h"
 #include "reference.h"
 
 namespace em::eth {
@@ -16,6 +19,11 @@ struct ToolRun {
     std::string out;
     std::string err;
 };
+
+void ref_keccak(const uint8_t* data, size_t size, uint8_t* out) {
+    ref::B h = ref::keccak(ref::B(data, data + size));
+    std::copy(h.begin(), h.end(), out);
+}
 
 ToolRun run_tool(const std::string& input) {
     simdjson::padded_string text(input);
@@ -84,6 +92,31 @@ TEST_F(BlockhashTool, MissingIdPrintsNull) {
     ToolRun r = run_tool(req);
     EXPECT_EQ(r.code, 0);
     EXPECT_EQ(r.out, "null " + hash + " match\n");
+}
+
+// Issue 13: the hash is computed over bytes, so the case of the hex digits changes nothing; the
+// tool still prints the hash in lower case.
+TEST_F(BlockhashTool, ChecksummedAndUpperCaseRequestsMatch) {
+    for (int v : {2, 3, 4, 5}) {
+        std::string hash;
+        std::string plain = request(v, std::to_string(v), true, &hash);
+        for (const std::string& text :
+             {em::test::checksum_addresses(plain, ref_keccak), em::test::upper_hex(plain),
+              em::test::checksummed_and_upper(plain, ref_keccak)}) {
+            ASSERT_NE(text, plain);
+            ToolRun r = run_tool(text);
+            EXPECT_EQ(r.code, blockhash_exit_all_match) << r.err;
+            EXPECT_EQ(r.out, std::to_string(v) + " " + hash + " match\n");
+            EXPECT_EQ(r.err, "");
+        }
+    }
+    // Shapes ELs reject stay rejected, naming the field, in either case.
+    std::string bad = em::test::upper_hex(request(3, "8", true));
+    size_t at = bad.find("\"baseFeePerGas\":\"0x") + 19;
+    bad.insert(at, "0");
+    ToolRun r = run_tool(bad);
+    EXPECT_EQ(r.code, blockhash_exit_bad_input);
+    EXPECT_EQ(r.err, "request 0 (id 8): params[0].baseFeePerGas: leading zero digit in quantity\n");
 }
 
 TEST_F(BlockhashTool, BadInput) {

@@ -35,7 +35,7 @@ TEST(Header, FieldCountPerFork) {
         h.fork = f;
         uint8_t extra[32] = {1, 2, 3};
         h.extra_data = Bytes(extra, 32);
-        h.base_fee_per_gas.fill(0xff);
+        h.base_fee_per_gas.be.fill(0xff);
         h.number = h.gas_limit = h.gas_used = h.timestamp = UINT64_MAX;
         h.blob_gas_used = h.excess_blob_gas = h.slot_number = UINT64_MAX;
         uint8_t buffer[header_rlp_bytes_max];

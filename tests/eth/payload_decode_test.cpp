@@ -1,13 +1,17 @@
 // Decoding newPayload params: every shape error gives an error whose message names the field
-// path, strict/lenient unknown fields, null handling, params counts per version.
+// path, strict/lenient unknown fields, null handling, params counts per version; upper-case hex
+// digits and EIP-55 checksummed addresses decode to the same bytes (and hash) as lower case.
 #include "eth/payload_decode.h"
 
 #include <gtest/gtest.h>
 #include <simdjson.h>
 
+#include <algorithm>
+#include <cctype>
 #include <random>
 #include <string>
 
+#include "common/hex_case.h"
 #include "eth/verify.h"
 #include "reference.h"
 
@@ -15,6 +19,11 @@ namespace em::eth {
 namespace {
 
 using ref::B;
+
+void ref_keccak(const uint8_t* data, size_t size, uint8_t* out) {
+    B h = ref::keccak(B(data, data + size));
+    std::copy(h.begin(), h.end(), out);
+}
 
 // Extent [begin, end) of the JSON value that follows the first `"key":` in json.
 std::pair<size_t, size_t> value_extent(const std::string& json, const std::string& key) {
@@ -118,8 +127,18 @@ TEST_F(DecodeErrors, Quantities) {
                  "params[0].gasUsed: expected a hex quantity, got a number");
     expect_error(replace_value(j, "gasUsed", "null"),
                  "params[0].gasUsed: expected a hex quantity, got null");
-    expect_error(replace_value(j, "gasUsed", "\"0x14B6E\""),
-                 "params[0].gasUsed: uppercase hex digit 'B' at index 4");
+    expect_error(replace_value(j, "gasUsed", "\"0x0A\""),
+                 "params[0].gasUsed: leading zero digit in quantity");
+    expect_error(replace_value(j, "gasUsed", "\"0xG\""),
+                 "params[0].gasUsed: invalid hex digit 'G' at index 2");
+    expect_error(replace_value(j, "gasLimit", "\"0x1FFFFFFFFFFFFFFFF\""),
+                 "params[0].gasLimit: quantity exceeds 64 bits");
+    expect_error(replace_value(j, "baseFeePerGas", "\"0x1" + std::string(64, 'F') + "\""),
+                 "params[0].baseFeePerGas: quantity exceeds 256 bits");
+    expect_error(replace_value(j, "baseFeePerGas", "\"0x\""),
+                 "params[0].baseFeePerGas: empty quantity (zero is 0x0)");
+    expect_error(replace_value(j, "baseFeePerGas", "\"0x00\""),
+                 "params[0].baseFeePerGas: leading zero digit in quantity");
     expect_error(replace_value(j, "blockNumber", "\"0x1ffffffffffffffff\""),
                  "params[0].blockNumber: quantity exceeds 64 bits");
     expect_error(replace_value(j, "timestamp", "\"0x1g\""),
@@ -138,8 +157,18 @@ TEST_F(DecodeErrors, Data) {
                  "params[0].parentHash: expected 32 bytes, got 31");
     expect_error(replace_value(j, "parentHash", "\"0x" + std::string(63, '1') + "\""),
                  "params[0].parentHash: odd number of hex digits");
-    expect_error(replace_value(j, "feeRecipient", "\"0xAbcdef0123456789abcdef0123456789abcdef01\""),
-                 "params[0].feeRecipient: uppercase hex digit 'A' at index 2");
+    expect_error(replace_value(j, "feeRecipient", "\"0xABCDEF0123456789ABCDEF0123456789ABCDEF0\""),
+                 "params[0].feeRecipient: odd number of hex digits");
+    expect_error(replace_value(j, "feeRecipient", "\"0x\""),
+                 "params[0].feeRecipient: expected 20 bytes, got 0");
+    expect_error(replace_value(j, "feeRecipient", "\"0x" + std::string(42, 'A') + "\""),
+                 "params[0].feeRecipient: expected 20 bytes, got 21");
+    expect_error(replace_value(j, "feeRecipient", "\"0X" + std::string(40, 'A') + "\""),
+                 "params[0].feeRecipient: missing 0x prefix");
+    expect_error(replace_value(j, "blockHash", "\"0x" + std::string(63, 'A') + "G\""),
+                 "params[0].blockHash: invalid hex digit 'G' at index 65");
+    expect_error(replace_value(j, "extraData", "\"0x" + std::string(66, 'E') + "\""),
+                 "params[0].extraData: 33 bytes exceed the limit of 32");
     expect_error(replace_value(j, "logsBloom", "\"0x" + std::string(510, '0') + "\""),
                  "params[0].logsBloom: expected 256 bytes, got 255");
     expect_error(replace_value(j, "extraData", "\"0x" + std::string(66, '0') + "\""),
@@ -171,6 +200,8 @@ TEST_F(DecodeErrors, Transactions) {
                  "params[0].transactions[1]: expected a hex string, got null");
     expect_error(replace_value(j, "transactions", "[\"0x00\",\"0xZZ\"]"),
                  "params[0].transactions[1]: invalid hex digit 'Z' at index 2");
+    expect_error(replace_value(j, "transactions", "[\"0x00\",\"0x0AB\"]"),
+                 "params[0].transactions[1]: odd number of hex digits");
     expect_error(replace_value(j, "transactions", "\"0x00\""),
                  "params[0].transactions: expected an array, got a string");
     expect_error(replace_value(j, "transactions", "null"),
@@ -197,6 +228,54 @@ TEST_F(DecodeErrors, Withdrawals) {
     auto ok = run(replace_value(j, "withdrawals", w + "]"));
     ASSERT_TRUE(ok) << ok.error().message();
     EXPECT_FALSE(ok->match);  // different withdrawals than the hash was made with
+}
+
+// Issue 13: ELs accept upper-case digits in every DATA and QUANTITY and EIP-55 checksummed
+// addresses; so must we, with the same bytes and so the same block hash.
+TEST_F(DecodeErrors, UpperCaseAndChecksummedHexDecodeLikeLowerCase) {
+    std::mt19937_64 rng(1313);
+    for (int v = 1; v <= 5; v++) {
+        SCOPED_TRACE("version " + std::to_string(v));
+        ref::Payload p = ref::random_payload(rng, v, true, false, 6);
+        if (v >= 2) p.withdrawals.push_back({7, 8, ref::random_bytes(rng, 20), 9});
+        p.block_hash = ref::block_hash(p);
+        std::string plain = ref::to_request_json(p, "1");
+        auto lower = run(plain);
+        ASSERT_TRUE(lower) << lower.error().message();
+        ASSERT_TRUE(lower->match);
+        const Address fee_recipient = verifier_->last_payload().payload.fee_recipient;
+        size_t addresses = 0;
+        std::string checksummed = em::test::checksum_addresses(plain, ref_keccak, &addresses);
+        EXPECT_EQ(addresses, 1 + p.withdrawals.size());
+        const std::string variants[] = {checksummed, em::test::upper_hex(plain),
+                                        em::test::checksummed_and_upper(plain, ref_keccak)};
+        for (const std::string& text : variants) {
+            ASSERT_NE(text, plain);
+            auto r = run(text);
+            ASSERT_TRUE(r) << r.error().message();
+            EXPECT_TRUE(r->match);
+            EXPECT_EQ(r->computed, lower->computed);
+            EXPECT_EQ(r->claimed, lower->claimed);
+            const ExecutionPayload& e = verifier_->last_payload().payload;
+            EXPECT_EQ(e.fee_recipient, fee_recipient);
+            ASSERT_EQ(e.withdrawals.size(), p.withdrawals.size());
+            for (size_t i = 0; i < p.withdrawals.size(); i++)
+                EXPECT_TRUE(std::equal(p.withdrawals[i].address.begin(),
+                                       p.withdrawals[i].address.end(),
+                                       e.withdrawals[i].address.begin()));
+        }
+    }
+}
+
+// The EIP-55 helper the tests above rely on, against the EIP's own examples.
+TEST(HexCase, Eip55Examples) {
+    for (const char* a :
+         {"5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed", "fB6916095ca1df60bB79Ce92cE3Ea74c37c5d359",
+          "dbF03B407c01E7cD3CBea99509d93f8DDDC8C6FB", "D1220A0cf47c7B9Be7A2E6BA89F429762e7b9aDb"}) {
+        std::string lower = a;
+        for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+        EXPECT_EQ(em::test::eip55(lower, ref_keccak), a);
+    }
 }
 
 TEST_F(DecodeErrors, FieldsPerVersion) {

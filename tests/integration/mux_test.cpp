@@ -2,7 +2,8 @@
 // 127.0.0.1, scripted per node. Covers the vote truth table at several thresholds, block-hash
 // checks, malformed payloads, faulty ELs (hang, reset, close, garbage, wrong id, errors, flaps),
 // mirrors, payload ids and best-of, merges, per-EL ordering, passthrough and HTTP-level errors,
-// and a flood of trickling connections that must not lock the CL out (slowloris).
+// a flood of trickling connections that must not lock the CL out (slowloris), and payloads with
+// EIP-55 checksummed addresses and upper-case hex (VALID through enginemux and the ELs, issue 13).
 #include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -16,6 +17,8 @@
 #include <thread>
 #include <vector>
 
+#include "common/hex_case.h"
+#include "eth/keccak/keccak.h"
 #include "harness.h"
 
 namespace em::test {
@@ -384,6 +387,71 @@ TEST(MuxProcess, HealthFailoverAndRecovery) {
     EXPECT_TRUE(wait_for([&] {
         return d.admin("GET", "/status").body.find("\"dead\":[]") != std::string::npos;
     })) << d.admin("GET", "/status").body;
+}
+
+void keccak(const uint8_t* data, size_t size, uint8_t* out) {
+    eth::keccak256(std::span<const uint8_t>(data, size), out);
+}
+
+/// `enginemux blockhash FILE`: its stdout, and its exit code in *code.
+std::string run_blockhash(const std::string& path, int* code) {
+    FILE* p = popen((binary("EM_ENGINEMUX") + " blockhash " + path + " 2>&1").c_str(), "r");
+    if (!p) return "<popen failed>";
+    std::string out;
+    char buf[4096];
+    size_t n;
+    while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
+    int status = pclose(p);
+    *code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    return out;
+}
+
+// Issue 13: a CL may send EIP-55 checksummed addresses and upper-case hex digits (every EL
+// accepts them). enginemux must check the hash over the same bytes and pass the call on; ELs
+// that rebuild the hash themselves (--verify-block-hash) answer VALID; answers stay lower case.
+TEST(MuxProcess, ChecksummedAddressesAndUpperCaseHexAreValid) {
+    TempDir dir;
+    MockEl a(dir, "a", {"--verify-block-hash"}), b(dir, "b", {"--verify-block-hash"}),
+        c(dir, "c", {"--verify-block-hash"});
+    Daemon d(dir, {&a, &b, &c});
+    for (int version : {3, 4}) {
+        SCOPED_TRACE("engine_newPayloadV" + std::to_string(version));
+        std::string plain = payload_request(version, 4, 1300 + static_cast<uint64_t>(version));
+        size_t addresses = 0;
+        std::string checksummed = checksum_addresses(plain, keccak, &addresses);
+        EXPECT_GE(addresses, 2u);  // feeRecipient and the withdrawals' addresses
+        std::string loud = checksummed_and_upper(plain, keccak);
+        std::string hash = json_at(plain, "/params/0/blockHash");
+        for (const std::string& request : {checksummed, loud}) {
+            ASSERT_NE(request, plain);
+            HttpReply r = d.call(request);
+            EXPECT_EQ(status_of(r), "\"VALID\"") << r.body;
+            EXPECT_EQ(json_at(r.body, "/result/latestValidHash"), hash) << r.body;
+            int code = -1;
+            std::string path = dir.write("loud.json", request);
+            EXPECT_EQ(run_blockhash(path, &code), "1 " + hash.substr(1, 66) + " match\n");
+            EXPECT_EQ(code, 0);
+        }
+        // Shapes ELs reject stay rejected, with the field named.
+        std::string zero = loud;
+        zero.insert(zero.find("\"timestamp\":\"0x") + 15, "0");
+        HttpReply r = d.call(zero);
+        EXPECT_EQ(json_at(r.body, "/error/code"), "-32602") << r.body;
+        EXPECT_NE(json_at(r.body, "/error/message").find("timestamp"), std::string::npos) << r.body;
+    }
+    // Every EL got the four accepted calls (none of the rejected ones) and found them VALID.
+    for (MockEl* el : {&a, &b, &c}) {
+        std::string log = el->log();
+        size_t new_payloads = 0;
+        for (size_t i = 0; json_at(log, "/calls/" + std::to_string(i)) != "<missing>"; i++) {
+            std::string call = "/calls/" + std::to_string(i);
+            if (json_at(log, call + "/method").find("engine_newPayload") == std::string::npos)
+                continue;
+            new_payloads++;
+            EXPECT_EQ(json_at(log, call + "/status"), "\"VALID\"") << log;
+        }
+        EXPECT_EQ(new_payloads, 4u) << log;
+    }
 }
 
 /// A TCP connection to 127.0.0.1:port that has sent `bytes` (-1 if the connect failed).

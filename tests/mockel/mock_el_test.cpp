@@ -5,6 +5,8 @@
 #include <ctime>
 #include <fstream>
 
+#include "common/hex_case.h"
+#include "eth/keccak/keccak.h"
 #include "http/jwt.h"
 #include "mock_el_common.h"
 
@@ -12,6 +14,10 @@ namespace em::test {
 namespace {
 
 using simdjson::dom::element;
+
+void keccak(const uint8_t* data, size_t size, uint8_t* out) {
+    eth::keccak256(std::span<const uint8_t>(data, size), out);
+}
 
 // ---------------------------------------------------------------- default answers
 
@@ -75,6 +81,20 @@ TEST_F(MockElTest, NewPayloadValidWithBlockHashAndAdvancesHead) {
     // A lower block does not move the head back.
     call_json(rpc("engine_newPayloadV2", "[" + payload_v1(hash_of('c'), block, "0x10") + "]"));
     EXPECT_EQ(str(call_json(rpc("eth_blockNumber"))->root["result"]), "0x2000");
+}
+
+// Upper-case hex is read (as ELs do); what the mock writes is lower case.
+TEST_F(MockElTest, UpperCaseHexIsReadAndAnswersAreLowerCase) {
+    start({"--head", "1"});
+    std::string block = "0x" + std::string(64, 'A'), parent = "0x" + std::string(64, 'B');
+    auto j = call_json(rpc("engine_newPayloadV1", "[" + payload_v1(block, parent, "0x2A") + "]"));
+    EXPECT_EQ(str(j->root["result"]["status"]), "VALID");
+    EXPECT_EQ(str(j->root["result"]["latestValidHash"]), hash_of('a'));
+    EXPECT_EQ(str(call_json(rpc("eth_blockNumber"))->root["result"]), "0x2a");
+    auto bad =
+        call_json(rpc("engine_newPayloadV1", "[" + payload_v1(block, parent, "0x02A") + "]"));
+    EXPECT_EQ(int64_t(bad->root["error"]["code"]), -32602);
+    EXPECT_NE(str(bad->root["error"]["message"]).find("blockNumber"), std::string::npos);
 }
 
 TEST_F(MockElTest, NewPayloadWithoutBlockHashIsInvalidParams) {
@@ -505,6 +525,19 @@ TEST_F(MockElTest, VerifyBlockHashOnRoundTripAndTamperedPayloads) {
         EXPECT_EQ(int64_t(err->root["error"]["code"]), -32602);
         EXPECT_NE(str(err->root["error"]["message"]).find("gasUsed"), std::string::npos)
             << str(err->root["error"]["message"]);
+        // Issue 13: checksummed addresses and upper-case hex are the same block (ELs accept them).
+        std::string shouted = em::test::checksummed_and_upper(payload, keccak);
+        ASSERT_NE(shouted, payload);
+        auto loud = call_json(rpc(method, "[" + shouted + "]"));
+        ASSERT_FALSE(loud->root["result"].error()) << simdjson::minify(loud->root);
+        EXPECT_EQ(str(loud->root["result"]["status"]), "VALID");
+        EXPECT_EQ(str(loud->root["result"]["latestValidHash"]), str(p["blockHash"]));
+        std::string zero = em::test::upper_hex(payload);
+        zero.replace(zero.find("\"gasLimit\":\"0x") + 14, 0, "0");
+        auto lead = call_json(rpc(method, "[" + zero + "]"));
+        EXPECT_EQ(int64_t(lead->root["error"]["code"]), -32602);
+        EXPECT_NE(str(lead->root["error"]["message"]).find("gasLimit"), std::string::npos)
+            << str(lead->root["error"]["message"]);
     }
 }
 

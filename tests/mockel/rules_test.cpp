@@ -5,7 +5,8 @@
 
 #include <string>
 
-#include "mockel/quantity.h"
+#include "base/hex.h"
+#include "mockel/amounts.h"
 
 namespace em::mockel {
 namespace {
@@ -73,7 +74,9 @@ TEST(ParseRule, EveryAction) {
     EXPECT_EQ(parse_ok("x:garbage").action.transport, Transport::garbage);
     EXPECT_TRUE(parse_ok("x:no_payload_id").action.no_payload_id);
     EXPECT_TRUE(parse_ok("x:syncing").action.syncing);
-    EXPECT_EQ(parse_ok("x:block_value=1000").action.block_value_text(), "0x3e8");
+    EXPECT_TRUE(parse_ok("x:block_value=1000").action.has_block_value);
+    EXPECT_EQ(parse_ok("x:block_value=1000").action.block_value, U256::from_u64(1000));
+    EXPECT_EQ(parse_ok("x:lvh=0x" + std::string(64, 'A')).action.lvh_hash[31], 0xaa);
     EXPECT_EQ(parse_ok("x:status=INVALID_BLOCK_HASH").action.status, Status::invalid_block_hash);
     EXPECT_EQ(parse_ok("x:status=ACCEPTED").action.status, Status::accepted);
     EXPECT_EQ(parse_ok("x:status=SYNCING").action.status, Status::syncing);
@@ -152,33 +155,42 @@ TEST(RuleSet, LimitAndTextParsing) {
     EXPECT_EQ(r.error().message().substr(0, 8), "line 3: ");
 }
 
-TEST(Quantity, WeiAndU64) {
-    EXPECT_EQ(parse_wei("0")->view(), "0x0");
-    EXPECT_EQ(parse_wei("1")->view(), "0x1");
-    EXPECT_EQ(parse_wei("1000000000000000000")->view(), "0xde0b6b3a7640000");
-    EXPECT_EQ(parse_wei("0x00FF")->view(), "0xff");
+// Amounts typed by people: decimal or 0x-hex with leading zeros, below 2^256.
+std::string wei(std::string_view text) {
+    auto v = parse_wei(text);
+    if (!v) return "error: " + std::string(v.error().message());
+    char q[quantity_u256_chars_max];
+    return std::string(q, format_quantity(*v, q));
+}
+
+TEST(Amounts, WeiAndU64) {
+    EXPECT_EQ(wei("0"), "0x0");
+    EXPECT_EQ(wei("1"), "0x1");
+    EXPECT_EQ(wei("1000000000000000000"), "0xde0b6b3a7640000");
+    EXPECT_EQ(wei("0x00FF"), "0xff");
+    EXPECT_EQ(wei("0X" + std::string(70, '0') + "1"), "0x1");
     std::string max =
         "115792089237316195423570985008687907853269984665640564039457584007913129639935";
-    EXPECT_EQ(parse_wei(max)->view(), "0x" + std::string(64, 'f'));
-    EXPECT_FALSE(parse_wei(
-        "115792089237316195423570985008687907853269984665640564039457584007913129639936"));
-    EXPECT_FALSE(parse_wei("0x1" + std::string(64, '0')));
-    EXPECT_FALSE(parse_wei(""));
-    EXPECT_FALSE(parse_wei("0x"));
-    EXPECT_FALSE(parse_wei("-1"));
+    EXPECT_EQ(wei(max), "0x" + std::string(64, 'f'));
+    EXPECT_EQ(wei("0x" + std::string(64, 'F')), "0x" + std::string(64, 'f'));
+    EXPECT_EQ(wei("115792089237316195423570985008687907853269984665640564039457584007913129639936"),
+              "error: amount does not fit 256 bits");
+    EXPECT_EQ(wei("0x1" + std::string(64, '0')), "error: amount does not fit 256 bits");
+    EXPECT_EQ(wei("0x1g"), "error: amount has a non-hex digit");
+    EXPECT_EQ(wei(""), "error: empty amount");
+    EXPECT_EQ(wei("0x"), "error: amount is not decimal (or 0x-hex)");
+    EXPECT_EQ(wei("-1"), "error: amount is not decimal (or 0x-hex)");
     uint64_t v = 0;
-    EXPECT_TRUE(parse_quantity_u64("0x0", &v));
-    EXPECT_EQ(v, 0u);
-    EXPECT_TRUE(parse_quantity_u64("0xffffffffffffffff", &v));
-    EXPECT_EQ(v, UINT64_MAX);
-    EXPECT_FALSE(parse_quantity_u64("0x01", &v));
-    EXPECT_FALSE(parse_quantity_u64("0x", &v));
-    EXPECT_FALSE(parse_quantity_u64("12", &v));
-    EXPECT_FALSE(parse_quantity_u64("0x1ffffffffffffffff", &v));
     EXPECT_TRUE(parse_u64_flexible("18446744073709551615", &v));
+    EXPECT_EQ(v, UINT64_MAX);
     EXPECT_FALSE(parse_u64_flexible("18446744073709551616", &v));
     EXPECT_TRUE(parse_u64_flexible("0x10", &v));
     EXPECT_EQ(v, 16u);
+    EXPECT_TRUE(parse_u64_flexible("0XFFFFFFFFFFFFFFFF", &v));
+    EXPECT_EQ(v, UINT64_MAX);
+    EXPECT_FALSE(parse_u64_flexible("0x1FFFFFFFFFFFFFFFF", &v));
+    EXPECT_FALSE(parse_u64_flexible("0x", &v));
+    EXPECT_FALSE(parse_u64_flexible("", &v));
 }
 
 }  // namespace
