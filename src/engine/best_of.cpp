@@ -3,13 +3,13 @@
 
 #include <utility>
 
-#include "engine/json_scan.h"
+#include "base/hex.h"
+#include "jsonrpc/walk.h"
 
 namespace em::engine {
 namespace {
 
 namespace od = simdjson::ondemand;
-using detail::U256;
 
 // V2+ answer: reads blockValue and checks executionPayload is an object. False if malformed.
 bool read_block_value(od::object& obj, U256& value) {
@@ -26,7 +26,9 @@ bool read_block_value(od::object& obj, U256& value) {
         } else if (key == "blockValue") {
             std::string_view text;
             if (seen_value || field.value().get_string().get(text)) return false;
-            if (!detail::parse_quantity_u256(text, value)) return false;
+            auto quantity = parse_quantity_u256(text);
+            if (!quantity) return false;
+            value = *quantity;
             seen_value = true;
         }
     }
@@ -48,7 +50,7 @@ bool read_answer(od::parser& parser, simdjson::padded_string_view json, uint8_t 
             if (std::move(field_result).get(field)) return false;
         }
     }
-    return detail::at_document_end(doc);
+    return jsonrpc::at_document_end(doc);
 }
 
 }  // namespace
@@ -66,8 +68,8 @@ Result<BestPayload> choose_best_payload(od::parser& parser,
             best.malformed++;
             continue;
         }
-        int order = found ? detail::compare(value, best_value) : 1;
-        bool better = order > 0 || (order == 0 && answers[i].is_primary && !best_is_primary);
+        bool better = !found || value > best_value ||
+                      (value == best_value && answers[i].is_primary && !best_is_primary);
         if (!better) continue;
         found = true;
         best.index = i;

@@ -4,7 +4,8 @@
 #include <array>
 #include <utility>
 
-#include "engine/json_scan.h"
+#include "jsonrpc/json_text.h"
+#include "jsonrpc/walk.h"
 
 namespace em::engine {
 namespace {
@@ -22,9 +23,9 @@ std::string_view trim(std::string_view s) {
 
 // A string field of ClientVersionV1: well-formed, copied verbatim later.
 bool read_string_field(od::value& v) {
-    std::string_view raw = detail::trim_json_space(v.raw_json_token());
+    std::string_view raw = jsonrpc::trim_json_space_right(v.raw_json_token());
     std::string_view value;
-    return !v.get_string().get(value) && detail::is_json_string_literal(raw);
+    return !v.get_string().get(value) && jsonrpc::is_json_string_literal(raw);
 }
 
 // One ClientVersionV1: exactly code, name, version, commit, all strings.
@@ -55,7 +56,7 @@ bool read_client_versions(od::parser& parser, simdjson::padded_string_view json,
         od::value element;
         if (std::move(element_result).get(element) || !read_client_version(element)) return false;
     }
-    if (!detail::at_document_end(doc)) return false;
+    if (!jsonrpc::at_document_end(doc)) return false;
     std::string_view all = trim(std::string_view(json.data(), json.size()));
     inner = trim(all.substr(1, all.size() - 2));  // well-formed: starts '[' and ends ']'
     return true;
@@ -71,14 +72,14 @@ bool read_names(od::parser& parser, simdjson::padded_string_view json,
     for (auto element_result : arr) {
         od::value element;
         if (std::move(element_result).get(element) || count == capabilities_max) return false;
-        std::string_view raw = detail::trim_json_space(element.raw_json_token());
+        std::string_view raw = jsonrpc::trim_json_space_right(element.raw_json_token());
         std::string_view value;
         if (element.get_string().get(value) || raw.size() < 2) return false;
         std::string_view name = raw.substr(1, raw.size() - 2);
-        if (!detail::is_plain_ascii_name(name)) return false;
+        if (!jsonrpc::is_plain_ascii_name(name)) return false;
         names[count++] = name;
     }
-    return detail::at_document_end(doc);
+    return jsonrpc::at_document_end(doc);
 }
 
 bool contains(const std::string_view* names, size_t count, std::string_view name) {

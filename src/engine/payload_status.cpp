@@ -4,14 +4,14 @@
 #include <utility>
 
 #include "base/assert.h"
-#include "engine/json_scan.h"
+#include "base/hex.h"
+#include "jsonrpc/json_text.h"
+#include "jsonrpc/walk.h"
 
 namespace em::engine {
 namespace {
 
 namespace od = simdjson::ondemand;
-using detail::append_data;
-using detail::parse_data_fixed;
 
 constexpr int key_bytes_shown_max = 40;
 
@@ -61,7 +61,7 @@ Result<void> read_latest_valid_hash(od::value& v, const char* path, PayloadStatu
     }
     std::string_view s;
     if (v.get_string().get(s)) return bad(path, "latestValidHash: not a string or null");
-    if (!parse_data_fixed(s, out.latest_valid_hash.data(), 32))
+    if (!parse_data(s, out.latest_valid_hash))
         return bad(path, "latestValidHash: expected 0x + 64 hex digits");
     out.has_latest_valid_hash = true;
     return {};
@@ -72,9 +72,9 @@ Result<void> read_validation_error(od::value& v, const char* path, PayloadStatus
         out.validation_error_json = {};
         return {};
     }
-    std::string_view raw = detail::trim_json_space(v.raw_json_token());
+    std::string_view raw = jsonrpc::trim_json_space_right(v.raw_json_token());
     std::string_view unescaped;
-    if (v.get_string().get(unescaped) || !detail::is_json_string_literal(raw))
+    if (v.get_string().get(unescaped) || !jsonrpc::is_json_string_literal(raw))
         return bad(path, "validationError: not a well-formed string or null");
     out.validation_error_json =
         raw.size() <= validation_error_bytes_max ? raw : validation_error_truncated_json;
@@ -181,7 +181,7 @@ Result<void> read_payload_id(od::value& v, ForkchoiceUpdatedAnswer& out) {
         return {};
     }
     std::string_view s;
-    if (v.get_string().get(s) || !parse_data_fixed(s, out.payload_id.bytes.data(), 8))
+    if (v.get_string().get(s) || !parse_data(s, out.payload_id.bytes))
         return fail(Errc::invalid_input, "payloadId: expected 0x + 16 hex digits or null");
     out.has_payload_id = true;
     return {};
@@ -222,7 +222,7 @@ bool append_status_object(ByteBuffer& out, const PayloadStatus& s, StatusSchema 
     bool ok = out.append("{\"status\":\"") && out.append(status_name(s.status)) &&
               out.append("\",\"latestValidHash\":");
     if (s.has_latest_valid_hash) {
-        ok = ok && out.push_back('"') && append_data(out, s.latest_valid_hash.data(), 32) &&
+        ok = ok && out.push_back('"') && append_data(out, s.latest_valid_hash) &&
              out.push_back('"');
     } else {
         ok = ok && out.append("null");
@@ -273,7 +273,7 @@ Result<PayloadStatus> parse_payload_status(od::parser& parser, simdjson::padded_
     od::object obj = EM_TRY(open_object(parser, json, doc));
     PayloadStatus out;
     EM_TRY_VOID(read_status_object(obj, schema, false, "", out));
-    if (!detail::at_document_end(doc))
+    if (!jsonrpc::at_document_end(doc))
         return fail(Errc::invalid_input, "trailing content after the object");
     return out;
 }
@@ -291,7 +291,7 @@ Result<ForkchoiceUpdatedAnswer> parse_forkchoice_updated(od::parser& parser,
     od::object obj = EM_TRY(open_object(parser, json, doc));
     ForkchoiceUpdatedAnswer out;
     EM_TRY_VOID(read_forkchoice_object(obj, schema, out));
-    if (!detail::at_document_end(doc))
+    if (!jsonrpc::at_document_end(doc))
         return fail(Errc::invalid_input, "trailing content after the object");
     return out;
 }
@@ -319,7 +319,7 @@ Result<void> write_forkchoice_updated(ByteBuffer& out, const PayloadStatus& stat
     bool ok = out.append("{\"payloadStatus\":") && append_status_object(out, status, schema) &&
               out.append(",\"payloadId\":");
     if (payload_id) {
-        ok = ok && out.push_back('"') && append_data(out, payload_id->bytes.data(), 8) &&
+        ok = ok && out.push_back('"') && append_data(out, payload_id->bytes) &&
              out.push_back('"');
     } else {
         ok = ok && out.append("null");

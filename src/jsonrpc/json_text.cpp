@@ -236,6 +236,17 @@ bool parse_json_int32(std::string_view t, int32_t* out) {
     return true;
 }
 
+bool is_json_string_literal(std::string_view raw) {
+    if (raw.size() < 2 || raw.front() != '"' || raw.back() != '"') return false;
+    std::string_view content = raw.substr(1, raw.size() - 2);
+    for (size_t i = 0; i < content.size(); i++) {
+        auto c = static_cast<unsigned char>(content[i]);
+        if (c < 0x20 || c == '"') return false;
+        if (c == '\\' && ++i >= content.size()) return false;  // an escape: skip its letter
+    }
+    return json_escapes_valid(content);
+}
+
 bool json_escapes_valid(std::string_view content) {
     const char* p = content.data();
     const char* end = p + content.size();

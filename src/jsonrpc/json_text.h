@@ -65,6 +65,19 @@ inline size_t json_string_content_length(const char* content, bool* has_escape) 
     return static_cast<size_t>(p - content);
 }
 
+/// True if `raw` is exactly one JSON string literal: its quotes, valid escapes, no raw control
+/// character and no unescaped quote inside. For raw tokens that On-Demand does not validate.
+bool is_json_string_literal(std::string_view raw);
+
+/// True when `s` holds no backslash, quote or control character, so the raw text between a
+/// string token's quotes equals its value.
+inline bool is_plain_ascii_name(std::string_view s) {
+    for (char c : s) {
+        if (c == '\\' || c == '"' || static_cast<unsigned char>(c) < 0x20) return false;
+    }
+    return true;
+}
+
 /// True if every backslash in raw content starts a valid escape (\" \\ \/ \b \f \n \r \t \uXXXX).
 /// Raw control characters are not checked here: simdjson's stage 1 rejects them.
 bool json_escapes_valid(std::string_view content);

@@ -17,6 +17,15 @@
 #include "base/result.h"
 #include "jsonrpc/json_text.h"
 
+namespace em::jsonrpc {
+
+/// True when the document's iterator has consumed everything (no trailing content).
+inline bool at_document_end(simdjson::ondemand::document& doc) {
+    return doc.current_location().error() == simdjson::OUT_OF_BOUNDS;
+}
+
+}  // namespace em::jsonrpc
+
 namespace em::jsonrpc::detail {
 
 namespace od = simdjson::ondemand;

@@ -28,8 +28,7 @@ bool read_payload_id(jsonrpc::RequestParser& parser, size_t entry, engine::Paylo
         count++;
         if (count == 1 && element.get_string().get(text) == simdjson::SUCCESS) ok = true;
     }
-    text = strip_0x(text);
-    return ok && count == 1 && text.size() == 16 && hex_decode(text, id.bytes.data());
+    return ok && count == 1 && parse_data(text, id.bytes).has_value();
 }
 
 eth::VerifierConfig verifier_config(const CoreConfig& c) {

@@ -19,13 +19,6 @@ bool health_failure(const Error& e) {
 
 }  // namespace
 
-void hash_hex(const engine::Hash32& h, char out[67]) {
-    out[0] = '0';
-    out[1] = 'x';
-    hex_encode(h, out + 2);
-    out[66] = 0;
-}
-
 std::string_view trim_json(std::string_view s) {
     auto space = [](char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; };
     while (!s.empty() && space(s.front())) s.remove_prefix(1);

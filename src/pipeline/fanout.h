@@ -124,8 +124,6 @@ class FanOut {
     uint64_t last_answer_ns_ = 0;
 };
 
-/// "0x" + 64 lower-case hex digits and a NUL.
-void hash_hex(const engine::Hash32& h, char out[67]);
 /// Text without surrounding JSON whitespace.
 std::string_view trim_json(std::string_view s);
 

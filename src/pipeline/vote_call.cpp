@@ -3,6 +3,7 @@
 #include <cstdio>
 
 #include "base/clock.h"
+#include "base/hex.h"
 #include "engine/payload_status.h"
 #include "jsonrpc/codes.h"
 #include "jsonrpc/writer.h"
@@ -52,9 +53,9 @@ void VoteCall::on_hash(const Result<eth::Verdict>& verdict, uint64_t now_ns, Act
         engine::PayloadStatus status;
         status.status =
             method_->version == 1 ? engine::Status::invalid_block_hash : engine::Status::invalid;
-        char claimed[67], computed[67], message[200];
-        hash_hex(claimed_hash_, claimed);
-        hash_hex(computed_hash_, computed);
+        char claimed[67] = {}, computed[67] = {}, message[200];
+        format_data(claimed_hash_, claimed);
+        format_data(computed_hash_, computed);
         std::snprintf(message, sizeof message,
                       "\"blockHash %s does not match the payload (it hashes to %s)\"", claimed,
                       computed);
@@ -212,8 +213,8 @@ void VoteCall::log_disagreement(const engine::VoteResult& result, Actions& out) 
                           static_cast<int>(answer.size()), answer.data(),
                           static_cast<int>(reason.size()), reason.data());
     if (checked) {
-        char claimed[67];
-        hash_hex(claimed_hash_, claimed);
+        char claimed[67] = {};
+        format_data(claimed_hash_, claimed);
         n += std::snprintf(line + n, static_cast<size_t>(size - n), " block=%s hash_check=%s",
                            claimed, hash_ == HashCheck::match ? "match" : "MISMATCH");
     }
@@ -231,7 +232,7 @@ void VoteCall::log_disagreement(const engine::VoteResult& result, Actions& out) 
         const engine::PayloadStatus& s = slot.status;
         if (slot.voter && s.status != result.answer.status) bump(metrics.node_disagreements[i]);
         char lvh[67] = "null";
-        if (s.has_latest_valid_hash) hash_hex(s.latest_valid_hash, lvh);
+        if (s.has_latest_valid_hash) format_data(s.latest_valid_hash, lvh);
         std::string_view status = engine::status_name(s.status);
         size_t err = s.validation_error_json.size() > 80 ? 80 : s.validation_error_json.size();
         n += std::snprintf(line + n, static_cast<size_t>(size - n), " %.*s%s=%.*s(lvh=%s%s%.*s)",

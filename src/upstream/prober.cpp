@@ -7,6 +7,7 @@
 
 #include "base/assert.h"
 #include "base/clock.h"
+#include "base/hex.h"
 #include "base/log.h"
 #include "http/writer.h"
 
@@ -20,17 +21,10 @@ constexpr std::string_view syncing_request =
 constexpr std::string_view head_request =
     R"({"jsonrpc":"2.0","id":2,"method":"eth_getBlockByNumber","params":["latest",false]})";
 
-/// Parses a hex QUANTITY ("0x1a") into v.
-bool parse_quantity(std::string_view text, int64_t& v) {
-    if (text.size() < 3 || text.size() > 18 || text[0] != '0' || text[1] != 'x') return false;
-    uint64_t x = 0;
-    for (char c : text.substr(2)) {
-        int d = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
-        if (d < 0) return false;
-        x = x * 16 + static_cast<uint64_t>(d);
-    }
-    v = static_cast<int64_t>(x);
-    return true;
+/// A head field's QUANTITY (the one codec, base/hex.h), or -1 when it is not one.
+int64_t head_quantity(std::string_view text) {
+    auto v = parse_quantity(text);
+    return v && *v <= static_cast<uint64_t>(INT64_MAX) ? static_cast<int64_t>(*v) : -1;
 }
 
 }  // namespace
@@ -129,8 +123,10 @@ public:
         int64_t number = -1, timestamp = -1;
         if (doc["result"].get_object().get(block) == simdjson::SUCCESS) {
             std::string_view n, t;
-            if (block["number"].get_string().get(n) == simdjson::SUCCESS) parse_quantity(n, number);
-            if (block["timestamp"].get_string().get(t) == simdjson::SUCCESS) parse_quantity(t, timestamp);
+            if (block["number"].get_string().get(n) == simdjson::SUCCESS) number = head_quantity(n);
+            if (block["timestamp"].get_string().get(t) == simdjson::SUCCESS) {
+                timestamp = head_quantity(t);
+            }
         }
         health_.head_number = number;
         health_.head_age_s = timestamp >= 0 ? wall_s() - timestamp : -1;
