@@ -130,6 +130,7 @@ int main(int argc, char** argv) {
         return 0;
     }
     if (*outcome == em::app::LoadOutcome::version) return print_version();
+    em::log_set_format(config.log_format);
     em::io::block_shutdown_signals();
     // After the signal mask, so the log writer thread inherits it: no event loop waits on stderr.
     em::log_start_async();
@@ -137,7 +138,7 @@ int main(int argc, char** argv) {
     auto ran = daemon.run();
     em::log_stop_async();
     if (!ran) {
-        std::fprintf(stderr, "enginemux: %s\n", ran.error().c_str());
+        em::log_failure("enginemux", ran.error().message());
         return 1;
     }
     return 0;
