@@ -5,6 +5,7 @@
 
 #include "admin/access.h"
 #include "base/clock.h"
+#include "base/log.h"
 #include "engine/methods.h"
 #include "http/writer.h"
 #include "jsonrpc/writer.h"
@@ -377,6 +378,12 @@ void AdminHandler::render_metrics(ByteBuffer& out) const {
                 static_cast<unsigned long long>(sum([&](pipeline::ShardMetrics& s) -> pipeline::Counter& { return s.*sc.field; })));
     }
     render_http_connections(out, ctx_.shards);
+    appendf(out,
+            "# HELP enginemux_log_lines_dropped_total Log lines dropped because stderr did not "
+            "keep up (the log writer's queue was full).\n"
+            "# TYPE enginemux_log_lines_dropped_total counter\n"
+            "enginemux_log_lines_dropped_total %llu\n",
+            static_cast<unsigned long long>(log_dropped_total()));
 }
 
 }  // namespace em::admin

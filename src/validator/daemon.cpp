@@ -819,7 +819,16 @@ void ValidatorGuard::Impl::write_metrics(ByteBuffer& out) {
         out.append("\"} ");
         out.append(static_cast<int>(h.reason()) == i ? "1\n" : "0\n");
     }
+    // The reason of the last fence (1 for it; "none" before any), for alerts that tell a safety
+    // fence from a handover.
+    for (int i = 0; i <= static_cast<int>(FenceReason::shutdown); i++) {
+        out.append("enginemux_validator_last_fence_reason{reason=\"");
+        out.append(fence_reason_name(static_cast<FenceReason>(i)));
+        out.append("\"} ");
+        out.append(static_cast<int>(core_.last_fence_reason()) == i ? "1\n" : "0\n");
+    }
     const GuardCore::Stats& st = core_.stats();
+    gauge("fenced", core_.fenced());
     gauge("healthy", h.healthy());
     gauge("epoch", static_cast<int64_t>(lease().epoch()));
     gauge("lease_held", lease().held());
