@@ -111,6 +111,7 @@ std::string usage_text() {
            "       enginemux tune --check|--apply P  kernel tuning profiles\n"
            "       enginemux payload-example [--help] synthetic newPayload requests\n"
            "       enginemux validator --config F    CometBFT validator guard (status|promote|demote)\n"
+           "       enginemux top [--admin A:P] [--once]  live view of a running daemon (--help)\n"
            "       enginemux --version               version, build and detected features\n"
            "\n"
            "flags (executionbackup-compatible first; a flag overrides --config):\n"
