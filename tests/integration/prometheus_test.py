@@ -9,7 +9,7 @@ and dashboard.
    validator guard. It loads a copy of the shipped rules whose `for:` durations are 1 s (the
    expressions are the shipped ones).
 3. Every query of every dashboard panel and variable, with Grafana's variables filled in, is
-   valid PromQL to Prometheus's HTTP API and returns data.
+   valid PromQL to Prometheus's HTTP API and returns data; every rule evaluates without error.
 4. The disagreement and block-hash alerts fire from the load; then every voter is killed and
    EnginemuxNoUsableVoter fires, seen in /api/v1/alerts (and the CL is answered SYNCING).
 Exit 77 when prometheus or promtool is not installed (tools/deps.sh test installs Debian's
@@ -141,6 +141,11 @@ def main():
         load.start()
         time.sleep(20)  # enough samples for every rate window (20 s) in the queries
         check_panels(port, dashboard)
+        _, r = api(port, "rules")
+        rules = [x for g in r.get("data", {}).get("groups", []) for x in g["rules"]]
+        unhealthy = [f"{x['name']}: {x.get('lastError')}" for x in rules if x.get("health") != "ok"]
+        m.check(len(rules) == len(m.rules_of(m.RULES)) and not unhealthy,
+                "Prometheus evaluates every alert rule without an error", f"{len(rules)} rules; {unhealthy}")
         for name in ("EnginemuxElDisagrees", "EnginemuxBlockHashMismatch"):
             got = wait_until(lambda: firing(port, name), 15)
             m.check(bool(got), f"{name} fires from the load", json.dumps(got[:1] if got else []))
