@@ -409,7 +409,13 @@ void TopModel::render_nodes(const TopStyle& style, std::vector<std::string>& out
     size_t spark = width > fixed + 4 ? width - fixed : 4;
     if (spark > history_max) spark = history_max;
     char title[64];
-    std::snprintf(title, sizeof title, "PROBE LATENCY (%zus)", spark);
+    if (style.interval_ms > 0) {
+        std::snprintf(title, sizeof title, "PROBE LATENCY (%llus)",
+                      static_cast<unsigned long long>(spark) *
+                          static_cast<unsigned>(style.interval_ms) / 1000);
+    } else {
+        std::snprintf(title, sizeof title, "PROBE LATENCY");
+    }
     out.push_back(paint(style, "\x1b[1m",
                         "  " + fit("NODE", 10) + " " + fit("STATE", 7) + " " + fit("ROLE", 6) +
                             " " + fit("PROBE", 6, true) + "  " + fit(title, spark) + " " +
@@ -825,6 +831,8 @@ int top_main(int argc, char** argv) {
     AdminClient client(*address, o.admin, token);
     TopStyle style;
     style.width = terminal_width(o.width);
+    // live: the refresh period (0 means the default second); --once: the gap of its two samples
+    style.interval_ms = o.once ? o.interval_ms : (o.interval_ms > 0 ? o.interval_ms : 1000);
     style.unicode = !o.ascii && utf8_locale();
     style.color = !o.no_color && std::getenv("NO_COLOR") == nullptr && ::isatty(STDOUT_FILENO);
     return o.once ? run_once(client, o, style) : run_live(client, o, style);

@@ -71,8 +71,9 @@ void parse_top_metrics(std::string_view text, TopSample& out);
 
 struct TopStyle {
     int width = 80;
-    bool color = false;   ///< ANSI colours
-    bool unicode = true;  ///< block characters in sparklines, else ASCII
+    bool color = false;      ///< ANSI colours
+    bool unicode = true;     ///< block characters in sparklines, else ASCII
+    int interval_ms = 1000;  ///< time between samples (the sparkline's title says its span)
 };
 
 /// The history of refreshes and the frame.
