@@ -7,6 +7,7 @@
 #include "admin/exposition.h"
 #include "base/name.h"
 #include "base/clock.h"
+#include "base/log.h"
 #include "engine/methods.h"
 #include "http/target.h"
 #include "http/writer.h"
@@ -423,6 +424,12 @@ void AdminHandler::render_metrics(ByteBuffer& out) const {
                 "enginemux_http_buffered_body_bytes %llu\n",
                 static_cast<unsigned long long>(ctx_.body_budget->reserved_bytes()));
     }
+    appendf(out,
+            "# HELP enginemux_log_lines_dropped_total Log lines dropped because stderr did not "
+            "keep up (the log writer's queue was full).\n"
+            "# TYPE enginemux_log_lines_dropped_total counter\n"
+            "enginemux_log_lines_dropped_total %llu\n",
+            static_cast<unsigned long long>(log_dropped_total()));
 }
 
 }  // namespace em::admin

@@ -114,6 +114,7 @@ std::string usage_text() {
            "       enginemux tune --check|--apply P  kernel tuning profiles\n"
            "       enginemux payload-example [--help] synthetic newPayload requests\n"
            "       enginemux validator --config F    CometBFT validator guard (status|promote|demote)\n"
+           "       enginemux top [--admin A:P] [--once]  live view of a running daemon (--help)\n"
            "       enginemux --version               version, build and detected features\n"
            "\n"
            "flags (executionbackup-compatible first; a flag overrides --config):\n"
@@ -127,6 +128,8 @@ std::string usage_text() {
            "                         is then asked of the next node\n"
            "  --fcu-majority Q       vote quorum, fraction of answering voters (default 0.6)\n"
            "  --log-level L          error|warn|info|debug (default info)\n"
+           "  --log-format F         text|json: json is one object per line with ts, level,\n"
+           "                         msg and fields such as node, method, answer (default text)\n"
            "  --node-timings         log each node's probe latency\n"
            "  --config FILE.toml     every setting (see /etc/enginemux/enginemux.toml)\n"
            "  --shards N             shard threads (default cores-1, at least 1)\n"
@@ -316,6 +319,14 @@ Result<void> load_toml(const std::string& path, Config& c) {
                 if (!level) r = Unexpected(level.error());
                 else c.log_level = *level;
             }
+        } else if (key == "log_format") {
+            std::string text;
+            r = toml_string(v, full, text);
+            if (r) {
+                auto format = parse_log_format(text);
+                if (!format) r = Unexpected(format.error().prefix("log_format"));
+                else c.log_format = *format;
+            }
         } else if (key == "shards") r = toml_number(v, full, c.shards, 0, 1024);
         else if (key == "spin_us") r = toml_number(v, full, c.spin_us, 0, spin_us_max);
         else if (key == "tls_ca_file") r = toml_string(v, full, c.tls_ca_file);
@@ -399,7 +410,7 @@ Result<Config> load_file(const std::string& path) {
 Result<LoadOutcome> load(int argc, const char* const* argv, Config& out) {
     CLI::App cli("enginemux", "enginemux");
     cli.set_help_flag();  // we print our own usage
-    std::string nodes, jwt, listen_addr, log_level, config_path, admin_listen, admin_token, tls_ca,
+    std::string nodes, jwt, listen_addr, log_level, log_format, config_path, admin_listen, admin_token, tls_ca,
         secrets_dir;
     int64_t port = 0, timeout = 0, eth_timeout = 0, shards = 0, spin = 0;
     double majority = 0;
@@ -412,6 +423,7 @@ Result<LoadOutcome> load(int argc, const char* const* argv, Config& out) {
     auto* o_eth_timeout = cli.add_option("--eth-timeout", eth_timeout);
     auto* o_majority = cli.add_option("--fcu-majority", majority);
     auto* o_level = cli.add_option("--log-level,-l", log_level);
+    auto* o_format = cli.add_option("--log-format", log_format);
     auto* o_config = cli.add_option("--config,-c", config_path);
     auto* o_shards = cli.add_option("--shards", shards);
     auto* o_spin = cli.add_option("--spin-us", spin);
@@ -469,6 +481,11 @@ Result<LoadOutcome> load(int argc, const char* const* argv, Config& out) {
         c.engine.fcu_majority = majority;
     }
     if (o_level->count()) c.log_level = EM_TRY(parse_log_level(log_level));
+    if (o_format->count()) {
+        auto format = parse_log_format(log_format);
+        if (!format) return Unexpected(format.error().prefix("--log-format"));
+        c.log_format = *format;
+    }
     if (o_shards->count()) {
         if (shards < 0 || shards > 1024)
             return failf(Errc::invalid_input, "--shards %lld is not 0..1024", static_cast<long long>(shards));

@@ -87,6 +87,7 @@ struct Config {
     std::string jwt_secret_path;            ///< the CL's secret (and the nodes' default)
     std::vector<NodeConfig> nodes;
     LogLevel log_level = LogLevel::info;
+    LogFormat log_format = LogFormat::text;  ///< text lines, or one JSON object per line
     int shards = 0;                         ///< 0 = cores - 1 (at least 1)
     uint32_t spin_us = 0;                   ///< shard polls this long after an event before sleeping
     std::string tls_ca_file;                ///< CAs for https nodes; "" = the system's store

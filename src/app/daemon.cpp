@@ -230,7 +230,8 @@ struct Daemon::Control {
             self->prober->recheck();
             return;
         }
-        EM_LOG_INFO("%s: shutting down", signal_number == SIGINT ? "SIGINT" : "SIGTERM");
+        const char* name = signal_number == SIGINT ? "SIGINT" : "SIGTERM";
+        EM_LOG_FIELDS(LogLevel::info, (log_field("signal", name)), "%s: shutting down", name);
         self->daemon.request_shutdown();
     }
 
@@ -252,6 +253,7 @@ Daemon::~Daemon() {
 
 Result<void> Daemon::start() {
     log_set_level(config_.log_level);
+    log_set_format(config_.log_format);
     auto cl_secret = http::load_jwt_secret_file(config_.jwt_secret_path.c_str());
     if (!cl_secret) return Unexpected(cl_secret.error().prefix("--jwt-secret"));
     cl_secret_ = *cl_secret;
@@ -287,10 +289,16 @@ Result<void> Daemon::start() {
     char address[80], admin[80] = "off";
     if (control_->admin_server) control_->admin_server->address().format(admin, sizeof admin);
     // Tests and scripts read these two lines to find ports chosen with port 0.
-    EM_LOG_INFO("enginemux %s: mux role, %zu nodes, quorum %g, engine shard on cpu %d%s, control on cpu %d",
-                em::version(), registry_.count(), config_.engine.fcu_majority, shard_cpu,
-                config_.spin_us ? " (spinning)" : "", control_cpu);
-    EM_LOG_INFO("listening on %s, admin API on %s", listen_address_.format(address, sizeof address), admin);
+    EM_LOG_FIELDS(LogLevel::info,
+                  (log_field("version", em::version()), log_field("role", "mux"),
+                   log_field("nodes", registry_.count()), log_field("shard_cpu", shard_cpu),
+                   log_field("control_cpu", control_cpu)),
+                  "enginemux %s: mux role, %zu nodes, quorum %g, engine shard on cpu %d%s, control on cpu %d",
+                  em::version(), registry_.count(), config_.engine.fcu_majority, shard_cpu,
+                  config_.spin_us ? " (spinning)" : "", control_cpu);
+    listen_address_.format(address, sizeof address);
+    EM_LOG_FIELDS(LogLevel::info, (log_field("listen", address), log_field("admin", admin)),
+                  "listening on %s, admin API on %s", address, admin);
     if (control_->admin_server) EM_LOG_INFO("admin API: %s", admin_access_text(config_.admin));
     return {};
 }
@@ -341,7 +349,8 @@ Result<std::string> Daemon::add_node(std::string_view spec) {
     size_t index = EM_TRY(registry_.add(std::move(info)));
     broadcast_node_change(index);
     if (control_ && control_->prober) control_->prober->recheck();
-    EM_LOG_INFO("admin: added node %s (%s)", node.name.c_str(), node.url.c_str());
+    EM_LOG_FIELDS(LogLevel::info, (log_field("node", node.name), log_field("url", node.url)),
+                  "admin: added node %s (%s)", node.name.c_str(), node.url.c_str());
     return node.name;
 }
 
@@ -359,7 +368,8 @@ Result<void> Daemon::remove_node(std::string_view name) {
     registry_.remove(static_cast<size_t>(index));
     broadcast_node_change(static_cast<size_t>(index));
     if (control_ && control_->prober) control_->prober->recheck();
-    EM_LOG_INFO("admin: removed node %.*s", static_cast<int>(name.size()), name.data());
+    EM_LOG_FIELDS(LogLevel::info, (log_field("node", name)), "admin: removed node %.*s",
+                  static_cast<int>(name.size()), name.data());
     return {};
 }
 

@@ -7,6 +7,7 @@
 //   enginemux validator ...             the CometBFT validator guard (validator/cli.h)
 //   enginemux validator-run ... -- CMD  the validator's dead-man switch (validator/supervisor.h)
 //   enginemux payload-example [...]     synthetic newPayload requests with correct hashes
+//   enginemux top [...]                 a live terminal view of a running daemon (app/top.h)
 //   enginemux --version                 version, build, and the CPU/kernel features in use
 #include "base/version.h"
 #include <unistd.h>
@@ -20,6 +21,7 @@
 #include "app/config.h"
 #include "app/daemon.h"
 #include "app/payload_example.h"
+#include "app/top.h"
 #include "app/tune.h"
 #include "base/buffer.h"
 #include "base/cpu.h"
@@ -118,6 +120,7 @@ int main(int argc, char** argv) {
         if (command == "payload-example") return em::app::payload_example_main(argc - 1, argv + 1);
         if (command == "validator") return em::validator::validator_main(argc - 1, argv + 1);
         if (command == "validator-run") return em::validator::supervisor_main(argc - 1, argv + 1);
+        if (command == "top") return em::app::top_main(argc - 1, argv + 1);
     }
     em::app::Config config;
     auto outcome = em::app::load(argc, argv, config);
@@ -130,6 +133,7 @@ int main(int argc, char** argv) {
         return 0;
     }
     if (*outcome == em::app::LoadOutcome::version) return print_version();
+    em::log_set_format(config.log_format);
     em::io::block_shutdown_signals();
     // After the signal mask, so the log writer thread inherits it: no event loop waits on stderr.
     em::log_start_async();
@@ -137,7 +141,7 @@ int main(int argc, char** argv) {
     auto ran = daemon.run();
     em::log_stop_async();
     if (!ran) {
-        std::fprintf(stderr, "enginemux: %s\n", ran.error().c_str());
+        em::log_failure("enginemux", ran.error().message());
         return 1;
     }
     return 0;

@@ -135,5 +135,6 @@ int main(int argc, char** argv) {
         return 0;
     }
     em::log_set_level(opts.log_level);
+    em::log_set_format(opts.log_format);
     return run(opts);
 }

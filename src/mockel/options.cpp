@@ -103,6 +103,8 @@ Result<void> apply_value(std::string_view flag, const std::string& v, Options& o
         out.threads = static_cast<int>(EM_TRY(number_flag(flag, v, 1, threads_max)));
     } else if (flag == "--log-level") {
         out.log_level = EM_TRY(parse_log_level(v));
+    } else if (flag == "--log-format") {
+        out.log_format = EM_TRY(parse_log_format(v));
     } else if (flag == "--log-entries-max") {
         c.log_entries_max = EM_TRY(number_flag(flag, v, 1, log_entries_limit));
     } else if (flag == "--connections-max") {
@@ -173,6 +175,7 @@ Usage: enginemux-mock-el --port P [options]
   --threads N            loop threads sharing the port with SO_REUSEPORT (default 1)
   --verify-block-hash    rebuild each newPayload's block hash; mismatch -> INVALID(_BLOCK_HASH)
   --log-level L          error|warn|info|debug (default info)
+  --log-format F         text|json (json: one object per line; default text)
   --log-entries-max N    engine calls kept for GET /mock/log (default 100000)
   --connections-max N    open connections per thread (default 1024)
   --help, --version

@@ -27,6 +27,7 @@ struct Options {
     std::string payload_file;             ///< --payload-file
     int threads = 1;                      ///< --threads
     LogLevel log_level = LogLevel::info;  ///< --log-level
+    LogFormat log_format = LogFormat::text;  ///< --log-format
     std::string failed_rule;  ///< on a rule error: the whole rule text (for the message)
 };
 

@@ -177,14 +177,26 @@ private:
         health_.reason[n] = 0;
         if (state != before) {
             if (state == NodeState::synced)
-                EM_LOG_INFO("node %s is synced (latency %u us, head %lld)", info_->name.c_str(),
-                            health_.latency_ewma_us, static_cast<long long>(health_.head_number));
+                EM_LOG_FIELDS(LogLevel::info,
+                              (log_field("node", info_->name), log_field("state", "synced"),
+                               log_field("latency_us", health_.latency_ewma_us),
+                               log_field("head", health_.head_number)),
+                              "node %s is synced (latency %u us, head %lld)", info_->name.c_str(),
+                              health_.latency_ewma_us, static_cast<long long>(health_.head_number));
             else
-                EM_LOG_WARN("node %s is %s: %s", info_->name.c_str(), node_state_name(state), health_.reason);
+                EM_LOG_FIELDS(LogLevel::warn,
+                              (log_field("node", info_->name), log_field("state", node_state_name(state)),
+                               log_field("reason", std::string_view(health_.reason))),
+                              "node %s is %s: %s", info_->name.c_str(), node_state_name(state),
+                              health_.reason);
         }
         if (prober_.config_.log_timings)
-            EM_LOG_INFO("node %s: %s, probe %u us (ewma %u us)", info_->name.c_str(),
-                        node_state_name(state), health_.last_latency_us, health_.latency_ewma_us);
+            EM_LOG_FIELDS(LogLevel::info,
+                          (log_field("node", info_->name), log_field("state", node_state_name(state)),
+                           log_field("probe_us", health_.last_latency_us),
+                           log_field("latency_us", health_.latency_ewma_us)),
+                          "node %s: %s, probe %u us (ewma %u us)", info_->name.c_str(),
+                          node_state_name(state), health_.last_latency_us, health_.latency_ewma_us);
         prober_.completed(*this);
     }
 
@@ -294,8 +306,15 @@ void Prober::recompute_primary(const char* why) {
     board_.set_primary(next);
     const char* name = next >= 0 ? health[next].name : "none";
     const char* before = previous >= 0 ? health[previous].name : "none";
-    if (previous < 0) EM_LOG_INFO("primary is %s (%s)", name, why);
-    else EM_LOG_WARN("primary is now %s (was %s; %s)", name, before, why);
+    if (previous < 0)
+        EM_LOG_FIELDS(LogLevel::info,
+                      (log_field("node", name), log_field("reason", why)),
+                      "primary is %s (%s)", name, why);
+    else
+        EM_LOG_FIELDS(LogLevel::warn,
+                      (log_field("node", name), log_field("previous", before),
+                       log_field("reason", why)),
+                      "primary is now %s (was %s; %s)", name, before, why);
 }
 
 }  // namespace em::upstream

@@ -26,7 +26,8 @@ namespace {
 constexpr int control_timeout_ms = 5'000;
 
 const char usage[] =
-    "usage: enginemux validator --config FILE [--log-level L]   run the validator guard\n"
+    "usage: enginemux validator --config FILE [--log-level L] [--log-format text|json]\n"
+    "                                                            run the validator guard\n"
     "       enginemux validator status  [--config FILE | --control HOST:PORT]\n"
     "       enginemux validator promote [--force] [--config FILE | --control HOST:PORT]\n"
     "       enginemux validator demote  [--config FILE | --control HOST:PORT]\n";
@@ -36,6 +37,7 @@ struct Args {
     std::string config;
     std::string control;
     std::string log_level;
+    std::string log_format;  ///< "" = the config's validator.log_format
     bool force = false;
 };
 
@@ -62,6 +64,9 @@ bool parse_args(int argc, char** argv, Args& a, int& exit_code) {
         } else if (arg == "--log-level") {
             if (!value(a.log_level))
                 return (exit_code = usage_error("--log-level needs a level")), false;
+        } else if (arg == "--log-format") {
+            if (!value(a.log_format))
+                return (exit_code = usage_error("--log-format needs text or json")), false;
         } else if (arg == "--force" && a.command == "promote") {
             a.force = true;
         } else if (arg == "-h" || arg == "--help") {
@@ -138,12 +143,12 @@ int run_guard(const ValidatorConfig& config) {
     lc.post_queue_capacity = 64;
     auto loop = io::Loop::create(lc);
     if (!loop) {
-        std::fprintf(stderr, "enginemux validator: %s\n", loop.error().c_str());
+        log_failure("enginemux validator", loop.error().message());
         return 1;
     }
     auto guard = ValidatorGuard::create(**loop, config);
     if (!guard) {
-        std::fprintf(stderr, "enginemux validator: %s\n", guard.error().c_str());
+        log_failure("enginemux validator", guard.error().message());
         return 1;
     }
     if (const char* skew = std::getenv("EM_VALIDATOR_WALL_OFFSET_MS")) {
@@ -162,7 +167,7 @@ int run_guard(const ValidatorConfig& config) {
         },
         &ctx);
     if (!watching) {
-        std::fprintf(stderr, "enginemux validator: %s\n", watching.error().c_str());
+        log_failure("enginemux validator", watching.error().message());
         return 1;
     }
     (*loop)->set_drain_check([](void* p) { return static_cast<RunContext*>(p)->guard->done(); },
@@ -185,6 +190,11 @@ int validator_main(int argc, char** argv) {
         if (!level) return usage_error(level.error().c_str());
         log_set_level(*level);
     }
+    if (!args.log_format.empty()) {
+        auto format = parse_log_format(args.log_format);
+        if (!format) return usage_error(format.error().c_str());
+        log_set_format(*format);
+    }
     if (args.command.empty()) {
         if (args.config.empty()) return usage_error("--config FILE is required");
         auto config = load_validator_config(args.config);
@@ -192,6 +202,7 @@ int validator_main(int argc, char** argv) {
             std::fprintf(stderr, "enginemux validator: %s\n", config.error().c_str());
             return 2;
         }
+        if (args.log_format.empty()) log_set_format(*parse_log_format(config->log_format));
         return run_guard(*config);
     }
     std::string control = args.control;

@@ -11,6 +11,7 @@
 
 #include <toml++/toml.h>
 
+#include "base/log.h"
 #include "io/socket.h"
 #include "validator/base64.h"
 #include "validator/messages.h"
@@ -41,6 +42,7 @@ std::vector<Setting> settings_of(ValidatorConfig& c) {
         {"", "control_listen", K::text, &c.control_listen},
         {"", "tick_ms", K::u32, &c.tick_ms, 10, 10'000},
         {"", "state_file_bytes_max", K::u32, &c.state_file_bytes_max, 1024, 1 << 20},
+        {"", "log_format", K::text, &c.log_format},
         {"health", "interval_ms", K::u32, &c.health_interval_ms, 10, 600'000},
         {"health", "timeout_ms", K::u32, &c.health_timeout_ms, 10, 600'000},
         {"health", "failures_before_failover", K::u32, &c.failures_before_failover, 1, 1000},
@@ -251,6 +253,8 @@ Result<void> check_validator_config(const ValidatorConfig& c) {
     EM_TRY_VOID(check_process(c));
     EM_TRY_VOID(check_timing(c));
     EM_TRY_VOID(check_backend(c));
+    if (auto format = parse_log_format(c.log_format); !format)
+        return Unexpected(format.error().prefix("validator.log_format"));
     auto control = io::resolve(c.control_listen);
     if (!control) return Unexpected(control.error().prefix("validator.control_listen"));
     if (!is_loopback(*control)) {

@@ -26,6 +26,7 @@ struct ValidatorConfig {
     std::string control_listen = "127.0.0.1:9560";  ///< promote/demote/status (loopback only)
     uint32_t tick_ms = 100;                         ///< decision period
     uint32_t state_file_bytes_max = 64 * 1024;
+    std::string log_format = "text";  ///< "text" or "json" (one object per line); --log-format wins
 
     // [validator.health]
     uint32_t health_interval_ms = 1'000;

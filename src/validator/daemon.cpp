@@ -421,9 +421,13 @@ void ValidatorGuard::Impl::start() {
     core_.start();
     loop_.timer_start(&tick_timer_, loop_.now_ns() + ms_to_ns(config_.tick_ms));
     loop_.timer_start(&probe_timer_, loop_.now_ns());
-    EM_LOG_INFO("validator %s: guard started (%s back-end, %s mode, epoch %llu)",
-                config_.name.c_str(), config_.backend.c_str(), config_.process_mode.c_str(),
-                static_cast<unsigned long long>(lease().epoch()));
+    EM_LOG_FIELDS(LogLevel::info,
+                  (log_field("validator", config_.name), log_field("backend", config_.backend),
+                   log_field("mode", config_.process_mode), log_field("epoch", lease().epoch()),
+                   log_field("control", config_.control_listen)),
+                  "validator %s: guard started (%s back-end, %s mode, epoch %llu)",
+                  config_.name.c_str(), config_.backend.c_str(), config_.process_mode.c_str(),
+                  static_cast<unsigned long long>(lease().epoch()));
 }
 
 void ValidatorGuard::Impl::shutdown() {
@@ -561,8 +565,10 @@ void ValidatorGuard::Impl::on_validator_stopped(const Error* error) {
 }
 
 void ValidatorGuard::Impl::on_validator_exited(int status) {
-    EM_LOG_WARN("validator %s: the validator process exited (status %d)", config_.name.c_str(),
-                status);
+    EM_LOG_FIELDS(LogLevel::warn,
+                  (log_field("validator", config_.name), log_field("exit_status", status)),
+                  "validator %s: the validator process exited (status %d)", config_.name.c_str(),
+                  status);
     core_.on_validator_exited();
 }
 
@@ -813,7 +819,16 @@ void ValidatorGuard::Impl::write_metrics(ByteBuffer& out) {
         out.append("\"} ");
         out.append(static_cast<int>(h.reason()) == i ? "1\n" : "0\n");
     }
+    // The reason of the last fence (1 for it; "none" before any), for alerts that tell a safety
+    // fence from a handover.
+    for (int i = 0; i <= static_cast<int>(FenceReason::shutdown); i++) {
+        out.append("enginemux_validator_last_fence_reason{reason=\"");
+        out.append(fence_reason_name(static_cast<FenceReason>(i)));
+        out.append("\"} ");
+        out.append(static_cast<int>(core_.last_fence_reason()) == i ? "1\n" : "0\n");
+    }
     const GuardCore::Stats& st = core_.stats();
+    gauge("fenced", core_.fenced());
     gauge("healthy", h.healthy());
     gauge("epoch", static_cast<int64_t>(lease().epoch()));
     gauge("lease_held", lease().held());

@@ -196,8 +196,9 @@ bool EtcdLease::handover_requested() {
 
 void EtcdLease::lose_lease(const char* why, bool conflict) {
     if (!holding_) return;
-    EM_LOG_WARN("validator: etcd lease epoch %llu lost: %s",
-                static_cast<unsigned long long>(epoch_), why);
+    EM_LOG_FIELDS(LogLevel::warn, (log_field("epoch", epoch_), log_field("reason", why)),
+                  "validator: etcd lease epoch %llu lost: %s",
+                  static_cast<unsigned long long>(epoch_), why);
     set_problem("lease lost: %s", why);
     holding_ = false;
     stats_.lost++;

@@ -64,7 +64,7 @@ def cpp_value(text):
         return text == "true"
     if text.startswith('"'):
         return text.strip('"')
-    m = re.fullmatch(r"(?:LogLevel|NodeRole)::(\w+)", text)
+    m = re.fullmatch(r"(?:LogLevel|LogFormat|NodeRole)::(\w+)", text)
     if m:
         return m.group(1)
     m = re.fullmatch(r"(\d+)u? << (\d+)", text)

@@ -54,7 +54,9 @@ grep -qx /usr/bin/enginemux-load "$tmp/deb.list" && has_load=yes
 [ -f "$src/bench/load/meson.build" ] && [ $has_load = no ] && fail "bench/load exists but enginemux-load is not packaged"
 common="/usr/bin/enginemux /usr/bin/enginemux-mock-el /etc/enginemux/enginemux.toml
   /usr/share/enginemux/sysctl/latency.conf /usr/share/enginemux/sysctl/throughput.conf
-  /usr/share/doc/enginemux/PACKAGING.md /usr/share/doc/enginemux/kernel-tuning.md
+  /usr/share/enginemux/grafana/enginemux.json /usr/share/enginemux/prometheus/enginemux-rules.yml
+  /usr/share/doc/enginemux/PACKAGING.md /usr/share/doc/enginemux/OPERATIONS.md
+  /usr/share/doc/enginemux/kernel-tuning.md
   /usr/share/doc/enginemux/copyright /usr/share/doc/enginemux/enginemux.txt
   /usr/share/doc/enginemux/enginemux-mock-el.txt
   /usr/share/man/man1/enginemux.1.gz /usr/share/man/man1/enginemux-mock-el.1.gz"
