@@ -143,7 +143,7 @@ def mux_rows(d):
     d.add(series("Call timeouts per node", "Calls that hit their deadline (the method's spec timeout or --timeout).",
                  [(f"sum by (node) (rate(enginemux_upstream_timeouts_total{{{NODE}}}[{RATE}]))", "{{node}}")],
                  unit="reqps"))
-    d.add(series("Disagreements per node", "Votes in which this voter was in the minority (see the "
+    d.add(series("Disagreements per node", "Votes in which this voter's answer left the plurality (see the "
                  "'disagreement' log lines for each node's answer).",
                  [(f"sum by (node) (increase(enginemux_node_disagreements_total{{{NODE}}}[{RATE}]))", "{{node}}")]))
 

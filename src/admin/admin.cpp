@@ -252,7 +252,79 @@ void AdminHandler::render_status(ByteBuffer& out) const {
                 static_cast<unsigned long long>(calls), static_cast<unsigned long long>(errors),
                 static_cast<unsigned long long>(disagreements));
     }
-    out.append("]}");
+    out.append("],\"recent_votes\":");
+    render_recent_votes(out, now);
+    out.append("}");
+}
+
+namespace {
+
+std::string_view told_name(uint8_t told) {
+    if (told == pipeline::VoteRecord::told_error) return "error";
+    return engine::status_name(static_cast<engine::Status>(told));
+}
+
+std::string_view reason_name(uint8_t reason) {
+    if (reason == pipeline::VoteRecord::reason_block_hash) return "block_hash_mismatch";
+    if (reason == pipeline::VoteRecord::reason_error) return "error";
+    return engine::vote_reason_name(static_cast<engine::VoteReason>(reason));
+}
+
+std::string_view outcome_name(uint8_t outcome) {
+    switch (outcome) {
+        case pipeline::VoteRecord::no_answer:
+            return "no-answer";
+        case pipeline::VoteRecord::rpc_error:
+            return "error";
+        default:
+            return engine::status_name(
+                static_cast<engine::Status>(outcome - pipeline::VoteRecord::answered_valid));
+    }
+}
+
+}  // namespace
+
+void AdminHandler::render_recent_votes(ByteBuffer& out, uint64_t now) const {
+    // Newest first, every shard's (one engine shard today), each node's answer by name.
+    out.push_back('[');
+    bool first = true;
+    for (pipeline::ShardMetrics* s : ctx_.shards) {
+        pipeline::VoteRecord votes[pipeline::VoteLog::capacity];
+        size_t n = s->recent_votes.newest(votes, pipeline::VoteLog::capacity);
+        for (size_t k = 0; k < n; k++) {
+            const pipeline::VoteRecord& v = votes[k];
+            if (!first) out.push_back(',');
+            first = false;
+            std::string_view method = engine::methods()[v.method_slot].name;
+            appendf(out,
+                    "{\"age_ms\":%llu,\"method\":\"%.*s\",\"told\":\"%.*s\",\"reason\":\"%.*s\","
+                    "\"early\":%s,\"block_hash\":\"%s\",\"answers\":{",
+                    static_cast<unsigned long long>(now > v.mono_ns ? (now - v.mono_ns) / 1'000'000 : 0),
+                    static_cast<int>(method.size()), method.data(),
+                    static_cast<int>(told_name(v.told).size()), told_name(v.told).data(),
+                    static_cast<int>(reason_name(v.reason).size()), reason_name(v.reason).data(),
+                    v.early ? "true" : "false",
+                    v.hash_check == 1 ? "match" : v.hash_check == 2 ? "mismatch" : "not_checked");
+            bool first_node = true;
+            for (size_t i = 0; i < pipeline::nodes_max; i++) {
+                if (v.outcome[i] == pipeline::VoteRecord::not_in_call) continue;
+                const upstream::NodeInfo* info = ctx_.registry->get(i);
+                if (!first_node) out.push_back(',');
+                first_node = false;
+                if (info) {
+                    jsonrpc::write_json_string(out, info->name);
+                } else {
+                    appendf(out, "\"slot%zu\"", i);
+                }
+                std::string_view o = outcome_name(v.outcome[i]);
+                bool mirror = !(v.voters & (1u << i));
+                appendf(out, ":\"%.*s%s\"", static_cast<int>(o.size()), o.data(),
+                        mirror ? " (mirror)" : "");
+            }
+            out.append("}}");
+        }
+    }
+    out.push_back(']');
 }
 
 void AdminHandler::render_metrics(ByteBuffer& out) const {
@@ -354,7 +426,7 @@ void AdminHandler::render_metrics(ByteBuffer& out) const {
     out.append("# HELP enginemux_node_primary 1 for the primary node.\n# TYPE enginemux_node_primary gauge\n");
     out.append("# HELP enginemux_lane_queue_depth Engine calls waiting in the node's lane.\n"
                "# TYPE enginemux_lane_queue_depth gauge\n");
-    out.append("# HELP enginemux_node_disagreements_total Votes where this voter was in the minority.\n"
+    out.append("# HELP enginemux_node_disagreements_total Votes where this voter's answer left the plurality.\n"
                "# TYPE enginemux_node_disagreements_total counter\n");
     int primary = ctx_.board->primary();
     for (size_t i = 0; i < upstream::nodes_max; i++) {

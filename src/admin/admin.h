@@ -65,6 +65,8 @@ public:
     /// The bodies, for tests and for `enginemux status`-like tools.
     void render_status(ByteBuffer& out) const;
     void render_metrics(ByteBuffer& out) const;
+    /// `recent_votes` of /status: the last finished votes, each node's answer by name.
+    void render_recent_votes(ByteBuffer& out, uint64_t now_ns) const;
 
 private:
     void reply_json(http::ServerConn& conn, int status, std::string_view body);

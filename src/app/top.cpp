@@ -88,6 +88,29 @@ Result<void> parse_top_status(std::string_view json, TopSample& out) {
         node.disagreements = static_cast<uint64_t>(number(n, "disagreements"));
         out.nodes.push_back(std::move(node));
     }
+    simdjson::dom::array votes;
+    out.recent_votes.clear();
+    out.has_recent_votes = root["recent_votes"].get(votes) == simdjson::SUCCESS;
+    if (out.has_recent_votes) {
+        for (simdjson::dom::element v : votes) {
+            TopVote vote;
+            vote.age_ms = static_cast<uint64_t>(number(v, "age_ms"));
+            vote.method = text(v, "method");
+            vote.told = text(v, "told");
+            vote.reason = text(v, "reason");
+            vote.block_hash = text(v, "block_hash");
+            bool early = false;
+            vote.early = v["early"].get(early) == simdjson::SUCCESS && early;
+            simdjson::dom::object answers;
+            if (v["answers"].get(answers) == simdjson::SUCCESS) {
+                for (auto [node, answer] : answers) {
+                    std::string_view a;
+                    if (answer.get(a) == simdjson::SUCCESS) vote.answers.emplace_back(node, a);
+                }
+            }
+            out.recent_votes.push_back(std::move(vote));
+        }
+    }
     return {};
 }
 
@@ -505,15 +528,44 @@ void TopModel::render_votes(const TopStyle& style, std::vector<std::string>& out
                   ? paint(style, "\x1b[1;31m", count_text(last_.block_hash_mismatch))
                   : std::string("0");
     out.push_back(hashes + "  failovers " + count_text(last_.failovers));
-    out.push_back(paint(style, "\x1b[1m", "RECENT VOTES") +
-                  " (per refresh: count, answers, reasons)");
-    if (recent_votes_.empty()) out.push_back("  (none since top started)");
-    for (const std::string& line : recent_votes_) out.push_back("  " + line);
+    if (last_.has_recent_votes) {
+        render_recent_votes(style, out);
+    } else {
+        out.push_back(paint(style, "\x1b[1m", "RECENT VOTES") +
+                      " (per refresh: count, answers, reasons)");
+        if (recent_votes_.empty()) out.push_back("  (none since top started)");
+        for (const std::string& line : recent_votes_) out.push_back("  " + line);
+    }
     out.push_back(paint(style, "\x1b[1m", "LAST DISAGREEMENTS") +
                   " (a voter whose answer differed from the vote's)");
     if (recent_disagreements_.empty()) out.push_back("  (none since top started)");
     for (const std::string& line : recent_disagreements_)
         out.push_back("  " + paint(style, "\x1b[33m", line));
+}
+
+void TopModel::render_recent_votes(const TopStyle& style, std::vector<std::string>& out) const {
+    out.push_back(paint(style, "\x1b[1m", "RECENT VOTES") + " (age, method: told, each node)");
+    if (last_.recent_votes.empty()) out.push_back("  (none yet)");
+    size_t width = static_cast<size_t>(style.width);
+    size_t shown = 0;
+    for (const TopVote& v : last_.recent_votes) {
+        if (shown++ == recent_max) break;
+        std::string method = v.method;
+        if (method.rfind("engine_", 0) == 0) method = method.substr(7);
+        char age[24];
+        std::snprintf(age, sizeof age, "%5.1fs", static_cast<double>(v.age_ms) / 1000.0);
+        std::string line = std::string("  ") + age + " " + method + ": " + v.told;
+        if (v.early) line += " early";
+        if (v.block_hash == "mismatch") line += " HASH-MISMATCH";
+        line += " |";
+        for (const auto& [node, answer] : v.answers) {
+            bool differs = answer != v.told;
+            std::string item = " " + node + "=" + answer;
+            if (top_columns(line) + item.size() > width) break;
+            line += differs ? paint(style, "\x1b[33m", item) : item;
+        }
+        out.push_back(line);
+    }
 }
 
 std::vector<std::string> TopModel::render(const TopStyle& style) const {

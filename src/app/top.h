@@ -6,9 +6,9 @@
 // columns (wider terminals get longer sparklines). `--once` prints one frame without escape
 // codes, for scripts.
 //
-// What the admin API does not expose yet: the answer of each node in each vote. The view shows
-// what the counters allow instead (votes by answer and reason, each node's minority count, their
-// changes per refresh); see docs/OPERATIONS.md "enginemux top".
+// The last votes come from /status "recent_votes" (each node's answer in each vote); a daemon
+// without them shows what the counters allow instead (votes by answer and reason per refresh);
+// see docs/OPERATIONS.md "enginemux top".
 //
 // Split in two so the frame can be tested without a daemon or a terminal: TopModel takes the
 // bodies of /status and /metrics (parse, then keep the history: sparklines, recent votes and
@@ -50,6 +50,14 @@ struct TopHistogram {
     double quantile(double q) const;
 };
 
+/// One finished vote from /status "recent_votes".
+struct TopVote {
+    uint64_t age_ms = 0;
+    std::string method, told, reason, block_hash;
+    bool early = false;
+    std::vector<std::pair<std::string, std::string>> answers;  ///< (node, answer), node order
+};
+
 /// What one refresh read.
 struct TopSample {
     int64_t wall_ms = 0;
@@ -61,6 +69,8 @@ struct TopSample {
     std::map<std::string, TopHistogram> latency;               ///< request_seconds by method
     std::map<std::string, uint64_t> answers, reasons;          ///< votes by status and reason
     uint64_t votes_early = 0, block_hash_checked = 0, block_hash_mismatch = 0, failovers = 0;
+    bool has_recent_votes = false;  ///< the daemon reports recent_votes (newest first)
+    std::vector<TopVote> recent_votes;
 };
 
 /// Parses GET /status (the admin API's JSON). Errors name what is missing.
@@ -99,6 +109,8 @@ class TopModel {
     void render_nodes(const TopStyle& style, std::vector<std::string>& out) const;
     void render_cl(const TopStyle& style, std::vector<std::string>& out) const;
     void render_votes(const TopStyle& style, std::vector<std::string>& out) const;
+    /// The last votes, each node's answer (what the CL was told first, then the nodes).
+    void render_recent_votes(const TopStyle& style, std::vector<std::string>& out) const;
 
     bool have_ = false;
     TopSample last_;

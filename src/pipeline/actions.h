@@ -42,6 +42,8 @@ struct Action {
     };
     Kind kind = Kind::send;
     uint8_t node = 0;
+    /// disagreement: the method, what the CL was told and why (structured log fields).
+    std::string_view method, told, reason;
     bool ordered = false;  ///< send: through the node's engine lane (in CL order)
     int http_status = 200;
     uint64_t deadline_ns = 0;
@@ -72,7 +74,14 @@ class Actions {
         a.node = static_cast<uint8_t>(node);
         a.error = &error;
     }
-    void disagreement(std::string_view line) { push(Action::Kind::disagreement).bytes = line; }
+    void disagreement(std::string_view line, std::string_view method, std::string_view told,
+                      std::string_view reason) {
+        Action& a = push(Action::Kind::disagreement);
+        a.bytes = line;
+        a.method = method;
+        a.told = told;
+        a.reason = reason;
+    }
 
     std::span<const Action> view() const { return {items_.data(), count_}; }
     size_t size() const { return count_; }

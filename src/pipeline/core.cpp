@@ -366,8 +366,10 @@ void PipelineCore::carry_out(CallPool<Entry<T>>& pool, uint32_t index, uint64_t 
                 shell_.node_failed(a.node, *a.error);
                 break;
             case Action::Kind::disagreement:
-                EM_LOG_LIMITED(LogLevel::warn, 5, "%.*s", static_cast<int>(a.bytes.size()),
-                               a.bytes.data());
+                EM_LOG_LIMITED_FIELDS(LogLevel::warn, 5,
+                                      (log_field("method", a.method), log_field("answer", a.told),
+                                       log_field("reason", a.reason)),
+                                      "%.*s", static_cast<int>(a.bytes.size()), a.bytes.data());
                 break;
         }
     }

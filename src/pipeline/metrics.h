@@ -11,6 +11,8 @@
 #include <array>
 #include <atomic>
 #include <cstdint>
+#include <cstring>
+#include <iterator>
 
 #include "engine/methods.h"
 #include "engine/types.h"
@@ -55,6 +57,83 @@ struct UpstreamMetrics {
     LatencyHistogram latency;
 };
 
+/// One finished vote as an operator reads it (`GET /status` "recent_votes", `enginemux top`).
+struct VoteRecord {
+    /// What a node's slot says about this vote: not in the call, no answer (error, timeout,
+    /// reset, garbage), a JSON-RPC error, or a status (answered_valid + engine::Status value).
+    enum Outcome : uint8_t { not_in_call = 0, no_answer = 1, rpc_error = 2, answered_valid = 3 };
+    static constexpr uint8_t told_error = 0xff;  ///< `told`: the CL got a JSON-RPC error
+    static constexpr uint8_t reason_block_hash = 0xfe;  ///< `reason`: the hash did not match
+    static constexpr uint8_t reason_error = 0xfd;       ///< `reason`: an error was relayed
+
+    uint64_t mono_ns = 0;         ///< when the last answer came in (the vote was complete)
+    uint8_t method_slot = 0;
+    uint8_t told = 0;             ///< engine::Status the CL was told, or told_error
+    uint8_t reason = 0;           ///< engine::VoteReason of the decision
+    bool early = false;           ///< decided before every voter had answered
+    uint8_t hash_check = 0;       ///< 0 not checked, 1 match, 2 mismatch
+    std::array<uint8_t, nodes_max> outcome{};  ///< Outcome, + engine::Status for answers
+    uint32_t voters = 0;          ///< bit i: node i voted
+};
+
+/// The last finished votes: written by the shard (one writer), read by the admin thread. Each
+/// entry is a seqlock: a reader retries (or skips) an entry being written. No allocation.
+class VoteLog {
+  public:
+    static constexpr size_t capacity = 32;
+    /// Shard thread only.
+    void add(const VoteRecord& r) {
+        Entry& e = entries_[next_.load(std::memory_order_relaxed) % capacity];
+        uint64_t seq = e.sequence.load(std::memory_order_relaxed);
+        e.sequence.store(seq + 1, std::memory_order_release);  // odd: being written
+        std::atomic_thread_fence(std::memory_order_release);
+        store(e, r);
+        e.sequence.store(seq + 2, std::memory_order_release);
+        next_.fetch_add(1, std::memory_order_release);
+    }
+    /// Any thread: up to `max` records, newest first, into out; returns how many.
+    size_t newest(VoteRecord* out, size_t max) const {
+        uint64_t next = next_.load(std::memory_order_acquire);
+        size_t n = 0;
+        for (uint64_t k = 0; k < capacity && k < next && n < max; k++) {
+            const Entry& e = entries_[(next - 1 - k) % capacity];
+            for (int attempt = 0; attempt < 3; attempt++) {
+                uint64_t before = e.sequence.load(std::memory_order_acquire);
+                if (before & 1) continue;
+                VoteRecord r = load(e);
+                std::atomic_thread_fence(std::memory_order_acquire);
+                if (e.sequence.load(std::memory_order_relaxed) == before) {
+                    out[n++] = r;
+                    break;
+                }
+            }
+        }
+        return n;
+    }
+
+  private:
+    static constexpr size_t words = (sizeof(VoteRecord) + 7) / 8;
+    /// The record as relaxed atomic words, so a torn read is a retry, not a data race.
+    struct Entry {
+        std::atomic<uint64_t> sequence{0};
+        std::atomic<uint64_t> words[VoteLog::words]{};
+    };
+    static void store(Entry& e, const VoteRecord& r) {
+        uint64_t w[words] = {};
+        std::memcpy(w, &r, sizeof r);
+        for (size_t i = 0; i < words; i++) e.words[i].store(w[i], std::memory_order_relaxed);
+    }
+    static VoteRecord load(const Entry& e) {
+        uint64_t w[words];
+        for (size_t i = 0; i < words; i++) w[i] = e.words[i].load(std::memory_order_relaxed);
+        VoteRecord r;
+        std::memcpy(&r, w, sizeof r);
+        return r;
+    }
+    std::array<Entry, capacity> entries_{};
+    std::atomic<uint64_t> next_{0};
+};
+
 struct ShardMetrics {
     // Requests from clients on this shard, by method slot.
     std::array<Counter, method_slots> requests{};
@@ -76,7 +155,10 @@ struct ShardMetrics {
     std::array<Counter, engine::status_count> vote_answers{};  ///< what the CL was told
     Counter disagreements{0};       ///< votes where some answered voter disagreed with the rest
     Counter votes_early{0};         ///< answered before every voter had answered
-    std::array<Counter, nodes_max> node_disagreements{};  ///< node was in a minority
+    /// The node's answer differed from the plurality of the voters' answers in that vote (the
+    /// one that lies or lags; not every voter when the vote answered a made-up SYNCING).
+    std::array<Counter, nodes_max> node_disagreements{};
+    VoteLog recent_votes;  ///< the last finished votes, each node's answer
 
     std::array<Counter, nodes_max> lane_depth{};  ///< gauge: calls queued in each lane
 

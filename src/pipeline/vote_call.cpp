@@ -37,6 +37,8 @@ void VoteCall::on_hash(const Result<eth::Verdict>& verdict, uint64_t now_ns, Act
     ShardMetrics& metrics = env_.metrics;
     if (!verdict) {
         hash_ = HashCheck::not_checked;
+        told_ = VoteRecord::told_error;
+        reason_ = VoteRecord::reason_error;
         bump(metrics.payload_decode_errors);
         char message[160];
         std::snprintf(message, sizeof message, "invalid params: %s", verdict.error().c_str());
@@ -60,6 +62,9 @@ void VoteCall::on_hash(const Result<eth::Verdict>& verdict, uint64_t now_ns, Act
                       "\"blockHash %s does not match the payload (it hashes to %s)\"", claimed,
                       computed);
         status.validation_error_json = message;
+        told_ = static_cast<uint8_t>(status.status);
+        reason_ = VoteRecord::reason_block_hash;
+        early_ = fan_.pending() > 0;
         result_.clear();
         if (engine::write_payload_status(result_, status, method_->status_schema)) {
             answer_result(result_.view(), now_ns, out);
@@ -125,12 +130,13 @@ void VoteCall::decide(uint64_t now_ns, Actions& out) {
         if (all_in || engine::is_final(span, env_.policy.quorum(), vote_method())) {
             engine::VoteResult result = engine::vote(span, env_.policy.quorum(), vote_method());
             if (!all_in) bump(env_.metrics.votes_early);
+            early_ = !all_in;
             answer_vote(result, any_rpc_error, error_slot, now_ns, out);
         }
     }
     if (all_in && hash_ != HashCheck::pending && state_ != State::done) {
         EM_ASSERT(state_ == State::answered);
-        tally(out);
+        tally(now_ns, out);
         state_ = State::done;
     }
 }
@@ -140,7 +146,11 @@ void VoteCall::answer_vote(const engine::VoteResult& result, bool any_rpc_error,
     ShardMetrics& metrics = env_.metrics;
     bump(metrics.vote_reasons[static_cast<size_t>(result.reason)]);
     bump(metrics.vote_answers[static_cast<size_t>(result.answer.status)]);
+    told_ = static_cast<uint8_t>(result.answer.status);
+    reason_ = static_cast<uint8_t>(result.reason);
     if (result.answered == 0 && any_rpc_error) {
+        told_ = VoteRecord::told_error;
+        reason_ = VoteRecord::reason_error;
         // Every voter that answered rejected the call itself (e.g. -38005 unsupported fork,
         // -32602): relay that error rather than pretend SYNCING.
         answer_raw(fan_.slots()[static_cast<size_t>(error_slot)].answer.view(), now_ns, out);
@@ -158,6 +168,7 @@ void VoteCall::answer_vote(const engine::VoteResult& result, bool any_rpc_error,
         written = engine::write_payload_status(result_, result.answer, method_->status_schema);
     }
     if (!written) {
+        told_ = VoteRecord::told_error;
         answer_error(jsonrpc::code::internal_error, written.error().message(), now_ns, out);
     } else {
         answer_result(result_.view(), now_ns, out);
@@ -186,13 +197,65 @@ void VoteCall::mint_payload_id(const engine::VoteResult& result, engine::Payload
     bump(env_.metrics.payload_ids_minted);
 }
 
-void VoteCall::tally(Actions& out) {
+void VoteCall::tally(uint64_t now_ns, Actions& out) {
     engine::VoteSlot votes[nodes_max];
     bool any_rpc_error = false;
     int error_slot = -1;
     size_t count = collect(votes, &any_rpc_error, &error_slot);
     final_vote_ = engine::vote(std::span(votes, count), env_.policy.quorum(), vote_method());
     log_disagreement(final_vote_, out);
+    record(now_ns);
+}
+
+void VoteCall::count_disagreeing_nodes(const engine::VoteResult& result) {
+    // The plurality of the answers (a unique largest count): a node is "disagreeing" when its
+    // answer differs from it. With no unique plurality nobody is singled out.
+    size_t best = 0, best_count = 0;
+    bool unique = false;
+    for (size_t st = 0; st < engine::status_count; st++) {
+        size_t c = result.per_status[st];
+        if (c > best_count) {
+            best = st;
+            best_count = c;
+            unique = true;
+        } else if (c == best_count && c > 0) {
+            unique = false;
+        }
+    }
+    if (!unique) return;
+    std::span<const FanOut::Slot> slots = fan_.slots();
+    for (size_t i = 0; i < nodes_max; i++) {
+        const FanOut::Slot& slot = slots[i];
+        if (slot.in_call && slot.voter && slot.answered_result() &&
+            static_cast<size_t>(slot.status.status) != best) {
+            bump(env_.metrics.node_disagreements[i]);
+        }
+    }
+}
+
+void VoteCall::record(uint64_t now_ns) {
+    VoteRecord r;
+    r.mono_ns = now_ns;
+    r.method_slot = static_cast<uint8_t>(method_->index);
+    r.told = told_;
+    r.reason = reason_;
+    r.early = early_;
+    r.hash_check = hash_ == HashCheck::match ? 1 : hash_ == HashCheck::mismatch ? 2 : 0;
+    std::span<const FanOut::Slot> slots = fan_.slots();
+    for (size_t i = 0; i < nodes_max; i++) {
+        const FanOut::Slot& slot = slots[i];
+        if (!slot.in_call) continue;
+        if (slot.voter) r.voters |= 1u << i;
+        if (slot.answered_result()) {
+            r.outcome[i] = static_cast<uint8_t>(VoteRecord::answered_valid +
+                                                static_cast<uint8_t>(slot.status.status));
+        } else if (slot.state == engine::SlotState::answered && slot.is_error) {
+            r.outcome[i] = VoteRecord::rpc_error;
+        } else {
+            r.outcome[i] = VoteRecord::no_answer;
+        }
+    }
+    env_.metrics.recent_votes.add(r);
 }
 
 void VoteCall::log_disagreement(const engine::VoteResult& result, Actions& out) {
@@ -204,6 +267,7 @@ void VoteCall::log_disagreement(const engine::VoteResult& result, Actions& out) 
     if (result.disagree == 0 && !hash_conflict) return;
     ShardMetrics& metrics = env_.metrics;
     bump(metrics.disagreements);
+    count_disagreeing_nodes(result);
     char* line = line_;
     const int size = static_cast<int>(sizeof line_);
     std::string_view answer = engine::status_name(result.answer.status);
@@ -230,7 +294,6 @@ void VoteCall::log_disagreement(const engine::VoteResult& result, Actions& out) 
             continue;
         }
         const engine::PayloadStatus& s = slot.status;
-        if (slot.voter && s.status != result.answer.status) bump(metrics.node_disagreements[i]);
         char lvh[67] = "null";
         if (s.has_latest_valid_hash) format_data(s.latest_valid_hash, lvh);
         std::string_view status = engine::status_name(s.status);
@@ -241,7 +304,8 @@ void VoteCall::log_disagreement(const engine::VoteResult& result, Actions& out) 
                            s.validation_error_json.empty() ? "" : ",err=",
                            static_cast<int>(err), s.validation_error_json.data());
     }
-    out.disagreement(std::string_view(line, static_cast<size_t>(n < size ? n : size - 1)));
+    out.disagreement(std::string_view(line, static_cast<size_t>(n < size ? n : size - 1)),
+                     method_->name, answer, reason);
 }
 
 void VoteCall::answer_result(std::string_view result_json, uint64_t now_ns, Actions& out) {

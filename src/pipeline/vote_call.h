@@ -52,7 +52,10 @@ class VoteCall {
                      uint64_t now_ns, Actions& out);
     void mint_payload_id(const engine::VoteResult& result, engine::PayloadId& minted,
                          const engine::PayloadId*& payload_id, uint64_t now_ns);
-    void tally(Actions& out);
+    void tally(uint64_t now_ns, Actions& out);
+    void record(uint64_t now_ns);
+    /// Counts, per node, a voter whose answer differs from the plurality of the answers.
+    void count_disagreeing_nodes(const engine::VoteResult& result);
     void log_disagreement(const engine::VoteResult& result, Actions& out);
     void answer_result(std::string_view result_json, uint64_t now_ns, Actions& out);
     void answer_raw(std::string_view response_json, uint64_t now_ns, Actions& out);
@@ -67,6 +70,9 @@ class VoteCall {
     engine::Hash32 computed_hash_{};
     uint64_t received_ns_ = 0;
     engine::VoteResult final_vote_{};
+    uint8_t told_ = 0;    ///< what the CL was told (VoteRecord::told)
+    uint8_t reason_ = 0;  ///< why (VoteRecord::reason)
+    bool early_ = false;
     ByteBuffer result_;  ///< the result member we build
     char line_[1024] = {};  ///< the disagreement log line
 };

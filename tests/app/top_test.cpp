@@ -150,6 +150,30 @@ TEST(Top, FrameFitsEightyColumnsAndShowsNodesPrimaryAndChanges) {
     EXPECT_NE(frame.find("2.0"), std::string::npos) << "2 requests in 1 s: " << frame;
 }
 
+// With /status "recent_votes" the frame lists each vote: age, method, what the CL was told and
+// each node's answer, within 80 columns.
+TEST(Top, RecentVotesShowEachNodesAnswer) {
+    TopSample s;
+    std::string status =
+        R"({"version":"1","role":"mux","quorum":0.6,"uptime_s":5,"primary":"el1","nodes":[],)"
+        R"("recent_votes":[{"age_ms":1500,"method":"engine_newPayloadV4","told":"SYNCING",)"
+        R"("reason":"invalid_minority","early":false,"block_hash":"match","answers":)"
+        R"J({"el1":"VALID","el2":"VALID","el3":"INVALID","mirror-with-a-long-name":"VALID (mirror)"}}]})J";
+    ASSERT_TRUE(parse_top_status(status, s));
+    ASSERT_TRUE(s.has_recent_votes);
+    ASSERT_EQ(s.recent_votes.size(), 1u);
+    EXPECT_EQ(s.recent_votes[0].answers.size(), 4u);
+    TopModel model;
+    model.add(s);
+    TopStyle style;
+    std::vector<std::string> lines = model.render(style);
+    std::string frame = joined(lines);
+    for (const std::string& line : lines) EXPECT_LE(top_columns(line), 80u) << line;
+    EXPECT_NE(frame.find("  1.5s newPayloadV4: SYNCING | el1=VALID el2=VALID el3=INVALID"),
+              std::string::npos)
+        << frame;
+}
+
 TEST(Top, NarrowAndWideTerminalsAsciiAndColour) {
     TopModel model;
     model.add(sample(1'000, "synced", 300, 0, 5, 6));

@@ -85,8 +85,11 @@ def main():
         for i in range(3):
             mux.call(payloads[i % 2])
             time.sleep(0.4)
-        screen = tmux.wait_screen(lambda s: "disagreed: " in s and "el3 disagreed" in s)
-        m.check(screen is not None, "recent votes and disagreements name el3, refreshed without a key", tmux.screen())
+        screen = tmux.wait_screen(lambda s: "el3=INVALID" in s and "el3 disagreed" in s)
+        m.check(screen is not None, "recent votes show el3's INVALID and the disagreements name el3, refreshed without a key", tmux.screen())
+        if screen:
+            m.check(any(": SYNCING |" in l and "el1=VALID" in l for l in screen.splitlines()),
+                    "a recent vote says what the CL was told and each node's answer", screen)
 
         els[2].proc.stop(signal.SIGKILL)
         screen = tmux.wait_screen(lambda s: " dead " in node_line(s, "el3"))

@@ -66,7 +66,21 @@ TEST_F(Votes, AnInvalidMinorityAnswersSyncingAndIsLoggedAsADisagreement) {
     reply(store.answer(2, status_result("7", "VALID", hash_a())));
     EXPECT_NE(answer().find("\"status\":\"SYNCING\""), std::string::npos) << described();
     EXPECT_NE(described().find("disagreement"), std::string::npos);
+    // Only the node that left the plurality is counted, not every voter that the made-up
+    // SYNCING differs from.
+    EXPECT_EQ(metrics.node_disagreements[0].load(), 0u);
     EXPECT_EQ(metrics.node_disagreements[1].load(), 1u);
+    EXPECT_EQ(metrics.node_disagreements[2].load(), 0u);
+    // The operator's record of the vote: what the CL was told, why, each node's answer.
+    VoteRecord r;
+    ASSERT_EQ(metrics.recent_votes.newest(&r, 1), 1u);
+    EXPECT_EQ(r.told, static_cast<uint8_t>(engine::Status::syncing));
+    EXPECT_EQ(r.reason, static_cast<uint8_t>(engine::VoteReason::invalid_minority));
+    EXPECT_EQ(r.outcome[0], VoteRecord::answered_valid + static_cast<uint8_t>(engine::Status::valid));
+    EXPECT_EQ(r.outcome[1],
+              VoteRecord::answered_valid + static_cast<uint8_t>(engine::Status::invalid));
+    EXPECT_EQ(r.outcome[3], VoteRecord::not_in_call);
+    EXPECT_EQ(r.voters, 0b111u);
 }
 
 TEST_F(Votes, AFinalInvalidQuorumAnswersEarlyThenCollectsTheRest) {
