@@ -103,6 +103,13 @@ public:
     /// new allocation of that capacity (plus padding; none for 0) and frees the old one. A fresh
     /// block, not realloc, so the allocator cannot keep the large one in place. Returns true if
     /// it shrank (false also when the new block could not be had: the buffer stays as it was).
+    /// Between uses: when the buffer grew past keep_bytes (one large request), empties it and
+    /// shrinks it back to initial_bytes, so one large request does not pin its memory.
+    void release_if_grown(size_t keep_bytes, size_t initial_bytes) {
+        if (capacity_ <= keep_bytes) return;
+        clear();
+        shrink_to(initial_bytes);
+    }
     bool shrink_to(size_t bytes) {
         if (capacity_ <= bytes || size_ > bytes) return false;
         char* p = nullptr;

@@ -34,6 +34,11 @@ void BatchCall::started(Actions& out) {
     if (missing_ == 0) complete(out);
 }
 
+void BatchCall::release_grown_buffers() {
+    for (ByteBuffer& e : elements_) e.release_if_grown(call_buffer_keep_bytes, 256);
+    answer_.release_if_grown(call_buffer_keep_bytes, 1024);
+}
+
 void BatchCall::complete(Actions& out) {
     state_ = State::done;
     answer_.clear();

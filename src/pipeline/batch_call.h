@@ -14,6 +14,7 @@
 
 #include "base/buffer.h"
 #include "pipeline/actions.h"
+#include "pipeline/fanout.h"
 
 namespace em::pipeline {
 
@@ -32,6 +33,8 @@ class BatchCall {
     State state() const { return state_; }
     bool done() const { return state_ == State::done; }
     size_t count() const { return count_; }
+    /// Between batches: buffers grown past call_buffer_keep_bytes go back to a small size.
+    void release_grown_buffers();
 
   private:
     void complete(Actions& out);

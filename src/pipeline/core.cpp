@@ -375,6 +375,7 @@ void PipelineCore::carry_out(CallPool<Entry<T>>& pool, uint32_t index, uint64_t 
     }
     if (!e.call.done()) return;
     metrics_.request_latency[e.method_slot].record_us(elapsed_ns(e.received_ns, now_ns) / 1000);
+    e.call.release_grown_buffers();
     pool.release(index);
     in_use_--;
 }
@@ -400,6 +401,7 @@ void PipelineCore::finish_batch(uint32_t index, const Actions& actions, uint64_t
     if (!batch.call.done()) return;
     metrics_.request_latency[method_slot_other].record_us(
         elapsed_ns(batch.received_ns, now_ns) / 1000);
+    batch.call.release_grown_buffers();
     batches_->release(index);
     in_use_--;
 }

@@ -71,6 +71,15 @@ void FanOut::send_all(bool ordered, uint64_t now_ns, Actions& out) {
     }
 }
 
+void FanOut::release_grown_buffers() {
+    body_.release_if_grown(call_buffer_keep_bytes, 1024);
+    answer_.release_if_grown(call_buffer_keep_bytes, 1024);
+    for (Slot& slot : slots_) {
+        slot.body.release_if_grown(call_buffer_keep_bytes, 256);
+        slot.answer.release_if_grown(call_buffer_keep_bytes, 256);
+    }
+}
+
 uint64_t FanOut::waited_ns() const {
     return last_answer_ns_ ? elapsed_ns(first_sent_ns_, last_answer_ns_) : 0;
 }

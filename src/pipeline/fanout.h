@@ -25,6 +25,10 @@
 
 namespace em::pipeline {
 
+/// A call's buffer that grew past this for one large request is shrunk when the call is
+/// released (issue 19: memory of a large body is given back after use).
+inline constexpr size_t call_buffer_keep_bytes = 1u << 20;
+
 /// What every call of one shard shares: its counters, policy, nodes, parsers and the state the
 /// pipeline keeps about nodes between calls.
 struct CallEnv {
@@ -93,6 +97,8 @@ class FanOut {
     size_t method_slot() const { return method_ ? method_->index : method_slot_other; }
     /// The window spent waiting for nodes so far: first call on the wire to the last answer.
     uint64_t waited_ns() const;
+    /// Between calls: buffers that grew past call_buffer_keep_bytes go back to a small size.
+    void release_grown_buffers();
     /// A simdjson view of part of slot i's answer (its buffer is padded).
     simdjson::padded_string_view padded(const Slot& slot, std::string_view part) const;
 

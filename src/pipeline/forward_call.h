@@ -33,6 +33,12 @@ class ForwardCall {
 
     State state() const { return state_; }
     bool done() const { return state_ == State::done; }
+    /// Between calls: buffers grown past call_buffer_keep_bytes go back to a small size.
+    void release_grown_buffers() {
+        for (ByteBuffer* b : {&body_, &ids_, &answer_, &last_error_}) {
+            b->release_if_grown(call_buffer_keep_bytes, 1024);
+        }
+    }
     /// The node the attempt on the wire went to (-1 none).
     int node() const { return node_; }
 

@@ -34,6 +34,11 @@ class GatherCall {
 
     State state() const { return state_; }
     bool done() const { return state_ == State::done; }
+    /// Between calls: buffers grown past call_buffer_keep_bytes go back to a small size.
+    void release_grown_buffers() {
+        fan_.release_grown_buffers();
+        result_.release_if_grown(call_buffer_keep_bytes, 1024);
+    }
 
   private:
     void finish(uint64_t now_ns, Actions& out);

@@ -42,6 +42,11 @@ class VoteCall {
     /// The vote over every answer, once done (for tests and the simulator's checks).
     const engine::VoteResult& final_vote() const { return final_vote_; }
     const FanOut& fan_out() const { return fan_; }
+    /// Between calls: buffers grown past call_buffer_keep_bytes go back to a small size.
+    void release_grown_buffers() {
+        fan_.release_grown_buffers();
+        result_.release_if_grown(call_buffer_keep_bytes, 1024);
+    }
 
   private:
     engine::VoteMethod vote_method() const;

@@ -63,5 +63,19 @@ TEST(ByteBuffer, ShrinkToGivesMemoryBackAndKeepsTheContent) {
     EXPECT_EQ(b.view(), "again");
 }
 
+TEST(ByteBuffer, ReleaseIfGrownGivesALargeBufferBackAndKeepsASmallOne) {
+    ByteBuffer b(64u << 20, 256);
+    b.append(std::string(3u << 20, 'x'));
+    ASSERT_GE(b.capacity(), 3u << 20);
+    b.release_if_grown(1u << 20, 256);
+    EXPECT_TRUE(b.empty());
+    EXPECT_EQ(b.capacity(), 256u);
+    b.append(std::string(1000, 'y'));
+    size_t grown = b.capacity();
+    b.release_if_grown(1u << 20, 256);
+    EXPECT_EQ(b.capacity(), grown);  // small enough to keep: steady state allocates nothing
+    EXPECT_EQ(b.size(), 1000u);
+}
+
 }  // namespace
 }  // namespace em
