@@ -311,6 +311,7 @@ void ServerConn::hand_over() {
     server_->in_flight_++;
     count(server_->counters().requests);
     keep_alive_ = request.keep_alive && !server_->shutting_down_;
+    head_request_ = request.method == Method::head;
     request_ns_ = loop_->now_ns();
     user = 0;
     user_ptr = nullptr;
@@ -347,6 +348,13 @@ void ServerConn::send() {
         const char body[] = "{\"error\":\"response exceeds the configured body limit\"}";
         write_response(out, 500, "application/json", body, false);
         close_after_send_ = true;
+    }
+    if (head_request_) {
+        // RFC 9110 9.3.2: the answer to HEAD carries the headers (Content-Length included) and
+        // no body, whatever the handler wrote.
+        std::string_view text = out.view();
+        size_t end = text.find("\r\n\r\n");
+        if (end != std::string_view::npos) out.resize(end + 4);
     }
     // The whole answer must leave by this deadline: progress does not extend it.
     uint64_t ms = server_->config_.body_timeout_ms;

@@ -183,6 +183,7 @@ class ServerConn {
     uint64_t generation_ = 1;
     bool keep_alive_ = true;
     bool close_after_send_ = false;
+    bool head_request_ = false;  ///< the request being answered is HEAD: send no body
     bool recv_armed_ = false;
     bool send_in_flight_ = false;
     bool close_in_flight_ = false;

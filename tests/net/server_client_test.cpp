@@ -219,6 +219,30 @@ TEST_F(Fixture, PipelinedRequestsAnswerInOrder) {
     }
 }
 
+TEST_F(Fixture, HeadGetsHeadersWithoutTheBody) {
+    start();
+    // HEAD, then a POST on the same connection: if the HEAD answer carried a body, the bytes
+    // after its blank line would be "echo:" and not the next status line.
+    test::RawClient client(server.address().port());
+    client.send("HEAD / HTTP/1.1\r\nHost: x\r\n\r\n"
+                "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\n\r\nnext");
+    std::string got;
+    ASSERT_TRUE(run_until(*loop, [&] {
+        got += client.receive_available();
+        return got.find("echo:next") != std::string::npos;
+    }, 10'000)) << got;
+    size_t end = got.find("\r\n\r\n");
+    ASSERT_NE(end, std::string::npos);
+    std::string head = got.substr(0, end + 4);
+    EXPECT_EQ(head.substr(0, 13), "HTTP/1.1 200 ") << head;
+    // Content-Length is the length the GET would have had ("echo:").
+    size_t cl = head.find("Content-Length:");
+    ASSERT_NE(cl, std::string::npos) << head;
+    EXPECT_EQ(std::stoul(head.substr(cl + 15)), 5u) << head;
+    EXPECT_EQ(got.substr(end + 4, 13), "HTTP/1.1 200 ") << got;
+    EXPECT_EQ(handler.requests, 2);
+}
+
 TEST_F(Fixture, LimitsAndBadInputGetStatusCodesAndCloseOnlyThatConnection) {
     ServerConfig config;
     config.limits.header_bytes_max = 2048;
