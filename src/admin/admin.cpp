@@ -470,6 +470,8 @@ void AdminHandler::render_metrics(ByteBuffer& out) const {
         const char* name;
         const char* help;
         pipeline::Counter pipeline::ShardMetrics::*field;
+        /// Added to field: the listener's http::Server counts the requests its parser refused.
+        http::ServerStats::Counter http::ServerStats::*parser = nullptr;
     } scalars[] = {
         {"enginemux_disagreements_total", "Votes where execution clients disagreed.", &pipeline::ShardMetrics::disagreements},
         {"enginemux_votes_early_total", "Votes answered before every voter had answered.", &pipeline::ShardMetrics::votes_early},
@@ -480,12 +482,18 @@ void AdminHandler::render_metrics(ByteBuffer& out) const {
         {"enginemux_payload_ids_unknown_total", "getPayload calls with an unknown payloadId.", &pipeline::ShardMetrics::payload_ids_unknown},
         {"enginemux_failovers_total", "Calls retried on another node after the first failed.", &pipeline::ShardMetrics::failovers},
         {"enginemux_http_unauthorized_total", "Requests refused for a missing or bad JWT.", &pipeline::ShardMetrics::http_unauthorized},
-        {"enginemux_http_bad_requests_total", "Requests refused with another 4xx.", &pipeline::ShardMetrics::http_bad_requests},
+        {"enginemux_http_bad_requests_total",
+         "Requests refused before JSON-RPC: malformed or over a limit (400, 413, 431, 501, 505 from "
+         "the HTTP parser), or not a POST of JSON (405, 415).",
+         &pipeline::ShardMetrics::http_bad_requests, &http::ServerStats::bad_requests},
         {"enginemux_jsonrpc_parse_errors_total", "Bodies that were not valid JSON-RPC.", &pipeline::ShardMetrics::jsonrpc_parse_errors},
     };
     for (const Scalar& sc : scalars) {
         appendf(out, "# HELP %s %s\n# TYPE %s counter\n%s %llu\n", sc.name, sc.help, sc.name, sc.name,
-                static_cast<unsigned long long>(sum([&](pipeline::ShardMetrics& s) -> pipeline::Counter& { return s.*sc.field; })));
+                static_cast<unsigned long long>(
+                    sum([&](pipeline::ShardMetrics& s) -> pipeline::Counter& { return s.*sc.field; }) +
+                    (sc.parser ? sum([&](pipeline::ShardMetrics& s) -> pipeline::Counter& { return s.http.*sc.parser; })
+                               : 0)));
     }
     render_http_connections(out, ctx_.shards);
     if (ctx_.body_budget) {

@@ -53,12 +53,6 @@ long settled_rss_kib(pid_t pid) {
     return last;
 }
 
-long metric_value(const std::string& metrics, const std::string& name) {
-    size_t at = metrics.find("\n" + name + " ");
-    if (at == std::string::npos) return -1;
-    return std::atol(metrics.c_str() + at + name.size() + 2);
-}
-
 TEST(BufferedBodies, TheBudgetBoundsTheDaemonAndGrownBuffersAreGivenBack) {
     TempDir dir;
     MockEl el(dir, "el1");

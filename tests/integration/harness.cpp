@@ -461,6 +461,12 @@ int status_of_response(const std::string& raw) {
     return std::atoi(raw.c_str() + 9);
 }
 
+double metric_value(const std::string& text, const std::string& sample) {
+    size_t at = text.find("\n" + sample + " ");
+    if (at == std::string::npos) return -1;
+    return std::stod(text.substr(at + sample.size() + 2));
+}
+
 std::string header_of_response(const std::string& raw, const std::string& name) {
     size_t head_end = raw.find("\r\n\r\n");
     std::string lower = head_end == std::string::npos ? raw : raw.substr(0, head_end + 2);

@@ -168,6 +168,9 @@ private:
     std::string buffered_;  ///< bytes read past the last response
 };
 
+/// The value of one sample line `name{labels} value` in Prometheus text, or -1 when absent.
+double metric_value(const std::string& text, const std::string& sample);
+
 /// The status code of a raw response ("HTTP/1.1 503 ..." gives 503), 0 if none.
 int status_of_response(const std::string& raw);
 /// The value of a header in a raw response (case-insensitive name), "" if absent.

@@ -274,8 +274,15 @@ TEST_F(Mux, PassthroughAndHttpErrors) {
     EXPECT_NE(r.body.find("Authorization"), std::string::npos) << r.body;
     r = http_request(daemon->port, "POST", "/", "{}", "e30.e30.AAAA");
     EXPECT_EQ(r.status, 401);
+    const char* bad = "enginemux_http_bad_requests_total";
+    double bad_before = metric_value(daemon->admin("GET", "/metrics").body, bad);
     r = http_request(daemon->port, "GET", "/", "", jwt_for(daemon->secret));
     EXPECT_EQ(r.status, 405);
+    // The HTTP parser's refusals count too, not only the listener's.
+    ClientSocket raw(daemon->port);
+    ASSERT_TRUE(raw.send_all("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: nine\r\n\r\n"));
+    EXPECT_EQ(status_of_response(raw.read_response()), 400);
+    EXPECT_EQ(metric_value(daemon->admin("GET", "/metrics").body, bad) - bad_before, 2);
 }
 
 TEST_F(Mux, BatchesWithEngineCallsAreVotedElementByElement) {
@@ -326,13 +333,6 @@ TEST_F(Mux, AdminApi) {
     std::string later = payload_request(3, 2, 4343);
     EXPECT_EQ(status_of(daemon->call(later)), "\"VALID\"");
     EXPECT_EQ(extra.log().find(json_at(later, "/params/0/blockHash").substr(1, 66)), std::string::npos);
-}
-
-/// The value of one sample line `name{labels} value` in Prometheus text, or -1 when absent.
-double metric_value(const std::string& text, const std::string& sample) {
-    size_t at = text.find("\n" + sample + " ");
-    if (at == std::string::npos) return -1;
-    return std::stod(text.substr(at + sample.size() + 2));
 }
 
 TEST_F(Mux, OwnTimeExcludesTheWaitForTheEls) {
