@@ -200,4 +200,33 @@ void FanOut::answer_error(int code, std::string_view message, uint64_t received_
     out.answer(answer_.view());
 }
 
+void FanOut::answer_node_failures(std::string_view what, std::string_view none,
+                                  std::string_view result_unusable, uint64_t received_ns,
+                                  uint64_t now_ns, Actions& out) {
+    message_.clear();
+    message_.append(what);
+    bool any = false;
+    for (const Slot& slot : slots_) {
+        if (!slot.in_call || (slot.answered_result() && result_unusable.empty())) continue;
+        message_.append(any ? "; " : ": ");
+        any = true;
+        message_.append(slot.name);
+        message_.append(": ");
+        if (slot.answered_result())
+            message_.append(result_unusable);
+        else if (slot.state == engine::SlotState::pending)
+            message_.append("no answer yet");
+        else if (slot.failure[0])
+            message_.append(std::string_view(slot.failure));
+        else
+            message_.append("no answer");
+    }
+    if (!any) {
+        message_.append(" (");
+        message_.append(none);
+        message_.append(")");
+    }
+    answer_error(jsonrpc::code::server_error, message_.view(), received_ns, now_ns, out);
+}
+
 }  // namespace em::pipeline

@@ -113,6 +113,13 @@ class FanOut {
     /// A JSON-RPC error (counted as a request error).
     void answer_error(int code, std::string_view message, uint64_t received_ns, uint64_t now_ns,
                       Actions& out);
+    /// -32000 "<what>: <node>: <why>; <node>: <why>..." naming every node in the call that gave
+    /// no result and why (an operator reads which EL failed how), or "<what> (<none>)" when no
+    /// node was in the call. Nodes that did answer a result are listed with `result_unusable`
+    /// when it is not empty (the caller found their results unusable).
+    void answer_node_failures(std::string_view what, std::string_view none,
+                              std::string_view result_unusable, uint64_t received_ns,
+                              uint64_t now_ns, Actions& out);
 
   private:
     void fail(Slot& slot, const char* format, ...) __attribute__((format(printf, 3, 4)));
@@ -124,6 +131,7 @@ class FanOut {
     ByteBuffer id_;
     ByteBuffer body_;
     ByteBuffer answer_{64u << 20, 1024};  ///< the client's answer, when we build it
+    ByteBuffer message_{64u << 10, 256};  ///< an error message being built
     std::array<Slot, nodes_max> slots_;
     uint32_t pending_ = 0;
     uint64_t first_sent_ns_ = 0;

@@ -49,8 +49,10 @@ void ForwardCall::start(std::string_view body, std::string_view ids, bool batch,
 void ForwardCall::attempt(uint64_t now_ns, Actions& out) {
     node_ = env_.policy.pick(env_.nodes, tried_mask_);
     if (node_ < 0) {
-        answer_failure(last_error_.empty() ? std::string_view("no execution client is available")
-                                           : last_error_.view(),
+        // Every voter was tried (pick skips only tried nodes): last_error_ names each and why.
+        answer_failure(last_error_.empty()
+                           ? std::string_view("no execution client is available (no voting node)")
+                           : last_error_.view(),
                        now_ns, out);
         return;
     }
@@ -86,12 +88,16 @@ void ForwardCall::on_reply(const NodeReply& reply, bool client_waiting, uint64_t
     } else if (relay(reply, why, sizeof why, &retry, now_ns, out)) {
         return;
     }
-    last_error_.clear();
+    // The answer names every node tried and why each failed, in order.
+    if (!last_error_.empty()) last_error_.append("; ");
     last_error_.append(why);
-    if (retry && client_waiting && env_.policy.pick(env_.nodes, tried_mask_) >= 0) {
+    bool untried = env_.policy.pick(env_.nodes, tried_mask_) >= 0;
+    if (retry && client_waiting && untried) {
         attempt(now_ns, out);
         return;
     }
+    if (!retry && untried)
+        last_error_.append(" (not retried on another node: the call may change state)");
     answer_failure(last_error_.view(), now_ns, out);
 }
 

@@ -103,8 +103,9 @@ void GatherCall::answer_best_of(uint64_t now_ns, Actions& out) {
         answer_raw(slots[static_cast<size_t>(error_slot)].answer.view(), now_ns, out);
         return;
     }
-    answer_error(jsonrpc::code::server_error, "no execution client returned the payload", now_ns,
-                 out);
+    fan_.answer_node_failures("no execution client returned the payload",
+                              "no node holds this payloadId", "not a well-formed payload",
+                              received_ns_, now_ns, out);
 }
 
 void GatherCall::answer_merge(uint64_t now_ns, Actions& out) {
@@ -125,7 +126,8 @@ void GatherCall::answer_merge(uint64_t now_ns, Actions& out) {
         if (error_slot >= 0) {
             answer_raw(slots[static_cast<size_t>(error_slot)].answer.view(), now_ns, out);
         } else {
-            answer_error(jsonrpc::code::server_error, "no execution client answered", now_ns, out);
+            fan_.answer_node_failures("no execution client answered", "no node takes part", {},
+                                      received_ns_, now_ns, out);
         }
         return;
     }

@@ -238,6 +238,37 @@ TEST_F(Forwards, FailsOverOnErrorsButNotOnATimeout) {
     EXPECT_NE(answer().find("el1: el1 did not answer in time"), std::string::npos) << answer();
 }
 
+// Issue 19: the -32000 an operator reads names every node that was asked and why it failed.
+TEST_F(Forwards, TheErrorNamesEveryNodeAndWhy) {
+    nodes.set(0, true);
+    nodes.set(1, true);
+    nodes.set(2, true);
+    start();
+    reply(store.answer(0, "oops", 502));
+    EXPECT_EQ(described(), "send 1");
+    reply(store.failure(1, Errc::io, "connection refused"));
+    EXPECT_NE(described().find("send 2"), std::string::npos) << described();
+    reply(store.answer(2, "not json"));
+    std::string a = answer();
+    EXPECT_NE(a.find("\"code\":-32000"), std::string::npos) << a;
+    EXPECT_NE(a.find("el0 answered HTTP 502; el1: connection refused; el2 sent a malformed "
+                     "JSON-RPC answer"),
+              std::string::npos)
+        << a;
+}
+
+TEST_F(Forwards, AWriteThatTimedOutSaysWhyTheOthersWereNotAsked) {
+    nodes.set(0, true);
+    nodes.set(1, true);
+    start();
+    reply(store.failure(0, Errc::timeout, "el0 did not answer in time"));
+    std::string a = answer();
+    EXPECT_NE(a.find("el0: el0 did not answer in time (not retried on another node: the call may "
+                     "change state)"),
+              std::string::npos)
+        << a;
+}
+
 // Issue 19: a frozen primary. A read-only call (eth_* reads) whose node does not answer within
 // its short deadline is asked of the next node; the timeout also reports the node.
 TEST_F(Forwards, AReadOnlyCallIsAskedOfTheNextNodeWhenOneTimesOut) {
@@ -320,6 +351,31 @@ TEST_F(Gathers, BestOfAsksEachBuilderWithItsOwnPayloadIdAndRelaysAnError) {
     reply(store.answer(2, err));
     EXPECT_EQ(answer(), err);
     EXPECT_TRUE(call.done());
+}
+
+TEST_F(Gathers, BestOfWithoutAPayloadNamesEachBuilderAndWhy) {
+    nodes.set(0, true);
+    nodes.set(1, true);
+    nodes.set(2, true);
+    engine::NodePayloadId builders[3] = {{0, {}}, {1, {}}, {2, {}}};
+    call.start_best_of(method("engine_getPayloadV4"), "5", builders, 0, 10 * ms, out);
+    reply(store.failure(0, Errc::timeout, "no answer within 1000 ms"));
+    reply(store.answer(1, "busy", 503));
+    reply(store.answer(2, R"({"jsonrpc":"2.0","id":5,"result":{"blockValue":"0x1"}})"));
+    std::string a = answer();
+    EXPECT_NE(a.find("\"code\":-32000"), std::string::npos) << a;
+    EXPECT_NE(a.find("no execution client returned the payload: el0: no answer within 1000 ms; "
+                     "el1: HTTP 503; el2: not a well-formed payload"),
+              std::string::npos)
+        << a;
+}
+
+TEST_F(Gathers, BestOfWithNoBuilderSaysSo) {
+    call.start_best_of(method("engine_getPayloadV4"), "5", {}, 0, 10 * ms, out);
+    EXPECT_NE(answer().find("no execution client returned the payload (no node holds this "
+                            "payloadId)"),
+              std::string::npos)
+        << answer();
 }
 
 TEST_F(Gathers, IntersectGoesToVotersOnlyAndAnswersTheCommonMethods) {
