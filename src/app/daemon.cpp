@@ -129,6 +129,7 @@ struct Daemon::Shard {
         self->server = std::make_unique<http::Server>();
         EM_TRY_VOID(self->server->listen(loop, *address, *self->listener, sc));
         d.listen_address_ = self->server->address();
+        d.listen_bound_.store(true, std::memory_order_release);  // the admin thread reads it
         loop.set_drain_check(drained, self);
         return {};
     }
@@ -259,6 +260,7 @@ Result<void> Daemon::start() {
     cl_secret_ = *cl_secret;
     for (const NodeConfig& node : config_.nodes) {
         upstream::NodeInfo info = EM_TRY(make_node_info(node, config_, &cl_secret_));
+        EM_TRY_VOID(check_node_endpoint(info));
         EM_TRY(registry_.add(std::move(info)));
     }
     metrics_.push_back(std::make_unique<pipeline::ShardMetrics>());
@@ -331,6 +333,46 @@ void Daemon::broadcast_node_change(size_t index) {
                                         shard_.get(), index});
 }
 
+Result<void> Daemon::check_node_endpoint(const upstream::NodeInfo& info) const {
+    const http::Endpoint& want = info.options.endpoint;
+    char text[80];
+    for (size_t i = 0; i < upstream::nodes_max; i++) {
+        const upstream::NodeInfo* other = registry_.get(i);
+        if (!other || !io::same_endpoint(other->options.endpoint.address, want.address) ||
+            other->options.endpoint.target != want.target)
+            continue;
+        return failf(Errc::invalid_input,
+                     "node %s is the same endpoint as node %s (%s%s): one execution client would "
+                     "count twice in every vote",
+                     info.name.c_str(), other->name.c_str(), want.address.format(text, sizeof text),
+                     want.target.c_str());
+    }
+    // Before start the listeners are not bound yet: compare with what they will bind.
+    struct Own {
+        const char* what;
+        io::Address address;
+    } own[2];
+    size_t owns = 0;
+    if (listen_bound_.load(std::memory_order_acquire)) {
+        own[owns++] = {"CL listener", listen_address_};
+    } else if (auto a = io::resolve(config_.listen_addr, config_.port)) {
+        own[owns++] = {"CL listener", *a};
+    }
+    if (control_ && control_->admin_server) {
+        own[owns++] = {"admin API", control_->admin_server->address()};
+    } else if (!config_.admin.listen.empty()) {
+        if (auto a = io::resolve(config_.admin.listen)) own[owns++] = {"admin API", *a};
+    }
+    for (size_t k = 0; k < owns; k++) {
+        if (!io::reaches_listener(want.address, own[k].address)) continue;
+        return failf(Errc::invalid_input,
+                     "node %s (%s) is enginemux's own %s: give the execution client's Engine API "
+                     "address",
+                     info.name.c_str(), want.address.format(text, sizeof text), own[k].what);
+    }
+    return {};
+}
+
 Result<std::string> Daemon::add_node(std::string_view spec) {
     NodeConfig node = EM_TRY(parse_node_spec(spec));
     if (node.name.empty()) node.name = "node" + std::to_string(registry_.count() + 1);
@@ -346,6 +388,7 @@ Result<std::string> Daemon::add_node(std::string_view spec) {
     node.jwt_secret_path =
         EM_TRY(resolve_runtime_secret(node.jwt_secret_path, config_.admin.secrets_dir));
     upstream::NodeInfo info = EM_TRY(make_node_info(node, config_, nullptr));
+    EM_TRY_VOID(check_node_endpoint(info));
     size_t index = EM_TRY(registry_.add(std::move(info)));
     broadcast_node_change(index);
     if (control_ && control_->prober) control_->prober->recheck();

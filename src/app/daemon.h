@@ -11,6 +11,7 @@
 // signed for with the CL's secret.
 #pragma once
 
+#include <atomic>
 #include <memory>
 #include <string>
 #include <vector>
@@ -55,6 +56,10 @@ public:
 private:
     Result<void> start();
     void broadcast_node_change(size_t index);
+    /// Refuses a node whose endpoint another node has already (same IP, port and path: one EL
+    /// would get two votes) or that would reach enginemux's own CL listener or admin API (every
+    /// call would loop back into the daemon).
+    Result<void> check_node_endpoint(const upstream::NodeInfo& info) const;
 
     Config config_;
     /// Request bodies buffered by the engine listener and the admin API together
@@ -70,6 +75,7 @@ private:
     std::unique_ptr<io::LoopThread> shard_thread_;
     std::unique_ptr<io::LoopThread> control_thread_;
     io::Address listen_address_;
+    std::atomic<bool> listen_bound_{false};  ///< listen_address_ is set (by the shard's setup)
 };
 
 }  // namespace em::app

@@ -1,6 +1,7 @@
 #include "io/socket.h"
 
 #include <arpa/inet.h>
+#include <ifaddrs.h>
 #include <netdb.h>
 #include <netinet/tcp.h>
 #include <unistd.h>
@@ -17,6 +18,65 @@ uint16_t Address::port() const {
     if (family() == AF_INET6)
         return ntohs(reinterpret_cast<const sockaddr_in6*>(&storage)->sin6_port);
     return 0;
+}
+
+namespace {
+
+/// The IP bytes of an AF_INET/AF_INET6 address (empty for another family).
+std::string_view ip_bytes(const sockaddr* a) {
+    if (a->sa_family == AF_INET) {
+        auto* in = reinterpret_cast<const sockaddr_in*>(a);
+        return {reinterpret_cast<const char*>(&in->sin_addr), sizeof in->sin_addr};
+    }
+    if (a->sa_family == AF_INET6) {
+        auto* in6 = reinterpret_cast<const sockaddr_in6*>(a);
+        return {reinterpret_cast<const char*>(&in6->sin6_addr), sizeof in6->sin6_addr};
+    }
+    return {};
+}
+
+bool is_wildcard(const Address& a) {
+    std::string_view ip = ip_bytes(a.get());
+    return !ip.empty() && ip.find_first_not_of('\0') == std::string_view::npos;
+}
+
+bool is_loopback(const Address& a) {
+    if (a.family() == AF_INET)
+        return (ntohl(reinterpret_cast<const sockaddr_in*>(&a.storage)->sin_addr.s_addr) >> 24) == 127;
+    if (a.family() == AF_INET6)
+        return IN6_IS_ADDR_LOOPBACK(&reinterpret_cast<const sockaddr_in6*>(&a.storage)->sin6_addr);
+    return false;
+}
+
+/// One of this host's interface addresses (getifaddrs; false if that fails).
+bool is_interface_address(const Address& a) {
+    ifaddrs* list = nullptr;
+    if (::getifaddrs(&list) != 0) return false;
+    bool found = false;
+    std::string_view want = ip_bytes(a.get());
+    for (ifaddrs* i = list; i && !found; i = i->ifa_next) {
+        if (!i->ifa_addr || i->ifa_addr->sa_family != a.family()) continue;
+        found = ip_bytes(i->ifa_addr) == want;
+    }
+    ::freeifaddrs(list);
+    return found;
+}
+
+}  // namespace
+
+bool same_endpoint(const Address& a, const Address& b) {
+    return a.family() == b.family() && a.port() == b.port() && !ip_bytes(a.get()).empty() &&
+           ip_bytes(a.get()) == ip_bytes(b.get());
+}
+
+bool reaches_listener(const Address& target, const Address& listener) {
+    if (target.port() != listener.port() || target.port() == 0) return false;
+    if (same_endpoint(target, listener)) return true;
+    // A wildcard listener of either family takes loopback and local addresses (a v6 wildcard
+    // socket also takes v4 unless IPV6_V6ONLY; assume it does).
+    if (!is_wildcard(listener)) return false;
+    if (listener.family() == AF_INET && target.family() != AF_INET) return false;
+    return is_loopback(target) || is_interface_address(target);
 }
 
 const char* Address::format(char* out, size_t out_bytes) const {

@@ -24,6 +24,13 @@ struct Address {
     const char* format(char* out, size_t out_bytes) const;
 };
 
+/// Same family, IP and port.
+bool same_endpoint(const Address& a, const Address& b);
+/// True when a connection to `target` would reach a socket listening on `listener`: the same
+/// port and IP, or `listener` is a wildcard (0.0.0.0, ::) and `target` is a loopback address or
+/// one of this host's interface addresses.
+bool reaches_listener(const Address& target, const Address& listener);
+
 /// Parses "HOST:PORT" where HOST is an IPv4 literal, "[IPv6]" or a name (resolved with
 /// getaddrinfo, blocking: call at start-up only; a name with an IPv4 address resolves to it,
 /// since services on "localhost" usually listen on 127.0.0.1 only). Errors name the text.

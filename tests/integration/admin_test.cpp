@@ -212,6 +212,46 @@ TEST(AdminWithToken, SecretsDirIsCheckedAfterResolvingDotDotAndSymlinks) {
     EXPECT_EQ(d.admin("DELETE", "/nodes/evil").status, 200);
 }
 
+// Issue 19 (defect 7e): a node at another node's endpoint would vote twice; a node at
+// enginemux's own listener would send every call back into the daemon.
+TEST(AdminWithToken, NodesThatDuplicateOrLoopBackAreRefused) {
+    TempDir dir;
+    MockEl el(dir, "el1");
+    std::string secrets = dir.path + "/secrets";
+    ASSERT_EQ(::mkdir(secrets.c_str(), 0700), 0);
+    std::string config =
+        dir.write("admin.toml", fast_health + "[admin]\nsecrets_dir = \"" + secrets + "\"\n");
+    Daemon d(dir, {&el},
+             {"--config", config, "--admin-token-file", dir.write("admin.token", admin_token)});
+    d.admin_token = admin_token;
+    std::string own = make_secret(dir, "secrets/el2.hex");
+    struct Case {
+        std::string url;
+        const char* says;
+    } cases[] = {
+        {el.url(), "same endpoint as node"},
+        {"http://localhost:" + std::to_string(el.port), "same endpoint as node"},
+        {"http://127.0.0.1:" + std::to_string(d.port), "enginemux's own CL listener"},
+        {"http://localhost:" + std::to_string(d.admin_port), "enginemux's own admin API"},
+    };
+    for (const Case& c : cases) {
+        HttpReply added = d.admin("POST", "/nodes", c.url + "#jwt-secret=" + own + "#name=el2");
+        EXPECT_EQ(added.status, 400) << c.url << ": " << added.body;
+        EXPECT_NE(added.body.find(c.says), std::string::npos) << added.body;
+    }
+    // The same EL behind another path (a reverse proxy routing by path) is a different node.
+    HttpReply other_path =
+        d.admin("POST", "/nodes", el.url() + "/el2#jwt-secret=" + own + "#name=el2");
+    EXPECT_EQ(other_path.status, 201) << other_path.body;
+    // Two nodes at one endpoint in the configuration: enginemux does not start.
+    Process p({binary("EM_ENGINEMUX"), "--nodes",
+               el.url() + "#jwt-secret=" + el.secret + "," + el.url() + "/#jwt-secret=" + el.secret,
+               "--jwt-secret", el.secret, "--port", "0", "--admin-listen", ""},
+              "enginemux-duplicate");
+    EXPECT_NE(p.wait_exit(), 0);
+    EXPECT_NE(p.stderr_text().find("same endpoint as node"), std::string::npos) << p.stderr_text();
+}
+
 TEST(AdminProtectReads, GetsNeedTheTokenToo) {
     TempDir dir;
     MockEl el(dir, "el1");

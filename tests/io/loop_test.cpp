@@ -138,6 +138,29 @@ TEST(Resolve, ANameWithAnIpv4AddressResolvesToIt) {
     ASSERT_FALSE(bad);
 }
 
+TEST(Resolve, WhichTargetsReachAListener) {
+    auto at = [](const char* text) {
+        auto a = resolve(text);
+        EXPECT_TRUE(a) << text;
+        return *a;
+    };
+    EXPECT_TRUE(same_endpoint(at("127.0.0.1:8551"), at("localhost:8551")));
+    EXPECT_FALSE(same_endpoint(at("127.0.0.1:8551"), at("127.0.0.1:8552")));
+    EXPECT_FALSE(same_endpoint(at("127.0.0.1:8551"), at("127.0.0.2:8551")));
+    EXPECT_FALSE(same_endpoint(at("127.0.0.1:8551"), at("[::1]:8551")));
+    // A listener on one IP: only that IP and port.
+    EXPECT_TRUE(reaches_listener(at("127.0.0.1:7000"), at("127.0.0.1:7000")));
+    EXPECT_FALSE(reaches_listener(at("127.0.0.2:7000"), at("127.0.0.1:7000")));
+    EXPECT_FALSE(reaches_listener(at("127.0.0.1:7001"), at("127.0.0.1:7000")));
+    // A wildcard listener takes every loopback address, v4 and (from a v6 wildcard) v6.
+    EXPECT_TRUE(reaches_listener(at("127.0.0.5:7000"), at("0.0.0.0:7000")));
+    EXPECT_FALSE(reaches_listener(at("[::1]:7000"), at("0.0.0.0:7000")));
+    EXPECT_TRUE(reaches_listener(at("[::1]:7000"), at("[::]:7000")));
+    EXPECT_TRUE(reaches_listener(at("127.0.0.1:7000"), at("[::]:7000")));
+    // 192.0.2.1 (TEST-NET-1) is nobody's interface address.
+    EXPECT_FALSE(reaches_listener(at("192.0.2.1:7000"), at("0.0.0.0:7000")));
+}
+
 TEST(Loop, ProbeReportsFeatures) {
     auto features = Loop::probe();
     ASSERT_TRUE(features);
