@@ -165,8 +165,10 @@ def mux_rows(d):
                  "calls with an id enginemux does not know (-38001).",
                  [(f"sum(rate(enginemux_payload_ids_minted_total{{{MUX}}}[{RATE}]))", "minted"),
                   (f"sum(rate(enginemux_payload_ids_unknown_total{{{MUX}}}[{RATE}]))", "unknown")], unit="reqps"))
-    d.add(series("Failovers", "Calls retried on another node after the first one failed.",
-                 [(f"sum(rate(enginemux_failovers_total{{{MUX}}}[{RATE}]))", "failovers")], unit="reqps"))
+    d.add(series("Failovers and retries", "Failovers: times the primary moved off a node. Retries: "
+                 "calls asked of another node after the first one failed.",
+                 [(f"sum(increase(enginemux_failovers_total{{{MUX}}}[{RATE}]))", "failovers"),
+                  (f"sum(increase(enginemux_retries_total{{{MUX}}}[{RATE}]))", "retries")]))
     d.add(series("Log lines dropped", "Lines the daemon's log writer dropped because stderr did not keep up.",
                  [(f"sum by (instance) (increase(enginemux_log_lines_dropped_total{{{MUX}}}[{RATE}]))",
                    "{{instance}}")]))

@@ -480,7 +480,7 @@ void AdminHandler::render_metrics(ByteBuffer& out) const {
         {"enginemux_payload_decode_errors_total", "newPayload calls rejected with -32602.", &pipeline::ShardMetrics::payload_decode_errors},
         {"enginemux_payload_ids_minted_total", "payloadIds minted for forkchoiceUpdated.", &pipeline::ShardMetrics::payload_ids_minted},
         {"enginemux_payload_ids_unknown_total", "getPayload calls with an unknown payloadId.", &pipeline::ShardMetrics::payload_ids_unknown},
-        {"enginemux_failovers_total", "Calls retried on another node after the first failed.", &pipeline::ShardMetrics::failovers},
+        {"enginemux_retries_total", "Calls retried on another node after the first failed.", &pipeline::ShardMetrics::retries},
         {"enginemux_http_unauthorized_total", "Requests refused for a missing or bad JWT.", &pipeline::ShardMetrics::http_unauthorized},
         {"enginemux_http_bad_requests_total",
          "Requests refused before JSON-RPC: malformed or over a limit (400, 413, 431, 501, 505 from "
@@ -495,6 +495,11 @@ void AdminHandler::render_metrics(ByteBuffer& out) const {
                     (sc.parser ? sum([&](pipeline::ShardMetrics& s) -> pipeline::Counter& { return s.http.*sc.parser; })
                                : 0)));
     }
+    appendf(out,
+            "# HELP enginemux_failovers_total Times the primary moved off a node (to another "
+            "node, or to none).\n# TYPE enginemux_failovers_total counter\n"
+            "enginemux_failovers_total %llu\n",
+            static_cast<unsigned long long>(ctx_.board->failovers()));
     render_http_connections(out, ctx_.shards);
     if (ctx_.body_budget) {
         appendf(out,

@@ -210,6 +210,8 @@ void parse_top_metrics(std::string_view text, TopSample& out) {
             out.block_hash_mismatch = as_count(m.value);
         } else if (m.name == "enginemux_failovers_total") {
             out.failovers = as_count(m.value);
+        } else if (m.name == "enginemux_retries_total") {
+            out.retries = as_count(m.value);
         }
     }
 }
@@ -527,7 +529,8 @@ void TopModel::render_votes(const TopStyle& style, std::vector<std::string>& out
     hashes += last_.block_hash_mismatch
                   ? paint(style, "\x1b[1;31m", count_text(last_.block_hash_mismatch))
                   : std::string("0");
-    out.push_back(hashes + "  failovers " + count_text(last_.failovers));
+    out.push_back(hashes + "  failovers " + count_text(last_.failovers) + "  retries " +
+                  count_text(last_.retries));
     if (last_.has_recent_votes) {
         render_recent_votes(style, out);
     } else {

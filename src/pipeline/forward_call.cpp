@@ -56,7 +56,7 @@ void ForwardCall::attempt(uint64_t now_ns, Actions& out) {
                        now_ns, out);
         return;
     }
-    if (tried_mask_) bump(env_.metrics.failovers);
+    if (tried_mask_) bump(env_.metrics.retries);
     tried_mask_ |= 1u << node_;
     size_t i = static_cast<size_t>(node_);
     bump(env_.metrics.upstream[i][method_slot_].calls);

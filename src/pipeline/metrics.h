@@ -167,7 +167,7 @@ struct ShardMetrics {
     Counter payload_decode_errors{0};  ///< newPayload params rejected with -32602
     Counter payload_ids_minted{0};
     Counter payload_ids_unknown{0};    ///< getPayload with an id we do not know (-38001)
-    Counter failovers{0};              ///< a call retried on another node after the first failed
+    Counter retries{0};                ///< a call retried on another node after the first failed
 };
 
 }  // namespace em::pipeline

@@ -62,7 +62,13 @@ public:
 
     /// Current primary index (-1 = none); written by whoever recomputes it.
     int primary() const { return primary_.load(std::memory_order_acquire); }
-    void set_primary(int i) { primary_.store(i, std::memory_order_release); }
+    /// Sets the primary; moving it off a node (to another or to none) counts as a failover.
+    void set_primary(int i) {
+        int before = primary_.exchange(i, std::memory_order_acq_rel);
+        if (before >= 0 && before != i) failovers_.fetch_add(1, std::memory_order_relaxed);
+    }
+    /// Times the primary moved off a node (enginemux_failovers_total).
+    uint64_t failovers() const { return failovers_.load(std::memory_order_relaxed); }
     /// Bumped on every publish (for /status and tests to notice changes).
     uint64_t version() const { return version_.load(std::memory_order_acquire); }
 
@@ -75,6 +81,7 @@ private:
     void write_slot(Slot& slot, const NodeHealth& health);
     std::array<Slot, nodes_max> slots_{};
     std::atomic<int> primary_{-1};
+    std::atomic<uint64_t> failovers_{0};
     std::atomic<uint64_t> version_{0};
 };
 

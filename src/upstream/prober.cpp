@@ -275,6 +275,16 @@ void Prober::tick() {
         if (board_.take_failure_reports(i) > 0) {
             // A shard saw this node fail: the board says dead already; confirm (or clear) now.
             NodeHealth seen = board_.read(i);
+            if (p->health_.state != seen.state && seen.state == NodeState::dead) {
+                // Logged here, on the change: the next probe sees "dead" already and, if it
+                // confirms it, says nothing.
+                EM_LOG_FIELDS(LogLevel::warn,
+                              (log_field("node", p->info()->name), log_field("state", "dead"),
+                               log_field("reason", seen.reason_text()),
+                               log_field("source", "data path")),
+                              "node %s is dead: %s (seen on the data path; probing it now)",
+                              p->info()->name.c_str(), seen.reason);
+            }
             p->health_.state = seen.state;
             p->health_.synced_since_ns = 0;
             std::memcpy(p->health_.reason, seen.reason, sizeof seen.reason);

@@ -60,7 +60,8 @@ std::string metrics_text(uint64_t valid, uint64_t newpayload) {
            n +
            "\n"
            "enginemux_block_hash_mismatch_total 0\n"
-           "enginemux_failovers_total 3\n";
+           "enginemux_failovers_total 3\n"
+           "enginemux_retries_total 4\n";
 }
 
 TopSample sample(int64_t wall_ms, const std::string& el3_state, uint32_t el1_us, uint64_t el3_dis,
@@ -92,6 +93,7 @@ TEST(Top, ParsesStatusAndMetrics) {
     EXPECT_EQ(s.requests["engine_newPayloadV4"], 6u);
     EXPECT_EQ(s.answers["VALID"], 5u);
     EXPECT_EQ(s.failovers, 3u);
+    EXPECT_EQ(s.retries, 4u);
     // Six calls, all in (1 ms, 10 ms]: the median is interpolated to 5.5 ms.
     EXPECT_NEAR(s.latency["engine_newPayloadV4"].quantile(0.5), 0.0055, 1e-9);
 }

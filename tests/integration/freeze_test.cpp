@@ -80,6 +80,16 @@ TEST(FrozenPrimary, ReadsFailOverWithinTheEthDeadline) {
                 latencies_ms.back());
     EXPECT_EQ(failures.load(), 0) << first_failure;
     EXPECT_LT(at(0.99), 2'500.0) << "reads waited for the frozen primary";
+    // The operator reads why: the data path's timeout marked the node dead, logged on the change
+    // (a read times out within 1 s of the freeze, long before a probe's 2-s deadline could).
+    std::string log = daemon.process->stderr_text();
+    EXPECT_NE(log.find("node " + primary + " is dead: "), std::string::npos) << log;
+    EXPECT_NE(log.find("(seen on the data path; probing it now)"), std::string::npos) << log;
+    // The primary moved off it: one failover (at least; it may move back once it is probed
+    // healthy again), and reads that timed out were retried on another node.
+    std::string metrics = daemon.admin("GET", "/metrics").body;
+    EXPECT_GE(metric_value(metrics, "enginemux_failovers_total"), 1) << metrics;
+    EXPECT_GE(metric_value(metrics, "enginemux_retries_total"), 1) << metrics;
 }
 
 }  // namespace

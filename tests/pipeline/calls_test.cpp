@@ -232,7 +232,7 @@ TEST_F(Forwards, FailsOverOnErrorsButNotOnATimeout) {
     start();
     reply(store.answer(0, "oops", 502));
     EXPECT_EQ(described(), "send 1");
-    EXPECT_EQ(metrics.failovers.load(), 1u);
+    EXPECT_EQ(metrics.retries.load(), 1u);
     reply(store.failure(1, Errc::timeout, "el1 did not answer in time"));
     EXPECT_NE(described().find("node_failed 1, answer 200"), std::string::npos) << described();
     EXPECT_NE(answer().find("el1: el1 did not answer in time"), std::string::npos) << answer();

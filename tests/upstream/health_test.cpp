@@ -66,6 +66,18 @@ TEST(HealthBoard, ReportFailureMarksDeadAtOnceWithReason) {
     EXPECT_EQ(board.take_failure_reports(2), 0u);
 }
 
+TEST(HealthBoard, FailoversCountThePrimaryMovingOffANode) {
+    HealthBoard board;
+    board.set_primary(0);  // the first primary: no node was left
+    board.set_primary(0);  // unchanged
+    EXPECT_EQ(board.failovers(), 0u);
+    board.set_primary(1);
+    board.set_primary(-1);  // no usable voter: the primary left node 1
+    board.set_primary(2);   // from none: nothing was left
+    EXPECT_EQ(board.failovers(), 2u);
+    EXPECT_EQ(board.primary(), 2);
+}
+
 TEST(HealthBoard, ReadersNeverSeeATornSlot) {
     HealthBoard board;
     std::atomic<bool> stop{false};
