@@ -11,6 +11,10 @@
 #                failures to the board); churn repeats EM_CHURN_REPEAT times (default 5);
 #                load_integration (enginemux-load's worker threads) and mockel_integration (the
 #                mock EL's threads and shared state)
+#   soak         tests/soak for 30 s + 30 s at 100 req/s with every process TSan-built (daemon,
+#                mock ELs, enginemux-load, the test itself: an EL restarted on one thread while
+#                another starts processes); only its races and its contract violations count
+#                here, so its p99 and RSS bounds are relaxed (TSan's own cost and shadow memory)
 # A race aborts the process that found it (halt_on_error); reports go to build-tsan/tsan-reports/
 # (log_path: a daemon's report would otherwise vanish with the test's temporary files) and are
 # printed; any report fails the run. tools/tsan.supp holds suppressions for known-benign reports
@@ -25,7 +29,8 @@ ninja -C build-tsan \
   tests/base/test_base tests/io/test_io tests/upstream/test_upstream tests/net/test_net \
   src/app/enginemux src/mockel/enginemux-mock-el \
   tests/integration/test_mux tests/integration/test_admin tests/integration/test_churn \
-  bench/load/enginemux-load bench/load/test_load_integration tests/mockel/test_mockel_integration
+  bench/load/enginemux-load bench/load/test_load_integration tests/mockel/test_mockel_integration \
+  tests/soak/test_soak
 reports="$PWD/build-tsan/tsan-reports"
 rm -rf "$reports"
 mkdir -p "$reports"
@@ -35,6 +40,11 @@ status=0
 EM_CHURN_REPEAT=${EM_CHURN_REPEAT:-5} \
   meson test -C build-tsan --no-rebuild --print-errorlogs --num-processes 2 --timeout-multiplier 5 \
   base io upstream net mux admin churn load_integration mockel_integration || status=$?
+echo "== soak under ThreadSanitizer (30 s + 30 s)"
+EM_SOAK_SECONDS=30 EM_SOAK_RATE=100 EM_SOAK_P99_SLACK_MS=60000 EM_SOAK_RSS_FLAT_PCT=100 \
+  EM_ENGINEMUX=build-tsan/src/app/enginemux EM_MOCK_EL=build-tsan/src/mockel/enginemux-mock-el \
+  EM_LOAD=build-tsan/bench/load/enginemux-load build-tsan/tests/soak/test_soak >build-tsan/soak.log 2>&1 ||
+  { status=$?; cat build-tsan/soak.log >&2; }
 found=$(find "$reports" -type f | sort)
 if [ -n "$found" ]; then
   for f in $found; do
