@@ -1,8 +1,10 @@
 #!/bin/sh
 # The test command (README "Tests"): installs what it needs, builds, runs every suite.
-#   ./test.sh              all suites (unit, integration, fuzz replays, interop, packaging);
-#                          suites whose tools are missing report SKIP, never a silent pass
-#   ./test.sh SUITE...     only those meson suites (e.g. ./test.sh unit)
+#   ./test.sh              all suites (unit, integration with the 60-s soak, fuzz replays,
+#                          interop, packaging, bench) but the 21-minute soak; suites whose tools
+#                          are missing report SKIP, never a silent pass
+#   ./test.sh SUITE...     only those meson suites (e.g. ./test.sh unit; ./test.sh soak for the
+#                          full soak, tests/soak)
 # Build directory: build/ (override with BUILD=dir).
 set -eu
 cd "$(dirname "$0")"

@@ -87,11 +87,15 @@ bool RequestWriter::write(ByteBuffer& out, uint64_t first_id, int64_t now_s, boo
     return !out.overflowed();
 }
 
-Classifier::Classifier(uint32_t batch, size_t response_bytes_max)
-    : batch_(batch), parser_(std::max<size_t>(batch, 1), response_bytes_max), seen_(batch) {}
+Classifier::Classifier(uint32_t batch, size_t response_bytes_max, const Mix* mix)
+    : batch_(batch),
+      mix_(mix),
+      parser_(std::max<size_t>(batch, 1), response_bytes_max),
+      seen_(batch),
+      calls_(batch) {}
 
 Outcome Classifier::classify(const http::Response* response, const Error* error, uint64_t first_id,
-                             RunStats& stats) {
+                             RunStats& stats, std::span<const uint32_t> kinds) {
     if (error) {
         switch (error->code()) {
             case Errc::timeout:
@@ -108,7 +112,7 @@ Outcome Classifier::classify(const http::Response* response, const Error* error,
         stats.add_http_status(response->status);
         return Outcome::http_error;
     }
-    return classify_body(response->body, first_id, stats);
+    return classify_body(response->body, first_id, stats, kinds);
 }
 
 bool Classifier::id_in_request(std::string_view id, uint64_t first_id) {
@@ -120,7 +124,8 @@ bool Classifier::id_in_request(std::string_view id, uint64_t first_id) {
     return true;
 }
 
-Outcome Classifier::classify_body(std::string_view body, uint64_t first_id, RunStats& stats) {
+Outcome Classifier::classify_body(std::string_view body, uint64_t first_id, RunStats& stats,
+                                  std::span<const uint32_t> kinds) {
     // The body is inside a ByteBuffer: 64 readable padding bytes follow it.
     auto parsed =
         parser_.parse_batch(body.data(), body.size(), body.size() + ByteBuffer::padding_bytes);
@@ -129,6 +134,7 @@ Outcome Classifier::classify_body(std::string_view body, uint64_t first_id, RunS
     bool want_array = batch_ > 1;
     if (!parsed->batch && want_array && answers.size() == 1 && answers[0].is_error) {
         stats.add_code(answers[0].error_code, 1);  // the server rejected the whole batch
+        for (CallResult& c : calls_) c = CallResult{true, PayloadStatus::none};
         return Outcome::jsonrpc_error;
     }
     if (parsed->batch != want_array || answers.size() != batch_) return Outcome::malformed;
@@ -137,6 +143,16 @@ Outcome Classifier::classify_body(std::string_view body, uint64_t first_id, RunS
     for (const jsonrpc::Response& a : answers) {
         if (!id_in_request(a.id, first_id)) return Outcome::malformed;
         any_error |= a.is_error;
+    }
+    // Answers may come in any order: file each under its call (its id says which).
+    for (const jsonrpc::Response& a : answers) {
+        uint64_t v = 0;
+        parse_id(a.id, &v);
+        size_t j = static_cast<size_t>(v - first_id);
+        bool wants_status = mix_ && j < kinds.size() && mix_->kinds()[kinds[j]].payload_status;
+        calls_[j] =
+            CallResult{a.is_error, a.is_error || !wants_status ? PayloadStatus::none
+                                                               : find_payload_status(a.result)};
     }
     if (!any_error) return Outcome::ok;
     for (const jsonrpc::Response& a : answers) {

@@ -196,7 +196,7 @@ int run(Setup& s) {
     wait_for_workers(workers, !o.quiet && isatty(STDERR_FILENO));
     for (auto& t : threads) t->join();
 
-    RunStats total;
+    RunStats total(s.mix.methods().size());
     ReportInput in{&o, &s.mix, &total, std::vector<uint64_t>(s.mix.kinds().size()), 0};
     uint64_t window_ns = 0;
     for (auto& w : workers) {

@@ -334,6 +334,18 @@ Result<void> Mix::add(Kind kind) {
     if (kinds_.size() >= MixLimits::kinds_max)
         return failf(Errc::too_large, "more than %zu request kinds", MixLimits::kinds_max);
     body_bytes_max_ = std::max(body_bytes_max_, kind.body.size());
+    kind.payload_status = kind.name.starts_with("engine_newPayload") ||
+                          kind.name.starts_with("engine_forkchoiceUpdated");
+    auto known = std::find(methods_.begin(), methods_.end(), kind.name);
+    if (known != methods_.end()) {
+        kind.method = static_cast<size_t>(known - methods_.begin());
+    } else if (methods_.size() + 1 < MixLimits::methods_max) {
+        kind.method = methods_.size();
+        methods_.push_back(kind.name);
+    } else {  // the slot of every further method
+        if (methods_.size() + 1 == MixLimits::methods_max) methods_.push_back("(other methods)");
+        kind.method = methods_.size() - 1;
+    }
     kinds_.push_back(std::move(kind));
     return {};
 }

@@ -34,6 +34,8 @@ struct MixLimits {
     static constexpr size_t file_bytes_max = 256u << 20;    ///< one @file
     static constexpr size_t mix_file_bytes_max = 1u << 20;  ///< the mix file itself
     static constexpr size_t request_bytes_max = 32u << 20;  ///< one request's JSON
+    /// Methods reported one by one (by_method); the 64th and later share "(other methods)".
+    static constexpr size_t methods_max = 64;
 };
 
 /// One kind of call: compact JSON of a request object whose id is the slot at id_offset.
@@ -42,6 +44,10 @@ struct Kind {
     double weight = 0;     ///< relative weight (> 0)
     std::string body;      ///< {"jsonrpc":"2.0","id":<slot>,...} without insignificant whitespace
     size_t id_offset = 0;  ///< first byte of the id slot in body
+    size_t method = 0;     ///< index of its method in Mix::methods() (set by the Mix)
+    /// engine_newPayload* / engine_forkchoiceUpdated*: answers carry a payload status that the
+    /// report counts (set by the Mix).
+    bool payload_status = false;
 };
 
 /// Writes `id` right-aligned into the id_slot_bytes at slot (leading spaces). Any thread.
@@ -58,6 +64,9 @@ class Mix {
                                                std::string_view name);
 
     const std::vector<Kind>& kinds() const { return kinds_; }
+    /// Distinct method names in order of first appearance, at most MixLimits::methods_max
+    /// (the last one "(other methods)" when there are more). Kind::method indexes this.
+    const std::vector<std::string>& methods() const { return methods_; }
     /// The kind for a uniform random number r in [0, 1) (weighted). Any thread.
     size_t pick(double r) const;
     /// Largest body of any kind (to size buffers).
@@ -68,6 +77,7 @@ class Mix {
     void finish();
 
     std::vector<Kind> kinds_;
+    std::vector<std::string> methods_;
     std::vector<double> cumulative_;  ///< cumulative weight / total, last = 1
     size_t body_bytes_max_ = 0;
 };

@@ -66,6 +66,73 @@ double latency_ns(const LatencyHistogram& h, double q) {
 constexpr Outcome error_outcomes[] = {Outcome::jsonrpc_error, Outcome::http_error, Outcome::timeout,
                                       Outcome::connection_error, Outcome::malformed};
 
+/// The latency fields shown per method (the run's own line shows them all).
+constexpr Latency method_latency_fields[] = {
+    {"p50", "p50", 0.50}, {"p99", "p99", 0.99}, {"p99_9", "p99.9", 0.999}, {"max", "max", 2}};
+
+constexpr PayloadStatus payload_statuses[] = {PayloadStatus::valid,
+                                              PayloadStatus::invalid,
+                                              PayloadStatus::syncing,
+                                              PayloadStatus::accepted,
+                                              PayloadStatus::invalid_block_hash,
+                                              PayloadStatus::other};
+
+/// One text line per method with calls: calls, errors, latency, payload statuses.
+void text_by_method(std::string& out, const ReportInput& in) {
+    const std::vector<MethodStats>& methods = in.stats->methods();
+    for (size_t m = 0; m < methods.size() && m < in.mix->methods().size(); m++) {
+        const MethodStats& ms = methods[m];
+        if (ms.calls() == 0) continue;
+        appendf(out, "  %-34s %9llu calls, errors %llu", in.mix->methods()[m].c_str(),
+                static_cast<unsigned long long>(ms.calls()),
+                static_cast<unsigned long long>(ms.calls() -
+                                                ms.outcomes[static_cast<size_t>(Outcome::ok)]));
+        for (const Latency& f : method_latency_fields)
+            appendf(out, ", %s %.3f ms", f.label, latency_ns(ms.latency, f.q) / 1e6);
+        for (PayloadStatus st : payload_statuses) {
+            uint64_t n = ms.statuses[static_cast<size_t>(st)];
+            if (n)
+                appendf(out, ", %s %llu", payload_status_name(st),
+                        static_cast<unsigned long long>(n));
+        }
+        out += "\n";
+    }
+}
+
+/// "by_method": {"<method>": {calls, ok, errors{...}, latency_us{...}, statuses{...}}}.
+void json_by_method(std::string& out, const ReportInput& in) {
+    out += ",\"by_method\":{";
+    const std::vector<MethodStats>& methods = in.stats->methods();
+    bool first = true;
+    for (size_t m = 0; m < methods.size() && m < in.mix->methods().size(); m++) {
+        const MethodStats& ms = methods[m];
+        if (!first) out += ",";
+        first = false;
+        append_json_string(out, in.mix->methods()[m]);
+        appendf(out, ":{\"calls\":%llu,\"ok\":%llu,\"errors\":{",
+                static_cast<unsigned long long>(ms.calls()),
+                static_cast<unsigned long long>(ms.outcomes[static_cast<size_t>(Outcome::ok)]));
+        for (Outcome e : error_outcomes)
+            appendf(out, "%s\"%s\":%llu", e == Outcome::jsonrpc_error ? "" : ",", outcome_name(e),
+                    static_cast<unsigned long long>(ms.outcomes[static_cast<size_t>(e)]));
+        appendf(out, "},\"latency_us\":{\"count\":%llu",
+                static_cast<unsigned long long>(ms.latency.count()));
+        for (const Latency& f : method_latency_fields)
+            appendf(out, ",\"%s\":%.3f", f.name, latency_ns(ms.latency, f.q) / 1e3);
+        out += "},\"statuses\":{";
+        bool first_status = true;
+        for (PayloadStatus st : payload_statuses) {
+            uint64_t n = ms.statuses[static_cast<size_t>(st)];
+            if (!n) continue;
+            appendf(out, "%s\"%s\":%llu", first_status ? "" : ",", payload_status_name(st),
+                    static_cast<unsigned long long>(n));
+            first_status = false;
+        }
+        out += "}}";
+    }
+    out += "}";
+}
+
 }  // namespace
 
 double throughput_rps(const ReportInput& in) {
@@ -123,6 +190,7 @@ std::string text_report(const ReportInput& in) {
     for (const auto& [name, count] : calls_by_method(in))
         appendf(out, " %s: %llu", name.c_str(), static_cast<unsigned long long>(count));
     out += "\n";
+    text_by_method(out, in);
     return out;
 }
 
@@ -190,7 +258,9 @@ std::string json_report(const ReportInput& in) {
         append_json_string(out, name);
         appendf(out, ":%llu", static_cast<unsigned long long>(count));
     }
-    out += "}}\n";
+    out += "}";
+    json_by_method(out, in);
+    out += "}\n";
     return out;
 }
 

@@ -20,6 +20,71 @@ const char* outcome_name(Outcome o) {
     return "?";
 }
 
+const char* payload_status_name(PayloadStatus s) {
+    switch (s) {
+        case PayloadStatus::none:
+            return "none";
+        case PayloadStatus::valid:
+            return "VALID";
+        case PayloadStatus::invalid:
+            return "INVALID";
+        case PayloadStatus::syncing:
+            return "SYNCING";
+        case PayloadStatus::accepted:
+            return "ACCEPTED";
+        case PayloadStatus::invalid_block_hash:
+            return "INVALID_BLOCK_HASH";
+        case PayloadStatus::other:
+            return "other";
+    }
+    return "?";
+}
+
+namespace {
+
+/// The string value of the first `"status"` member at or after `from`, or "" if none.
+/// A scan, not a parse: the text is an answer the Classifier already validated as JSON, and
+/// payload statuses are plain upper-case words (no escapes).
+std::string_view status_value(std::string_view json, size_t from) {
+    constexpr std::string_view key = "\"status\"";
+    size_t at = json.find(key, from);
+    if (at == std::string_view::npos) return {};
+    size_t i = at + key.size();
+    while (i < json.size() &&
+           (json[i] == ' ' || json[i] == '\t' || json[i] == '\n' || json[i] == '\r'))
+        i++;
+    if (i >= json.size() || json[i] != ':') return {};
+    i++;
+    while (i < json.size() &&
+           (json[i] == ' ' || json[i] == '\t' || json[i] == '\n' || json[i] == '\r'))
+        i++;
+    if (i >= json.size() || json[i] != '"') return {};
+    size_t end = json.find('"', i + 1);
+    return end == std::string_view::npos ? std::string_view() : json.substr(i + 1, end - i - 1);
+}
+
+}  // namespace
+
+PayloadStatus find_payload_status(std::string_view result_json) {
+    if (result_json.empty() || result_json.front() != '{') return PayloadStatus::none;
+    // forkchoiceUpdated nests it: {"payloadStatus":{"status":...},"payloadId":...}
+    size_t nested = result_json.find("\"payloadStatus\"");
+    std::string_view v = status_value(result_json, nested == std::string_view::npos ? 0 : nested);
+    if (v.empty()) return PayloadStatus::none;
+    if (v == "VALID") return PayloadStatus::valid;
+    if (v == "INVALID") return PayloadStatus::invalid;
+    if (v == "SYNCING") return PayloadStatus::syncing;
+    if (v == "ACCEPTED") return PayloadStatus::accepted;
+    if (v == "INVALID_BLOCK_HASH") return PayloadStatus::invalid_block_hash;
+    return PayloadStatus::other;
+}
+
+uint64_t MethodStats::calls() const {
+    uint64_t n = 0;
+    for (uint64_t v : outcomes) n += v;
+    return n;
+}
+
 void RunStats::add_code(int32_t code, uint64_t n) {
     for (size_t i = 0; i < code_count_; i++) {
         if (codes_[i].code == code) {
@@ -43,6 +108,14 @@ void RunStats::merge(const RunStats& other) {
     codes_other_ += other.codes_other_;
     for (size_t i = 0; i < http_status_slots; i++) http_status_[i] += other.http_status_[i];
     latency_.merge(other.latency_);
+    if (methods_.size() < other.methods_.size()) methods_.resize(other.methods_.size());
+    for (size_t m = 0; m < other.methods_.size(); m++) {
+        MethodStats& to = methods_[m];
+        const MethodStats& from = other.methods_[m];
+        for (size_t i = 0; i < outcome_count; i++) to.outcomes[i] += from.outcomes[i];
+        for (size_t i = 0; i < payload_status_count; i++) to.statuses[i] += from.statuses[i];
+        to.latency.merge(from.latency);
+    }
 }
 
 uint64_t RunStats::requests() const {

@@ -33,7 +33,9 @@ Worker::Worker(const RunPlan& plan, uint32_t index, uint32_t connections, double
       timeout_ns_(ms_to_ns(plan.options->timeout_ms)),
       writer_(*plan.mix, plan.endpoint->host_header, plan.endpoint->target, plan.jwt_secret,
               plan.options->jwt_cache_s, plan.options->batch, plan.options->seed + index),
-      classifier_(plan.options->batch, response_bytes_max),
+      classifier_(plan.options->batch, response_bytes_max, plan.mix),
+      stats_(plan.mix->methods().size()),
+      warmup_stats_(plan.mix->methods().size()),
       next_id_((uint64_t{index} << 40) + 1) {
     EM_ASSERT(connections >= 1 && index < thread_count_);
     pace_timer_ = {on_pace, this};
@@ -57,6 +59,7 @@ Result<void> Worker::setup(io::Loop& loop, void* ctx) {
         s.conn->owner = &s;
         s.backoff.fn = on_backoff;
         s.backoff.owner = &s;
+        s.kinds = std::make_unique<uint32_t[]>(w->plan_.options->batch);
         w->idle_.push_back(&s);
     }
     return {};
@@ -127,6 +130,8 @@ void Worker::send(Slot& slot, uint64_t intended_ns) {
     int64_t now_s = plan_.jwt_secret ? wall_s() : 0;
     bool written = writer_.write(out, slot.first_id, now_s, slot.measured);
     EM_ASSERT(written);  // the connection's request buffer is sized for the largest request
+    std::span<const uint32_t> kinds = writer_.last_kinds();
+    std::copy(kinds.begin(), kinds.end(), slot.kinds.get());
     in_flight_++;
     slot.conn->start(this, (rate_rps_ > 0 ? intended_ns : now) + timeout_ns_);
 }
@@ -163,12 +168,34 @@ void Worker::on_response(http::ClientConn& conn, const http::Response* response,
     EM_ASSERT(in_flight_ > 0);
     in_flight_--;
     RunStats& s = slot.measured ? stats_ : warmup_stats_;
-    Outcome outcome = classifier_.classify(response, error, slot.first_id, s);
-    s.count(outcome, plan_.options->batch);
-    if (answered(outcome)) s.record_latency_ns(loop_->now_ns() - slot.intended_ns);
+    uint32_t batch = plan_.options->batch;
+    Outcome outcome = classifier_.classify(response, error, slot.first_id, s,
+                                           std::span<const uint32_t>(slot.kinds.get(), batch));
+    s.count(outcome, batch);
+    uint64_t latency_ns = UINT64_MAX;
+    if (answered(outcome)) {
+        latency_ns = loop_->now_ns() - slot.intended_ns;
+        s.record_latency_ns(latency_ns);
+    }
+    count_calls(slot, s, outcome, latency_ns);
     progress_.done.fetch_add(1, std::memory_order_relaxed);
     if (outcome != Outcome::ok) progress_.errors.fetch_add(1, std::memory_order_relaxed);
     after_answer(slot, outcome);
+}
+
+void Worker::count_calls(const Slot& slot, RunStats& stats, Outcome outcome, uint64_t latency_ns) {
+    const std::vector<Kind>& kinds = plan_.mix->kinds();
+    bool per_call = outcome == Outcome::ok || outcome == Outcome::jsonrpc_error;
+    std::span<const CallResult> calls = classifier_.calls();
+    for (uint32_t j = 0; j < plan_.options->batch; j++) {
+        Outcome o = outcome;
+        PayloadStatus status = PayloadStatus::none;
+        if (per_call) {
+            o = calls[j].error ? Outcome::jsonrpc_error : Outcome::ok;
+            status = calls[j].status;
+        }
+        stats.count_call(kinds[slot.kinds[j]].method, o, status, latency_ns);
+    }
 }
 
 void Worker::after_answer(Slot& slot, Outcome outcome) {

@@ -94,6 +94,7 @@ class Worker final : public http::ClientCallback {
         std::unique_ptr<http::ClientConn> conn;
         uint64_t intended_ns = 0;  ///< open loop: due time; closed loop: send time
         uint64_t first_id = 0;
+        std::unique_ptr<uint32_t[]> kinds;  ///< the kind of each call in flight (batch of them)
         bool measured = false;
         io::Timer backoff{};
     };
@@ -103,6 +104,8 @@ class Worker final : public http::ClientCallback {
     void send(Slot& slot, uint64_t intended_ns);
     void pace();
     void after_answer(Slot& slot, Outcome outcome);
+    /// Counts each call of the request `slot` carried into its method's statistics.
+    void count_calls(const Slot& slot, RunStats& stats, Outcome outcome, uint64_t latency_ns);
     void maybe_finish();
     void publish_progress();
     uint64_t intended_ns(uint64_t k) const;

@@ -131,7 +131,18 @@ struct Daemon::Shard {
         d.listen_address_ = self->server->address();
         d.listen_bound_.store(true, std::memory_order_release);  // the admin thread reads it
         loop.set_drain_check(drained, self);
+        self->go_live();
         return {};
+    }
+
+    /// Lets the control thread post to this shard from now on. The admin API may have changed
+    /// the registry since the listener read it: read it again under the same lock as the posts
+    /// (refresh_node does nothing for a slot that did not change), so no change is missed.
+    void go_live() {
+        std::lock_guard lock(daemon.shard_mutex_);
+        daemon.shard_live_ = this;
+        for (size_t i = 0; i < upstream::nodes_max; i++) listener->refresh_node(i);
+        if (daemon.shutdown_requested_) loop->request_stop();
     }
 
     static bool drained(void* ctx) {
@@ -322,15 +333,19 @@ Result<void> Daemon::run() {
 }
 
 void Daemon::request_shutdown() {
-    if (shard_thread_) shard_thread_->request_stop();
+    std::lock_guard lock(shard_mutex_);
+    shutdown_requested_ = true;
+    if (shard_live_) shard_live_->loop->request_stop();
 }
 
 void Daemon::broadcast_node_change(size_t index) {
-    if (!shard_thread_) return;
-    shard_thread_->loop().post(io::Task{[](void* shard, uint64_t i) {
-                                            static_cast<Shard*>(shard)->listener->refresh_node(i);
-                                        },
-                                        shard_.get(), index});
+    std::lock_guard lock(shard_mutex_);
+    if (!shard_live_) return;  // not started: its setup reads the registry under this lock
+    bool posted = shard_live_->loop->post(io::Task{
+        [](void* shard, uint64_t i) { static_cast<Shard*>(shard)->listener->refresh_node(i); },
+        shard_live_, index});
+    // Full only when the shard has not drained 8,192 posts: it is stuck, and says so elsewhere.
+    if (!posted) EM_LOG_ERROR("node change for slot %zu lost: the engine shard's queue is full", index);
 }
 
 Result<void> Daemon::check_node_endpoint(const upstream::NodeInfo& info) const {

@@ -6,13 +6,16 @@
 // Why one engine shard: see docs/ARCHITECTURE.md ("Where engine calls run").
 //
 // Threads: run() is called by main(); it blocks until shutdown. add_node/remove_node/recheck
-// (admin::Actions) run on the control thread. add_node takes only nodes with their own secret,
-// from a file under [admin] secrets_dir (app/runtime_secret.h): a node added at run time is never
-// signed for with the CL's secret.
+// (admin::Actions) run on the control thread, which starts before the engine shard: what the
+// control thread may post to the shard is published under shard_mutex_ by the shard's own setup
+// (ThreadSanitizer found the control thread reading shard_thread_ while main still assigned
+// it). add_node takes only nodes with their own secret, from a file under [admin] secrets_dir
+// (app/runtime_secret.h): a node added at run time is never signed for with the CL's secret.
 #pragma once
 
 #include <atomic>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -76,6 +79,13 @@ private:
     std::unique_ptr<io::LoopThread> control_thread_;
     io::Address listen_address_;
     std::atomic<bool> listen_bound_{false};  ///< listen_address_ is set (by the shard's setup)
+    /// Orders the shard's start against node changes and shutdown requests from the control
+    /// thread: the shard's setup publishes itself and builds its nodes from the registry under
+    /// it, and the control thread posts a change (or asks for shutdown) under it, so a change is
+    /// either seen by that first read of the registry or posted to the running shard.
+    std::mutex shard_mutex_;
+    Shard* shard_live_ = nullptr;      ///< guarded by shard_mutex_: set by the shard's setup
+    bool shutdown_requested_ = false;  ///< guarded by shard_mutex_: asked before the shard ran
 };
 
 }  // namespace em::app

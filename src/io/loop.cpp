@@ -352,7 +352,13 @@ bool Loop::post(const Task& task) {
 }
 
 void Loop::drain_posts() {
-    wake_pending_.store(false, std::memory_order_release);
+    // An exchange, not a store: a store(false) followed by the queue's loads may be reordered
+    // (store buffering), so a poster could find wake_pending_ still true, skip its wake-up, and
+    // the task it pushed would miss this drain too: it would wait for the next completion or
+    // the turn's timeout (up to 1 s). As a read-modify-write, this exchange either reads the
+    // poster's `true` (and then sees its push, which came before) or comes before the poster's
+    // exchange in the flag's order (and then the poster reads `false` and sends a wake-up).
+    wake_pending_.exchange(false, std::memory_order_acq_rel);
     // Bounded per turn so a flood of posts cannot starve socket completions.
     for (size_t i = 0; i < config_.post_queue_capacity; i++) {
         auto task = posts_.pop();

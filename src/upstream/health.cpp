@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <cstring>
 
 namespace em::upstream {
 
@@ -15,28 +16,58 @@ const char* node_state_name(NodeState s) {
     return "unknown";
 }
 
-// Seqlock: odd sequence = write in progress. NodeHealth is trivially copyable; the copy in
-// read() may race with a writer, which the sequence check detects (we then retry). We copy via
-// memcpy on volatile-free storage with fences around it, the standard seqlock idiom.
-void HealthBoard::write_slot(Slot& slot, const NodeHealth& health) {
-    uint64_t seq = slot.sequence.load(std::memory_order_relaxed);
-    slot.sequence.store(seq + 1, std::memory_order_relaxed);
+// Seqlock with atomic words (Boehm, "Can seqlocks get along with programming language memory
+// models?", 2012): the value's words are relaxed atomics, so a reader that races a writer is not
+// a data race; it reads some mix of old and new words and the sequence check makes it retry.
+// Writers serialise on the sequence: each moves it from even to odd with a CAS (acquire: it sees
+// the previous writer's words), stores, then releases it at +2. A plain store of seq + 1, as
+// publish() did before, let a publish and a shard's report overlap and readers accept a
+// half-written slot (tests/upstream/health_test.cpp, ConcurrentWritersNeverTearASlot).
+uint64_t HealthBoard::lock(Slot& slot) {
+    for (;;) {
+        uint64_t seq = slot.sequence.load(std::memory_order_relaxed);
+        if ((seq & 1) == 0 &&
+            slot.sequence.compare_exchange_weak(seq, seq + 1, std::memory_order_acquire,
+                                                std::memory_order_relaxed))
+            return seq;
+    }
+}
+
+void HealthBoard::store_and_unlock(Slot& slot, uint64_t locked, const NodeHealth& health) {
+    uint64_t w[words];
+    std::memcpy(w, &health, sizeof w);
+    // The odd sequence must be visible before any new word: a fence, then relaxed stores.
     std::atomic_thread_fence(std::memory_order_release);
-    std::memcpy(static_cast<void*>(&slot.value), &health, sizeof health);
-    std::atomic_thread_fence(std::memory_order_release);
-    slot.sequence.store(seq + 2, std::memory_order_release);
+    for (size_t i = 0; i < words; i++) slot.value[i].store(w[i], std::memory_order_relaxed);
+    slot.sequence.store(locked + 2, std::memory_order_release);
     version_.fetch_add(1, std::memory_order_acq_rel);
 }
 
-void HealthBoard::publish(size_t i, const NodeHealth& health) { write_slot(slots_[i], health); }
+NodeHealth HealthBoard::load_words(const Slot& slot) {
+    uint64_t w[words];
+    for (size_t i = 0; i < words; i++) w[i] = slot.value[i].load(std::memory_order_relaxed);
+    NodeHealth out;
+    std::memcpy(static_cast<void*>(&out), w, sizeof w);
+    return out;
+}
+
+HealthBoard::HealthBoard() {
+    for (Slot& slot : slots_) store_and_unlock(slot, lock(slot), NodeHealth{});
+    version_.store(0, std::memory_order_relaxed);
+}
+
+void HealthBoard::publish(size_t i, const NodeHealth& health) {
+    Slot& slot = slots_[i];
+    store_and_unlock(slot, lock(slot), health);
+}
 
 NodeHealth HealthBoard::read(size_t i) const {
     const Slot& slot = slots_[i];
-    NodeHealth out;
     for (;;) {
         uint64_t before = slot.sequence.load(std::memory_order_acquire);
         if (before & 1) continue;
-        std::memcpy(static_cast<void*>(&out), &slot.value, sizeof out);
+        NodeHealth out = load_words(slot);
+        // The words must be read before the sequence is read again.
         std::atomic_thread_fence(std::memory_order_acquire);
         if (slot.sequence.load(std::memory_order_relaxed) == before) return out;
     }
@@ -45,25 +76,16 @@ NodeHealth HealthBoard::read(size_t i) const {
 void HealthBoard::report_failure(size_t i, std::string_view reason, uint64_t now_ns) {
     Slot& slot = slots_[i];
     slot.failure_reports.fetch_add(1, std::memory_order_relaxed);
-    // Several threads may report at once: serialise writers on the odd sequence.
-    for (;;) {
-        uint64_t seq = slot.sequence.load(std::memory_order_relaxed);
-        if (seq & 1) continue;
-        if (slot.sequence.compare_exchange_weak(seq, seq + 1, std::memory_order_acquire)) {
-            std::atomic_thread_fence(std::memory_order_release);
-            if (slot.value.state != NodeState::dead) slot.value.changed_ns = now_ns;
-            slot.value.state = NodeState::dead;
-            slot.value.synced_since_ns = 0;
-            slot.value.failures++;
-            size_t n = std::min(reason.size(), sizeof slot.value.reason - 1);
-            std::memcpy(slot.value.reason, reason.data(), n);
-            slot.value.reason[n] = 0;
-            std::atomic_thread_fence(std::memory_order_release);
-            slot.sequence.store(seq + 2, std::memory_order_release);
-            version_.fetch_add(1, std::memory_order_acq_rel);
-            return;
-        }
-    }
+    uint64_t locked = lock(slot);
+    NodeHealth value = load_words(slot);  // no writer can change it while we hold the slot
+    if (value.state != NodeState::dead) value.changed_ns = now_ns;
+    value.state = NodeState::dead;
+    value.synced_since_ns = 0;
+    value.failures++;
+    size_t n = std::min(reason.size(), sizeof value.reason - 1);
+    std::memcpy(value.reason, reason.data(), n);
+    value.reason[n] = 0;
+    store_and_unlock(slot, locked, value);
 }
 
 uint64_t HealthBoard::take_failure_reports(size_t i) {

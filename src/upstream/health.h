@@ -4,7 +4,11 @@
 // Threads: the control thread writes probe results (publish); shard threads read snapshots
 // (read) and report failures they see on the data path at once (report_failure) so a node that
 // times out or resets is treated as dead immediately, not at the next probe. Each slot is a
-// seqlock: readers retry while a write is in progress, writers never wait.
+// seqlock: readers retry while a write is in progress; writers (the prober's publish and any
+// shard's report_failure) take the slot by moving its sequence from even to odd, so they wait
+// only for each other, for the few nanoseconds of a copy. The value is held as relaxed atomic
+// words, so a reader racing a writer reads stale words, never a data race (ThreadSanitizer
+// checks this), and the sequence tells it to retry.
 //
 // Primary choice (choose_primary) is a pure function of a snapshot plus the previous primary,
 // so every thread computes the same answer: the lowest-latency synced voter, with hysteresis —
@@ -17,6 +21,7 @@
 #include <cstdint>
 #include <cstring>
 #include <string_view>
+#include <type_traits>
 
 namespace em::upstream {
 
@@ -50,6 +55,8 @@ struct NodeHealth {
 
 class HealthBoard {
 public:
+    /// Every slot holds a default NodeHealth (not present, head unknown).
+    HealthBoard();
     /// Writes slot i (control thread).
     void publish(size_t i, const NodeHealth& health);
     /// A consistent copy of slot i (any thread).
@@ -73,12 +80,19 @@ public:
     uint64_t version() const { return version_.load(std::memory_order_acquire); }
 
 private:
+    static constexpr size_t words = sizeof(NodeHealth) / sizeof(uint64_t);
+    static_assert(sizeof(NodeHealth) % sizeof(uint64_t) == 0);
+    static_assert(std::is_trivially_copyable_v<NodeHealth>);
     struct alignas(64) Slot {
-        std::atomic<uint64_t> sequence{0};
-        NodeHealth value;
+        std::atomic<uint64_t> sequence{0};  ///< odd while a writer holds the slot
+        std::array<std::atomic<uint64_t>, words> value{};  ///< a NodeHealth, word by word
         std::atomic<uint64_t> failure_reports{0};
     };
-    void write_slot(Slot& slot, const NodeHealth& health);
+    /// Takes the slot for writing (sequence even -> odd); returns the even value it had.
+    static uint64_t lock(Slot& slot);
+    /// Stores `health` and releases the slot (sequence -> locked + 2).
+    void store_and_unlock(Slot& slot, uint64_t locked, const NodeHealth& health);
+    static NodeHealth load_words(const Slot& slot);
     std::array<Slot, nodes_max> slots_{};
     std::atomic<int> primary_{-1};
     std::atomic<uint64_t> failovers_{0};

@@ -11,6 +11,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cctype>
 #include <chrono>
 #include <cstdio>
@@ -74,9 +75,13 @@ std::string TempDir::write(const std::string& name, const std::string& content) 
 }
 
 Process::Process(const std::vector<std::string>& argv, const std::string& name) {
-    static int counter = 0;
+    // Processes are started from several threads (the soak restarts an EL on its fault thread
+    // while the main thread starts enginemux-load): the counter that keeps their output files
+    // apart must be atomic (ThreadSanitizer found the plain int racing).
+    static std::atomic<int> counter{0};
     char base[96];
-    std::snprintf(base, sizeof base, "/tmp/em-it-%d-%d-%s", getpid(), counter++, name.c_str());
+    std::snprintf(base, sizeof base, "/tmp/em-it-%d-%d-%s", getpid(), counter.fetch_add(1),
+                  name.c_str());
     out_path_ = std::string(base) + ".out";
     err_path_ = std::string(base) + ".err";
     posix_spawn_file_actions_t actions;

@@ -407,6 +407,18 @@ TEST(LoadRun, JsonReportHasTheDocumentedFields) {
     EXPECT_TRUE(r.at("/jsonrpc_error_codes").is_object());
     EXPECT_TRUE(r.at("/http_status_codes").is_object());
     EXPECT_EQ(r.u("/calls_by_method/eth_chainId"), r.u("/calls"));
+    EXPECT_EQ(r.u("/by_method/eth_chainId/calls"), r.u("/calls"));
+    EXPECT_EQ(r.u("/by_method/eth_chainId/ok"), r.u("/ok"));
+    for (const char* p :
+         {"/by_method/eth_chainId/errors/jsonrpc", "/by_method/eth_chainId/errors/http",
+          "/by_method/eth_chainId/errors/timeout", "/by_method/eth_chainId/errors/connection",
+          "/by_method/eth_chainId/errors/malformed", "/by_method/eth_chainId/latency_us/count"})
+        r.u(p);
+    for (const char* p :
+         {"/by_method/eth_chainId/latency_us/p50", "/by_method/eth_chainId/latency_us/p99",
+          "/by_method/eth_chainId/latency_us/p99_9", "/by_method/eth_chainId/latency_us/max"})
+        r.d(p);
+    EXPECT_TRUE(r.at("/by_method/eth_chainId/statuses").is_object());
     EXPECT_LE(r.d("/latency_us/p50"), r.d("/latency_us/p99"));
     EXPECT_LE(r.d("/latency_us/p99"), r.d("/latency_us/max"));
     EXPECT_GT(r.d("/throughput_rps"), 0.0);

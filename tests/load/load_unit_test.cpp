@@ -255,6 +255,34 @@ TEST_F(LoadMixFile, MethodLinesWeightsAndComments) {
     EXPECT_EQ(mix->pick(0.999999), 1u);
 }
 
+TEST_F(LoadMixFile, KindsShareTheirMethodsSlot) {
+    auto mix = Mix::from_text(
+        "3 eth_blockNumber\n1 engine_newPayloadV4 [{}]\n2 eth_blockNumber\n"
+        "1 engine_forkchoiceUpdatedV3 [{}, null]\n",
+        dir_, "m");
+    ASSERT_TRUE(mix) << mix.error().c_str();
+    ASSERT_EQ(mix->methods(), (std::vector<std::string>{"eth_blockNumber", "engine_newPayloadV4",
+                                                        "engine_forkchoiceUpdatedV3"}));
+    EXPECT_EQ(mix->kinds()[0].method, 0u);
+    EXPECT_EQ(mix->kinds()[1].method, 1u);
+    EXPECT_EQ(mix->kinds()[2].method, 0u);
+    EXPECT_EQ(mix->kinds()[3].method, 2u);
+    EXPECT_FALSE(mix->kinds()[0].payload_status);
+    EXPECT_TRUE(mix->kinds()[1].payload_status);
+    EXPECT_TRUE(mix->kinds()[3].payload_status);
+    // Past MixLimits::methods_max, further methods share the last slot.
+    std::string many;
+    for (size_t i = 0; i < MixLimits::methods_max + 5; i++)
+        many += "1 m" + std::to_string(i) + "\n";
+    auto big = Mix::from_text(many, dir_, "m");
+    ASSERT_TRUE(big) << big.error().c_str();
+    ASSERT_EQ(big->methods().size(), MixLimits::methods_max);
+    EXPECT_EQ(big->methods().back(), "(other methods)");
+    EXPECT_EQ(big->kinds()[MixLimits::methods_max - 2].method, MixLimits::methods_max - 2);
+    EXPECT_EQ(big->kinds()[MixLimits::methods_max - 1].method, MixLimits::methods_max - 1);
+    EXPECT_EQ(big->kinds().back().method, MixLimits::methods_max - 1);
+}
+
 TEST_F(LoadMixFile, ErrorsNameFileAndLine) {
     struct Case {
         const char* text;
@@ -493,6 +521,55 @@ TEST(LoadExchange, ClassifiesBatchAnswers) {
     EXPECT_EQ(s.code(1).code, -32600);
 }
 
+TEST(LoadExchange, FindsThePayloadStatusOfEngineAnswers) {
+    EXPECT_EQ(find_payload_status(R"({"status":"VALID","latestValidHash":"0x01"})"),
+              PayloadStatus::valid);
+    EXPECT_EQ(find_payload_status(R"({ "latestValidHash":null, "status" : "INVALID" })"),
+              PayloadStatus::invalid);
+    EXPECT_EQ(
+        find_payload_status(
+            R"({"payloadStatus":{"status":"SYNCING","latestValidHash":null},"payloadId":null})"),
+        PayloadStatus::syncing);
+    // forkchoiceUpdated: the status inside payloadStatus, whatever comes first.
+    EXPECT_EQ(
+        find_payload_status(
+            R"({"payloadId":"0x01","x":{"status":"VALID"},"payloadStatus":{"status":"ACCEPTED"}})"),
+        PayloadStatus::accepted);
+    EXPECT_EQ(find_payload_status(R"({"status":"INVALID_BLOCK_HASH"})"),
+              PayloadStatus::invalid_block_hash);
+    EXPECT_EQ(find_payload_status(R"({"status":"valid"})"), PayloadStatus::other);
+    EXPECT_EQ(find_payload_status(R"({"status":1})"), PayloadStatus::none);
+    EXPECT_EQ(find_payload_status(R"("0x1")"), PayloadStatus::none);
+    EXPECT_EQ(find_payload_status(R"({"number":"0x1"})"), PayloadStatus::none);
+    EXPECT_EQ(find_payload_status(""), PayloadStatus::none);
+}
+
+TEST(LoadExchange, ReportsEachCallsResultAndStatus) {
+    auto mix = Mix::from_text("1 eth_blockNumber\n1 engine_newPayloadV4 [{}]\n", ".", "m");
+    ASSERT_TRUE(mix) << mix.error().c_str();
+    Classifier c(3, 1 << 20, &*mix);
+    RunStats s;
+    const uint32_t kinds[] = {1, 0, 1};  // newPayload, blockNumber, newPayload
+    ByteBuffer buf;
+    buf.append(R"([{"jsonrpc":"2.0","id":12,"result":{"status":"SYNCING"}},)"
+               R"({"jsonrpc":"2.0","id":10,"result":{"status":"VALID"}},)"
+               R"({"jsonrpc":"2.0","id":11,"error":{"code":-32000,"message":"x"}}])");
+    http::Response r;
+    r.status = 200;
+    r.body = buf.view();
+    ASSERT_EQ(c.classify(&r, nullptr, 10, s, kinds), Outcome::jsonrpc_error);
+    ASSERT_EQ(c.calls().size(), 3u);
+    EXPECT_FALSE(c.calls()[0].error);
+    EXPECT_EQ(c.calls()[0].status, PayloadStatus::valid);
+    EXPECT_TRUE(c.calls()[1].error);
+    EXPECT_EQ(c.calls()[1].status, PayloadStatus::none);
+    EXPECT_FALSE(c.calls()[2].error);
+    EXPECT_EQ(c.calls()[2].status, PayloadStatus::syncing);
+    // Without kinds (or for a method without payload statuses) no status is looked for.
+    ASSERT_EQ(c.classify(&r, nullptr, 10, s), Outcome::jsonrpc_error);
+    EXPECT_EQ(c.calls()[0].status, PayloadStatus::none);
+}
+
 TEST(LoadStats, MergeAddsEverything) {
     RunStats a, b;
     a.count(Outcome::ok, 2);
@@ -518,6 +595,19 @@ TEST(LoadStats, MergeAddsEverything) {
     EXPECT_EQ(a.late(), 1u);
     EXPECT_EQ(a.latency().count(), 2u);
     EXPECT_EQ(a.latency().max(), 5000u);
+    RunStats m1(2), m2(2);
+    m1.count_call(0, Outcome::ok, PayloadStatus::valid, 1000);
+    m2.count_call(0, Outcome::ok, PayloadStatus::syncing, 3000);
+    m2.count_call(1, Outcome::timeout, PayloadStatus::none, UINT64_MAX);
+    m2.count_call(7, Outcome::ok, PayloadStatus::none, 1);  // no such slot: ignored
+    m1.merge(m2);
+    ASSERT_EQ(m1.methods().size(), 2u);
+    EXPECT_EQ(m1.methods()[0].calls(), 2u);
+    EXPECT_EQ(m1.methods()[0].statuses[static_cast<size_t>(PayloadStatus::valid)], 1u);
+    EXPECT_EQ(m1.methods()[0].statuses[static_cast<size_t>(PayloadStatus::syncing)], 1u);
+    EXPECT_EQ(m1.methods()[0].latency.max(), 3000u);
+    EXPECT_EQ(m1.methods()[1].outcomes[static_cast<size_t>(Outcome::timeout)], 1u);
+    EXPECT_EQ(m1.methods()[1].latency.count(), 0u);  // unanswered: no latency
     RunStats many;
     for (int i = 0; i < static_cast<int>(RunStats::jsonrpc_codes_max) + 3; i++)
         many.add_code(-i, 1);
@@ -537,6 +627,11 @@ TEST(LoadReport, JsonAndTextCarryTheNumbers) {
         s.count(Outcome::jsonrpc_error, 1), s.add_code(-32000, 1), s.record_latency_ns(9'000'000);
     s.count(Outcome::http_error, 1);
     s.add_http_status(502);
+    RunStats per_method(1);
+    per_method.count_call(0, Outcome::ok, PayloadStatus::valid, 2'000'000);
+    per_method.count_call(0, Outcome::ok, PayloadStatus::syncing, 2'000'000);
+    per_method.count_call(0, Outcome::http_error, PayloadStatus::none, 2'000'000);
+    s.merge(per_method);
     ReportInput in{&*options, &*mix, &s, {101}, 2.0};
     std::string json = json_report(in);
     simdjson::dom::parser parser;
@@ -554,7 +649,18 @@ TEST(LoadReport, JsonAndTextCarryTheNumbers) {
     EXPECT_NEAR(p50, 1000.0, 10.0);  // histogram resolution <= 1%
     EXPECT_NEAR(p99, 9000.0, 90.0);
     EXPECT_EQ(root["calls_by_method"]["eth_x"].get_uint64().value_unsafe(), 101u);
+    simdjson::dom::element x = root["by_method"]["eth_x"];
+    EXPECT_EQ(x["calls"].get_uint64().value_unsafe(), 3u);
+    EXPECT_EQ(x["ok"].get_uint64().value_unsafe(), 2u);
+    EXPECT_EQ(x["errors"]["http"].get_uint64().value_unsafe(), 1u);
+    EXPECT_EQ(x["latency_us"]["count"].get_uint64().value_unsafe(), 3u);
+    EXPECT_NEAR(x["latency_us"]["p99"].get_double().value_unsafe(), 2000.0, 20.0);
+    EXPECT_EQ(x["statuses"]["VALID"].get_uint64().value_unsafe(), 1u);
+    EXPECT_EQ(x["statuses"]["SYNCING"].get_uint64().value_unsafe(), 1u);
+    EXPECT_TRUE(x["statuses"]["INVALID"].error());  // statuses not seen are left out
     std::string text = text_report(in);
+    EXPECT_NE(text.find("3 calls, errors 1"), std::string::npos) << text;
+    EXPECT_NE(text.find("VALID 1, SYNCING 1"), std::string::npos) << text;
     EXPECT_NE(text.find("requests      101"), std::string::npos) << text;
     EXPECT_NE(text.find("-32000: 10"), std::string::npos) << text;
     EXPECT_NE(text.find("502: 1"), std::string::npos) << text;

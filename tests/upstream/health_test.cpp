@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <cstdio>
 #include <thread>
 
 namespace em::upstream {
@@ -54,6 +55,16 @@ TEST(ChoosePrimary, FallsBackToSyncingThenNone) {
     EXPECT_EQ(choose_primary(h, 2, -1, second, 0), -1);
 }
 
+TEST(HealthBoard, ASlotNeverPublishedReadsAsTheDefault) {
+    HealthBoard board;
+    NodeHealth h = board.read(nodes_max - 1);
+    EXPECT_FALSE(h.present);
+    EXPECT_EQ(h.state, NodeState::unknown);
+    EXPECT_EQ(h.head_number, -1);
+    EXPECT_EQ(h.head_age_s, -1);
+    EXPECT_EQ(board.version(), 0u);
+}
+
 TEST(HealthBoard, ReportFailureMarksDeadAtOnceWithReason) {
     HealthBoard board;
     board.publish(2, node(NodeState::synced, 100));
@@ -96,6 +107,43 @@ TEST(HealthBoard, ReadersNeverSeeATornSlot) {
     }
     stop = true;
     writer.join();
+}
+
+// The prober publishes while shards report failures into the same slot (issue 19 soak and
+// ThreadSanitizer work): both are writers, and both must take the slot's write lock. Before,
+// publish() wrote over a report in progress (it stored an even sequence while the report held
+// the slot), so readers could take a half-written publish for a consistent one, and the two
+// writers' copies raced. Every published snapshot has latency_ewma_us == last_latency_us ==
+// head_number == probes; a report changes none of those four.
+TEST(HealthBoard, ConcurrentWritersNeverTearASlot) {
+    HealthBoard board;
+    std::atomic<bool> stop{false};
+    std::thread publisher([&] {
+        for (uint32_t i = 1; !stop; i++) {
+            NodeHealth h = node(NodeState::synced, i);
+            h.last_latency_us = i;
+            h.head_number = i;
+            h.probes = i;
+            std::snprintf(h.reason, sizeof h.reason, "published %u", i);
+            board.publish(0, h);
+        }
+    });
+    std::thread reporter([&] {
+        for (uint64_t i = 1; !stop; i++) board.report_failure(0, "timeout in eth_call", i);
+    });
+    for (int k = 0; k < 300000; k++) {
+        NodeHealth h = board.read(0);
+        ASSERT_EQ(h.latency_ewma_us, h.last_latency_us) << "read " << k;
+        ASSERT_EQ(static_cast<int64_t>(h.latency_ewma_us), h.head_number == -1 ? 0 : h.head_number);
+        ASSERT_EQ(uint64_t{h.latency_ewma_us}, h.probes);
+        ASSERT_TRUE(h.reason_text().starts_with("published") ||
+                    h.reason_text() == "timeout in eth_call" || h.reason_text().empty())
+            << h.reason_text();
+    }
+    stop = true;
+    publisher.join();
+    reporter.join();
+    EXPECT_GT(board.take_failure_reports(0), 0u);
 }
 
 }  // namespace
