@@ -121,7 +121,7 @@ bool AdminHandler::admit(http::ServerConn& conn, const http::Request& request) {
         case Access::no_token:
             reply_json(
                 conn, 403,
-                "{\"error\":\"admin API: POST and DELETE (adding or removing nodes, recheck) are "
+                "{\"error\":\"admin API: POST and DELETE (adding or removing nodes, recheck, reload) are "
                 "refused while no admin token is configured; set [admin] token_file "
                 "(--admin-token-file) to a file holding a token of 16+ characters and send it "
                 "as 'Authorization: Bearer <token>'\"}");
@@ -154,6 +154,16 @@ void AdminHandler::on_request(http::ServerConn& conn, const http::Request& reque
     } else if (post && target == "/recheck") {
         ctx_.actions->recheck();
         reply_json(conn, 200, "{\"ok\":true}");
+    } else if (post && target == "/reload") {
+        auto reloaded = ctx_.actions->reload();
+        if (!reloaded) {
+            reply_error(conn, 400, reloaded.error());
+            return;
+        }
+        body_.append("{\"reloaded\":");
+        jsonrpc::write_json_string(body_, *reloaded);
+        body_.append("}");
+        reply_json(conn, 200, body_.view());
     } else if (post && target == "/nodes") {
         std::string_view spec = request.body;
         while (!spec.empty() && (spec.back() == '\n' || spec.back() == '\r' || spec.back() == ' ')) spec.remove_suffix(1);
@@ -180,11 +190,13 @@ void AdminHandler::on_request(http::ServerConn& conn, const http::Request& reque
         }
         reply_json(conn, 200, "{\"removed\":true}");
     } else if (target == "/status" || target == "/metrics" || target == "/healthz" || target == "/readyz" ||
-               target == "/recheck" || target == "/nodes" || target.substr(0, 7) == "/nodes/") {
+               target == "/recheck" || target == "/reload" || target == "/nodes" ||
+               target.substr(0, 7) == "/nodes/") {
         reply_json(conn, 405, "{\"error\":\"method not allowed on this path\"}");
     } else {
         reply_json(conn, 404,
-                   "{\"error\":\"unknown path; try /status, /metrics, /healthz, /readyz, /recheck, /nodes\"}");
+                   "{\"error\":\"unknown path; try /status, /metrics, /healthz, /readyz, /recheck, /reload, "
+                   "/nodes\"}");
     }
 }
 

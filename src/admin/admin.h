@@ -10,6 +10,8 @@
 //   POST /nodes         body: one node in --nodes syntax (URL#jwt-secret=..#timeout=..#do-not-use#name=..)
 //   DELETE /nodes/NAME  remove a node (in-flight calls finish first); NAME is percent-decoded
 //                       strictly (a bad escape is 400) and must follow base/name.h's rule
+//   POST /reload        re-read the configuration (what SIGHUP does): 200 with what changed,
+//                       or 400 with why it was refused (the running configuration stays)
 //
 // Secure by default (access.h): the writes (POST, DELETE) need `Authorization: Bearer <token>`
 // and are refused with 403 while no token is configured; the reads are open unless
@@ -41,6 +43,9 @@ public:
     virtual Result<std::string> add_node(std::string_view spec) = 0;
     virtual Result<void> remove_node(std::string_view name) = 0;
     virtual void recheck() = 0;
+    /// Re-reads the configuration and applies it; returns what changed ("nothing changed" when
+    /// nothing did), or why it was refused (then nothing was applied).
+    virtual Result<std::string> reload() = 0;
 };
 
 struct AdminContext {
@@ -67,6 +72,8 @@ public:
     void render_metrics(ByteBuffer& out) const;
     /// `recent_votes` of /status: the last finished votes, each node's answer by name.
     void render_recent_votes(ByteBuffer& out, uint64_t now_ns) const;
+    /// The quorum /status shows (a reload changed it).
+    void set_quorum(double quorum) { ctx_.quorum = quorum; }
 
 private:
     void reply_json(http::ServerConn& conn, int status, std::string_view body);

@@ -138,11 +138,15 @@ std::string usage_text() {
            "                         sleeps (default 0; spends its core to skip wake-ups)\n"
            "  --admin-listen A:P     admin API address (default 127.0.0.1:9551, '' = off)\n"
            "  --admin-token-file F   the admin API's bearer token; without it POST and DELETE\n"
-           "                         (add/remove nodes, recheck) are refused with 403\n"
+           "                         (add/remove nodes, recheck, reload) are refused with 403\n"
            "  --admin-protect-reads  GET on the admin API needs the token too (default: open)\n"
            "  --admin-secrets-dir D  #jwt-secret= files of nodes added through the admin API\n"
            "                         must lie under D (default /etc/enginemux)\n"
-           "  -h, --help             this text\n";
+           "  -h, --help             this text\n"
+           "\n"
+           "signals: SIGTERM/SIGINT drain in-flight requests and exit; SIGHUP re-reads the\n"
+           "configuration and applies what can change live (nodes, secrets, log level, health,\n"
+           "quorum and deadlines), or refuses it whole and says why.\n";
 }
 
 namespace {

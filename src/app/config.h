@@ -1,6 +1,7 @@
 // Daemon configuration: defaults, the TOML file (--config) and executionbackup-compatible flags
-// (a flag overrides the file). Loaded once by main() on start-up; immutable afterwards (runtime
-// node changes go through the admin API, not through this struct).
+// (a flag overrides the file). Loaded by main() on start-up, and again by a reload (SIGHUP,
+// POST /reload), which applies what app/reload.h lists as live. A new key must be listed in
+// reload.cpp's diff_settings, as live or restart-only.
 //
 // Every limit the daemon enforces has a named field here with its default, so an operator can
 // find and change it, and `enginemux check-config FILE` validates a file without starting.

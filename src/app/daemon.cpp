@@ -3,6 +3,7 @@
 
 #include <cstdio>
 
+#include "app/reload.h"
 #include "app/runtime_secret.h"
 #include "base/clock.h"
 #include "base/log.h"
@@ -86,6 +87,42 @@ Result<upstream::NodeInfo> make_node_info(const NodeConfig& node, const Config& 
 
 // --- the engine shard --------------------------------------------------------------------------
 
+/// What the engine shard takes from a reload (posted to it; it deletes it once applied).
+struct ShardSettings {
+    http::JwtSecret cl_secret;
+    pipeline::MuxPolicyConfig policy;
+    http::ServerConfig deadlines;
+    uint32_t drain_ms = 0;
+};
+
+pipeline::MuxPolicyConfig policy_config(const EngineConfig& e) {
+    pipeline::MuxPolicyConfig p;
+    p.quorum = *engine::Quorum::from_fraction(e.fcu_majority);
+    p.timeout_cap_ms = e.timeout_ms;
+    p.verify_block_hash = e.verify_block_hash;
+    p.eth_timeout_ms = e.eth_timeout_ms;
+    return p;
+}
+
+/// The client listener's connections_max and deadlines from [limits].
+void set_client_deadlines(http::ServerConfig& sc, const LimitsConfig& l) {
+    sc.connections_max = l.connections_max;
+    sc.header_timeout_ms = l.header_timeout_ms;
+    sc.body_timeout_ms = l.body_timeout_ms;
+    sc.body_rate_min_bytes_s = l.body_rate_min_bytes_s;
+    sc.idle_timeout_ms = l.idle_timeout_ms;
+}
+
+upstream::ProberConfig prober_config(const Config& c) {
+    upstream::ProberConfig pc;
+    pc.interval_ms = c.health.interval_ms;
+    pc.timeout_ms = c.health.timeout_ms;
+    pc.block_age_max_s = c.health.block_age_max_s;
+    pc.failback_hold_ms = c.health.failback_hold_ms;
+    pc.log_timings = c.node_timings;
+    return pc;
+}
+
 struct Daemon::Shard {
     explicit Shard(Daemon& d) : daemon(d) {}
     Daemon& daemon;
@@ -93,6 +130,7 @@ struct Daemon::Shard {
     std::unique_ptr<listener::EngineListener> listener;
     std::unique_ptr<http::Server> server;
     uint64_t drain_deadline_ns = UINT64_MAX;
+    uint32_t drain_ms = 0;  ///< [limits] shutdown_drain_ms (a reload may change it)
 
     static Result<void> setup(io::Loop& loop, void* ctx) {
         Shard* self = static_cast<Shard*>(ctx);
@@ -101,10 +139,7 @@ struct Daemon::Shard {
         const Config& c = d.config_;
         listener::ListenerConfig lc;
         lc.cl_secret = d.cl_secret_;
-        lc.policy.quorum = *engine::Quorum::from_fraction(c.engine.fcu_majority);
-        lc.policy.timeout_cap_ms = c.engine.timeout_ms;
-        lc.policy.verify_block_hash = c.engine.verify_block_hash;
-        lc.policy.eth_timeout_ms = c.engine.eth_timeout_ms;
+        lc.policy = policy_config(c.engine);
         lc.core.strict_payload_fields = c.engine.strict_payload_fields;
         lc.core.payload_id_lifetime_s = c.engine.payload_id_lifetime_s;
         lc.core.payload_ids_max = c.engine.payload_ids_max;
@@ -116,17 +151,14 @@ struct Daemon::Shard {
         http::ServerConfig sc;
         sc.limits.body_bytes_max = c.limits.body_bytes_max;
         sc.limits.header_bytes_max = c.limits.header_bytes_max;
-        sc.connections_max = c.limits.connections_max;
-        sc.header_timeout_ms = c.limits.header_timeout_ms;
-        sc.body_timeout_ms = c.limits.body_timeout_ms;
-        sc.body_rate_min_bytes_s = c.limits.body_rate_min_bytes_s;
-        sc.idle_timeout_ms = c.limits.idle_timeout_ms;
+        set_client_deadlines(sc, c.limits);
         sc.name = "engine";
         sc.stats = &d.metrics_[0]->http;
         sc.body_budget = &d.body_budget_;
         auto address = io::resolve(c.listen_addr, c.port);
         if (!address) return Unexpected(address.error().prefix("--listen-addr"));
         self->server = std::make_unique<http::Server>();
+        self->drain_ms = c.limits.shutdown_drain_ms;
         EM_TRY_VOID(self->server->listen(loop, *address, *self->listener, sc));
         d.listen_address_ = self->server->address();
         d.listen_bound_.store(true, std::memory_order_release);  // the admin thread reads it
@@ -145,6 +177,14 @@ struct Daemon::Shard {
         if (daemon.shutdown_requested_) loop->request_stop();
     }
 
+    static void apply_settings(void* ctx, uint64_t settings) {
+        Shard* self = static_cast<Shard*>(ctx);
+        std::unique_ptr<ShardSettings> s(reinterpret_cast<ShardSettings*>(settings));
+        self->listener->apply(s->cl_secret, s->policy);
+        self->server->set_deadlines(s->deadlines);
+        self->drain_ms = s->drain_ms;
+    }
+
     static bool drained(void* ctx) {
         Shard* self = static_cast<Shard*>(ctx);
         if (self->drain_deadline_ns == UINT64_MAX) self->begin_shutdown();
@@ -158,7 +198,7 @@ struct Daemon::Shard {
     }
 
     void begin_shutdown() {
-        drain_deadline_ns = loop->now_ns() + uint64_t{daemon.config_.limits.shutdown_drain_ms} * 1'000'000ull;
+        drain_deadline_ns = loop->now_ns() + uint64_t{drain_ms} * 1'000'000ull;
         EM_LOG_INFO("shutdown: no new connections; draining %u in-flight requests",
                     server->requests_in_flight());
         server->shutdown();
@@ -188,13 +228,8 @@ struct Daemon::Control {
         Daemon& d = self->daemon;
         const Config& c = d.config_;
         self->loop = &loop;
-        upstream::ProberConfig pc;
-        pc.interval_ms = c.health.interval_ms;
-        pc.timeout_ms = c.health.timeout_ms;
-        pc.block_age_max_s = c.health.block_age_max_s;
-        pc.failback_hold_ms = c.health.failback_hold_ms;
-        pc.log_timings = c.node_timings;
-        self->prober = std::make_unique<upstream::Prober>(loop, d.registry_, d.board_, pc);
+        self->prober = std::make_unique<upstream::Prober>(loop, d.registry_, d.board_,
+                                                          prober_config(c));
         if (!c.admin.listen.empty()) {
             admin::AdminContext ac;
             ac.version = em::version();
@@ -238,8 +273,8 @@ struct Daemon::Control {
     static void on_signal(int signal_number, void* ctx) {
         Control* self = static_cast<Control*>(ctx);
         if (signal_number == SIGHUP) {
-            EM_LOG_INFO("SIGHUP: re-checking every node");
-            self->prober->recheck();
+            EM_LOG_INFO("SIGHUP: reloading the configuration");
+            (void)self->daemon.reload();  // logs what changed, or why it was refused
             return;
         }
         const char* name = signal_number == SIGINT ? "SIGINT" : "SIGTERM";
@@ -286,6 +321,10 @@ Result<void> Daemon::start() {
     int shard_cpu = io::nth_usable_cpu(0);
     int control_cpu = cpus > 1 ? io::nth_usable_cpu(shards < cpus ? shards : cpus - 1) : -1;
 
+    // Read before the threads start: from then on config_ is the control thread's (reload).
+    double quorum = config_.engine.fcu_majority;
+    bool spinning = config_.spin_us > 0;
+    std::string access = admin_access_text(config_.admin);
     control_ = std::make_unique<Control>(*this);
     io::LoopConfig control_config;
     control_config.name = "control";
@@ -307,12 +346,12 @@ Result<void> Daemon::start() {
                    log_field("nodes", registry_.count()), log_field("shard_cpu", shard_cpu),
                    log_field("control_cpu", control_cpu)),
                   "enginemux %s: mux role, %zu nodes, quorum %g, engine shard on cpu %d%s, control on cpu %d",
-                  em::version(), registry_.count(), config_.engine.fcu_majority, shard_cpu,
-                  config_.spin_us ? " (spinning)" : "", control_cpu);
+                  em::version(), registry_.count(), quorum, shard_cpu, spinning ? " (spinning)" : "",
+                  control_cpu);
     listen_address_.format(address, sizeof address);
     EM_LOG_FIELDS(LogLevel::info, (log_field("listen", address), log_field("admin", admin)),
                   "listening on %s, admin API on %s", address, admin);
-    if (control_->admin_server) EM_LOG_INFO("admin API: %s", admin_access_text(config_.admin));
+    if (control_->admin_server) EM_LOG_INFO("admin API: %s", access.c_str());
     return {};
 }
 
@@ -349,11 +388,19 @@ void Daemon::broadcast_node_change(size_t index) {
 }
 
 Result<void> Daemon::check_node_endpoint(const upstream::NodeInfo& info) const {
+    const upstream::NodeInfo* others[upstream::nodes_max];
+    size_t count = 0;
+    for (size_t i = 0; i < upstream::nodes_max; i++)
+        if (const upstream::NodeInfo* other = registry_.get(i)) others[count++] = other;
+    return check_node_endpoint(info, std::span(others, count));
+}
+
+Result<void> Daemon::check_node_endpoint(
+    const upstream::NodeInfo& info, std::span<const upstream::NodeInfo* const> others) const {
     const http::Endpoint& want = info.options.endpoint;
     char text[80];
-    for (size_t i = 0; i < upstream::nodes_max; i++) {
-        const upstream::NodeInfo* other = registry_.get(i);
-        if (!other || !io::same_endpoint(other->options.endpoint.address, want.address) ||
+    for (const upstream::NodeInfo* other : others) {
+        if (!io::same_endpoint(other->options.endpoint.address, want.address) ||
             other->options.endpoint.target != want.target)
             continue;
         return failf(Errc::invalid_input,
@@ -433,6 +480,147 @@ Result<void> Daemon::remove_node(std::string_view name) {
 
 void Daemon::recheck() {
     if (control_ && control_->prober) control_->prober->recheck();
+}
+
+Result<std::string> Daemon::reload() {
+    Result<std::string> done = [&]() -> Result<std::string> {
+        {
+            std::lock_guard lock(shard_mutex_);
+            if (!shard_live_)
+                return fail(Errc::busy, "enginemux is still starting; reload once it listens");
+        }
+        Config next;
+        if (reload_args_.empty()) {
+            if (config_.config_path.empty())
+                return fail(Errc::invalid_input, "no --config file to re-read");
+            next = EM_TRY(load_file(config_.config_path));
+            next.config_path = config_.config_path;
+        } else {
+            std::vector<const char*> argv;
+            for (const std::string& a : reload_args_) argv.push_back(a.c_str());
+            LoadOutcome outcome =
+                EM_TRY(load(static_cast<int>(argv.size()), argv.data(), next));
+            if (outcome != LoadOutcome::run)
+                return fail(Errc::invalid_input, "the command line asks for help or the version");
+        }
+        return reload_from(std::move(next));
+    }();
+    if (done)
+        EM_LOG_FIELDS(LogLevel::info, (log_field("changes", *done)), "reload: %s", done->c_str());
+    else
+        EM_LOG_FIELDS(LogLevel::warn, (log_field("reason", done.error().message())),
+                      "reload refused, the running configuration stays: %s",
+                      done.error().c_str());
+    return done;
+}
+
+Result<std::string> Daemon::reload_from(Config next) {
+    SettingsDiff diff = diff_settings(config_, next);
+    if (!diff.restart_only.empty())
+        return failf(Errc::invalid_input, "these settings take effect only at a restart: %s",
+                     join(diff.restart_only).c_str());
+    // The CL's secret file is read again even when its path is the same (a rotated secret).
+    auto loaded = http::load_jwt_secret_file(next.jwt_secret_path.c_str());
+    if (!loaded) return Unexpected(loaded.error().prefix("jwt_secret"));
+    http::JwtSecret cl_secret = *loaded;
+    std::vector<std::string> changes = std::move(diff.live);
+    if (cl_secret.key != cl_secret_.key) changes.push_back("the CL's JWT secret");
+
+    // Every node of the next configuration, built and checked before anything is applied.
+    std::vector<upstream::NodeInfo> infos;
+    infos.reserve(next.nodes.size());
+    const upstream::NodeInfo* checked[upstream::nodes_max];
+    for (const NodeConfig& node : next.nodes) {
+        infos.push_back(EM_TRY(make_node_info(node, next, &cl_secret)));
+        for (size_t k = 0; k + 1 < infos.size(); k++) checked[k] = &infos[k];
+        EM_TRY_VOID(check_node_endpoint(infos.back(), std::span(checked, infos.size() - 1)));
+    }
+    // Against the running nodes, by name: kept, changed (replaced in its slot), added, removed.
+    enum class Plan : uint8_t { keep, replace, add };
+    std::vector<std::pair<Plan, int>> plans;  // per next node: what, and its slot
+    size_t adds = 0;
+    std::vector<std::string> added, changed, removed;
+    for (const upstream::NodeInfo& info : infos) {
+        int slot = registry_.find(info.name);
+        if (slot < 0) {
+            plans.push_back({Plan::add, -1});
+            added.push_back(info.name);
+            adds++;
+            continue;
+        }
+        const upstream::NodeInfo& now = *registry_.get(static_cast<size_t>(slot));
+        std::vector<std::string> what;
+        if (now.url != info.url) what.push_back("url");
+        if (now.role != info.role) what.push_back("role");
+        if (now.timeout_ms != info.timeout_ms) what.push_back("timeout");
+        if (now.options.secret.key != info.options.secret.key) what.push_back("secret");
+        plans.push_back({what.empty() ? Plan::keep : Plan::replace, slot});
+        if (!what.empty()) changed.push_back(info.name + " (" + join(what, ", ") + ")");
+    }
+    std::vector<size_t> gone;
+    for (size_t i = 0; i < upstream::nodes_max; i++) {
+        const upstream::NodeInfo* now = registry_.get(i);
+        if (!now) continue;
+        bool kept = false;
+        for (const upstream::NodeInfo& info : infos) kept = kept || info.name == now->name;
+        if (!kept) {
+            gone.push_back(i);
+            removed.push_back(now->name);
+        }
+    }
+    if (!added.empty()) changes.push_back("added " + join(added, ", "));
+    if (!changed.empty()) changes.push_back("changed " + join(changed, ", "));
+    if (!removed.empty()) changes.push_back("removed " + join(removed, ", "));
+
+    // Apply. Nodes: additions first while slots are free, so a CL never sees fewer voters than
+    // either configuration has; a full registry frees the removed slots first.
+    EM_TRY_VOID(post_shard_settings(next, cl_secret));
+    bool room = registry_.count() + adds <= upstream::nodes_max;
+    auto remove_gone = [&] {
+        for (size_t i : gone) {
+            registry_.remove(i);
+            broadcast_node_change(i);
+        }
+    };
+    if (!room) remove_gone();
+    for (size_t k = 0; k < infos.size(); k++) {
+        auto [plan, slot] = plans[k];
+        if (plan == Plan::keep) continue;
+        if (plan == Plan::replace) {
+            EM_TRY_VOID(registry_.replace(static_cast<size_t>(slot), std::move(infos[k])));
+            broadcast_node_change(static_cast<size_t>(slot));
+        } else {
+            size_t index = EM_TRY(registry_.add(std::move(infos[k])));
+            broadcast_node_change(index);
+        }
+    }
+    if (room) remove_gone();
+    cl_secret_ = cl_secret;
+    log_set_level(next.log_level);
+    if (control_) {
+        if (control_->prober) {
+            control_->prober->set_config(prober_config(next));
+            control_->prober->recheck();  // new nodes now, and every node under the new rules
+        }
+        if (control_->admin_handler) control_->admin_handler->set_quorum(next.engine.fcu_majority);
+    }
+    config_ = std::move(next);
+    return changes.empty() ? std::string("nothing changed") : join(changes);
+}
+
+Result<void> Daemon::post_shard_settings(const Config& next, const http::JwtSecret& cl_secret) {
+    auto settings = std::make_unique<ShardSettings>();
+    settings->cl_secret = cl_secret;
+    settings->policy = policy_config(next.engine);
+    set_client_deadlines(settings->deadlines, next.limits);
+    settings->drain_ms = next.limits.shutdown_drain_ms;
+    std::lock_guard lock(shard_mutex_);
+    if (!shard_live_) return fail(Errc::busy, "the engine shard is not running");
+    uint64_t arg = reinterpret_cast<uint64_t>(settings.get());
+    if (!shard_live_->loop->post(io::Task{Shard::apply_settings, shard_live_, arg}))
+        return fail(Errc::busy, "the engine shard's queue is full; try again");
+    settings.release();  // the shard owns it now
+    return {};
 }
 
 }  // namespace em::app

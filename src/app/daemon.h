@@ -2,7 +2,7 @@
 //   - the engine shard: the consensus client's listener and the request pipeline (upstream pools,
 //     engine lanes, payload ids, block-hash verification);
 //   - the control thread: health probes, the admin API, signals (SIGINT/SIGTERM: graceful
-//     shutdown that drains in-flight requests; SIGHUP: a re-check of every node).
+//     shutdown that drains in-flight requests; SIGHUP: a reload, app/reload.h).
 // Why one engine shard: see docs/ARCHITECTURE.md ("Where engine calls run").
 //
 // Threads: run() is called by main(); it blocks until shutdown. add_node/remove_node/recheck
@@ -16,6 +16,7 @@
 #include <atomic>
 #include <memory>
 #include <mutex>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -49,9 +50,16 @@ public:
     /// The CL listener's bound address (after start; for tests using port 0).
     const io::Address& listen_address() const { return listen_address_; }
 
+    /// The command line reload() parses again (main's argv; without it reload() re-reads only
+    /// the --config file).
+    void set_reload_args(std::vector<std::string> args) { reload_args_ = std::move(args); }
+
     Result<std::string> add_node(std::string_view spec) override;
     Result<void> remove_node(std::string_view name) override;
     void recheck() override;
+    /// SIGHUP and POST /reload (control thread): see app/reload.h. Logs what changed, or why the
+    /// reload was refused.
+    Result<std::string> reload() override;
 
     struct Shard;
     struct Control;
@@ -63,8 +71,15 @@ private:
     /// would get two votes) or that would reach enginemux's own CL listener or admin API (every
     /// call would loop back into the daemon).
     Result<void> check_node_endpoint(const upstream::NodeInfo& info) const;
+    /// Same, against `others` in place of the registry (a reload checks its next node set).
+    Result<void> check_node_endpoint(const upstream::NodeInfo& info,
+                                     std::span<const upstream::NodeInfo* const> others) const;
+    Result<std::string> reload_from(Config next);
+    /// Posts a reload's live settings to the engine shard.
+    Result<void> post_shard_settings(const Config& next, const http::JwtSecret& cl_secret);
 
-    Config config_;
+    Config config_;  ///< after start, read and written by the control thread only
+    std::vector<std::string> reload_args_;
     /// Request bodies buffered by the engine listener and the admin API together
     /// ([limits] buffered_body_bytes_max); outlives both threads.
     ByteBudget body_budget_;

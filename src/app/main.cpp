@@ -138,6 +138,7 @@ int main(int argc, char** argv) {
     // After the signal mask, so the log writer thread inherits it: no event loop waits on stderr.
     em::log_start_async();
     em::app::Daemon daemon(std::move(config));
+    daemon.set_reload_args(std::vector<std::string>(argv, argv + argc));
     auto ran = daemon.run();
     em::log_stop_async();
     if (!ran) {

@@ -709,6 +709,14 @@ void Server::unlink(WaitList& list, ServerConn* conn) {
     conn->wait_prev_ = conn->wait_next_ = nullptr;
 }
 
+void Server::set_deadlines(const ServerConfig& config) {
+    config_.connections_max = config.connections_max;
+    config_.header_timeout_ms = config.header_timeout_ms;
+    config_.body_timeout_ms = config.body_timeout_ms;
+    config_.body_rate_min_bytes_s = config.body_rate_min_bytes_s;
+    config_.idle_timeout_ms = config.idle_timeout_ms;
+}
+
 void Server::shutdown() {
     if (shutting_down_) return;
     shutting_down_ = true;

@@ -230,6 +230,9 @@ class Server {
     /// Graceful shutdown: stop accepting, close idle connections, let in-flight requests finish
     /// (their responses say Connection: close).
     void shutdown();
+    /// A reload's new connections_max and deadlines (header, body, body rate, idle): each
+    /// applies from the next time it is armed; limits and buffers stay as they were.
+    void set_deadlines(const ServerConfig& config);
     /// Connections open and requests being handled (the drain condition is both zero).
     uint32_t connections() const { return open_; }
     uint32_t requests_in_flight() const { return in_flight_; }

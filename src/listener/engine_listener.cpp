@@ -69,13 +69,23 @@ EngineListener::EngineListener(io::Loop& loop, const ListenerConfig& config,
       registry_(registry),
       board_(board),
       metrics_(metrics),
-      jwt_(config.cl_secret),
+      cl_secret_(config.cl_secret),
+      jwt_(std::in_place, config.cl_secret),
       policy_(config.policy),
       core_(with_random_key(config.core), policy_, *this, *this, metrics) {
     reap_timer_.fn = on_reap_timer;
     reap_timer_.owner = this;
     retiring_.reserve(upstream::nodes_max);
     for (size_t i = 0; i < upstream::nodes_max; i++) refresh_node(i);
+}
+
+void EngineListener::apply(const http::JwtSecret& cl_secret,
+                           const pipeline::MuxPolicyConfig& policy) {
+    if (cl_secret.key != cl_secret_.key) {  // a new secret: a new verifier (and empty cache)
+        cl_secret_ = cl_secret;
+        jwt_.emplace(cl_secret);
+    }
+    policy_.set_config(policy);
 }
 
 EngineListener::~EngineListener() {
@@ -164,7 +174,7 @@ void EngineListener::on_request(http::ServerConn& conn, const http::Request& req
         reply_http_error(conn, 415, "Content-Type must be application/json");
         return;
     }
-    if (auto auth = jwt_.verify_authorization(request.authorization, wall_s()); !auth) {
+    if (auto auth = jwt_->verify_authorization(request.authorization, wall_s()); !auth) {
         pipeline::bump(metrics_.http_unauthorized);
         EM_LOG_LIMITED(LogLevel::warn, 1, "rejected a consensus-client request: %s",
                        auth.error().c_str());

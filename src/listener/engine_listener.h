@@ -24,6 +24,7 @@
 
 #include <array>
 #include <memory>
+#include <optional>
 #include <vector>
 
 #include "http/jwt.h"
@@ -57,6 +58,9 @@ class EngineListener final : public http::Handler,
     /// Builds (or retires) this shard's Node for registry slot i. Called on the shard thread at
     /// start and whenever the control thread posts a change.
     void refresh_node(size_t i);
+    /// A reload's settings (shard thread): the CL's secret checks the next request, the policy
+    /// routes the next call and counts the next vote.
+    void apply(const http::JwtSecret& cl_secret, const pipeline::MuxPolicyConfig& policy);
     /// Requests and node calls still in progress (the shutdown drain waits for zero).
     size_t busy() const { return core_.busy(); }
     upstream::Node* upstream_node(size_t i) { return nodes_[i].get(); }
@@ -87,7 +91,8 @@ class EngineListener final : public http::Handler,
     upstream::Registry& registry_;
     upstream::HealthBoard& board_;
     pipeline::ShardMetrics& metrics_;
-    http::JwtVerifier jwt_;
+    http::JwtSecret cl_secret_;
+    std::optional<http::JwtVerifier> jwt_;  ///< always set; optional so a reload can renew it
     pipeline::MuxPolicy policy_;
     pipeline::PipelineCore core_;
     std::array<std::unique_ptr<upstream::Node>, upstream::nodes_max> nodes_{};

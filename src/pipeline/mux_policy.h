@@ -6,7 +6,7 @@
 // a read-only call (engine::read_only) whose node does not answer in time is asked of the next
 // node (the timeout reports the node, so later calls skip it at once).
 //
-// Threads: the owning shard's thread; immutable. No I/O.
+// Threads: the owning shard's thread; changed only by a reload, between events. No I/O.
 #pragma once
 
 #include "pipeline/policy.h"
@@ -25,6 +25,8 @@ struct MuxPolicyConfig {
 class MuxPolicy final : public Policy {
   public:
     explicit MuxPolicy(const MuxPolicyConfig& config) : config_(config) {}
+    /// A reload's settings: calls routed and votes counted from now on use them.
+    void set_config(const MuxPolicyConfig& config) { config_ = config; }
     CallKind route(const engine::MethodInfo* method) const override;
     bool takes_part(CallKind kind, const NodeView& n) const override;
     bool votes(const NodeView& n) const override { return n.present && n.voter; }

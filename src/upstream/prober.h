@@ -47,6 +47,8 @@ public:
     void start();
     /// Probes every node now (admin POST /recheck).
     void recheck();
+    /// A reload's settings: probes started from now on use them.
+    void set_config(const ProberConfig& config) { config_ = config; }
     /// Probe rounds completed (for tests and /status).
     uint64_t rounds() const { return rounds_; }
 

@@ -35,6 +35,19 @@ Result<size_t> Registry::add(NodeInfo info) {
     return failf(Errc::busy, "all %zu node slots are in use", nodes_max);
 }
 
+Result<void> Registry::replace(size_t i, NodeInfo info) {
+    if (auto ok = check_name(info.name); !ok) return Unexpected(ok.error().prefix("node name"));
+    std::lock_guard<std::mutex> lock(mutex_);
+    int other = find(info.name);
+    if (other >= 0 && static_cast<size_t>(other) != i)
+        return failf(Errc::invalid_input, "a node named '%s' exists already", info.name.c_str());
+    info.index = i;
+    info.options.name = info.name;
+    owned_.push_back(std::make_unique<NodeInfo>(std::move(info)));
+    slots_[i].store(owned_.back().get(), std::memory_order_release);
+    return {};
+}
+
 void Registry::remove(size_t i) {
     std::lock_guard<std::mutex> lock(mutex_);
     slots_[i].store(nullptr, std::memory_order_release);

@@ -43,6 +43,9 @@ public:
     Result<size_t> add(NodeInfo info);
     /// Empties slot i (control thread).
     void remove(size_t i);
+    /// Puts info into slot i in place of its node (control thread; a reload changed the node's
+    /// settings: the slot, so its metrics, stays the same). The name may not be another slot's.
+    Result<void> replace(size_t i, NodeInfo info);
 
 private:
     std::array<std::atomic<const NodeInfo*>, nodes_max> slots_{};

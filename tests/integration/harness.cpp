@@ -254,8 +254,9 @@ Daemon::Daemon(const TempDir& dir, const std::vector<MockEl*>& nodes, std::vecto
         list += nodes[i]->url() + "#jwt-secret=" + nodes[i]->secret + "#name=" + nodes[i]->name;
         if (i < node_options.size()) list += node_options[i];
     }
-    std::vector<std::string> args = {binary("EM_ENGINEMUX"), "--nodes", list, "--jwt-secret", secret,
-                                     "--port", "0", "--admin-listen", "127.0.0.1:0"};
+    std::vector<std::string> args = {binary("EM_ENGINEMUX"), "--jwt-secret", secret, "--port", "0",
+                                     "--admin-listen", "127.0.0.1:0"};
+    if (!nodes.empty()) args.insert(args.begin() + 1, {"--nodes", list});  // else: --config's
     args.insert(args.end(), extra.begin(), extra.end());
     process = std::make_unique<Process>(args, "enginemux");
     std::string line = process->wait_for_line("listening on");
@@ -465,6 +466,8 @@ int status_of_response(const std::string& raw) {
     if (raw.size() < 12 || raw.compare(0, 7, "HTTP/1.") != 0) return 0;
     return std::atoi(raw.c_str() + 9);
 }
+
+std::string status_of(const HttpReply& r) { return json_at(r.body, "/result/status"); }
 
 double metric_value(const std::string& text, const std::string& sample) {
     size_t at = text.find("\n" + sample + " ");

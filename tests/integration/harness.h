@@ -90,7 +90,8 @@ struct MockEl {
     const TempDir* dir;
 };
 
-/// A running enginemux daemon in front of `nodes` (with per-node extra URL options).
+/// A running enginemux daemon in front of `nodes` (with per-node extra URL options); with no
+/// nodes, the nodes come from a --config file in `extra`.
 struct Daemon {
     Daemon(const TempDir& dir, const std::vector<MockEl*>& nodes, std::vector<std::string> extra = {},
            const std::vector<std::string>& node_options = {});
@@ -167,6 +168,9 @@ private:
     int fd_ = -1;
     std::string buffered_;  ///< bytes read past the last response
 };
+
+/// An engine answer's result.status as raw JSON ("\"VALID\""), or "<missing>".
+std::string status_of(const HttpReply& r);
 
 /// The value of one sample line `name{labels} value` in Prometheus text, or -1 when absent.
 double metric_value(const std::string& text, const std::string& sample);

@@ -24,7 +24,6 @@
 namespace em::test {
 namespace {
 
-std::string status_of(const HttpReply& r) { return json_at(r.body, "/result/status"); }
 
 /// Replaces the blockHash value in a newPayload request with one that differs in a digit.
 std::string tamper_block_hash(std::string request) {

@@ -1,0 +1,117 @@
+#include "app/reload.h"
+
+#include <cstdio>
+
+namespace em::app {
+
+namespace {
+
+std::string text(const std::string& s) { return "\"" + s + "\""; }
+std::string text(bool b) { return b ? "true" : "false"; }
+std::string text(uint64_t n) { return std::to_string(n); }
+std::string text(uint32_t n) { return std::to_string(n); }
+std::string text(uint16_t n) { return std::to_string(n); }
+std::string text(int n) { return std::to_string(n); }
+std::string text(double d) {
+    char out[32];
+    std::snprintf(out, sizeof out, "%g", d);
+    return out;
+}
+std::string text(LogLevel level) {
+    static const char* const names[] = {"error", "warn", "info", "debug"};
+    return names[static_cast<size_t>(level) & 3];
+}
+std::string text(LogFormat format) { return format == LogFormat::json ? "json" : "text"; }
+
+struct Differ {
+    const Config& a;
+    const Config& b;
+    SettingsDiff out;
+
+    /// Adds "key a -> b" to the live or the restart-only list when the field differs.
+    template <typename T>
+    void field(const char* key, T Config::*member, bool live) {
+        compare(key, a.*member, b.*member, live);
+    }
+    template <typename Section, typename T>
+    void field(const char* key, Section Config::*section, T Section::*member, bool live) {
+        compare(key, (a.*section).*member, (b.*section).*member, live);
+    }
+    template <typename T>
+    void compare(const char* key, const T& x, const T& y, bool live) {
+        if (x == y) return;
+        (live ? out.live : out.restart_only).push_back(std::string(key) + " " + text(x) + " -> " +
+                                                       text(y));
+    }
+};
+
+}  // namespace
+
+SettingsDiff diff_settings(const Config& running, const Config& next) {
+    Differ d{running, next, {}};
+    constexpr bool live = true, restart = false;
+    d.field("role", &Config::role, restart);
+    d.field("listen_addr", &Config::listen_addr, restart);
+    d.field("port", &Config::port, restart);
+    d.field("jwt_secret", &Config::jwt_secret_path, live);
+    d.field("log_level", &Config::log_level, live);
+    // A log collector parses one format: switching it mid-stream would break that.
+    d.field("log_format", &Config::log_format, restart);
+    d.field("shards", &Config::shards, restart);
+    d.field("spin_us", &Config::spin_us, restart);
+    d.field("tls_ca_file", &Config::tls_ca_file, restart);
+    d.field("node_timings", &Config::node_timings, live);
+
+    using L = LimitsConfig;
+    auto limits = &Config::limits;
+    d.field("limits.body_bytes_max", limits, &L::body_bytes_max, restart);
+    d.field("limits.buffered_body_bytes_max", limits, &L::buffered_body_bytes_max, restart);
+    d.field("limits.header_bytes_max", limits, &L::header_bytes_max, restart);
+    d.field("limits.connections_max", limits, &L::connections_max, live);
+    d.field("limits.batch_entries_max", limits, &L::batch_entries_max, restart);
+    d.field("limits.in_flight_max", limits, &L::in_flight_max, restart);
+    d.field("limits.upstream_connections_max", limits, &L::upstream_connections_max, restart);
+    d.field("limits.header_timeout_ms", limits, &L::header_timeout_ms, live);
+    d.field("limits.body_timeout_ms", limits, &L::body_timeout_ms, live);
+    d.field("limits.body_rate_min_bytes_s", limits, &L::body_rate_min_bytes_s, live);
+    d.field("limits.idle_timeout_ms", limits, &L::idle_timeout_ms, live);
+    d.field("limits.connect_timeout_ms", limits, &L::connect_timeout_ms, restart);
+    d.field("limits.lane_queue_max", limits, &L::lane_queue_max, restart);
+    d.field("limits.shutdown_drain_ms", limits, &L::shutdown_drain_ms, live);
+
+    using H = HealthConfig;
+    auto health = &Config::health;
+    d.field("health.interval_ms", health, &H::interval_ms, live);
+    d.field("health.timeout_ms", health, &H::timeout_ms, live);
+    d.field("health.block_age_max_s", health, &H::block_age_max_s, live);
+    d.field("health.failback_hold_ms", health, &H::failback_hold_ms, live);
+
+    using E = EngineConfig;
+    auto engine = &Config::engine;
+    d.field("engine.fcu_majority", engine, &E::fcu_majority, live);
+    d.field("engine.timeout_ms", engine, &E::timeout_ms, live);
+    d.field("engine.eth_timeout_ms", engine, &E::eth_timeout_ms, live);
+    d.field("engine.verify_block_hash", engine, &E::verify_block_hash, live);
+    d.field("engine.strict_payload_fields", engine, &E::strict_payload_fields, restart);
+    d.field("engine.payload_id_lifetime_s", engine, &E::payload_id_lifetime_s, restart);
+    d.field("engine.payload_ids_max", engine, &E::payload_ids_max, restart);
+
+    using A = AdminConfig;
+    auto admin = &Config::admin;
+    d.field("admin.listen", admin, &A::listen, restart);
+    d.field("admin.token_file", admin, &A::token_file, restart);
+    d.field("admin.protect_reads", admin, &A::protect_reads, restart);
+    d.field("admin.secrets_dir", admin, &A::secrets_dir, restart);
+    return std::move(d.out);
+}
+
+std::string join(const std::vector<std::string>& parts, const char* separator) {
+    std::string out;
+    for (const std::string& p : parts) {
+        if (!out.empty()) out += separator;
+        out += p;
+    }
+    return out;
+}
+
+}  // namespace em::app
