@@ -242,6 +242,7 @@ Result<void> load_engine(const toml::table& t, EngineConfig& e) {
         else if (key == "timeout_ms") EM_TRY_VOID(toml_number(v, full, e.timeout_ms, 0, 600'000));
         else if (key == "eth_timeout_ms") EM_TRY_VOID(toml_number(v, full, e.eth_timeout_ms, 10, 600'000));
         else if (key == "verify_block_hash") EM_TRY_VOID(toml_bool(v, full, e.verify_block_hash));
+        else if (key == "poll_us") EM_TRY_VOID(toml_number(v, full, e.poll_us, 0, 1'000'000));
         else if (key == "strict_payload_fields") EM_TRY_VOID(toml_bool(v, full, e.strict_payload_fields));
         else if (key == "payload_id_lifetime_s") EM_TRY_VOID(toml_number(v, full, e.payload_id_lifetime_s, 1, 3600));
         else if (key == "payload_ids_max") EM_TRY_VOID(toml_number(v, full, e.payload_ids_max, 1, 100'000));

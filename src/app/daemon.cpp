@@ -93,6 +93,7 @@ struct ShardSettings {
     pipeline::MuxPolicyConfig policy;
     http::ServerConfig deadlines;
     uint32_t drain_ms = 0;
+    uint32_t poll_us = 0;
 };
 
 pipeline::MuxPolicyConfig policy_config(const EngineConfig& e) {
@@ -140,6 +141,7 @@ struct Daemon::Shard {
         listener::ListenerConfig lc;
         lc.cl_secret = d.cl_secret_;
         lc.policy = policy_config(c.engine);
+        lc.poll_us = c.engine.poll_us;
         lc.core.strict_payload_fields = c.engine.strict_payload_fields;
         lc.core.payload_id_lifetime_s = c.engine.payload_id_lifetime_s;
         lc.core.payload_ids_max = c.engine.payload_ids_max;
@@ -180,7 +182,7 @@ struct Daemon::Shard {
     static void apply_settings(void* ctx, uint64_t settings) {
         Shard* self = static_cast<Shard*>(ctx);
         std::unique_ptr<ShardSettings> s(reinterpret_cast<ShardSettings*>(settings));
-        self->listener->apply(s->cl_secret, s->policy);
+        self->listener->apply(s->cl_secret, s->policy, s->poll_us);
         self->server->set_deadlines(s->deadlines);
         self->drain_ms = s->drain_ms;
     }
@@ -614,6 +616,7 @@ Result<void> Daemon::post_shard_settings(const Config& next, const http::JwtSecr
     settings->policy = policy_config(next.engine);
     set_client_deadlines(settings->deadlines, next.limits);
     settings->drain_ms = next.limits.shutdown_drain_ms;
+    settings->poll_us = next.engine.poll_us;
     std::lock_guard lock(shard_mutex_);
     if (!shard_live_) return fail(Errc::busy, "the engine shard is not running");
     uint64_t arg = reinterpret_cast<uint64_t>(settings.get());

@@ -92,6 +92,7 @@ SettingsDiff diff_settings(const Config& running, const Config& next) {
     d.field("engine.timeout_ms", engine, &E::timeout_ms, live);
     d.field("engine.eth_timeout_ms", engine, &E::eth_timeout_ms, live);
     d.field("engine.verify_block_hash", engine, &E::verify_block_hash, live);
+    d.field("engine.poll_us", engine, &E::poll_us, live);
     d.field("engine.strict_payload_fields", engine, &E::strict_payload_fields, restart);
     d.field("engine.payload_id_lifetime_s", engine, &E::payload_id_lifetime_s, restart);
     d.field("engine.payload_ids_max", engine, &E::payload_ids_max, restart);

@@ -288,7 +288,8 @@ void Loop::run_once(uint64_t timeout_ns) {
         if (until < timeout_ns) timeout_ns = until;
     }
     if (posts_.size_approx() > 0) timeout_ns = 0;
-    if (config_.spin_ns && timeout_ns && last_event_ns_ && now - last_event_ns_ < config_.spin_ns) {
+    bool spin = config_.spin_ns && last_event_ns_ && now - last_event_ns_ < config_.spin_ns;
+    if (timeout_ns && (spin || now < poll_until_ns_)) {
         timeout_ns = 0;
         stats_.polls.fetch_add(1, std::memory_order_relaxed);
     }

@@ -124,6 +124,11 @@ public:
     /// Submits the queued operations now instead of at the end of the turn (so the kernel
     /// starts on them while the caller keeps computing).
     void flush() { io_uring_submit(&ring_); }
+    /// Keeps the loop polling (entering the kernel without sleeping) until `deadline_ns` on the
+    /// loop's clock; 0 ends it now. Owner thread. For a caller that expects its completions
+    /// within microseconds (an engine call in flight): waking a sleeping thread costs tens of
+    /// microseconds, more on a VM whose vCPU the host descheduled.
+    void poll_until(uint64_t deadline_ns) { poll_until_ns_ = deadline_ns; }
 
     /// Monotonic time cached at the start of this loop turn.
     uint64_t now_ns() const { return now_ns_; }
@@ -178,7 +183,7 @@ public:
     /// Counters for metrics (owner thread writes; other threads may read approximately).
     struct Stats {
         std::atomic<uint64_t> turns{0};
-        std::atomic<uint64_t> polls{0};  ///< turns that did not sleep because of spin_ns
+        std::atomic<uint64_t> polls{0};  ///< turns that did not sleep (spin_ns, poll_until)
         std::atomic<uint64_t> cqes{0};
         std::atomic<uint64_t> wakeups_sent{0};
         std::atomic<uint64_t> buffer_exhausted{0};
@@ -203,6 +208,7 @@ private:
     RingFeatures features_;
     uint64_t now_ns_ = 0;
     uint64_t last_event_ns_ = 0;  ///< turn time of the last turn with a completion (spin_ns)
+    uint64_t poll_until_ns_ = 0;  ///< poll_until()
 
     // Provided-buffer ring.
     io_uring_buf_ring* buf_ring_ = nullptr;

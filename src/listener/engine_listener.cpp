@@ -60,6 +60,7 @@ class EngineListener::CallSlot final : public upstream::CallDone {
     upstream::Call call;
     uint64_t tag = 0;
     size_t node = 0;
+    bool ordered = false;
 };
 
 EngineListener::EngineListener(io::Loop& loop, const ListenerConfig& config,
@@ -72,7 +73,8 @@ EngineListener::EngineListener(io::Loop& loop, const ListenerConfig& config,
       cl_secret_(config.cl_secret),
       jwt_(std::in_place, config.cl_secret),
       policy_(config.policy),
-      core_(with_random_key(config.core), policy_, *this, *this, metrics) {
+      core_(with_random_key(config.core), policy_, *this, *this, metrics),
+      poll_ns_(uint64_t{config.poll_us} * 1000) {
     reap_timer_.fn = on_reap_timer;
     reap_timer_.owner = this;
     retiring_.reserve(upstream::nodes_max);
@@ -80,7 +82,8 @@ EngineListener::EngineListener(io::Loop& loop, const ListenerConfig& config,
 }
 
 void EngineListener::apply(const http::JwtSecret& cl_secret,
-                           const pipeline::MuxPolicyConfig& policy) {
+                           const pipeline::MuxPolicyConfig& policy, uint32_t poll_us) {
+    poll_ns_ = uint64_t{poll_us} * 1000;
     if (cl_secret.key != cl_secret_.key) {  // a new secret: a new verifier (and empty cache)
         cl_secret_ = cl_secret;
         jwt_.emplace(cl_secret);
@@ -219,8 +222,15 @@ void EngineListener::send(uint64_t tag, size_t node, std::string_view body, bool
     slot->call.body = body;
     slot->call.deadline_ns = deadline_ns;
     slot->call.done = slot;
+    slot->ordered = ordered;
     upstream::Node& n = *nodes_[node];
     if (ordered) {
+        // An engine call: its answer is due within milliseconds, so the loop polls instead of
+        // sleeping until the last one is in or poll_ns_ after this send (a hung node costs
+        // poll_ns_, not its whole deadline). Engine calls are a few per slot: this costs a
+        // fraction of a percent of a core, where spin_us costs all of it.
+        engine_in_flight_++;
+        if (poll_ns_) loop_.poll_until(mono_ns() + poll_ns_);
         n.submit_ordered(slot->call);
     } else {
         n.submit(slot->call);
@@ -244,6 +254,7 @@ void EngineListener::on_call_done(CallSlot& slot, const http::Response* response
     if (nodes_[i]) {
         metrics_.lane_depth[i].store(nodes_[i]->lane_depth(), std::memory_order_relaxed);
     }
+    if (slot.ordered && --engine_in_flight_ == 0) loop_.poll_until(0);
     core_.on_reply(slot.tag, reply, mono_ns());
     free_calls_.push_back(&slot);
 }

@@ -43,6 +43,9 @@ struct ListenerConfig {
     http::JwtSecret cl_secret;
     pipeline::MuxPolicyConfig policy;
     pipeline::CoreConfig core;
+    /// The loop polls while an engine (ordered) call is in flight, at most this long after the
+    /// last one was sent (0 = never): the answers are due within microseconds to milliseconds.
+    uint32_t poll_us = 0;
 };
 
 class EngineListener final : public http::Handler,
@@ -60,7 +63,8 @@ class EngineListener final : public http::Handler,
     void refresh_node(size_t i);
     /// A reload's settings (shard thread): the CL's secret checks the next request, the policy
     /// routes the next call and counts the next vote.
-    void apply(const http::JwtSecret& cl_secret, const pipeline::MuxPolicyConfig& policy);
+    void apply(const http::JwtSecret& cl_secret, const pipeline::MuxPolicyConfig& policy,
+               uint32_t poll_us);
     /// Requests and node calls still in progress (the shutdown drain waits for zero).
     size_t busy() const { return core_.busy(); }
     upstream::Node* upstream_node(size_t i) { return nodes_[i].get(); }
@@ -95,6 +99,8 @@ class EngineListener final : public http::Handler,
     std::optional<http::JwtVerifier> jwt_;  ///< always set; optional so a reload can renew it
     pipeline::MuxPolicy policy_;
     pipeline::PipelineCore core_;
+    uint64_t poll_ns_ = 0;             ///< ListenerConfig::poll_us
+    uint32_t engine_in_flight_ = 0;    ///< ordered calls sent and not yet replied to
     std::array<std::unique_ptr<upstream::Node>, upstream::nodes_max> nodes_{};
     std::array<const upstream::NodeInfo*, upstream::nodes_max> infos_{};
     /// Removed nodes until retired(); at most one per removal, each gone by its calls' deadlines.

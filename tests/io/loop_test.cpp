@@ -263,6 +263,24 @@ TEST(Loop, SpinKeepsPollingAfterAnEventThenSleeps) {
     }
 }
 
+TEST(Loop, PollUntilPollsUntilItsDeadlineOrUntilCancelled) {
+    auto loop = make_loop();
+    loop->run_once(1'000'000);
+    ASSERT_EQ(loop->stats().polls.load(), 0u);
+    // A deadline an hour away: every turn polls (none sleeps out its 200-ms timeout).
+    loop->poll_until(mono_ns() + 3600'000'000'000ull);
+    for (int i = 0; i < 3; i++) loop->run_once(200'000'000);
+    EXPECT_EQ(loop->stats().polls.load(), 3u);
+    // Cancelled: the loop sleeps again.
+    loop->poll_until(0);
+    loop->run_once(1'000'000);
+    EXPECT_EQ(loop->stats().polls.load(), 3u);
+    // A deadline already past: sleeps too.
+    loop->poll_until(mono_ns() - 1);
+    loop->run_once(1'000'000);
+    EXPECT_EQ(loop->stats().polls.load(), 3u);
+}
+
 struct Counter {
     std::atomic<uint64_t> sum{0};
     std::atomic<uint64_t> count{0};
