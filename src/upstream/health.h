@@ -66,6 +66,10 @@ public:
     void report_failure(size_t i, std::string_view reason, uint64_t now_ns);
     /// Data-path failures reported since the control thread last took them (control thread).
     uint64_t take_failure_reports(size_t i);
+    /// Whether failures were reported and not taken yet (control thread; does not take them).
+    bool failure_reports_pending(size_t i) const {
+        return slots_[i].failure_reports.load(std::memory_order_acquire) > 0;
+    }
 
     /// Current primary index (-1 = none); written by whoever recomputes it.
     int primary() const { return primary_.load(std::memory_order_acquire); }

@@ -301,8 +301,14 @@ void Prober::tick() {
 }
 
 void Prober::completed(Probe& probe) {
-    board_.publish(probe.info()->index, probe.health_);
+    size_t i = probe.info()->index;
     rounds_++;
+    // A shard reported this node failing while the probe was out (tick() takes reports only
+    // between probes). The probe's good answer may predate the failure, so it must not
+    // overwrite the board's "dead": the next tick takes the report and probes again at once,
+    // and only an answer to a probe sent after the failure restores the node.
+    if (probe.health_.state != NodeState::dead && board_.failure_reports_pending(i)) return;
+    board_.publish(i, probe.health_);
     recompute_primary("health check");
 }
 

@@ -8,6 +8,8 @@
 //   - otherwise synced.
 // The round trip of eth_syncing feeds the latency EWMA that picks the primary (choose_primary,
 // with failback hysteresis). State and primary changes are logged once, with the reason.
+// A shard's failure report marks the node dead at once; only a probe sent after the report
+// restores it (a probe already out may carry an answer from before the failure).
 //
 // Threads: owned by the control loop's thread. It publishes to the HealthBoard that shards read.
 //
