@@ -11,6 +11,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <array>
 #include <atomic>
 #include <cctype>
 #include <chrono>
@@ -18,6 +19,8 @@
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <iterator>
+#include <mutex>
 #include <random>
 #include <sstream>
 #include <stdexcept>
@@ -42,6 +45,51 @@ std::string read_all(const std::string& path) {
 [[noreturn]] void die(const std::string& what) {
     std::fprintf(stderr, "harness: %s\n", what.c_str());
     throw std::runtime_error(what);
+}
+
+// The processes a test started, so that a test that dies (an assertion's abort, a crash,
+// meson's SIGTERM at its timeout) takes them with it instead of leaving daemons and mock ELs
+// running on the machine. Destructors stop them on the normal path.
+constexpr size_t children_max = 256;
+std::array<std::atomic<pid_t>, children_max> g_children{};
+constexpr int fatal_signals[] = {SIGABRT, SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGTERM, SIGINT};
+struct sigaction g_previous[std::size(fatal_signals)];
+
+void kill_children_and_die(int sig) {
+    for (auto& child : g_children) {
+        pid_t pid = child.load(std::memory_order_relaxed);
+        if (pid > 0) ::kill(pid, SIGKILL);
+    }
+    for (size_t k = 0; k < std::size(fatal_signals); k++) {
+        if (fatal_signals[k] != sig) continue;
+        sigaction(sig, &g_previous[k], nullptr);  // the previous handler (a sanitizer's) or default
+        // A fault repeats when the handler returns and then reaches that handler with its
+        // details; abort() raises again itself; asynchronous signals are sent again.
+        if (sig == SIGTERM || sig == SIGINT) raise(sig);
+    }
+}
+
+void remember_child(pid_t pid) {
+    static std::once_flag installed;
+    std::call_once(installed, [] {
+        for (size_t k = 0; k < std::size(fatal_signals); k++) {
+            struct sigaction action {};
+            action.sa_handler = kill_children_and_die;
+            sigemptyset(&action.sa_mask);
+            sigaction(fatal_signals[k], &action, &g_previous[k]);
+        }
+    });
+    for (auto& child : g_children) {
+        pid_t empty = 0;
+        if (child.compare_exchange_strong(empty, pid)) return;
+    }
+}
+
+void forget_child(pid_t pid) {
+    for (auto& child : g_children) {
+        pid_t mine = pid;
+        if (child.compare_exchange_strong(mine, 0)) return;
+    }
 }
 
 }  // namespace
@@ -94,6 +142,7 @@ Process::Process(const std::vector<std::string>& argv, const std::string& name) 
     int rc = posix_spawn(&pid_, args[0], &actions, nullptr, args.data(), environ);
     posix_spawn_file_actions_destroy(&actions);
     if (rc != 0) die("cannot start " + argv[0] + ": " + std::strerror(rc));
+    remember_child(pid_);
 }
 
 Process::~Process() {
@@ -104,6 +153,7 @@ Process::~Process() {
             wait_exit(5000);
         }
     }
+    forget_child(pid_);
     unlink(out_path_.c_str());
     unlink(err_path_.c_str());
 }
@@ -115,6 +165,7 @@ bool Process::running() {
     if (r == pid_) {
         exited_ = true;
         status_ = status;
+        forget_child(pid_);  // reaped: the pid may be reused by someone else's process
         return false;
     }
     return true;
