@@ -7,13 +7,14 @@
 //     can also make enginemux sign requests for a stranger;
 //   - reads (GET, HEAD) are open unless `protect_reads`, which puts them behind the token too.
 //
-// Threads: any; no state. The token is compared in constant time (CRYPTO_memcmp); only its
-// length is compared first.
+// Threads: any; no state. The token is compared in constant time (http::bearer_matches, shared
+// with the validator guard's control endpoint); only its length is compared first.
 #pragma once
 
 #include <cstdint>
 #include <string_view>
 
+#include "http/bearer.h"
 #include "http/message.h"
 
 namespace em::admin {
@@ -31,8 +32,6 @@ struct AccessPolicy {
 
 /// True for the methods that change nothing (GET, HEAD).
 [[nodiscard]] bool is_read(http::Method method);
-/// True when `authorization` is "Bearer <token>" (scheme in any case), compared in constant time.
-[[nodiscard]] bool bearer_matches(std::string_view authorization, std::string_view token);
 /// What to do with a request of `method` carrying `authorization` ("" = no header).
 [[nodiscard]] Access check_access(const AccessPolicy& policy, http::Method method,
                                   std::string_view authorization);

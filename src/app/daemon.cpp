@@ -7,6 +7,7 @@
 #include "app/runtime_secret.h"
 #include "base/clock.h"
 #include "base/log.h"
+#include "http/bearer.h"
 #include "http/server.h"
 #include "http/tls.h"
 #include "io/signals.h"
@@ -244,14 +245,9 @@ struct Daemon::Control {
             ac.actions = &d;
             ac.body_budget = &d.body_budget_;
             if (!c.admin.token_file.empty()) {
-                FILE* f = std::fopen(c.admin.token_file.c_str(), "r");
-                if (!f) return failf(Errc::invalid_input, "admin token file %s cannot be read", c.admin.token_file.c_str());
-                char token[256] = {};
-                size_t n = std::fread(token, 1, sizeof token - 1, f);
-                std::fclose(f);
-                while (n > 0 && (token[n - 1] == '\n' || token[n - 1] == '\r' || token[n - 1] == ' ')) n--;
-                if (n < 16) return failf(Errc::invalid_input, "admin token in %s is shorter than 16 characters", c.admin.token_file.c_str());
-                ac.token.assign(token, n);
+                auto token = http::read_token_file(c.admin.token_file, false);
+                if (!token) return Unexpected(token.error().prefix("[admin] token_file"));
+                ac.token = std::move(*token);
             }
             ac.protect_reads = c.admin.protect_reads;
             self->admin_handler = std::make_unique<admin::AdminHandler>(std::move(ac));

@@ -22,6 +22,7 @@
 #include <simdjson.h>
 
 #include "base/clock.h"
+#include "http/bearer.h"
 #include "io/socket.h"
 
 namespace em::app {
@@ -662,21 +663,6 @@ int parse_options(int argc, char** argv, TopOptions& o) {
     return -1;
 }
 
-Result<std::string> read_token(const std::string& path) {
-    std::ifstream in(path);
-    if (!in)
-        return failf(Errc::invalid_input, "--admin-token-file %s: cannot read it: %s", path.c_str(),
-                     std::strerror(errno));
-    std::stringstream text;
-    text << in.rdbuf();
-    std::string token = text.str();
-    while (!token.empty() && std::isspace(static_cast<unsigned char>(token.back())))
-        token.pop_back();
-    if (token.empty())
-        return failf(Errc::invalid_input, "--admin-token-file %s is empty", path.c_str());
-    return token;
-}
-
 /// Blocking HTTP/1.1 GETs to the admin API, one connection each (a tool: simplicity wins).
 class AdminClient {
   public:
@@ -877,8 +863,8 @@ int top_main(int argc, char** argv) {
     if (int code = parse_options(argc, argv, o); code >= 0) return code;
     std::string token;
     if (!o.token_file.empty()) {
-        auto read = read_token(o.token_file);
-        if (!read) return usage_error(read.error().c_str());
+        auto read = http::read_token_file(o.token_file, false);
+        if (!read) return usage_error("--admin-token-file: " + std::string(read.error().c_str()));
         token = *read;
     }
     auto address = io::resolve(o.admin);

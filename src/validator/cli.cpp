@@ -13,6 +13,7 @@
 #include <string_view>
 
 #include "base/log.h"
+#include "http/bearer.h"
 #include "io/loop.h"
 #include "io/signals.h"
 #include "io/socket.h"
@@ -30,12 +31,16 @@ const char usage[] =
     "                                                            run the validator guard\n"
     "       enginemux validator status  [--config FILE | --control HOST:PORT]\n"
     "       enginemux validator promote [--force] [--config FILE | --control HOST:PORT]\n"
-    "       enginemux validator demote  [--config FILE | --control HOST:PORT]\n";
+    "                                   [--token-file F]\n"
+    "       enginemux validator demote  [--config FILE | --control HOST:PORT] [--token-file F]\n"
+    "promote and demote need the guard's control token: the file in the config's\n"
+    "[validator] control_token_file, or --token-file.\n";
 
 struct Args {
     std::string command;  ///< "" = run
     std::string config;
     std::string control;
+    std::string token_file;  ///< "" = the config's validator.control_token_file
     std::string log_level;
     std::string log_format;  ///< "" = the config's validator.log_format
     bool force = false;
@@ -61,6 +66,9 @@ bool parse_args(int argc, char** argv, Args& a, int& exit_code) {
         } else if (arg == "--control") {
             if (!value(a.control))
                 return (exit_code = usage_error("--control needs HOST:PORT")), false;
+        } else if (arg == "--token-file") {
+            if (!value(a.token_file))
+                return (exit_code = usage_error("--token-file needs a file")), false;
         } else if (arg == "--log-level") {
             if (!value(a.log_level))
                 return (exit_code = usage_error("--log-level needs a level")), false;
@@ -83,7 +91,8 @@ bool parse_args(int argc, char** argv, Args& a, int& exit_code) {
 }
 
 /// One HTTP exchange with the control endpoint over a blocking socket; prints the body.
-int control_request(const std::string& address, const char* method, const std::string& target) {
+int control_request(const std::string& address, const char* method, const std::string& target,
+                    const std::string& token = {}) {
     auto a = io::resolve(address);
     if (!a) {
         std::fprintf(stderr, "enginemux validator: %s\n", a.error().c_str());
@@ -100,7 +109,9 @@ int control_request(const std::string& address, const char* method, const std::s
         return 1;
     }
     std::string request = std::string(method) + " " + target + " HTTP/1.1\r\nHost: " + address +
-                          "\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
+                          "\r\nContent-Length: 0\r\nConnection: close\r\n";
+    if (!token.empty()) request += "Authorization: Bearer " + token + "\r\n";
+    request += "\r\n";
     if (::send(fd, request.data(), request.size(), MSG_NOSIGNAL) !=
         static_cast<ssize_t>(request.size())) {
         ::close(fd);
@@ -206,18 +217,26 @@ int validator_main(int argc, char** argv) {
         return run_guard(*config);
     }
     std::string control = args.control;
-    if (control.empty() && !args.config.empty()) {
+    std::string token_file = args.token_file;
+    if (!args.config.empty()) {
         auto config = load_validator_config(args.config);
         if (!config) {
             std::fprintf(stderr, "enginemux validator: %s\n", config.error().c_str());
             return 2;
         }
-        control = config->control_listen;
+        if (control.empty()) control = config->control_listen;
+        if (token_file.empty()) token_file = config->control_token_file;
     }
     if (control.empty()) control = ValidatorConfig().control_listen;
     if (args.command == "status") return control_request(control, "GET", "/status");
-    if (args.command == "demote") return control_request(control, "POST", "/demote");
-    return control_request(control, "POST", args.force ? "/promote?force=1" : "/promote");
+    std::string token;
+    if (!token_file.empty()) {  // without one the guard answers 403 and says what to set
+        auto read = http::read_token_file(token_file, false);
+        if (!read) return usage_error(read.error().c_str());
+        token = std::move(*read);
+    }
+    if (args.command == "demote") return control_request(control, "POST", "/demote", token);
+    return control_request(control, "POST", args.force ? "/promote?force=1" : "/promote", token);
 }
 
 }  // namespace em::validator

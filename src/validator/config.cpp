@@ -40,6 +40,7 @@ std::vector<Setting> settings_of(ValidatorConfig& c) {
         {"", "rpc_url", K::text, &c.rpc_url},
         {"", "validator_pub_key", K::text, &c.validator_pub_key},
         {"", "control_listen", K::text, &c.control_listen},
+        {"", "control_token_file", K::text, &c.control_token_file},
         {"", "tick_ms", K::u32, &c.tick_ms, 10, 10'000},
         {"", "state_file_bytes_max", K::u32, &c.state_file_bytes_max, 1024, 1 << 20},
         {"", "log_format", K::text, &c.log_format},

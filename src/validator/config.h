@@ -24,6 +24,8 @@ struct ValidatorConfig {
     std::string rpc_url = "http://127.0.0.1:26657";  ///< the local CometBFT RPC
     std::string validator_pub_key;  ///< base64 validator_info.pub_key.value expected
     std::string control_listen = "127.0.0.1:9560";  ///< promote/demote/status (loopback only)
+    /// Bearer token that POST /promote and /demote need (mode 0600); "" = they are refused.
+    std::string control_token_file;
     uint32_t tick_ms = 100;                         ///< decision period
     uint32_t state_file_bytes_max = 64 * 1024;
     std::string log_format = "text";  ///< "text" or "json" (one object per line); --log-format wins

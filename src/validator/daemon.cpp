@@ -13,6 +13,7 @@
 #include "base/assert.h"
 #include "base/clock.h"
 #include "base/log.h"
+#include "http/bearer.h"
 #include "http/client.h"
 #include "http/server.h"
 #include "http/writer.h"
@@ -212,6 +213,7 @@ class ValidatorGuard::Impl final : public GuardIo,
         }
     } control_handler_;
     http::Server control_server_;
+    std::string control_token_;  ///< [validator] control_token_file; "" = writes refused
     ByteBuffer scratch_{256 * 1024, 4096};
 
     Result<void> open_files();
@@ -226,6 +228,8 @@ class ValidatorGuard::Impl final : public GuardIo,
     void on_etcd_answer(const http::Response* r, const Error* e);
     void on_peer_request(http::ServerConn& conn, const http::Request& r);
     void on_control(http::ServerConn& conn, const http::Request& r);
+    /// POST /promote and /demote need the control token; answers 403/401 and says false.
+    bool control_allowed(http::ServerConn& conn, const http::Request& r);
     Lease& lease() { return peer_ ? static_cast<Lease&>(*peer_) : static_cast<Lease&>(*etcd_); }
 };
 
@@ -311,6 +315,11 @@ Result<void> ValidatorGuard::Impl::open_network() {
     rpc_limits.body_bytes_max = rpc_body_bytes_max;
     probe_conn_ = std::make_unique<http::ClientConn>(loop_, rpc_endpoint_, rpc_limits,
                                                      config_.health_timeout_ms);
+    if (!config_.control_token_file.empty()) {
+        auto token = http::read_token_file(config_.control_token_file, true);
+        if (!token) return Unexpected(token.error().prefix("validator.control_token_file"));
+        control_token_ = std::move(*token);
+    }
     http::ServerConfig control;
     control.limits.body_bytes_max = control_body_bytes_max;
     control.connections_max = 8;
@@ -731,6 +740,9 @@ void ValidatorGuard::Impl::on_control(http::ServerConn& conn, const http::Reques
         conn.respond(200, "text/plain; version=0.0.4", scratch_.view());
     } else if (r.method == http::Method::get && path == "/healthz") {
         conn.respond(200, "text/plain", "ok\n");
+    } else if (r.method == http::Method::post && (path == "/promote" || path == "/demote") &&
+               !control_allowed(conn, r)) {
+        return;
     } else if (r.method == http::Method::post && path == "/promote") {
         auto ok = core_.promote(force);
         scratch_.clear();
@@ -748,6 +760,25 @@ void ValidatorGuard::Impl::on_control(http::ServerConn& conn, const http::Reques
     } else {
         conn.respond(404, "application/json", "{\"ok\":false,\"error\":\"not found\"}");
     }
+}
+
+bool ValidatorGuard::Impl::control_allowed(http::ServerConn& conn, const http::Request& r) {
+    // Promote and demote decide which host signs: nothing on the box may use them without the
+    // operator's token (a loopback address alone lets every local user and process in).
+    if (control_token_.empty()) {
+        conn.respond(403, "application/json",
+                     "{\"ok\":false,\"error\":\"promote and demote are refused while no control "
+                     "token is configured: set [validator] control_token_file (a file of mode "
+                     "0600 holding e.g. openssl rand -hex 32)\"}");
+        return false;
+    }
+    if (!http::bearer_matches(r.authorization, control_token_)) {
+        conn.respond(401, "application/json",
+                     "{\"ok\":false,\"error\":\"missing or wrong bearer token (the one in "
+                     "[validator] control_token_file)\"}");
+        return false;
+    }
+    return true;
 }
 
 void ValidatorGuard::Impl::write_status_json(ByteBuffer& out) {

@@ -48,18 +48,18 @@ TEST(AdminAccess, WithATokenWritesNeedItAndReadsOnlyWithProtectReads) {
 }
 
 TEST(AdminAccess, BearerMatchesOnlyTheExactToken) {
-    EXPECT_TRUE(bearer_matches(good, token));
-    EXPECT_TRUE(bearer_matches("bearer " + token, token));
-    EXPECT_TRUE(bearer_matches("BEARER " + token, token));
+    EXPECT_TRUE(http::bearer_matches(good, token));
+    EXPECT_TRUE(http::bearer_matches("bearer " + token, token));
+    EXPECT_TRUE(http::bearer_matches("BEARER " + token, token));
     std::string flipped = good;
     flipped.back() ^= 1;
     for (const std::string& wrong :
          {std::string(), std::string("Bearer"), std::string("Bearer "), token, "Basic " + token,
           "Bearer  " + token, good + " ", good + "x", good.substr(0, good.size() - 1), flipped,
           "Bearer " + token.substr(1) + "0"}) {
-        EXPECT_FALSE(bearer_matches(wrong, token)) << "'" << wrong << "'";
+        EXPECT_FALSE(http::bearer_matches(wrong, token)) << "'" << wrong << "'";
     }
-    EXPECT_FALSE(bearer_matches("Bearer ", ""));  // an empty token never matches
+    EXPECT_FALSE(http::bearer_matches("Bearer ", ""));  // an empty token never matches
 }
 
 }  // namespace

@@ -250,6 +250,10 @@ void Host::write_config() {
     t += "rpc_url = \"http://127.0.0.1:" + std::to_string(rpc_port_) + "\"\n";
     t += "validator_pub_key = \"" + std::string(validator_key()) + "\"\n";
     t += "control_listen = \"127.0.0.1:" + std::to_string(control_port_) + "\"\n";
+    if (spec_.control_token) {
+        write_text(dir_ + "/control.token", control_token() + "\n", 0600);
+        t += "control_token_file = \"" + dir_ + "/control.token\"\n";
+    }
     t += "tick_ms = 20\n";
     t += "[validator.health]\ninterval_ms = 100\ntimeout_ms = 90\nfailures_before_failover = 3\n"
          "min_peers = 1\nblock_time_ms = 200\nstale_blocks = 5\nstart_grace_ms = 600\n";
@@ -342,7 +346,8 @@ void print_guard_logs(Host& a, Host& b) {
 namespace {
 
 /// One blocking HTTP exchange on 127.0.0.1:port; returns the status and fills body.
-int http_exchange(uint16_t port, const char* method, const std::string& target, std::string& body) {
+int http_exchange(uint16_t port, const char* method, const std::string& target, std::string& body,
+                  const std::string& authorization = {}) {
     int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     timeval tv{1, 0};
     setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
@@ -355,7 +360,9 @@ int http_exchange(uint16_t port, const char* method, const std::string& target, 
         return 0;
     }
     std::string req = std::string(method) + " " + target +
-                      " HTTP/1.1\r\nHost: t\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
+                      " HTTP/1.1\r\nHost: t\r\nContent-Length: 0\r\nConnection: close\r\n";
+    if (!authorization.empty()) req += "Authorization: " + authorization + "\r\n";
+    req += "\r\n";
     ssize_t ignored = ::send(fd, req.data(), req.size(), MSG_NOSIGNAL);
     (void)ignored;
     std::string response;
@@ -378,7 +385,12 @@ std::string string_field(JsonObject o, std::string_view key) {
 
 int Host::control(const char* method, const std::string& target) {
     std::string body;
-    return http_exchange(control_port_, method, target, body);
+    return control_as(method, target, spec_.control_token ? "Bearer " + control_token() : "", body);
+}
+
+int Host::control_as(const char* method, const std::string& target,
+                     const std::string& authorization, std::string& body) {
+    return http_exchange(control_port_, method, target, body, authorization);
 }
 
 GuardView Host::view() {

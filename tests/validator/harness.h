@@ -84,6 +84,7 @@ struct HostSpec {
     std::string extra_env;  ///< "NAME=value" for the guard process (test hooks)
     uint32_t ttl_ms = 2000;
     int stdio_fd = -1;  ///< the guard's stdout and stderr (e.g. a pipe); -1: its log file
+    bool control_token = true;  ///< write [validator] control_token_file (else writes are 403)
 };
 
 /// One guard host: its directories, config, guard process and fake CometBFT.
@@ -104,7 +105,13 @@ class Host {
     int64_t validator_start_ms();
     pid_t guard_pid() const { return guard_pid_; }
     void set_fault(const std::string& fault);
+    /// A control request with the host's token (if it has one); returns the HTTP status.
     int control(const char* method, const std::string& target);
+    /// A control request with this Authorization header ("" = none); the body in `body`.
+    int control_as(const char* method, const std::string& target,
+                   const std::string& authorization, std::string& body);
+    std::string control_token() const { return "0123456789abcdef0123456789abcdef-" + spec_.name; }
+    const std::string& config_path() const { return config_; }
     const std::string& home() const { return home_; }
     const std::string& name() const { return spec_.name; }
     uint16_t peer_port() const { return peer_port_; }

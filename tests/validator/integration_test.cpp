@@ -10,6 +10,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <cstdlib>
 #include <memory>
 #include <string>
 
@@ -216,6 +217,35 @@ TEST_F(TwoHosts, DemoteAndPromoteGoThroughTheLease) {
     expect_active(*b, 8000);
     EXPECT_EQ(a->view().last_fence_reason, "demoted");
     ASSERT_EQ(a->control("POST", "/promote"), 200);
+    expect_active(*a, 8000);
+    expect_invariants();
+}
+
+// Promote and demote decide which host signs: the control endpoint refuses them without the
+// operator's token (401), or altogether while none is configured (403, naming the key); reads
+// stay open on loopback. The CLI takes the token from the guard's config file.
+TEST_F(TwoHosts, PromoteAndDemoteNeedTheControlToken) {
+    b->spec().control_token = false;
+    start_both();
+    expect_active(*a, 8000);
+    std::string body;
+    EXPECT_EQ(a->control_as("POST", "/demote", "", body), 401) << body;
+    EXPECT_NE(body.find("control_token_file"), std::string::npos) << body;
+    EXPECT_EQ(a->control_as("POST", "/promote?force=1", "Bearer " + std::string(32, 'x'), body), 401);
+    EXPECT_EQ(a->control_as("POST", "/demote", "Bearer " + b->control_token(), body), 401);
+    EXPECT_EQ(b->control_as("POST", "/promote?force=1", "", body), 403) << body;
+    EXPECT_NE(body.find("set [validator] control_token_file"), std::string::npos) << body;
+    EXPECT_EQ(a->control_as("GET", "/status", "", body), 200);
+    EXPECT_TRUE(a->is("active")) << "a refused request changed the roles";
+    EXPECT_TRUE(b->is("passive"));
+
+    // The CLI reads control_token_file from the config it is given.
+    std::string cli = built("tests/validator/validator_guard");
+    std::string demote = cli + " demote --config " + a->config_path() + " >/dev/null";
+    ASSERT_EQ(std::system(demote.c_str()), 0);
+    expect_active(*b, 8000);
+    std::string promote = cli + " promote --config " + a->config_path() + " >/dev/null";
+    ASSERT_EQ(std::system(promote.c_str()), 0);
     expect_active(*a, 8000);
     expect_invariants();
 }
