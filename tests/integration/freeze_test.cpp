@@ -5,9 +5,13 @@
 // eth_timeout_ms (1 s), a read is then asked of the next node, and the timeout marks the
 // primary dead at once, so later calls skip it.
 //
-// Checks: every request is answered with a result; p99 stays well under what the old deadline
-// gave (the bound is 2.5 s, far from the 9.7 s it was, loose enough for a shared machine; the
-// issue's target is 1.5 s and the measured figures are printed).
+// Checks (no timed assertion: the machines are shared): every request is answered with a
+// result; the data path, not a probe, marked the primary dead and the log says so; the primary
+// moved; and only the reads sent to the frozen node before its first timeout were retried
+// elsewhere (at most what 40 clients have in flight plus 200/s for eth_timeout_ms = 1 s; 40 on
+// the development VM). When only a probe takes a frozen node out of the rotation (a 2-s probe
+// deadline every 5 s), reads go to it first for 2 to 7 s: 400 to 1,400 retries. The latency
+// figures are printed for the record (the target is p99 < 1.5 s).
 #include <gtest/gtest.h>
 #include <signal.h>
 
@@ -79,7 +83,6 @@ TEST(FrozenPrimary, ReadsFailOverWithinTheEthDeadline) {
                 primary.c_str(), latencies_ms.size(), at(0.5), at(0.9), at(0.99),
                 latencies_ms.back());
     EXPECT_EQ(failures.load(), 0) << first_failure;
-    EXPECT_LT(at(0.99), 2'500.0) << "reads waited for the frozen primary";
     // The operator reads why: the data path's timeout marked the node dead, logged on the change
     // (a read times out within 1 s of the freeze, long before a probe's 2-s deadline could).
     std::string log = daemon.process->stderr_text();
@@ -89,7 +92,10 @@ TEST(FrozenPrimary, ReadsFailOverWithinTheEthDeadline) {
     // healthy again), and reads that timed out were retried on another node.
     std::string metrics = daemon.admin("GET", "/metrics").body;
     EXPECT_GE(metric_value(metrics, "enginemux_failovers_total"), 1) << metrics;
-    EXPECT_GE(metric_value(metrics, "enginemux_retries_total"), 1) << metrics;
+    double retries = metric_value(metrics, "enginemux_retries_total");
+    EXPECT_GE(retries, 1) << metrics;
+    std::printf("reads retried on another node: %.0f of %zu\n", retries, latencies_ms.size());
+    EXPECT_LT(retries, 300) << "reads kept going to the frozen node after a call to it timed out";
 }
 
 }  // namespace
