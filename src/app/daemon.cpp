@@ -10,6 +10,7 @@
 #include "http/bearer.h"
 #include "http/server.h"
 #include "http/tls.h"
+#include "io/notify.h"
 #include "io/signals.h"
 #include "listener/engine_listener.h"
 #include "upstream/prober.h"
@@ -225,6 +226,8 @@ struct Daemon::Control {
     std::unique_ptr<http::Server> admin_server;
     io::SignalWatcher signals;
     uint64_t started_ns = mono_ns();
+    io::Timer watchdog_timer{};
+    uint64_t watchdog_ns = 0;  ///< systemd's WatchdogSec (0 = no watchdog)
 
     static Result<void> setup(io::Loop& loop, void* ctx) {
         Control* self = static_cast<Control*>(ctx);
@@ -262,10 +265,37 @@ struct Daemon::Control {
             EM_TRY_VOID(self->admin_server->listen(loop, *address, *self->admin_handler, sc));
         }
         EM_TRY_VOID(self->signals.start(loop, on_signal, self));
+        self->watchdog_ns = io::watchdog_period_us() * 1000;
+        if (self->watchdog_ns) {
+            self->watchdog_timer.fn = on_watchdog;
+            self->watchdog_timer.owner = self;
+            loop.timer_start(&self->watchdog_timer, loop.now_ns() + self->watchdog_ns / 4);
+        }
         // Last: once probes are on the wire, their connections must be torn down by teardown
         // after run(), which a failed setup never reaches.
         self->prober->start();
         return {};
+    }
+
+    /// systemd's watchdog (WatchdogSec in the unit): pinged only while the engine shard runs
+    /// its loop, shown by a heartbeat task it ran within half a period. A shard stuck in a loop
+    /// or a blocking call stops the pings, and systemd restarts enginemux (a CL then sees one
+    /// short outage instead of calls that hang forever).
+    static void on_watchdog(io::Timer* timer) {
+        Control* self = static_cast<Control*>(timer->owner);
+        Daemon& d = self->daemon;
+        uint64_t now = self->loop->now_ns();
+        uint64_t beat = d.shard_heartbeat_ns_.load(std::memory_order_acquire);
+        if (beat && now - beat < self->watchdog_ns / 2) {
+            io::notify_service_manager("WATCHDOG=1");
+        } else if (beat) {
+            EM_LOG_LIMITED(LogLevel::error, 1,
+                           "watchdog: the engine shard has not run its loop for %llu ms; systemd "
+                           "restarts enginemux if it stays so",
+                           static_cast<unsigned long long>((now - beat) / 1'000'000));
+        }
+        d.post_heartbeat();
+        self->loop->timer_start(timer, now + self->watchdog_ns / 4);
     }
 
     static void on_signal(int signal_number, void* ctx) {
@@ -282,6 +312,7 @@ struct Daemon::Control {
 
     static void teardown(io::Loop&, void* ctx) {
         Control* self = static_cast<Control*>(ctx);
+        self->loop->timer_cancel(&self->watchdog_timer);
         self->admin_server.reset();
         self->admin_handler.reset();
         self->prober.reset();
@@ -362,6 +393,7 @@ Result<void> Daemon::run() {
         }
         return started;
     }
+    io::notify_service_manager("READY=1");
     shard_thread_->join();
     control_thread_->request_stop();
     control_thread_->join();
@@ -370,9 +402,22 @@ Result<void> Daemon::run() {
 }
 
 void Daemon::request_shutdown() {
+    io::notify_service_manager("STOPPING=1");
     std::lock_guard lock(shard_mutex_);
     shutdown_requested_ = true;
     if (shard_live_) shard_live_->loop->request_stop();
+}
+
+void Daemon::post_heartbeat() {
+    std::lock_guard lock(shard_mutex_);
+    if (!shard_live_) return;
+    // A full queue means the shard is not draining it: no stamp, and the watchdog says so.
+    (void)shard_live_->loop->post(io::Task{
+        [](void* daemon, uint64_t) {
+            static_cast<Daemon*>(daemon)->shard_heartbeat_ns_.store(mono_ns(),
+                                                                    std::memory_order_release);
+        },
+        this, 0});
 }
 
 void Daemon::broadcast_node_change(size_t index) {

@@ -77,6 +77,9 @@ private:
     Result<std::string> reload_from(Config next);
     /// Posts a reload's live settings to the engine shard.
     Result<void> post_shard_settings(const Config& next, const http::JwtSecret& cl_secret);
+    /// Asks the engine shard to stamp shard_heartbeat_ns_ (the systemd watchdog's evidence
+    /// that its loop runs).
+    void post_heartbeat();
 
     Config config_;  ///< after start, read and written by the control thread only
     std::vector<std::string> reload_args_;
@@ -101,6 +104,7 @@ private:
     std::mutex shard_mutex_;
     Shard* shard_live_ = nullptr;      ///< guarded by shard_mutex_: set by the shard's setup
     bool shutdown_requested_ = false;  ///< guarded by shard_mutex_: asked before the shard ran
+    std::atomic<uint64_t> shard_heartbeat_ns_{0};  ///< when the shard last ran a heartbeat task
 };
 
 }  // namespace em::app
