@@ -1,11 +1,11 @@
 // The hex codec (see hex.h): portable digit decoder, CPUID dispatch, Engine API DATA/QUANTITY.
 #include "base/hex.h"
 
-#include <atomic>
 
 #include "base/assert.h"
 #include "base/cpu.h"
 #include "base/hex_internal.h"
+#include "base/kernel_choice.h"
 
 namespace em {
 
@@ -28,7 +28,7 @@ constexpr auto hex_table = make_table();
 
 constexpr char lower_digits[] = "0123456789abcdef";
 
-std::atomic<int> g_hex_impl{-1};
+KernelChoice<HexImpl, 2> g_hex_kernel{hex_supported, {HexImpl::avx2, HexImpl::portable}};
 
 // "invalid hex digit 'g' at index 3" (index + base counts from the start of the value).
 Unexpected digit_fail(char c, size_t index) {
@@ -115,18 +115,10 @@ bool hex_supported(HexImpl impl) {
     return impl == HexImpl::portable || cpu_features().avx2;
 }
 
-void hex_force(HexImpl impl) {
-    EM_ASSERT(hex_supported(impl));
-    g_hex_impl.store(static_cast<int>(impl), std::memory_order_relaxed);
-}
+void hex_force(HexImpl impl) { g_hex_kernel.force(impl); }
 
 size_t hex_decode_digits(const char* in, uint8_t* out, size_t out_bytes) {
-    int impl = g_hex_impl.load(std::memory_order_relaxed);
-    if (impl < 0) {
-        impl = static_cast<int>(hex_supported(HexImpl::avx2) ? HexImpl::avx2 : HexImpl::portable);
-        g_hex_impl.store(impl, std::memory_order_relaxed);
-    }
-    if (impl == static_cast<int>(HexImpl::avx2)) return hex_decode_digits_avx2(in, out, out_bytes);
+    if (g_hex_kernel.selected() == HexImpl::avx2) return hex_decode_digits_avx2(in, out, out_bytes);
     return hex_decode_digits_portable(in, out, out_bytes);
 }
 

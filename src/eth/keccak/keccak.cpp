@@ -5,10 +5,10 @@
 // below, after keccak_supported() said yes.
 #include "eth/keccak/keccak.h"
 
-#include <atomic>
 
 #include "base/assert.h"
 #include "base/cpu.h"
+#include "base/kernel_choice.h"
 #include "eth/keccak/keccak_internal.h"
 
 namespace em::eth {
@@ -16,7 +16,6 @@ namespace em::eth {
 namespace {
 
 thread_local uint64_t t_permutations = 0;
-std::atomic<int> g_selected{-1};
 
 using ManyFn = uint64_t (*)(const uint8_t* const* ptrs, const size_t* lens, uint8_t* const* outs,
                             size_t count);
@@ -119,22 +118,14 @@ bool keccak_supported(KeccakImpl impl) {
     return false;
 }
 
-void keccak_force(KeccakImpl impl) {
-    EM_ASSERT(keccak_supported(impl));
-    g_selected.store(static_cast<int>(impl), std::memory_order_relaxed);
-}
+namespace {
+KernelChoice<KeccakImpl, 3> g_keccak_kernel{
+    keccak_supported, {KeccakImpl::avx512x8, KeccakImpl::avx2x4, KeccakImpl::portable}};
+}  // namespace
 
-KeccakImpl keccak_selected() {
-    int s = g_selected.load(std::memory_order_relaxed);
-    if (s >= 0) return static_cast<KeccakImpl>(s);
-    KeccakImpl best = KeccakImpl::portable;
-    if (keccak_supported(KeccakImpl::avx2x4)) best = KeccakImpl::avx2x4;
-    if (keccak_supported(KeccakImpl::avx512x8)) best = KeccakImpl::avx512x8;
-    // Racing first calls compute the same answer; a keccak_force() in between wins.
-    int expected = -1;
-    g_selected.compare_exchange_strong(expected, static_cast<int>(best), std::memory_order_relaxed);
-    return static_cast<KeccakImpl>(g_selected.load(std::memory_order_relaxed));
-}
+void keccak_force(KeccakImpl impl) { g_keccak_kernel.force(impl); }
+
+KeccakImpl keccak_selected() { return g_keccak_kernel.selected(); }
 
 size_t keccak_lanes() {
     switch (keccak_selected()) {
