@@ -249,22 +249,6 @@ Result<void> check_combination(uint32_t seen) {
 
 }  // namespace
 
-std::string_view status_name(Status s) {
-    switch (s) {
-        case Status::valid:
-            return "VALID";
-        case Status::invalid:
-            return "INVALID";
-        case Status::syncing:
-            return "SYNCING";
-        case Status::accepted:
-            return "ACCEPTED";
-        case Status::invalid_block_hash:
-            return "INVALID_BLOCK_HASH";
-    }
-    return "VALID";
-}
-
 std::string_view transport_name(Transport t) {
     switch (t) {
         case Transport::none:

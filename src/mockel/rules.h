@@ -31,6 +31,7 @@
 
 #include "base/result.h"
 #include "base/u256.h"
+#include "engine/types.h"
 
 namespace em::mockel {
 
@@ -48,9 +49,9 @@ inline constexpr uint32_t rule_delay_ms_max = 3'600'000;
 inline constexpr uint64_t rule_huge_bytes_max = uint64_t{64} << 20;
 
 /// PayloadStatus.status values a rule may force.
-enum class Status : uint8_t { valid, invalid, syncing, accepted, invalid_block_hash };
-/// "VALID", "INVALID", "SYNCING", "ACCEPTED", "INVALID_BLOCK_HASH".
-std::string_view status_name(Status s);
+/// A payload status: the Engine API's own (one enum and one spelling with enginemux).
+using engine::Status;
+using engine::status_name;
 
 /// What happens on the connection instead of (or around) a normal answer.
 enum class Transport : uint8_t { none, hang, close, reset, garbage };
