@@ -23,6 +23,7 @@
 
 #include "base/clock.h"
 #include "http/bearer.h"
+#include "http/blocking_client.h"
 #include "io/socket.h"
 
 namespace em::app {
@@ -670,53 +671,28 @@ class AdminClient {
         : address_(address), name_(std::move(name)), token_(std::move(token)) {}
 
     Result<std::string> get(const char* target) const {
-        int fd = ::socket(address_.family(), SOCK_STREAM | SOCK_CLOEXEC, 0);
-        if (fd < 0) return failf(Errc::io, "socket: %s", std::strerror(errno));
-        timeval tv{2, 0};  // a daemon that does not answer in 2 s is shown as unreachable
-        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-        setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
-        auto result = exchange(fd, target);
-        ::close(fd);
-        return result;
-    }
-
-  private:
-    Result<std::string> exchange(int fd, const char* target) const {
-        if (::connect(fd, address_.get(), address_.length) != 0)
-            return failf(Errc::io, "cannot reach the admin API at %s: %s", name_.c_str(),
-                         std::strerror(errno));
-        std::string request = std::string("GET ") + target + " HTTP/1.1\r\nHost: " + name_ +
-                              "\r\nConnection: close\r\n";
-        if (!token_.empty()) request += "Authorization: Bearer " + token_ + "\r\n";
-        request += "\r\n";
-        if (::send(fd, request.data(), request.size(), MSG_NOSIGNAL) !=
-            static_cast<ssize_t>(request.size()))
-            return failf(Errc::io, "admin API at %s: send: %s", name_.c_str(),
-                         std::strerror(errno));
-        std::string response;
-        char buffer[65536];
-        ssize_t n;
-        while ((n = ::recv(fd, buffer, sizeof buffer, 0)) > 0)
-            response.append(buffer, static_cast<size_t>(n));
-        if (n < 0)
-            return failf(Errc::io, "admin API at %s: %s: %s", name_.c_str(), target,
-                         std::strerror(errno));
-        size_t head_end = response.find("\r\n\r\n");
-        int status = response.size() > 12 ? std::atoi(response.c_str() + 9) : 0;
-        if (head_end == std::string::npos || status == 0)
-            return failf(Errc::io, "admin API at %s: %s: not an HTTP answer", name_.c_str(),
-                         target);
-        if (status == 401 || status == 403)
+        std::string authorization = token_.empty() ? std::string() : "Bearer " + token_;
+        http::BlockingRequest request;
+        request.target = target;
+        request.host = name_;
+        request.authorization = authorization;
+        request.timeout_ms = 2'000;  // a daemon that does not answer in 2 s is shown as unreachable
+        auto reply = http::blocking_exchange(address_, request);
+        if (!reply)
+            return failf(Errc::io, "cannot reach the admin API at %s: %s (%s)", name_.c_str(),
+                         reply.error().c_str(), target);
+        if (reply->status == 401 || reply->status == 403)
             return failf(Errc::unauthorized,
                          "admin API at %s: %s answered %d: it protects reads; pass its token with "
                          "--admin-token-file",
-                         name_.c_str(), target, status);
-        if (status != 200)
+                         name_.c_str(), target, reply->status);
+        if (reply->status != 200)
             return failf(Errc::io, "admin API at %s: %s answered %d", name_.c_str(), target,
-                         status);
-        return response.substr(head_end + 4);
+                         reply->status);
+        return std::move(reply->body);
     }
 
+  private:
     io::Address address_;
     std::string name_;
     std::string token_;

@@ -2,10 +2,8 @@
 
 #include <netinet/in.h>
 #include <poll.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
-#include <cerrno>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -14,6 +12,7 @@
 
 #include "base/log.h"
 #include "http/bearer.h"
+#include "http/blocking_client.h"
 #include "io/loop.h"
 #include "io/signals.h"
 #include "io/socket.h"
@@ -90,7 +89,7 @@ bool parse_args(int argc, char** argv, Args& a, int& exit_code) {
     return true;
 }
 
-/// One HTTP exchange with the control endpoint over a blocking socket; prints the body.
+/// One HTTP exchange with the control endpoint; prints the body.
 int control_request(const std::string& address, const char* method, const std::string& target,
                     const std::string& token = {}) {
     auto a = io::resolve(address);
@@ -98,43 +97,23 @@ int control_request(const std::string& address, const char* method, const std::s
         std::fprintf(stderr, "enginemux validator: %s\n", a.error().c_str());
         return 2;
     }
-    int fd = ::socket(a->family(), SOCK_STREAM | SOCK_CLOEXEC, 0);
-    timeval tv{control_timeout_ms / 1000, 0};
-    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
-    if (fd < 0 || ::connect(fd, a->get(), a->length) != 0) {
-        std::fprintf(stderr, "enginemux validator: cannot reach the guard at %s: %s\n",
-                     address.c_str(), std::strerror(errno));
-        if (fd >= 0) ::close(fd);
+    std::string authorization = token.empty() ? std::string() : "Bearer " + token;
+    http::BlockingRequest request;
+    request.method = method;
+    request.target = target;
+    request.host = address;
+    request.authorization = authorization;
+    request.timeout_ms = control_timeout_ms;
+    auto reply = http::blocking_exchange(*a, request);
+    if (!reply) {
+        std::fprintf(stderr, "enginemux validator: the guard at %s: %s\n", address.c_str(),
+                     reply.error().c_str());
         return 1;
     }
-    std::string request = std::string(method) + " " + target + " HTTP/1.1\r\nHost: " + address +
-                          "\r\nContent-Length: 0\r\nConnection: close\r\n";
-    if (!token.empty()) request += "Authorization: Bearer " + token + "\r\n";
-    request += "\r\n";
-    if (::send(fd, request.data(), request.size(), MSG_NOSIGNAL) !=
-        static_cast<ssize_t>(request.size())) {
-        ::close(fd);
-        std::fprintf(stderr, "enginemux validator: send failed: %s\n", std::strerror(errno));
-        return 1;
-    }
-    std::string response;
-    char buffer[16384];
-    ssize_t n;
-    while ((n = ::recv(fd, buffer, sizeof buffer, 0)) > 0)
-        response.append(buffer, static_cast<size_t>(n));
-    ::close(fd);
-    size_t head_end = response.find("\r\n\r\n");
-    int status = 0;
-    if (response.size() > 12) status = std::atoi(response.c_str() + 9);
-    if (head_end == std::string::npos || status == 0) {
-        std::fprintf(stderr, "enginemux validator: malformed answer from %s\n", address.c_str());
-        return 1;
-    }
-    std::string body = response.substr(head_end + 4);
+    const std::string& body = reply->body;
     std::fwrite(body.data(), 1, body.size(), stdout);
     if (body.empty() || body.back() != '\n') std::fputc('\n', stdout);
-    return status == 200 ? 0 : 1;
+    return reply->status == 200 ? 0 : 1;
 }
 
 struct RunContext {

@@ -21,6 +21,8 @@
 #include <functional>
 #include <sstream>
 
+#include "http/blocking_client.h"
+#include "io/socket.h"
 #include "validator/json.h"
 #include "validator/sign_state.h"
 
@@ -346,34 +348,18 @@ void print_guard_logs(Host& a, Host& b) {
 namespace {
 
 /// One blocking HTTP exchange on 127.0.0.1:port; returns the status and fills body.
+/// The HTTP status (0 when the guard cannot be reached or answers garbage); the body in `body`.
 int http_exchange(uint16_t port, const char* method, const std::string& target, std::string& body,
                   const std::string& authorization = {}) {
-    int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    timeval tv{1, 0};
-    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    a.sin_port = htons(port);
-    if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
-        ::close(fd);
-        return 0;
-    }
-    std::string req = std::string(method) + " " + target +
-                      " HTTP/1.1\r\nHost: t\r\nContent-Length: 0\r\nConnection: close\r\n";
-    if (!authorization.empty()) req += "Authorization: " + authorization + "\r\n";
-    req += "\r\n";
-    ssize_t ignored = ::send(fd, req.data(), req.size(), MSG_NOSIGNAL);
-    (void)ignored;
-    std::string response;
-    char buf[65536];
-    ssize_t n;
-    while ((n = ::recv(fd, buf, sizeof buf, 0)) > 0) response.append(buf, static_cast<size_t>(n));
-    ::close(fd);
-    size_t end = response.find("\r\n\r\n");
-    if (end == std::string::npos || response.size() < 12) return 0;
-    body = response.substr(end + 4);
-    return std::atoi(response.c_str() + 9);
+    http::BlockingRequest request;
+    request.method = method;
+    request.target = target;
+    request.authorization = authorization;
+    request.timeout_ms = 1'000;
+    auto reply = http::blocking_exchange(*io::resolve("127.0.0.1:" + std::to_string(port)), request);
+    if (!reply) return 0;
+    body = std::move(reply->body);
+    return reply->status;
 }
 
 std::string string_field(JsonObject o, std::string_view key) {
