@@ -22,10 +22,13 @@
 
 namespace em::pipeline {
 
-/// Upper bounds (µs) of the latency histogram buckets; a final +Inf bucket follows.
-inline constexpr std::array<uint64_t, 19> latency_bucket_bounds_us = {
-    10,     25,     50,      100,     250,     500,       1'000,     2'500,     5'000,     10'000,
-    25'000, 50'000, 100'000, 250'000, 500'000, 1'000'000, 2'500'000, 5'000'000, 10'000'000};
+/// Upper bounds (µs) of the latency histogram buckets; a final +Inf bucket follows. Every 5 µs
+/// up to 50 µs, so that enginemux's own time per request (own_seconds, tens of µs) can be
+/// read as percentiles, then 1-2.5-5 steps up to the longest Engine API deadline.
+inline constexpr std::array<uint64_t, 26> latency_bucket_bounds_us = {
+    5,       10,      15,      20,        25,        30,        35,         40,     45,
+    50,      100,     250,     500,       1'000,     2'500,     5'000,      10'000, 25'000,
+    50'000,  100'000, 250'000, 500'000,   1'000'000, 2'500'000, 5'000'000, 10'000'000};
 inline constexpr size_t latency_buckets = latency_bucket_bounds_us.size() + 1;
 
 /// Methods are counted by their dense engine index; every non-engine method shares `other`.
