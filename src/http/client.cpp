@@ -98,6 +98,7 @@ void ClientConn::on_connect(io::Completion* c, int32_t result, uint32_t) {
         delete self->tls_;
         self->tls_ = new TlsSession(*self->endpoint_->tls, self->endpoint_->server_name);
         self->state_ = State::tls_handshake;
+        self->send_request_ = false;
         self->wire_out_.clear();
         auto progress = self->tls_->handshake(self->wire_out_);
         if (!progress) {
@@ -119,21 +120,23 @@ void ClientConn::begin_send() {
     sent_ = 0;
     parser_.reset();
     wire_out_.clear();
+    // Plain TCP sends the request from where it was written (no copy: a newPayload's body is
+    // tens of KiB per node); TLS sends the records it was encrypted into.
+    send_request_ = !tls_;
     if (tls_) {
         auto ok = tls_->encrypt(request_.view(), wire_out_);
         if (!ok) {
             fail(Errc::io, "TLS encrypt: %s", ok.error().c_str());
             return;
         }
-    } else {
-        wire_out_.append(request_.view());
     }
     send_more();
 }
 
 void ClientConn::send_more() {
     send_in_flight_ = true;
-    loop_.send(&send_c_, fd_, wire_out_.data() + sent_, wire_out_.size() - sent_);
+    const ByteBuffer& out = outgoing();
+    loop_.send(&send_c_, fd_, out.data() + sent_, out.size() - sent_);
 }
 
 void ClientConn::on_send(io::Completion* c, int32_t result, uint32_t) {
@@ -155,11 +158,11 @@ void ClientConn::on_send(io::Completion* c, int32_t result, uint32_t) {
         return;
     }
     self->sent_ += static_cast<size_t>(result);
-    if (self->sent_ < self->wire_out_.size()) {
+    if (self->sent_ < self->outgoing().size()) {
         self->send_more();
         return;
     }
-    self->wire_out_.clear();
+    self->wire_out_.clear();  // request_ stays: a stale keep-alive connection sends it again
     self->sent_ = 0;
     if (self->state_ == State::sending) self->state_ = State::receiving;
 }

@@ -107,6 +107,9 @@ class ClientConn {
     void connect();
     void begin_send();
     void send_more();
+    /// What send_more() sends: request_ itself on plain TCP, wire_out_ under TLS (and during
+    /// a TLS handshake).
+    const ByteBuffer& outgoing() const { return send_request_ ? request_ : wire_out_; }
     void handle_bytes(const char* data, size_t bytes);
     void parse_response(bool eof);
     void fail(Errc code, const char* format, ...) __attribute__((format(printf, 3, 4)));
@@ -135,7 +138,8 @@ class ClientConn {
     bool deferred_start_ = false;  ///< start() was called during that callback
     size_t sent_ = 0;
     ByteBuffer request_;
-    ByteBuffer wire_out_;  ///< bytes on the wire (= request_, or TLS records)
+    ByteBuffer wire_out_;  ///< TLS records to send (plain TCP sends request_ itself)
+    bool send_request_ = false;  ///< outgoing() is request_ (set by begin_send)
     ByteBuffer in_;
     ResponseParser parser_;
     TlsSession* tls_ = nullptr;
