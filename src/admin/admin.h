@@ -2,7 +2,7 @@
 // 127.0.0.1:9551 by default.
 //
 //   GET  /status        JSON: nodes with health, latency, role, primary (executionbackup's fields
-//                       plus ours)
+//                       plus ours); in the sync role also "sync" (best client, every client)
 //   GET  /metrics       Prometheus text, names prefixed enginemux_
 //   GET  /healthz       200 while the process runs
 //   GET  /readyz        200 when a primary exists (some voter is usable), else 503
@@ -72,6 +72,10 @@ public:
     void render_metrics(ByteBuffer& out) const;
     /// `recent_votes` of /status: the last finished votes, each node's answer by name.
     void render_recent_votes(ByteBuffer& out, uint64_t now_ns) const;
+    /// `sync` of /status in the sync role: the best client and every client heard from.
+    void render_sync(ByteBuffer& out, uint64_t now_ns) const;
+    /// enginemux_sync_best{client} and enginemux_sync_client_calls_total{client,method}.
+    void render_sync_metrics(ByteBuffer& out) const;
     /// The quorum /status shows (a reload changed it).
     void set_quorum(double quorum) { ctx_.quorum = quorum; }
 

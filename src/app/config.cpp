@@ -9,6 +9,7 @@
 #include <toml++/toml.h>
 
 #include "base/name.h"
+#include "io/ip.h"
 
 namespace em::app {
 
@@ -118,6 +119,10 @@ std::string usage_text() {
            "       enginemux --version               version, build and detected features\n"
            "\n"
            "flags (executionbackup-compatible first; a flag overrides --config):\n"
+           "  --role mux|sync        mux: one CL (default); sync: several CLs, the ELs follow\n"
+           "                         the best (highest timestamp); settings in [sync]:\n"
+           "                         best_stale_ms, future_slack_s, trusted_proxies,\n"
+           "                         dedup_window_ms, [[sync.clients]] name + jwt_secret\n"
            "  --nodes URL[#jwt-secret=PATH][#timeout=MS][#do-not-use][#name=N],...\n"
            "                         execution clients' authrpc URLs (http:// or https://)\n"
            "  --jwt-secret PATH      the CL's JWT secret (also used for nodes without one)\n"
@@ -263,6 +268,62 @@ Result<void> load_admin(const toml::table& t, AdminConfig& a) {
     return {};
 }
 
+Result<void> toml_strings(const toml::node& node, std::string_view key,
+                          std::vector<std::string>& out) {
+    if (!node.is_array())
+        return failf(Errc::invalid_input, "%.*s: expected an array of strings",
+                     static_cast<int>(key.size()), key.data());
+    out.clear();
+    for (auto&& element : *node.as_array()) {
+        std::string text;
+        std::string where = std::string(key) + "[" + std::to_string(out.size()) + "]";
+        EM_TRY_VOID(toml_string(element, where, text));
+        out.push_back(std::move(text));
+    }
+    return {};
+}
+
+Result<void> load_sync_client(const toml::table& t, size_t index, SyncClientConfig& c) {
+    std::string where = "sync.clients[" + std::to_string(index) + "]";
+    for (auto&& [k, v] : t) {
+        std::string_view key = k.str();
+        std::string full = where + "." + std::string(key);
+        if (key == "name") {
+            EM_TRY_VOID(toml_string(v, full, c.name));
+            if (auto ok = check_name(c.name); !ok) return Unexpected(ok.error().prefix(full));
+        } else if (key == "jwt_secret") {
+            EM_TRY_VOID(toml_string(v, full, c.jwt_secret_path));
+        } else {
+            return unknown_key(where, key);
+        }
+    }
+    if (c.name.empty() || c.jwt_secret_path.empty())
+        return failf(Errc::invalid_input, "%s: name and jwt_secret are required", where.c_str());
+    return {};
+}
+
+Result<void> load_sync(const toml::table& t, SyncConfig& s) {
+    for (auto&& [k, v] : t) {
+        std::string_view key = k.str();
+        std::string full = "sync." + std::string(key);
+        if (key == "best_stale_ms") EM_TRY_VOID(toml_number(v, full, s.best_stale_ms, 100, 3'600'000));
+        else if (key == "future_slack_s") EM_TRY_VOID(toml_number(v, full, s.future_slack_s, 0, 86'400));
+        else if (key == "trusted_proxies") EM_TRY_VOID(toml_strings(v, full, s.trusted_proxies));
+        else if (key == "proxies") EM_TRY_VOID(toml_strings(v, full, s.proxies));
+        else if (key == "proxy_request_timeout_ms") EM_TRY_VOID(toml_number(v, full, s.proxy_request_timeout_ms, 1, 600'000));
+        else if (key == "dedup_window_ms") EM_TRY_VOID(toml_number(v, full, s.dedup_window_ms, 0, 3'600'000));
+        else if (key == "clients" && v.is_array_of_tables()) {
+            s.clients.clear();
+            for (auto&& element : *v.as_array()) {
+                SyncClientConfig c;
+                EM_TRY_VOID(load_sync_client(*element.as_table(), s.clients.size(), c));
+                s.clients.push_back(std::move(c));
+            }
+        } else return unknown_key("sync", key);
+    }
+    return {};
+}
+
 Result<void> load_node(const toml::table& t, size_t index, NodeConfig& n) {
     char where[48];
     std::snprintf(where, sizeof where, "nodes[%zu]", index);
@@ -339,6 +400,7 @@ Result<void> load_toml(const std::string& path, Config& c) {
         else if (key == "health" && v.is_table()) r = load_health(*v.as_table(), c.health);
         else if (key == "engine" && v.is_table()) r = load_engine(*v.as_table(), c.engine);
         else if (key == "admin" && v.is_table()) r = load_admin(*v.as_table(), c.admin);
+        else if (key == "sync" && v.is_table()) r = load_sync(*v.as_table(), c.sync);
         else if (key == "nodes" && v.is_array_of_tables()) {
             c.nodes.clear();
             size_t i = 0;
@@ -366,12 +428,37 @@ Result<void> validate_admin(const AdminConfig& a) {
     return {};
 }
 
+Result<void> validate_sync(const SyncConfig& s) {
+    for (size_t i = 0; i < s.trusted_proxies.size(); i++) {
+        if (auto ok = io::IpNetwork::parse(s.trusted_proxies[i]); !ok)
+            return Unexpected(ok.error().prefix("[sync] trusted_proxies[" + std::to_string(i) +
+                                                "] (an IP address or CIDR)"));
+    }
+    for (size_t i = 0; i < s.proxies.size(); i++) {
+        NodeConfig url;
+        if (auto ok = parse_node_url(s.proxies[i], url); !ok)
+            return Unexpected(ok.error().prefix("[sync] proxies[" + std::to_string(i) + "]"));
+    }
+    if (!s.proxies.empty())
+        return fail(Errc::invalid_input,
+                    "[sync] proxies (--proxies): mirroring engine calls to other proxies is not "
+                    "implemented yet; remove the setting");
+    std::set<std::string> names;
+    for (const SyncClientConfig& c : s.clients) {
+        if (!names.insert(c.name).second)
+            return failf(Errc::invalid_input, "[[sync.clients]]: two clients are named '%s'",
+                         c.name.c_str());
+    }
+    return {};
+}
+
 }  // namespace
 
 Result<void> validate(Config& c) {
-    if (c.role != "mux")
-        return failf(Errc::invalid_input, "role '%s' is not supported yet (supported: mux)",
+    if (c.role != "mux" && c.role != "sync")
+        return failf(Errc::invalid_input, "role '%s' is not supported (supported: mux, sync)",
                      c.role.c_str());
+    if (c.role == "sync") EM_TRY_VOID(validate_sync(c.sync));
     if (c.nodes.empty())
         return fail(Errc::invalid_input, "no execution clients: give --nodes URL,... or [[nodes]]");
     std::set<std::string> names;
@@ -414,11 +501,12 @@ Result<Config> load_file(const std::string& path) {
 Result<LoadOutcome> load(int argc, const char* const* argv, Config& out) {
     CLI::App cli("enginemux", "enginemux");
     cli.set_help_flag();  // we print our own usage
-    std::string nodes, jwt, listen_addr, log_level, log_format, config_path, admin_listen, admin_token, tls_ca,
+    std::string role, nodes, jwt, listen_addr, log_level, log_format, config_path, admin_listen, admin_token, tls_ca,
         secrets_dir;
     int64_t port = 0, timeout = 0, eth_timeout = 0, shards = 0, spin = 0;
     double majority = 0;
     bool help = false, version = false, timings = false, protect_reads = false;
+    auto* o_role = cli.add_option("--role", role);
     auto* o_nodes = cli.add_option("--nodes,-n", nodes);
     auto* o_jwt = cli.add_option("--jwt-secret,-j", jwt);
     auto* o_port = cli.add_option("--port,-p", port);
@@ -449,6 +537,7 @@ Result<LoadOutcome> load(int argc, const char* const* argv, Config& out) {
 
     Config c;
     if (o_config->count()) EM_TRY_VOID(load_toml(config_path, c));
+    if (o_role->count()) c.role = role;
     if (o_nodes->count()) {
         c.nodes.clear();
         std::string_view all = nodes;

@@ -1,4 +1,4 @@
-// The enginemux daemon (mux role): turns a Config into running threads —
+// The enginemux daemon (mux or sync role): turns a Config into running threads —
 //   - the engine shard: the consensus client's listener and the request pipeline (upstream pools,
 //     engine lanes, payload ids, block-hash verification);
 //   - the control thread: health probes, the admin API, signals (SIGINT/SIGTERM: graceful
@@ -26,6 +26,7 @@
 #include "base/result.h"
 #include "http/jwt.h"
 #include "io/thread.h"
+#include "listener/sync_listener.h"
 #include "pipeline/metrics.h"
 #include "upstream/health.h"
 #include "upstream/registry.h"
@@ -84,6 +85,8 @@ private:
     /// ([limits] buffered_body_bytes_max); outlives both threads.
     ByteBudget body_budget_;
     http::JwtSecret cl_secret_{};
+    /// The sync role's settings for its listener: listed clients' secrets loaded at start.
+    listener::SyncListenerConfig sync_config_;
     upstream::Registry registry_;
     upstream::HealthBoard board_;
     std::vector<std::unique_ptr<pipeline::ShardMetrics>> metrics_;
