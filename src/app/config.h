@@ -120,6 +120,9 @@ struct Config {
     AdminConfig admin;
     SyncConfig sync;
     std::string config_path;                ///< the --config file, if any
+    /// port or listen_addr came from the file or a flag (else the sync role listens on
+    /// sync-proxy's 127.0.0.1:25590); not a setting of its own.
+    bool listen_set = false;
 };
 
 /// The usage text of the daemon's flags.

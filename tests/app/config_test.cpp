@@ -207,6 +207,50 @@ TEST(Sync, RoleFlagAndTableWithDefaults) {
     EXPECT_EQ(c.sync.clients[0].jwt_secret_path, "/etc/lh.hex");
 }
 
+TEST(Sync, SyncProxysFlagsWorkWithOneDashOrTwo) {
+    Config c;
+    auto r = run({"--role", "sync", "--jwt-secret", "/etc/cl.hex", "-addr", "0.0.0.0:25591",
+                  "-builders=http://127.0.0.1:8551#jwt-secret=/etc/el1.hex,http://127.0.0.1:8552",
+                  "--request-timeout", "1500", "-proxy-request-timeout=900", "-loglevel", "debug",
+                  "-json"},
+                 c);
+    ASSERT_TRUE(r) << r.error().c_str();
+    EXPECT_EQ(c.listen_addr, "0.0.0.0");
+    EXPECT_EQ(c.port, 25591);
+    ASSERT_EQ(c.nodes.size(), 2u);
+    EXPECT_EQ(c.nodes[0].jwt_secret_path, "/etc/el1.hex");
+    EXPECT_EQ(c.engine.timeout_ms, 1500u);
+    EXPECT_EQ(c.sync.proxy_request_timeout_ms, 900u);
+    EXPECT_EQ(c.log_level, LogLevel::debug);
+    EXPECT_EQ(c.log_format, LogFormat::json);
+    // The role's own defaults: sync-proxy's port and request timeout.
+    Config d;
+    ASSERT_TRUE(run({"--role", "sync", "--jwt-secret", "/x", "--builders", "http://127.0.0.1:1"}, d));
+    EXPECT_EQ(d.port, 25590);
+    EXPECT_EQ(d.listen_addr, "127.0.0.1");
+    EXPECT_EQ(d.engine.timeout_ms, 2000u);
+    Config e;
+    ASSERT_TRUE(run({"--role", "sync", "--jwt-secret", "/x", "--nodes", "http://127.0.0.1:1",
+                     "--port", "7000", "--timeout", "8000"},
+                    e));
+    EXPECT_EQ(e.port, 7000);
+    EXPECT_EQ(e.engine.timeout_ms, 8000u);
+    Config f;
+    auto mux = run({"--jwt-secret", "/x", "--builders", "http://127.0.0.1:1"}, f);
+    ASSERT_FALSE(mux);
+    EXPECT_NE(mux.error().message().find("they need --role sync"), std::string_view::npos);
+    auto proxies = run({"--role", "sync", "--jwt-secret", "/x", "--builders", "http://127.0.0.1:1",
+                        "--proxies", "http://127.0.0.1:25591"},
+                       f);
+    ASSERT_FALSE(proxies);
+    EXPECT_NE(proxies.error().message().find("not implemented yet"), std::string_view::npos);
+    auto addr = run({"--role", "sync", "--jwt-secret", "/x", "--builders", "http://127.0.0.1:1",
+                     "--addr", "25590"},
+                    f);
+    ASSERT_FALSE(addr);
+    EXPECT_NE(addr.error().message().find("--addr '25590' is not HOST:PORT"), std::string_view::npos);
+}
+
 TEST(Sync, ErrorsNameTheKey) {
     struct Case {
         const char* table;

@@ -238,5 +238,34 @@ TEST_F(SyncFixture, ClientsBehindATrustedProxyAreToldApartByXForwardedFor) {
     EXPECT_EQ(json_at(s, "/sync/clients/2/address"), "\"192.0.2.3\"") << s;
 }
 
+TEST(SyncProxyFlags, AnOperatorsSyncProxyCommandLineRunsWithOneDashFlags) {
+    TempDir dir;
+    MockEl el1(dir, "el1"), el2(dir, "el2");
+    std::string secret = make_secret(dir, "cl.jwt");
+    std::string builders = el1.url() + "#jwt-secret=" + el1.secret + "#name=el1," + el2.url() +
+                           "#jwt-secret=" + el2.secret + "#name=el2";
+    Process daemon({binary("EM_ENGINEMUX"), "--role", "sync", "--jwt-secret", secret, "-addr",
+                    "127.0.0.1:0", "-builders", builders, "-request-timeout=1500", "-loglevel",
+                    "debug", "--admin-listen", "127.0.0.1:0"},
+                   "enginemux");
+    std::string line = daemon.wait_for_line("listening on");
+    size_t at = line.find("listening on 127.0.0.1:");
+    ASSERT_NE(at, std::string::npos) << line;
+    auto port = static_cast<uint16_t>(std::atoi(line.c_str() + at + 23));
+    EXPECT_NE(daemon.stderr_text().find("sync role, 2 nodes"), std::string::npos)
+        << daemon.stderr_text();
+    uint64_t now = static_cast<uint64_t>(wall_s());
+    HttpReply r =
+        http_request(port, "POST", "/", forkchoice(1, 'e', now - 1), jwt_for(secret, "beacon-1"));
+    EXPECT_EQ(json_at(r.body, "/result/payloadStatus/status"), "\"VALID\"") << r.body;
+    EXPECT_NE(el1.log().find(head_run('e')), std::string::npos);
+    EXPECT_NE(el2.log().find(head_run('e')), std::string::npos);
+    // Non-engine calls go to an EL (sync-proxy answered them with an empty 200).
+    HttpReply eth = http_request(port, "POST", "/",
+                                 R"({"jsonrpc":"2.0","id":2,"method":"eth_chainId","params":[]})",
+                                 jwt_for(secret, "beacon-1"));
+    EXPECT_NE(json_at(eth.body, "/result"), "<missing>") << eth.body;
+}
+
 }  // namespace
 }  // namespace em::test
