@@ -333,6 +333,20 @@ void AdminHandler::render_sync_metrics(ByteBuffer& out) const {
         appendf(out, "enginemux_sync_best{%.*s} %d\n", static_cast<int>(labels.text().size()),
                 labels.text().data(), static_cast<int>(i) == best ? 1 : 0);
     }
+    out.append("# HELP enginemux_sync_mirrored_total Engine calls mirrored to each other proxy.\n"
+               "# TYPE enginemux_sync_mirrored_total counter\n"
+               "# HELP enginemux_sync_mirror_failures_total Mirrored calls that failed or were "
+               "dropped (too many in flight).\n"
+               "# TYPE enginemux_sync_mirror_failures_total counter\n");
+    for (size_t i = 0; i < ctx_.sync_proxies.size() && i < pipeline::sync_proxies_max; i++) {
+        LabelSet labels;
+        labels.add("proxy", ctx_.sync_proxies[i]);
+        int n = static_cast<int>(labels.text().size());
+        appendf(out, "enginemux_sync_mirrored_total{%.*s} %llu\n", n, labels.text().data(),
+                static_cast<unsigned long long>(load(board.mirrored[i])));
+        appendf(out, "enginemux_sync_mirror_failures_total{%.*s} %llu\n", n, labels.text().data(),
+                static_cast<unsigned long long>(load(board.mirror_failures[i])));
+    }
     out.append("# HELP enginemux_sync_client_calls_total Requests from each consensus client, by method.\n"
                "# TYPE enginemux_sync_client_calls_total counter\n");
     for (size_t i = 0; i < pipeline::sync_clients_max; i++) {

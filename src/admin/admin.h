@@ -24,6 +24,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "base/budget.h"
 #include "base/buffer.h"
@@ -60,6 +61,7 @@ struct AdminContext {
     const ByteBudget* body_budget = nullptr;  ///< for the buffered-body gauge; nullptr: none
     std::string token;           ///< "" = none configured: writes are refused (403)
     bool protect_reads = false;  ///< reads need the token too
+    std::vector<std::string> sync_proxies;  ///< the sync role's [sync] proxies, by name
 };
 
 class AdminHandler final : public http::Handler {

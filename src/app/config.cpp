@@ -10,6 +10,7 @@
 
 #include "base/name.h"
 #include "io/ip.h"
+#include "pipeline/sync_board.h"
 
 namespace em::app {
 
@@ -152,8 +153,8 @@ std::string usage_text() {
            "  --addr HOST:PORT       listen address (default 127.0.0.1:25590 in this role)\n"
            "  --builders URL,...     the ELs, as --nodes (#jwt-secret=, #timeout=, #name=)\n"
            "  --request-timeout MS   cap on every EL's deadline (default 2000 in this role)\n"
-           "  --proxies URL,...      mirror engine calls to other proxies (not implemented\n"
-           "                         yet: refused)\n"
+           "  --proxies URL[#jwt-secret=PATH][#name=N],...  mirror every engine call to\n"
+           "                         other proxies, fire-and-forget (failures counted)\n"
            "  --proxy-request-timeout MS  deadline of a mirrored call (default 2000)\n"
            "  --loglevel L           as --log-level\n"
            "  --json                 JSON log lines (as --log-format json)\n"
@@ -445,15 +446,13 @@ Result<void> validate_sync(const SyncConfig& s) {
             return Unexpected(ok.error().prefix("[sync] trusted_proxies[" + std::to_string(i) +
                                                 "] (an IP address or CIDR)"));
     }
+    if (s.proxies.size() > pipeline::sync_proxies_max)
+        return failf(Errc::invalid_input, "[sync] proxies: %zu proxies, at most %zu",
+                     s.proxies.size(), pipeline::sync_proxies_max);
     for (size_t i = 0; i < s.proxies.size(); i++) {
-        NodeConfig url;
-        if (auto ok = parse_node_url(s.proxies[i], url); !ok)
+        if (auto ok = parse_node_spec(s.proxies[i]); !ok)
             return Unexpected(ok.error().prefix("[sync] proxies[" + std::to_string(i) + "]"));
     }
-    if (!s.proxies.empty())
-        return fail(Errc::invalid_input,
-                    "[sync] proxies (--proxies): mirroring engine calls to other proxies is not "
-                    "implemented yet; remove the setting");
     std::set<std::string> names;
     for (const SyncClientConfig& c : s.clients) {
         if (!names.insert(c.name).second)
@@ -554,7 +553,7 @@ struct SyncProxyFlags {
         return o_addr->count() || o_builders->count() || o_request_timeout->count() ||
                o_proxies->count() || o_proxy_timeout->count() || o_loglevel->count() || json;
     }
-    Result<void> apply(Config& c) const;
+    [[nodiscard]] Result<void> apply(Config& c) const;
 };
 
 Result<void> SyncProxyFlags::apply(Config& c) const {

@@ -95,7 +95,8 @@ struct SyncConfig {
     uint32_t future_slack_s = 60;      ///< timestamps further ahead of the clock are not believed
     /// IP addresses or CIDRs whose X-Forwarded-For / X-Real-IP headers name the client.
     std::vector<std::string> trusted_proxies;
-    /// Other proxies every engine call is mirrored to (not implemented yet: refused).
+    /// Other proxies (enginemux, sync-proxy) every engine call is mirrored to, fire-and-forget:
+    /// URL[#jwt-secret=PATH][#name=N] (tokens signed with the global secret without one).
     std::vector<std::string> proxies;
     uint32_t proxy_request_timeout_ms = 2'000;  ///< deadline of a mirrored call
     uint32_t dedup_window_ms = 12'000;  ///< a final newPayload answer is reused this long

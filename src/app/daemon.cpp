@@ -276,6 +276,7 @@ struct Daemon::Control {
             ac.shards = d.metrics_view_;
             ac.actions = &d;
             ac.body_budget = &d.body_budget_;
+            ac.sync_proxies = d.sync_proxy_names_;
             if (!c.admin.token_file.empty()) {
                 FILE* f = std::fopen(c.admin.token_file.c_str(), "r");
                 if (!f) return failf(Errc::invalid_input, "admin token file %s cannot be read", c.admin.token_file.c_str());
@@ -347,6 +348,7 @@ Result<void> Daemon::start() {
             if (!secret) return Unexpected(secret.error().prefix("[[sync.clients]] " + client.name));
             sync_config_.clients.push_back({client.name, *secret});
         }
+        EM_TRY_VOID(load_sync_proxies());
     }
     for (const NodeConfig& node : config_.nodes) {
         upstream::NodeInfo info = EM_TRY(make_node_info(node, config_, &cl_secret_));
@@ -430,6 +432,20 @@ void Daemon::broadcast_node_change(size_t index) {
         shard_live_, index});
     // Full only when the shard has not drained 8,192 posts: it is stuck, and says so elsewhere.
     if (!posted) EM_LOG_ERROR("node change for slot %zu lost: the engine shard's queue is full", index);
+}
+
+Result<void> Daemon::load_sync_proxies() {
+    sync_config_.proxy_request_timeout_ms = config_.sync.proxy_request_timeout_ms;
+    for (size_t i = 0; i < config_.sync.proxies.size(); i++) {
+        NodeConfig proxy = EM_TRY(parse_node_spec(config_.sync.proxies[i]));
+        if (proxy.name.empty()) proxy.name = "proxy" + std::to_string(i + 1);
+        upstream::NodeInfo info = EM_TRY(make_node_info(proxy, config_, &cl_secret_));
+        // Not enginemux's own listener: every mirrored call would come back as a new one.
+        EM_TRY_VOID(check_node_endpoint(info, {}));
+        sync_proxy_names_.push_back(proxy.name);
+        sync_config_.proxies.push_back(info.options);
+    }
+    return {};
 }
 
 Result<void> Daemon::check_node_endpoint(const upstream::NodeInfo& info) const {

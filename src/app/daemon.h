@@ -76,6 +76,8 @@ private:
     Result<void> check_node_endpoint(const upstream::NodeInfo& info,
                                      std::span<const upstream::NodeInfo* const> others) const;
     Result<std::string> reload_from(Config next);
+    /// [sync] proxies as nodes to mirror to (their secrets read, their addresses resolved).
+    Result<void> load_sync_proxies();
     /// Posts a reload's live settings to the engine shard.
     Result<void> post_shard_settings(const Config& next, const http::JwtSecret& cl_secret);
 
@@ -87,6 +89,7 @@ private:
     http::JwtSecret cl_secret_{};
     /// The sync role's settings for its listener: listed clients' secrets loaded at start.
     listener::SyncListenerConfig sync_config_;
+    std::vector<std::string> sync_proxy_names_;  ///< [sync] proxies' names, for /metrics
     upstream::Registry registry_;
     upstream::HealthBoard board_;
     std::vector<std::unique_ptr<pipeline::ShardMetrics>> metrics_;

@@ -192,6 +192,7 @@ void EngineListener::on_request(http::ServerConn& conn, const http::Request& req
     }
     std::string_view body = request.body;
     size_t capacity = conn.readable_bytes_from(body.data());
+    if (role_) role_->admitted(body, capacity);
     core_.on_request(remember(conn), body.data(), body.size(), capacity, conn.request_ns(),
                      mono_ns(), *origin);
 }

@@ -51,8 +51,11 @@ class Role {
     virtual pipeline::Gate* gate() = 0;
     /// Checks a request's credentials and says who sent it; an error (its message says what
     /// was wrong) is answered 401.
-    virtual Result<pipeline::Origin> admit(const http::ServerConn& conn,
-                                           const http::Request& request) = 0;
+    [[nodiscard]] virtual Result<pipeline::Origin> admit(const http::ServerConn& conn,
+                                                         const http::Request& request) = 0;
+    /// An admitted request's body (capacity: readable bytes from body.data(), padding
+    /// included), just before the pipeline gets it.
+    virtual void admitted(std::string_view body, size_t capacity) = 0;
 };
 
 struct ListenerConfig {

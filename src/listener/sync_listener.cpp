@@ -2,7 +2,9 @@
 
 #include <cstring>
 
+#include "base/assert.h"
 #include "base/clock.h"
+#include "base/log.h"
 
 namespace em::listener {
 
@@ -65,13 +67,33 @@ void identify(std::string_view authorization, std::span<const http::Header> head
     out.name = out.by_id ? id : out.address;
 }
 
+/// One mirrored call to a proxy: its own copy of the body (the client's may be gone first).
+class SyncListener::Mirror final : public upstream::CallDone {
+  public:
+    explicit Mirror(SyncListener& owner) : owner_(owner) {}
+    void on_call_done(upstream::Call&, const http::Response* response,
+                      const Error* error) override {
+        owner_.mirror_done(*this, response, error);
+    }
+    SyncListener& owner_;
+    upstream::Call call;
+    ByteBuffer body{64u << 20, 1024};
+    size_t proxy = 0;
+};
+
 SyncListener::SyncListener(io::Loop& loop, const ListenerConfig& config,
                            const SyncListenerConfig& sync, upstream::Registry& registry,
                            upstream::HealthBoard& board, pipeline::ShardMetrics& metrics)
     : policy_(sync.policy, &metrics.sync),
       trusted_(sync.trusted_proxies),
       cl_secret_(config.cl_secret),
-      global_(std::make_unique<http::JwtVerifier>(config.cl_secret)) {
+      global_(std::make_unique<http::JwtVerifier>(config.cl_secret)),
+      loop_(loop),
+      board_(metrics.sync),
+      proxy_timeout_ms_(sync.proxy_request_timeout_ms) {
+    EM_ASSERT(sync.proxies.size() <= pipeline::sync_proxies_max);
+    for (const upstream::NodeOptions& p : sync.proxies)
+        proxies_.push_back(std::make_unique<upstream::Node>(loop, p));
     for (const SyncClientSecret& c : sync.clients) {
         clients_.push_back(std::make_unique<Client>(c.name, c.secret));
     }
@@ -87,6 +109,58 @@ void SyncListener::apply(const http::JwtSecret& cl_secret, const pipeline::SyncP
     }
     policy_.set_config(policy);
     trusted_ = trusted_proxies;
+}
+
+SyncListener::~SyncListener() = default;
+
+bool SyncListener::engine_call(std::string_view body, size_t capacity) {
+    simdjson::ondemand::document doc;
+    simdjson::padded_string_view json(body.data(), body.size(), capacity);
+    simdjson::ondemand::object object;
+    std::string_view method;
+    if (method_parser_.iterate(json).get(doc) != simdjson::SUCCESS ||
+        doc.get_object().get(object) != simdjson::SUCCESS ||
+        object.find_field_unordered("method").get_string().get(method) != simdjson::SUCCESS)
+        return false;  // a batch, or not JSON-RPC: the pipeline answers it; nothing to mirror
+    return method.substr(0, 7) == "engine_";
+}
+
+void SyncListener::admitted(std::string_view body, size_t capacity) {
+    if (proxies_.empty() || !engine_call(body, capacity)) return;
+    for (size_t i = 0; i < proxies_.size(); i++) {
+        Mirror* m = nullptr;
+        if (!free_mirrors_.empty()) {
+            m = free_mirrors_.back();
+            free_mirrors_.pop_back();
+        } else if (mirrors_.size() < mirrors_max) {
+            mirrors_.push_back(std::make_unique<Mirror>(*this));
+            m = mirrors_.back().get();
+        }
+        pipeline::bump(board_.mirrored[i]);
+        if (m) m->body.clear();
+        if (!m || !m->body.append(body)) {
+            pipeline::bump(board_.mirror_failures[i]);
+            if (m) free_mirrors_.push_back(m);
+            continue;
+        }
+        m->proxy = i;
+        m->call = upstream::Call{};
+        m->call.body = m->body.view();
+        m->call.deadline_ns = loop_.now_ns() + uint64_t{proxy_timeout_ms_} * 1'000'000ull;
+        m->call.done = m;
+        proxies_[i]->submit_ordered(m->call);  // in the client's order, as an EL would get it
+    }
+}
+
+void SyncListener::mirror_done(Mirror& mirror, const http::Response* response, const Error* error) {
+    if (error || !response || response->status != 200) {
+        pipeline::bump(board_.mirror_failures[mirror.proxy]);
+        EM_LOG_LIMITED(LogLevel::warn, 1, "sync: a call mirrored to proxy %s failed: %s",
+                       proxies_[mirror.proxy]->name().c_str(),
+                       error ? error->c_str() : "an HTTP error status");
+    }
+    mirror.body.release_if_grown(pipeline::call_buffer_keep_bytes, 1024);
+    free_mirrors_.push_back(&mirror);
 }
 
 Result<pipeline::Origin> SyncListener::admit(const http::ServerConn& conn,

@@ -1,7 +1,8 @@
 // What the sync role (pipeline/sync_policy.h) shows operators: each consensus client it has
 // heard from (name, address, highest timestamp, head, calls by method) and which one is best,
 // for `GET /status` ("sync") and `/metrics` (enginemux_sync_best, enginemux_sync_client_calls_
-// total).
+// total), and the calls mirrored to other proxies (enginemux_sync_mirrored_total,
+// enginemux_sync_mirror_failures_total).
 //
 // Threads: written by the shard that runs the sync policy (one writer), read by the admin
 // thread. Each client is a seqlocked record (base/seqlock.h). Fixed size, no allocation.
@@ -24,6 +25,9 @@ inline constexpr size_t sync_clients_max = 64;
 /// Bytes of a client's name (base/name.h's rule after sanitising) and address text.
 inline constexpr size_t sync_name_bytes_max = 64;
 inline constexpr size_t sync_address_bytes_max = 48;
+
+/// Other proxies the sync role mirrors engine calls to ([sync] proxies).
+inline constexpr size_t sync_proxies_max = 8;
 
 /// One consensus client as operators see it.
 struct SyncClientRecord {
@@ -54,6 +58,11 @@ class SyncBoard {
     bool read(size_t slot, SyncClientRecord& out) const { return clients_[slot].load(out); }
     /// The best client's slot, -1 for none.
     int best() const { return best_.load(std::memory_order_relaxed); }
+
+    /// Mirrored calls per proxy ([sync] proxies, in order): sent, and failed (transport, HTTP
+    /// error, deadline, or dropped because too many were in flight). Relaxed counters.
+    std::array<std::atomic<uint64_t>, sync_proxies_max> mirrored{};
+    std::array<std::atomic<uint64_t>, sync_proxies_max> mirror_failures{};
 
   private:
     std::array<Seqlocked<SyncClientRecord>, sync_clients_max> clients_{};

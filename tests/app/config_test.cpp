@@ -239,11 +239,13 @@ TEST(Sync, SyncProxysFlagsWorkWithOneDashOrTwo) {
     auto mux = run({"--jwt-secret", "/x", "--builders", "http://127.0.0.1:1"}, f);
     ASSERT_FALSE(mux);
     EXPECT_NE(mux.error().message().find("they need --role sync"), std::string_view::npos);
+    Config g;
     auto proxies = run({"--role", "sync", "--jwt-secret", "/x", "--builders", "http://127.0.0.1:1",
-                        "--proxies", "http://127.0.0.1:25591"},
-                       f);
-    ASSERT_FALSE(proxies);
-    EXPECT_NE(proxies.error().message().find("not implemented yet"), std::string_view::npos);
+                        "-proxies", "http://127.0.0.1:25591,http://10.0.0.2:25590#name=dc2"},
+                       g);
+    ASSERT_TRUE(proxies) << proxies.error().c_str();
+    ASSERT_EQ(g.sync.proxies.size(), 2u);
+    EXPECT_EQ(g.sync.proxies[1], "http://10.0.0.2:25590#name=dc2");
     auto addr = run({"--role", "sync", "--jwt-secret", "/x", "--builders", "http://127.0.0.1:1",
                      "--addr", "25590"},
                     f);
@@ -260,7 +262,8 @@ TEST(Sync, ErrorsNameTheKey) {
         {"[sync]\nfuture_slack = 5", "unknown setting 'sync.future_slack'"},
         {"[sync]\ntrusted_proxies = [\"10.0.0.0/40\"]", "[sync] trusted_proxies[0]"},
         {"[sync]\ntrusted_proxies = \"10.0.0.1\"", "sync.trusted_proxies: expected an array"},
-        {"[sync]\nproxies = [\"http://127.0.0.1:9\"]", "[sync] proxies (--proxies): mirroring"},
+        {"[sync]\nproxies = [\"ftp://127.0.0.1:9\"]", "[sync] proxies[0]"},
+        {"[sync]\nproxies = [\"http://127.0.0.1:9#fast\"]", "unknown option '#fast'"},
         {"[[sync.clients]]\nname = \"a b\"\njwt_secret = \"/x\"", "sync.clients[0].name"},
         {"[[sync.clients]]\nname = \"a\"", "sync.clients[0]: name and jwt_secret are required"},
         {"[[sync.clients]]\nname = \"a\"\njwt_secret = \"/x\"\n[[sync.clients]]\nname = "

@@ -6,7 +6,8 @@
 //    answered SYNCING and never reaches an EL; when the best stops, the next takes over within
 //    best_stale_ms;
 //  - one block from three clients is one call per EL, and every client gets the answer;
-//  - a hung EL holds no client past its deadline;
+//  - a hung EL holds no client past its deadline; a client that hangs up early leaves the ELs'
+//    calls to finish; engine calls are mirrored to other proxies, a dead one costing nothing;
 //  - a wrong secret is 401 and changes nothing; a timestamp from the future is not followed and
 //    is logged.
 #include <gtest/gtest.h>
@@ -236,6 +237,57 @@ TEST_F(SyncFixture, ClientsBehindATrustedProxyAreToldApartByXForwardedFor) {
     std::string s = status();
     EXPECT_EQ(json_at(s, "/sync/best"), "\"192.0.2.1\"") << s;
     EXPECT_EQ(json_at(s, "/sync/clients/2/address"), "\"192.0.2.3\"") << s;
+}
+
+TEST_F(SyncFixture, EngineCallsAreMirroredToProxiesAndADeadProxyCostsTheClientNothing) {
+    MockEl proxy(dir, "proxy");
+    start("[sync]\nproxy_request_timeout_ms = 1000\nproxies = [\"" + proxy.url() +
+          "#jwt-secret=" + proxy.secret + "#name=live\", \"http://127.0.0.1:1#name=dead\"]\n");
+    uint64_t now = static_cast<uint64_t>(wall_s());
+    HttpReply a = from("cl-a", forkchoice(1, '7', now - 3));
+    EXPECT_EQ(json_at(a.body, "/result/payloadStatus/status"), "\"VALID\"") << a.body;
+    HttpReply b = from("cl-b", forkchoice(2, '8', now - 30));
+    EXPECT_EQ(json_at(b.body, "/result/payloadStatus/status"), "\"SYNCING\"") << b.body;
+    from("cl-a", R"({"jsonrpc":"2.0","id":3,"method":"eth_chainId","params":[]})");
+    // Every engine call is mirrored, the lagging client's too (the other proxy decides for
+    // itself); eth_* calls are not.
+    std::string metrics;
+    for (int i = 0; i < 100; i++) {
+        metrics = daemon->admin("GET", "/metrics").body;
+        if (metric_value(metrics, "enginemux_sync_mirror_failures_total{proxy=\"dead\"}") >= 2 &&
+            count(proxy.log(), "engine_forkchoiceUpdatedV3") >= 2)
+            break;
+        std::this_thread::sleep_for(20ms);
+    }
+    std::string mirrored = proxy.log();
+    EXPECT_EQ(count(mirrored, head_run('7')), 1u) << mirrored;
+    EXPECT_EQ(count(mirrored, head_run('8')), 1u) << mirrored;
+    EXPECT_EQ(metric_value(metrics, "enginemux_sync_mirrored_total{proxy=\"live\"}"), 2) << metrics;
+    EXPECT_EQ(metric_value(metrics, "enginemux_sync_mirror_failures_total{proxy=\"live\"}"), 0);
+    EXPECT_EQ(metric_value(metrics, "enginemux_sync_mirrored_total{proxy=\"dead\"}"), 2);
+    EXPECT_EQ(metric_value(metrics, "enginemux_sync_mirror_failures_total{proxy=\"dead\"}"), 2);
+    // The ELs saw only the best client's forkchoiceUpdated.
+    EXPECT_EQ(calls_with(head_run('8')), (std::vector<size_t>{0, 0, 0}));
+}
+
+TEST_F(SyncFixture, CallsToTheElsFinishWhenTheClientHangsUpEarly) {
+    // nginx's mirror gives up after 100 ms (sync-proxy's README): the ELs must still get the
+    // whole call and their answers be taken.
+    start("[sync]\n", {"--rule", "engine_newPayload*:delay=600"});
+    std::string block = payload_request(3, 2, 41);
+    HttpReply gone = from("cl-m", block, 100);
+    EXPECT_FALSE(gone.ok()) << "the client hung up before the answer";
+    std::string sample = "{node=\"el3\",method=\"engine_newPayloadV3\"}";
+    std::string metrics;
+    for (int i = 0; i < 100; i++) {
+        metrics = daemon->admin("GET", "/metrics").body;
+        if (metric_value(metrics, "enginemux_upstream_seconds_count" + sample) >= 1) break;
+        std::this_thread::sleep_for(20ms);
+    }
+    EXPECT_EQ(metric_value(metrics, "enginemux_upstream_seconds_count" + sample), 1) << metrics;
+    EXPECT_EQ(metric_value(metrics, "enginemux_upstream_errors_total" + sample), 0);
+    std::string hash = json_at(block, "/params/0/blockHash");
+    EXPECT_EQ(calls_with(hash.substr(1, hash.size() - 2)), (std::vector<size_t>{1, 1, 1}));
 }
 
 TEST(SyncProxyFlags, AnOperatorsSyncProxyCommandLineRunsWithOneDashFlags) {
