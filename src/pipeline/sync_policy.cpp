@@ -22,7 +22,7 @@ uint8_t copy_sanitized(std::string_view text, char* out, size_t out_bytes) {
 }  // namespace
 
 SyncPolicy::SyncPolicy(const SyncPolicyConfig& config, SyncBoard* board)
-    : mux_(config.mux), config_(config), board_(board) {}
+    : ForwardingPolicy(mux_), mux_(config.mux), config_(config), board_(board) {}
 
 void SyncPolicy::set_config(const SyncPolicyConfig& config) {
     config_ = config;

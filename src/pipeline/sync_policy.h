@@ -37,12 +37,13 @@ struct SyncPolicyConfig {
     uint32_t dedup_window_ms = 12'000;  ///< a final newPayload answer is reused this long
 };
 
-class SyncPolicy final : public Policy, public Gate {
+class SyncPolicy final : public ForwardingPolicy, public Gate {
   public:
     static constexpr size_t blocks_max = 256;    ///< newPayload calls remembered by block hash
     static constexpr uint32_t waiters_max = 32;  ///< copies joining one running call
 
-    /// `board`: where operators read the clients (null: nowhere, e.g. tests).
+    /// `board`: where operators read the clients (null: nowhere, e.g. tests). Routing, votes
+    /// and deadlines are the mux's (ForwardingPolicy over mux_).
     SyncPolicy(const SyncPolicyConfig& config, SyncBoard* board);
     /// A reload's settings: decisions from now on use them.
     void set_config(const SyncPolicyConfig& config);
@@ -53,24 +54,6 @@ class SyncPolicy final : public Policy, public Gate {
     /// The best client's slot, -1 when none has a believable timestamp and called lately.
     int best() const { return best_; }
     const SyncClientRecord& client_record(size_t slot) const { return clients_[slot]; }
-
-    // Policy: the mux's.
-    CallKind route(const engine::MethodInfo* method) const override { return mux_.route(method); }
-    bool takes_part(CallKind kind, const NodeView& n) const override {
-        return mux_.takes_part(kind, n);
-    }
-    bool votes(const NodeView& n) const override { return mux_.votes(n); }
-    int pick(const NodeTable& nodes, uint32_t skip_mask) const override {
-        return mux_.pick(nodes, skip_mask);
-    }
-    engine::Quorum quorum() const override { return mux_.quorum(); }
-    bool verify_block_hash(const engine::MethodInfo& method) const override {
-        return mux_.verify_block_hash(method);
-    }
-    uint64_t deadline_ns(const engine::MethodInfo* method, const NodeView& n,
-                         uint64_t now_ns) const override {
-        return mux_.deadline_ns(method, n, now_ns);
-    }
 
     // Gate
     GateDecision admit(const CallFacts& facts, uint64_t now_ns) override;
