@@ -11,6 +11,7 @@
 //  - a wrong secret is 401 and changes nothing; a timestamp from the future is not followed and
 //    is logged.
 #include <gtest/gtest.h>
+#include <signal.h>
 
 #include <chrono>
 #include <cstdio>
@@ -288,6 +289,30 @@ TEST_F(SyncFixture, CallsToTheElsFinishWhenTheClientHangsUpEarly) {
     EXPECT_EQ(metric_value(metrics, "enginemux_upstream_errors_total" + sample), 0);
     std::string hash = json_at(block, "/params/0/blockHash");
     EXPECT_EQ(calls_with(hash.substr(1, hash.size() - 2)), (std::vector<size_t>{1, 1, 1}));
+}
+
+TEST_F(SyncFixture, AReloadAppliesSyncSettingsLiveAndRefusesNewClientsSecrets) {
+    start("[sync]\nfuture_slack_s = 60\n");
+    uint64_t now = static_cast<uint64_t>(wall_s());
+    from("cl-a", forkchoice(1, 'a', now - 12));
+    HttpReply ahead = from("cl-f", forkchoice(2, 'f', now + 600));
+    EXPECT_EQ(json_at(ahead.body, "/result/payloadStatus/status"), "\"SYNCING\"") << ahead.body;
+    // 600 s ahead is within a slack of 3600: after the reload cl-f is believed, and best.
+    dir.write("sync.toml", "[sync]\nfuture_slack_s = 3600\n");
+    daemon->process->signal(SIGHUP);
+    std::string line = daemon->process->wait_for_line("reload: ", 5000);
+    EXPECT_NE(line.find("sync.future_slack_s 60 -> 3600"), std::string::npos) << line;
+    HttpReply believed = from("cl-f", forkchoice(3, 'f', now + 600));
+    EXPECT_EQ(json_at(believed.body, "/result/payloadStatus/status"), "\"VALID\"") << believed.body;
+    EXPECT_EQ(json_at(status(), "/sync/best"), "\"cl-f\"");
+    // A client's own secret is read at start only: a reload that lists one is refused whole.
+    dir.write("sync.toml",
+              "[sync]\nfuture_slack_s = 3600\n[[sync.clients]]\nname = \"cl-a\"\n"
+              "jwt_secret = \"" +
+                  make_secret(dir, "a.jwt") + "\"\n");
+    daemon->process->signal(SIGHUP);
+    line = daemon->process->wait_for_line("reload refused", 5000);
+    EXPECT_NE(line.find("sync.clients"), std::string::npos) << line;
 }
 
 TEST(SyncProxyFlags, AnOperatorsSyncProxyCommandLineRunsWithOneDashFlags) {
