@@ -312,10 +312,11 @@ void AdminHandler::render_sync(ByteBuffer& out, uint64_t now) const {
         }
         uint64_t calls = 0;
         for (uint64_t n : c.calls) calls += n;
+        uint64_t age_ms = now > c.last_call_ns ? (now - c.last_call_ns) / 1'000'000 : 0;
         appendf(out, ",\"calls\":%llu,\"best\":%s,\"future\":%s,\"last_call_age_ms\":%llu}",
-                static_cast<unsigned long long>(calls), static_cast<int>(i) == best ? "true" : "false",
-                c.future ? "true" : "false",
-                static_cast<unsigned long long>(now > c.last_call_ns ? (now - c.last_call_ns) / 1'000'000 : 0));
+                static_cast<unsigned long long>(calls),
+                static_cast<int>(i) == best ? "true" : "false", c.future ? "true" : "false",
+                static_cast<unsigned long long>(age_ms));
     }
     out.append("]}");
 }
@@ -323,8 +324,9 @@ void AdminHandler::render_sync(ByteBuffer& out, uint64_t now) const {
 void AdminHandler::render_sync_metrics(ByteBuffer& out) const {
     const pipeline::SyncBoard& board = ctx_.shards.front()->sync;
     int best = board.best();
-    out.append("# HELP enginemux_sync_best 1 for the consensus client the execution clients follow.\n"
-               "# TYPE enginemux_sync_best gauge\n");
+    out.append(
+        "# HELP enginemux_sync_best 1 for the consensus client the execution clients follow.\n"
+        "# TYPE enginemux_sync_best gauge\n");
     pipeline::SyncClientRecord c;
     for (size_t i = 0; i < pipeline::sync_clients_max; i++) {
         if (!board.read(i, c) || !c.used) continue;
@@ -347,8 +349,10 @@ void AdminHandler::render_sync_metrics(ByteBuffer& out) const {
         appendf(out, "enginemux_sync_mirror_failures_total{%.*s} %llu\n", n, labels.text().data(),
                 static_cast<unsigned long long>(load(board.mirror_failures[i])));
     }
-    out.append("# HELP enginemux_sync_client_calls_total Requests from each consensus client, by method.\n"
-               "# TYPE enginemux_sync_client_calls_total counter\n");
+    out.append(
+        "# HELP enginemux_sync_client_calls_total Requests from each consensus client, by "
+        "method.\n"
+        "# TYPE enginemux_sync_client_calls_total counter\n");
     for (size_t i = 0; i < pipeline::sync_clients_max; i++) {
         if (!board.read(i, c) || !c.used) continue;
         for (size_t m = 0; m < c.calls.size(); m++) {

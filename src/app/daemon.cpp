@@ -345,7 +345,8 @@ Result<void> Daemon::start() {
         sync_config_.trusted_proxies = trusted_proxies(config_.sync);
         for (const SyncClientConfig& client : config_.sync.clients) {
             auto secret = http::load_jwt_secret_file(client.jwt_secret_path.c_str());
-            if (!secret) return Unexpected(secret.error().prefix("[[sync.clients]] " + client.name));
+            if (!secret)
+                return Unexpected(secret.error().prefix("[[sync.clients]] " + client.name));
             sync_config_.clients.push_back({client.name, *secret});
         }
         EM_TRY_VOID(load_sync_proxies());

@@ -508,7 +508,9 @@ void PipelineCore::carry_out(CallPool<Entry<T>>& pool, uint32_t index, uint64_t 
                 break;
             case Action::Kind::answer:
                 deliver(e.sink, a.http_status, a.bytes, now_ns);
-                if constexpr (std::is_same_v<T, VoteCall>) answer_waiters(e, index, a.bytes, now_ns);
+                if constexpr (std::is_same_v<T, VoteCall>) {
+                    answer_waiters(e, index, a.bytes, now_ns);
+                }
                 break;
             case Action::Kind::node_failed:
                 shell_.node_failed(a.node, *a.error);

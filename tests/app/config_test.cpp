@@ -225,7 +225,8 @@ TEST(Sync, SyncProxysFlagsWorkWithOneDashOrTwo) {
     EXPECT_EQ(c.log_format, LogFormat::json);
     // The role's own defaults: sync-proxy's port and request timeout.
     Config d;
-    ASSERT_TRUE(run({"--role", "sync", "--jwt-secret", "/x", "--builders", "http://127.0.0.1:1"}, d));
+    ASSERT_TRUE(
+        run({"--role", "sync", "--jwt-secret", "/x", "--builders", "http://127.0.0.1:1"}, d));
     EXPECT_EQ(d.port, 25590);
     EXPECT_EQ(d.listen_addr, "127.0.0.1");
     EXPECT_EQ(d.engine.timeout_ms, 2000u);
@@ -250,7 +251,8 @@ TEST(Sync, SyncProxysFlagsWorkWithOneDashOrTwo) {
                      "--addr", "25590"},
                     f);
     ASSERT_FALSE(addr);
-    EXPECT_NE(addr.error().message().find("--addr '25590' is not HOST:PORT"), std::string_view::npos);
+    EXPECT_NE(addr.error().message().find("--addr '25590' is not HOST:PORT"),
+              std::string_view::npos);
 }
 
 TEST(Sync, ErrorsNameTheKey) {
@@ -269,7 +271,8 @@ TEST(Sync, ErrorsNameTheKey) {
         {"[[sync.clients]]\nname = \"a\"\njwt_secret = \"/x\"\n[[sync.clients]]\nname = "
          "\"a\"\njwt_secret = \"/y\"",
          "two clients are named 'a'"},
-        {"[[sync.clients]]\nname = \"a\"\nsecret = \"/x\"", "unknown setting 'sync.clients[0].secret'"},
+        {"[[sync.clients]]\nname = \"a\"\nsecret = \"/x\"",
+         "unknown setting 'sync.clients[0].secret'"},
     };
     for (const Case& k : cases) {
         std::string path = temp_file(
@@ -282,7 +285,8 @@ TEST(Sync, ErrorsNameTheKey) {
             << k.table << " -> " << c.error().c_str();
     }
     Config c;
-    auto role = run({"--role", "builder", "--nodes", "http://127.0.0.1:8551", "--jwt-secret", "/x"}, c);
+    auto role =
+        run({"--role", "builder", "--nodes", "http://127.0.0.1:8551", "--jwt-secret", "/x"}, c);
     ASSERT_FALSE(role);
     EXPECT_NE(role.error().message().find("role 'builder' is not supported (supported: mux, sync)"),
               std::string_view::npos) << role.error().c_str();
