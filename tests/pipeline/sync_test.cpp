@@ -323,6 +323,44 @@ TEST_F(GatedCore, ASyncingAnswerGoesToEveryWaiterButTheNextCopyIsSentAgain) {
     EXPECT_EQ(shell.sent.size(), 6u) << "SYNCING is not reused";
 }
 
+TEST_F(GatedCore, AnErrorRelayedFromTheNodesReachesEveryWaiterAndIsNotReused) {
+    uint32_t a = policy.client("a", "x", 0), b = policy.client("b", "y", 0);
+    request(1, a, example_payload(1, 11));
+    request(2, b, example_payload(2, 11));
+    ASSERT_EQ(shell.sent.size(), 3u);
+    const std::string error =
+        R"({"jsonrpc":"2.0","id":1,"error":{"code":-38005,"message":"Unsupported fork"}})";
+    for (size_t i = 0; i < 3; i++) core->on_reply(shell.sent[i].call, store.answer(i, error), 1);
+    ASSERT_EQ(shell.answers.size(), 2u);
+    EXPECT_EQ(shell.answers[0].second, error);
+    EXPECT_EQ(shell.answers[1].second,
+              R"({"jsonrpc":"2.0","id":2,"error":{"code":-38005,"message":"Unsupported fork"}})");
+    request(3, b, example_payload(3, 11));
+    EXPECT_EQ(shell.sent.size(), 6u) << "an error is never reused";
+}
+
+TEST_F(GatedCore, ACopyInsideABatchJoinsAndTheBatchIsAnsweredWithIt) {
+    uint32_t a = policy.client("a", "x", 0), b = policy.client("b", "y", 0);
+    request(1, a, example_payload(1, 12));
+    request(2, b, "[" + example_payload(7, 12) + "]");
+    ASSERT_EQ(shell.sent.size(), 3u) << "the batch's element joined the running call";
+    for (size_t i = 0; i < 3; i++) {
+        core->on_reply(shell.sent[i].call, store.answer(i, status_result("1", "INVALID", hash_a())),
+                       1);
+    }
+    ASSERT_EQ(shell.answers.size(), 2u);
+    EXPECT_EQ(shell.answers[1].first, 2u);
+    EXPECT_EQ(shell.answers[1].second.front(), '[') << shell.answers[1].second;
+    EXPECT_NE(shell.answers[1].second.find("\"id\":7,"), std::string::npos);
+    EXPECT_NE(shell.answers[1].second.find("INVALID"), std::string::npos);
+    EXPECT_EQ(core->busy(), 0u);
+    // INVALID is final: reused for the next copy within the window.
+    request(3, a, example_payload(8, 12));
+    EXPECT_EQ(shell.sent.size(), 3u);
+    ASSERT_EQ(shell.answers.size(), 3u);
+    EXPECT_NE(shell.answers[2].second.find("INVALID"), std::string::npos);
+}
+
 TEST_F(GatedCore, ATamperedCopyIsNeverAnsweredFromAnotherClientsCall) {
     uint32_t a = policy.client("a", "x", 0), b = policy.client("b", "y", 0);
     request(1, a, example_payload(1, 5));
