@@ -110,7 +110,7 @@ TEST(Reload, TheCLsSecretPathIsLiveTheRoleIsNot) {
     Config a = load_with("");
     Config b = a;
     b.jwt_secret_path = "/etc/enginemux/jwt-2.hex";
-    b.role = "sync";  // a role the file cannot name yet
+    b.role = "sync";  // the role is fixed at start
     SettingsDiff d = diff_settings(a, b);
     ASSERT_EQ(d.live.size(), 1u);
     EXPECT_EQ(d.live[0], "jwt_secret \"/etc/enginemux/jwt.hex\" -> \"/etc/enginemux/jwt-2.hex\"");
