@@ -5,10 +5,10 @@
 
 #include "admin/access.h"
 #include "admin/exposition.h"
-#include "base/name.h"
 #include "base/clock.h"
 #include "base/hex.h"
 #include "base/log.h"
+#include "base/name.h"
 #include "engine/methods.h"
 #include "http/target.h"
 #include "http/writer.h"
@@ -335,11 +335,12 @@ void AdminHandler::render_sync_metrics(ByteBuffer& out) const {
         appendf(out, "enginemux_sync_best{%.*s} %d\n", static_cast<int>(labels.text().size()),
                 labels.text().data(), static_cast<int>(i) == best ? 1 : 0);
     }
-    out.append("# HELP enginemux_sync_mirrored_total Engine calls mirrored to each other proxy.\n"
-               "# TYPE enginemux_sync_mirrored_total counter\n"
-               "# HELP enginemux_sync_mirror_failures_total Mirrored calls that failed or were "
-               "dropped (too many in flight).\n"
-               "# TYPE enginemux_sync_mirror_failures_total counter\n");
+    out.append(
+        "# HELP enginemux_sync_mirrored_total Engine calls mirrored to each other proxy.\n"
+        "# TYPE enginemux_sync_mirrored_total counter\n"
+        "# HELP enginemux_sync_mirror_failures_total Mirrored calls that failed or were "
+        "dropped (too many in flight).\n"
+        "# TYPE enginemux_sync_mirror_failures_total counter\n");
     for (size_t i = 0; i < ctx_.sync_proxies.size() && i < pipeline::sync_proxies_max; i++) {
         LabelSet labels;
         labels.add("proxy", ctx_.sync_proxies[i]);

@@ -7,8 +7,9 @@
 //   GET  /healthz       200 while the process runs
 //   GET  /readyz        200 when a primary exists (some voter is usable), else 503
 //   POST /recheck       probe every node now
-//   POST /nodes         body: one node in --nodes syntax (URL#jwt-secret=..#timeout=..#do-not-use#name=..)
-//   DELETE /nodes/NAME  remove a node (in-flight calls finish first); NAME is percent-decoded
+//   POST /nodes         body: one node in --nodes syntax
+//   (URL#jwt-secret=..#timeout=..#do-not-use#name=..) DELETE /nodes/NAME  remove a node (in-flight
+//   calls finish first); NAME is percent-decoded
 //                       strictly (a bad escape is 400) and must follow base/name.h's rule
 //   POST /reload        re-read the configuration (what SIGHUP does): 200 with what changed,
 //                       or 400 with why it was refused (the running configuration stays)

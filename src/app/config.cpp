@@ -115,7 +115,8 @@ std::string usage_text() {
            "       enginemux check-config FILE       validate a config file\n"
            "       enginemux tune --check|--apply P  kernel tuning profiles\n"
            "       enginemux payload-example [--help] synthetic newPayload requests\n"
-           "       enginemux validator --config F    CometBFT validator guard (status|promote|demote)\n"
+           "       enginemux validator --config F    CometBFT validator guard "
+           "(status|promote|demote)\n"
            "       enginemux top [--admin A:P] [--once]  live view of a running daemon (--help)\n"
            "       enginemux --version               version, build and detected features\n"
            "\n"
@@ -317,12 +318,18 @@ Result<void> load_sync(const toml::table& t, SyncConfig& s) {
     for (auto&& [k, v] : t) {
         std::string_view key = k.str();
         std::string full = "sync." + std::string(key);
-        if (key == "best_stale_ms") EM_TRY_VOID(toml_number(v, full, s.best_stale_ms, 100, 3'600'000));
-        else if (key == "future_slack_s") EM_TRY_VOID(toml_number(v, full, s.future_slack_s, 0, 86'400));
-        else if (key == "trusted_proxies") EM_TRY_VOID(toml_strings(v, full, s.trusted_proxies));
-        else if (key == "proxies") EM_TRY_VOID(toml_strings(v, full, s.proxies));
-        else if (key == "proxy_request_timeout_ms") EM_TRY_VOID(toml_number(v, full, s.proxy_request_timeout_ms, 1, 600'000));
-        else if (key == "dedup_window_ms") EM_TRY_VOID(toml_number(v, full, s.dedup_window_ms, 0, 3'600'000));
+        if (key == "best_stale_ms")
+            EM_TRY_VOID(toml_number(v, full, s.best_stale_ms, 100, 3'600'000));
+        else if (key == "future_slack_s")
+            EM_TRY_VOID(toml_number(v, full, s.future_slack_s, 0, 86'400));
+        else if (key == "trusted_proxies")
+            EM_TRY_VOID(toml_strings(v, full, s.trusted_proxies));
+        else if (key == "proxies")
+            EM_TRY_VOID(toml_strings(v, full, s.proxies));
+        else if (key == "proxy_request_timeout_ms")
+            EM_TRY_VOID(toml_number(v, full, s.proxy_request_timeout_ms, 1, 600'000));
+        else if (key == "dedup_window_ms")
+            EM_TRY_VOID(toml_number(v, full, s.dedup_window_ms, 0, 3'600'000));
         else if (key == "clients" && v.is_array_of_tables()) {
             s.clients.clear();
             for (auto&& element : *v.as_array()) {
@@ -330,7 +337,8 @@ Result<void> load_sync(const toml::table& t, SyncConfig& s) {
                 EM_TRY_VOID(load_sync_client(*element.as_table(), s.clients.size(), c));
                 s.clients.push_back(std::move(c));
             }
-        } else return unknown_key("sync", key);
+        } else
+            return unknown_key("sync", key);
     }
     return {};
 }
@@ -411,7 +419,8 @@ Result<void> load_toml(const std::string& path, Config& c) {
         else if (key == "health" && v.is_table()) r = load_health(*v.as_table(), c.health);
         else if (key == "engine" && v.is_table()) r = load_engine(*v.as_table(), c.engine);
         else if (key == "admin" && v.is_table()) r = load_admin(*v.as_table(), c.admin);
-        else if (key == "sync" && v.is_table()) r = load_sync(*v.as_table(), c.sync);
+        else if (key == "sync" && v.is_table())
+            r = load_sync(*v.as_table(), c.sync);
         else if (key == "nodes" && v.is_array_of_tables()) {
             c.nodes.clear();
             size_t i = 0;
@@ -530,10 +539,9 @@ Result<void> parse_node_list(std::string_view all, std::vector<NodeConfig>& node
 /// flashbots sync-proxy's flags, accepted in the sync role so that an operator's command line
 /// works as it was (Go's flag package takes -name and --name alike).
 struct SyncProxyFlags {
-    static constexpr const char* names[] = {"addr",    "builders",
-                                            "request-timeout", "proxies",
-                                            "proxy-request-timeout", "loglevel",
-                                            "json"};
+    static constexpr const char* names[] = {
+        "addr",     "builders", "request-timeout", "proxies", "proxy-request-timeout",
+        "loglevel", "json"};
     std::string addr, builders, proxies, loglevel;
     int64_t request_timeout = 0, proxy_timeout = 0;
     bool json = false;
@@ -629,8 +637,8 @@ std::vector<std::string> two_dash_sync_proxy_flags(int argc, const char* const* 
 Result<LoadOutcome> load(int argc, const char* const* argv, Config& out) {
     CLI::App cli("enginemux", "enginemux");
     cli.set_help_flag();  // we print our own usage
-    std::string role, nodes, jwt, listen_addr, log_level, log_format, config_path, admin_listen, admin_token, tls_ca,
-        secrets_dir;
+    std::string role, nodes, jwt, listen_addr, log_level, log_format, config_path, admin_listen,
+        admin_token, tls_ca, secrets_dir;
     int64_t port = 0, timeout = 0, eth_timeout = 0, shards = 0, spin = 0;
     double majority = 0;
     bool help = false, version = false, timings = false, protect_reads = false;

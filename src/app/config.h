@@ -91,20 +91,20 @@ struct SyncClientConfig {
 
 /// The sync role ([sync]): several consensus clients; the ELs follow the best one.
 struct SyncConfig {
-    uint32_t best_stale_ms = 24'000;   ///< the best client quiet this long is replaced
-    uint32_t future_slack_s = 60;      ///< timestamps further ahead of the clock are not believed
+    uint32_t best_stale_ms = 24'000;  ///< the best client quiet this long is replaced
+    uint32_t future_slack_s = 60;     ///< timestamps further ahead of the clock are not believed
     /// IP addresses or CIDRs whose X-Forwarded-For / X-Real-IP headers name the client.
     std::vector<std::string> trusted_proxies;
     /// Other proxies (enginemux, sync-proxy) every engine call is mirrored to, fire-and-forget:
     /// URL[#jwt-secret=PATH][#name=N] (tokens signed with the global secret without one).
     std::vector<std::string> proxies;
     uint32_t proxy_request_timeout_ms = 2'000;  ///< deadline of a mirrored call
-    uint32_t dedup_window_ms = 12'000;  ///< a final newPayload answer is reused this long
+    uint32_t dedup_window_ms = 12'000;          ///< a final newPayload answer is reused this long
     std::vector<SyncClientConfig> clients;
 };
 
 struct Config {
-    std::string role = "mux";  ///< mux (one CL) or sync (several CLs: [sync])
+    std::string role = "mux";               ///< mux (one CL) or sync (several CLs: [sync])
     std::string listen_addr = "127.0.0.1";  ///< executionbackup binds 0.0.0.0; we do not by default
     uint16_t port = 7000;
     std::string jwt_secret_path;            ///< the CL's secret (and the nodes' default)

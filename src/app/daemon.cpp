@@ -172,8 +172,8 @@ struct Daemon::Shard {
                 loop, lc, d.sync_config_, d.registry_, d.board_, *d.metrics_[0]);
             self->listener = &self->sync->engine();
         } else {
-            self->mux = std::make_unique<listener::EngineListener>(loop, lc, d.registry_,
-                                                                   d.board_, *d.metrics_[0]);
+            self->mux = std::make_unique<listener::EngineListener>(loop, lc, d.registry_, d.board_,
+                                                                   *d.metrics_[0]);
             self->listener = self->mux.get();
         }
         http::ServerConfig sc;
@@ -389,13 +389,14 @@ Result<void> Daemon::start() {
     char address[80], admin[80] = "off";
     if (control_->admin_server) control_->admin_server->address().format(admin, sizeof admin);
     // Tests and scripts read these two lines to find ports chosen with port 0.
-    EM_LOG_FIELDS(LogLevel::info,
-                  (log_field("version", em::version()), log_field("role", std::string_view(role)),
-                   log_field("nodes", registry_.count()), log_field("shard_cpu", shard_cpu),
-                   log_field("control_cpu", control_cpu)),
-                  "enginemux %s: %s role, %zu nodes, quorum %g, engine shard on cpu %d%s, control on cpu %d",
-                  em::version(), role.c_str(), registry_.count(), quorum, shard_cpu, spinning ? " (spinning)" : "",
-                  control_cpu);
+    EM_LOG_FIELDS(
+        LogLevel::info,
+        (log_field("version", em::version()), log_field("role", std::string_view(role)),
+         log_field("nodes", registry_.count()), log_field("shard_cpu", shard_cpu),
+         log_field("control_cpu", control_cpu)),
+        "enginemux %s: %s role, %zu nodes, quorum %g, engine shard on cpu %d%s, control on cpu %d",
+        em::version(), role.c_str(), registry_.count(), quorum, shard_cpu,
+        spinning ? " (spinning)" : "", control_cpu);
     listen_address_.format(address, sizeof address);
     EM_LOG_FIELDS(LogLevel::info, (log_field("listen", address), log_field("admin", admin)),
                   "listening on %s, admin API on %s", address, admin);

@@ -33,7 +33,6 @@ std::string text(const std::vector<SyncClientConfig>& clients) {
     return text(list);
 }
 
-
 struct Differ {
     const Config& a;
     const Config& b;

@@ -73,8 +73,7 @@ EngineListener::EngineListener(io::Loop& loop, const ListenerConfig& config,
       cl_secret_(config.cl_secret),
       jwt_(std::in_place, config.cl_secret),
       policy_(config.policy),
-      core_(with_random_key(config.core), role ? role->policy() : policy_, *this, *this,
-            metrics) {
+      core_(with_random_key(config.core), role ? role->policy() : policy_, *this, *this, metrics) {
     if (role) core_.set_gate(role->gate());
     reap_timer_.fn = on_reap_timer;
     reap_timer_.owner = this;

@@ -72,8 +72,8 @@ struct PipelineCore::Entry {
     size_t waiting = 0;
 };
 
-PipelineCore::PipelineCore(const CoreConfig& config, const Policy& policy,
-                           const NodeTable& nodes, Shell& shell, ShardMetrics& metrics)
+PipelineCore::PipelineCore(const CoreConfig& config, const Policy& policy, const NodeTable& nodes,
+                           Shell& shell, ShardMetrics& metrics)
     : config_(config),
       policy_(policy),
       nodes_(nodes),
@@ -83,8 +83,8 @@ PipelineCore::PipelineCore(const CoreConfig& config, const Policy& policy,
       responses_(jsonrpc::Limits{.batch_entries_max = config.batch_entries_max,
                                  .body_bytes_max = config.body_bytes_max}),
       verifier_(verifier_config(config)),
-      env_{metrics, policy, nodes, responses_, answers_, engine_suspect_, nullptr,
-           config.body_bytes_max},
+      env_{metrics,  policy,          nodes,   responses_,
+           answers_, engine_suspect_, nullptr, config.body_bytes_max},
       votes_(std::make_unique<CallPool<Entry<VoteCall>>>(config.in_flight_max)),
       gathers_(std::make_unique<CallPool<Entry<GatherCall>>>(config.in_flight_max)),
       forwards_(std::make_unique<CallPool<Entry<ForwardCall>>>(config.in_flight_max)),
@@ -180,8 +180,7 @@ void PipelineCore::route(const Sink& sink, const jsonrpc::Request& request, std:
 }
 
 bool PipelineCore::decode_payload(const Sink& sink, const jsonrpc::Request& request,
-                                  const engine::MethodInfo& method, size_t entry,
-                                  uint64_t now_ns) {
+                                  const engine::MethodInfo& method, size_t entry, uint64_t now_ns) {
     // Decode first: a malformed payload is answered -32602 and never sent to a node.
     auto params = parser_.rewind_to_params(entry);
     Result<void> decoded = params.error()
@@ -327,8 +326,7 @@ void PipelineCore::answer_waiters(Entry<VoteCall>& e, uint32_t index, std::strin
         } else {
             jsonrpc::write_result(waiter_answer_, w.id.view(), parsed->result);
         }
-        metrics_.request_latency[w.method_slot].record_us(elapsed_ns(w.received_ns, now_ns) /
-                                                          1000);
+        metrics_.request_latency[w.method_slot].record_us(elapsed_ns(w.received_ns, now_ns) / 1000);
         deliver(w.sink, 200, waiter_answer_.view(), now_ns);
     }
     e.waiting = 0;

@@ -48,9 +48,7 @@ class Policy {
 class ForwardingPolicy : public Policy {
   public:
     explicit ForwardingPolicy(const Policy& inner) : inner_(inner) {}
-    CallKind route(const engine::MethodInfo* method) const override {
-        return inner_.route(method);
-    }
+    CallKind route(const engine::MethodInfo* method) const override { return inner_.route(method); }
     bool takes_part(CallKind kind, const NodeView& n) const override {
         return inner_.takes_part(kind, n);
     }

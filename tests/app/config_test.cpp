@@ -209,11 +209,11 @@ TEST(Sync, RoleFlagAndTableWithDefaults) {
 
 TEST(Sync, SyncProxysFlagsWorkWithOneDashOrTwo) {
     Config c;
-    auto r = run({"--role", "sync", "--jwt-secret", "/etc/cl.hex", "-addr", "0.0.0.0:25591",
-                  "-builders=http://127.0.0.1:8551#jwt-secret=/etc/el1.hex,http://127.0.0.1:8552",
-                  "--request-timeout", "1500", "-proxy-request-timeout=900", "-loglevel", "debug",
-                  "-json"},
-                 c);
+    auto r = run(
+        {"--role", "sync", "--jwt-secret", "/etc/cl.hex", "-addr", "0.0.0.0:25591",
+         "-builders=http://127.0.0.1:8551#jwt-secret=/etc/el1.hex,http://127.0.0.1:8552",
+         "--request-timeout", "1500", "-proxy-request-timeout=900", "-loglevel", "debug", "-json"},
+        c);
     ASSERT_TRUE(r) << r.error().c_str();
     EXPECT_EQ(c.listen_addr, "0.0.0.0");
     EXPECT_EQ(c.port, 25591);
@@ -277,7 +277,8 @@ TEST(Sync, ErrorsNameTheKey) {
     for (const Case& k : cases) {
         std::string path = temp_file(
             "role = \"sync\"\njwt_secret = \"/etc/enginemux/jwt.hex\"\n[[nodes]]\nurl = "
-            "\"http://127.0.0.1:8551\"\n" + std::string(k.table) + "\n");
+            "\"http://127.0.0.1:8551\"\n" +
+            std::string(k.table) + "\n");
         auto c = load_file(path);
         ::unlink(path.c_str());
         ASSERT_FALSE(c) << k.table;
@@ -289,7 +290,8 @@ TEST(Sync, ErrorsNameTheKey) {
         run({"--role", "builder", "--nodes", "http://127.0.0.1:8551", "--jwt-secret", "/x"}, c);
     ASSERT_FALSE(role);
     EXPECT_NE(role.error().message().find("role 'builder' is not supported (supported: mux, sync)"),
-              std::string_view::npos) << role.error().c_str();
+              std::string_view::npos)
+        << role.error().c_str();
 }
 
 TEST(Toml, StrictAboutKeysTypesAndRanges) {

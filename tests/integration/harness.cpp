@@ -233,9 +233,9 @@ std::string jwt_for(const std::string& secret_path, const std::string& id) {
             std::span(reinterpret_cast<const uint8_t*>(text.data()), text.size()), out.data());
         return out;
     };
-    std::string signed_part = encode(R"({"alg":"HS256","typ":"JWT"})") + "." +
-                              encode(R"({"iat":)" + std::to_string(wall_s()) + R"(,"id":")" + id +
-                                     R"("})");
+    std::string signed_part =
+        encode(R"({"alg":"HS256","typ":"JWT"})") + "." +
+        encode(R"({"iat":)" + std::to_string(wall_s()) + R"(,"id":")" + id + R"("})");
     http::HmacSha256 hmac(secret->key);
     http::HmacSha256::Digest sig = hmac.mac(signed_part);
     std::string s(http::base64url_encoded_bytes(sig.size()), '\0');
