@@ -8,7 +8,9 @@
 #   integration  mux, admin and churn: the TSan-built daemon under load, with admin API reads
 #                (/status, /metrics: the shard's counters and the board), node adds and removals
 #                (registry updates and tasks posted to the shard) and ELs dying (shards reporting
-#                failures to the board); churn repeats EM_CHURN_REPEAT times (default 5);
+#                failures to the board); churn repeats EM_CHURN_REPEAT times (default 5); sync
+#                (the sync role: /status and /metrics read its clients' seqlocked records while
+#                the shard writes them, and a reload posts its settings);
 #                load_integration (enginemux-load's worker threads) and mockel_integration (the
 #                mock EL's threads and shared state)
 #   soak         tests/soak for 30 s + 30 s at 100 req/s with every process TSan-built (daemon,
@@ -29,6 +31,7 @@ ninja -C build-tsan \
   tests/base/test_base tests/io/test_io tests/upstream/test_upstream tests/net/test_net \
   src/app/enginemux src/mockel/enginemux-mock-el \
   tests/integration/test_mux tests/integration/test_admin tests/integration/test_churn \
+  tests/integration/test_sync \
   bench/load/enginemux-load bench/load/test_load_integration tests/mockel/test_mockel_integration \
   tests/soak/test_soak
 reports="$PWD/build-tsan/tsan-reports"
@@ -39,7 +42,7 @@ export TSAN_OPTIONS
 status=0
 EM_CHURN_REPEAT=${EM_CHURN_REPEAT:-5} \
   meson test -C build-tsan --no-rebuild --print-errorlogs --num-processes 2 --timeout-multiplier 5 \
-  base io upstream net mux admin churn load_integration mockel_integration || status=$?
+  base io upstream net mux admin churn sync load_integration mockel_integration || status=$?
 echo "== soak under ThreadSanitizer (30 s + 30 s)"
 EM_SOAK_SECONDS=30 EM_SOAK_RATE=100 EM_SOAK_P99_SLACK_MS=60000 EM_SOAK_RSS_FLAT_PCT=100 \
   EM_ENGINEMUX=build-tsan/src/app/enginemux EM_MOCK_EL=build-tsan/src/mockel/enginemux-mock-el \

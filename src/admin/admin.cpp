@@ -5,9 +5,10 @@
 
 #include "admin/access.h"
 #include "admin/exposition.h"
-#include "base/name.h"
 #include "base/clock.h"
+#include "base/hex.h"
 #include "base/log.h"
+#include "base/name.h"
 #include "engine/methods.h"
 #include "http/target.h"
 #include "http/writer.h"
@@ -266,7 +267,104 @@ void AdminHandler::render_status(ByteBuffer& out) const {
     }
     out.append("],\"recent_votes\":");
     render_recent_votes(out, now);
+    if (std::string_view(ctx_.role) == "sync") {
+        out.append(",\"sync\":");
+        render_sync(out, now);
+    }
     out.append("}");
+}
+
+void AdminHandler::render_sync(ByteBuffer& out, uint64_t now) const {
+    // One engine shard runs the sync policy: its board is the first shard's.
+    const pipeline::SyncBoard& board = ctx_.shards.front()->sync;
+    int best = board.best();
+    pipeline::SyncClientRecord c;
+    out.append("{\"best\":");
+    if (best >= 0 && board.read(static_cast<size_t>(best), c) && c.used) {
+        jsonrpc::write_json_string(out, c.name_view());
+    } else {
+        out.append("null");
+    }
+    out.append(",\"clients\":[");
+    bool first = true;
+    for (size_t i = 0; i < pipeline::sync_clients_max; i++) {
+        if (!board.read(i, c) || !c.used) continue;
+        if (!first) out.push_back(',');
+        first = false;
+        out.append("{\"name\":");
+        jsonrpc::write_json_string(out, c.name_view());
+        out.append(",\"address\":");
+        jsonrpc::write_json_string(out, c.address_view());
+        out.append(",\"timestamp\":");
+        if (c.has_timestamp) {
+            appendf(out, "%llu", static_cast<unsigned long long>(c.timestamp));
+        } else {
+            out.append("null");
+        }
+        out.append(",\"head\":");
+        if (c.has_head) {
+            char head[70] = {'"'};
+            format_data(c.head, head + 1);  // 0x + 64 digits
+            head[67] = '"';
+            out.append(std::string_view(head, 68));
+        } else {
+            out.append("null");
+        }
+        uint64_t calls = 0;
+        for (uint64_t n : c.calls) calls += n;
+        uint64_t age_ms = now > c.last_call_ns ? (now - c.last_call_ns) / 1'000'000 : 0;
+        appendf(out, ",\"calls\":%llu,\"best\":%s,\"future\":%s,\"last_call_age_ms\":%llu}",
+                static_cast<unsigned long long>(calls),
+                static_cast<int>(i) == best ? "true" : "false", c.future ? "true" : "false",
+                static_cast<unsigned long long>(age_ms));
+    }
+    out.append("]}");
+}
+
+void AdminHandler::render_sync_metrics(ByteBuffer& out) const {
+    const pipeline::SyncBoard& board = ctx_.shards.front()->sync;
+    int best = board.best();
+    out.append(
+        "# HELP enginemux_sync_best 1 for the consensus client the execution clients follow.\n"
+        "# TYPE enginemux_sync_best gauge\n");
+    pipeline::SyncClientRecord c;
+    for (size_t i = 0; i < pipeline::sync_clients_max; i++) {
+        if (!board.read(i, c) || !c.used) continue;
+        LabelSet labels;
+        labels.add("client", c.name_view());
+        appendf(out, "enginemux_sync_best{%.*s} %d\n", static_cast<int>(labels.text().size()),
+                labels.text().data(), static_cast<int>(i) == best ? 1 : 0);
+    }
+    out.append(
+        "# HELP enginemux_sync_mirrored_total Engine calls mirrored to each other proxy.\n"
+        "# TYPE enginemux_sync_mirrored_total counter\n"
+        "# HELP enginemux_sync_mirror_failures_total Mirrored calls that failed or were "
+        "dropped (too many in flight).\n"
+        "# TYPE enginemux_sync_mirror_failures_total counter\n");
+    for (size_t i = 0; i < ctx_.sync_proxies.size() && i < pipeline::sync_proxies_max; i++) {
+        LabelSet labels;
+        labels.add("proxy", ctx_.sync_proxies[i]);
+        int n = static_cast<int>(labels.text().size());
+        appendf(out, "enginemux_sync_mirrored_total{%.*s} %llu\n", n, labels.text().data(),
+                static_cast<unsigned long long>(load(board.mirrored[i])));
+        appendf(out, "enginemux_sync_mirror_failures_total{%.*s} %llu\n", n, labels.text().data(),
+                static_cast<unsigned long long>(load(board.mirror_failures[i])));
+    }
+    out.append(
+        "# HELP enginemux_sync_client_calls_total Requests from each consensus client, by "
+        "method.\n"
+        "# TYPE enginemux_sync_client_calls_total counter\n");
+    for (size_t i = 0; i < pipeline::sync_clients_max; i++) {
+        if (!board.read(i, c) || !c.used) continue;
+        for (size_t m = 0; m < c.calls.size(); m++) {
+            if (c.calls[m] == 0) continue;
+            LabelSet labels;
+            labels.add("client", c.name_view()).add("method", method_label(m));
+            appendf(out, "enginemux_sync_client_calls_total{%.*s} %llu\n",
+                    static_cast<int>(labels.text().size()), labels.text().data(),
+                    static_cast<unsigned long long>(c.calls[m]));
+        }
+    }
 }
 
 namespace {
@@ -527,6 +625,7 @@ void AdminHandler::render_metrics(ByteBuffer& out) const {
             "# TYPE enginemux_log_lines_dropped_total counter\n"
             "enginemux_log_lines_dropped_total %llu\n",
             static_cast<unsigned long long>(log_dropped_total()));
+    if (std::string_view(ctx_.role) == "sync") render_sync_metrics(out);
 }
 
 }  // namespace em::admin

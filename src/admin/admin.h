@@ -2,13 +2,14 @@
 // 127.0.0.1:9551 by default.
 //
 //   GET  /status        JSON: nodes with health, latency, role, primary (executionbackup's fields
-//                       plus ours)
+//                       plus ours); in the sync role also "sync" (best client, every client)
 //   GET  /metrics       Prometheus text, names prefixed enginemux_
 //   GET  /healthz       200 while the process runs
 //   GET  /readyz        200 when a primary exists (some voter is usable), else 503
 //   POST /recheck       probe every node now
-//   POST /nodes         body: one node in --nodes syntax (URL#jwt-secret=..#timeout=..#do-not-use#name=..)
-//   DELETE /nodes/NAME  remove a node (in-flight calls finish first); NAME is percent-decoded
+//   POST /nodes         body: one node in --nodes syntax
+//   (URL#jwt-secret=..#timeout=..#do-not-use#name=..) DELETE /nodes/NAME  remove a node (in-flight
+//   calls finish first); NAME is percent-decoded
 //                       strictly (a bad escape is 400) and must follow base/name.h's rule
 //   POST /reload        re-read the configuration (what SIGHUP does): 200 with what changed,
 //                       or 400 with why it was refused (the running configuration stays)
@@ -24,6 +25,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "base/budget.h"
 #include "base/buffer.h"
@@ -60,6 +62,7 @@ struct AdminContext {
     const ByteBudget* body_budget = nullptr;  ///< for the buffered-body gauge; nullptr: none
     std::string token;           ///< "" = none configured: writes are refused (403)
     bool protect_reads = false;  ///< reads need the token too
+    std::vector<std::string> sync_proxies;  ///< the sync role's [sync] proxies, by name
 };
 
 class AdminHandler final : public http::Handler {
@@ -72,6 +75,10 @@ public:
     void render_metrics(ByteBuffer& out) const;
     /// `recent_votes` of /status: the last finished votes, each node's answer by name.
     void render_recent_votes(ByteBuffer& out, uint64_t now_ns) const;
+    /// `sync` of /status in the sync role: the best client and every client heard from.
+    void render_sync(ByteBuffer& out, uint64_t now_ns) const;
+    /// enginemux_sync_best{client} and enginemux_sync_client_calls_total{client,method}.
+    void render_sync_metrics(ByteBuffer& out) const;
     /// The quorum /status shows (a reload changed it).
     void set_quorum(double quorum) { ctx_.quorum = quorum; }
 

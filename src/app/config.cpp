@@ -9,6 +9,8 @@
 #include <toml++/toml.h>
 
 #include "base/name.h"
+#include "io/ip.h"
+#include "pipeline/sync_board.h"
 
 namespace em::app {
 
@@ -108,16 +110,21 @@ Result<NodeConfig> parse_node_spec(std::string_view spec) {
 std::string usage_text() {
     return "enginemux — one consensus client, several execution clients, one safe answer\n"
            "\n"
-           "usage: enginemux [flags]                 run the daemon (mux role)\n"
+           "usage: enginemux [flags]                 run the daemon (mux or sync role)\n"
            "       enginemux blockhash [FILE|-]      check newPayload block hashes\n"
            "       enginemux check-config FILE       validate a config file\n"
            "       enginemux tune --check|--apply P  kernel tuning profiles\n"
            "       enginemux payload-example [--help] synthetic newPayload requests\n"
-           "       enginemux validator --config F    CometBFT validator guard (status|promote|demote)\n"
+           "       enginemux validator --config F    CometBFT validator guard "
+           "(status|promote|demote)\n"
            "       enginemux top [--admin A:P] [--once]  live view of a running daemon (--help)\n"
            "       enginemux --version               version, build and detected features\n"
            "\n"
            "flags (executionbackup-compatible first; a flag overrides --config):\n"
+           "  --role mux|sync        mux: one CL (default); sync: several CLs, the ELs follow\n"
+           "                         the best (highest timestamp); settings in [sync]:\n"
+           "                         best_stale_ms, future_slack_s, trusted_proxies,\n"
+           "                         dedup_window_ms, [[sync.clients]] name + jwt_secret\n"
            "  --nodes URL[#jwt-secret=PATH][#timeout=MS][#do-not-use][#name=N],...\n"
            "                         execution clients' authrpc URLs (http:// or https://)\n"
            "  --jwt-secret PATH      the CL's JWT secret (also used for nodes without one)\n"
@@ -142,6 +149,16 @@ std::string usage_text() {
            "  --admin-protect-reads  GET on the admin API needs the token too (default: open)\n"
            "  --admin-secrets-dir D  #jwt-secret= files of nodes added through the admin API\n"
            "                         must lie under D (default /etc/enginemux)\n"
+           "\n"
+           "sync role (--role sync), flashbots sync-proxy's flags (one dash works too):\n"
+           "  --addr HOST:PORT       listen address (default 127.0.0.1:25590 in this role)\n"
+           "  --builders URL,...     the ELs, as --nodes (#jwt-secret=, #timeout=, #name=)\n"
+           "  --request-timeout MS   cap on every EL's deadline (default 2000 in this role)\n"
+           "  --proxies URL[#jwt-secret=PATH][#name=N],...  mirror every engine call to\n"
+           "                         other proxies, fire-and-forget (failures counted)\n"
+           "  --proxy-request-timeout MS  deadline of a mirrored call (default 2000)\n"
+           "  --loglevel L           as --log-level\n"
+           "  --json                 JSON log lines (as --log-format json)\n"
            "  -h, --help             this text\n"
            "\n"
            "signals: SIGTERM/SIGINT drain in-flight requests and exit; SIGHUP re-reads the\n"
@@ -264,6 +281,69 @@ Result<void> load_admin(const toml::table& t, AdminConfig& a) {
     return {};
 }
 
+Result<void> toml_strings(const toml::node& node, std::string_view key,
+                          std::vector<std::string>& out) {
+    if (!node.is_array())
+        return failf(Errc::invalid_input, "%.*s: expected an array of strings",
+                     static_cast<int>(key.size()), key.data());
+    out.clear();
+    for (auto&& element : *node.as_array()) {
+        std::string text;
+        std::string where = std::string(key) + "[" + std::to_string(out.size()) + "]";
+        EM_TRY_VOID(toml_string(element, where, text));
+        out.push_back(std::move(text));
+    }
+    return {};
+}
+
+Result<void> load_sync_client(const toml::table& t, size_t index, SyncClientConfig& c) {
+    std::string where = "sync.clients[" + std::to_string(index) + "]";
+    for (auto&& [k, v] : t) {
+        std::string_view key = k.str();
+        std::string full = where + "." + std::string(key);
+        if (key == "name") {
+            EM_TRY_VOID(toml_string(v, full, c.name));
+            if (auto ok = check_name(c.name); !ok) return Unexpected(ok.error().prefix(full));
+        } else if (key == "jwt_secret") {
+            EM_TRY_VOID(toml_string(v, full, c.jwt_secret_path));
+        } else {
+            return unknown_key(where, key);
+        }
+    }
+    if (c.name.empty() || c.jwt_secret_path.empty())
+        return failf(Errc::invalid_input, "%s: name and jwt_secret are required", where.c_str());
+    return {};
+}
+
+Result<void> load_sync(const toml::table& t, SyncConfig& s) {
+    for (auto&& [k, v] : t) {
+        std::string_view key = k.str();
+        std::string full = "sync." + std::string(key);
+        if (key == "best_stale_ms")
+            EM_TRY_VOID(toml_number(v, full, s.best_stale_ms, 100, 3'600'000));
+        else if (key == "future_slack_s")
+            EM_TRY_VOID(toml_number(v, full, s.future_slack_s, 0, 86'400));
+        else if (key == "trusted_proxies")
+            EM_TRY_VOID(toml_strings(v, full, s.trusted_proxies));
+        else if (key == "proxies")
+            EM_TRY_VOID(toml_strings(v, full, s.proxies));
+        else if (key == "proxy_request_timeout_ms")
+            EM_TRY_VOID(toml_number(v, full, s.proxy_request_timeout_ms, 1, 600'000));
+        else if (key == "dedup_window_ms")
+            EM_TRY_VOID(toml_number(v, full, s.dedup_window_ms, 0, 3'600'000));
+        else if (key == "clients" && v.is_array_of_tables()) {
+            s.clients.clear();
+            for (auto&& element : *v.as_array()) {
+                SyncClientConfig c;
+                EM_TRY_VOID(load_sync_client(*element.as_table(), s.clients.size(), c));
+                s.clients.push_back(std::move(c));
+            }
+        } else
+            return unknown_key("sync", key);
+    }
+    return {};
+}
+
 Result<void> load_node(const toml::table& t, size_t index, NodeConfig& n) {
     char where[48];
     std::snprintf(where, sizeof where, "nodes[%zu]", index);
@@ -340,6 +420,8 @@ Result<void> load_toml(const std::string& path, Config& c) {
         else if (key == "health" && v.is_table()) r = load_health(*v.as_table(), c.health);
         else if (key == "engine" && v.is_table()) r = load_engine(*v.as_table(), c.engine);
         else if (key == "admin" && v.is_table()) r = load_admin(*v.as_table(), c.admin);
+        else if (key == "sync" && v.is_table())
+            r = load_sync(*v.as_table(), c.sync);
         else if (key == "nodes" && v.is_array_of_tables()) {
             c.nodes.clear();
             size_t i = 0;
@@ -351,6 +433,7 @@ Result<void> load_toml(const std::string& path, Config& c) {
             }
         } else r = unknown_key("", key);
         if (!r) return Unexpected(r.error().prefix(path));
+        if (key == "listen_addr" || key == "port") c.listen_set = true;
     }
     return {};
 }
@@ -367,12 +450,40 @@ Result<void> validate_admin(const AdminConfig& a) {
     return {};
 }
 
+Result<void> validate_sync(const SyncConfig& s) {
+    for (size_t i = 0; i < s.trusted_proxies.size(); i++) {
+        if (auto ok = io::IpNetwork::parse(s.trusted_proxies[i]); !ok)
+            return Unexpected(ok.error().prefix("[sync] trusted_proxies[" + std::to_string(i) +
+                                                "] (an IP address or CIDR)"));
+    }
+    if (s.proxies.size() > pipeline::sync_proxies_max)
+        return failf(Errc::invalid_input, "[sync] proxies: %zu proxies, at most %zu",
+                     s.proxies.size(), pipeline::sync_proxies_max);
+    for (size_t i = 0; i < s.proxies.size(); i++) {
+        if (auto ok = parse_node_spec(s.proxies[i]); !ok)
+            return Unexpected(ok.error().prefix("[sync] proxies[" + std::to_string(i) + "]"));
+    }
+    std::set<std::string> names;
+    for (const SyncClientConfig& c : s.clients) {
+        if (!names.insert(c.name).second)
+            return failf(Errc::invalid_input, "[[sync.clients]]: two clients are named '%s'",
+                         c.name.c_str());
+    }
+    return {};
+}
+
 }  // namespace
 
 Result<void> validate(Config& c) {
-    if (c.role != "mux")
-        return failf(Errc::invalid_input, "role '%s' is not supported yet (supported: mux)",
+    if (c.role != "mux" && c.role != "sync")
+        return failf(Errc::invalid_input, "role '%s' is not supported (supported: mux, sync)",
                      c.role.c_str());
+    if (c.role == "sync") {
+        EM_TRY_VOID(validate_sync(c.sync));
+        // sync-proxy's defaults: its port, and its request timeout as every node's deadline cap.
+        if (!c.listen_set) c.port = 25590;
+        if (c.engine.timeout_ms == 0) c.engine.timeout_ms = 2'000;
+    }
     if (c.nodes.empty())
         return fail(Errc::invalid_input, "no execution clients: give --nodes URL,... or [[nodes]]");
     std::set<std::string> names;
@@ -412,14 +523,127 @@ Result<Config> load_file(const std::string& path) {
     return c;
 }
 
+namespace {
+
+/// Parses a comma-separated list in --nodes syntax (also --builders).
+Result<void> parse_node_list(std::string_view all, std::vector<NodeConfig>& nodes) {
+    nodes.clear();
+    while (!all.empty()) {
+        size_t comma = all.find(',');
+        std::string_view one = all.substr(0, comma);
+        if (!one.empty()) nodes.push_back(EM_TRY(parse_node_spec(one)));
+        all = comma == std::string_view::npos ? std::string_view() : all.substr(comma + 1);
+    }
+    return {};
+}
+
+/// flashbots sync-proxy's flags, accepted in the sync role so that an operator's command line
+/// works as it was (Go's flag package takes -name and --name alike).
+struct SyncProxyFlags {
+    static constexpr const char* names[] = {
+        "addr",     "builders", "request-timeout", "proxies", "proxy-request-timeout",
+        "loglevel", "json"};
+    std::string addr, builders, proxies, loglevel;
+    int64_t request_timeout = 0, proxy_timeout = 0;
+    bool json = false;
+    CLI::Option *o_addr = nullptr, *o_builders = nullptr, *o_request_timeout = nullptr,
+                *o_proxies = nullptr, *o_proxy_timeout = nullptr, *o_loglevel = nullptr;
+
+    void add(CLI::App& cli) {
+        o_addr = cli.add_option("--addr", addr);
+        o_builders = cli.add_option("--builders", builders);
+        o_request_timeout = cli.add_option("--request-timeout", request_timeout);
+        o_proxies = cli.add_option("--proxies", proxies);
+        o_proxy_timeout = cli.add_option("--proxy-request-timeout", proxy_timeout);
+        o_loglevel = cli.add_option("--loglevel", loglevel);
+        cli.add_flag("--json", json);
+    }
+    bool any() const {
+        return o_addr->count() || o_builders->count() || o_request_timeout->count() ||
+               o_proxies->count() || o_proxy_timeout->count() || o_loglevel->count() || json;
+    }
+    [[nodiscard]] Result<void> apply(Config& c) const;
+};
+
+Result<void> SyncProxyFlags::apply(Config& c) const {
+    if (any() && c.role != "sync")
+        return fail(Errc::invalid_input,
+                    "--addr, --builders, --proxies, --loglevel, --json... are sync-proxy's flags: "
+                    "they need --role sync");
+    if (o_addr->count()) {
+        size_t colon = addr.rfind(':');
+        auto port = colon == std::string::npos
+                        ? Result<uint64_t>(fail(Errc::invalid_input, "no port"))
+                        : parse_u64(std::string_view(addr).substr(colon + 1), "--addr port");
+        if (!port || *port > 65535)
+            return failf(Errc::invalid_input, "--addr '%s' is not HOST:PORT (e.g. 127.0.0.1:25590)",
+                         addr.c_str());
+        std::string host = addr.substr(0, colon);
+        if (host.size() >= 2 && host.front() == '[' && host.back() == ']')
+            host = host.substr(1, host.size() - 2);
+        c.listen_addr = host.empty() ? "0.0.0.0" : host;  // Go's ":25590" is every address
+        c.port = static_cast<uint16_t>(*port);
+        c.listen_set = true;
+    }
+    if (o_builders->count()) EM_TRY_VOID(parse_node_list(builders, c.nodes));
+    if (o_request_timeout->count()) {
+        if (request_timeout < 1 || request_timeout > 600'000)
+            return failf(Errc::invalid_input, "--request-timeout %lld is not 1..600000 ms",
+                         static_cast<long long>(request_timeout));
+        c.engine.timeout_ms = static_cast<uint32_t>(request_timeout);
+    }
+    if (o_proxies->count()) {
+        c.sync.proxies.clear();
+        std::string_view all = proxies;
+        while (!all.empty()) {
+            size_t comma = all.find(',');
+            if (comma != 0) c.sync.proxies.emplace_back(all.substr(0, comma));
+            all = comma == std::string_view::npos ? std::string_view() : all.substr(comma + 1);
+        }
+    }
+    if (o_proxy_timeout->count()) {
+        if (proxy_timeout < 1 || proxy_timeout > 600'000)
+            return failf(Errc::invalid_input, "--proxy-request-timeout %lld is not 1..600000 ms",
+                         static_cast<long long>(proxy_timeout));
+        c.sync.proxy_request_timeout_ms = static_cast<uint32_t>(proxy_timeout);
+    }
+    if (o_loglevel->count()) {
+        auto level = parse_log_level(loglevel);
+        if (!level) return Unexpected(level.error().prefix("--loglevel"));
+        c.log_level = *level;
+    }
+    if (json) c.log_format = LogFormat::json;
+    return {};
+}
+
+/// argv with sync-proxy's one-dash forms (-addr, -builders=URL...) written with two dashes.
+std::vector<std::string> two_dash_sync_proxy_flags(int argc, const char* const* argv) {
+    std::vector<std::string> args(argv, argv + argc);
+    for (size_t i = 1; i < args.size(); i++) {
+        std::string& a = args[i];
+        if (a.size() < 2 || a[0] != '-' || a[1] == '-') continue;
+        std::string_view name = std::string_view(a).substr(1, a.find('=') - 1);
+        for (const char* known : SyncProxyFlags::names) {
+            if (name == known) {
+                a.insert(0, "-");
+                break;
+            }
+        }
+    }
+    return args;
+}
+
+}  // namespace
+
 Result<LoadOutcome> load(int argc, const char* const* argv, Config& out) {
     CLI::App cli("enginemux", "enginemux");
     cli.set_help_flag();  // we print our own usage
-    std::string nodes, jwt, listen_addr, log_level, log_format, config_path, admin_listen, admin_token, tls_ca,
-        secrets_dir;
+    std::string role, nodes, jwt, listen_addr, log_level, log_format, config_path, admin_listen,
+        admin_token, tls_ca, secrets_dir;
     int64_t port = 0, timeout = 0, eth_timeout = 0, shards = 0, spin = 0;
     double majority = 0;
     bool help = false, version = false, timings = false, protect_reads = false;
+    auto* o_role = cli.add_option("--role", role);
     auto* o_nodes = cli.add_option("--nodes,-n", nodes);
     auto* o_jwt = cli.add_option("--jwt-secret,-j", jwt);
     auto* o_port = cli.add_option("--port,-p", port);
@@ -440,8 +664,13 @@ Result<LoadOutcome> load(int argc, const char* const* argv, Config& out) {
     cli.add_flag("--node-timings", timings);
     cli.add_flag("--help,-h", help);
     cli.add_flag("--version,-V", version);
+    SyncProxyFlags sync_proxy;
+    sync_proxy.add(cli);
+    std::vector<std::string> args = two_dash_sync_proxy_flags(argc, argv);
+    std::vector<const char*> arg_pointers;
+    for (const std::string& a : args) arg_pointers.push_back(a.c_str());
     try {
-        cli.parse(argc, argv);
+        cli.parse(static_cast<int>(arg_pointers.size()), arg_pointers.data());
     } catch (const CLI::ParseError& e) {
         return failf(Errc::invalid_input, "%s (see enginemux --help)", e.what());
     }
@@ -450,24 +679,20 @@ Result<LoadOutcome> load(int argc, const char* const* argv, Config& out) {
 
     Config c;
     if (o_config->count()) EM_TRY_VOID(load_toml(config_path, c));
-    if (o_nodes->count()) {
-        c.nodes.clear();
-        std::string_view all = nodes;
-        while (!all.empty()) {
-            size_t comma = all.find(',');
-            std::string_view one = all.substr(0, comma);
-            if (!one.empty()) c.nodes.push_back(EM_TRY(parse_node_spec(one)));
-            all = comma == std::string_view::npos ? std::string_view() : all.substr(comma + 1);
-        }
-    }
+    if (o_role->count()) c.role = role;
+    if (o_nodes->count()) EM_TRY_VOID(parse_node_list(nodes, c.nodes));
     if (o_jwt->count()) c.jwt_secret_path = jwt;
     if (o_port->count()) {
         if (port < 0 || port > 65535)
             return failf(Errc::invalid_input, "--port %lld is not 0..65535 (0: any free port)",
                          static_cast<long long>(port));
         c.port = static_cast<uint16_t>(port);
+        c.listen_set = true;
     }
-    if (o_addr->count()) c.listen_addr = listen_addr;
+    if (o_addr->count()) {
+        c.listen_addr = listen_addr;
+        c.listen_set = true;
+    }
     if (o_timeout->count()) {
         if (timeout < 1 || timeout > 600'000)
             return failf(Errc::invalid_input, "--timeout %lld is not 1..600000 ms", static_cast<long long>(timeout));
@@ -508,6 +733,7 @@ Result<LoadOutcome> load(int argc, const char* const* argv, Config& out) {
     if (o_secrets_dir->count()) c.admin.secrets_dir = secrets_dir;
     if (protect_reads) c.admin.protect_reads = true;
     if (timings) c.node_timings = true;
+    EM_TRY_VOID(sync_proxy.apply(c));
     EM_TRY_VOID(validate(c));
     out = std::move(c);
     return LoadOutcome::run;

@@ -84,8 +84,30 @@ struct EngineConfig {
     uint32_t payload_ids_max = 64;      ///< bounded payloadId map
 };
 
+/// A consensus client with its own JWT secret ([[sync.clients]]): a token whose `id` claim is
+/// `name` must be signed with this secret (others use the global --jwt-secret).
+struct SyncClientConfig {
+    std::string name;             ///< base/name.h's rule; unique
+    std::string jwt_secret_path;  ///< required
+    friend bool operator==(const SyncClientConfig&, const SyncClientConfig&) = default;
+};
+
+/// The sync role ([sync]): several consensus clients; the ELs follow the best one.
+struct SyncConfig {
+    uint32_t best_stale_ms = 24'000;  ///< the best client quiet this long is replaced
+    uint32_t future_slack_s = 60;     ///< timestamps further ahead of the clock are not believed
+    /// IP addresses or CIDRs whose X-Forwarded-For / X-Real-IP headers name the client.
+    std::vector<std::string> trusted_proxies;
+    /// Other proxies (enginemux, sync-proxy) every engine call is mirrored to, fire-and-forget:
+    /// URL[#jwt-secret=PATH][#name=N] (tokens signed with the global secret without one).
+    std::vector<std::string> proxies;
+    uint32_t proxy_request_timeout_ms = 2'000;  ///< deadline of a mirrored call
+    uint32_t dedup_window_ms = 12'000;          ///< a final newPayload answer is reused this long
+    std::vector<SyncClientConfig> clients;
+};
+
 struct Config {
-    std::string role = "mux";
+    std::string role = "mux";               ///< mux (one CL) or sync (several CLs: [sync])
     std::string listen_addr = "127.0.0.1";  ///< executionbackup binds 0.0.0.0; we do not by default
     uint16_t port = 7000;
     std::string jwt_secret_path;            ///< the CL's secret (and the nodes' default)
@@ -100,7 +122,11 @@ struct Config {
     LimitsConfig limits;
     HealthConfig health;
     AdminConfig admin;
+    SyncConfig sync;
     std::string config_path;                ///< the --config file, if any
+    /// port or listen_addr came from the file or a flag (else the sync role listens on
+    /// sync-proxy's 127.0.0.1:25590); not a setting of its own.
+    bool listen_set = false;
 };
 
 /// The usage text of the daemon's flags.

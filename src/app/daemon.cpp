@@ -13,6 +13,7 @@
 #include "io/notify.h"
 #include "io/signals.h"
 #include "listener/engine_listener.h"
+#include "listener/sync_listener.h"
 #include "upstream/prober.h"
 
 namespace em::app {
@@ -93,6 +94,8 @@ Result<upstream::NodeInfo> make_node_info(const NodeConfig& node, const Config& 
 struct ShardSettings {
     http::JwtSecret cl_secret;
     pipeline::MuxPolicyConfig policy;
+    pipeline::SyncPolicyConfig sync;  ///< the sync role's (its mux part is `policy`)
+    std::vector<io::IpNetwork> trusted_proxies;
     http::ServerConfig deadlines;
     uint32_t drain_ms = 0;
     uint32_t poll_us = 0;
@@ -105,6 +108,22 @@ pipeline::MuxPolicyConfig policy_config(const EngineConfig& e) {
     p.verify_block_hash = e.verify_block_hash;
     p.eth_timeout_ms = e.eth_timeout_ms;
     return p;
+}
+
+pipeline::SyncPolicyConfig sync_policy_config(const Config& c) {
+    pipeline::SyncPolicyConfig p;
+    p.mux = policy_config(c.engine);
+    p.best_stale_ms = c.sync.best_stale_ms;
+    p.future_slack_s = c.sync.future_slack_s;
+    p.dedup_window_ms = c.sync.dedup_window_ms;
+    return p;
+}
+
+/// [sync] trusted_proxies as networks (validate() has checked each).
+std::vector<io::IpNetwork> trusted_proxies(const SyncConfig& s) {
+    std::vector<io::IpNetwork> out;
+    for (const std::string& text : s.trusted_proxies) out.push_back(*io::IpNetwork::parse(text));
+    return out;
 }
 
 /// The client listener's connections_max and deadlines from [limits].
@@ -130,7 +149,9 @@ struct Daemon::Shard {
     explicit Shard(Daemon& d) : daemon(d) {}
     Daemon& daemon;
     io::Loop* loop = nullptr;
-    std::unique_ptr<listener::EngineListener> listener;
+    std::unique_ptr<listener::SyncListener> sync;  ///< the sync role's (owns its listener)
+    std::unique_ptr<listener::EngineListener> mux;
+    listener::EngineListener* listener = nullptr;  ///< the role's engine listener
     std::unique_ptr<http::Server> server;
     uint64_t drain_deadline_ns = UINT64_MAX;
     uint32_t drain_ms = 0;  ///< [limits] shutdown_drain_ms (a reload may change it)
@@ -150,9 +171,17 @@ struct Daemon::Shard {
         lc.core.in_flight_max = c.limits.in_flight_max;
         lc.core.body_bytes_max = c.limits.body_bytes_max;
         lc.core.batch_entries_max = c.limits.batch_entries_max;
-        self->listener = std::make_unique<listener::EngineListener>(loop, lc, d.registry_,
-                                                                    d.board_, *d.metrics_[0]);
+        if (c.role == "sync") {
+            self->sync = std::make_unique<listener::SyncListener>(
+                loop, lc, d.sync_config_, d.registry_, d.board_, *d.metrics_[0]);
+            self->listener = &self->sync->engine();
+        } else {
+            self->mux = std::make_unique<listener::EngineListener>(loop, lc, d.registry_, d.board_,
+                                                                   *d.metrics_[0]);
+            self->listener = self->mux.get();
+        }
         http::ServerConfig sc;
+        sc.record_peer = c.role == "sync";  // clients without an id claim are told apart by it
         sc.limits.body_bytes_max = c.limits.body_bytes_max;
         sc.limits.header_bytes_max = c.limits.header_bytes_max;
         set_client_deadlines(sc, c.limits);
@@ -184,7 +213,12 @@ struct Daemon::Shard {
     static void apply_settings(void* ctx, uint64_t settings) {
         Shard* self = static_cast<Shard*>(ctx);
         std::unique_ptr<ShardSettings> s(reinterpret_cast<ShardSettings*>(settings));
-        self->listener->apply(s->cl_secret, s->policy, s->poll_us);
+        if (self->sync) {
+            self->sync->apply(s->cl_secret, s->sync, s->trusted_proxies);
+        } else {
+            self->listener->apply(s->cl_secret, s->policy);
+        }
+        self->listener->set_poll_us(s->poll_us);
         self->server->set_deadlines(s->deadlines);
         self->drain_ms = s->drain_ms;
     }
@@ -211,7 +245,9 @@ struct Daemon::Shard {
     static void teardown(io::Loop&, void* ctx) {
         Shard* self = static_cast<Shard*>(ctx);
         self->server.reset();
-        self->listener.reset();
+        self->listener = nullptr;
+        self->sync.reset();
+        self->mux.reset();
     }
 };
 
@@ -239,7 +275,7 @@ struct Daemon::Control {
         if (!c.admin.listen.empty()) {
             admin::AdminContext ac;
             ac.version = em::version();
-            ac.role = "mux";
+            ac.role = c.role == "sync" ? "sync" : "mux";
             ac.quorum = c.engine.fcu_majority;
             ac.started_ns = self->started_ns;
             ac.registry = &d.registry_;
@@ -247,6 +283,7 @@ struct Daemon::Control {
             ac.shards = d.metrics_view_;
             ac.actions = &d;
             ac.body_budget = &d.body_budget_;
+            ac.sync_proxies = d.sync_proxy_names_;
             if (!c.admin.token_file.empty()) {
                 auto token = http::read_token_file(c.admin.token_file, false);
                 if (!token) return Unexpected(token.error().prefix("[admin] token_file"));
@@ -333,6 +370,17 @@ Result<void> Daemon::start() {
     auto cl_secret = http::load_jwt_secret_file(config_.jwt_secret_path.c_str());
     if (!cl_secret) return Unexpected(cl_secret.error().prefix("--jwt-secret"));
     cl_secret_ = *cl_secret;
+    if (config_.role == "sync") {
+        sync_config_.policy = sync_policy_config(config_);
+        sync_config_.trusted_proxies = trusted_proxies(config_.sync);
+        for (const SyncClientConfig& client : config_.sync.clients) {
+            auto secret = http::load_jwt_secret_file(client.jwt_secret_path.c_str());
+            if (!secret)
+                return Unexpected(secret.error().prefix("[[sync.clients]] " + client.name));
+            sync_config_.clients.push_back({client.name, *secret});
+        }
+        EM_TRY_VOID(load_sync_proxies());
+    }
     for (const NodeConfig& node : config_.nodes) {
         upstream::NodeInfo info = EM_TRY(make_node_info(node, config_, &cl_secret_));
         EM_TRY_VOID(check_node_endpoint(info));
@@ -352,6 +400,7 @@ Result<void> Daemon::start() {
 
     // Read before the threads start: from then on config_ is the control thread's (reload).
     double quorum = config_.engine.fcu_majority;
+    std::string role = config_.role;
     bool spinning = config_.spin_us > 0;
     std::string access = admin_access_text(config_.admin);
     control_ = std::make_unique<Control>(*this);
@@ -370,13 +419,14 @@ Result<void> Daemon::start() {
     char address[80], admin[80] = "off";
     if (control_->admin_server) control_->admin_server->address().format(admin, sizeof admin);
     // Tests and scripts read these two lines to find ports chosen with port 0.
-    EM_LOG_FIELDS(LogLevel::info,
-                  (log_field("version", em::version()), log_field("role", "mux"),
-                   log_field("nodes", registry_.count()), log_field("shard_cpu", shard_cpu),
-                   log_field("control_cpu", control_cpu)),
-                  "enginemux %s: mux role, %zu nodes, quorum %g, engine shard on cpu %d%s, control on cpu %d",
-                  em::version(), registry_.count(), quorum, shard_cpu, spinning ? " (spinning)" : "",
-                  control_cpu);
+    EM_LOG_FIELDS(
+        LogLevel::info,
+        (log_field("version", em::version()), log_field("role", std::string_view(role)),
+         log_field("nodes", registry_.count()), log_field("shard_cpu", shard_cpu),
+         log_field("control_cpu", control_cpu)),
+        "enginemux %s: %s role, %zu nodes, quorum %g, engine shard on cpu %d%s, control on cpu %d",
+        em::version(), role.c_str(), registry_.count(), quorum, shard_cpu,
+        spinning ? " (spinning)" : "", control_cpu);
     listen_address_.format(address, sizeof address);
     EM_LOG_FIELDS(LogLevel::info, (log_field("listen", address), log_field("admin", admin)),
                   "listening on %s, admin API on %s", address, admin);
@@ -428,6 +478,20 @@ void Daemon::broadcast_node_change(size_t index) {
         shard_live_, index});
     // Full only when the shard has not drained 8,192 posts: it is stuck, and says so elsewhere.
     if (!posted) EM_LOG_ERROR("node change for slot %zu lost: the engine shard's queue is full", index);
+}
+
+Result<void> Daemon::load_sync_proxies() {
+    sync_config_.proxy_request_timeout_ms = config_.sync.proxy_request_timeout_ms;
+    for (size_t i = 0; i < config_.sync.proxies.size(); i++) {
+        NodeConfig proxy = EM_TRY(parse_node_spec(config_.sync.proxies[i]));
+        if (proxy.name.empty()) proxy.name = "proxy" + std::to_string(i + 1);
+        upstream::NodeInfo info = EM_TRY(make_node_info(proxy, config_, &cl_secret_));
+        // Not enginemux's own listener: every mirrored call would come back as a new one.
+        EM_TRY_VOID(check_node_endpoint(info, {}));
+        sync_proxy_names_.push_back(proxy.name);
+        sync_config_.proxies.push_back(info.options);
+    }
+    return {};
 }
 
 Result<void> Daemon::check_node_endpoint(const upstream::NodeInfo& info) const {
@@ -655,6 +719,8 @@ Result<void> Daemon::post_shard_settings(const Config& next, const http::JwtSecr
     auto settings = std::make_unique<ShardSettings>();
     settings->cl_secret = cl_secret;
     settings->policy = policy_config(next.engine);
+    settings->sync = sync_policy_config(next);
+    settings->trusted_proxies = trusted_proxies(next.sync);
     set_client_deadlines(settings->deadlines, next.limits);
     settings->drain_ms = next.limits.shutdown_drain_ms;
     settings->poll_us = next.engine.poll_us;

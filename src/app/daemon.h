@@ -1,4 +1,4 @@
-// The enginemux daemon (mux role): turns a Config into running threads —
+// The enginemux daemon (mux or sync role): turns a Config into running threads —
 //   - the engine shard: the consensus client's listener and the request pipeline (upstream pools,
 //     engine lanes, payload ids, block-hash verification);
 //   - the control thread: health probes, the admin API, signals (SIGINT/SIGTERM: graceful
@@ -26,6 +26,7 @@
 #include "base/result.h"
 #include "http/jwt.h"
 #include "io/thread.h"
+#include "listener/sync_listener.h"
 #include "pipeline/metrics.h"
 #include "upstream/health.h"
 #include "upstream/registry.h"
@@ -75,6 +76,8 @@ private:
     Result<void> check_node_endpoint(const upstream::NodeInfo& info,
                                      std::span<const upstream::NodeInfo* const> others) const;
     Result<std::string> reload_from(Config next);
+    /// [sync] proxies as nodes to mirror to (their secrets read, their addresses resolved).
+    Result<void> load_sync_proxies();
     /// Posts a reload's live settings to the engine shard.
     Result<void> post_shard_settings(const Config& next, const http::JwtSecret& cl_secret);
     /// Asks the engine shard to stamp shard_heartbeat_ns_ (the systemd watchdog's evidence
@@ -87,6 +90,9 @@ private:
     /// ([limits] buffered_body_bytes_max); outlives both threads.
     ByteBudget body_budget_;
     http::JwtSecret cl_secret_{};
+    /// The sync role's settings for its listener: listed clients' secrets loaded at start.
+    listener::SyncListenerConfig sync_config_;
+    std::vector<std::string> sync_proxy_names_;  ///< [sync] proxies' names, for /metrics
     upstream::Registry registry_;
     upstream::HealthBoard board_;
     std::vector<std::unique_ptr<pipeline::ShardMetrics>> metrics_;

@@ -22,6 +22,16 @@ std::string text(LogLevel level) {
     return names[static_cast<size_t>(level) & 3];
 }
 std::string text(LogFormat format) { return format == LogFormat::json ? "json" : "text"; }
+std::string text(const std::vector<std::string>& list) {
+    std::string out = "[";
+    for (const std::string& item : list) out += (out.size() > 1 ? ", " : "") + text(item);
+    return out + "]";
+}
+std::string text(const std::vector<SyncClientConfig>& clients) {
+    std::vector<std::string> list;
+    for (const SyncClientConfig& c : clients) list.push_back(c.name + "=" + c.jwt_secret_path);
+    return text(list);
+}
 
 struct Differ {
     const Config& a;
@@ -103,6 +113,17 @@ SettingsDiff diff_settings(const Config& running, const Config& next) {
     d.field("admin.token_file", admin, &A::token_file, restart);
     d.field("admin.protect_reads", admin, &A::protect_reads, restart);
     d.field("admin.secrets_dir", admin, &A::secrets_dir, restart);
+
+    using S = SyncConfig;
+    auto sync = &Config::sync;
+    d.field("sync.best_stale_ms", sync, &S::best_stale_ms, live);
+    d.field("sync.future_slack_s", sync, &S::future_slack_s, live);
+    d.field("sync.trusted_proxies", sync, &S::trusted_proxies, live);
+    d.field("sync.proxies", sync, &S::proxies, restart);
+    d.field("sync.proxy_request_timeout_ms", sync, &S::proxy_request_timeout_ms, restart);
+    d.field("sync.dedup_window_ms", sync, &S::dedup_window_ms, live);
+    // Each listed client's verifier is built at start (its secret file read then).
+    d.field("sync.clients", sync, &S::clients, restart);
     return std::move(d.out);
 }
 

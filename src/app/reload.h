@@ -6,8 +6,10 @@
 // [engine] fcu_majority, timeout_ms, eth_timeout_ms and verify_block_hash (calls routed from then
 // on), the CL's secret (its file re-read: the next request is checked with it) and [limits]
 // connections_max and the client deadlines (header_timeout_ms, body_timeout_ms,
-// body_rate_min_bytes_s, idle_timeout_ms; each applies the next time it is armed) and
-// shutdown_drain_ms.
+// body_rate_min_bytes_s, idle_timeout_ms; each applies the next time it is armed),
+// shutdown_drain_ms, and [sync] best_stale_ms, future_slack_s, trusted_proxies and
+// dedup_window_ms (the sync role's next decision). [sync] clients, proxies and
+// proxy_request_timeout_ms need a restart.
 //
 // Everything else sizes something built at start (sockets, threads, buffers, pools, the admin
 // API's access rules): a reload that changes it is refused whole, naming each such key and both

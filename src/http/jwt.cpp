@@ -122,6 +122,32 @@ Result<JwtSecret> load_jwt_secret_file(const char* path) {
     return secret;
 }
 
+std::string_view jwt_unverified_id(std::string_view value, std::span<char> out) {
+    size_t sp = value.find(' ');
+    if (sp == std::string_view::npos || !iequals(value.substr(0, sp), "bearer")) return {};
+    std::string_view token = value.substr(sp);
+    while (!token.empty() && token.front() == ' ') token.remove_prefix(1);
+    size_t d1 = token.find('.');
+    size_t d2 = d1 == std::string_view::npos ? d1 : token.find('.', d1 + 1);
+    if (d2 == std::string_view::npos || token.size() > JwtVerifier::token_bytes_max) return {};
+    uint8_t json[JwtVerifier::json_bytes_max];
+    char scratch[JwtVerifier::json_bytes_max];
+    Result<size_t> n = base64url_decode(token.substr(d1 + 1, d2 - d1 - 1), json, sizeof json);
+    if (!n) return {};
+    detail::JsonObjectReader reader(std::string_view(reinterpret_cast<const char*>(json), *n),
+                                    scratch, sizeof scratch);
+    detail::JsonMember m;
+    for (;;) {
+        Result<bool> more = reader.next(m);
+        if (!more || !*more) return {};
+        if (m.key != "id") continue;
+        if (m.kind != detail::JsonKind::string) return {};
+        size_t len = m.text.size() < out.size() ? m.text.size() : out.size();
+        std::memcpy(out.data(), m.text.data(), len);
+        return {out.data(), len};
+    }
+}
+
 JwtVerifier::JwtVerifier(const JwtSecret& secret, bool cache_last)
     : hmac_(secret.key), cache_enabled_(cache_last) {}
 

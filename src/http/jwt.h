@@ -19,6 +19,7 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <span>
 #include <string_view>
 
 #include "base/result.h"
@@ -42,6 +43,13 @@ inline constexpr size_t jwt_secret_file_bytes_max = 4096;
 /// Reads and parses a secret file; errors name the file ("jwt secret file /x: ...") and never
 /// quote its contents.
 [[nodiscard]] Result<JwtSecret> load_jwt_secret_file(const char* path);
+
+/// The `id` claim (authentication.md: the CL instance's id) of the bearer token in an
+/// Authorization value, read WITHOUT checking the token: only to choose the secret to verify it
+/// with (the sync role's per-client secrets). Trust it once that verification passed (the
+/// signature covers it). "" when absent, not a string, or the token is unreadable (verification
+/// then says why). Copied into out, cut at out.size().
+std::string_view jwt_unverified_id(std::string_view authorization_value, std::span<char> out);
 
 class JwtVerifier {
   public:

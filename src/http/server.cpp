@@ -96,6 +96,7 @@ void ServerConn::start(int fd) {
     continue_sent_ = false;
     interim_ = false;
     peer_closed_ = false;
+    peer_ = server_->config_.record_peer ? io::peer_ip(fd) : io::IpAddress{};
     EM_ASSERT(!buffers_);  // a connection's buffers are lent at its first byte
     io::set_nodelay(fd);
     loop_->recv_multishot(&recv_, fd);

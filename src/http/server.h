@@ -44,6 +44,7 @@
 #include "http/parser.h"
 #include "http/server_stats.h"
 #include "http/writer.h"
+#include "io/ip.h"
 #include "io/loop.h"
 #include "io/socket.h"
 
@@ -101,6 +102,9 @@ struct ServerConfig {
     /// Every this often, spare RequestBuffers beyond the most lent at once in the last two
     /// intervals (at least Server::spare_buffers_min) are freed.
     uint32_t buffer_trim_interval_ms = 10'000;
+    /// Read each accepted connection's peer address (getpeername, once per connection) for
+    /// ServerConn::peer(): the sync role tells consensus clients apart by it.
+    bool record_peer = false;
 };
 
 /// A checked reference to a connection for answering later: valid() turns false when the
@@ -132,6 +136,8 @@ class ServerConn {
         return static_cast<size_t>(in.data() + in.capacity() + ByteBuffer::padding_bytes - p);
     }
     io::Loop& loop() { return *loop_; }
+    /// The peer's IP address (invalid unless ServerConfig::record_peer).
+    const io::IpAddress& peer() const { return peer_; }
     /// Free for the handler: per-request state (reset to 0 for each request).
     uint64_t user = 0;
     void* user_ptr = nullptr;
@@ -190,6 +196,7 @@ class ServerConn {
     bool continue_sent_ = false;
     bool interim_ = false;  ///< the send in flight is a 100 Continue (state body), not the answer
     bool peer_closed_ = false;
+    io::IpAddress peer_{};
     uint64_t request_ns_ = 0;
     uint64_t deadline_ns_ = 0;    ///< the current body's deadline (loop clock)
     uint64_t body_start_ns_ = 0;  ///< when the current head ended (the rate is measured from it)

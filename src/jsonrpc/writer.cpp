@@ -100,6 +100,11 @@ bool write_error(ByteBuffer& out, std::string_view id, int code, std::string_vie
     return ok && out.append("}}");
 }
 
+bool write_error_object(ByteBuffer& out, std::string_view id, std::string_view error_json) {
+    return out.append(R"({"jsonrpc":"2.0","id":)") && write_id(out, id) &&
+           out.append(R"(,"error":)") && out.append(error_json) && out.push_back('}');
+}
+
 bool begin_batch(ByteBuffer& out) {
     return out.push_back('[');
 }

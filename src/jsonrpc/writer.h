@@ -26,6 +26,10 @@ bool write_result(ByteBuffer& out, std::string_view id, std::string_view result_
 bool write_error(ByteBuffer& out, std::string_view id, int code, std::string_view message,
                  std::string_view data_json = {});
 
+/// Appends {"jsonrpc":"2.0","id":<id>,"error":<error_json>}: an error object as another
+/// response carried it (raw JSON, written verbatim), under a new id.
+bool write_error_object(ByteBuffer& out, std::string_view id, std::string_view error_json);
+
 /// Appends '[' (start of a batch answer).
 bool begin_batch(ByteBuffer& out);
 /// Appends ',' (between two batch elements).

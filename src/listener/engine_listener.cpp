@@ -65,16 +65,18 @@ class EngineListener::CallSlot final : public upstream::CallDone {
 
 EngineListener::EngineListener(io::Loop& loop, const ListenerConfig& config,
                                upstream::Registry& registry, upstream::HealthBoard& board,
-                               pipeline::ShardMetrics& metrics)
+                               pipeline::ShardMetrics& metrics, Role* role)
     : loop_(loop),
       registry_(registry),
       board_(board),
       metrics_(metrics),
+      role_(role),
       cl_secret_(config.cl_secret),
       jwt_(std::in_place, config.cl_secret),
       policy_(config.policy),
-      core_(with_random_key(config.core), policy_, *this, *this, metrics),
+      core_(with_random_key(config.core), role ? role->policy() : policy_, *this, *this, metrics),
       poll_ns_(uint64_t{config.poll_us} * 1000) {
+    if (role) core_.set_gate(role->gate());
     reap_timer_.fn = on_reap_timer;
     reap_timer_.owner = this;
     retiring_.reserve(upstream::nodes_max);
@@ -82,8 +84,7 @@ EngineListener::EngineListener(io::Loop& loop, const ListenerConfig& config,
 }
 
 void EngineListener::apply(const http::JwtSecret& cl_secret,
-                           const pipeline::MuxPolicyConfig& policy, uint32_t poll_us) {
-    poll_ns_ = uint64_t{poll_us} * 1000;
+                           const pipeline::MuxPolicyConfig& policy) {
     if (cl_secret.key != cl_secret_.key) {  // a new secret: a new verifier (and empty cache)
         cl_secret_ = cl_secret;
         jwt_.emplace(cl_secret);
@@ -177,17 +178,24 @@ void EngineListener::on_request(http::ServerConn& conn, const http::Request& req
         reply_http_error(conn, 415, "Content-Type must be application/json");
         return;
     }
-    if (auto auth = jwt_->verify_authorization(request.authorization, wall_s()); !auth) {
+    Result<pipeline::Origin> origin = pipeline::Origin{};
+    if (role_) {
+        origin = role_->admit(conn, request);
+    } else if (auto auth = jwt_->verify_authorization(request.authorization, wall_s()); !auth) {
+        origin = Unexpected(auth.error());
+    }
+    if (!origin) {
         pipeline::bump(metrics_.http_unauthorized);
         EM_LOG_LIMITED(LogLevel::warn, 1, "rejected a consensus-client request: %s",
-                       auth.error().c_str());
-        reply_http_error(conn, 401, auth.error().message());
+                       origin.error().c_str());
+        reply_http_error(conn, 401, origin.error().message());
         return;
     }
     std::string_view body = request.body;
     size_t capacity = conn.readable_bytes_from(body.data());
+    if (role_) role_->admitted(body, capacity);
     core_.on_request(remember(conn), body.data(), body.size(), capacity, conn.request_ns(),
-                     mono_ns());
+                     mono_ns(), *origin);
 }
 
 uint64_t EngineListener::remember(http::ServerConn& conn) {

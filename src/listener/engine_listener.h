@@ -18,6 +18,10 @@
 // callbacks). Replies say whether their call went to the slot's current node, so a removed
 // node's late failure never marks its successor dead.
 //
+// Roles: the mux's listener checks the CL's JWT and runs MuxPolicy. Another role (the sync
+// role's SyncListener, listener/sync_listener.h) hands in a Role: its policy and gate run in the
+// pipeline in place of the mux's, and it admits requests (credentials, who sent them).
+//
 // Threads: one listener per shard, used only on that shard's loop thread. Memory: the calls in
 // flight (pooled CallSlots) and client references are reused; steady state allocates nothing.
 #pragma once
@@ -39,6 +43,21 @@ namespace em::listener {
 
 static_assert(upstream::nodes_max == pipeline::nodes_max);
 
+/// What another role puts in place of the mux's policy and the CL's single JWT.
+class Role {
+  public:
+    virtual ~Role() = default;
+    virtual pipeline::Policy& policy() = 0;
+    virtual pipeline::Gate* gate() = 0;
+    /// Checks a request's credentials and says who sent it; an error (its message says what
+    /// was wrong) is answered 401.
+    [[nodiscard]] virtual Result<pipeline::Origin> admit(const http::ServerConn& conn,
+                                                         const http::Request& request) = 0;
+    /// An admitted request's body (capacity: readable bytes from body.data(), padding
+    /// included), just before the pipeline gets it.
+    virtual void admitted(std::string_view body, size_t capacity) = 0;
+};
+
 struct ListenerConfig {
     http::JwtSecret cl_secret;
     pipeline::MuxPolicyConfig policy;
@@ -52,8 +71,10 @@ class EngineListener final : public http::Handler,
                              private pipeline::Shell,
                              private pipeline::NodeTable {
   public:
+    /// `role`: another role's policy and admission (outlives the listener); null: the mux.
     EngineListener(io::Loop& loop, const ListenerConfig& config, upstream::Registry& registry,
-                   upstream::HealthBoard& board, pipeline::ShardMetrics& metrics);
+                   upstream::HealthBoard& board, pipeline::ShardMetrics& metrics,
+                   Role* role = nullptr);
     ~EngineListener() override;
 
     void on_request(http::ServerConn& conn, const http::Request& request) override;
@@ -63,8 +84,9 @@ class EngineListener final : public http::Handler,
     void refresh_node(size_t i);
     /// A reload's settings (shard thread): the CL's secret checks the next request, the policy
     /// routes the next call and counts the next vote.
-    void apply(const http::JwtSecret& cl_secret, const pipeline::MuxPolicyConfig& policy,
-               uint32_t poll_us);
+    void apply(const http::JwtSecret& cl_secret, const pipeline::MuxPolicyConfig& policy);
+    /// A reload's [engine] poll_us (shard thread): from the next engine call on.
+    void set_poll_us(uint32_t poll_us) { poll_ns_ = uint64_t{poll_us} * 1000; }
     /// Requests and node calls still in progress (the shutdown drain waits for zero).
     size_t busy() const { return core_.busy(); }
     upstream::Node* upstream_node(size_t i) { return nodes_[i].get(); }
@@ -95,6 +117,7 @@ class EngineListener final : public http::Handler,
     upstream::Registry& registry_;
     upstream::HealthBoard& board_;
     pipeline::ShardMetrics& metrics_;
+    Role* role_;
     http::JwtSecret cl_secret_;
     std::optional<http::JwtVerifier> jwt_;  ///< always set; optional so a reload can renew it
     pipeline::MuxPolicy policy_;

@@ -1,6 +1,7 @@
 #include "pipeline/core.h"
 
 #include <cstdio>
+#include <type_traits>
 
 #include "base/clock.h"
 #include "base/hex.h"
@@ -49,6 +50,15 @@ struct PipelineCore::Sink {
     uint32_t element = 0;
 };
 
+/// A client waiting on a vote call started for another's copy of the same request (the gate
+/// said join): it gets that call's answer under its own id.
+struct PipelineCore::Waiter {
+    Sink sink;
+    size_t method_slot = method_slot_other;
+    uint64_t received_ns = 0;
+    ByteBuffer id{4096, 64};
+};
+
 template <typename T>
 struct PipelineCore::Entry {
     template <typename... Args>
@@ -57,10 +67,13 @@ struct PipelineCore::Entry {
     Sink sink;
     size_t method_slot = method_slot_other;
     uint64_t received_ns = 0;
+    /// Vote calls under a gate: the clients that joined (waiters[0, waiting)); kept for reuse.
+    std::vector<std::unique_ptr<Waiter>> waiters;
+    size_t waiting = 0;
 };
 
-PipelineCore::PipelineCore(const CoreConfig& config, const Policy& policy,
-                           const NodeTable& nodes, Shell& shell, ShardMetrics& metrics)
+PipelineCore::PipelineCore(const CoreConfig& config, const Policy& policy, const NodeTable& nodes,
+                           Shell& shell, ShardMetrics& metrics)
     : config_(config),
       policy_(policy),
       nodes_(nodes),
@@ -70,14 +83,16 @@ PipelineCore::PipelineCore(const CoreConfig& config, const Policy& policy,
       responses_(jsonrpc::Limits{.batch_entries_max = config.batch_entries_max,
                                  .body_bytes_max = config.body_bytes_max}),
       verifier_(verifier_config(config)),
-      env_{metrics, policy, nodes, responses_, answers_, engine_suspect_, nullptr,
-           config.body_bytes_max},
+      env_{metrics,  policy,          nodes,   responses_,
+           answers_, engine_suspect_, nullptr, config.body_bytes_max},
       votes_(std::make_unique<CallPool<Entry<VoteCall>>>(config.in_flight_max)),
       gathers_(std::make_unique<CallPool<Entry<GatherCall>>>(config.in_flight_max)),
       forwards_(std::make_unique<CallPool<Entry<ForwardCall>>>(config.in_flight_max)),
       batches_(std::make_unique<CallPool<Entry<BatchCall>>>(config.in_flight_max)),
       scratch_(config.body_bytes_max + 65536),
-      error_(64u << 10, 1024) {
+      error_(64u << 10, 1024),
+      rewrite_(64u << 20, 1024),
+      waiter_answer_(64u << 20, 1024) {
     if (config.mints_payload_ids) {
         engine::PayloadIdMap::Config ids;
         ids.capacity = config.payload_ids_max;
@@ -100,9 +115,10 @@ size_t PipelineCore::largest_pool() const {
 // Requests in
 
 void PipelineCore::on_request(uint64_t client, const char* data, size_t len, size_t capacity,
-                              uint64_t received_ns, uint64_t now_ns) {
+                              uint64_t received_ns, uint64_t now_ns, const Origin& origin) {
     EM_ASSERT(!in_event_);
     in_event_ = true;
+    origin_ = origin;
     Sink sink{client};
     auto envelope = parser_.parse(data, len, capacity);
     if (!envelope) {
@@ -139,7 +155,13 @@ void PipelineCore::route(const Sink& sink, const jsonrpc::Request& request, std:
     const engine::MethodInfo* method = engine::find_method(request.method);
     size_t slot = method ? method->index : method_slot_other;
     bump(metrics_.requests[slot]);
-    switch (policy_.route(method)) {
+    CallKind kind = policy_.route(method);
+    if (gate_ && kind == CallKind::vote) {
+        start_gated_vote(sink, request, raw, *method, entry, received_ns, now_ns);
+        return;
+    }
+    tell_gate(method, slot, now_ns);
+    switch (kind) {
         case CallKind::vote:
             start_vote(sink, request, raw, *method, entry, received_ns, now_ns);
             return;
@@ -148,7 +170,7 @@ void PipelineCore::route(const Sink& sink, const jsonrpc::Request& request, std:
             return;
         case CallKind::merge:
         case CallKind::intersect:
-            start_gather(sink, policy_.route(method), request, raw, *method, received_ns, now_ns);
+            start_gather(sink, kind, request, raw, *method, received_ns, now_ns);
             return;
         case CallKind::forward:
             start_forward(sink, raw, request.id, false, slot, method,
@@ -157,25 +179,24 @@ void PipelineCore::route(const Sink& sink, const jsonrpc::Request& request, std:
     }
 }
 
-void PipelineCore::start_vote(const Sink& sink, const jsonrpc::Request& request,
-                              std::string_view raw, const engine::MethodInfo& method, size_t entry,
-                              uint64_t received_ns, uint64_t now_ns) {
-    bool check = policy_.verify_block_hash(method);
-    if (check) {
-        // Decode first: a malformed payload is answered -32602 and never sent to a node.
-        auto params = parser_.rewind_to_params(entry);
-        Result<void> decoded =
-            params.error() ? fail(Errc::invalid_input, "params: missing or not an array")
-                           : verifier_.decode_params(params.value_unsafe(), method.version);
-        if (!decoded) {
-            bump(metrics_.payload_decode_errors);
-            char message[160];
-            std::snprintf(message, sizeof message, "invalid params: %s", decoded.error().c_str());
-            deliver_error(sink, request.id, jsonrpc::code::invalid_params, message, method.index,
-                          now_ns);
-            return;
-        }
-    }
+bool PipelineCore::decode_payload(const Sink& sink, const jsonrpc::Request& request,
+                                  const engine::MethodInfo& method, size_t entry, uint64_t now_ns) {
+    // Decode first: a malformed payload is answered -32602 and never sent to a node.
+    auto params = parser_.rewind_to_params(entry);
+    Result<void> decoded = params.error()
+                               ? fail(Errc::invalid_input, "params: missing or not an array")
+                               : verifier_.decode_params(params.value_unsafe(), method.version);
+    if (decoded) return true;
+    bump(metrics_.payload_decode_errors);
+    char message[160];
+    std::snprintf(message, sizeof message, "invalid params: %s", decoded.error().c_str());
+    deliver_error(sink, request.id, jsonrpc::code::invalid_params, message, method.index, now_ns);
+    return false;
+}
+
+uint32_t PipelineCore::take_vote(const Sink& sink, std::string_view id,
+                                 const engine::MethodInfo& method, uint64_t received_ns,
+                                 uint64_t now_ns) {
     uint32_t i = in_use_ < config_.in_flight_max
                      ? votes_->take(config_.in_flight_max,
                                     [&] {
@@ -183,12 +204,27 @@ void PipelineCore::start_vote(const Sink& sink, const jsonrpc::Request& request,
                                             env_, config_.body_bytes_max);
                                     })
                      : CallPool<int>::none;
-    if (i == CallPool<int>::none) return at_limit(sink, request.id, method.index, now_ns);
+    if (i == CallPool<int>::none) {
+        at_limit(sink, id, method.index, now_ns);
+        return i;
+    }
     in_use_++;
     Entry<VoteCall>& e = (*votes_)[i];
     e.sink = sink;
     e.method_slot = method.index;
     e.received_ns = received_ns;
+    e.waiting = 0;
+    return i;
+}
+
+void PipelineCore::start_vote(const Sink& sink, const jsonrpc::Request& request,
+                              std::string_view raw, const engine::MethodInfo& method, size_t entry,
+                              uint64_t received_ns, uint64_t now_ns) {
+    bool check = policy_.verify_block_hash(method);
+    if (check && !decode_payload(sink, request, method, entry, now_ns)) return;
+    uint32_t i = take_vote(sink, request.id, method, received_ns, now_ns);
+    if (i == CallPool<int>::none) return;
+    Entry<VoteCall>& e = (*votes_)[i];
     Actions sends;
     e.call.start(method, request.id, raw, check, received_ns, now_ns, sends);
     carry_out(*votes_, i, kind_vote, sends, now_ns);
@@ -200,6 +236,114 @@ void PipelineCore::start_vote(const Sink& sink, const jsonrpc::Request& request,
     Actions verdict_actions;
     e.call.on_hash(verdict, shell_.now_ns(), verdict_actions);
     carry_out(*votes_, i, kind_vote, verdict_actions, shell_.now_ns());
+}
+
+void PipelineCore::start_gated_vote(const Sink& sink, const jsonrpc::Request& request,
+                                    std::string_view raw, const engine::MethodInfo& method,
+                                    size_t entry, uint64_t received_ns, uint64_t now_ns) {
+    CallFacts facts;
+    facts.origin = origin_;
+    facts.method = &method;
+    facts.method_slot = method.index;
+    facts.vote = true;
+    bool check = policy_.verify_block_hash(method);
+    Result<eth::Verdict> verdict = fail(Errc::invalid_input, "block hash not checked");
+    if (method.kind == engine::MethodKind::new_payload) {
+        // Decoded even when hashes are not checked: the block hash says which copies are one
+        // call, the timestamp how fresh the client is. Hashed before anything is sent, so only
+        // a payload that matches its hash is shared with (or answered from) another's copy.
+        if (!decode_payload(sink, request, method, entry, now_ns)) return;
+        const eth::ExecutionPayload& p = verifier_.last_payload().payload;
+        bool trusted = true;
+        if (check) {
+            bump(metrics_.block_hash_checked);
+            verdict = verifier_.hash_decoded();
+            trusted = verdict && verdict->match;
+        }
+        facts.has_block_hash = facts.has_timestamp = trusted;
+        facts.block_hash = p.block_hash;
+        facts.timestamp = p.timestamp;
+    } else if (method.kind == engine::MethodKind::forkchoice_updated) {
+        auto params = parser_.rewind_to_params(entry);
+        if (!params.error()) read_forkchoice_facts(params.value_unsafe(), facts);
+    }
+    GateDecision d = gate_->admit(facts, now_ns);
+    gate_notice(d.notice);
+    if (d.verdict == GateDecision::Verdict::answer) {
+        error_.clear();
+        jsonrpc::write_result(error_, request.id.empty() ? "null" : request.id, d.result);
+        deliver(sink, 200, error_.view(), now_ns);
+        return;
+    }
+    if (d.verdict == GateDecision::Verdict::join) {
+        join_vote(d.call, sink, request.id, method.index, received_ns);
+        return;
+    }
+    uint32_t i = take_vote(sink, request.id, method, received_ns, now_ns);
+    if (i == CallPool<int>::none) return;
+    gate_->started(facts, i, now_ns);  // before start: a call with nobody to ask answers at once
+    Entry<VoteCall>& e = (*votes_)[i];
+    Actions sends;
+    e.call.start(method, request.id, raw, check, received_ns, now_ns, sends);
+    carry_out(*votes_, i, kind_vote, sends, now_ns);
+    if (!check) return;
+    Actions verdict_actions;
+    e.call.on_hash(verdict, shell_.now_ns(), verdict_actions);
+    carry_out(*votes_, i, kind_vote, verdict_actions, shell_.now_ns());
+}
+
+void PipelineCore::join_vote(uint32_t call, const Sink& sink, std::string_view id,
+                             size_t method_slot, uint64_t received_ns) {
+    Entry<VoteCall>& e = (*votes_)[call];
+    EM_ASSERT(e.call.state() == VoteCall::State::collecting);
+    if (e.waiting == e.waiters.size()) e.waiters.push_back(std::make_unique<Waiter>());
+    Waiter& w = *e.waiters[e.waiting++];
+    w.sink = sink;
+    w.method_slot = method_slot;
+    w.received_ns = received_ns;
+    w.id.clear();
+    w.id.append(id.empty() ? std::string_view("null") : id);
+}
+
+void PipelineCore::answer_waiters(Entry<VoteCall>& e, uint32_t index, std::string_view answer,
+                                  uint64_t now_ns) {
+    if (!gate_) return;
+    rewrite_.clear();
+    rewrite_.append(answer);
+    auto parsed = responses_.parse(rewrite_.data(), rewrite_.size(),
+                                   rewrite_.capacity() + ByteBuffer::padding_bytes);
+    auto told = static_cast<engine::Status>(e.call.told());
+    bool status = parsed && !parsed->is_error && e.call.told() != VoteRecord::told_error;
+    gate_->answered(index, status ? &told : nullptr, status ? parsed->result : "", now_ns);
+    for (size_t k = 0; k < e.waiting; k++) {
+        Waiter& w = *e.waiters[k];
+        waiter_answer_.clear();
+        if (!parsed) {
+            jsonrpc::write_error(waiter_answer_, w.id.view(), jsonrpc::code::internal_error,
+                                 "the shared call's answer could not be read");
+        } else if (parsed->is_error) {
+            jsonrpc::write_error_object(waiter_answer_, w.id.view(), parsed->error_raw);
+        } else {
+            jsonrpc::write_result(waiter_answer_, w.id.view(), parsed->result);
+        }
+        metrics_.request_latency[w.method_slot].record_us(elapsed_ns(w.received_ns, now_ns) / 1000);
+        deliver(w.sink, 200, waiter_answer_.view(), now_ns);
+    }
+    e.waiting = 0;
+}
+
+void PipelineCore::tell_gate(const engine::MethodInfo* method, size_t slot, uint64_t now_ns) {
+    if (!gate_) return;
+    CallFacts facts;
+    facts.origin = origin_;
+    facts.method = method;
+    facts.method_slot = slot;
+    gate_notice(gate_->admit(facts, now_ns).notice);
+}
+
+void PipelineCore::gate_notice(std::string_view notice) {
+    if (notice.empty()) return;
+    EM_LOG_LIMITED(LogLevel::warn, 5, "%.*s", static_cast<int>(notice.size()), notice.data());
 }
 
 void PipelineCore::start_best_of(const Sink& sink, const jsonrpc::Request& request,
@@ -310,6 +454,7 @@ void PipelineCore::start_batch(uint64_t client, std::span<const jsonrpc::Entry> 
 
 void PipelineCore::forward_batch(uint64_t client, std::span<const jsonrpc::Entry> entries,
                                  std::string_view body, uint64_t received_ns, uint64_t now_ns) {
+    tell_gate(nullptr, method_slot_other, now_ns);  // counted once, as the request it is
     // Keep every id that expects an answer, to answer each if no node can.
     scratch_.clear();
     bool read_only = true;
@@ -361,6 +506,9 @@ void PipelineCore::carry_out(CallPool<Entry<T>>& pool, uint32_t index, uint64_t 
                 break;
             case Action::Kind::answer:
                 deliver(e.sink, a.http_status, a.bytes, now_ns);
+                if constexpr (std::is_same_v<T, VoteCall>) {
+                    answer_waiters(e, index, a.bytes, now_ns);
+                }
                 break;
             case Action::Kind::node_failed:
                 shell_.node_failed(a.node, *a.error);

@@ -31,6 +31,7 @@
 #include "jsonrpc/response.h"
 #include "pipeline/batch_call.h"
 #include "pipeline/forward_call.h"
+#include "pipeline/gate.h"
 #include "pipeline/gather_call.h"
 #include "pipeline/vote_call.h"
 
@@ -113,9 +114,13 @@ class PipelineCore {
     PipelineCore& operator=(const PipelineCore&) = delete;
 
     /// A client's request body: data[0, len) with at least len + 64 readable bytes up to
-    /// `capacity` (simdjson parses in place); complete since received_ns.
+    /// `capacity` (simdjson parses in place); complete since received_ns. `origin`: who sent it
+    /// (for the gate; ignored without one).
     void on_request(uint64_t client, const char* data, size_t len, size_t capacity,
-                    uint64_t received_ns, uint64_t now_ns);
+                    uint64_t received_ns, uint64_t now_ns, const Origin& origin = {});
+    /// A role's gate (pipeline/gate.h; the sync role's policy), asked about every request from
+    /// now on; null: none (the mux). It must outlive the core.
+    void set_gate(Gate* gate) { gate_ = gate; }
     /// The reply to a Shell::send(call, ...).
     void on_reply(uint64_t call, const NodeReply& reply, uint64_t now_ns);
     /// Slot i now holds another node (or none): forget what we knew of the old one.
@@ -129,6 +134,7 @@ class PipelineCore {
 
   private:
     struct Sink;
+    struct Waiter;
     template <typename T>
     struct Entry;
 
@@ -138,6 +144,24 @@ class PipelineCore {
     void start_vote(const Sink& sink, const jsonrpc::Request& request, std::string_view raw,
                     const engine::MethodInfo& method, size_t entry, uint64_t received_ns,
                     uint64_t now_ns);
+    /// A vote call under the gate: facts, then run, join a running call, or answer at once.
+    void start_gated_vote(const Sink& sink, const jsonrpc::Request& request, std::string_view raw,
+                          const engine::MethodInfo& method, size_t entry, uint64_t received_ns,
+                          uint64_t now_ns);
+    /// Decodes a newPayload's params into the verifier; false when it answered -32602.
+    bool decode_payload(const Sink& sink, const jsonrpc::Request& request,
+                        const engine::MethodInfo& method, size_t entry, uint64_t now_ns);
+    /// A vote entry for the request (none: it answered the in-flight limit).
+    uint32_t take_vote(const Sink& sink, std::string_view id, const engine::MethodInfo& method,
+                       uint64_t received_ns, uint64_t now_ns);
+    /// A vote call answered: the same answer to every waiter (under its own id), and the gate.
+    void answer_waiters(Entry<VoteCall>& e, uint32_t index, std::string_view answer,
+                        uint64_t now_ns);
+    void join_vote(uint32_t call, const Sink& sink, std::string_view id, size_t method_slot,
+                   uint64_t received_ns);
+    /// A request that is no vote call, for the gate's counts (no-op without a gate).
+    void tell_gate(const engine::MethodInfo* method, size_t slot, uint64_t now_ns);
+    void gate_notice(std::string_view notice);
     void start_best_of(const Sink& sink, const jsonrpc::Request& request,
                        const engine::MethodInfo& method, size_t entry, uint64_t received_ns,
                        uint64_t now_ns);
@@ -172,6 +196,8 @@ class PipelineCore {
     eth::BlockHashVerifier verifier_;
     std::unique_ptr<engine::PayloadIdMap> payload_ids_;
     std::array<bool, nodes_max> engine_suspect_{};
+    Gate* gate_ = nullptr;
+    Origin origin_;  ///< the request being routed (set during on_request)
     CallEnv env_;
     std::unique_ptr<CallPool<Entry<VoteCall>>> votes_;
     std::unique_ptr<CallPool<Entry<GatherCall>>> gathers_;
@@ -181,6 +207,8 @@ class PipelineCore {
     bool in_event_ = false;  ///< asserts the completion rule: no reply inside a send
     ByteBuffer scratch_;
     ByteBuffer error_;
+    ByteBuffer rewrite_;  ///< a vote's answer, padded for the parser, while waiters get it
+    ByteBuffer waiter_answer_;
 };
 
 }  // namespace em::pipeline

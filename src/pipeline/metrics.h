@@ -14,11 +14,13 @@
 #include <cstring>
 #include <iterator>
 
+#include "base/seqlock.h"
 #include "engine/methods.h"
 #include "engine/types.h"
 #include "engine/vote.h"
 #include "http/server_stats.h"
 #include "pipeline/nodes.h"
+#include "pipeline/sync_board.h"
 
 namespace em::pipeline {
 
@@ -80,18 +82,13 @@ struct VoteRecord {
 };
 
 /// The last finished votes: written by the shard (one writer), read by the admin thread. Each
-/// entry is a seqlock: a reader retries (or skips) an entry being written. No allocation.
+/// entry is a seqlock (base/seqlock.h): a reader retries (or skips) an entry being written.
 class VoteLog {
   public:
     static constexpr size_t capacity = 32;
     /// Shard thread only.
     void add(const VoteRecord& r) {
-        Entry& e = entries_[next_.load(std::memory_order_relaxed) % capacity];
-        uint64_t seq = e.sequence.load(std::memory_order_relaxed);
-        e.sequence.store(seq + 1, std::memory_order_release);  // odd: being written
-        std::atomic_thread_fence(std::memory_order_release);
-        store(e, r);
-        e.sequence.store(seq + 2, std::memory_order_release);
+        entries_[next_.load(std::memory_order_relaxed) % capacity].store(r);
         next_.fetch_add(1, std::memory_order_release);
     }
     /// Any thread: up to `max` records, newest first, into out; returns how many.
@@ -99,41 +96,13 @@ class VoteLog {
         uint64_t next = next_.load(std::memory_order_acquire);
         size_t n = 0;
         for (uint64_t k = 0; k < capacity && k < next && n < max; k++) {
-            const Entry& e = entries_[(next - 1 - k) % capacity];
-            for (int attempt = 0; attempt < 3; attempt++) {
-                uint64_t before = e.sequence.load(std::memory_order_acquire);
-                if (before & 1) continue;
-                VoteRecord r = load(e);
-                std::atomic_thread_fence(std::memory_order_acquire);
-                if (e.sequence.load(std::memory_order_relaxed) == before) {
-                    out[n++] = r;
-                    break;
-                }
-            }
+            if (entries_[(next - 1 - k) % capacity].load(out[n])) n++;
         }
         return n;
     }
 
   private:
-    static constexpr size_t words = (sizeof(VoteRecord) + 7) / 8;
-    /// The record as relaxed atomic words, so a torn read is a retry, not a data race.
-    struct Entry {
-        std::atomic<uint64_t> sequence{0};
-        std::atomic<uint64_t> words[VoteLog::words]{};
-    };
-    static void store(Entry& e, const VoteRecord& r) {
-        uint64_t w[words] = {};
-        std::memcpy(w, &r, sizeof r);
-        for (size_t i = 0; i < words; i++) e.words[i].store(w[i], std::memory_order_relaxed);
-    }
-    static VoteRecord load(const Entry& e) {
-        uint64_t w[words];
-        for (size_t i = 0; i < words; i++) w[i] = e.words[i].load(std::memory_order_relaxed);
-        VoteRecord r;
-        std::memcpy(&r, w, sizeof r);
-        return r;
-    }
-    std::array<Entry, capacity> entries_{};
+    std::array<Seqlocked<VoteRecord>, capacity> entries_{};
     std::atomic<uint64_t> next_{0};
 };
 
@@ -171,6 +140,8 @@ struct ShardMetrics {
     Counter payload_ids_minted{0};
     Counter payload_ids_unknown{0};    ///< getPayload with an id we do not know (-38001)
     Counter retries{0};                ///< a call retried on another node after the first failed
+
+    SyncBoard sync;  ///< the sync role's consensus clients (unused in other roles)
 };
 
 }  // namespace em::pipeline

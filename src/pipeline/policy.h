@@ -42,4 +42,31 @@ class Policy {
                                  uint64_t now_ns) const = 0;
 };
 
+/// A policy that does what another does, for a role (or a test) that changes only part of it:
+/// override the members that differ. `inner` must outlive it (it may be a member of the derived
+/// class: it is not used during construction).
+class ForwardingPolicy : public Policy {
+  public:
+    explicit ForwardingPolicy(const Policy& inner) : inner_(inner) {}
+    CallKind route(const engine::MethodInfo* method) const override { return inner_.route(method); }
+    bool takes_part(CallKind kind, const NodeView& n) const override {
+        return inner_.takes_part(kind, n);
+    }
+    bool votes(const NodeView& n) const override { return inner_.votes(n); }
+    int pick(const NodeTable& nodes, uint32_t skip_mask) const override {
+        return inner_.pick(nodes, skip_mask);
+    }
+    engine::Quorum quorum() const override { return inner_.quorum(); }
+    bool verify_block_hash(const engine::MethodInfo& method) const override {
+        return inner_.verify_block_hash(method);
+    }
+    uint64_t deadline_ns(const engine::MethodInfo* method, const NodeView& n,
+                         uint64_t now_ns) const override {
+        return inner_.deadline_ns(method, n, now_ns);
+    }
+
+  private:
+    const Policy& inner_;
+};
+
 }  // namespace em::pipeline

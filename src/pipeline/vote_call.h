@@ -39,6 +39,9 @@ class VoteCall {
     State state() const { return state_; }
     HashCheck hash_check() const { return hash_; }
     bool done() const { return state_ == State::done; }
+    /// What the client was told once answered: an engine::Status value, or
+    /// VoteRecord::told_error for a JSON-RPC error (the sync role reuses final answers).
+    uint8_t told() const { return told_; }
     /// The vote over every answer, once done (for tests and the simulator's checks).
     const engine::VoteResult& final_vote() const { return final_vote_; }
     const FanOut& fan_out() const { return fan_; }

@@ -187,6 +187,113 @@ TEST(Toml, BufferedBodyBudgetHoldsAtLeastOneLargestBody) {
     unlink(small.c_str());
 }
 
+TEST(Sync, RoleFlagAndTableWithDefaults) {
+    std::string path = temp_file(
+        "jwt_secret = \"/etc/enginemux/jwt.hex\"\n[[nodes]]\nurl = \"http://127.0.0.1:8551\"\n"
+        "[sync]\nbest_stale_ms = 6000\ntrusted_proxies = [\"127.0.0.1\", \"10.0.0.0/8\"]\n"
+        "[[sync.clients]]\nname = \"lighthouse\"\njwt_secret = \"/etc/lh.hex\"\n");
+    Config c;
+    auto r = run({"--config", path.c_str(), "--role", "sync"}, c);
+    ::unlink(path.c_str());
+    ASSERT_TRUE(r) << r.error().c_str();
+    EXPECT_EQ(c.role, "sync");
+    EXPECT_EQ(c.sync.best_stale_ms, 6000u);
+    EXPECT_EQ(c.sync.future_slack_s, 60u);
+    EXPECT_EQ(c.sync.dedup_window_ms, 12000u);
+    EXPECT_EQ(c.sync.proxy_request_timeout_ms, 2000u);
+    ASSERT_EQ(c.sync.trusted_proxies.size(), 2u);
+    ASSERT_EQ(c.sync.clients.size(), 1u);
+    EXPECT_EQ(c.sync.clients[0].name, "lighthouse");
+    EXPECT_EQ(c.sync.clients[0].jwt_secret_path, "/etc/lh.hex");
+}
+
+TEST(Sync, SyncProxysFlagsWorkWithOneDashOrTwo) {
+    Config c;
+    auto r = run(
+        {"--role", "sync", "--jwt-secret", "/etc/cl.hex", "-addr", "0.0.0.0:25591",
+         "-builders=http://127.0.0.1:8551#jwt-secret=/etc/el1.hex,http://127.0.0.1:8552",
+         "--request-timeout", "1500", "-proxy-request-timeout=900", "-loglevel", "debug", "-json"},
+        c);
+    ASSERT_TRUE(r) << r.error().c_str();
+    EXPECT_EQ(c.listen_addr, "0.0.0.0");
+    EXPECT_EQ(c.port, 25591);
+    ASSERT_EQ(c.nodes.size(), 2u);
+    EXPECT_EQ(c.nodes[0].jwt_secret_path, "/etc/el1.hex");
+    EXPECT_EQ(c.engine.timeout_ms, 1500u);
+    EXPECT_EQ(c.sync.proxy_request_timeout_ms, 900u);
+    EXPECT_EQ(c.log_level, LogLevel::debug);
+    EXPECT_EQ(c.log_format, LogFormat::json);
+    // The role's own defaults: sync-proxy's port and request timeout.
+    Config d;
+    ASSERT_TRUE(
+        run({"--role", "sync", "--jwt-secret", "/x", "--builders", "http://127.0.0.1:1"}, d));
+    EXPECT_EQ(d.port, 25590);
+    EXPECT_EQ(d.listen_addr, "127.0.0.1");
+    EXPECT_EQ(d.engine.timeout_ms, 2000u);
+    Config e;
+    ASSERT_TRUE(run({"--role", "sync", "--jwt-secret", "/x", "--nodes", "http://127.0.0.1:1",
+                     "--port", "7000", "--timeout", "8000"},
+                    e));
+    EXPECT_EQ(e.port, 7000);
+    EXPECT_EQ(e.engine.timeout_ms, 8000u);
+    Config f;
+    auto mux = run({"--jwt-secret", "/x", "--builders", "http://127.0.0.1:1"}, f);
+    ASSERT_FALSE(mux);
+    EXPECT_NE(mux.error().message().find("they need --role sync"), std::string_view::npos);
+    Config g;
+    auto proxies = run({"--role", "sync", "--jwt-secret", "/x", "--builders", "http://127.0.0.1:1",
+                        "-proxies", "http://127.0.0.1:25591,http://10.0.0.2:25590#name=dc2"},
+                       g);
+    ASSERT_TRUE(proxies) << proxies.error().c_str();
+    ASSERT_EQ(g.sync.proxies.size(), 2u);
+    EXPECT_EQ(g.sync.proxies[1], "http://10.0.0.2:25590#name=dc2");
+    auto addr = run({"--role", "sync", "--jwt-secret", "/x", "--builders", "http://127.0.0.1:1",
+                     "--addr", "25590"},
+                    f);
+    ASSERT_FALSE(addr);
+    EXPECT_NE(addr.error().message().find("--addr '25590' is not HOST:PORT"),
+              std::string_view::npos);
+}
+
+TEST(Sync, ErrorsNameTheKey) {
+    struct Case {
+        const char* table;
+        const char* says;
+    } cases[] = {
+        {"[sync]\nbest_stale_ms = \"soon\"", "sync.best_stale_ms: expected a number"},
+        {"[sync]\nfuture_slack = 5", "unknown setting 'sync.future_slack'"},
+        {"[sync]\ntrusted_proxies = [\"10.0.0.0/40\"]", "[sync] trusted_proxies[0]"},
+        {"[sync]\ntrusted_proxies = \"10.0.0.1\"", "sync.trusted_proxies: expected an array"},
+        {"[sync]\nproxies = [\"ftp://127.0.0.1:9\"]", "[sync] proxies[0]"},
+        {"[sync]\nproxies = [\"http://127.0.0.1:9#fast\"]", "unknown option '#fast'"},
+        {"[[sync.clients]]\nname = \"a b\"\njwt_secret = \"/x\"", "sync.clients[0].name"},
+        {"[[sync.clients]]\nname = \"a\"", "sync.clients[0]: name and jwt_secret are required"},
+        {"[[sync.clients]]\nname = \"a\"\njwt_secret = \"/x\"\n[[sync.clients]]\nname = "
+         "\"a\"\njwt_secret = \"/y\"",
+         "two clients are named 'a'"},
+        {"[[sync.clients]]\nname = \"a\"\nsecret = \"/x\"",
+         "unknown setting 'sync.clients[0].secret'"},
+    };
+    for (const Case& k : cases) {
+        std::string path = temp_file(
+            "role = \"sync\"\njwt_secret = \"/etc/enginemux/jwt.hex\"\n[[nodes]]\nurl = "
+            "\"http://127.0.0.1:8551\"\n" +
+            std::string(k.table) + "\n");
+        auto c = load_file(path);
+        ::unlink(path.c_str());
+        ASSERT_FALSE(c) << k.table;
+        EXPECT_NE(c.error().message().find(k.says), std::string_view::npos)
+            << k.table << " -> " << c.error().c_str();
+    }
+    Config c;
+    auto role =
+        run({"--role", "builder", "--nodes", "http://127.0.0.1:8551", "--jwt-secret", "/x"}, c);
+    ASSERT_FALSE(role);
+    EXPECT_NE(role.error().message().find("role 'builder' is not supported (supported: mux, sync)"),
+              std::string_view::npos)
+        << role.error().c_str();
+}
+
 TEST(Toml, StrictAboutKeysTypesAndRanges) {
     struct Case {
         const char* text;

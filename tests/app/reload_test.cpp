@@ -76,6 +76,15 @@ TEST(Reload, EachKeyIsReportedOnceInTheRightList) {
         {"", "[admin]\nlisten = \"127.0.0.1:9999\"", "admin.listen ", false},
         {"", "[admin]\ntoken_file = \"/etc/enginemux/admin.token\"", "admin.token_file ", false},
         {"", "[admin]\nsecrets_dir = \"/etc/other\"", "admin.secrets_dir ", false},
+        {"", "[sync]\nbest_stale_ms = 1000", "sync.best_stale_ms 24000 -> 1000", true},
+        {"", "[sync]\nfuture_slack_s = 5", "sync.future_slack_s 60 -> 5", true},
+        {"", "[sync]\ntrusted_proxies = [\"10.0.0.0/8\"]",
+         "sync.trusted_proxies [] -> [\"10.0.0.0/8\"]", true},
+        {"", "[sync]\ndedup_window_ms = 100", "sync.dedup_window_ms ", true},
+        {"", "[sync]\nproxies = [\"http://127.0.0.1:1\"]", "sync.proxies ", false},
+        {"", "[sync]\nproxy_request_timeout_ms = 100", "sync.proxy_request_timeout_ms ", false},
+        {"", "[[sync.clients]]\nname = \"cl-a\"\njwt_secret = \"/etc/a.hex\"",
+         "sync.clients [] -> [\"cl-a=/etc/a.hex\"]", false},
     };
     Config base = load_with("");
     for (const Case& c : cases) {
@@ -101,7 +110,7 @@ TEST(Reload, TheCLsSecretPathIsLiveTheRoleIsNot) {
     Config a = load_with("");
     Config b = a;
     b.jwt_secret_path = "/etc/enginemux/jwt-2.hex";
-    b.role = "sync";  // a role the file cannot name yet
+    b.role = "sync";  // the role is fixed at start
     SettingsDiff d = diff_settings(a, b);
     ASSERT_EQ(d.live.size(), 1u);
     EXPECT_EQ(d.live[0], "jwt_secret \"/etc/enginemux/jwt.hex\" -> \"/etc/enginemux/jwt-2.hex\"");

@@ -218,7 +218,8 @@ static uint16_t port_after(const std::string& line, const std::string& marker) {
 }
 
 HttpReply http_request(uint16_t port, const std::string& method, const std::string& target,
-                       const std::string& body, const std::string& bearer, int timeout_ms) {
+                       const std::string& body, const std::string& bearer, int timeout_ms,
+                       const std::string& extra_headers) {
     HttpReply reply;
     int fd = ::socket(AF_INET, SOCK_STREAM, 0);
     sockaddr_in a{};
@@ -231,6 +232,7 @@ HttpReply http_request(uint16_t port, const std::string& method, const std::stri
     }
     std::string request = method + " " + target + " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n";
     if (!bearer.empty()) request += "Authorization: Bearer " + bearer + "\r\n";
+    request += extra_headers;
     if (method != "GET") request += "Content-Type: application/json\r\nContent-Length: " + std::to_string(body.size()) + "\r\n";
     request += "\r\n" + body;
     size_t sent = 0;
@@ -271,6 +273,25 @@ std::string jwt_for(const std::string& secret_path) {
     if (!secret) die(std::string(secret.error().message()));
     http::JwtSigner signer(*secret, 0);
     return std::string(signer.bearer_token(wall_s()));
+}
+
+std::string jwt_for(const std::string& secret_path, const std::string& id) {
+    auto secret = http::load_jwt_secret_file(secret_path.c_str());
+    if (!secret) die(std::string(secret.error().message()));
+    auto encode = [](const std::string& text) {
+        std::string out(http::base64url_encoded_bytes(text.size()), '\0');
+        http::base64url_encode(
+            std::span(reinterpret_cast<const uint8_t*>(text.data()), text.size()), out.data());
+        return out;
+    };
+    std::string signed_part =
+        encode(R"({"alg":"HS256","typ":"JWT"})") + "." +
+        encode(R"({"iat":)" + std::to_string(wall_s()) + R"(,"id":")" + id + R"("})");
+    http::HmacSha256 hmac(secret->key);
+    http::HmacSha256::Digest sig = hmac.mac(signed_part);
+    std::string s(http::base64url_encoded_bytes(sig.size()), '\0');
+    http::base64url_encode(sig, s.data());
+    return signed_part + "." + s;
 }
 
 MockEl::MockEl(const TempDir& d, const std::string& n, std::vector<std::string> extra)

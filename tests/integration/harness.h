@@ -64,14 +64,17 @@ struct HttpReply {
 };
 
 /// One blocking HTTP/1.1 POST/GET to 127.0.0.1:port (a new connection each time).
+/// `extra_headers`: more header lines, each ending in \r\n (e.g. "X-Forwarded-For: 1.2.3.4\r\n").
 HttpReply http_request(uint16_t port, const std::string& method, const std::string& target,
                        const std::string& body, const std::string& bearer = "",
-                       int timeout_ms = 15000);
+                       int timeout_ms = 15000, const std::string& extra_headers = "");
 
 /// A 32-byte hex JWT secret (random) written to dir; returns the path.
 std::string make_secret(const TempDir& dir, const std::string& name);
 /// A fresh HS256 JWT for the secret file.
 std::string jwt_for(const std::string& secret_path);
+/// A fresh HS256 JWT for the secret file with an `id` claim (the CL instance, authentication.md).
+std::string jwt_for(const std::string& secret_path, const std::string& id);
 
 /// A running enginemux-mock-el.
 struct MockEl {

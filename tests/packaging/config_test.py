@@ -21,11 +21,17 @@ CONFIG_H = os.path.join(SRC, "src/app/config.h")
 TOML = os.path.join(SRC, "packaging/enginemux.toml")
 
 # config.cpp's loader function -> TOML table ("" = top level, "nodes" = [[nodes]]).
+# load_sync_client ([[sync.clients]]) is left out: its keys are shown in an indented comment,
+# since an uncommented example client would name a secret file that does not exist.
 LOADER_TABLES = {"load_limits": "limits", "load_health": "health", "load_engine": "engine",
-                 "load_admin": "admin", "load_node": "nodes", "load_toml": ""}
+                 "load_admin": "admin", "load_node": "nodes", "load_sync": "sync",
+                 "load_toml": ""}
+# Keys that name a table inside a table, not a setting.
+SUBTABLES = {("sync", "clients")}
 # config.h struct -> TOML table, and field names that differ from their TOML key.
 STRUCT_TABLES = {"LimitsConfig": "limits", "HealthConfig": "health", "EngineConfig": "engine",
-                 "AdminConfig": "admin", "NodeConfig": "nodes", "Config": ""}
+                 "AdminConfig": "admin", "NodeConfig": "nodes", "SyncConfig": "sync",
+                 "Config": ""}
 FIELD_KEYS = {"jwt_secret_path": "jwt_secret"}
 # Defaults computed at run time, documented by what they become.
 COMPUTED = {("nodes", "name")}
@@ -52,8 +58,8 @@ def accepted_keys():
             table = None
         if table is not None:
             for key in re.findall(r'key == "([a-z_]+)"', line):
-                if table or key not in LOADER_TABLES.values():  # not a [table] itself
-                    keys.add((table, key))
+                if (table or key not in LOADER_TABLES.values()) and (table, key) not in SUBTABLES:
+                    keys.add((table, key))  # not a [table] itself
     return keys
 
 
@@ -94,11 +100,15 @@ def header_defaults():
                 defaults[(table, key)] = cpp_value(m.group(3))
             elif m.group(1) == "std::string":
                 defaults[(table, key)] = ""
+            elif m.group(1) == "std::vector<std::string>":
+                defaults[(table, key)] = []
     return defaults
 
 
 def toml_value(text):
     text = text.strip()
+    if text == "[]":
+        return []
     if text in ("true", "false"):
         return text == "true"
     if text.startswith('"'):

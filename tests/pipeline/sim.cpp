@@ -198,26 +198,12 @@ struct Event {
 };
 
 /// Ignores node 0's vote: the broken rule the checker must catch.
-class BrokenPolicy final : public Policy {
+class BrokenPolicy final : public ForwardingPolicy {
   public:
-    explicit BrokenPolicy(const MuxPolicy& inner) : inner_(inner) {}
-    CallKind route(const engine::MethodInfo* m) const override { return inner_.route(m); }
-    bool takes_part(CallKind k, const NodeView& n) const override {
-        return inner_.takes_part(k, n);
+    explicit BrokenPolicy(const MuxPolicy& inner) : ForwardingPolicy(inner) {}
+    bool votes(const NodeView& n) const override {
+        return ForwardingPolicy::votes(n) && n.name != "n0";
     }
-    bool votes(const NodeView& n) const override { return inner_.votes(n) && n.name != "n0"; }
-    int pick(const NodeTable& t, uint32_t skip) const override { return inner_.pick(t, skip); }
-    engine::Quorum quorum() const override { return inner_.quorum(); }
-    bool verify_block_hash(const engine::MethodInfo& m) const override {
-        return inner_.verify_block_hash(m);
-    }
-    uint64_t deadline_ns(const engine::MethodInfo* m, const NodeView& n,
-                         uint64_t now) const override {
-        return inner_.deadline_ns(m, n, now);
-    }
-
-  private:
-    const MuxPolicy& inner_;
 };
 
 class World final : public Shell, public NodeTable {

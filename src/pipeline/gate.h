@@ -1,0 +1,79 @@
+// Gate: what a role decides about each request beyond its Policy's routing, before the core
+// (pipeline/core.h) runs it. The sync role's policy (pipeline/sync_policy.h) is one: it follows
+// the best of several consensus clients and makes one vote call of many copies of a block. The
+// mux has none.
+//
+// The core asks admit() for every request (its facts: who sent it, which method, and for
+// engine votes what the params say); for a vote call the decision is to run it, to join a vote
+// call already running (its answer then goes to this client too, under this request's id), or
+// to answer at once with a given result. started() and answered() tell the gate what became of
+// the vote calls it let run.
+//
+// Threads: the owning shard's thread. No I/O: facts in, decisions out.
+#pragma once
+
+#include <cstdint>
+#include <string_view>
+
+#include <simdjson.h>
+
+#include "engine/methods.h"
+#include "engine/types.h"
+
+namespace em::pipeline {
+
+/// Who sent a request (the listener's client slot) and the wall clock when it came.
+struct Origin {
+    uint32_t client = 0;
+    int64_t wall_s = 0;
+};
+
+/// What the core read of a request for the gate.
+struct CallFacts {
+    Origin origin;
+    const engine::MethodInfo* method = nullptr;  ///< null: not an engine method
+    size_t method_slot = 0;                      ///< metrics slot (method index or other)
+    bool vote = false;  ///< the policy routes it to a vote call (a decision is wanted)
+    /// newPayload: the block hash (only when the payload decoded and, if checked, matched it).
+    bool has_block_hash = false;
+    engine::Hash32 block_hash{};
+    /// newPayload: the payload's timestamp; forkchoiceUpdated: the attributes' timestamp.
+    bool has_timestamp = false;
+    uint64_t timestamp = 0;
+    /// forkchoiceUpdated: headBlockHash.
+    bool has_head = false;
+    engine::Hash32 head{};
+};
+
+struct GateDecision {
+    enum class Verdict : uint8_t {
+        run,     ///< start a call as the policy routes it
+        join,    ///< wait for vote call `call` and get its answer
+        answer,  ///< answer now with `result`
+    };
+    Verdict verdict = Verdict::run;
+    uint32_t call = 0;
+    /// answer: the JSON-RPC result member; valid until the next call into the gate.
+    std::string_view result;
+    /// A line for the log (warn), e.g. a client sent a timestamp from the future; "" for none.
+    std::string_view notice;
+};
+
+/// Reads forkchoiceUpdated's params ([state, attributes|null, ...]) into facts: headBlockHash
+/// and the attributes' timestamp, each only when well-formed (the ELs judge the rest).
+void read_forkchoice_facts(simdjson::ondemand::value params, CallFacts& facts);
+
+class Gate {
+  public:
+    virtual ~Gate() = default;
+    /// Every request, before it runs (non-vote requests: the verdict is always run).
+    virtual GateDecision admit(const CallFacts& facts, uint64_t now_ns) = 0;
+    /// Vote call `call` was started for `facts` (admit said run); it may answer at once.
+    virtual void started(const CallFacts& facts, uint32_t call, uint64_t now_ns) = 0;
+    /// Vote call `call` answered its client(s): `told` a status (null: a JSON-RPC error), with
+    /// `result` the result member sent ("" for an error).
+    virtual void answered(uint32_t call, const engine::Status* told, std::string_view result,
+                          uint64_t now_ns) = 0;
+};
+
+}  // namespace em::pipeline
