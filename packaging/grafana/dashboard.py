@@ -235,6 +235,25 @@ def validator_rows(d):
                    "{{instance}} takeovers on silence")]))
 
 
+def sync_rows(d):
+    d.row("Sync role: several consensus clients")
+    d.add(stat("Followed consensus client",
+               "The CL whose forkchoiceUpdated the ELs get (the highest recent timestamp; "
+               "enginemux_sync_best). Empty: no CL is followed (EnginemuxSyncNoBestClient).",
+               [(f"enginemux_sync_best{{{MUX}}} == 1", "{{client}}")]))
+    d.add(series("Requests per consensus client",
+                 "Requests from each CL, by method (enginemux_sync_client_calls_total). A lagging CL's "
+                 "forkchoiceUpdated is answered SYNCING and never forwarded.",
+                 [(f"sum by (client, method) (rate(enginemux_sync_client_calls_total{{{MUX}}}[{RATE}]))",
+                   "{{client}} {{method}}")], unit="reqps"))
+    d.add(series("Engine calls mirrored to other proxies",
+                 "Copies of every engine call sent to each of [sync] proxies, and those that failed or "
+                 "were dropped; the CLs never wait for them.",
+                 [(f"sum by (proxy) (rate(enginemux_sync_mirrored_total{{{MUX}}}[{RATE}]))", "{{proxy}} sent"),
+                  (f"sum by (proxy) (rate(enginemux_sync_mirror_failures_total{{{MUX}}}[{RATE}]))",
+                   "{{proxy}} failed")], unit="reqps"))
+
+
 def variable(name, label, query):
     return {"type": "query", "name": name, "label": label, "datasource": DS,
             "definition": query, "query": {"query": query, "refId": name},
@@ -246,6 +265,7 @@ def variable(name, label, query):
 def dashboard():
     d = Layout()
     mux_rows(d)
+    sync_rows(d)
     validator_rows(d)
     templating = [
         {"type": "datasource", "name": "datasource", "label": "Data source", "query": "prometheus",
@@ -256,7 +276,7 @@ def dashboard():
     ]
     return {
         "title": "enginemux", "uid": "enginemux", "version": 1, "schemaVersion": 38,
-        "description": "enginemux (mux role) and its validator guards: what the CL asked and was told, "
+        "description": "enginemux (mux and sync roles) and its validator guards: what the CL asked and was told, "
                        "each EL, the vote, failovers, the listener, the guards. Shipped in "
                        "/usr/share/enginemux/grafana/; alerts in /usr/share/enginemux/prometheus/.",
         "tags": ["enginemux", "ethereum"], "editable": True, "graphTooltip": 1, "refresh": "30s",

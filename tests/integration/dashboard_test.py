@@ -6,7 +6,8 @@
    `datasource` variable, every query scoped by `$instance` or `$guard`, the instance, node and
    guard variables.
 2. A real enginemux in front of three mock ELs (one answering INVALID, so votes disagree) under a
-   short Engine API load, and a real validator guard (`enginemux validator`, the fake CometBFT as
+   short Engine API load, one in the sync role (a CL followed, a mirror failing), and a real
+   validator guard (`enginemux validator`, the fake CometBFT as
    its validator): every metric that a dashboard query, a variable or an alert rule names
    appears in their /metrics scrapes.
 3. Every alert rule has a summary and a runbook pointing to a heading of docs/OPERATIONS.md.
@@ -102,13 +103,15 @@ def main():
                m.MockEl(tmp, "el3", ["engine_newPayload*:status=INVALID,lvh=parent,validation_error=bad"])]
         mux = m.Mux(tmp, els)
         m.check(mux.synced() is not None, "three nodes synced, a primary")
+        sync = m.sync_daemon(tmp, els)
         guard = m.Guard(tmp)
         load = m.Load(mux, rate=20)
         load.start()
         time.sleep(3)
         load.stop()
         m.check(load.rounds >= 10 and not load.errors, "load ran", f"{load.rounds} rounds, errors {load.errors[:2]}")
-        exported = m.metric_names(m.http(mux.admin, "/metrics")[1]) | m.metric_names(guard.metrics())
+        exported = (m.metric_names(m.http(mux.admin, "/metrics")[1]) | m.metric_names(guard.metrics())
+                    | m.metric_names(m.http(sync.admin, "/metrics")[1]))
         wanted = {}
         for where, expr in m.dashboard_queries(d):
             for name in m.PROMQL_METRIC.findall(expr):

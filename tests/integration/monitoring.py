@@ -149,15 +149,16 @@ class MockEl:
 
 
 class Mux:
-    """The enginemux daemon in front of `els`, probing every 200 ms."""
+    """The enginemux daemon in front of `els`, probing every 200 ms; `name` keeps the files of
+    several daemons in one temp dir apart, `config` is added to the TOML file."""
 
-    def __init__(self, tmp, els, extra=()):
+    def __init__(self, tmp, els, extra=(), name="enginemux", config=""):
         self.cl_secret = os.urandom(32).hex()
-        cl_file = write(os.path.join(tmp, "cl.jwt"), self.cl_secret + "\n")
-        config = write(os.path.join(tmp, "mux.toml"), "[health]\ninterval_ms = 200\n")
+        cl_file = write(os.path.join(tmp, f"{name}-cl.jwt"), self.cl_secret + "\n")
+        toml = write(os.path.join(tmp, f"{name}.toml"), "[health]\ninterval_ms = 200\n" + config)
         self.proc = Proc([ENGINEMUX, "--nodes", ",".join(e.node_spec() for e in els), "--jwt-secret", cl_file,
-                          "--port", "0", "--admin-listen", "127.0.0.1:0", "--config", config, *extra],
-                         os.path.join(tmp, "enginemux.log"))
+                          "--port", "0", "--admin-listen", "127.0.0.1:0", "--config", toml, *extra],
+                         os.path.join(tmp, f"{name}.log"))
         m = self.proc.wait_for(r"listening on 127\.0\.0\.1:(\d+), admin API on 127\.0\.0\.1:(\d+)")
         self.port, self.admin = int(m.group(1)), int(m.group(2))
 
@@ -256,6 +257,19 @@ FCU_ATTRS = {"jsonrpc": "2.0", "id": 1, "method": "engine_forkchoiceUpdatedV3", 
     {"headBlockHash": "0x" + "22" * 32, "safeBlockHash": "0x" + "22" * 32, "finalizedBlockHash": "0x" + "00" * 32},
     {"timestamp": "0x6553f100", "prevRandao": "0x" + "00" * 32, "suggestedFeeRecipient": "0x" + "00" * 20,
      "withdrawals": [], "parentBeaconBlockRoot": "0x" + "00" * 32}]}
+
+
+def sync_daemon(tmp, els):
+    """enginemux in the sync role in front of `els`, mirroring to a proxy that is not there,
+    after one CL (told apart by its address) sent a newPayload: it is followed, its calls are
+    counted, and the copy to the proxy fails."""
+    gone = free_port()
+    sync = Mux(tmp, els, ["--role", "sync"], name="sync",
+               config=f'[sync]\nproxies = ["http://127.0.0.1:{gone}#name=gone"]\n')
+    check(sync.synced() is not None, "the sync role's nodes synced")
+    answer = sync.call(payload_requests(1)[0])
+    check("result" in answer, "the sync role answers a CL's newPayload", json.dumps(answer)[:300])
+    return sync
 
 
 def payload_requests(count=4):

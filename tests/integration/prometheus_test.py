@@ -5,8 +5,8 @@ and dashboard.
 1. `promtool check rules` passes on packaging/prometheus/enginemux-rules.yml, and `promtool
    test rules` runs tests/integration/enginemux-rules_test.yml (each alert on synthetic series).
 2. Prometheus on 127.0.0.1 scrapes every second an enginemux in front of three mock ELs (el3
-   answers INVALID, so votes disagree) under an Engine API load (some block hashes wrong), and a
-   validator guard. It loads a copy of the shipped rules whose `for:` durations are 1 s (the
+   answers INVALID, so votes disagree) under an Engine API load (some block hashes wrong), one in
+   the sync role (a CL followed, a mirror to a proxy that is not there), and a validator guard. It loads a copy of the shipped rules whose `for:` durations are 1 s (the
    expressions are the shipped ones).
 3. Every query of every dashboard panel and variable, with Grafana's variables filled in, is
    valid PromQL to Prometheus's HTTP API and returns data; every rule evaluates without error.
@@ -73,7 +73,7 @@ def promtool_checks(promtool):
             (run.stdout + run.stderr).strip()[-1500:])
 
 
-def start_prometheus(prometheus, tmp, mux, guard):
+def start_prometheus(prometheus, tmp, mux, sync, guard):
     with open(m.RULES) as f:
         rules = re.sub(r"(?m)^(\s+)for: \S+$", r"\1for: 1s", f.read())
     rules_copy = m.write(os.path.join(tmp, "rules.yml"), rules, 0o644)
@@ -83,7 +83,7 @@ def start_prometheus(prometheus, tmp, mux, guard):
 rule_files: ["{rules_copy}"]
 scrape_configs:
   - job_name: enginemux
-    static_configs: [{{targets: ["127.0.0.1:{mux.admin}"]}}]
+    static_configs: [{{targets: ["127.0.0.1:{mux.admin}", "127.0.0.1:{sync.admin}"]}}]
   - job_name: enginemux-validator
     static_configs: [{{targets: ["127.0.0.1:{guard.control}"]}}]
 """, 0o644)
@@ -135,8 +135,9 @@ def main():
                m.MockEl(tmp, "el3", ["engine_newPayload*:status=INVALID,lvh=parent,validation_error=bad"])]
         mux = m.Mux(tmp, els)
         m.check(mux.synced() is not None, "three nodes synced, a primary")
+        sync = m.sync_daemon(tmp, els)
         guard = m.Guard(tmp)
-        port = start_prometheus(prometheus, tmp, mux, guard)
+        port = start_prometheus(prometheus, tmp, mux, sync, guard)
         load = m.Load(mux, rate=10)
         load.start()
         time.sleep(20)  # enough samples for every rate window (20 s) in the queries
