@@ -113,6 +113,24 @@ Result<void> parse_top_status(std::string_view json, TopSample& out) {
             out.recent_votes.push_back(std::move(vote));
         }
     }
+    simdjson::dom::object sync;
+    out.sync_clients.clear();
+    out.has_sync = root["sync"].get(sync) == simdjson::SUCCESS;
+    if (out.has_sync) {
+        out.sync_best = text(root["sync"], "best");
+        simdjson::dom::array clients;
+        if (sync["clients"].get(clients) == simdjson::SUCCESS) {
+            for (simdjson::dom::element c : clients) {
+                TopSyncClient client;
+                client.name = text(c, "name");
+                client.address = text(c, "address");
+                client.head = text(c, "head");
+                client.timestamp = number(c, "timestamp");
+                client.calls = static_cast<uint64_t>(number(c, "calls"));
+                out.sync_clients.push_back(std::move(client));
+            }
+        }
+    }
     return {};
 }
 
@@ -517,6 +535,28 @@ void TopModel::render_cl(const TopStyle& style, std::vector<std::string>& out) c
     }
 }
 
+void TopModel::render_sync(const TopStyle& style, std::vector<std::string>& out) const {
+    if (!last_.has_sync) return;
+    out.push_back("");
+    std::string title = "CONSENSUS CLIENTS (sync role): ";
+    title += last_.sync_best.empty() ? "following none" : "following " + last_.sync_best;
+    out.push_back(paint(style, "\x1b[1m", title));
+    if (last_.sync_clients.empty()) out.push_back("  (no client has called yet)");
+    int64_t now_s = last_.wall_ms / 1000;
+    for (const TopSyncClient& c : last_.sync_clients) {
+        std::string age = "no timestamp yet";
+        if (c.timestamp > 0) {
+            int64_t behind = now_s - c.timestamp;
+            age = behind >= 0 ? "timestamp " + duration_text(static_cast<uint64_t>(behind)) + " ago"
+                              : "timestamp " + duration_text(static_cast<uint64_t>(-behind)) +
+                                    " ahead (future)";
+        }
+        std::string mark = c.name == last_.sync_best ? "> " : "  ";
+        out.push_back(mark + fit(c.name, 14) + " " + fit(c.address, 15) + " " +
+                      fit(count_text(c.calls), 6, true) + " calls  " + age);
+    }
+}
+
 void TopModel::render_votes(const TopStyle& style, std::vector<std::string>& out) const {
     out.push_back("");
     std::string answers;
@@ -582,6 +622,7 @@ std::vector<std::string> TopModel::render(const TopStyle& style) const {
         render_header(style, lines);
         render_nodes(style, lines);
         render_cl(style, lines);
+        render_sync(style, lines);
         render_votes(style, lines);
     }
     for (std::string& line : lines)

@@ -2,7 +2,8 @@
 // and GET /metrics, with a bearer token when the API has protect_reads), refreshed every second:
 // the nodes with state, primary, a probe-latency sparkline, head, errors, timeouts and
 // disagreements; what the consensus client asked and how fast it was answered; the votes and
-// the disagreements seen between refreshes. Plain ANSI: no library beyond libc, readable at 80
+// the disagreements seen between refreshes; in the sync role, the consensus clients and which
+// one the ELs follow. Plain ANSI: no library beyond libc, readable at 80
 // columns (wider terminals get longer sparklines). `--once` prints one frame without escape
 // codes, for scripts.
 //
@@ -58,6 +59,13 @@ struct TopVote {
     std::vector<std::pair<std::string, std::string>> answers;  ///< (node, answer), node order
 };
 
+/// One consensus client of the sync role, from /status "sync".
+struct TopSyncClient {
+    std::string name, address, head;
+    int64_t timestamp = 0;  ///< the last payload/attributes timestamp it sent (s), 0 = none yet
+    uint64_t calls = 0;
+};
+
 /// What one refresh read.
 struct TopSample {
     int64_t wall_ms = 0;
@@ -72,6 +80,9 @@ struct TopSample {
     uint64_t retries = 0;  ///< calls retried on another node (failovers: primary changes)
     bool has_recent_votes = false;  ///< the daemon reports recent_votes (newest first)
     std::vector<TopVote> recent_votes;
+    bool has_sync = false;  ///< the sync role: /status has a "sync" object
+    std::string sync_best;  ///< the followed client ("" = none)
+    std::vector<TopSyncClient> sync_clients;
 };
 
 /// Parses GET /status (the admin API's JSON). Errors name what is missing.
@@ -110,6 +121,8 @@ class TopModel {
     void render_nodes(const TopStyle& style, std::vector<std::string>& out) const;
     void render_cl(const TopStyle& style, std::vector<std::string>& out) const;
     void render_votes(const TopStyle& style, std::vector<std::string>& out) const;
+    /// The sync role's consensus clients: which one the ELs follow, and each one's last word.
+    void render_sync(const TopStyle& style, std::vector<std::string>& out) const;
     /// The last votes, each node's answer (what the CL was told first, then the nodes).
     void render_recent_votes(const TopStyle& style, std::vector<std::string>& out) const;
 

@@ -201,5 +201,40 @@ TEST(Top, KeepsTheLastDataWhenARefreshFails) {
     EXPECT_NE(frame.find("* el1"), std::string::npos) << frame;
 }
 
+// The sync role: /status "sync" lists the consensus clients; the frame says which one the ELs
+// follow, each client's calls and how old its last timestamp is (ahead: "future").
+TEST(Top, SyncRoleShowsTheClientsAndWhichOneIsFollowed) {
+    TopSample s;
+    std::string status =
+        R"({"version":"1","role":"sync","quorum":0.6,"uptime_s":5,"primary":"el1","nodes":[],)"
+        R"("sync":{"best":"cl-a","clients":[)"
+        R"({"name":"cl-a","address":"127.0.0.1","timestamp":995,"head":"0xaaaaaaaaaaaaaaaaaaaaaaaa","calls":12},)"
+        R"({"name":"cl-b","address":"10.0.0.7","timestamp":1130,"head":"0xbbbb","calls":3},)"
+        R"({"name":"cl-c","address":"10.0.0.8","timestamp":0,"head":"","calls":1}]}})";
+    ASSERT_TRUE(parse_top_status(status, s));
+    ASSERT_TRUE(s.has_sync);
+    ASSERT_EQ(s.sync_clients.size(), 3u);
+    s.wall_ms = 1'000'000;  // 1000 s
+    TopModel model;
+    model.add(s);
+    TopStyle style;
+    std::vector<std::string> lines = model.render(style);
+    std::string frame = joined(lines);
+    for (const std::string& line : lines) EXPECT_LE(top_columns(line), 80u) << line;
+    EXPECT_NE(frame.find("CONSENSUS CLIENTS (sync role): following cl-a"), std::string::npos)
+        << frame;
+    EXPECT_NE(frame.find("> cl-a"), std::string::npos) << frame;
+    EXPECT_NE(frame.find("timestamp 0m05s ago"), std::string::npos) << frame;
+    EXPECT_NE(frame.find("timestamp 2m10s ahead (future)"), std::string::npos) << frame;
+    EXPECT_NE(frame.find("no timestamp yet"), std::string::npos) << frame;
+
+    TopSample mux;  // the mux role has no "sync" object: no section
+    ASSERT_TRUE(parse_top_status(R"({"version":"1","role":"mux","nodes":[]})", mux));
+    EXPECT_FALSE(mux.has_sync);
+    TopModel plain;
+    plain.add(mux);
+    EXPECT_EQ(joined(plain.render(style)).find("CONSENSUS CLIENTS"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace em::app
