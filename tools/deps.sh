@@ -10,8 +10,9 @@ test="$build libgtest-dev libgmock-dev libbenchmark-dev libcrypto++-dev python3 
 ci="$test clang libclang-rt-14-dev clang-format"
 bench="$build libbenchmark-dev nginx haproxy gnuplot-nox python3"
 package="$build build-essential dpkg-dev debhelper fakeroot rpm lintian"
-# real clients from npm: node-gyp builds native modules (Lodestar's blst runs `python`)
-interop="$build nodejs npm make python3 python-is-python3"
+# real clients from npm: node-gyp builds native modules (Lodestar's blst runs `python`); nginx
+# fronts the sync scenario
+interop="$build nodejs npm make python3 python-is-python3 nginx"
 want=""
 for set in "$@"; do
   case "$set" in

@@ -41,11 +41,12 @@ export async function startEthereumJS(opts) {
 }
 
 /// enginemux in front of `nodes` (ELs from startEthereumJS or {name, engineUrl, secret}).
-/// toml: extra config text. Returns {proc, url, adminUrl, secret, logFile}.
-export async function startEnginemux({ nodes, toml = '', name = 'enginemux', extraArgs = [] }) {
+/// toml: extra config text; secret: the CL's secret file (default: a new one). Returns {proc,
+/// url, adminUrl, secret, logFile}.
+export async function startEnginemux({ nodes, toml = '', name = 'enginemux', extraArgs = [], secret = null }) {
   const exe = process.env.EM_ENGINEMUX;
   if (!exe || !fs.existsSync(exe)) throw new Error(`EM_ENGINEMUX (${exe}) is not a built enginemux`);
-  const secret = writeSecret(`${name}-cl`);
+  secret = secret || writeSecret(`${name}-cl`);
   const config = path.join(runDir, `${name}.toml`);
   fs.writeFileSync(config, toml);
   const spec = nodes.map((n) => `${n.engineUrl}#jwt-secret=${n.secret}#name=${n.name}`).join(',');
