@@ -411,44 +411,50 @@ Result<Config> load_file(const std::string& path) {
     return c;
 }
 
-Result<LoadOutcome> load(int argc, const char* const* argv, Config& out) {
-    CLI::App cli("enginemux", "enginemux");
-    cli.set_help_flag();  // we print our own usage
+namespace {
+
+/// The daemon's command line: each flag's value and its option (count() > 0: it was given).
+struct Flags {
     std::string nodes, jwt, listen_addr, log_level, log_format, config_path, admin_listen, admin_token, tls_ca,
         secrets_dir;
     int64_t port = 0, timeout = 0, eth_timeout = 0, shards = 0, spin = 0;
     double majority = 0;
     bool help = false, version = false, timings = false, protect_reads = false;
-    auto* o_nodes = cli.add_option("--nodes,-n", nodes);
-    auto* o_jwt = cli.add_option("--jwt-secret,-j", jwt);
-    auto* o_port = cli.add_option("--port,-p", port);
-    auto* o_addr = cli.add_option("--listen-addr", listen_addr);
-    auto* o_timeout = cli.add_option("--timeout", timeout);
-    auto* o_eth_timeout = cli.add_option("--eth-timeout", eth_timeout);
-    auto* o_majority = cli.add_option("--fcu-majority", majority);
-    auto* o_level = cli.add_option("--log-level,-l", log_level);
-    auto* o_format = cli.add_option("--log-format", log_format);
-    auto* o_config = cli.add_option("--config,-c", config_path);
-    auto* o_shards = cli.add_option("--shards", shards);
-    auto* o_spin = cli.add_option("--spin-us", spin);
-    auto* o_tls_ca = cli.add_option("--tls-ca-file", tls_ca);
-    auto* o_admin = cli.add_option("--admin-listen", admin_listen);
-    auto* o_token = cli.add_option("--admin-token-file", admin_token);
-    auto* o_secrets_dir = cli.add_option("--admin-secrets-dir", secrets_dir);
+    CLI::Option *o_nodes = nullptr, *o_jwt = nullptr, *o_port = nullptr, *o_addr = nullptr,
+        *o_timeout = nullptr, *o_eth_timeout = nullptr, *o_majority = nullptr, *o_level = nullptr,
+        *o_format = nullptr, *o_config = nullptr, *o_shards = nullptr, *o_spin = nullptr,
+        *o_tls_ca = nullptr, *o_admin = nullptr, *o_token = nullptr, *o_secrets_dir = nullptr;
+
+    /// Declares the flags on cli, bound to these members.
+    void declare(CLI::App& cli);
+    /// Overrides c's settings with the flags that were given, each checked.
+    Result<void> apply(Config& c) const;
+};
+
+void Flags::declare(CLI::App& cli) {
+    o_nodes = cli.add_option("--nodes,-n", nodes);
+    o_jwt = cli.add_option("--jwt-secret,-j", jwt);
+    o_port = cli.add_option("--port,-p", port);
+    o_addr = cli.add_option("--listen-addr", listen_addr);
+    o_timeout = cli.add_option("--timeout", timeout);
+    o_eth_timeout = cli.add_option("--eth-timeout", eth_timeout);
+    o_majority = cli.add_option("--fcu-majority", majority);
+    o_level = cli.add_option("--log-level,-l", log_level);
+    o_format = cli.add_option("--log-format", log_format);
+    o_config = cli.add_option("--config,-c", config_path);
+    o_shards = cli.add_option("--shards", shards);
+    o_spin = cli.add_option("--spin-us", spin);
+    o_tls_ca = cli.add_option("--tls-ca-file", tls_ca);
+    o_admin = cli.add_option("--admin-listen", admin_listen);
+    o_token = cli.add_option("--admin-token-file", admin_token);
+    o_secrets_dir = cli.add_option("--admin-secrets-dir", secrets_dir);
     cli.add_flag("--admin-protect-reads", protect_reads);
     cli.add_flag("--node-timings", timings);
     cli.add_flag("--help,-h", help);
     cli.add_flag("--version,-V", version);
-    try {
-        cli.parse(argc, argv);
-    } catch (const CLI::ParseError& e) {
-        return failf(Errc::invalid_input, "%s (see enginemux --help)", e.what());
-    }
-    if (help) return LoadOutcome::help;
-    if (version) return LoadOutcome::version;
+}
 
-    Config c;
-    if (o_config->count()) EM_TRY_VOID(load_toml(config_path, c));
+Result<void> Flags::apply(Config& c) const {
     if (o_nodes->count()) {
         c.nodes.clear();
         std::string_view all = nodes;
@@ -507,6 +513,27 @@ Result<LoadOutcome> load(int argc, const char* const* argv, Config& out) {
     if (o_secrets_dir->count()) c.admin.secrets_dir = secrets_dir;
     if (protect_reads) c.admin.protect_reads = true;
     if (timings) c.node_timings = true;
+    return {};
+}
+
+}  // namespace
+
+Result<LoadOutcome> load(int argc, const char* const* argv, Config& out) {
+    CLI::App cli("enginemux", "enginemux");
+    cli.set_help_flag();  // we print our own usage
+    Flags flags;
+    flags.declare(cli);
+    try {
+        cli.parse(argc, argv);
+    } catch (const CLI::ParseError& e) {
+        return failf(Errc::invalid_input, "%s (see enginemux --help)", e.what());
+    }
+    if (flags.help) return LoadOutcome::help;
+    if (flags.version) return LoadOutcome::version;
+
+    Config c;
+    if (flags.o_config->count()) EM_TRY_VOID(load_toml(flags.config_path, c));
+    EM_TRY_VOID(flags.apply(c));
     EM_TRY_VOID(validate(c));
     out = std::move(c);
     return LoadOutcome::run;
