@@ -537,11 +537,11 @@ void render_scalars(ByteBuffer& out, Shards shards) {
         {"enginemux_jsonrpc_parse_errors_total", "Bodies that were not valid JSON-RPC.", &pipeline::ShardMetrics::jsonrpc_parse_errors},
     };
     for (const Scalar& sc : scalars) {
+        uint64_t total = sum([&](pipeline::ShardMetrics& s) -> pipeline::Counter& { return s.*sc.field; }) +
+                         (sc.parser ? sum([&](pipeline::ShardMetrics& s) -> pipeline::Counter& { return s.http.*sc.parser; })
+                                    : 0);
         appendf(out, "# HELP %s %s\n# TYPE %s counter\n%s %llu\n", sc.name, sc.help, sc.name, sc.name,
-                static_cast<unsigned long long>(
-                    sum([&](pipeline::ShardMetrics& s) -> pipeline::Counter& { return s.*sc.field; }) +
-                    (sc.parser ? sum([&](pipeline::ShardMetrics& s) -> pipeline::Counter& { return s.http.*sc.parser; })
-                               : 0)));
+                static_cast<unsigned long long>(total));
     }
 }
 

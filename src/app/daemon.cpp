@@ -634,7 +634,7 @@ Result<void> Daemon::post_shard_settings(const Config& next, const http::JwtSecr
     uint64_t arg = reinterpret_cast<uint64_t>(settings.get());
     if (!shard_live_->loop->post(io::Task{Shard::apply_settings, shard_live_, arg}))
         return fail(Errc::busy, "the engine shard's queue is full; try again");
-    settings.release();  // the shard owns it now
+    (void)settings.release();  // not lost: the posted task holds it, the shard owns it now
     return {};
 }
 

@@ -21,7 +21,7 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import common  # noqa: E402
 
-FINDING = re.compile(r'^(/[^:]+):(\d+):(\d+): (warning|error): (.*)$')
+FINDING = re.compile(r'^([^\s:][^:]*):(\d+):(\d+): (warning|error): (.*)$')
 
 
 def clang_tidy_binary():
@@ -60,13 +60,15 @@ def check_source(path, info, root, build, tool, key, use_stamps):
     for k, line in enumerate(lines):
         m = FINDING.match(line)
         if m:
-            rel = os.path.relpath(m.group(1), root)
+            rel = os.path.relpath(os.path.join(directory, m.group(1)), root)
             # the source line and the caret clang-tidy prints under it
             context = '\n'.join('    ' + l for l in lines[k + 1:k + 3])
-            findings.append(f'{rel}:{m.group(2)}:{m.group(3)}: {m.group(5)}\n{context}')
+            message = m.group(5).replace(',-warnings-as-errors]', ']')
+            findings.append(f'{rel}:{m.group(2)}:{m.group(3)}: {message}\n{context}')
     if done.returncode != 0 and not findings:
+        errors = '\n'.join('    ' + line for line in done.stderr.strip().splitlines())
         findings.append(f'{os.path.relpath(path, root)}:1: clang-tidy failed '
-                        f'(exit {done.returncode}):\n{done.stderr.strip()}')
+                        f'(exit {done.returncode}):\n{errors}')
     if not findings:
         # The dependency file is rewritten whenever the object is rebuilt (new flags too).
         deps = common.read_depfile(depfile, directory) + [path, os.path.join(root, '.clang-tidy')]

@@ -79,10 +79,12 @@ def check_header(header, root, work, flags):
     with open(cpp, 'w', encoding='utf-8') as f:
         f.write(f'#include "{include}"\n#include "{include}"\n')
     started_ns = time.time_ns()
-    done = subprocess.run(run, cwd=directory, capture_output=True, text=True)
+    done = subprocess.run(run, cwd=directory, capture_output=True, text=True,
+                          env=dict(os.environ, LC_ALL='C'))  # plain quotes in the messages
     if done.returncode != 0:
         return (f'{header}:1: does not compile on its own (an include it relies on is missing?):\n'
-                + done.stderr.rstrip() + f'\n  command: cd {directory} && {shlex.join(run)}')
+                + '\n'.join('    ' + line for line in done.stderr.rstrip().splitlines())
+                + f'\n    command: cd {directory} && {shlex.join(run)}')
     deps = [d for d in common.read_depfile(depfile, directory) if d != cpp]  # cpp: written now
     common.write_stamp(stamp, run, deps, started_ns)
     return None
