@@ -41,20 +41,11 @@ def run(script, *args):
 
 def build_flags():
     """The compiler and flags the build uses for src/base (from compile_commands.json)."""
-    with open(os.path.join(BUILD, 'compile_commands.json'), encoding='utf-8') as f:
-        for e in json.load(f):
-            if e['file'].endswith('src/base/result.cpp'):
-                args = shlex.split(e['command']) if 'command' in e else e['arguments']
-                kept, skip = [], False
-                for a in args:
-                    if skip:
-                        skip = False
-                    elif a in ('-o', '-c', '-MQ', '-MF'):
-                        skip = True
-                    elif a not in ('-MD',) and not a.endswith('result.cpp'):
-                        kept.append(a)
-                return e['directory'], kept
-    raise unittest.SkipTest('src/base/result.cpp is not in compile_commands.json')
+    commands = common.compile_commands(BUILD)
+    source = os.path.join(ROOT, 'src', 'base', 'result.cpp')
+    if not commands or source not in commands:
+        raise unittest.SkipTest('src/base/result.cpp is not in compile_commands.json')
+    return commands[source][:2]
 
 
 class FixtureBuild:

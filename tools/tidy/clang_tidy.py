@@ -8,9 +8,7 @@ which) or .clang-tidy changes (stamps under <build>/tidy/clang-tidy/); --all ign
 
 usage: clang_tidy.py [--root DIR] [--build DIR] [--jobs N] [--all] [SOURCE...]
 """
-import argparse
 import concurrent.futures
-import json
 import os
 import re
 import shutil
@@ -31,20 +29,6 @@ def clang_tidy_binary():
     return None
 
 
-def sources(root, build):
-    """{source under root/src: (compile directory, the build's dependency file of its object)}."""
-    with open(os.path.join(build, 'compile_commands.json'), encoding='utf-8') as f:
-        entries = json.load(f)
-    found = {}
-    src = os.path.join(root, 'src') + os.sep
-    for e in entries:
-        path = os.path.normpath(os.path.join(e['directory'], e['file']))
-        if path.startswith(src) and path not in found:
-            output = e.get('output', '')
-            found[path] = (e['directory'], os.path.join(e['directory'], output + '.d'))
-    return found
-
-
 def check_source(path, info, root, build, tool, key, use_stamps):
     """Runs clang-tidy on one source; returns its findings (formatted) or []."""
     directory, depfile = info
@@ -62,13 +46,12 @@ def check_source(path, info, root, build, tool, key, use_stamps):
         if m:
             rel = os.path.relpath(os.path.join(directory, m.group(1)), root)
             # the source line and the caret clang-tidy prints under it
-            context = '\n'.join('    ' + l for l in lines[k + 1:k + 3])
+            context = common.indent('\n'.join(lines[k + 1:k + 3]))
             message = m.group(5).replace(',-warnings-as-errors]', ']')
             findings.append(f'{rel}:{m.group(2)}:{m.group(3)}: {message}\n{context}')
     if done.returncode != 0 and not findings:
-        errors = '\n'.join('    ' + line for line in done.stderr.strip().splitlines())
         findings.append(f'{os.path.relpath(path, root)}:1: clang-tidy failed '
-                        f'(exit {done.returncode}):\n{errors}')
+                        f'(exit {done.returncode}):\n{common.indent(done.stderr)}')
     if not findings:
         # The dependency file is rewritten whenever the object is rebuilt (new flags too).
         deps = common.read_depfile(depfile, directory) + [path, os.path.join(root, '.clang-tidy')]
@@ -79,11 +62,7 @@ def check_source(path, info, root, build, tool, key, use_stamps):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    parser.add_argument('--root', default=common.ROOT)
-    parser.add_argument('--build', default=os.environ.get('EM_BUILD_ROOT',
-                                                          os.path.join(common.ROOT, 'build')))
-    parser.add_argument('--jobs', type=int, default=min(2, os.cpu_count() or 1))
+    parser = common.compiling_checks_parser(__doc__)
     parser.add_argument('--all', action='store_true', help='check every source, ignoring stamps')
     parser.add_argument('sources', nargs='*')
     args = parser.parse_args()
@@ -93,11 +72,12 @@ def main():
     if tool is None:
         print('clang-tidy not found: tools/deps.sh test installs it (clang-tidy)', file=sys.stderr)
         return common.SKIP
-    if not os.path.exists(os.path.join(build, 'compile_commands.json')):
-        print(f'no {build}/compile_commands.json: run meson setup first', file=sys.stderr)
+    commands = common.compile_commands(build)
+    if commands is None:
         return common.SKIP
+    src = os.path.join(root, 'src') + os.sep
+    found = {path: (c[0], c[2]) for path, c in commands.items() if path.startswith(src)}
     version = subprocess.run([tool, '--version'], capture_output=True, text=True).stdout.strip()
-    found = sources(root, build)
     if args.sources:
         wanted = {os.path.abspath(s) for s in args.sources}
         found = {p: i for p, i in found.items() if p in wanted}

@@ -5,8 +5,10 @@ The checks (tools/tidy/*.py, README "Tests", docs/ARCHITECTURE.md "House rules")
 tool they need is missing. Each takes --root DIR so its own test (tests/tidy/selftest.py) can
 run it on fixture trees; tests/tidy/fixtures/ is never scanned as product code.
 """
+import argparse
 import json
 import os
+import shlex
 import sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -97,3 +99,51 @@ def write_stamp(stamp, key, deps, started_ns):
             json.dump({'key': key, 'deps': mtimes}, f)
     except OSError:
         pass  # no stamp: checked again next time
+
+
+def compiling_checks_parser(doc):
+    """The options of the checks that compile: --root, --build (the meson build directory,
+    EM_BUILD_ROOT under meson test) and --jobs (processes at a time)."""
+    parser = argparse.ArgumentParser(description=doc.split('\n')[0])
+    parser.add_argument('--root', default=ROOT)
+    parser.add_argument('--build', default=os.environ.get('EM_BUILD_ROOT',
+                                                          os.path.join(ROOT, 'build')))
+    parser.add_argument('--jobs', type=int, default=min(2, os.cpu_count() or 1))
+    return parser
+
+
+def compile_commands(build):
+    """The build's compile_commands.json as {source (absolute): (directory, the command's
+    arguments without -c, -o and the dependency-file options, the object's dependency file)},
+    the first entry of each source; None (after saying why) when there is none."""
+    path = os.path.join(build, 'compile_commands.json')
+    if not os.path.exists(path):
+        print(f'no {path}: run meson setup first', file=sys.stderr)
+        return None
+    with open(path, encoding='utf-8') as f:
+        entries = json.load(f)
+    commands = {}
+    for e in entries:
+        source = os.path.normpath(os.path.join(e['directory'], e['file']))
+        if source in commands:
+            continue
+        args = e['arguments'] if 'arguments' in e else shlex.split(e['command'])
+        kept = []
+        skip = False
+        for a in args:
+            if skip:
+                skip = False
+            elif a in ('-o', '-c', '-MQ', '-MF', '-MT'):
+                skip = True
+            elif a in ('-MD', '-MMD') or a.startswith('-fdiagnostics-color'):
+                pass
+            elif os.path.normpath(os.path.join(e['directory'], a)) != source:
+                kept.append(a)
+        depfile = os.path.join(e['directory'], e.get('output', '') + '.d')
+        commands[source] = (e['directory'], kept, depfile)
+    return commands
+
+
+def indent(text):
+    """A tool's output, indented under the finding it explains."""
+    return '\n'.join('    ' + line for line in text.strip('\n').splitlines())
