@@ -437,12 +437,45 @@ void AdminHandler::render_recent_votes(ByteBuffer& out, uint64_t now) const {
     out.push_back(']');
 }
 
-void AdminHandler::render_metrics(ByteBuffer& out) const {
-    auto sum = [&](auto get) {
-        uint64_t total = 0;
-        for (pipeline::ShardMetrics* s : ctx_.shards) total += load(get(*s));
-        return total;
-    };
+namespace {
+
+using Shards = std::span<pipeline::ShardMetrics* const>;
+
+/// A counter summed over the shards; get(shard) names the counter.
+template <typename Get>
+uint64_t sum_shards(Shards shards, Get get) {
+    uint64_t total = 0;
+    for (pipeline::ShardMetrics* s : shards) total += load(get(*s));
+    return total;
+}
+
+/// One latency histogram's samples (buckets, sum, count), summed over the shards; get(shard)
+/// names the histogram.
+template <typename Get>
+void render_histogram(ByteBuffer& out, Shards shards, const char* metric, const LabelSet& label_set,
+                      Get get) {
+    int labels_len = static_cast<int>(label_set.text().size());
+    const char* labels = label_set.text().data();
+    uint64_t cumulative = 0;
+    for (size_t b = 0; b < pipeline::latency_buckets; b++) {
+        cumulative += sum_shards(shards, [&](pipeline::ShardMetrics& s) -> pipeline::Counter& { return get(s).buckets[b]; });
+        if (b < pipeline::latency_bucket_bounds_us.size())
+            appendf(out, "%s_bucket{%.*s,le=\"%g\"} %llu\n", metric, labels_len, labels,
+                    static_cast<double>(pipeline::latency_bucket_bounds_us[b]) / 1e6,
+                    static_cast<unsigned long long>(cumulative));
+        else
+            appendf(out, "%s_bucket{%.*s,le=\"+Inf\"} %llu\n", metric, labels_len, labels,
+                    static_cast<unsigned long long>(cumulative));
+    }
+    appendf(out, "%s_sum{%.*s} %g\n", metric, labels_len, labels,
+            static_cast<double>(sum_shards(shards, [&](pipeline::ShardMetrics& s) -> pipeline::Counter& { return get(s).sum_us; })) / 1e6);
+    appendf(out, "%s_count{%.*s} %llu\n", metric, labels_len, labels,
+            static_cast<unsigned long long>(cumulative));
+}
+
+/// Requests from clients and their errors, by method; the CL-facing latencies by method.
+void render_requests(ByteBuffer& out, Shards shards) {
+    auto sum = [shards](auto counter) { return sum_shards(shards, counter); };
     // Requests from clients.
     out.append("# HELP enginemux_requests_total JSON-RPC requests received from clients, by method.\n"
                "# TYPE enginemux_requests_total counter\n");
@@ -464,25 +497,6 @@ void AdminHandler::render_metrics(ByteBuffer& out) const {
         appendf(out, "enginemux_request_errors_total{%.*s} %llu\n", static_cast<int>(labels.text().size()),
                 labels.text().data(), static_cast<unsigned long long>(n));
     }
-    auto histogram = [&](const char* metric, const LabelSet& label_set, auto get) {
-        int labels_len = static_cast<int>(label_set.text().size());
-        const char* labels = label_set.text().data();
-        uint64_t cumulative = 0;
-        for (size_t b = 0; b < pipeline::latency_buckets; b++) {
-            cumulative += sum([&](pipeline::ShardMetrics& s) -> pipeline::Counter& { return get(s).buckets[b]; });
-            if (b < pipeline::latency_bucket_bounds_us.size())
-                appendf(out, "%s_bucket{%.*s,le=\"%g\"} %llu\n", metric, labels_len, labels,
-                        static_cast<double>(pipeline::latency_bucket_bounds_us[b]) / 1e6,
-                        static_cast<unsigned long long>(cumulative));
-            else
-                appendf(out, "%s_bucket{%.*s,le=\"+Inf\"} %llu\n", metric, labels_len, labels,
-                        static_cast<unsigned long long>(cumulative));
-        }
-        appendf(out, "%s_sum{%.*s} %g\n", metric, labels_len, labels,
-                static_cast<double>(sum([&](pipeline::ShardMetrics& s) -> pipeline::Counter& { return get(s).sum_us; })) / 1e6);
-        appendf(out, "%s_count{%.*s} %llu\n", metric, labels_len, labels,
-                static_cast<unsigned long long>(cumulative));
-    };
     // One histogram per method for the CL-facing latencies.
     using MethodHistograms = std::array<pipeline::LatencyHistogram, pipeline::method_slots> pipeline::ShardMetrics::*;
     auto per_method = [&](const char* metric, const char* help, MethodHistograms member) {
@@ -491,7 +505,8 @@ void AdminHandler::render_metrics(ByteBuffer& out) const {
             if (sum([&](pipeline::ShardMetrics& s) -> pipeline::Counter& { return (s.*member)[m].count; }) == 0) continue;
             LabelSet labels;
             labels.add("method", method_label(m));
-            histogram(metric, labels, [&](pipeline::ShardMetrics& s) -> pipeline::LatencyHistogram& { return (s.*member)[m]; });
+            render_histogram(out, shards, metric, labels,
+                             [&](pipeline::ShardMetrics& s) -> pipeline::LatencyHistogram& { return (s.*member)[m]; });
         }
     };
     per_method("enginemux_request_seconds", "Time from a complete request to its answer.",
@@ -500,6 +515,11 @@ void AdminHandler::render_metrics(ByteBuffer& out) const {
                "Time a request spent in enginemux not waiting for an execution client "
                "(parsing, block-hash check, vote, queueing, wake-ups).",
                &pipeline::ShardMetrics::own_latency);
+}
+
+/// Calls to each node by method: counts, errors, timeouts, round trips.
+void render_upstream(ByteBuffer& out, Shards shards, const upstream::Registry& registry) {
+    auto sum = [shards](auto counter) { return sum_shards(shards, counter); };
     // Upstream calls per node and method.
     out.append("# HELP enginemux_upstream_calls_total Calls sent to execution clients.\n"
                "# TYPE enginemux_upstream_calls_total counter\n"
@@ -510,7 +530,7 @@ void AdminHandler::render_metrics(ByteBuffer& out) const {
                "# HELP enginemux_upstream_seconds Round trip of calls to execution clients.\n"
                "# TYPE enginemux_upstream_seconds histogram\n");
     for (size_t i = 0; i < upstream::nodes_max; i++) {
-        const upstream::NodeInfo* info = ctx_.registry->get(i);
+        const upstream::NodeInfo* info = registry.get(i);
         if (!info) continue;
         for (size_t m = 0; m < pipeline::method_slots; m++) {
             uint64_t calls = sum([&](pipeline::ShardMetrics& s) -> pipeline::Counter& { return s.upstream[i][m].calls; });
@@ -525,10 +545,16 @@ void AdminHandler::render_metrics(ByteBuffer& out) const {
                     static_cast<unsigned long long>(sum([&](pipeline::ShardMetrics& s) -> pipeline::Counter& { return s.upstream[i][m].errors; })));
             appendf(out, "enginemux_upstream_timeouts_total{%.*s} %llu\n", n, text,
                     static_cast<unsigned long long>(sum([&](pipeline::ShardMetrics& s) -> pipeline::Counter& { return s.upstream[i][m].timeouts; })));
-            histogram("enginemux_upstream_seconds", labels,
+            render_histogram(out, shards, "enginemux_upstream_seconds", labels,
                       [&](pipeline::ShardMetrics& s) -> pipeline::LatencyHistogram& { return s.upstream[i][m].latency; });
         }
     }
+}
+
+/// Each node's health, primary flag, lane depth and disagreements.
+void render_nodes(ByteBuffer& out, Shards shards, const upstream::Registry& registry,
+                  const upstream::HealthBoard& board) {
+    auto sum = [shards](auto counter) { return sum_shards(shards, counter); };
     // Node health and lanes.
     out.append("# HELP enginemux_node_state 1 for the node's current state.\n# TYPE enginemux_node_state gauge\n");
     out.append("# HELP enginemux_node_latency_seconds Health-probe round trip (EWMA).\n"
@@ -538,11 +564,11 @@ void AdminHandler::render_metrics(ByteBuffer& out) const {
                "# TYPE enginemux_lane_queue_depth gauge\n");
     out.append("# HELP enginemux_node_disagreements_total Votes where this voter's answer left the plurality.\n"
                "# TYPE enginemux_node_disagreements_total counter\n");
-    int primary = ctx_.board->primary();
+    int primary = board.primary();
     for (size_t i = 0; i < upstream::nodes_max; i++) {
-        const upstream::NodeInfo* info = ctx_.registry->get(i);
+        const upstream::NodeInfo* info = registry.get(i);
         if (!info) continue;
-        upstream::NodeHealth h = ctx_.board->read(i);
+        upstream::NodeHealth h = board.read(i);
         LabelSet node;
         node.add("node", info->name);
         int n = static_cast<int>(node.text().size());
@@ -558,6 +584,11 @@ void AdminHandler::render_metrics(ByteBuffer& out) const {
         appendf(out, "enginemux_node_disagreements_total{%.*s} %llu\n", n, text,
                 static_cast<unsigned long long>(sum([&](pipeline::ShardMetrics& s) -> pipeline::Counter& { return s.node_disagreements[i]; })));
     }
+}
+
+/// Votes by reason and what the CL was told, by status.
+void render_votes(ByteBuffer& out, Shards shards) {
+    auto sum = [shards](auto counter) { return sum_shards(shards, counter); };
     // Votes.
     out.append("# HELP enginemux_votes_total Votes by outcome reason.\n# TYPE enginemux_votes_total counter\n");
     for (size_t r = 0; r < engine::vote_reason_count; r++) {
@@ -576,6 +607,11 @@ void AdminHandler::render_metrics(ByteBuffer& out) const {
                 labels.text().data(),
                 static_cast<unsigned long long>(sum([&](pipeline::ShardMetrics& s) -> pipeline::Counter& { return s.vote_answers[st]; })));
     }
+}
+
+/// The pipeline's single counters (disagreements, block-hash checks, payload ids, ...).
+void render_scalars(ByteBuffer& out, Shards shards) {
+    auto sum = [shards](auto counter) { return sum_shards(shards, counter); };
     struct Scalar {
         const char* name;
         const char* help;
@@ -599,12 +635,22 @@ void AdminHandler::render_metrics(ByteBuffer& out) const {
         {"enginemux_jsonrpc_parse_errors_total", "Bodies that were not valid JSON-RPC.", &pipeline::ShardMetrics::jsonrpc_parse_errors},
     };
     for (const Scalar& sc : scalars) {
+        uint64_t total = sum([&](pipeline::ShardMetrics& s) -> pipeline::Counter& { return s.*sc.field; }) +
+                         (sc.parser ? sum([&](pipeline::ShardMetrics& s) -> pipeline::Counter& { return s.http.*sc.parser; })
+                                    : 0);
         appendf(out, "# HELP %s %s\n# TYPE %s counter\n%s %llu\n", sc.name, sc.help, sc.name, sc.name,
-                static_cast<unsigned long long>(
-                    sum([&](pipeline::ShardMetrics& s) -> pipeline::Counter& { return s.*sc.field; }) +
-                    (sc.parser ? sum([&](pipeline::ShardMetrics& s) -> pipeline::Counter& { return s.http.*sc.parser; })
-                               : 0)));
+                static_cast<unsigned long long>(total));
     }
+}
+
+}  // namespace
+
+void AdminHandler::render_metrics(ByteBuffer& out) const {
+    render_requests(out, ctx_.shards);
+    render_upstream(out, ctx_.shards, *ctx_.registry);
+    render_nodes(out, ctx_.shards, *ctx_.registry, *ctx_.board);
+    render_votes(out, ctx_.shards);
+    render_scalars(out, ctx_.shards);
     appendf(out,
             "# HELP enginemux_failovers_total Times the primary moved off a node (to another "
             "node, or to none).\n# TYPE enginemux_failovers_total counter\n"

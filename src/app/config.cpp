@@ -633,55 +633,54 @@ std::vector<std::string> two_dash_sync_proxy_flags(int argc, const char* const* 
     return args;
 }
 
-}  // namespace
-
-Result<LoadOutcome> load(int argc, const char* const* argv, Config& out) {
-    CLI::App cli("enginemux", "enginemux");
-    cli.set_help_flag();  // we print our own usage
+/// The daemon's command line: each flag's value and its option (count() > 0: it was given).
+struct Flags {
     std::string role, nodes, jwt, listen_addr, log_level, log_format, config_path, admin_listen,
         admin_token, tls_ca, secrets_dir;
     int64_t port = 0, timeout = 0, eth_timeout = 0, shards = 0, spin = 0;
     double majority = 0;
     bool help = false, version = false, timings = false, protect_reads = false;
-    auto* o_role = cli.add_option("--role", role);
-    auto* o_nodes = cli.add_option("--nodes,-n", nodes);
-    auto* o_jwt = cli.add_option("--jwt-secret,-j", jwt);
-    auto* o_port = cli.add_option("--port,-p", port);
-    auto* o_addr = cli.add_option("--listen-addr", listen_addr);
-    auto* o_timeout = cli.add_option("--timeout", timeout);
-    auto* o_eth_timeout = cli.add_option("--eth-timeout", eth_timeout);
-    auto* o_majority = cli.add_option("--fcu-majority", majority);
-    auto* o_level = cli.add_option("--log-level,-l", log_level);
-    auto* o_format = cli.add_option("--log-format", log_format);
-    auto* o_config = cli.add_option("--config,-c", config_path);
-    auto* o_shards = cli.add_option("--shards", shards);
-    auto* o_spin = cli.add_option("--spin-us", spin);
-    auto* o_tls_ca = cli.add_option("--tls-ca-file", tls_ca);
-    auto* o_admin = cli.add_option("--admin-listen", admin_listen);
-    auto* o_token = cli.add_option("--admin-token-file", admin_token);
-    auto* o_secrets_dir = cli.add_option("--admin-secrets-dir", secrets_dir);
+    CLI::Option *o_role = nullptr, *o_nodes = nullptr, *o_jwt = nullptr, *o_port = nullptr,
+                *o_addr = nullptr, *o_timeout = nullptr, *o_eth_timeout = nullptr,
+                *o_majority = nullptr, *o_level = nullptr, *o_format = nullptr,
+                *o_config = nullptr, *o_shards = nullptr, *o_spin = nullptr, *o_tls_ca = nullptr,
+                *o_admin = nullptr, *o_token = nullptr, *o_secrets_dir = nullptr;
+    SyncProxyFlags sync_proxy;  ///< flashbots sync-proxy's flags (the sync role)
+
+    /// Declares the flags on cli, bound to these members.
+    void declare(CLI::App& cli);
+    /// Overrides c's settings with the flags that were given, each checked.
+    [[nodiscard]] Result<void> apply(Config& c) const;
+    /// The numeric flags (ranges checked).
+    [[nodiscard]] Result<void> apply_numbers(Config& c) const;
+};
+
+void Flags::declare(CLI::App& cli) {
+    o_role = cli.add_option("--role", role);
+    o_nodes = cli.add_option("--nodes,-n", nodes);
+    o_jwt = cli.add_option("--jwt-secret,-j", jwt);
+    o_port = cli.add_option("--port,-p", port);
+    o_addr = cli.add_option("--listen-addr", listen_addr);
+    o_timeout = cli.add_option("--timeout", timeout);
+    o_eth_timeout = cli.add_option("--eth-timeout", eth_timeout);
+    o_majority = cli.add_option("--fcu-majority", majority);
+    o_level = cli.add_option("--log-level,-l", log_level);
+    o_format = cli.add_option("--log-format", log_format);
+    o_config = cli.add_option("--config,-c", config_path);
+    o_shards = cli.add_option("--shards", shards);
+    o_spin = cli.add_option("--spin-us", spin);
+    o_tls_ca = cli.add_option("--tls-ca-file", tls_ca);
+    o_admin = cli.add_option("--admin-listen", admin_listen);
+    o_token = cli.add_option("--admin-token-file", admin_token);
+    o_secrets_dir = cli.add_option("--admin-secrets-dir", secrets_dir);
     cli.add_flag("--admin-protect-reads", protect_reads);
     cli.add_flag("--node-timings", timings);
     cli.add_flag("--help,-h", help);
     cli.add_flag("--version,-V", version);
-    SyncProxyFlags sync_proxy;
     sync_proxy.add(cli);
-    std::vector<std::string> args = two_dash_sync_proxy_flags(argc, argv);
-    std::vector<const char*> arg_pointers;
-    for (const std::string& a : args) arg_pointers.push_back(a.c_str());
-    try {
-        cli.parse(static_cast<int>(arg_pointers.size()), arg_pointers.data());
-    } catch (const CLI::ParseError& e) {
-        return failf(Errc::invalid_input, "%s (see enginemux --help)", e.what());
-    }
-    if (help) return LoadOutcome::help;
-    if (version) return LoadOutcome::version;
+}
 
-    Config c;
-    if (o_config->count()) EM_TRY_VOID(load_toml(config_path, c));
-    if (o_role->count()) c.role = role;
-    if (o_nodes->count()) EM_TRY_VOID(parse_node_list(nodes, c.nodes));
-    if (o_jwt->count()) c.jwt_secret_path = jwt;
+Result<void> Flags::apply_numbers(Config& c) const {
     if (o_port->count()) {
         if (port < 0 || port > 65535)
             return failf(Errc::invalid_input, "--port %lld is not 0..65535 (0: any free port)",
@@ -689,13 +688,10 @@ Result<LoadOutcome> load(int argc, const char* const* argv, Config& out) {
         c.port = static_cast<uint16_t>(port);
         c.listen_set = true;
     }
-    if (o_addr->count()) {
-        c.listen_addr = listen_addr;
-        c.listen_set = true;
-    }
     if (o_timeout->count()) {
         if (timeout < 1 || timeout > 600'000)
-            return failf(Errc::invalid_input, "--timeout %lld is not 1..600000 ms", static_cast<long long>(timeout));
+            return failf(Errc::invalid_input, "--timeout %lld is not 1..600000 ms",
+                         static_cast<long long>(timeout));
         c.engine.timeout_ms = static_cast<uint32_t>(timeout);
     }
     if (o_eth_timeout->count()) {
@@ -707,18 +703,14 @@ Result<LoadOutcome> load(int argc, const char* const* argv, Config& out) {
     }
     if (o_majority->count()) {
         if (!(majority > 0.0 && majority <= 1.0))
-            return failf(Errc::invalid_input, "--fcu-majority %g must be in (0, 1], e.g. 0.6", majority);
+            return failf(Errc::invalid_input, "--fcu-majority %g must be in (0, 1], e.g. 0.6",
+                         majority);
         c.engine.fcu_majority = majority;
-    }
-    if (o_level->count()) c.log_level = EM_TRY(parse_log_level(log_level));
-    if (o_format->count()) {
-        auto format = parse_log_format(log_format);
-        if (!format) return Unexpected(format.error().prefix("--log-format"));
-        c.log_format = *format;
     }
     if (o_shards->count()) {
         if (shards < 0 || shards > 1024)
-            return failf(Errc::invalid_input, "--shards %lld is not 0..1024", static_cast<long long>(shards));
+            return failf(Errc::invalid_input, "--shards %lld is not 0..1024",
+                         static_cast<long long>(shards));
         c.shards = static_cast<int>(shards);
     }
     if (o_spin->count()) {
@@ -727,13 +719,54 @@ Result<LoadOutcome> load(int argc, const char* const* argv, Config& out) {
                          static_cast<long long>(spin), spin_us_max);
         c.spin_us = static_cast<uint32_t>(spin);
     }
+    return {};
+}
+
+Result<void> Flags::apply(Config& c) const {
+    if (o_role->count()) c.role = role;
+    if (o_nodes->count()) EM_TRY_VOID(parse_node_list(nodes, c.nodes));
+    if (o_jwt->count()) c.jwt_secret_path = jwt;
+    if (o_addr->count()) {
+        c.listen_addr = listen_addr;
+        c.listen_set = true;
+    }
+    EM_TRY_VOID(apply_numbers(c));
+    if (o_level->count()) c.log_level = EM_TRY(parse_log_level(log_level));
+    if (o_format->count()) {
+        auto format = parse_log_format(log_format);
+        if (!format) return Unexpected(format.error().prefix("--log-format"));
+        c.log_format = *format;
+    }
     if (o_tls_ca->count()) c.tls_ca_file = tls_ca;
     if (o_admin->count()) c.admin.listen = admin_listen;
     if (o_token->count()) c.admin.token_file = admin_token;
     if (o_secrets_dir->count()) c.admin.secrets_dir = secrets_dir;
     if (protect_reads) c.admin.protect_reads = true;
     if (timings) c.node_timings = true;
-    EM_TRY_VOID(sync_proxy.apply(c));
+    return sync_proxy.apply(c);
+}
+
+}  // namespace
+
+Result<LoadOutcome> load(int argc, const char* const* argv, Config& out) {
+    CLI::App cli("enginemux", "enginemux");
+    cli.set_help_flag();  // we print our own usage
+    Flags flags;
+    flags.declare(cli);
+    std::vector<std::string> args = two_dash_sync_proxy_flags(argc, argv);
+    std::vector<const char*> arg_pointers;
+    for (const std::string& a : args) arg_pointers.push_back(a.c_str());
+    try {
+        cli.parse(static_cast<int>(arg_pointers.size()), arg_pointers.data());
+    } catch (const CLI::ParseError& e) {
+        return failf(Errc::invalid_input, "%s (see enginemux --help)", e.what());
+    }
+    if (flags.help) return LoadOutcome::help;
+    if (flags.version) return LoadOutcome::version;
+
+    Config c;
+    if (flags.o_config->count()) EM_TRY_VOID(load_toml(flags.config_path, c));
+    EM_TRY_VOID(flags.apply(c));
     EM_TRY_VOID(validate(c));
     out = std::move(c);
     return LoadOutcome::run;

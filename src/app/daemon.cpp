@@ -50,6 +50,56 @@ const char* admin_access_text(const AdminConfig& admin) {
                : "POST and DELETE need the token; GETs are open (protect_reads = false)";
 }
 
+/// What a reload does with a node of the next configuration.
+enum class Plan : uint8_t { keep, replace, add };
+
+/// A reload's nodes against the running ones, by name: kept, changed (replaced in its slot),
+/// added, removed.
+struct NodePlans {
+    std::vector<std::pair<Plan, int>> plans;  // per next node: what, and its slot
+    size_t adds = 0;
+    std::vector<size_t> gone;  // the slots of running nodes the next configuration lacks
+};
+
+/// Plans the next configuration's nodes against the registry's; appends what changes, in
+/// words, to `changes`.
+NodePlans plan_nodes(const upstream::Registry& registry, std::span<const upstream::NodeInfo> infos,
+                     std::vector<std::string>& changes) {
+    NodePlans p;
+    std::vector<std::string> added, changed, removed;
+    for (const upstream::NodeInfo& info : infos) {
+        int slot = registry.find(info.name);
+        if (slot < 0) {
+            p.plans.push_back({Plan::add, -1});
+            added.push_back(info.name);
+            p.adds++;
+            continue;
+        }
+        const upstream::NodeInfo& now = *registry.get(static_cast<size_t>(slot));
+        std::vector<std::string> what;
+        if (now.url != info.url) what.push_back("url");
+        if (now.role != info.role) what.push_back("role");
+        if (now.timeout_ms != info.timeout_ms) what.push_back("timeout");
+        if (now.options.secret.key != info.options.secret.key) what.push_back("secret");
+        p.plans.push_back({what.empty() ? Plan::keep : Plan::replace, slot});
+        if (!what.empty()) changed.push_back(info.name + " (" + join(what, ", ") + ")");
+    }
+    for (size_t i = 0; i < upstream::nodes_max; i++) {
+        const upstream::NodeInfo* now = registry.get(i);
+        if (!now) continue;
+        bool kept = false;
+        for (const upstream::NodeInfo& info : infos) kept = kept || info.name == now->name;
+        if (!kept) {
+            p.gone.push_back(i);
+            removed.push_back(now->name);
+        }
+    }
+    if (!added.empty()) changes.push_back("added " + join(added, ", "));
+    if (!changed.empty()) changes.push_back("changed " + join(changed, ", "));
+    if (!removed.empty()) changes.push_back("removed " + join(removed, ", "));
+    return p;
+}
+
 }  // namespace
 
 Result<upstream::NodeInfo> make_node_info(const NodeConfig& node, const Config& config,
@@ -642,58 +692,23 @@ Result<std::string> Daemon::reload_from(Config next) {
         for (size_t k = 0; k + 1 < infos.size(); k++) checked[k] = &infos[k];
         EM_TRY_VOID(check_node_endpoint(infos.back(), std::span(checked, infos.size() - 1)));
     }
-    // Against the running nodes, by name: kept, changed (replaced in its slot), added, removed.
-    enum class Plan : uint8_t { keep, replace, add };
-    std::vector<std::pair<Plan, int>> plans;  // per next node: what, and its slot
-    size_t adds = 0;
-    std::vector<std::string> added, changed, removed;
-    for (const upstream::NodeInfo& info : infos) {
-        int slot = registry_.find(info.name);
-        if (slot < 0) {
-            plans.push_back({Plan::add, -1});
-            added.push_back(info.name);
-            adds++;
-            continue;
-        }
-        const upstream::NodeInfo& now = *registry_.get(static_cast<size_t>(slot));
-        std::vector<std::string> what;
-        if (now.url != info.url) what.push_back("url");
-        if (now.role != info.role) what.push_back("role");
-        if (now.timeout_ms != info.timeout_ms) what.push_back("timeout");
-        if (now.options.secret.key != info.options.secret.key) what.push_back("secret");
-        plans.push_back({what.empty() ? Plan::keep : Plan::replace, slot});
-        if (!what.empty()) changed.push_back(info.name + " (" + join(what, ", ") + ")");
-    }
-    std::vector<size_t> gone;
-    for (size_t i = 0; i < upstream::nodes_max; i++) {
-        const upstream::NodeInfo* now = registry_.get(i);
-        if (!now) continue;
-        bool kept = false;
-        for (const upstream::NodeInfo& info : infos) kept = kept || info.name == now->name;
-        if (!kept) {
-            gone.push_back(i);
-            removed.push_back(now->name);
-        }
-    }
-    if (!added.empty()) changes.push_back("added " + join(added, ", "));
-    if (!changed.empty()) changes.push_back("changed " + join(changed, ", "));
-    if (!removed.empty()) changes.push_back("removed " + join(removed, ", "));
+    NodePlans plan = plan_nodes(registry_, infos, changes);
 
     // Apply. Nodes: additions first while slots are free, so a CL never sees fewer voters than
     // either configuration has; a full registry frees the removed slots first.
     EM_TRY_VOID(post_shard_settings(next, cl_secret));
-    bool room = registry_.count() + adds <= upstream::nodes_max;
+    bool room = registry_.count() + plan.adds <= upstream::nodes_max;
     auto remove_gone = [&] {
-        for (size_t i : gone) {
+        for (size_t i : plan.gone) {
             registry_.remove(i);
             broadcast_node_change(i);
         }
     };
     if (!room) remove_gone();
     for (size_t k = 0; k < infos.size(); k++) {
-        auto [plan, slot] = plans[k];
-        if (plan == Plan::keep) continue;
-        if (plan == Plan::replace) {
+        auto [step, slot] = plan.plans[k];
+        if (step == Plan::keep) continue;
+        if (step == Plan::replace) {
             EM_TRY_VOID(registry_.replace(static_cast<size_t>(slot), std::move(infos[k])));
             broadcast_node_change(static_cast<size_t>(slot));
         } else {
@@ -729,7 +744,7 @@ Result<void> Daemon::post_shard_settings(const Config& next, const http::JwtSecr
     uint64_t arg = reinterpret_cast<uint64_t>(settings.get());
     if (!shard_live_->loop->post(io::Task{Shard::apply_settings, shard_live_, arg}))
         return fail(Errc::busy, "the engine shard's queue is full; try again");
-    settings.release();  // the shard owns it now
+    (void)settings.release();  // not lost: the posted task holds it, the shard owns it now
     return {};
 }
 

@@ -2,7 +2,7 @@
 
 #include <fcntl.h>
 #include <poll.h>
-#include <signal.h>
+#include <signal.h>  // NOLINT(modernize-deprecated-headers): POSIX sigaction, kill, sigset_t
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <termios.h>
@@ -179,7 +179,7 @@ std::string_view label(std::string_view labels, std::string_view key) {
 }
 
 uint64_t as_count(double v) {
-    return v > 0 ? static_cast<uint64_t>(v + 0.5) : 0;
+    return v > 0 ? static_cast<uint64_t>(std::round(v)) : 0;
 }
 
 TopNode* node_named(TopSample& s, std::string_view name) {

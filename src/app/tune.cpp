@@ -14,7 +14,7 @@
 namespace em::tune {
 namespace {
 
-__extension__ typedef __int128 Int128;
+__extension__ using Int128 = __int128;
 
 constexpr std::string_view installed_profile_dir = "/usr/share/enginemux/sysctl";
 /// Longest profile name (names are [a-z0-9_-]; they become file names).

@@ -4,7 +4,7 @@
 // was wrong ("params[0].transactions[3]: odd number of hex digits"). Bad input from peers, files
 // and users is an operating error returned as Result; programmer errors are EM_ASSERTs.
 // We use tl::expected (Debian libexpected-dev) because clang 14, which builds the fuzzers,
-// has no std::expected.
+// has no std::expected. Result is [[nodiscard]]: ignoring one does not compile.
 #pragma once
 
 #include <cstdarg>
@@ -64,8 +64,15 @@ private:
     char message_[message_bytes_max + 1] = {};
 };
 
+/// A T or the Error that prevented it: tl::expected<T, Error> (every member of it), made
+/// [[nodiscard]] as a type, so every function returning one is, lambdas included, and the
+/// build's -Werror=unused-result turns a Result dropped on the floor into a compile error.
+/// Where ignoring one is right, cast it to (void) with a comment saying why.
 template <typename T>
-using Result = tl::expected<T, Error>;
+class [[nodiscard]] Result : public tl::expected<T, Error> {
+public:
+    using tl::expected<T, Error>::expected;
+};
 
 using Unexpected = tl::unexpected<Error>;
 

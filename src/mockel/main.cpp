@@ -4,7 +4,7 @@
 // its own Responder and MockServer on the same address, SO_REUSEPORT), prints
 // "listening on ADDR:PORT" as the first stdout line, then waits for SIGINT/SIGTERM and stops.
 #include "base/version.h"
-#include <signal.h>
+#include <signal.h>  // NOLINT(modernize-deprecated-headers): POSIX sigaction, kill, sigset_t
 
 #include <cstdio>
 #include <memory>

@@ -110,8 +110,8 @@ Result<std::string> payload_from_request(std::string_view json) {
 
 Result<void> load_payloads(const std::string& path, uint64_t head, PayloadTexts& texts) {
     if (path.empty()) {
-        for (uint8_t v = 1; v < texts.size(); v++)
-            texts[v] = EM_TRY(synthetic_payload(v, head + 1));
+        for (size_t v = 1; v < texts.size(); v++)
+            texts[v] = EM_TRY(synthetic_payload(static_cast<uint8_t>(v), head + 1));
         return {};
     }
     FILE* f = std::fopen(path.c_str(), "rb");
@@ -131,7 +131,7 @@ Result<void> load_payloads(const std::string& path, uint64_t head, PayloadTexts&
         e.prefix("payload file " + path);
         return Unexpected(e);
     }
-    for (uint8_t v = 1; v < texts.size(); v++) texts[v] = *payload;
+    for (size_t v = 1; v < texts.size(); v++) texts[v] = *payload;
     return {};
 }
 

@@ -26,7 +26,6 @@ bool MuxPolicy::takes_part(CallKind kind, const NodeView& n) const {
             return true;  // mirrors too: they must follow the chain
         case CallKind::merge:
         case CallKind::intersect:
-            return n.voter;
         case CallKind::best_of:  // the builders are named by the payload id, not by the policy
         case CallKind::forward:
             return n.voter;

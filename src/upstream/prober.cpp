@@ -98,27 +98,37 @@ public:
             return;
         }
         if (stage_ == 1) {
-            uint32_t rtt_us = static_cast<uint32_t>((now - started_ns_) / 1000);
-            health_.last_latency_us = rtt_us;
-            health_.latency_ewma_us = health_.latency_ewma_us == 0
-                                          ? rtt_us
-                                          : static_cast<uint32_t>(0.7 * health_.latency_ewma_us + 0.3 * rtt_us);
-            simdjson::ondemand::value result;
-            if (doc["result"].get(result) != simdjson::SUCCESS) {
-                done(NodeState::dead, "eth_syncing answered without a result");
-                return;
-            }
-            bool syncing_flag = true;
-            if (result.type() == simdjson::ondemand::json_type::boolean) {
-                bool b = true;
-                if (result.get_bool().get(b) == simdjson::SUCCESS) syncing_flag = b;
-            }
-            syncing_ = syncing_flag;
-            stage_ = 2;
-            send(head_request);
+            on_syncing(doc, now);
+        } else {
+            on_head(doc);
+        }
+    }
+
+private:
+    /// Stage 1: eth_syncing's answer, and the round trip; asks for the head block next.
+    void on_syncing(simdjson::ondemand::document& doc, uint64_t now) {
+        uint32_t rtt_us = static_cast<uint32_t>((now - started_ns_) / 1000);
+        health_.last_latency_us = rtt_us;
+        health_.latency_ewma_us = health_.latency_ewma_us == 0
+                                      ? rtt_us
+                                      : static_cast<uint32_t>(0.7 * health_.latency_ewma_us + 0.3 * rtt_us);
+        simdjson::ondemand::value result;
+        if (doc["result"].get(result) != simdjson::SUCCESS) {
+            done(NodeState::dead, "eth_syncing answered without a result");
             return;
         }
-        // stage 2: the head block
+        bool syncing_flag = true;
+        if (result.type() == simdjson::ondemand::json_type::boolean) {
+            bool b = true;
+            if (result.get_bool().get(b) == simdjson::SUCCESS) syncing_flag = b;
+        }
+        syncing_ = syncing_flag;
+        stage_ = 2;
+        send(head_request);
+    }
+
+    /// Stage 2: the head block, its age against block_age_max_s; publishes the verdict.
+    void on_head(simdjson::ondemand::document& doc) {
         simdjson::ondemand::object block;
         int64_t number = -1, timestamp = -1;
         if (doc["result"].get_object().get(block) == simdjson::SUCCESS) {
@@ -145,7 +155,6 @@ public:
         done(NodeState::synced, "");
     }
 
-private:
     simdjson::ondemand::parser& prober_parser() {
         static thread_local simdjson::ondemand::parser parser;
         return parser;

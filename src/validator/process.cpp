@@ -1,7 +1,7 @@
 #include "validator/process.h"
 
 #include <fcntl.h>
-#include <signal.h>
+#include <signal.h>  // NOLINT(modernize-deprecated-headers): POSIX sigaction, kill, sigset_t
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -262,7 +262,7 @@ void ProcessControl::command_finished(int code, uint64_t now) {
             Error e = Error::fmt(Errc::io, "start_command exited with status %d", code);
             finish_start(&e);
         }
-    } else if (step_ == Step::stop_command) {
+    } else if (step_ == Step::stop_command) {  // NOLINT(bugprone-branch-clone): then a status check
         begin_status_check();
     } else if (code != 0) {
         finish_stop(nullptr);  // status_command says: not running

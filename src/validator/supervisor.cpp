@@ -1,7 +1,7 @@
 #include "validator/supervisor.h"
 
 #include <poll.h>
-#include <signal.h>
+#include <signal.h>  // NOLINT(modernize-deprecated-headers): POSIX sigaction, kill, sigset_t
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/syscall.h>

@@ -63,7 +63,10 @@ TEST(ServiceManager, ReadyThenWatchdogPingsThenStopping) {
         std::string m = manager.next(2'000);
         ASSERT_FALSE(m.empty()) << "no message for 2 s: the watchdog pings stopped";
         if (m == "WATCHDOG=1") pings++;
-        if (i == 2) EXPECT_EQ(daemon.call(R"({"jsonrpc":"2.0","id":1,"method":"eth_chainId","params":[]})").status, 200);
+        if (i == 2) {
+            std::string call = R"({"jsonrpc":"2.0","id":1,"method":"eth_chainId","params":[]})";
+            EXPECT_EQ(daemon.call(call).status, 200);
+        }
     }
     EXPECT_GE(pings, 6);
 

@@ -54,9 +54,11 @@ struct Exchange {
     std::string reply;
 };
 
-std::string padded(std::string s) {
-    s.reserve(s.size() + 64);
-    return s;
+std::string padded(const std::string& s) {
+    std::string out;
+    out.reserve(s.size() + 64);
+    out.append(s);
+    return out;
 }
 
 std::vector<Exchange> build_exchanges() {

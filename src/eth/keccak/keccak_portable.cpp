@@ -44,6 +44,7 @@ inline void k_store(uint64_t* s, size_t i, Lane v) {
     s[i] = v ^ complemented(i);
 }
 
+// NOLINTBEGIN(bugprone-macro-parentheses): e0..e4 are assignment targets, always lane variables
 #define EM_KECCAK_LC_ROW0(e0, e1, e2, e3, e4, x0, x1, x2, x3, x4)         \
     do {                                                                  \
         const Lane b0 = (x0), b1 = (x1), b2 = (x2), b3 = (x3), b4 = (x4); \
@@ -94,6 +95,7 @@ inline void k_store(uint64_t* s, size_t i, Lane v) {
         e3 = b3 ^ (b4 | b0);                                              \
         e4 = b4 ^ (b0 & b1);                                              \
     } while (0)
+// NOLINTEND(bugprone-macro-parentheses)
 #define EM_KECCAK_LC_ROUND(A, E, rc)                                                        \
     EM_KECCAK_ROUND_ROWS(A, E, rc, EM_KECCAK_LC_ROW0, EM_KECCAK_LC_ROW1, EM_KECCAK_LC_ROW2, \
                          EM_KECCAK_LC_ROW3, EM_KECCAK_LC_ROW4)
