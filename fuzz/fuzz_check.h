@@ -1,5 +1,5 @@
-// FUZZ_CHECK: the property check of every fuzz target: it aborts (a crash libFuzzer reports) with the
-// failed condition, in every build type.
+// FUZZ_CHECK: the property check of every fuzz target: it aborts (a crash libFuzzer reports) with
+// the failed condition, in every build type.
 #pragma once
 
 #include <cstdio>

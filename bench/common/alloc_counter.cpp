@@ -22,11 +22,17 @@ std::atomic<uint64_t> g_allocations{0};
 }
 
 namespace em::bench {
-uint64_t allocations_total() { return g_allocations.load(std::memory_order_relaxed); }
+uint64_t allocations_total() {
+    return g_allocations.load(std::memory_order_relaxed);
+}
 #ifdef EM_ASAN
-bool allocations_counted() { return false; }
+bool allocations_counted() {
+    return false;
+}
 #else
-bool allocations_counted() { return true; }
+bool allocations_counted() {
+    return true;
+}
 #endif
 }  // namespace em::bench
 
@@ -65,6 +71,8 @@ int posix_memalign(void** out, size_t align, size_t n) {
     *out = p;
     return 0;
 }
-void free(void* p) { __libc_free(p); }
+void free(void* p) {
+    __libc_free(p);
+}
 }
 #endif

@@ -17,11 +17,11 @@ uint64_t allocations_total();
 bool allocations_counted();
 
 class AllocScope {
-public:
+  public:
     AllocScope() : start_(allocations_total()) {}
     uint64_t allocations() const { return allocations_total() - start_; }
 
-private:
+  private:
     uint64_t start_;
 };
 

@@ -35,7 +35,8 @@ void BM_CrossLoopRoundTrip(benchmark::State& state) {
     em::io::LoopConfig cb{.name = "bench-b", .buffer_count = 16};
     int cpus = em::io::usable_cpu_count();
     auto ta = em::io::LoopThread::start(ca, em::io::nth_usable_cpu(0), nullptr, nullptr, nullptr);
-    auto tb = em::io::LoopThread::start(cb, cpus > 1 ? em::io::nth_usable_cpu(1) : -1, nullptr, nullptr, nullptr);
+    auto tb = em::io::LoopThread::start(cb, cpus > 1 ? em::io::nth_usable_cpu(1) : -1, nullptr,
+                                        nullptr, nullptr);
     if (!ta || !tb) {
         state.SkipWithError("io_uring unavailable");
         return;

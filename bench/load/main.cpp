@@ -4,9 +4,9 @@
 // The main thread parses flags, builds the mix, starts one pinned io::LoopThread per --threads,
 // prints a progress line once per second on a terminal, and merges and prints the report.
 // SIGINT/SIGTERM end the run early (the report covers what was measured); a second one exits.
-#include "base/version.h"
 #include <signal.h>
 #include <unistd.h>
+#include "base/version.h"
 
 #include <atomic>
 #include <cerrno>

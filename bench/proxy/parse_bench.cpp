@@ -31,7 +31,8 @@ const char token[] =
 std::string http_request(const std::string& body) {
     return "POST / HTTP/1.1\r\nHost: 127.0.0.1:8551\r\nUser-Agent: Lodestar/v1.5.1\r\n"
            "Content-Type: application/json\r\nAuthorization: Bearer " +
-           std::string(token) + "\r\nContent-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
+           std::string(token) + "\r\nContent-Length: " + std::to_string(body.size()) + "\r\n\r\n" +
+           body;
 }
 
 /// The proxy's first steps on a request's bytes: the HTTP parse, then the JSON-RPC envelope
@@ -40,7 +41,8 @@ std::string http_request(const std::string& body) {
 const char* parse_wire(em::http::RequestParser& http, em::jsonrpc::RequestParser& rpc,
                        em::ByteBuffer& wire, em::jsonrpc::Envelope* out) {
     http.reset();
-    if (http.parse(wire.data(), wire.size()) != em::http::ParseStatus::complete) return "http parse";
+    if (http.parse(wire.data(), wire.size()) != em::http::ParseStatus::complete)
+        return "http parse";
     std::string_view body = http.request().body;
     size_t capacity = static_cast<size_t>(wire.data() + wire.capacity() + 64 - body.data());
     auto envelope = rpc.parse(body.data(), body.size(), capacity);
@@ -51,7 +53,8 @@ const char* parse_wire(em::http::RequestParser& http, em::jsonrpc::RequestParser
 
 void BM_ParseEthBlockNumber(benchmark::State& state) {
     em::ByteBuffer wire;
-    wire.append(http_request(R"({"jsonrpc":"2.0","id":42,"method":"eth_blockNumber","params":[]})"));
+    wire.append(
+        http_request(R"({"jsonrpc":"2.0","id":42,"method":"eth_blockNumber","params":[]})"));
     em::http::RequestParser http_parser(em::http::Limits{});
     em::jsonrpc::RequestParser rpc(1000, 32u << 20);
     em::bench::AllocScope allocs;
@@ -63,7 +66,8 @@ void BM_ParseEthBlockNumber(benchmark::State& state) {
         }
         benchmark::DoNotOptimize(envelope.entries[0].request.method.data());
     }
-    state.counters["allocs_per_iter"] = em::bench::per_iteration(allocs.allocations(), state.iterations());
+    state.counters["allocs_per_iter"] =
+        em::bench::per_iteration(allocs.allocations(), state.iterations());
 }
 BENCHMARK(BM_ParseEthBlockNumber);
 
@@ -113,13 +117,20 @@ void new_payload_front(benchmark::State& state, Stage stage) {
         }
     }
     state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * wire.size()));
-    state.counters["allocs_per_iter"] = em::bench::per_iteration(allocs.allocations(), state.iterations());
+    state.counters["allocs_per_iter"] =
+        em::bench::per_iteration(allocs.allocations(), state.iterations());
 }
-void BM_NewPayloadFrontHalf(benchmark::State& state) { new_payload_front(state, Stage::hash); }
+void BM_NewPayloadFrontHalf(benchmark::State& state) {
+    new_payload_front(state, Stage::hash);
+}
 /// What runs before the calls fan out: HTTP + JSON-RPC parse and the strict payload decode.
-void BM_NewPayloadBeforeFanOut(benchmark::State& state) { new_payload_front(state, Stage::decode); }
+void BM_NewPayloadBeforeFanOut(benchmark::State& state) {
+    new_payload_front(state, Stage::decode);
+}
 /// HTTP + JSON-RPC parse (the whole body validated) only.
-void BM_NewPayloadParseOnly(benchmark::State& state) { new_payload_front(state, Stage::parse); }
+void BM_NewPayloadParseOnly(benchmark::State& state) {
+    new_payload_front(state, Stage::parse);
+}
 BENCHMARK(BM_NewPayloadParseOnly)->Arg(200)->Arg(500)->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_NewPayloadBeforeFanOut)->Arg(200)->Arg(500)->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_NewPayloadFrontHalf)->Arg(200)->Arg(500)->Unit(benchmark::kMicrosecond);
@@ -127,24 +138,28 @@ BENCHMARK(BM_NewPayloadFrontHalf)->Arg(200)->Arg(500)->Unit(benchmark::kMicrosec
 void BM_VoteBackHalf(benchmark::State& state) {
     em::ByteBuffer answers[3];
     for (auto& a : answers)
-        a.append(R"({"status":"VALID","latestValidHash":"0x1d5e5b6d1fc2a5d1c2d65a31a0c6f8b8a4e16b0e7b45a5f6d2d0a1b2c3d4e5f6","validationError":null})");
+        a.append(
+            R"({"status":"VALID","latestValidHash":"0x1d5e5b6d1fc2a5d1c2d65a31a0c6f8b8a4e16b0e7b45a5f6d2d0a1b2c3d4e5f6","validationError":null})");
     simdjson::ondemand::parser parser;
     em::ByteBuffer out;
     em::bench::AllocScope allocs;
     for (auto _ : state) {
         em::engine::VoteSlot slots[3];
         for (int i = 0; i < 3; i++) {
-            auto status = em::engine::parse_payload_status(parser, answers[i].data(), answers[i].size(),
-                                                           answers[i].capacity() + 64, em::engine::StatusSchema::v1);
+            auto status = em::engine::parse_payload_status(
+                parser, answers[i].data(), answers[i].size(), answers[i].capacity() + 64,
+                em::engine::StatusSchema::v1);
             slots[i].state = em::engine::SlotState::answered;
             slots[i].answer = *status;
         }
-        auto result = em::engine::vote(slots, em::engine::Quorum{}, em::engine::VoteMethod::new_payload);
+        auto result =
+            em::engine::vote(slots, em::engine::Quorum{}, em::engine::VoteMethod::new_payload);
         out.clear();
         (void)em::engine::write_payload_status(out, result.answer, em::engine::StatusSchema::v1);
         benchmark::DoNotOptimize(out.data());
     }
-    state.counters["allocs_per_iter"] = em::bench::per_iteration(allocs.allocations(), state.iterations());
+    state.counters["allocs_per_iter"] =
+        em::bench::per_iteration(allocs.allocations(), state.iterations());
 }
 BENCHMARK(BM_VoteBackHalf);
 

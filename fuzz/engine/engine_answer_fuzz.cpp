@@ -58,7 +58,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     simdjson::padded_string again(out.view());
     auto back = parse_forkchoice_updated(parser2, again, schema);
     FUZZ_CHECK(back.has_value() && same(f->payload_status, back->payload_status) &&
-          back->has_payload_id == f->has_payload_id &&
-          (!f->has_payload_id || back->payload_id == f->payload_id));
+               back->has_payload_id == f->has_payload_id &&
+               (!f->has_payload_id || back->payload_id == f->payload_id));
     return 0;
 }

@@ -84,7 +84,8 @@ void check_safety(const std::vector<VoteSlot>& slots, Quorum quorum, VoteMethod 
             agree += s.state == SlotState::answered && is_invalid(s.answer.status) &&
                      same_key(s.answer, a);
         FUZZ_CHECK(agree >= need);
-        if (a.status == Status::invalid_block_hash) FUZZ_CHECK(method == VoteMethod::new_payload_v1);
+        if (a.status == Status::invalid_block_hash)
+            FUZZ_CHECK(method == VoteMethod::new_payload_v1);
     }
     if (a.status == Status::accepted)
         FUZZ_CHECK(method != VoteMethod::forkchoice_updated && invalid == 0 && accepted >= need);

@@ -44,7 +44,8 @@ void check_same(const RequestParser& a, const RequestParser& b, ParseStatus sa, 
     FUZZ_CHECK(x.host == y.host && x.upgrade == y.upgrade && x.body == y.body);
     FUZZ_CHECK(x.headers.size() == y.headers.size());
     for (size_t i = 0; i < x.headers.size(); i++) {
-        FUZZ_CHECK(x.headers[i].name == y.headers[i].name && x.headers[i].value == y.headers[i].value);
+        FUZZ_CHECK(x.headers[i].name == y.headers[i].name &&
+                   x.headers[i].value == y.headers[i].value);
     }
 }
 

@@ -19,7 +19,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     std::string_view rest(reinterpret_cast<const char*>(data + 1), size - 1);
     size_t newline = rest.find('\n');
     std::string_view method = rest.substr(0, newline);
-    std::string_view params = newline == std::string_view::npos ? std::string_view() : rest.substr(newline + 1);
+    std::string_view params =
+        newline == std::string_view::npos ? std::string_view() : rest.substr(newline + 1);
     std::string padded(params);  // simdjson reads a little past the end of what it is given
     padded.reserve(padded.size() + 64);
     std::string_view p(padded.data(), padded.size());

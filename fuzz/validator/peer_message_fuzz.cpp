@@ -20,7 +20,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     if (auto m = parse_message(text, parser)) {
         write_message(*m, out);
         auto b = parse_message(out.view(), again);
-        FUZZ_CHECK(b && b->epoch == m->epoch && b->type == m->type && b->from_name() == m->from_name());
+        FUZZ_CHECK(b && b->epoch == m->epoch && b->type == m->type &&
+                   b->from_name() == m->from_name());
     }
     if (auto r = parse_reply(text, parser)) {
         out.clear();

@@ -13,7 +13,8 @@ Access check_access(const AccessPolicy& policy, http::Method method,
     bool needs_token = !is_read(method) || policy.protect_reads;
     if (!needs_token) return Access::allowed;
     if (policy.token.empty()) return Access::no_token;
-    return http::bearer_matches(authorization, policy.token) ? Access::allowed : Access::unauthorized;
+    return http::bearer_matches(authorization, policy.token) ? Access::allowed
+                                                             : Access::unauthorized;
 }
 
 }  // namespace em::admin

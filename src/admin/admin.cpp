@@ -18,7 +18,9 @@ namespace em::admin {
 
 namespace {
 
-uint64_t load(const pipeline::Counter& c) { return c.load(std::memory_order_relaxed); }
+uint64_t load(const pipeline::Counter& c) {
+    return c.load(std::memory_order_relaxed);
+}
 
 void appendf(ByteBuffer& out, const char* format, ...) __attribute__((format(printf, 2, 3)));
 void appendf(ByteBuffer& out, const char* format, ...) {
@@ -27,7 +29,9 @@ void appendf(ByteBuffer& out, const char* format, ...) {
     va_start(args, format);
     int n = std::vsnprintf(line, sizeof line, format, args);
     va_end(args);
-    if (n > 0) out.append(line, static_cast<size_t>(n < static_cast<int>(sizeof line) ? n : sizeof line - 1));
+    if (n > 0)
+        out.append(line,
+                   static_cast<size_t>(n < static_cast<int>(sizeof line) ? n : sizeof line - 1));
 }
 
 /// The client listener's connections (http::Server counters, summed over shards): accepted,
@@ -89,7 +93,8 @@ void render_http_connections(ByteBuffer& out, std::span<pipeline::ShardMetrics* 
 Result<std::string_view> node_name_in_path(std::string_view segment, std::span<char> out) {
     auto name = http::percent_decode(segment, out);
     if (!name) return Unexpected(name.error().prefix("DELETE /nodes/NAME"));
-    if (auto ok = check_name(*name); !ok) return Unexpected(ok.error().prefix("DELETE /nodes/NAME"));
+    if (auto ok = check_name(*name); !ok)
+        return Unexpected(ok.error().prefix("DELETE /nodes/NAME"));
     return name;
 }
 
@@ -100,7 +105,8 @@ std::string_view method_label(size_t slot) {
 
 }  // namespace
 
-AdminHandler::AdminHandler(AdminContext context) : ctx_(std::move(context)), body_(64u << 20, 65536) {}
+AdminHandler::AdminHandler(AdminContext context)
+    : ctx_(std::move(context)), body_(64u << 20, 65536) {}
 
 void AdminHandler::reply_json(http::ServerConn& conn, int status, std::string_view body) {
     conn.respond(status, "application/json", body);
@@ -122,7 +128,8 @@ bool AdminHandler::admit(http::ServerConn& conn, const http::Request& request) {
         case Access::no_token:
             reply_json(
                 conn, 403,
-                "{\"error\":\"admin API: POST and DELETE (adding or removing nodes, recheck, reload) are "
+                "{\"error\":\"admin API: POST and DELETE (adding or removing nodes, recheck, "
+                "reload) are "
                 "refused while no admin token is configured; set [admin] token_file "
                 "(--admin-token-file) to a file holding a token of 16+ characters and send it "
                 "as 'Authorization: Bearer <token>'\"}");
@@ -150,8 +157,9 @@ void AdminHandler::on_request(http::ServerConn& conn, const http::Request& reque
         reply_json(conn, 200, "{\"ok\":true}");
     } else if (get && target == "/readyz") {
         bool ready = ctx_.board->primary() >= 0;
-        reply_json(conn, ready ? 200 : 503,
-                   ready ? "{\"ready\":true}" : "{\"ready\":false,\"reason\":\"no usable voting node\"}");
+        reply_json(
+            conn, ready ? 200 : 503,
+            ready ? "{\"ready\":true}" : "{\"ready\":false,\"reason\":\"no usable voting node\"}");
     } else if (post && target == "/recheck") {
         ctx_.actions->recheck();
         reply_json(conn, 200, "{\"ok\":true}");
@@ -167,7 +175,8 @@ void AdminHandler::on_request(http::ServerConn& conn, const http::Request& reque
         reply_json(conn, 200, body_.view());
     } else if (post && target == "/nodes") {
         std::string_view spec = request.body;
-        while (!spec.empty() && (spec.back() == '\n' || spec.back() == '\r' || spec.back() == ' ')) spec.remove_suffix(1);
+        while (!spec.empty() && (spec.back() == '\n' || spec.back() == '\r' || spec.back() == ' '))
+            spec.remove_suffix(1);
         auto added = ctx_.actions->add_node(spec);
         if (!added) {
             reply_error(conn, 400, added.error());
@@ -186,17 +195,19 @@ void AdminHandler::on_request(http::ServerConn& conn, const http::Request& reque
         }
         auto removed = ctx_.actions->remove_node(*name);
         if (!removed) {
-            reply_error(conn, removed.error().code() == Errc::not_found ? 404 : 400, removed.error());
+            reply_error(conn, removed.error().code() == Errc::not_found ? 404 : 400,
+                        removed.error());
             return;
         }
         reply_json(conn, 200, "{\"removed\":true}");
-    } else if (target == "/status" || target == "/metrics" || target == "/healthz" || target == "/readyz" ||
-               target == "/recheck" || target == "/reload" || target == "/nodes" ||
-               target.substr(0, 7) == "/nodes/") {
+    } else if (target == "/status" || target == "/metrics" || target == "/healthz" ||
+               target == "/readyz" || target == "/recheck" || target == "/reload" ||
+               target == "/nodes" || target.substr(0, 7) == "/nodes/") {
         reply_json(conn, 405, "{\"error\":\"method not allowed on this path\"}");
     } else {
         reply_json(conn, 404,
-                   "{\"error\":\"unknown path; try /status, /metrics, /healthz, /readyz, /recheck, /reload, "
+                   "{\"error\":\"unknown path; try /status, /metrics, /healthz, /readyz, /recheck, "
+                   "/reload, "
                    "/nodes\"}");
     }
 }
@@ -204,13 +215,16 @@ void AdminHandler::on_request(http::ServerConn& conn, const http::Request& reque
 void AdminHandler::render_status(ByteBuffer& out) const {
     int primary = ctx_.board->primary();
     uint64_t now = mono_ns();
-    appendf(out, "{\"version\":\"%s\",\"role\":\"%s\",\"quorum\":%g,\"uptime_s\":%llu,", ctx_.version,
-            ctx_.role, ctx_.quorum,
+    appendf(out, "{\"version\":\"%s\",\"role\":\"%s\",\"quorum\":%g,\"uptime_s\":%llu,",
+            ctx_.version, ctx_.role, ctx_.quorum,
             static_cast<unsigned long long>((now - ctx_.started_ns) / 1'000'000'000ull));
-    const upstream::NodeInfo* primary_info = primary >= 0 ? ctx_.registry->get(static_cast<size_t>(primary)) : nullptr;
+    const upstream::NodeInfo* primary_info =
+        primary >= 0 ? ctx_.registry->get(static_cast<size_t>(primary)) : nullptr;
     out.append("\"primary\":");
-    if (primary_info) jsonrpc::write_json_string(out, primary_info->name);
-    else out.append("null");
+    if (primary_info)
+        jsonrpc::write_json_string(out, primary_info->name);
+    else
+        out.append("null");
     // executionbackup-style lists of URLs by state.
     const char* lists[] = {"alive", "syncing", "dead"};
     upstream::NodeState states[] = {upstream::NodeState::synced, upstream::NodeState::syncing,
@@ -222,7 +236,8 @@ void AdminHandler::render_status(ByteBuffer& out) const {
             const upstream::NodeInfo* info = ctx_.registry->get(i);
             if (!info) continue;
             upstream::NodeHealth h = ctx_.board->read(i);
-            bool match = h.state == states[k] || (k == 2 && h.state == upstream::NodeState::unknown);
+            bool match =
+                h.state == states[k] || (k == 2 && h.state == upstream::NodeState::unknown);
             if (!match) continue;
             if (!first) out.push_back(',');
             first = false;
@@ -242,16 +257,18 @@ void AdminHandler::render_status(ByteBuffer& out) const {
         jsonrpc::write_json_string(out, info->name);
         out.append(",\"url\":");
         jsonrpc::write_json_string(out, info->url);
-        appendf(out,
-                ",\"role\":\"%s\",\"state\":\"%s\",\"primary\":%s,\"resp_time_us\":%u,"
-                "\"last_resp_time_us\":%u,\"head_number\":%lld,\"head_age_s\":%lld,\"probes\":%llu,"
-                "\"failures\":%llu,\"state_age_s\":%llu,\"reason\":",
-                info->role == upstream::NodeRole::voter ? "voter" : "mirror",
-                upstream::node_state_name(h.state), static_cast<int>(i) == primary ? "true" : "false",
-                h.latency_ewma_us, h.last_latency_us, static_cast<long long>(h.head_number),
-                static_cast<long long>(h.head_age_s), static_cast<unsigned long long>(h.probes),
-                static_cast<unsigned long long>(h.failures),
-                static_cast<unsigned long long>(h.changed_ns ? (now - h.changed_ns) / 1'000'000'000ull : 0));
+        appendf(
+            out,
+            ",\"role\":\"%s\",\"state\":\"%s\",\"primary\":%s,\"resp_time_us\":%u,"
+            "\"last_resp_time_us\":%u,\"head_number\":%lld,\"head_age_s\":%lld,\"probes\":%llu,"
+            "\"failures\":%llu,\"state_age_s\":%llu,\"reason\":",
+            info->role == upstream::NodeRole::voter ? "voter" : "mirror",
+            upstream::node_state_name(h.state), static_cast<int>(i) == primary ? "true" : "false",
+            h.latency_ewma_us, h.last_latency_us, static_cast<long long>(h.head_number),
+            static_cast<long long>(h.head_age_s), static_cast<unsigned long long>(h.probes),
+            static_cast<unsigned long long>(h.failures),
+            static_cast<unsigned long long>(h.changed_ns ? (now - h.changed_ns) / 1'000'000'000ull
+                                                         : 0));
         jsonrpc::write_json_string(out, h.reason_text());
         uint64_t disagreements = 0, calls = 0, errors = 0;
         for (pipeline::ShardMetrics* s : ctx_.shards) {
@@ -409,12 +426,15 @@ void AdminHandler::render_recent_votes(ByteBuffer& out, uint64_t now) const {
             appendf(out,
                     "{\"age_ms\":%llu,\"method\":\"%.*s\",\"told\":\"%.*s\",\"reason\":\"%.*s\","
                     "\"early\":%s,\"block_hash\":\"%s\",\"answers\":{",
-                    static_cast<unsigned long long>(now > v.mono_ns ? (now - v.mono_ns) / 1'000'000 : 0),
+                    static_cast<unsigned long long>(now > v.mono_ns ? (now - v.mono_ns) / 1'000'000
+                                                                    : 0),
                     static_cast<int>(method.size()), method.data(),
                     static_cast<int>(told_name(v.told).size()), told_name(v.told).data(),
                     static_cast<int>(reason_name(v.reason).size()), reason_name(v.reason).data(),
                     v.early ? "true" : "false",
-                    v.hash_check == 1 ? "match" : v.hash_check == 2 ? "mismatch" : "not_checked");
+                    v.hash_check == 1   ? "match"
+                    : v.hash_check == 2 ? "mismatch"
+                                        : "not_checked");
             bool first_node = true;
             for (size_t i = 0; i < pipeline::nodes_max; i++) {
                 if (v.outcome[i] == pipeline::VoteRecord::not_in_call) continue;
@@ -458,7 +478,9 @@ void render_histogram(ByteBuffer& out, Shards shards, const char* metric, const 
     const char* labels = label_set.text().data();
     uint64_t cumulative = 0;
     for (size_t b = 0; b < pipeline::latency_buckets; b++) {
-        cumulative += sum_shards(shards, [&](pipeline::ShardMetrics& s) -> pipeline::Counter& { return get(s).buckets[b]; });
+        cumulative += sum_shards(shards, [&](pipeline::ShardMetrics& s) -> pipeline::Counter& {
+            return get(s).buckets[b];
+        });
         if (b < pipeline::latency_bucket_bounds_us.size())
             appendf(out, "%s_bucket{%.*s,le=\"%g\"} %llu\n", metric, labels_len, labels,
                     static_cast<double>(pipeline::latency_bucket_bounds_us[b]) / 1e6,
@@ -468,7 +490,10 @@ void render_histogram(ByteBuffer& out, Shards shards, const char* metric, const 
                     static_cast<unsigned long long>(cumulative));
     }
     appendf(out, "%s_sum{%.*s} %g\n", metric, labels_len, labels,
-            static_cast<double>(sum_shards(shards, [&](pipeline::ShardMetrics& s) -> pipeline::Counter& { return get(s).sum_us; })) / 1e6);
+            static_cast<double>(sum_shards(
+                shards,
+                [&](pipeline::ShardMetrics& s) -> pipeline::Counter& { return get(s).sum_us; })) /
+                1e6);
     appendf(out, "%s_count{%.*s} %llu\n", metric, labels_len, labels,
             static_cast<unsigned long long>(cumulative));
 }
@@ -477,36 +502,48 @@ void render_histogram(ByteBuffer& out, Shards shards, const char* metric, const 
 void render_requests(ByteBuffer& out, Shards shards) {
     auto sum = [shards](auto counter) { return sum_shards(shards, counter); };
     // Requests from clients.
-    out.append("# HELP enginemux_requests_total JSON-RPC requests received from clients, by method.\n"
-               "# TYPE enginemux_requests_total counter\n");
+    out.append(
+        "# HELP enginemux_requests_total JSON-RPC requests received from clients, by method.\n"
+        "# TYPE enginemux_requests_total counter\n");
     for (size_t m = 0; m < pipeline::method_slots; m++) {
-        uint64_t n = sum([&](pipeline::ShardMetrics& s) -> pipeline::Counter& { return s.requests[m]; });
+        uint64_t n =
+            sum([&](pipeline::ShardMetrics& s) -> pipeline::Counter& { return s.requests[m]; });
         if (n == 0) continue;
         LabelSet labels;
         labels.add("method", method_label(m));
-        appendf(out, "enginemux_requests_total{%.*s} %llu\n", static_cast<int>(labels.text().size()),
-                labels.text().data(), static_cast<unsigned long long>(n));
+        appendf(out, "enginemux_requests_total{%.*s} %llu\n",
+                static_cast<int>(labels.text().size()), labels.text().data(),
+                static_cast<unsigned long long>(n));
     }
-    out.append("# HELP enginemux_request_errors_total Requests answered with a JSON-RPC error.\n"
-               "# TYPE enginemux_request_errors_total counter\n");
+    out.append(
+        "# HELP enginemux_request_errors_total Requests answered with a JSON-RPC error.\n"
+        "# TYPE enginemux_request_errors_total counter\n");
     for (size_t m = 0; m < pipeline::method_slots; m++) {
-        uint64_t n = sum([&](pipeline::ShardMetrics& s) -> pipeline::Counter& { return s.request_errors[m]; });
+        uint64_t n = sum(
+            [&](pipeline::ShardMetrics& s) -> pipeline::Counter& { return s.request_errors[m]; });
         if (n == 0) continue;
         LabelSet labels;
         labels.add("method", method_label(m));
-        appendf(out, "enginemux_request_errors_total{%.*s} %llu\n", static_cast<int>(labels.text().size()),
-                labels.text().data(), static_cast<unsigned long long>(n));
+        appendf(out, "enginemux_request_errors_total{%.*s} %llu\n",
+                static_cast<int>(labels.text().size()), labels.text().data(),
+                static_cast<unsigned long long>(n));
     }
     // One histogram per method for the CL-facing latencies.
-    using MethodHistograms = std::array<pipeline::LatencyHistogram, pipeline::method_slots> pipeline::ShardMetrics::*;
+    using MethodHistograms =
+        std::array<pipeline::LatencyHistogram, pipeline::method_slots> pipeline::ShardMetrics::*;
     auto per_method = [&](const char* metric, const char* help, MethodHistograms member) {
         appendf(out, "# HELP %s %s\n# TYPE %s histogram\n", metric, help, metric);
         for (size_t m = 0; m < pipeline::method_slots; m++) {
-            if (sum([&](pipeline::ShardMetrics& s) -> pipeline::Counter& { return (s.*member)[m].count; }) == 0) continue;
+            if (sum([&](pipeline::ShardMetrics& s) -> pipeline::Counter& {
+                    return (s.*member)[m].count;
+                }) == 0)
+                continue;
             LabelSet labels;
             labels.add("method", method_label(m));
             render_histogram(out, shards, metric, labels,
-                             [&](pipeline::ShardMetrics& s) -> pipeline::LatencyHistogram& { return (s.*member)[m]; });
+                             [&](pipeline::ShardMetrics& s) -> pipeline::LatencyHistogram& {
+                                 return (s.*member)[m];
+                             });
         }
     };
     per_method("enginemux_request_seconds", "Time from a complete request to its answer.",
@@ -521,19 +558,22 @@ void render_requests(ByteBuffer& out, Shards shards) {
 void render_upstream(ByteBuffer& out, Shards shards, const upstream::Registry& registry) {
     auto sum = [shards](auto counter) { return sum_shards(shards, counter); };
     // Upstream calls per node and method.
-    out.append("# HELP enginemux_upstream_calls_total Calls sent to execution clients.\n"
-               "# TYPE enginemux_upstream_calls_total counter\n"
-               "# HELP enginemux_upstream_errors_total Calls that failed (transport, HTTP, malformed).\n"
-               "# TYPE enginemux_upstream_errors_total counter\n"
-               "# HELP enginemux_upstream_timeouts_total Calls that hit their deadline.\n"
-               "# TYPE enginemux_upstream_timeouts_total counter\n"
-               "# HELP enginemux_upstream_seconds Round trip of calls to execution clients.\n"
-               "# TYPE enginemux_upstream_seconds histogram\n");
+    out.append(
+        "# HELP enginemux_upstream_calls_total Calls sent to execution clients.\n"
+        "# TYPE enginemux_upstream_calls_total counter\n"
+        "# HELP enginemux_upstream_errors_total Calls that failed (transport, HTTP, malformed).\n"
+        "# TYPE enginemux_upstream_errors_total counter\n"
+        "# HELP enginemux_upstream_timeouts_total Calls that hit their deadline.\n"
+        "# TYPE enginemux_upstream_timeouts_total counter\n"
+        "# HELP enginemux_upstream_seconds Round trip of calls to execution clients.\n"
+        "# TYPE enginemux_upstream_seconds histogram\n");
     for (size_t i = 0; i < upstream::nodes_max; i++) {
         const upstream::NodeInfo* info = registry.get(i);
         if (!info) continue;
         for (size_t m = 0; m < pipeline::method_slots; m++) {
-            uint64_t calls = sum([&](pipeline::ShardMetrics& s) -> pipeline::Counter& { return s.upstream[i][m].calls; });
+            uint64_t calls = sum([&](pipeline::ShardMetrics& s) -> pipeline::Counter& {
+                return s.upstream[i][m].calls;
+            });
             if (calls == 0) continue;
             LabelSet labels;
             labels.add("node", info->name).add("method", method_label(m));
@@ -542,11 +582,19 @@ void render_upstream(ByteBuffer& out, Shards shards, const upstream::Registry& r
             appendf(out, "enginemux_upstream_calls_total{%.*s} %llu\n", n, text,
                     static_cast<unsigned long long>(calls));
             appendf(out, "enginemux_upstream_errors_total{%.*s} %llu\n", n, text,
-                    static_cast<unsigned long long>(sum([&](pipeline::ShardMetrics& s) -> pipeline::Counter& { return s.upstream[i][m].errors; })));
+                    static_cast<unsigned long long>(
+                        sum([&](pipeline::ShardMetrics& s) -> pipeline::Counter& {
+                            return s.upstream[i][m].errors;
+                        })));
             appendf(out, "enginemux_upstream_timeouts_total{%.*s} %llu\n", n, text,
-                    static_cast<unsigned long long>(sum([&](pipeline::ShardMetrics& s) -> pipeline::Counter& { return s.upstream[i][m].timeouts; })));
+                    static_cast<unsigned long long>(
+                        sum([&](pipeline::ShardMetrics& s) -> pipeline::Counter& {
+                            return s.upstream[i][m].timeouts;
+                        })));
             render_histogram(out, shards, "enginemux_upstream_seconds", labels,
-                      [&](pipeline::ShardMetrics& s) -> pipeline::LatencyHistogram& { return s.upstream[i][m].latency; });
+                             [&](pipeline::ShardMetrics& s) -> pipeline::LatencyHistogram& {
+                                 return s.upstream[i][m].latency;
+                             });
         }
     }
 }
@@ -556,14 +604,22 @@ void render_nodes(ByteBuffer& out, Shards shards, const upstream::Registry& regi
                   const upstream::HealthBoard& board) {
     auto sum = [shards](auto counter) { return sum_shards(shards, counter); };
     // Node health and lanes.
-    out.append("# HELP enginemux_node_state 1 for the node's current state.\n# TYPE enginemux_node_state gauge\n");
-    out.append("# HELP enginemux_node_latency_seconds Health-probe round trip (EWMA).\n"
-               "# TYPE enginemux_node_latency_seconds gauge\n");
-    out.append("# HELP enginemux_node_primary 1 for the primary node.\n# TYPE enginemux_node_primary gauge\n");
-    out.append("# HELP enginemux_lane_queue_depth Engine calls waiting in the node's lane.\n"
-               "# TYPE enginemux_lane_queue_depth gauge\n");
-    out.append("# HELP enginemux_node_disagreements_total Votes where this voter's answer left the plurality.\n"
-               "# TYPE enginemux_node_disagreements_total counter\n");
+    out.append(
+        "# HELP enginemux_node_state 1 for the node's current state.\n# TYPE enginemux_node_state "
+        "gauge\n");
+    out.append(
+        "# HELP enginemux_node_latency_seconds Health-probe round trip (EWMA).\n"
+        "# TYPE enginemux_node_latency_seconds gauge\n");
+    out.append(
+        "# HELP enginemux_node_primary 1 for the primary node.\n# TYPE enginemux_node_primary "
+        "gauge\n");
+    out.append(
+        "# HELP enginemux_lane_queue_depth Engine calls waiting in the node's lane.\n"
+        "# TYPE enginemux_lane_queue_depth gauge\n");
+    out.append(
+        "# HELP enginemux_node_disagreements_total Votes where this voter's answer left the "
+        "plurality.\n"
+        "# TYPE enginemux_node_disagreements_total counter\n");
     int primary = board.primary();
     for (size_t i = 0; i < upstream::nodes_max; i++) {
         const upstream::NodeInfo* info = registry.get(i);
@@ -579,10 +635,15 @@ void render_nodes(ByteBuffer& out, Shards shards, const upstream::Registry& regi
                     upstream::node_state_name(st), h.state == st ? 1 : 0);
         appendf(out, "enginemux_node_latency_seconds{%.*s} %g\n", n, text, h.latency_ewma_us / 1e6);
         appendf(out, "enginemux_node_primary{%.*s} %d\n", n, text, static_cast<int>(i) == primary);
-        appendf(out, "enginemux_lane_queue_depth{%.*s} %llu\n", n, text,
-                static_cast<unsigned long long>(sum([&](pipeline::ShardMetrics& s) -> pipeline::Counter& { return s.lane_depth[i]; })));
+        appendf(
+            out, "enginemux_lane_queue_depth{%.*s} %llu\n", n, text,
+            static_cast<unsigned long long>(sum(
+                [&](pipeline::ShardMetrics& s) -> pipeline::Counter& { return s.lane_depth[i]; })));
         appendf(out, "enginemux_node_disagreements_total{%.*s} %llu\n", n, text,
-                static_cast<unsigned long long>(sum([&](pipeline::ShardMetrics& s) -> pipeline::Counter& { return s.node_disagreements[i]; })));
+                static_cast<unsigned long long>(
+                    sum([&](pipeline::ShardMetrics& s) -> pipeline::Counter& {
+                        return s.node_disagreements[i];
+                    })));
     }
 }
 
@@ -590,22 +651,31 @@ void render_nodes(ByteBuffer& out, Shards shards, const upstream::Registry& regi
 void render_votes(ByteBuffer& out, Shards shards) {
     auto sum = [shards](auto counter) { return sum_shards(shards, counter); };
     // Votes.
-    out.append("# HELP enginemux_votes_total Votes by outcome reason.\n# TYPE enginemux_votes_total counter\n");
+    out.append(
+        "# HELP enginemux_votes_total Votes by outcome reason.\n# TYPE enginemux_votes_total "
+        "counter\n");
     for (size_t r = 0; r < engine::vote_reason_count; r++) {
         LabelSet labels;
         labels.add("reason", engine::vote_reason_name(static_cast<engine::VoteReason>(r)));
         appendf(out, "enginemux_votes_total{%.*s} %llu\n", static_cast<int>(labels.text().size()),
                 labels.text().data(),
-                static_cast<unsigned long long>(sum([&](pipeline::ShardMetrics& s) -> pipeline::Counter& { return s.vote_reasons[r]; })));
+                static_cast<unsigned long long>(
+                    sum([&](pipeline::ShardMetrics& s) -> pipeline::Counter& {
+                        return s.vote_reasons[r];
+                    })));
     }
-    out.append("# HELP enginemux_vote_answers_total What the consensus client was told, by status.\n"
-               "# TYPE enginemux_vote_answers_total counter\n");
+    out.append(
+        "# HELP enginemux_vote_answers_total What the consensus client was told, by status.\n"
+        "# TYPE enginemux_vote_answers_total counter\n");
     for (size_t st = 0; st < engine::status_count; st++) {
         LabelSet labels;
         labels.add("status", engine::status_name(static_cast<engine::Status>(st)));
-        appendf(out, "enginemux_vote_answers_total{%.*s} %llu\n", static_cast<int>(labels.text().size()),
-                labels.text().data(),
-                static_cast<unsigned long long>(sum([&](pipeline::ShardMetrics& s) -> pipeline::Counter& { return s.vote_answers[st]; })));
+        appendf(out, "enginemux_vote_answers_total{%.*s} %llu\n",
+                static_cast<int>(labels.text().size()), labels.text().data(),
+                static_cast<unsigned long long>(
+                    sum([&](pipeline::ShardMetrics& s) -> pipeline::Counter& {
+                        return s.vote_answers[st];
+                    })));
     }
 }
 
@@ -619,27 +689,41 @@ void render_scalars(ByteBuffer& out, Shards shards) {
         /// Added to field: the listener's http::Server counts the requests its parser refused.
         http::ServerStats::Counter http::ServerStats::*parser = nullptr;
     } scalars[] = {
-        {"enginemux_disagreements_total", "Votes where execution clients disagreed.", &pipeline::ShardMetrics::disagreements},
-        {"enginemux_votes_early_total", "Votes answered before every voter had answered.", &pipeline::ShardMetrics::votes_early},
-        {"enginemux_block_hash_checked_total", "newPayload block hashes rebuilt and checked.", &pipeline::ShardMetrics::block_hash_checked},
-        {"enginemux_block_hash_mismatch_total", "newPayload calls whose block hash did not match.", &pipeline::ShardMetrics::block_hash_mismatch},
-        {"enginemux_payload_decode_errors_total", "newPayload calls rejected with -32602.", &pipeline::ShardMetrics::payload_decode_errors},
-        {"enginemux_payload_ids_minted_total", "payloadIds minted for forkchoiceUpdated.", &pipeline::ShardMetrics::payload_ids_minted},
-        {"enginemux_payload_ids_unknown_total", "getPayload calls with an unknown payloadId.", &pipeline::ShardMetrics::payload_ids_unknown},
-        {"enginemux_retries_total", "Calls retried on another node after the first failed.", &pipeline::ShardMetrics::retries},
-        {"enginemux_http_unauthorized_total", "Requests refused for a missing or bad JWT.", &pipeline::ShardMetrics::http_unauthorized},
+        {"enginemux_disagreements_total", "Votes where execution clients disagreed.",
+         &pipeline::ShardMetrics::disagreements},
+        {"enginemux_votes_early_total", "Votes answered before every voter had answered.",
+         &pipeline::ShardMetrics::votes_early},
+        {"enginemux_block_hash_checked_total", "newPayload block hashes rebuilt and checked.",
+         &pipeline::ShardMetrics::block_hash_checked},
+        {"enginemux_block_hash_mismatch_total", "newPayload calls whose block hash did not match.",
+         &pipeline::ShardMetrics::block_hash_mismatch},
+        {"enginemux_payload_decode_errors_total", "newPayload calls rejected with -32602.",
+         &pipeline::ShardMetrics::payload_decode_errors},
+        {"enginemux_payload_ids_minted_total", "payloadIds minted for forkchoiceUpdated.",
+         &pipeline::ShardMetrics::payload_ids_minted},
+        {"enginemux_payload_ids_unknown_total", "getPayload calls with an unknown payloadId.",
+         &pipeline::ShardMetrics::payload_ids_unknown},
+        {"enginemux_retries_total", "Calls retried on another node after the first failed.",
+         &pipeline::ShardMetrics::retries},
+        {"enginemux_http_unauthorized_total", "Requests refused for a missing or bad JWT.",
+         &pipeline::ShardMetrics::http_unauthorized},
         {"enginemux_http_bad_requests_total",
-         "Requests refused before JSON-RPC: malformed or over a limit (400, 413, 431, 501, 505 from "
+         "Requests refused before JSON-RPC: malformed or over a limit (400, 413, 431, 501, 505 "
+         "from "
          "the HTTP parser), or not a POST of JSON (405, 415).",
          &pipeline::ShardMetrics::http_bad_requests, &http::ServerStats::bad_requests},
-        {"enginemux_jsonrpc_parse_errors_total", "Bodies that were not valid JSON-RPC.", &pipeline::ShardMetrics::jsonrpc_parse_errors},
+        {"enginemux_jsonrpc_parse_errors_total", "Bodies that were not valid JSON-RPC.",
+         &pipeline::ShardMetrics::jsonrpc_parse_errors},
     };
     for (const Scalar& sc : scalars) {
-        uint64_t total = sum([&](pipeline::ShardMetrics& s) -> pipeline::Counter& { return s.*sc.field; }) +
-                         (sc.parser ? sum([&](pipeline::ShardMetrics& s) -> pipeline::Counter& { return s.http.*sc.parser; })
-                                    : 0);
-        appendf(out, "# HELP %s %s\n# TYPE %s counter\n%s %llu\n", sc.name, sc.help, sc.name, sc.name,
-                static_cast<unsigned long long>(total));
+        uint64_t total =
+            sum([&](pipeline::ShardMetrics& s) -> pipeline::Counter& { return s.*sc.field; }) +
+            (sc.parser ? sum([&](pipeline::ShardMetrics& s) -> pipeline::Counter& {
+                return s.http.*sc.parser;
+            })
+                       : 0);
+        appendf(out, "# HELP %s %s\n# TYPE %s counter\n%s %llu\n", sc.name, sc.help, sc.name,
+                sc.name, static_cast<unsigned long long>(total));
     }
 }
 

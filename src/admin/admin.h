@@ -39,7 +39,7 @@ namespace em::admin {
 
 /// What the admin API may change; implemented by the daemon (app layer).
 class Actions {
-public:
+  public:
     virtual ~Actions() = default;
     /// Adds a node from a --nodes element; returns its name.
     virtual Result<std::string> add_node(std::string_view spec) = 0;
@@ -60,13 +60,13 @@ struct AdminContext {
     std::span<pipeline::ShardMetrics* const> shards;
     Actions* actions = nullptr;
     const ByteBudget* body_budget = nullptr;  ///< for the buffered-body gauge; nullptr: none
-    std::string token;           ///< "" = none configured: writes are refused (403)
-    bool protect_reads = false;  ///< reads need the token too
-    std::vector<std::string> sync_proxies;  ///< the sync role's [sync] proxies, by name
+    std::string token;                        ///< "" = none configured: writes are refused (403)
+    bool protect_reads = false;               ///< reads need the token too
+    std::vector<std::string> sync_proxies;    ///< the sync role's [sync] proxies, by name
 };
 
 class AdminHandler final : public http::Handler {
-public:
+  public:
     explicit AdminHandler(AdminContext context);
     void on_request(http::ServerConn& conn, const http::Request& request) override;
 
@@ -82,7 +82,7 @@ public:
     /// The quorum /status shows (a reload changed it).
     void set_quorum(double quorum) { ctx_.quorum = quorum; }
 
-private:
+  private:
     void reply_json(http::ServerConn& conn, int status, std::string_view body);
     /// {"error":"<message>"} with the status.
     void reply_error(http::ServerConn& conn, int status, const Error& error);

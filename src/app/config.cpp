@@ -5,8 +5,8 @@
 #include <cstdio>
 #include <set>
 
-#include <CLI/CLI.hpp>
 #include <toml++/toml.h>
+#include <CLI/CLI.hpp>
 
 #include "base/name.h"
 #include "io/ip.h"
@@ -26,7 +26,9 @@ Result<uint64_t> parse_u64(std::string_view text, std::string_view what) {
     return v;
 }
 
-bool starts_with(std::string_view s, std::string_view p) { return s.substr(0, p.size()) == p; }
+bool starts_with(std::string_view s, std::string_view p) {
+    return s.substr(0, p.size()) == p;
+}
 
 }  // namespace
 
@@ -51,7 +53,8 @@ Result<void> parse_node_url(std::string_view url, NodeConfig& node) {
     size_t colon = authority.rfind(':');
     bool bracketed = !authority.empty() && authority.front() == '[';
     size_t close = authority.find(']');
-    if (colon != std::string_view::npos && (!bracketed || (close != std::string_view::npos && colon > close))) {
+    if (colon != std::string_view::npos &&
+        (!bracketed || (close != std::string_view::npos && colon > close))) {
         auto port = parse_u64(authority.substr(colon + 1), "node URL port");
         if (!port || *port == 0 || *port > 65535)
             return failf(Errc::invalid_input, "node URL '%.*s': port must be 1..65535",
@@ -77,11 +80,13 @@ Result<NodeConfig> parse_node_spec(std::string_view spec) {
     EM_TRY_VOID(parse_node_url(spec.substr(0, hash), node));
     while (hash != std::string_view::npos) {
         size_t next = spec.find('#', hash + 1);
-        std::string_view option = spec.substr(hash + 1, next == std::string_view::npos ? next : next - hash - 1);
+        std::string_view option =
+            spec.substr(hash + 1, next == std::string_view::npos ? next : next - hash - 1);
         hash = next;
         size_t eq = option.find('=');
         std::string_view key = option.substr(0, eq);
-        std::string_view value = eq == std::string_view::npos ? std::string_view() : option.substr(eq + 1);
+        std::string_view value =
+            eq == std::string_view::npos ? std::string_view() : option.substr(eq + 1);
         if (key == "jwt-secret" && eq != std::string_view::npos && !value.empty()) {
             node.jwt_secret_path = std::string(value);
         } else if (key == "timeout" && eq != std::string_view::npos) {
@@ -94,7 +99,8 @@ Result<NodeConfig> parse_node_spec(std::string_view spec) {
         } else if (key == "do-not-use" && eq == std::string_view::npos) {
             node.role = NodeRole::mirror;
         } else if (key == "name" && !value.empty()) {
-            if (auto ok = check_name(value); !ok) return Unexpected(ok.error().prefix("node #name="));
+            if (auto ok = check_name(value); !ok)
+                return Unexpected(ok.error().prefix("node #name="));
             node.name = std::string(value);
         } else {
             return failf(Errc::invalid_input,
@@ -173,10 +179,13 @@ constexpr uint32_t spin_us_max = 60'000'000;  // a minute: longer than any slot
 // --- TOML -----------------------------------------------------------------------------------
 
 template <typename T>
-Result<void> toml_number(const toml::node& node, std::string_view key, T& out, double lo, double hi) {
+Result<void> toml_number(const toml::node& node, std::string_view key, T& out, double lo,
+                         double hi) {
     double v;
-    if (auto i = node.value<int64_t>(); i && node.is_integer()) v = static_cast<double>(*i);
-    else if (auto d = node.value<double>(); d && node.is_floating_point()) v = *d;
+    if (auto i = node.value<int64_t>(); i && node.is_integer())
+        v = static_cast<double>(*i);
+    else if (auto d = node.value<double>(); d && node.is_floating_point())
+        v = *d;
     else
         return failf(Errc::invalid_input, "%.*s: expected a number", static_cast<int>(key.size()),
                      key.data());
@@ -219,21 +228,36 @@ Result<void> load_limits(const toml::table& t, LimitsConfig& l) {
     for (auto&& [k, v] : t) {
         std::string_view key = k.str();
         std::string full = "limits." + std::string(key);
-        if (key == "body_bytes_max") EM_TRY_VOID(toml_number(v, full, l.body_bytes_max, 1024, 1u << 30));
-        else if (key == "buffered_body_bytes_max") EM_TRY_VOID(toml_number(v, full, l.buffered_body_bytes_max, 1024, 1ull << 40));
-        else if (key == "header_bytes_max") EM_TRY_VOID(toml_number(v, full, l.header_bytes_max, 1024, 1u << 20));
-        else if (key == "connections_max") EM_TRY_VOID(toml_number(v, full, l.connections_max, 1, 1'000'000));
-        else if (key == "batch_entries_max") EM_TRY_VOID(toml_number(v, full, l.batch_entries_max, 1, 100'000));
-        else if (key == "in_flight_max") EM_TRY_VOID(toml_number(v, full, l.in_flight_max, 1, 1'000'000));
-        else if (key == "upstream_connections_max") EM_TRY_VOID(toml_number(v, full, l.upstream_connections_max, 1, 10'000));
-        else if (key == "header_timeout_ms") EM_TRY_VOID(toml_number(v, full, l.header_timeout_ms, 1, 3'600'000));
-        else if (key == "body_timeout_ms") EM_TRY_VOID(toml_number(v, full, l.body_timeout_ms, 1, 3'600'000));
-        else if (key == "body_rate_min_bytes_s") EM_TRY_VOID(toml_number(v, full, l.body_rate_min_bytes_s, 0, 1u << 30));
-        else if (key == "idle_timeout_ms") EM_TRY_VOID(toml_number(v, full, l.idle_timeout_ms, 1, 86'400'000));
-        else if (key == "connect_timeout_ms") EM_TRY_VOID(toml_number(v, full, l.connect_timeout_ms, 1, 600'000));
-        else if (key == "lane_queue_max") EM_TRY_VOID(toml_number(v, full, l.lane_queue_max, 1, 100'000));
-        else if (key == "shutdown_drain_ms") EM_TRY_VOID(toml_number(v, full, l.shutdown_drain_ms, 0, 600'000));
-        else return unknown_key("limits", key);
+        if (key == "body_bytes_max")
+            EM_TRY_VOID(toml_number(v, full, l.body_bytes_max, 1024, 1u << 30));
+        else if (key == "buffered_body_bytes_max")
+            EM_TRY_VOID(toml_number(v, full, l.buffered_body_bytes_max, 1024, 1ull << 40));
+        else if (key == "header_bytes_max")
+            EM_TRY_VOID(toml_number(v, full, l.header_bytes_max, 1024, 1u << 20));
+        else if (key == "connections_max")
+            EM_TRY_VOID(toml_number(v, full, l.connections_max, 1, 1'000'000));
+        else if (key == "batch_entries_max")
+            EM_TRY_VOID(toml_number(v, full, l.batch_entries_max, 1, 100'000));
+        else if (key == "in_flight_max")
+            EM_TRY_VOID(toml_number(v, full, l.in_flight_max, 1, 1'000'000));
+        else if (key == "upstream_connections_max")
+            EM_TRY_VOID(toml_number(v, full, l.upstream_connections_max, 1, 10'000));
+        else if (key == "header_timeout_ms")
+            EM_TRY_VOID(toml_number(v, full, l.header_timeout_ms, 1, 3'600'000));
+        else if (key == "body_timeout_ms")
+            EM_TRY_VOID(toml_number(v, full, l.body_timeout_ms, 1, 3'600'000));
+        else if (key == "body_rate_min_bytes_s")
+            EM_TRY_VOID(toml_number(v, full, l.body_rate_min_bytes_s, 0, 1u << 30));
+        else if (key == "idle_timeout_ms")
+            EM_TRY_VOID(toml_number(v, full, l.idle_timeout_ms, 1, 86'400'000));
+        else if (key == "connect_timeout_ms")
+            EM_TRY_VOID(toml_number(v, full, l.connect_timeout_ms, 1, 600'000));
+        else if (key == "lane_queue_max")
+            EM_TRY_VOID(toml_number(v, full, l.lane_queue_max, 1, 100'000));
+        else if (key == "shutdown_drain_ms")
+            EM_TRY_VOID(toml_number(v, full, l.shutdown_drain_ms, 0, 600'000));
+        else
+            return unknown_key("limits", key);
     }
     return {};
 }
@@ -242,11 +266,16 @@ Result<void> load_health(const toml::table& t, HealthConfig& h) {
     for (auto&& [k, v] : t) {
         std::string_view key = k.str();
         std::string full = "health." + std::string(key);
-        if (key == "interval_ms") EM_TRY_VOID(toml_number(v, full, h.interval_ms, 100, 3'600'000));
-        else if (key == "timeout_ms") EM_TRY_VOID(toml_number(v, full, h.timeout_ms, 10, 600'000));
-        else if (key == "block_age_max_s") EM_TRY_VOID(toml_number(v, full, h.block_age_max_s, 0, 86'400));
-        else if (key == "failback_hold_ms") EM_TRY_VOID(toml_number(v, full, h.failback_hold_ms, 0, 3'600'000));
-        else return unknown_key("health", key);
+        if (key == "interval_ms")
+            EM_TRY_VOID(toml_number(v, full, h.interval_ms, 100, 3'600'000));
+        else if (key == "timeout_ms")
+            EM_TRY_VOID(toml_number(v, full, h.timeout_ms, 10, 600'000));
+        else if (key == "block_age_max_s")
+            EM_TRY_VOID(toml_number(v, full, h.block_age_max_s, 0, 86'400));
+        else if (key == "failback_hold_ms")
+            EM_TRY_VOID(toml_number(v, full, h.failback_hold_ms, 0, 3'600'000));
+        else
+            return unknown_key("health", key);
     }
     return {};
 }
@@ -255,15 +284,24 @@ Result<void> load_engine(const toml::table& t, EngineConfig& e) {
     for (auto&& [k, v] : t) {
         std::string_view key = k.str();
         std::string full = "engine." + std::string(key);
-        if (key == "fcu_majority") EM_TRY_VOID(toml_number(v, full, e.fcu_majority, 0.0, 1.0));
-        else if (key == "timeout_ms") EM_TRY_VOID(toml_number(v, full, e.timeout_ms, 0, 600'000));
-        else if (key == "eth_timeout_ms") EM_TRY_VOID(toml_number(v, full, e.eth_timeout_ms, 10, 600'000));
-        else if (key == "verify_block_hash") EM_TRY_VOID(toml_bool(v, full, e.verify_block_hash));
-        else if (key == "poll_us") EM_TRY_VOID(toml_number(v, full, e.poll_us, 0, 1'000'000));
-        else if (key == "strict_payload_fields") EM_TRY_VOID(toml_bool(v, full, e.strict_payload_fields));
-        else if (key == "payload_id_lifetime_s") EM_TRY_VOID(toml_number(v, full, e.payload_id_lifetime_s, 1, 3600));
-        else if (key == "payload_ids_max") EM_TRY_VOID(toml_number(v, full, e.payload_ids_max, 1, 100'000));
-        else return unknown_key("engine", key);
+        if (key == "fcu_majority")
+            EM_TRY_VOID(toml_number(v, full, e.fcu_majority, 0.0, 1.0));
+        else if (key == "timeout_ms")
+            EM_TRY_VOID(toml_number(v, full, e.timeout_ms, 0, 600'000));
+        else if (key == "eth_timeout_ms")
+            EM_TRY_VOID(toml_number(v, full, e.eth_timeout_ms, 10, 600'000));
+        else if (key == "verify_block_hash")
+            EM_TRY_VOID(toml_bool(v, full, e.verify_block_hash));
+        else if (key == "poll_us")
+            EM_TRY_VOID(toml_number(v, full, e.poll_us, 0, 1'000'000));
+        else if (key == "strict_payload_fields")
+            EM_TRY_VOID(toml_bool(v, full, e.strict_payload_fields));
+        else if (key == "payload_id_lifetime_s")
+            EM_TRY_VOID(toml_number(v, full, e.payload_id_lifetime_s, 1, 3600));
+        else if (key == "payload_ids_max")
+            EM_TRY_VOID(toml_number(v, full, e.payload_ids_max, 1, 100'000));
+        else
+            return unknown_key("engine", key);
     }
     return {};
 }
@@ -272,11 +310,16 @@ Result<void> load_admin(const toml::table& t, AdminConfig& a) {
     for (auto&& [k, v] : t) {
         std::string_view key = k.str();
         std::string full = "admin." + std::string(key);
-        if (key == "listen") EM_TRY_VOID(toml_string(v, full, a.listen));
-        else if (key == "token_file") EM_TRY_VOID(toml_string(v, full, a.token_file));
-        else if (key == "protect_reads") EM_TRY_VOID(toml_bool(v, full, a.protect_reads));
-        else if (key == "secrets_dir") EM_TRY_VOID(toml_string(v, full, a.secrets_dir));
-        else return unknown_key("admin", key);
+        if (key == "listen")
+            EM_TRY_VOID(toml_string(v, full, a.listen));
+        else if (key == "token_file")
+            EM_TRY_VOID(toml_string(v, full, a.token_file));
+        else if (key == "protect_reads")
+            EM_TRY_VOID(toml_bool(v, full, a.protect_reads));
+        else if (key == "secrets_dir")
+            EM_TRY_VOID(toml_string(v, full, a.secrets_dir));
+        else
+            return unknown_key("admin", key);
     }
     return {};
 }
@@ -367,9 +410,13 @@ Result<void> load_node(const toml::table& t, size_t index, NodeConfig& n) {
         } else if (key == "role") {
             std::string role;
             EM_TRY_VOID(toml_string(v, full, role));
-            if (role == "voter") n.role = NodeRole::voter;
-            else if (role == "mirror" || role == "do-not-use") n.role = NodeRole::mirror;
-            else return failf(Errc::invalid_input, "%s: role '%s' is not voter or mirror", full.c_str(), role.c_str());
+            if (role == "voter")
+                n.role = NodeRole::voter;
+            else if (role == "mirror" || role == "do-not-use")
+                n.role = NodeRole::mirror;
+            else
+                return failf(Errc::invalid_input, "%s: role '%s' is not voter or mirror",
+                             full.c_str(), role.c_str());
         } else {
             return unknown_key(where, key);
         }
@@ -392,34 +439,50 @@ Result<void> load_toml(const std::string& path, Config& c) {
         std::string_view key = k.str();
         std::string full(key);
         Result<void> r;
-        if (key == "role") r = toml_string(v, full, c.role);
-        else if (key == "listen_addr") r = toml_string(v, full, c.listen_addr);
-        else if (key == "port") r = toml_number(v, full, c.port, 0, 65535);
-        else if (key == "jwt_secret") r = toml_string(v, full, c.jwt_secret_path);
+        if (key == "role")
+            r = toml_string(v, full, c.role);
+        else if (key == "listen_addr")
+            r = toml_string(v, full, c.listen_addr);
+        else if (key == "port")
+            r = toml_number(v, full, c.port, 0, 65535);
+        else if (key == "jwt_secret")
+            r = toml_string(v, full, c.jwt_secret_path);
         else if (key == "log_level") {
             std::string text;
             r = toml_string(v, full, text);
             if (r) {
                 auto level = parse_log_level(text);
-                if (!level) r = Unexpected(level.error());
-                else c.log_level = *level;
+                if (!level)
+                    r = Unexpected(level.error());
+                else
+                    c.log_level = *level;
             }
         } else if (key == "log_format") {
             std::string text;
             r = toml_string(v, full, text);
             if (r) {
                 auto format = parse_log_format(text);
-                if (!format) r = Unexpected(format.error().prefix("log_format"));
-                else c.log_format = *format;
+                if (!format)
+                    r = Unexpected(format.error().prefix("log_format"));
+                else
+                    c.log_format = *format;
             }
-        } else if (key == "shards") r = toml_number(v, full, c.shards, 0, 1024);
-        else if (key == "spin_us") r = toml_number(v, full, c.spin_us, 0, spin_us_max);
-        else if (key == "tls_ca_file") r = toml_string(v, full, c.tls_ca_file);
-        else if (key == "node_timings") r = toml_bool(v, full, c.node_timings);
-        else if (key == "limits" && v.is_table()) r = load_limits(*v.as_table(), c.limits);
-        else if (key == "health" && v.is_table()) r = load_health(*v.as_table(), c.health);
-        else if (key == "engine" && v.is_table()) r = load_engine(*v.as_table(), c.engine);
-        else if (key == "admin" && v.is_table()) r = load_admin(*v.as_table(), c.admin);
+        } else if (key == "shards")
+            r = toml_number(v, full, c.shards, 0, 1024);
+        else if (key == "spin_us")
+            r = toml_number(v, full, c.spin_us, 0, spin_us_max);
+        else if (key == "tls_ca_file")
+            r = toml_string(v, full, c.tls_ca_file);
+        else if (key == "node_timings")
+            r = toml_bool(v, full, c.node_timings);
+        else if (key == "limits" && v.is_table())
+            r = load_limits(*v.as_table(), c.limits);
+        else if (key == "health" && v.is_table())
+            r = load_health(*v.as_table(), c.health);
+        else if (key == "engine" && v.is_table())
+            r = load_engine(*v.as_table(), c.engine);
+        else if (key == "admin" && v.is_table())
+            r = load_admin(*v.as_table(), c.admin);
         else if (key == "sync" && v.is_table())
             r = load_sync(*v.as_table(), c.sync);
         else if (key == "nodes" && v.is_array_of_tables()) {
@@ -431,7 +494,8 @@ Result<void> load_toml(const std::string& path, Config& c) {
                 if (!r) break;
                 c.nodes.push_back(std::move(n));
             }
-        } else r = unknown_key("", key);
+        } else
+            r = unknown_key("", key);
         if (!r) return Unexpected(r.error().prefix(path));
         if (key == "listen_addr" || key == "port") c.listen_set = true;
     }
@@ -506,7 +570,8 @@ Result<void> validate(Config& c) {
         return fail(Errc::invalid_input,
                     "no JWT secret for the consensus client: give --jwt-secret PATH");
     if (!(c.engine.fcu_majority > 0.0 && c.engine.fcu_majority <= 1.0))
-        return failf(Errc::invalid_input, "fcu-majority %g must be in (0, 1]", c.engine.fcu_majority);
+        return failf(Errc::invalid_input, "fcu-majority %g must be in (0, 1]",
+                     c.engine.fcu_majority);
     if (c.limits.buffered_body_bytes_max < c.limits.body_bytes_max)
         return failf(Errc::invalid_input,
                      "[limits] buffered_body_bytes_max %llu is below body_bytes_max %llu: a "
@@ -642,9 +707,9 @@ struct Flags {
     bool help = false, version = false, timings = false, protect_reads = false;
     CLI::Option *o_role = nullptr, *o_nodes = nullptr, *o_jwt = nullptr, *o_port = nullptr,
                 *o_addr = nullptr, *o_timeout = nullptr, *o_eth_timeout = nullptr,
-                *o_majority = nullptr, *o_level = nullptr, *o_format = nullptr,
-                *o_config = nullptr, *o_shards = nullptr, *o_spin = nullptr, *o_tls_ca = nullptr,
-                *o_admin = nullptr, *o_token = nullptr, *o_secrets_dir = nullptr;
+                *o_majority = nullptr, *o_level = nullptr, *o_format = nullptr, *o_config = nullptr,
+                *o_shards = nullptr, *o_spin = nullptr, *o_tls_ca = nullptr, *o_admin = nullptr,
+                *o_token = nullptr, *o_secrets_dir = nullptr;
     SyncProxyFlags sync_proxy;  ///< flashbots sync-proxy's flags (the sync role)
 
     /// Declares the flags on cli, bound to these members.

@@ -39,13 +39,13 @@ Result<NodeConfig> parse_node_spec(std::string_view spec);
 Result<void> parse_node_url(std::string_view url, NodeConfig& node);
 
 struct LimitsConfig {
-    uint64_t body_bytes_max = 32u << 20;      ///< request/response body (over: 413)
+    uint64_t body_bytes_max = 32u << 20;            ///< request/response body (over: 413)
     uint64_t buffered_body_bytes_max = 256u << 20;  ///< request bodies buffered at once (503)
-    uint32_t header_bytes_max = 16u << 10;    ///< request head (over: 431)
-    uint32_t connections_max = 4096;          ///< client connections per shard
-    uint32_t batch_entries_max = 1000;        ///< JSON-RPC batch elements
-    uint32_t in_flight_max = 4096;            ///< requests being proxied per shard
-    uint32_t upstream_connections_max = 64;   ///< keep-alive connections per node per shard
+    uint32_t header_bytes_max = 16u << 10;          ///< request head (over: 431)
+    uint32_t connections_max = 4096;                ///< client connections per shard
+    uint32_t batch_entries_max = 1000;              ///< JSON-RPC batch elements
+    uint32_t in_flight_max = 4096;                  ///< requests being proxied per shard
+    uint32_t upstream_connections_max = 64;         ///< keep-alive connections per node per shard
     uint32_t header_timeout_ms = 10'000;      ///< deadline: request start to end of head (408)
     uint32_t body_timeout_ms = 60'000;        ///< deadline: end of head to end of body; a send
     uint32_t body_rate_min_bytes_s = 65'536;  ///< a body after its first second (408; 0 = none)
@@ -56,10 +56,10 @@ struct LimitsConfig {
 };
 
 struct HealthConfig {
-    uint32_t interval_ms = 5'000;       ///< probe period per node
-    uint32_t timeout_ms = 2'000;        ///< probe deadline
-    uint32_t block_age_max_s = 120;     ///< head older than this: syncing (0 = not checked)
-    uint32_t failback_hold_ms = 30'000; ///< a recovered node must stay healthy this long first
+    uint32_t interval_ms = 5'000;        ///< probe period per node
+    uint32_t timeout_ms = 2'000;         ///< probe deadline
+    uint32_t block_age_max_s = 120;      ///< head older than this: syncing (0 = not checked)
+    uint32_t failback_hold_ms = 30'000;  ///< a recovered node must stay healthy this long first
 };
 
 /// The admin API. Writes (POST, DELETE) need the token in token_file and are refused (403)
@@ -72,16 +72,16 @@ struct AdminConfig {
 };
 
 struct EngineConfig {
-    double fcu_majority = 0.6;          ///< quorum fraction of answering voters (executionbackup's)
-    uint32_t timeout_ms = 0;            ///< --timeout: per-node deadline cap (0 = spec timeouts)
-    uint32_t eth_timeout_ms = 1'000;    ///< --eth-timeout: one attempt of an eth_* call
-    bool verify_block_hash = true;      ///< rebuild and check every newPayload's block hash
+    double fcu_majority = 0.6;        ///< quorum fraction of answering voters (executionbackup's)
+    uint32_t timeout_ms = 0;          ///< --timeout: per-node deadline cap (0 = spec timeouts)
+    uint32_t eth_timeout_ms = 1'000;  ///< --eth-timeout: one attempt of an eth_* call
+    bool verify_block_hash = true;    ///< rebuild and check every newPayload's block hash
     /// The engine shard polls instead of sleeping while an engine call is in flight, at most
     /// this long after it was sent (µs; 0 = sleep at once). Costs CPU only around engine calls.
     uint32_t poll_us = 20'000;
-    bool strict_payload_fields = false; ///< reject unknown fields inside executionPayload
-    uint32_t payload_id_lifetime_s = 36;///< minted payloadIds expire (3 slots)
-    uint32_t payload_ids_max = 64;      ///< bounded payloadId map
+    bool strict_payload_fields = false;   ///< reject unknown fields inside executionPayload
+    uint32_t payload_id_lifetime_s = 36;  ///< minted payloadIds expire (3 slots)
+    uint32_t payload_ids_max = 64;        ///< bounded payloadId map
 };
 
 /// A consensus client with its own JWT secret ([[sync.clients]]): a token whose `id` claim is
@@ -110,20 +110,20 @@ struct Config {
     std::string role = "mux";               ///< mux (one CL) or sync (several CLs: [sync])
     std::string listen_addr = "127.0.0.1";  ///< executionbackup binds 0.0.0.0; we do not by default
     uint16_t port = 7000;
-    std::string jwt_secret_path;            ///< the CL's secret (and the nodes' default)
+    std::string jwt_secret_path;  ///< the CL's secret (and the nodes' default)
     std::vector<NodeConfig> nodes;
     LogLevel log_level = LogLevel::info;
     LogFormat log_format = LogFormat::text;  ///< text lines, or one JSON object per line
-    int shards = 0;                         ///< 0 = cores - 1 (at least 1)
-    uint32_t spin_us = 0;                   ///< shard polls this long after an event before sleeping
-    std::string tls_ca_file;                ///< CAs for https nodes; "" = the system's store
-    bool node_timings = false;              ///< log node latencies at each health check
+    int shards = 0;                          ///< 0 = cores - 1 (at least 1)
+    uint32_t spin_us = 0;       ///< shard polls this long after an event before sleeping
+    std::string tls_ca_file;    ///< CAs for https nodes; "" = the system's store
+    bool node_timings = false;  ///< log node latencies at each health check
     EngineConfig engine;
     LimitsConfig limits;
     HealthConfig health;
     AdminConfig admin;
     SyncConfig sync;
-    std::string config_path;                ///< the --config file, if any
+    std::string config_path;  ///< the --config file, if any
     /// port or listen_addr came from the file or a flag (else the sync role listens on
     /// sync-proxy's 127.0.0.1:25590); not a setting of its own.
     bool listen_set = false;

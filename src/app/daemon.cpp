@@ -1,5 +1,5 @@
-#include "base/version.h"
 #include "app/daemon.h"
+#include "base/version.h"
 
 #include <cstdio>
 
@@ -107,7 +107,8 @@ Result<upstream::NodeInfo> make_node_info(const NodeConfig& node, const Config& 
     upstream::NodeInfo info;
     info.name = node.name;
     info.url = node.url;
-    info.role = node.role == NodeRole::voter ? upstream::NodeRole::voter : upstream::NodeRole::mirror;
+    info.role =
+        node.role == NodeRole::voter ? upstream::NodeRole::voter : upstream::NodeRole::mirror;
     info.timeout_ms = node.timeout_ms;
     upstream::NodeOptions& o = info.options;
     o.name = node.name;
@@ -320,8 +321,8 @@ struct Daemon::Control {
         Daemon& d = self->daemon;
         const Config& c = d.config_;
         self->loop = &loop;
-        self->prober = std::make_unique<upstream::Prober>(loop, d.registry_, d.board_,
-                                                          prober_config(c));
+        self->prober =
+            std::make_unique<upstream::Prober>(loop, d.registry_, d.board_, prober_config(c));
         if (!c.admin.listen.empty()) {
             admin::AdminContext ac;
             ac.version = em::version();
@@ -464,8 +465,8 @@ Result<void> Daemon::start() {
     shard_config.name = "shard0";
     shard_config.buffer_count = 1024;
     shard_config.spin_ns = uint64_t{config_.spin_us} * 1000;
-    shard_thread_ = EM_TRY(io::LoopThread::start(shard_config, shard_cpu, Shard::setup, Shard::teardown,
-                                                 shard_.get()));
+    shard_thread_ = EM_TRY(io::LoopThread::start(shard_config, shard_cpu, Shard::setup,
+                                                 Shard::teardown, shard_.get()));
     char address[80], admin[80] = "off";
     if (control_->admin_server) control_->admin_server->address().format(admin, sizeof admin);
     // Tests and scripts read these two lines to find ports chosen with port 0.
@@ -512,12 +513,12 @@ void Daemon::post_heartbeat() {
     std::lock_guard lock(shard_mutex_);
     if (!shard_live_) return;
     // A full queue means the shard is not draining it: no stamp, and the watchdog says so.
-    (void)shard_live_->loop->post(io::Task{
-        [](void* daemon, uint64_t) {
-            static_cast<Daemon*>(daemon)->shard_heartbeat_ns_.store(mono_ns(),
-                                                                    std::memory_order_release);
-        },
-        this, 0});
+    (void)shard_live_->loop->post(
+        io::Task{[](void* daemon, uint64_t) {
+                     static_cast<Daemon*>(daemon)->shard_heartbeat_ns_.store(
+                         mono_ns(), std::memory_order_release);
+                 },
+                 this, 0});
 }
 
 void Daemon::broadcast_node_change(size_t index) {
@@ -527,7 +528,8 @@ void Daemon::broadcast_node_change(size_t index) {
         [](void* shard, uint64_t i) { static_cast<Shard*>(shard)->listener->refresh_node(i); },
         shard_live_, index});
     // Full only when the shard has not drained 8,192 posts: it is stuck, and says so elsewhere.
-    if (!posted) EM_LOG_ERROR("node change for slot %zu lost: the engine shard's queue is full", index);
+    if (!posted)
+        EM_LOG_ERROR("node change for slot %zu lost: the engine shard's queue is full", index);
 }
 
 Result<void> Daemon::load_sync_proxies() {
@@ -552,8 +554,8 @@ Result<void> Daemon::check_node_endpoint(const upstream::NodeInfo& info) const {
     return check_node_endpoint(info, std::span(others, count));
 }
 
-Result<void> Daemon::check_node_endpoint(
-    const upstream::NodeInfo& info, std::span<const upstream::NodeInfo* const> others) const {
+Result<void> Daemon::check_node_endpoint(const upstream::NodeInfo& info,
+                                         std::span<const upstream::NodeInfo* const> others) const {
     const http::Endpoint& want = info.options.endpoint;
     char text[80];
     for (const upstream::NodeInfo* other : others) {
@@ -619,7 +621,8 @@ Result<std::string> Daemon::add_node(std::string_view spec) {
 Result<void> Daemon::remove_node(std::string_view name) {
     int index = registry_.find(name);
     if (index < 0)
-        return failf(Errc::not_found, "no node named '%.*s'", static_cast<int>(name.size()), name.data());
+        return failf(Errc::not_found, "no node named '%.*s'", static_cast<int>(name.size()),
+                     name.data());
     size_t voters = 0;
     for (size_t i = 0; i < upstream::nodes_max; i++) {
         const upstream::NodeInfo* info = registry_.get(i);
@@ -655,8 +658,7 @@ Result<std::string> Daemon::reload() {
         } else {
             std::vector<const char*> argv;
             for (const std::string& a : reload_args_) argv.push_back(a.c_str());
-            LoadOutcome outcome =
-                EM_TRY(load(static_cast<int>(argv.size()), argv.data(), next));
+            LoadOutcome outcome = EM_TRY(load(static_cast<int>(argv.size()), argv.data(), next));
             if (outcome != LoadOutcome::run)
                 return fail(Errc::invalid_input, "the command line asks for help or the version");
         }
@@ -666,8 +668,7 @@ Result<std::string> Daemon::reload() {
         EM_LOG_FIELDS(LogLevel::info, (log_field("changes", *done)), "reload: %s", done->c_str());
     else
         EM_LOG_FIELDS(LogLevel::warn, (log_field("reason", done.error().message())),
-                      "reload refused, the running configuration stays: %s",
-                      done.error().c_str());
+                      "reload refused, the running configuration stays: %s", done.error().c_str());
     return done;
 }
 

@@ -40,7 +40,7 @@ Result<upstream::NodeInfo> make_node_info(const NodeConfig& node, const Config& 
                                           const http::JwtSecret* default_secret);
 
 class Daemon final : public admin::Actions {
-public:
+  public:
     explicit Daemon(Config config);
     ~Daemon() override;
     /// Starts everything, blocks until a shutdown signal has been handled. Start-up errors
@@ -65,7 +65,7 @@ public:
     struct Shard;
     struct Control;
 
-private:
+  private:
     Result<void> start();
     void broadcast_node_change(size_t index);
     /// Refuses a node whose endpoint another node has already (same IP, port and path: one EL

@@ -9,8 +9,8 @@
 //   enginemux payload-example [...]     synthetic newPayload requests with correct hashes
 //   enginemux top [...]                 a live terminal view of a running daemon (app/top.h)
 //   enginemux --version                 version, build, and the CPU/kernel features in use
-#include "base/version.h"
 #include <unistd.h>
+#include "base/version.h"
 
 #include <cstdio>
 #include <cstring>
@@ -50,8 +50,8 @@ int print_version() {
     std::printf("compiler:   %s\n", __VERSION__);
     std::printf("cpu:        avx2=%s avx512f=%s avx512vl=%s bmi2=%s\n", cpu.avx2 ? "yes" : "no",
                 cpu.avx512f ? "yes" : "no", cpu.avx512vl ? "yes" : "no", cpu.bmi2 ? "yes" : "no");
-    std::printf("keccak:     %s (%zu lanes)\n", em::eth::keccak_impl_name(em::eth::keccak_selected()),
-                em::eth::keccak_lanes());
+    std::printf("keccak:     %s (%zu lanes)\n",
+                em::eth::keccak_impl_name(em::eth::keccak_selected()), em::eth::keccak_lanes());
     std::printf("simdjson:   stage 1 %s, On-Demand code %s\n",
                 simdjson::get_active_implementation()->name().c_str(),
                 simdjson::builtin_implementation()->name().c_str());
@@ -59,12 +59,13 @@ int print_version() {
     if (!ring) {
         std::printf("io_uring:   unavailable: %s\n", ring.error().c_str());
     } else {
-        std::printf("io_uring:   single_issuer=%s defer_taskrun=%s coop_taskrun=%s buffer_ring=%s "
-                    "recv_multishot=%s accept_multishot=%s msg_ring=%s\n",
-                    ring->single_issuer ? "yes" : "no", ring->defer_taskrun ? "yes" : "no",
-                    ring->coop_taskrun ? "yes" : "no", ring->buffer_ring ? "yes" : "no",
-                    ring->recv_multishot ? "yes" : "no", ring->accept_multishot ? "yes" : "no",
-                    ring->msg_ring ? "yes" : "no");
+        std::printf(
+            "io_uring:   single_issuer=%s defer_taskrun=%s coop_taskrun=%s buffer_ring=%s "
+            "recv_multishot=%s accept_multishot=%s msg_ring=%s\n",
+            ring->single_issuer ? "yes" : "no", ring->defer_taskrun ? "yes" : "no",
+            ring->coop_taskrun ? "yes" : "no", ring->buffer_ring ? "yes" : "no",
+            ring->recv_multishot ? "yes" : "no", ring->accept_multishot ? "yes" : "no",
+            ring->msg_ring ? "yes" : "no");
     }
     return 0;
 }
@@ -83,7 +84,8 @@ int run_blockhash(int argc, char** argv) {
         while ((n = std::fread(buffer, 1, sizeof buffer, stdin)) > 0) text.append(buffer, n);
         input = simdjson::padded_string(text);
     } else if (simdjson::padded_string::load(path).get(input) != simdjson::SUCCESS) {
-        std::fprintf(stderr, "enginemux blockhash: cannot read %s: %s\n", path, std::strerror(errno));
+        std::fprintf(stderr, "enginemux blockhash: cannot read %s: %s\n", path,
+                     std::strerror(errno));
         return 2;
     }
     em::ByteBuffer out(size_t{1} << 30), err(1u << 20);

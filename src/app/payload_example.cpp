@@ -48,7 +48,7 @@ void fill(const ExampleOptions& o, std::mt19937_64& rng, uint64_t number, const 
           Example& ex) {
     eth::ExecutionPayload& p = ex.np.payload;
     ex.np.version = o.version;
-    ex.np.fork = o.version == 1 ? eth::Fork::paris
+    ex.np.fork = o.version == 1   ? eth::Fork::paris
                  : o.version == 2 ? eth::Fork::shanghai
                  : o.version == 3 ? eth::Fork::cancun
                                   : eth::Fork::prague;
@@ -95,8 +95,10 @@ void fill(const ExampleOptions& o, std::mt19937_64& rng, uint64_t number, const 
 void write_request(const ExampleOptions& o, const Example& ex, uint64_t id, ByteBuffer& out) {
     const eth::ExecutionPayload& p = ex.np.payload;
     char head[96];
-    std::snprintf(head, sizeof head, "{\"jsonrpc\":\"2.0\",\"id\":%llu,\"method\":\"engine_newPayloadV%u\",\"params\":[{",
-                  static_cast<unsigned long long>(id), o.version);
+    std::snprintf(
+        head, sizeof head,
+        "{\"jsonrpc\":\"2.0\",\"id\":%llu,\"method\":\"engine_newPayloadV%u\",\"params\":[{",
+        static_cast<unsigned long long>(id), o.version);
     out.append(head);
     out.append("\"parentHash\":");
     quoted_data(out, p.parent_hash);
@@ -187,14 +189,17 @@ Result<void> write_payload_examples(const ExampleOptions& o, ByteBuffer& out) {
 }
 
 int payload_example_main(int argc, char** argv) {
-    CLI::App cli("synthetic engine_newPayload requests with correct block hashes", "enginemux payload-example");
+    CLI::App cli("synthetic engine_newPayload requests with correct block hashes",
+                 "enginemux payload-example");
     ExampleOptions o;
     unsigned version = o.version;
     cli.add_option("--version", version, "engine_newPayload version 1..4")->check(CLI::Range(1, 4));
     cli.add_option("--txs", o.txs, "transactions per payload")->check(CLI::Range(0, 100000));
     cli.add_option("--tx-bytes", o.tx_bytes, "bytes per transaction")->check(CLI::Range(1, 131072));
-    cli.add_option("--withdrawals", o.withdrawals, "withdrawals per payload (V2+)")->check(CLI::Range(0, 16));
-    cli.add_option("--count", o.count, "chained payloads (more than 1: a JSON array)")->check(CLI::Range(1, 100000));
+    cli.add_option("--withdrawals", o.withdrawals, "withdrawals per payload (V2+)")
+        ->check(CLI::Range(0, 16));
+    cli.add_option("--count", o.count, "chained payloads (more than 1: a JSON array)")
+        ->check(CLI::Range(1, 100000));
     cli.add_option("--number", o.first_number, "block number of the first payload");
     cli.add_option("--seed", o.seed, "random seed");
     try {

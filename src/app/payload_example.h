@@ -14,11 +14,11 @@
 namespace em::app {
 
 struct ExampleOptions {
-    uint8_t version = 4;         ///< engine_newPayloadV<version>, 1..4
-    uint32_t txs = 200;          ///< transactions per payload
-    uint32_t tx_bytes = 200;     ///< bytes per transaction
-    uint32_t withdrawals = 16;   ///< per payload (V2+)
-    uint32_t count = 1;          ///< payloads, chained by parentHash; >1 writes a JSON array
+    uint8_t version = 4;        ///< engine_newPayloadV<version>, 1..4
+    uint32_t txs = 200;         ///< transactions per payload
+    uint32_t tx_bytes = 200;    ///< bytes per transaction
+    uint32_t withdrawals = 16;  ///< per payload (V2+)
+    uint32_t count = 1;         ///< payloads, chained by parentHash; >1 writes a JSON array
     uint64_t first_number = 1000;
     uint64_t seed = 1;
 };

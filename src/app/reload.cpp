@@ -6,12 +6,24 @@ namespace em::app {
 
 namespace {
 
-std::string text(const std::string& s) { return "\"" + s + "\""; }
-std::string text(bool b) { return b ? "true" : "false"; }
-std::string text(uint64_t n) { return std::to_string(n); }
-std::string text(uint32_t n) { return std::to_string(n); }
-std::string text(uint16_t n) { return std::to_string(n); }
-std::string text(int n) { return std::to_string(n); }
+std::string text(const std::string& s) {
+    return "\"" + s + "\"";
+}
+std::string text(bool b) {
+    return b ? "true" : "false";
+}
+std::string text(uint64_t n) {
+    return std::to_string(n);
+}
+std::string text(uint32_t n) {
+    return std::to_string(n);
+}
+std::string text(uint16_t n) {
+    return std::to_string(n);
+}
+std::string text(int n) {
+    return std::to_string(n);
+}
 std::string text(double d) {
     char out[32];
     std::snprintf(out, sizeof out, "%g", d);
@@ -21,7 +33,9 @@ std::string text(LogLevel level) {
     static const char* const names[] = {"error", "warn", "info", "debug"};
     return names[static_cast<size_t>(level) & 3];
 }
-std::string text(LogFormat format) { return format == LogFormat::json ? "json" : "text"; }
+std::string text(LogFormat format) {
+    return format == LogFormat::json ? "json" : "text";
+}
 std::string text(const std::vector<std::string>& list) {
     std::string out = "[";
     for (const std::string& item : list) out += (out.size() > 1 ? ", " : "") + text(item);
@@ -50,8 +64,8 @@ struct Differ {
     template <typename T>
     void compare(const char* key, const T& x, const T& y, bool live) {
         if (x == y) return;
-        (live ? out.live : out.restart_only).push_back(std::string(key) + " " + text(x) + " -> " +
-                                                       text(y));
+        (live ? out.live : out.restart_only)
+            .push_back(std::string(key) + " " + text(x) + " -> " + text(y));
     }
 };
 

@@ -77,7 +77,7 @@ struct TopSample {
     std::map<std::string, TopHistogram> latency;               ///< request_seconds by method
     std::map<std::string, uint64_t> answers, reasons;          ///< votes by status and reason
     uint64_t votes_early = 0, block_hash_checked = 0, block_hash_mismatch = 0, failovers = 0;
-    uint64_t retries = 0;  ///< calls retried on another node (failovers: primary changes)
+    uint64_t retries = 0;           ///< calls retried on another node (failovers: primary changes)
     bool has_recent_votes = false;  ///< the daemon reports recent_votes (newest first)
     std::vector<TopVote> recent_votes;
     bool has_sync = false;  ///< the sync role: /status has a "sync" object

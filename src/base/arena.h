@@ -15,7 +15,7 @@
 namespace em {
 
 class Arena {
-public:
+  public:
     explicit Arena(size_t capacity_bytes)
         : data_(static_cast<uint8_t*>(std::aligned_alloc(64, round64(capacity_bytes)))),
           capacity_(round64(capacity_bytes)) {
@@ -45,7 +45,7 @@ public:
     size_t capacity() const { return capacity_; }
     size_t high_water() const { return high_water_; }
 
-private:
+  private:
     static size_t round64(size_t n) { return (n + 63) & ~size_t{63}; }
     uint8_t* data_;
     size_t capacity_;

@@ -8,8 +8,8 @@ namespace em {
 [[noreturn]] void assert_fail(const char* condition, const char* file, int line);
 }  // namespace em
 
-#define EM_ASSERT(cond)                                                        \
-    do {                                                                       \
+#define EM_ASSERT(cond)                                                                 \
+    do {                                                                                \
         if (__builtin_expect(!(cond), 0)) ::em::assert_fail(#cond, __FILE__, __LINE__); \
     } while (0)
 

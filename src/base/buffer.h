@@ -21,7 +21,7 @@
 namespace em {
 
 class ByteBuffer {
-public:
+  public:
     static constexpr size_t padding_bytes = 64;
 
     explicit ByteBuffer(size_t bytes_max = 64u << 20, size_t initial_bytes = 4096)
@@ -136,7 +136,7 @@ public:
         if (reserve(n)) size_ = n;
     }
 
-private:
+  private:
     void swap(ByteBuffer& o) noexcept {
         std::swap(data_, o.data_);
         std::swap(size_, o.size_);

@@ -26,7 +26,9 @@ inline uint64_t boot_ns() {
 }
 
 /// to − from, or 0 when `to` is earlier (a turn-cached time can precede a fresh reading).
-inline uint64_t elapsed_ns(uint64_t from, uint64_t to) { return to > from ? to - from : 0; }
+inline uint64_t elapsed_ns(uint64_t from, uint64_t to) {
+    return to > from ? to - from : 0;
+}
 
 /// CLOCK_REALTIME in whole seconds since the Unix epoch (JWT iat, log timestamps).
 inline int64_t wall_s() {
@@ -42,7 +44,11 @@ inline uint64_t wall_ns() {
     return static_cast<uint64_t>(ts.tv_sec) * 1'000'000'000ull + static_cast<uint64_t>(ts.tv_nsec);
 }
 
-constexpr uint64_t ms_to_ns(uint64_t ms) { return ms * 1'000'000ull; }
-constexpr uint64_t us_to_ns(uint64_t us) { return us * 1'000ull; }
+constexpr uint64_t ms_to_ns(uint64_t ms) {
+    return ms * 1'000'000ull;
+}
+constexpr uint64_t us_to_ns(uint64_t us) {
+    return us * 1'000ull;
+}
 
 }  // namespace em

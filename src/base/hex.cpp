@@ -1,7 +1,6 @@
 // The hex codec (see hex.h): portable digit decoder, CPUID dispatch, Engine API DATA/QUANTITY.
 #include "base/hex.h"
 
-
 #include "base/assert.h"
 #include "base/cpu.h"
 #include "base/hex_internal.h"
@@ -115,7 +114,9 @@ bool hex_supported(HexImpl impl) {
     return impl == HexImpl::portable || cpu_features().avx2;
 }
 
-void hex_force(HexImpl impl) { g_hex_kernel.force(impl); }
+void hex_force(HexImpl impl) {
+    g_hex_kernel.force(impl);
+}
 
 size_t hex_decode_digits(const char* in, uint8_t* out, size_t out_bytes) {
     if (g_hex_kernel.selected() == HexImpl::avx2) return hex_decode_digits_avx2(in, out, out_bytes);

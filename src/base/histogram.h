@@ -13,7 +13,7 @@
 namespace em {
 
 class LatencyHistogram {
-public:
+  public:
     static constexpr int sub_bucket_bits = 7;
     static constexpr int msb_max = 40;
     static constexpr uint64_t value_max = (uint64_t{1} << (msb_max + 1)) - 1;
@@ -37,14 +37,15 @@ public:
     /// The smallest recorded-bucket value v such that at least q (0..1) of values are <= v;
     /// reported as the bucket's upper bound clamped to max(). 0 when empty.
     uint64_t percentile(double q) const;
-    /// Number of values <= bound (bucket resolution: counts whole buckets whose lower end <= bound).
+    /// Number of values <= bound (bucket resolution: counts whole buckets whose lower end <=
+    /// bound).
     uint64_t count_at_or_below(uint64_t bound) const;
 
     static size_t index_of(uint64_t value);
     static uint64_t lower_bound_of(size_t index);
     static uint64_t upper_bound_of(size_t index);
 
-private:
+  private:
     std::unique_ptr<uint64_t[]> buckets_;
     uint64_t count_ = 0;
     uint64_t sum_ = 0;

@@ -45,7 +45,9 @@ void log_set_level(LogLevel level) {
     detail::g_log_level.store(static_cast<uint8_t>(level), std::memory_order_relaxed);
 }
 
-LogLevel log_level() { return static_cast<LogLevel>(detail::g_log_level.load()); }
+LogLevel log_level() {
+    return static_cast<LogLevel>(detail::g_log_level.load());
+}
 
 Result<LogFormat> parse_log_format(std::string_view text) {
     if (iequals(text, "text")) return LogFormat::text;
@@ -124,10 +126,14 @@ size_t utf8_sequence(std::string_view s, size_t i) {
     uint8_t b = byte(i);
     size_t len;
     uint32_t cp;
-    if (b >= 0xc2 && b <= 0xdf) len = 2, cp = b & 0x1f;
-    else if (b >= 0xe0 && b <= 0xef) len = 3, cp = b & 0x0f;
-    else if (b >= 0xf0 && b <= 0xf4) len = 4, cp = b & 0x07;
-    else return 0;
+    if (b >= 0xc2 && b <= 0xdf)
+        len = 2, cp = b & 0x1f;
+    else if (b >= 0xe0 && b <= 0xef)
+        len = 3, cp = b & 0x0f;
+    else if (b >= 0xf0 && b <= 0xf4)
+        len = 4, cp = b & 0x07;
+    else
+        return 0;
     if (i + len > s.size()) return 0;
     for (size_t k = 1; k < len; k++) {
         if ((byte(i + k) & 0xc0) != 0x80) return 0;
@@ -214,8 +220,10 @@ size_t render_json(LogLevel level, const char* time, std::span<const LogField> f
         o.raw(",\"");
         o.raw(key);
         o.raw("\":");
-        if (f.kind == LogField::Kind::text) o.json_string(f.text);
-        else o.raw(value);
+        if (f.kind == LogField::Kind::text)
+            o.json_string(f.text);
+        else
+            o.raw(value);
     }
     o.limit = cap;
     if (o.cut || message_cut) {
@@ -281,8 +289,7 @@ void writer_main(AsyncLog* a) {
     a->finished.store(true, std::memory_order_release);
 }
 
-void log_emit(LogLevel level, std::span<const LogField> fields, const char* format,
-              va_list args) {
+void log_emit(LogLevel level, std::span<const LogField> fields, const char* format, va_list args) {
     char message[log_line_bytes_max];
     int m = std::vsnprintf(message, sizeof message, format, args);
     size_t len = m < 0 ? 0 : static_cast<size_t>(m);
@@ -295,13 +302,12 @@ void log_emit(LogLevel level, std::span<const LogField> fields, const char* form
         // Rendered here to pass the cut on: log_render cannot see it.
         char time[64];
         format_time(now, time);
-        line.len = static_cast<uint32_t>(render_json(level, time, fields,
-                                                     std::string_view(message, len), true,
-                                                     line.text, sizeof line.text));
+        line.len =
+            static_cast<uint32_t>(render_json(level, time, fields, std::string_view(message, len),
+                                              true, line.text, sizeof line.text));
     } else {
-        line.len = static_cast<uint32_t>(log_render(f, level, now, fields,
-                                                    std::string_view(message, len), line.text,
-                                                    sizeof line.text));
+        line.len = static_cast<uint32_t>(log_render(
+            f, level, now, fields, std::string_view(message, len), line.text, sizeof line.text));
     }
     AsyncLog* a = g_async.load(std::memory_order_acquire);
     if (a == nullptr) {
@@ -324,7 +330,8 @@ size_t log_render(LogFormat format, LogLevel level, uint64_t wall_ns,
     EM_ASSERT(cap >= 128);
     char time[64];
     format_time(wall_ns, time);
-    if (format == LogFormat::json) return render_json(level, time, fields, message, false, out, cap);
+    if (format == LogFormat::json)
+        return render_json(level, time, fields, message, false, out, cap);
     return render_text(level, time, message, out, cap);
 }
 
@@ -351,8 +358,8 @@ void log_failure(const char* program, std::string_view message) {
                               static_cast<int>(message.size()), message.data());
         size_t len = m < 0 ? 0 : static_cast<size_t>(m);
         if (len > sizeof text - 1) len = sizeof text - 1;
-        n = log_render(LogFormat::json, LogLevel::error, wall_ns(), {},
-                       std::string_view(text, len), line, sizeof line);
+        n = log_render(LogFormat::json, LogLevel::error, wall_ns(), {}, std::string_view(text, len),
+                       line, sizeof line);
     } else {
         int m = std::snprintf(line, sizeof line - 1, "%s: %.*s", program,
                               static_cast<int>(message.size()), message.data());
@@ -388,7 +395,9 @@ void log_stop_async(uint32_t flush_ms) {
     }
 }
 
-uint64_t log_dropped_total() { return g_dropped.load(std::memory_order_relaxed); }
+uint64_t log_dropped_total() {
+    return g_dropped.load(std::memory_order_relaxed);
+}
 
 bool LogRateLimit::allow() {
     uint64_t now = mono_ns();

@@ -109,7 +109,7 @@ uint64_t log_dropped_total();
 
 /// Per-call-site token bucket: allows `burst` lines, refilled at `per_second` lines/s.
 class LogRateLimit {
-public:
+  public:
     constexpr LogRateLimit(uint32_t per_second, uint32_t burst)
         : per_second_(per_second), burst_(burst) {}
     /// True if a line may be written now; counts suppressed lines otherwise.
@@ -117,7 +117,7 @@ public:
     /// Lines suppressed since the last allowed one (reset by that call).
     uint64_t take_suppressed() { return suppressed_.exchange(0, std::memory_order_relaxed); }
 
-private:
+  private:
     uint32_t per_second_;
     uint32_t burst_;
     std::atomic<uint64_t> last_ns_{0};
@@ -136,19 +136,19 @@ inline bool log_enabled(LogLevel level) {
 
 }  // namespace em
 
-#define EM_LOG(level, ...)                                              \
-    do {                                                                \
+#define EM_LOG(level, ...)                                                 \
+    do {                                                                   \
         if (::em::log_enabled(level)) ::em::log_write(level, __VA_ARGS__); \
     } while (0)
 /// EM_LOG_FIELDS(level, (log_field("node", name), log_field("head", head)), format, ...):
 /// a line with structured fields; the field list is in parentheses and evaluated only when the
 /// level is enabled.
-#define EM_LOG_FIELDS(level, fields, ...)                                          \
-    do {                                                                           \
-        if (::em::log_enabled(level)) {                                            \
-            const ::em::LogField em_log_fields_[] = {EM_LOG_UNPAREN_ fields};      \
-            ::em::log_write_fields(level, em_log_fields_, __VA_ARGS__);            \
-        }                                                                          \
+#define EM_LOG_FIELDS(level, fields, ...)                                     \
+    do {                                                                      \
+        if (::em::log_enabled(level)) {                                       \
+            const ::em::LogField em_log_fields_[] = {EM_LOG_UNPAREN_ fields}; \
+            ::em::log_write_fields(level, em_log_fields_, __VA_ARGS__);       \
+        }                                                                     \
     } while (0)
 #define EM_LOG_UNPAREN_(...) __VA_ARGS__
 #define EM_LOG_ERROR(...) EM_LOG(::em::LogLevel::error, __VA_ARGS__)
@@ -157,17 +157,18 @@ inline bool log_enabled(LogLevel level) {
 #define EM_LOG_DEBUG(...) EM_LOG(::em::LogLevel::debug, __VA_ARGS__)
 
 /// Logs at most `per_second` lines per second from this call site (burst of 5).
-#define EM_LOG_LIMITED(level, per_second, ...)                          \
-    do {                                                                \
-        static ::em::LogRateLimit em_log_limit_(per_second, 5);         \
-        if (::em::log_enabled(level) && em_log_limit_.allow()) ::em::log_write(level, __VA_ARGS__); \
+#define EM_LOG_LIMITED(level, per_second, ...)                  \
+    do {                                                        \
+        static ::em::LogRateLimit em_log_limit_(per_second, 5); \
+        if (::em::log_enabled(level) && em_log_limit_.allow())  \
+            ::em::log_write(level, __VA_ARGS__);                \
     } while (0)
 /// EM_LOG_LIMITED with structured fields (as EM_LOG_FIELDS).
-#define EM_LOG_LIMITED_FIELDS(level, per_second, fields, ...)                      \
-    do {                                                                           \
-        static ::em::LogRateLimit em_log_limit_(per_second, 5);                    \
-        if (::em::log_enabled(level) && em_log_limit_.allow()) {                   \
-            const ::em::LogField em_log_fields_[] = {EM_LOG_UNPAREN_ fields};      \
-            ::em::log_write_fields(level, em_log_fields_, __VA_ARGS__);            \
-        }                                                                          \
+#define EM_LOG_LIMITED_FIELDS(level, per_second, fields, ...)                 \
+    do {                                                                      \
+        static ::em::LogRateLimit em_log_limit_(per_second, 5);               \
+        if (::em::log_enabled(level) && em_log_limit_.allow()) {              \
+            const ::em::LogField em_log_fields_[] = {EM_LOG_UNPAREN_ fields}; \
+            ::em::log_write_fields(level, em_log_fields_, __VA_ARGS__);       \
+        }                                                                     \
     } while (0)

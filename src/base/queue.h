@@ -30,7 +30,7 @@ inline size_t round_up_pow2(size_t n) {
 /// Single-producer single-consumer bounded ring.
 template <typename T>
 class SpscQueue {
-public:
+  public:
     explicit SpscQueue(size_t capacity)
         : mask_(round_up_pow2(capacity < 2 ? 2 : capacity) - 1),
           slots_(std::make_unique<Slot[]>(mask_ + 1)) {}
@@ -72,7 +72,7 @@ public:
         }
     }
 
-private:
+  private:
     struct Slot {
         alignas(T) unsigned char storage[sizeof(T)];
     };
@@ -87,7 +87,7 @@ private:
 /// Multi-producer single-consumer bounded queue (Dmitry Vyukov's bounded MPMC algorithm).
 template <typename T>
 class MpscQueue {
-public:
+  public:
     explicit MpscQueue(size_t capacity)
         : mask_(round_up_pow2(capacity < 2 ? 2 : capacity) - 1),
           cells_(std::make_unique<Cell[]>(mask_ + 1)) {
@@ -141,7 +141,7 @@ public:
         }
     }
 
-private:
+  private:
     struct Cell {
         std::atomic<size_t> sequence;
         alignas(T) unsigned char storage[sizeof(T)];

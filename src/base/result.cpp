@@ -7,17 +7,28 @@ namespace em {
 
 const char* errc_name(Errc c) {
     switch (c) {
-        case Errc::ok: return "ok";
-        case Errc::invalid_input: return "invalid_input";
-        case Errc::too_large: return "too_large";
-        case Errc::unsupported: return "unsupported";
-        case Errc::not_found: return "not_found";
-        case Errc::io: return "io";
-        case Errc::timeout: return "timeout";
-        case Errc::closed: return "closed";
-        case Errc::unauthorized: return "unauthorized";
-        case Errc::busy: return "busy";
-        case Errc::internal: return "internal";
+        case Errc::ok:
+            return "ok";
+        case Errc::invalid_input:
+            return "invalid_input";
+        case Errc::too_large:
+            return "too_large";
+        case Errc::unsupported:
+            return "unsupported";
+        case Errc::not_found:
+            return "not_found";
+        case Errc::io:
+            return "io";
+        case Errc::timeout:
+            return "timeout";
+        case Errc::closed:
+            return "closed";
+        case Errc::unauthorized:
+            return "unauthorized";
+        case Errc::busy:
+            return "busy";
+        case Errc::internal:
+            return "internal";
     }
     return "unknown";
 }
@@ -33,7 +44,8 @@ static Error vformat(Errc code, const char* format, va_list args) {
     char buffer[Error::message_bytes_max + 1];
     int n = std::vsnprintf(buffer, sizeof buffer, format, args);
     if (n < 0) n = 0;
-    size_t len = static_cast<size_t>(n) < sizeof buffer ? static_cast<size_t>(n) : sizeof buffer - 1;
+    size_t len =
+        static_cast<size_t>(n) < sizeof buffer ? static_cast<size_t>(n) : sizeof buffer - 1;
     return Error(code, std::string_view(buffer, len));
 }
 

@@ -19,16 +19,16 @@ namespace em {
 /// What kind of failure; callers branch on this, users read the message.
 enum class Errc : uint8_t {
     ok = 0,
-    invalid_input,   ///< malformed bytes from a peer, file or user
-    too_large,       ///< a configured limit was exceeded
-    unsupported,     ///< valid but not something we handle
-    not_found,       ///< a named thing does not exist
-    io,              ///< a syscall failed; sys_errno() holds errno
-    timeout,         ///< a deadline passed
-    closed,          ///< the peer closed the connection
-    unauthorized,    ///< authentication failed
-    busy,            ///< a bounded resource is full
-    internal,        ///< a bug or an impossible state reported rather than crashed on
+    invalid_input,  ///< malformed bytes from a peer, file or user
+    too_large,      ///< a configured limit was exceeded
+    unsupported,    ///< valid but not something we handle
+    not_found,      ///< a named thing does not exist
+    io,             ///< a syscall failed; sys_errno() holds errno
+    timeout,        ///< a deadline passed
+    closed,         ///< the peer closed the connection
+    unauthorized,   ///< authentication failed
+    busy,           ///< a bounded resource is full
+    internal,       ///< a bug or an impossible state reported rather than crashed on
 };
 
 /// Name of an Errc, e.g. "invalid_input".
@@ -36,7 +36,7 @@ const char* errc_name(Errc c);
 
 /// An error value: code, optional errno and a bounded message (truncated, never allocated).
 class [[nodiscard]] Error {
-public:
+  public:
     static constexpr size_t message_bytes_max = 118;
 
     Error() = default;
@@ -55,7 +55,7 @@ public:
     /// Prefixes the message with "context: " (e.g. a field path), truncating at the end.
     Error& prefix(std::string_view context);
 
-private:
+  private:
     void set(std::string_view message);
 
     Errc code_ = Errc::ok;
@@ -70,7 +70,7 @@ private:
 /// Where ignoring one is right, cast it to (void) with a comment saying why.
 template <typename T>
 class [[nodiscard]] Result : public tl::expected<T, Error> {
-public:
+  public:
     using tl::expected<T, Error>::expected;
 };
 
@@ -86,16 +86,16 @@ inline Unexpected fail(Errc code, std::string_view message) {
 }  // namespace em
 
 /// Propagates the error of a Result expression, else yields its value (GCC/Clang statement expr).
-#define EM_TRY(expr)                                                    \
-    ({                                                                  \
-        auto em_try_result_ = (expr);                                   \
+#define EM_TRY(expr)                                                                     \
+    ({                                                                                   \
+        auto em_try_result_ = (expr);                                                    \
         if (!em_try_result_) return ::em::Unexpected(std::move(em_try_result_.error())); \
-        std::move(*em_try_result_);                                     \
+        std::move(*em_try_result_);                                                      \
     })
 
 /// Propagates the error of a Result<void> expression.
-#define EM_TRY_VOID(expr)                                               \
-    do {                                                                \
-        auto em_try_result_ = (expr);                                   \
+#define EM_TRY_VOID(expr)                                                                \
+    do {                                                                                 \
+        auto em_try_result_ = (expr);                                                    \
         if (!em_try_result_) return ::em::Unexpected(std::move(em_try_result_.error())); \
     } while (0)

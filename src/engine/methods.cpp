@@ -168,11 +168,19 @@ std::string_view method_kind_name(MethodKind kind) {
 }
 
 bool read_only(std::string_view method) {
-    auto starts = [&](std::string_view prefix) { return method.substr(0, prefix.size()) == prefix; };
+    auto starts = [&](std::string_view prefix) {
+        return method.substr(0, prefix.size()) == prefix;
+    };
     if (!starts("eth_") && !starts("net_") && !starts("web3_") && !starts("txpool_")) return false;
-    constexpr std::string_view writes[] = {"eth_send", "eth_sign", "eth_submit", "eth_newFilter",
-                                           "eth_newBlockFilter", "eth_newPendingTransactionFilter",
-                                           "eth_uninstallFilter", "eth_getFilter", "eth_subscribe",
+    constexpr std::string_view writes[] = {"eth_send",
+                                           "eth_sign",
+                                           "eth_submit",
+                                           "eth_newFilter",
+                                           "eth_newBlockFilter",
+                                           "eth_newPendingTransactionFilter",
+                                           "eth_uninstallFilter",
+                                           "eth_getFilter",
+                                           "eth_subscribe",
                                            "eth_unsubscribe"};
     for (std::string_view w : writes) {
         if (starts(w)) return false;

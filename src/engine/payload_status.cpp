@@ -222,8 +222,8 @@ bool append_status_object(ByteBuffer& out, const PayloadStatus& s, StatusSchema 
     bool ok = out.append("{\"status\":\"") && out.append(status_name(s.status)) &&
               out.append("\",\"latestValidHash\":");
     if (s.has_latest_valid_hash) {
-        ok = ok && out.push_back('"') && append_data(out, s.latest_valid_hash) &&
-             out.push_back('"');
+        ok =
+            ok && out.push_back('"') && append_data(out, s.latest_valid_hash) && out.push_back('"');
     } else {
         ok = ok && out.append("null");
     }
@@ -319,8 +319,7 @@ Result<void> write_forkchoice_updated(ByteBuffer& out, const PayloadStatus& stat
     bool ok = out.append("{\"payloadStatus\":") && append_status_object(out, status, schema) &&
               out.append(",\"payloadId\":");
     if (payload_id) {
-        ok = ok && out.push_back('"') && append_data(out, payload_id->bytes) &&
-             out.push_back('"');
+        ok = ok && out.push_back('"') && append_data(out, payload_id->bytes) && out.push_back('"');
     } else {
         ok = ok && out.append("null");
     }

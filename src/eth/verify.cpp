@@ -48,7 +48,9 @@ Result<void> BlockHashVerifier::decode_params(ond::value params, uint8_t version
     return decode_new_payload(params, version, arena_, payload_, config_.decode, &counters_);
 }
 
-Result<Verdict> BlockHashVerifier::hash_decoded() { return finish(); }
+Result<Verdict> BlockHashVerifier::hash_decoded() {
+    return finish();
+}
 
 Result<Verdict> BlockHashVerifier::verify_params(ond::value params, uint8_t version) {
     EM_TRY_VOID(decode_params(params, version));

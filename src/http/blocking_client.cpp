@@ -26,7 +26,8 @@ std::string request_text(const BlockingRequest& r) {
     out.reserve(256 + r.body.size());
     out.append(r.method).append(" ").append(r.target).append(" HTTP/1.1\r\nHost: ");
     out.append(r.host).append("\r\nConnection: close\r\n");
-    if (!r.authorization.empty()) out.append("Authorization: ").append(r.authorization).append("\r\n");
+    if (!r.authorization.empty())
+        out.append("Authorization: ").append(r.authorization).append("\r\n");
     if (!r.body.empty()) out.append("Content-Type: ").append(r.content_type).append("\r\n");
     out.append("Content-Length: ").append(std::to_string(r.body.size())).append("\r\n\r\n");
     out.append(r.body);
@@ -35,7 +36,8 @@ std::string request_text(const BlockingRequest& r) {
 
 }  // namespace
 
-Result<BlockingReply> blocking_exchange(const io::Address& address, const BlockingRequest& request) {
+Result<BlockingReply> blocking_exchange(const io::Address& address,
+                                        const BlockingRequest& request) {
     Fd s{::socket(address.family(), SOCK_STREAM | SOCK_CLOEXEC, 0)};
     if (s.fd < 0) return Unexpected(Error::sys(errno, "socket"));
     timeval tv{request.timeout_ms / 1000, (request.timeout_ms % 1000) * 1000};

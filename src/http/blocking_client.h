@@ -18,8 +18,8 @@ namespace em::http {
 struct BlockingRequest {
     std::string_view method = "GET";
     std::string_view target = "/";
-    std::string_view host = "127.0.0.1";  ///< the Host header
-    std::string_view authorization;       ///< the whole header value; "" = none
+    std::string_view host = "127.0.0.1";                 ///< the Host header
+    std::string_view authorization;                      ///< the whole header value; "" = none
     std::string_view content_type = "application/json";  ///< sent when body is not empty
     std::string_view body;
     int timeout_ms = 5'000;

@@ -131,14 +131,14 @@ class ClientConn {
     bool send_in_flight_ = false;
     bool connect_in_flight_ = false;
     bool close_in_flight_ = false;
-    bool in_delivery_ = false;     ///< inside the callback of a complete answer
-    bool in_start_ = false;        ///< inside start(): a failure is deferred to the timer
+    bool in_delivery_ = false;  ///< inside the callback of a complete answer
+    bool in_start_ = false;     ///< inside start(): a failure is deferred to the timer
     bool has_deferred_error_ = false;
     Error deferred_error_;
     bool deferred_start_ = false;  ///< start() was called during that callback
     size_t sent_ = 0;
     ByteBuffer request_;
-    ByteBuffer wire_out_;  ///< TLS records to send (plain TCP sends request_ itself)
+    ByteBuffer wire_out_;        ///< TLS records to send (plain TCP sends request_ itself)
     bool send_request_ = false;  ///< outgoing() is request_ (set by begin_send)
     ByteBuffer in_;
     ResponseParser parser_;

@@ -55,8 +55,10 @@ TlsSession::TlsSession(TlsContext& context, std::string_view server_name) {
     bool ip = literal != nullptr;
     ASN1_OCTET_STRING_free(literal);
     if (context.verify) {
-        if (ip) X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl_), name.c_str());
-        else SSL_set1_host(ssl_, name.c_str());
+        if (ip)
+            X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl_), name.c_str());
+        else
+            SSL_set1_host(ssl_, name.c_str());
     }
     if (!ip) SSL_set_tlsext_host_name(ssl_, name.c_str());
 }

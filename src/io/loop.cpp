@@ -38,13 +38,16 @@ Error ring_setup_error(int err) {
             return Error(Errc::unsupported,
                          "io_uring ring could not be allocated: raise the locked-memory limit "
                          "(ulimit -l unlimited, or LimitMEMLOCK=infinity in the systemd unit)");
-        default: return Error::sys(err, "io_uring_setup");
+        default:
+            return Error::sys(err, "io_uring_setup");
     }
 }
 
 }  // namespace
 
-Loop* Loop::current() { return t_current; }
+Loop* Loop::current() {
+    return t_current;
+}
 
 Loop::Loop(const LoopConfig& config) : config_(config), posts_(config.post_queue_capacity) {}
 
@@ -123,8 +126,8 @@ Result<void> Loop::init() {
 
     // Provided-buffer ring: buffer_count buffers of buffer_bytes, each followed by padding.
     buf_ring_bytes_ = (config_.buffer_count * sizeof(io_uring_buf) + 4095) & ~size_t{4095};
-    void* mem = mmap(nullptr, buf_ring_bytes_, PROT_READ | PROT_WRITE, MAP_ANONYMOUS | MAP_PRIVATE,
-                     -1, 0);
+    void* mem =
+        mmap(nullptr, buf_ring_bytes_, PROT_READ | PROT_WRITE, MAP_ANONYMOUS | MAP_PRIVATE, -1, 0);
     if (mem == MAP_FAILED) return Unexpected(Error::sys(errno, "mmap buffer ring"));
     buf_ring_ = static_cast<io_uring_buf_ring*>(mem);
     io_uring_buf_reg reg{};
@@ -146,8 +149,9 @@ Result<void> Loop::init() {
     std::memset(buffers_, 0, buffer_stride_ * config_.buffer_count);
     int mask = io_uring_buf_ring_mask(config_.buffer_count);
     for (unsigned i = 0; i < config_.buffer_count; i++) {
-        io_uring_buf_ring_add(buf_ring_, buffer_data(static_cast<uint16_t>(i)), config_.buffer_bytes,
-                              static_cast<uint16_t>(i), mask, static_cast<int>(i));
+        io_uring_buf_ring_add(buf_ring_, buffer_data(static_cast<uint16_t>(i)),
+                              config_.buffer_bytes, static_cast<uint16_t>(i), mask,
+                              static_cast<int>(i));
     }
     io_uring_buf_ring_advance(buf_ring_, static_cast<int>(config_.buffer_count));
 

@@ -44,9 +44,13 @@ struct Completion {
 };
 
 /// True if a CQE says more completions will follow for this (multishot) operation.
-inline bool cqe_more(uint32_t flags) { return (flags & IORING_CQE_F_MORE) != 0; }
+inline bool cqe_more(uint32_t flags) {
+    return (flags & IORING_CQE_F_MORE) != 0;
+}
 /// True if a CQE carries a provided buffer; buffer_id() names it.
-inline bool cqe_has_buffer(uint32_t flags) { return (flags & IORING_CQE_F_BUFFER) != 0; }
+inline bool cqe_has_buffer(uint32_t flags) {
+    return (flags & IORING_CQE_F_BUFFER) != 0;
+}
 inline uint16_t cqe_buffer_id(uint32_t flags) {
     return static_cast<uint16_t>(flags >> IORING_CQE_BUFFER_SHIFT);
 }
@@ -91,7 +95,7 @@ struct LoopConfig {
 };
 
 class Loop {
-public:
+  public:
     /// Probes the kernel and sets up the ring; a clear error (naming the fix) if io_uring is
     /// unavailable or lacks what enginemux needs.
     static Result<std::unique_ptr<Loop>> create(const LoopConfig& config);
@@ -190,7 +194,7 @@ public:
     };
     const Stats& stats() const { return stats_; }
 
-private:
+  private:
     explicit Loop(const LoopConfig& config);
     Result<void> init();
     io_uring_sqe* get_sqe();

@@ -17,13 +17,13 @@ namespace em::io {
 void block_shutdown_signals();
 
 class SignalWatcher {
-public:
+  public:
     using Fn = void (*)(int signal_number, void* ctx);
     /// Opens a signalfd for SIGINT/SIGTERM/SIGHUP and reads it on `loop`; fn runs per signal.
     Result<void> start(Loop& loop, Fn fn, void* ctx);
     ~SignalWatcher();
 
-private:
+  private:
     static void on_read(Completion* c, int32_t result, uint32_t flags);
     void arm();
 

@@ -42,7 +42,8 @@ bool is_wildcard(const Address& a) {
 
 bool is_loopback(const Address& a) {
     if (a.family() == AF_INET)
-        return (ntohl(reinterpret_cast<const sockaddr_in*>(&a.storage)->sin_addr.s_addr) >> 24) == 127;
+        return (ntohl(reinterpret_cast<const sockaddr_in*>(&a.storage)->sin_addr.s_addr) >> 24) ==
+               127;
     if (a.family() == AF_INET6)
         return IN6_IS_ADDR_LOOPBACK(&reinterpret_cast<const sockaddr_in6*>(&a.storage)->sin6_addr);
     return false;
@@ -136,8 +137,10 @@ Result<Address> resolve(std::string_view host, uint16_t port) {
     std::memcpy(&a.storage, pick->ai_addr, pick->ai_addrlen);
     a.length = pick->ai_addrlen;
     freeaddrinfo(list);
-    if (a.family() == AF_INET) v4->sin_port = htons(port);
-    else v6->sin6_port = htons(port);
+    if (a.family() == AF_INET)
+        v4->sin_port = htons(port);
+    else
+        v6->sin6_port = htons(port);
     return a;
 }
 

@@ -24,7 +24,7 @@ int nth_usable_cpu(int n);
 Result<void> pin_current_thread(int cpu);
 
 class LoopThread {
-public:
+  public:
     /// Runs on the new thread after the loop exists, before run(): create listeners, etc.
     using SetupFn = Result<void> (*)(Loop& loop, void* ctx);
     /// Runs on the thread after run() returns, before the loop is destroyed.
@@ -32,15 +32,14 @@ public:
 
     /// Starts the thread and waits until setup finished; its error is returned here.
     static Result<std::unique_ptr<LoopThread>> start(const LoopConfig& config, int cpu,
-                                                     SetupFn setup, TeardownFn teardown,
-                                                     void* ctx);
+                                                     SetupFn setup, TeardownFn teardown, void* ctx);
     ~LoopThread();
     Loop& loop() { return *loop_; }
     /// Asks the loop to stop (it drains first, see Loop::set_drain_check).
     void request_stop() { loop_->request_stop(); }
     void join();
 
-private:
+  private:
     LoopThread() = default;
     void body(const LoopConfig& config, int cpu, SetupFn setup, TeardownFn teardown, void* ctx);
 

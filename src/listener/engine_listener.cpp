@@ -287,12 +287,16 @@ void EngineListener::answer(uint64_t client, int http_status, std::string_view b
     conn.send();
 }
 
-bool EngineListener::client_waiting(uint64_t client) const { return clients_[client].valid(); }
+bool EngineListener::client_waiting(uint64_t client) const {
+    return clients_[client].valid();
+}
 
 void EngineListener::node_failed(size_t node, const Error& error) {
     board_.report_failure(node, error.message(), loop_.now_ns());
 }
 
-uint64_t EngineListener::now_ns() const { return mono_ns(); }
+uint64_t EngineListener::now_ns() const {
+    return mono_ns();
+}
 
 }  // namespace em::listener

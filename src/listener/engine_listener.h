@@ -122,8 +122,8 @@ class EngineListener final : public http::Handler,
     std::optional<http::JwtVerifier> jwt_;  ///< always set; optional so a reload can renew it
     pipeline::MuxPolicy policy_;
     pipeline::PipelineCore core_;
-    uint64_t poll_ns_ = 0;             ///< ListenerConfig::poll_us
-    uint32_t engine_in_flight_ = 0;    ///< ordered calls sent and not yet replied to
+    uint64_t poll_ns_ = 0;           ///< ListenerConfig::poll_us
+    uint32_t engine_in_flight_ = 0;  ///< ordered calls sent and not yet replied to
     std::array<std::unique_ptr<upstream::Node>, upstream::nodes_max> nodes_{};
     std::array<const upstream::NodeInfo*, upstream::nodes_max> infos_{};
     /// Removed nodes until retired(); at most one per removal, each gone by its calls' deadlines.

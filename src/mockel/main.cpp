@@ -3,8 +3,8 @@
 // main() parses the command line, loads the payloads, starts --threads loop threads (each with
 // its own Responder and MockServer on the same address, SO_REUSEPORT), prints
 // "listening on ADDR:PORT" as the first stdout line, then waits for SIGINT/SIGTERM and stops.
-#include "base/version.h"
 #include <signal.h>  // NOLINT(modernize-deprecated-headers): POSIX sigaction, kill, sigset_t
+#include "base/version.h"
 
 #include <cstdio>
 #include <memory>

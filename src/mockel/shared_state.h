@@ -9,8 +9,6 @@
 // once to append to the log (a memcpy into a vector reserved at start).
 #pragma once
 
-
-#include "base/version.h"
 #include <array>
 #include <atomic>
 #include <cstddef>
@@ -20,6 +18,7 @@
 #include <string>
 #include <string_view>
 #include <vector>
+#include "base/version.h"
 
 #include "base/buffer.h"
 #include "base/u256.h"
@@ -34,13 +33,13 @@ inline constexpr size_t get_payload_versions = 7;
 
 /// Everything main() decides before the loops start (immutable afterwards).
 struct MockConfig {
-    std::string name = "mock-el";      ///< --name: clientVersion name, payload-id tag
-    std::string version = em::version();  ///< reported by getClientVersionV1
-    uint64_t head = 100;               ///< --head: initial eth_blockNumber
+    std::string name = "mock-el";          ///< --name: clientVersion name, payload-id tag
+    std::string version = em::version();   ///< reported by getClientVersionV1
+    uint64_t head = 100;                   ///< --head: initial eth_blockNumber
     U256 block_value = U256::from_u64(1);  ///< --block-value
-    bool verify_block_hash = false;    ///< --verify-block-hash
-    bool jwt_required = false;         ///< --jwt-secret given
-    http::JwtSecret jwt_secret;        ///< valid when jwt_required
+    bool verify_block_hash = false;        ///< --verify-block-hash
+    bool jwt_required = false;             ///< --jwt-secret given
+    http::JwtSecret jwt_secret;            ///< valid when jwt_required
     /// executionPayload JSON text answered by getPayloadV<i> (--payload-file or synthetic).
     std::array<std::string, get_payload_versions> payloads;
 

@@ -27,9 +27,9 @@ struct NodeReply {
     /// The call went to the node that holds the slot now (not to one removed since): only then
     /// does a failure say something about the slot's health.
     bool current = true;
-    uint64_t sent_ns = 0;    ///< when the call went on the wire (0: never sent)
-    int http_status = 0;     ///< when !error
-    std::string_view body;   ///< when !error: the response body, followed by 64 readable bytes
+    uint64_t sent_ns = 0;   ///< when the call went on the wire (0: never sent)
+    int http_status = 0;    ///< when !error
+    std::string_view body;  ///< when !error: the response body, followed by 64 readable bytes
     const Error* error = nullptr;
 };
 

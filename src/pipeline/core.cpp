@@ -197,13 +197,12 @@ bool PipelineCore::decode_payload(const Sink& sink, const jsonrpc::Request& requ
 uint32_t PipelineCore::take_vote(const Sink& sink, std::string_view id,
                                  const engine::MethodInfo& method, uint64_t received_ns,
                                  uint64_t now_ns) {
-    uint32_t i = in_use_ < config_.in_flight_max
-                     ? votes_->take(config_.in_flight_max,
-                                    [&] {
-                                        return std::make_unique<Entry<VoteCall>>(
-                                            env_, config_.body_bytes_max);
-                                    })
-                     : CallPool<int>::none;
+    uint32_t i =
+        in_use_ < config_.in_flight_max
+            ? votes_->take(
+                  config_.in_flight_max,
+                  [&] { return std::make_unique<Entry<VoteCall>>(env_, config_.body_bytes_max); })
+            : CallPool<int>::none;
     if (i == CallPool<int>::none) {
         at_limit(sink, id, method.index, now_ns);
         return i;
@@ -362,13 +361,12 @@ void PipelineCore::start_best_of(const Sink& sink, const jsonrpc::Request& reque
         return deliver_error(sink, request.id, jsonrpc::code::unknown_payload, "Unknown payload",
                              method.index, now_ns);
     }
-    uint32_t i = in_use_ < config_.in_flight_max
-                     ? gathers_->take(config_.in_flight_max,
-                                      [&] {
-                                          return std::make_unique<Entry<GatherCall>>(
-                                              env_, config_.body_bytes_max);
-                                      })
-                     : CallPool<int>::none;
+    uint32_t i =
+        in_use_ < config_.in_flight_max
+            ? gathers_->take(
+                  config_.in_flight_max,
+                  [&] { return std::make_unique<Entry<GatherCall>>(env_, config_.body_bytes_max); })
+            : CallPool<int>::none;
     if (i == CallPool<int>::none) return at_limit(sink, request.id, method.index, now_ns);
     in_use_++;
     Entry<GatherCall>& e = (*gathers_)[i];
@@ -383,13 +381,12 @@ void PipelineCore::start_best_of(const Sink& sink, const jsonrpc::Request& reque
 void PipelineCore::start_gather(const Sink& sink, CallKind kind, const jsonrpc::Request& request,
                                 std::string_view raw, const engine::MethodInfo& method,
                                 uint64_t received_ns, uint64_t now_ns) {
-    uint32_t i = in_use_ < config_.in_flight_max
-                     ? gathers_->take(config_.in_flight_max,
-                                      [&] {
-                                          return std::make_unique<Entry<GatherCall>>(
-                                              env_, config_.body_bytes_max);
-                                      })
-                     : CallPool<int>::none;
+    uint32_t i =
+        in_use_ < config_.in_flight_max
+            ? gathers_->take(
+                  config_.in_flight_max,
+                  [&] { return std::make_unique<Entry<GatherCall>>(env_, config_.body_bytes_max); })
+            : CallPool<int>::none;
     if (i == CallPool<int>::none) return at_limit(sink, request.id, method.index, now_ns);
     in_use_++;
     Entry<GatherCall>& e = (*gathers_)[i];
@@ -402,9 +399,8 @@ void PipelineCore::start_gather(const Sink& sink, CallKind kind, const jsonrpc::
 }
 
 void PipelineCore::start_forward(const Sink& sink, std::string_view body, std::string_view ids,
-                                 bool batch, size_t method_slot,
-                                 const engine::MethodInfo* method, bool read_only,
-                                 uint64_t received_ns, uint64_t now_ns) {
+                                 bool batch, size_t method_slot, const engine::MethodInfo* method,
+                                 bool read_only, uint64_t received_ns, uint64_t now_ns) {
     uint32_t i = in_use_ < config_.in_flight_max
                      ? forwards_->take(config_.in_flight_max,
                                        [&] {
@@ -547,8 +543,8 @@ void PipelineCore::finish_batch(uint32_t index, const Actions& actions, uint64_t
         shell_.answer(batch.sink.client, a.http_status, a.bytes);
     }
     if (!batch.call.done()) return;
-    metrics_.request_latency[method_slot_other].record_us(
-        elapsed_ns(batch.received_ns, now_ns) / 1000);
+    metrics_.request_latency[method_slot_other].record_us(elapsed_ns(batch.received_ns, now_ns) /
+                                                          1000);
     batch.call.release_grown_buffers();
     batches_->release(index);
     in_use_--;

@@ -66,7 +66,7 @@ class Shell {
 };
 
 struct CoreConfig {
-    uint32_t in_flight_max = 4096;      ///< calls at once (a batch and each element count)
+    uint32_t in_flight_max = 4096;  ///< calls at once (a batch and each element count)
     size_t body_bytes_max = 32u << 20;
     uint32_t batch_entries_max = 1000;
     bool strict_payload_fields = false;  ///< unknown executionPayload fields: -32602
@@ -166,13 +166,13 @@ class PipelineCore {
                        const engine::MethodInfo& method, size_t entry, uint64_t received_ns,
                        uint64_t now_ns);
     void start_gather(const Sink& sink, CallKind kind, const jsonrpc::Request& request,
-                      std::string_view raw, const engine::MethodInfo& method,
-                      uint64_t received_ns, uint64_t now_ns);
+                      std::string_view raw, const engine::MethodInfo& method, uint64_t received_ns,
+                      uint64_t now_ns);
     void start_forward(const Sink& sink, std::string_view body, std::string_view ids, bool batch,
                        size_t method_slot, const engine::MethodInfo* method, bool read_only,
                        uint64_t received_ns, uint64_t now_ns);
-    void start_batch(uint64_t client, std::span<const jsonrpc::Entry> entries,
-                     uint64_t received_ns, uint64_t now_ns);
+    void start_batch(uint64_t client, std::span<const jsonrpc::Entry> entries, uint64_t received_ns,
+                     uint64_t now_ns);
     void forward_batch(uint64_t client, std::span<const jsonrpc::Entry> entries,
                        std::string_view body, uint64_t received_ns, uint64_t now_ns);
     /// Carries out a call's actions (tag: for its sends); releases it once done.

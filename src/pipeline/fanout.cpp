@@ -191,8 +191,8 @@ void FanOut::answer_raw(std::string_view response_json, uint64_t received_ns, ui
     out.answer(trim_json(response_json));
 }
 
-void FanOut::answer_error(int code, std::string_view message, uint64_t received_ns,
-                          uint64_t now_ns, Actions& out) {
+void FanOut::answer_error(int code, std::string_view message, uint64_t received_ns, uint64_t now_ns,
+                          Actions& out) {
     record_own_time(received_ns, now_ns);
     bump(env_.metrics.request_errors[method_slot()]);
     answer_.clear();

@@ -54,27 +54,25 @@ enum class AnswerShape : uint8_t {
 class FanOut {
   public:
     struct Slot {
-        bool in_call = false;        ///< the node got this call
+        bool in_call = false;  ///< the node got this call
         bool voter = false;
         bool dead_at_start = false;  ///< dead or suspect when the call went out: not waited for
         /// pending until the reply; then answered (a result or a JSON-RPC error object) or
         /// no_answer (error, timeout, HTTP error, malformed, wrong id, unparsable result).
         engine::SlotState state = engine::SlotState::pending;
-        bool is_error = false;      ///< answered with a JSON-RPC error (error_code)
+        bool is_error = false;  ///< answered with a JSON-RPC error (error_code)
         int error_code = 0;
         std::string_view name;
         ByteBuffer body{64u << 20, 256};    ///< this node's own request (empty: the shared one)
         ByteBuffer answer{64u << 20, 256};  ///< the node's whole JSON-RPC response
-        std::string_view result;    ///< view of answer: the result member
-        engine::PayloadStatus status;  ///< AnswerShape payload_status / forkchoice_updated
+        std::string_view result;            ///< view of answer: the result member
+        engine::PayloadStatus status;       ///< AnswerShape payload_status / forkchoice_updated
         bool has_payload_id = false;
         engine::PayloadId payload_id;
         uint64_t sent_ns = 0;
         char failure[Error::message_bytes_max + 48] = {};
 
-        bool answered_result() const {
-            return state == engine::SlotState::answered && !is_error;
-        }
+        bool answered_result() const { return state == engine::SlotState::answered && !is_error; }
     };
 
     FanOut(CallEnv& env, size_t body_bytes_max);

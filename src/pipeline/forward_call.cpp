@@ -25,9 +25,9 @@ ForwardCall::ForwardCall(CallEnv& env, size_t body_bytes_max)
       answer_(1u << 20, 256),
       last_error_(4096, 256) {}
 
-void ForwardCall::start(std::string_view body, std::string_view ids, bool batch,
-                        size_t method_slot, const engine::MethodInfo* method, bool read_only,
-                        uint64_t received_ns, uint64_t now_ns, Actions& out) {
+void ForwardCall::start(std::string_view body, std::string_view ids, bool batch, size_t method_slot,
+                        const engine::MethodInfo* method, bool read_only, uint64_t received_ns,
+                        uint64_t now_ns, Actions& out) {
     EM_ASSERT(state_ == State::idle || state_ == State::done);
     state_ = State::waiting;
     body_.clear();
@@ -106,7 +106,8 @@ bool ForwardCall::relay(const NodeReply& reply, char* why, size_t why_size, bool
     UpstreamMetrics& m = env_.metrics.upstream[reply.node][method_slot_];
     std::string_view name = env_.nodes.node(reply.node).name;
     int name_len = static_cast<int>(name.size());
-    if (ids_.empty() && reply.body.empty() && (reply.http_status == 200 || reply.http_status == 204)) {
+    if (ids_.empty() && reply.body.empty() &&
+        (reply.http_status == 200 || reply.http_status == 204)) {
         // Only notifications: JSON-RPC answers nothing, and nodes say so with an empty 200 or a
         // 204 (anvil). Relay that; it is not a failure to retry on the next node.
         out.answer({}, reply.http_status);

@@ -92,8 +92,8 @@ void GatherCall::answer_best_of(uint64_t now_ns, Actions& out) {
         slot_of[count++] = i;
     }
     if (count > 0) {
-        auto best = engine::choose_best_payload(env_.answers, std::span(answers, count),
-                                                method_->version);
+        auto best =
+            engine::choose_best_payload(env_.answers, std::span(answers, count), method_->version);
         if (best) {
             answer_raw(slots[slot_of[best->index]].answer.view(), now_ns, out);
             return;

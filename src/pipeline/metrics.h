@@ -28,9 +28,9 @@ namespace em::pipeline {
 /// up to 50 µs, so that enginemux's own time per request (own_seconds, tens of µs) can be
 /// read as percentiles, then 1-2.5-5 steps up to the longest Engine API deadline.
 inline constexpr std::array<uint64_t, 26> latency_bucket_bounds_us = {
-    5,       10,      15,      20,        25,        30,        35,         40,     45,
-    50,      100,     250,     500,       1'000,     2'500,     5'000,      10'000, 25'000,
-    50'000,  100'000, 250'000, 500'000,   1'000'000, 2'500'000, 5'000'000, 10'000'000};
+    5,      10,      15,      20,      25,        30,        35,        40,        45,
+    50,     100,     250,     500,     1'000,     2'500,     5'000,     10'000,    25'000,
+    50'000, 100'000, 250'000, 500'000, 1'000'000, 2'500'000, 5'000'000, 10'000'000};
 inline constexpr size_t latency_buckets = latency_bucket_bounds_us.size() + 1;
 
 /// Methods are counted by their dense engine index; every non-engine method shares `other`.
@@ -39,7 +39,9 @@ inline constexpr size_t method_slot_other = engine::method_count;
 
 using Counter = std::atomic<uint64_t>;
 
-inline void bump(Counter& c, uint64_t n = 1) { c.fetch_add(n, std::memory_order_relaxed); }
+inline void bump(Counter& c, uint64_t n = 1) {
+    c.fetch_add(n, std::memory_order_relaxed);
+}
 
 struct LatencyHistogram {
     std::array<Counter, latency_buckets> buckets{};
@@ -57,7 +59,7 @@ struct LatencyHistogram {
 /// One (node, method) pair's upstream calls.
 struct UpstreamMetrics {
     Counter calls{0};
-    Counter errors{0};    ///< transport errors, HTTP errors, malformed answers
+    Counter errors{0};  ///< transport errors, HTTP errors, malformed answers
     Counter timeouts{0};
     LatencyHistogram latency;
 };
@@ -67,18 +69,18 @@ struct VoteRecord {
     /// What a node's slot says about this vote: not in the call, no answer (error, timeout,
     /// reset, garbage), a JSON-RPC error, or a status (answered_valid + engine::Status value).
     enum Outcome : uint8_t { not_in_call = 0, no_answer = 1, rpc_error = 2, answered_valid = 3 };
-    static constexpr uint8_t told_error = 0xff;  ///< `told`: the CL got a JSON-RPC error
+    static constexpr uint8_t told_error = 0xff;         ///< `told`: the CL got a JSON-RPC error
     static constexpr uint8_t reason_block_hash = 0xfe;  ///< `reason`: the hash did not match
     static constexpr uint8_t reason_error = 0xfd;       ///< `reason`: an error was relayed
 
-    uint64_t mono_ns = 0;         ///< when the last answer came in (the vote was complete)
+    uint64_t mono_ns = 0;  ///< when the last answer came in (the vote was complete)
     uint8_t method_slot = 0;
-    uint8_t told = 0;             ///< engine::Status the CL was told, or told_error
-    uint8_t reason = 0;           ///< engine::VoteReason of the decision
-    bool early = false;           ///< decided before every voter had answered
-    uint8_t hash_check = 0;       ///< 0 not checked, 1 match, 2 mismatch
+    uint8_t told = 0;                          ///< engine::Status the CL was told, or told_error
+    uint8_t reason = 0;                        ///< engine::VoteReason of the decision
+    bool early = false;                        ///< decided before every voter had answered
+    uint8_t hash_check = 0;                    ///< 0 not checked, 1 match, 2 mismatch
     std::array<uint8_t, nodes_max> outcome{};  ///< Outcome, + engine::Status for answers
-    uint32_t voters = 0;          ///< bit i: node i voted
+    uint32_t voters = 0;                       ///< bit i: node i voted
 };
 
 /// The last finished votes: written by the shard (one writer), read by the admin thread. Each
@@ -115,8 +117,8 @@ struct ShardMetrics {
     /// its answer, minus the window from the first call on the wire to the last answer the
     /// decision used. What enginemux itself adds (parsing, hashing, voting, queueing, wake-ups).
     std::array<LatencyHistogram, method_slots> own_latency{};
-    Counter http_unauthorized{0};   ///< 401: missing/bad JWT
-    Counter http_bad_requests{0};   ///< other 4xx answered by the listener
+    Counter http_unauthorized{0};  ///< 401: missing/bad JWT
+    Counter http_bad_requests{0};  ///< other 4xx answered by the listener
     Counter jsonrpc_parse_errors{0};
     http::ServerStats http;  ///< the client listener's connections (its http::Server counts here)
 
@@ -125,8 +127,8 @@ struct ShardMetrics {
     // Votes (newPayload / forkchoiceUpdated).
     std::array<Counter, engine::vote_reason_count> vote_reasons{};
     std::array<Counter, engine::status_count> vote_answers{};  ///< what the CL was told
-    Counter disagreements{0};       ///< votes where some answered voter disagreed with the rest
-    Counter votes_early{0};         ///< answered before every voter had answered
+    Counter disagreements{0};  ///< votes where some answered voter disagreed with the rest
+    Counter votes_early{0};    ///< answered before every voter had answered
     /// The node's answer differed from the plurality of the voters' answers in that vote (the
     /// one that lies or lags; not every voter when the vote answered a made-up SYNCING).
     std::array<Counter, nodes_max> node_disagreements{};
@@ -138,8 +140,8 @@ struct ShardMetrics {
     Counter block_hash_mismatch{0};
     Counter payload_decode_errors{0};  ///< newPayload params rejected with -32602
     Counter payload_ids_minted{0};
-    Counter payload_ids_unknown{0};    ///< getPayload with an id we do not know (-38001)
-    Counter retries{0};                ///< a call retried on another node after the first failed
+    Counter payload_ids_unknown{0};  ///< getPayload with an id we do not know (-38001)
+    Counter retries{0};              ///< a call retried on another node after the first failed
 
     SyncBoard sync;  ///< the sync role's consensus clients (unused in other roles)
 };

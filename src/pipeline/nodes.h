@@ -22,8 +22,8 @@ inline constexpr size_t nodes_max = engine::voters_max;
 enum class Health : uint8_t { unknown, synced, syncing, dead };
 
 struct NodeView {
-    bool present = false;          ///< a node holds the slot
-    bool voter = false;            ///< false: a mirror (gets every vote call, never votes)
+    bool present = false;  ///< a node holds the slot
+    bool voter = false;    ///< false: a mirror (gets every vote call, never votes)
     Health health = Health::unknown;
     uint64_t latency_ewma_us = 0;  ///< the health board's smoothed probe latency
     uint32_t timeout_ms = 0;       ///< the node's own deadline cap (0 = none)

@@ -43,7 +43,8 @@ Verdict Budgets::admit(std::string_view key, uint64_t now_ns, uint32_t* retry_af
         if (state->tokens < 1) {
             double wait_s = (1 - state->tokens) / config_.rate_per_s;
             if (retry_after_ms)
-                *retry_after_ms = std::max<uint32_t>(1, static_cast<uint32_t>(std::ceil(wait_s * 1e3)));
+                *retry_after_ms =
+                    std::max<uint32_t>(1, static_cast<uint32_t>(std::ceil(wait_s * 1e3)));
             return Verdict::over_rate;
         }
         state->tokens -= 1;

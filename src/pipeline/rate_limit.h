@@ -58,7 +58,8 @@ class Budgets {
     struct Stripe {
         mutable std::mutex mutex;
         std::list<State> lru;  ///< most recently seen first
-        std::unordered_map<std::string_view, std::list<State>::iterator, Hash, std::equal_to<>> index;
+        std::unordered_map<std::string_view, std::list<State>::iterator, Hash, std::equal_to<>>
+            index;
     };
     Stripe& stripe_of(std::string_view key) { return stripes_[Hash{}(key) % stripes]; }
 

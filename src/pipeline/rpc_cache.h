@@ -84,7 +84,8 @@ class AnswerCache {
     struct Stripe {
         mutable std::mutex mutex;
         std::list<Entry> lru;  ///< most recently used first
-        std::unordered_map<std::string_view, std::list<Entry>::iterator, Hash, std::equal_to<>> index;
+        std::unordered_map<std::string_view, std::list<Entry>::iterator, Hash, std::equal_to<>>
+            index;
         size_t bytes = 0;
         uint64_t hits = 0, misses = 0, inserts = 0, evictions = 0;
     };

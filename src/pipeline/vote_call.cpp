@@ -102,8 +102,8 @@ size_t VoteCall::collect(engine::VoteSlot* votes, bool* any_rpc_error,
         if (slot.state == engine::SlotState::pending) {
             // Not waited for if the node was dead when the call went out: it counts as not
             // answered unless it answers before the decision.
-            v.state = slot.dead_at_start ? engine::SlotState::no_answer
-                                         : engine::SlotState::pending;
+            v.state =
+                slot.dead_at_start ? engine::SlotState::no_answer : engine::SlotState::pending;
         } else if (slot.answered_result()) {
             v.state = engine::SlotState::answered;
             v.answer = slot.status;
@@ -301,8 +301,8 @@ void VoteCall::log_disagreement(const engine::VoteResult& result, Actions& out) 
         n += std::snprintf(line + n, static_cast<size_t>(size - n), " %.*s%s=%.*s(lvh=%s%s%.*s)",
                            static_cast<int>(name.size()), name.data(), role,
                            static_cast<int>(status.size()), status.data(), lvh,
-                           s.validation_error_json.empty() ? "" : ",err=",
-                           static_cast<int>(err), s.validation_error_json.data());
+                           s.validation_error_json.empty() ? "" : ",err=", static_cast<int>(err),
+                           s.validation_error_json.data());
     }
     out.disagreement(std::string_view(line, static_cast<size_t>(n < size ? n : size - 1)),
                      method_->name, answer, reason);

@@ -81,7 +81,7 @@ class VoteCall {
     uint8_t told_ = 0;    ///< what the CL was told (VoteRecord::told)
     uint8_t reason_ = 0;  ///< why (VoteRecord::reason)
     bool early_ = false;
-    ByteBuffer result_;  ///< the result member we build
+    ByteBuffer result_;     ///< the result member we build
     char line_[1024] = {};  ///< the disagreement log line
 };
 

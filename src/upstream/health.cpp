@@ -8,10 +8,14 @@ namespace em::upstream {
 
 const char* node_state_name(NodeState s) {
     switch (s) {
-        case NodeState::unknown: return "unknown";
-        case NodeState::synced: return "synced";
-        case NodeState::syncing: return "syncing";
-        case NodeState::dead: return "dead";
+        case NodeState::unknown:
+            return "unknown";
+        case NodeState::synced:
+            return "synced";
+        case NodeState::syncing:
+            return "syncing";
+        case NodeState::dead:
+            return "dead";
     }
     return "unknown";
 }
@@ -103,7 +107,8 @@ int choose_primary(const NodeHealth* health, size_t count, int previous, uint64_
         bool settled = now_ns - health[i].synced_since_ns >= failback_hold_ns ||
                        static_cast<int>(i) == previous;
         if (!settled) continue;
-        if (best < 0 || health[i].latency_ewma_us < health[best].latency_ewma_us) best = static_cast<int>(i);
+        if (best < 0 || health[i].latency_ewma_us < health[best].latency_ewma_us)
+            best = static_cast<int>(i);
     }
     if (best < 0) {
         // Nobody settled: take any synced voter (a fresh one beats none), then a syncing one.

@@ -35,18 +35,18 @@ const char* node_state_name(NodeState s);
 
 /// One node's published health (a plain value).
 struct NodeHealth {
-    bool present = false;         ///< slot in use
+    bool present = false;  ///< slot in use
     NodeRole role = NodeRole::voter;
     NodeState state = NodeState::unknown;
-    uint32_t latency_ewma_us = 0; ///< probe round-trip, exponentially weighted (alpha 0.3)
+    uint32_t latency_ewma_us = 0;  ///< probe round-trip, exponentially weighted (alpha 0.3)
     uint32_t last_latency_us = 0;
-    int64_t head_number = -1;     ///< from eth_blockNumber; -1 unknown
-    int64_t head_age_s = -1;      ///< now - head block timestamp; -1 unknown
-    uint64_t synced_since_ns = 0; ///< when it last became synced (0 = not synced)
-    uint64_t changed_ns = 0;      ///< when state last changed
+    int64_t head_number = -1;      ///< from eth_blockNumber; -1 unknown
+    int64_t head_age_s = -1;       ///< now - head block timestamp; -1 unknown
+    uint64_t synced_since_ns = 0;  ///< when it last became synced (0 = not synced)
+    uint64_t changed_ns = 0;       ///< when state last changed
     uint64_t probes = 0;
-    uint64_t failures = 0;        ///< probe failures + data-path failures
-    char reason[96] = {};         ///< why not synced ("eth_syncing says syncing", "timeout ...")
+    uint64_t failures = 0;  ///< probe failures + data-path failures
+    char reason[96] = {};   ///< why not synced ("eth_syncing says syncing", "timeout ...")
     char name[32] = {};
 
     std::string_view reason_text() const { return {reason, strnlen(reason, sizeof reason)}; }
@@ -54,7 +54,7 @@ struct NodeHealth {
 };
 
 class HealthBoard {
-public:
+  public:
     /// Every slot holds a default NodeHealth (not present, head unknown).
     HealthBoard();
     /// Writes slot i (control thread).
@@ -83,12 +83,12 @@ public:
     /// Bumped on every publish (for /status and tests to notice changes).
     uint64_t version() const { return version_.load(std::memory_order_acquire); }
 
-private:
+  private:
     static constexpr size_t words = sizeof(NodeHealth) / sizeof(uint64_t);
     static_assert(sizeof(NodeHealth) % sizeof(uint64_t) == 0);
     static_assert(std::is_trivially_copyable_v<NodeHealth>);
     struct alignas(64) Slot {
-        std::atomic<uint64_t> sequence{0};  ///< odd while a writer holds the slot
+        std::atomic<uint64_t> sequence{0};                 ///< odd while a writer holds the slot
         std::array<std::atomic<uint64_t>, words> value{};  ///< a NodeHealth, word by word
         std::atomic<uint64_t> failure_reports{0};
     };

@@ -8,13 +8,14 @@ namespace em::upstream {
 
 /// A connection plus the call it is carrying.
 class Node::Exchange final : public http::ClientCallback {
-public:
+  public:
     Exchange(Node& node, bool lane)
         : node_(node),
           lane_(lane),
           conn_(node.loop_, node.options_.endpoint, node.options_.response_limits,
                 node.options_.connect_timeout_ms) {}
-    void on_response(http::ClientConn&, const http::Response* response, const Error* error) override {
+    void on_response(http::ClientConn&, const http::Response* response,
+                     const Error* error) override {
         node_.finish(*this, response, error);
     }
     Node& node_;
@@ -125,8 +126,10 @@ void Node::finish(Exchange& ex, const http::Response* response, const Error* err
         ex.conn_.close();  // nothing is queued any more: this connection is done
         return;
     }
-    if (ex.lane_) pump_lane();
-    else pump_pool();
+    if (ex.lane_)
+        pump_lane();
+    else
+        pump_pool();
 }
 
 Node::Exchange* Node::idle_exchange() {
@@ -142,8 +145,10 @@ Node::Exchange* Node::idle_exchange() {
 void Node::enqueue(Call*& head, Call*& tail, size_t& count, Call& call) {
     call.next = nullptr;
     call.queued = true;
-    if (tail) tail->next = &call;
-    else head = &call;
+    if (tail)
+        tail->next = &call;
+    else
+        head = &call;
     tail = &call;
     count++;
     if (count > stats_.queued_max) stats_.queued_max = count;
@@ -224,8 +229,10 @@ void Node::on_queue_timeout(io::Timer* t) {
         Call* prev = nullptr;
         for (Call* c = head; c; prev = c, c = c->next) {
             if (c != call) continue;
-            if (prev) prev->next = c->next;
-            else head = c->next;
+            if (prev)
+                prev->next = c->next;
+            else
+                head = c->next;
             if (tail == c) tail = prev;
             count--;
             c->next = nullptr;

@@ -43,25 +43,25 @@ struct Call;
 /// Receives a call's outcome: exactly one of response/error is non-null; views are valid only
 /// during the call.
 class CallDone {
-public:
+  public:
     virtual ~CallDone() = default;
     virtual void on_call_done(Call& call, const http::Response* response, const Error* error) = 0;
 };
 
 /// One HTTP POST of a JSON body to a node.
 struct Call {
-    std::string_view body;       ///< JSON-RPC bytes; valid until the callback
-    uint64_t deadline_ns = 0;    ///< loop clock
+    std::string_view body;     ///< JSON-RPC bytes; valid until the callback
+    uint64_t deadline_ns = 0;  ///< loop clock
     CallDone* done = nullptr;
-    uint64_t tag = 0;            ///< free for the caller (e.g. node index)
-    uint64_t sent_ns = 0;        ///< when it went on the wire (for latency)
+    uint64_t tag = 0;      ///< free for the caller (e.g. node index)
+    uint64_t sent_ns = 0;  ///< when it went on the wire (for latency)
 
     // Owned by Node while submitted.
     Call* next = nullptr;
     io::Timer queue_timer{};     ///< the deadline while queued; or a failure due next turn
     class Node* node = nullptr;  ///< the Node it was submitted to (alive until the callback ran)
     bool queued = false;
-    Error failure;               ///< a failure delivered from the loop's next turn
+    Error failure;  ///< a failure delivered from the loop's next turn
 };
 
 struct NodeOptions {
@@ -82,7 +82,7 @@ struct NodeStats {
 };
 
 class Node {
-public:
+  public:
     Node(io::Loop& loop, const NodeOptions& options);
     ~Node();
     Node(const Node&) = delete;
@@ -111,7 +111,7 @@ public:
     /// destroy it (not from inside one of its callbacks).
     bool retired() const;
 
-private:
+  private:
     class Exchange;
     Exchange* idle_exchange();
     /// Puts the call on ex's connection; false (and the call failed later) if it cannot go.

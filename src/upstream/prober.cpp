@@ -31,7 +31,7 @@ int64_t head_quantity(std::string_view text) {
 
 /// One node's probe: a connection of its own and the two-step check.
 class Prober::Probe final : public http::ClientCallback {
-public:
+  public:
     Probe(Prober& prober, const NodeInfo& info)
         : prober_(prober),
           info_(&info),
@@ -65,7 +65,8 @@ public:
     /// Retired and the connection quiescent: the Prober may free this Probe.
     bool retired() const { return retiring_ && !busy() && conn_.quiescent(); }
 
-    void on_response(http::ClientConn&, const http::Response* response, const Error* error) override {
+    void on_response(http::ClientConn&, const http::Response* response,
+                     const Error* error) override {
         uint64_t now = prober_.loop_.now_ns();
         if (retiring_) {
             stage_ = 0;
@@ -78,7 +79,8 @@ public:
         }
         if (response->status == 401 || response->status == 403) {
             char why[96];
-            std::snprintf(why, sizeof why, "HTTP %d: the node rejected our JWT (check its jwt-secret)",
+            std::snprintf(why, sizeof why,
+                          "HTTP %d: the node rejected our JWT (check its jwt-secret)",
                           response->status);
             done(NodeState::dead, why);
             return;
@@ -104,14 +106,15 @@ public:
         }
     }
 
-private:
+  private:
     /// Stage 1: eth_syncing's answer, and the round trip; asks for the head block next.
     void on_syncing(simdjson::ondemand::document& doc, uint64_t now) {
         uint32_t rtt_us = static_cast<uint32_t>((now - started_ns_) / 1000);
         health_.last_latency_us = rtt_us;
-        health_.latency_ewma_us = health_.latency_ewma_us == 0
-                                      ? rtt_us
-                                      : static_cast<uint32_t>(0.7 * health_.latency_ewma_us + 0.3 * rtt_us);
+        health_.latency_ewma_us =
+            health_.latency_ewma_us == 0
+                ? rtt_us
+                : static_cast<uint32_t>(0.7 * health_.latency_ewma_us + 0.3 * rtt_us);
         simdjson::ondemand::value result;
         if (doc["result"].get(result) != simdjson::SUCCESS) {
             done(NodeState::dead, "eth_syncing answered without a result");
@@ -148,7 +151,8 @@ private:
         if (age_max && health_.head_age_s > static_cast<int64_t>(age_max)) {
             char why[96];
             std::snprintf(why, sizeof why, "head block %lld is %lld s old (limit %u s)",
-                          static_cast<long long>(number), static_cast<long long>(health_.head_age_s), age_max);
+                          static_cast<long long>(number),
+                          static_cast<long long>(health_.head_age_s), age_max);
             done(NodeState::syncing, why);
             return;
         }
@@ -168,7 +172,8 @@ private:
                                           signer_.bearer_token(wall_s()), "application/json");
         out.append(body);
         http::end_request(out, mark);
-        conn_.start(this, prober_.loop_.now_ns() + uint64_t{prober_.config_.timeout_ms} * 1'000'000ull);
+        conn_.start(this,
+                    prober_.loop_.now_ns() + uint64_t{prober_.config_.timeout_ms} * 1'000'000ull);
     }
 
     void done(NodeState state, std::string_view reason) {
@@ -176,12 +181,14 @@ private:
         uint64_t now = prober_.loop_.now_ns();
         NodeState before = health_.state;
         if (state != before) health_.changed_ns = now;
-        if (state == NodeState::synced && before != NodeState::synced) health_.synced_since_ns = now;
+        if (state == NodeState::synced && before != NodeState::synced)
+            health_.synced_since_ns = now;
         if (state != NodeState::synced) health_.synced_since_ns = 0;
         if (state == NodeState::dead) health_.failures++;
         health_.state = state;
         health_.probes++;
-        size_t n = reason.size() < sizeof health_.reason - 1 ? reason.size() : sizeof health_.reason - 1;
+        size_t n =
+            reason.size() < sizeof health_.reason - 1 ? reason.size() : sizeof health_.reason - 1;
         std::memcpy(health_.reason, reason.data(), n);
         health_.reason[n] = 0;
         if (state != before) {
@@ -193,19 +200,21 @@ private:
                               "node %s is synced (latency %u us, head %lld)", info_->name.c_str(),
                               health_.latency_ewma_us, static_cast<long long>(health_.head_number));
             else
-                EM_LOG_FIELDS(LogLevel::warn,
-                              (log_field("node", info_->name), log_field("state", node_state_name(state)),
-                               log_field("reason", std::string_view(health_.reason))),
-                              "node %s is %s: %s", info_->name.c_str(), node_state_name(state),
-                              health_.reason);
+                EM_LOG_FIELDS(
+                    LogLevel::warn,
+                    (log_field("node", info_->name), log_field("state", node_state_name(state)),
+                     log_field("reason", std::string_view(health_.reason))),
+                    "node %s is %s: %s", info_->name.c_str(), node_state_name(state),
+                    health_.reason);
         }
         if (prober_.config_.log_timings)
-            EM_LOG_FIELDS(LogLevel::info,
-                          (log_field("node", info_->name), log_field("state", node_state_name(state)),
-                           log_field("probe_us", health_.last_latency_us),
-                           log_field("latency_us", health_.latency_ewma_us)),
-                          "node %s: %s, probe %u us (ewma %u us)", info_->name.c_str(),
-                          node_state_name(state), health_.last_latency_us, health_.latency_ewma_us);
+            EM_LOG_FIELDS(
+                LogLevel::info,
+                (log_field("node", info_->name), log_field("state", node_state_name(state)),
+                 log_field("probe_us", health_.last_latency_us),
+                 log_field("latency_us", health_.latency_ewma_us)),
+                "node %s: %s, probe %u us (ewma %u us)", info_->name.c_str(),
+                node_state_name(state), health_.last_latency_us, health_.latency_ewma_us);
         prober_.completed(*this);
     }
 
@@ -225,7 +234,9 @@ Prober::Prober(io::Loop& loop, Registry& registry, HealthBoard& board, const Pro
     tick_.owner = this;
 }
 
-Prober::~Prober() { loop_.timer_cancel(&tick_); }
+Prober::~Prober() {
+    loop_.timer_cancel(&tick_);
+}
 
 void Prober::start() {
     sync_nodes();
@@ -238,7 +249,9 @@ void Prober::recheck() {
     tick();
 }
 
-void Prober::on_tick(io::Timer* t) { static_cast<Prober*>(t->owner)->tick(); }
+void Prober::on_tick(io::Timer* t) {
+    static_cast<Prober*>(t->owner)->tick();
+}
 
 void Prober::sync_nodes() {
     bool changed = false;
@@ -287,12 +300,12 @@ void Prober::tick() {
             if (p->health_.state != seen.state && seen.state == NodeState::dead) {
                 // Logged here, on the change: the next probe sees "dead" already and, if it
                 // confirms it, says nothing.
-                EM_LOG_FIELDS(LogLevel::warn,
-                              (log_field("node", p->info()->name), log_field("state", "dead"),
-                               log_field("reason", seen.reason_text()),
-                               log_field("source", "data path")),
-                              "node %s is dead: %s (seen on the data path; probing it now)",
-                              p->info()->name.c_str(), seen.reason);
+                EM_LOG_FIELDS(
+                    LogLevel::warn,
+                    (log_field("node", p->info()->name), log_field("state", "dead"),
+                     log_field("reason", seen.reason_text()), log_field("source", "data path")),
+                    "node %s is dead: %s (seen on the data path; probing it now)",
+                    p->info()->name.c_str(), seen.reason);
             }
             p->health_.state = seen.state;
             p->health_.synced_since_ns = 0;
@@ -332,14 +345,13 @@ void Prober::recompute_primary(const char* why) {
     const char* name = next >= 0 ? health[next].name : "none";
     const char* before = previous >= 0 ? health[previous].name : "none";
     if (previous < 0)
-        EM_LOG_FIELDS(LogLevel::info,
-                      (log_field("node", name), log_field("reason", why)),
+        EM_LOG_FIELDS(LogLevel::info, (log_field("node", name), log_field("reason", why)),
                       "primary is %s (%s)", name, why);
     else
-        EM_LOG_FIELDS(LogLevel::warn,
-                      (log_field("node", name), log_field("previous", before),
-                       log_field("reason", why)),
-                      "primary is now %s (was %s; %s)", name, before, why);
+        EM_LOG_FIELDS(
+            LogLevel::warn,
+            (log_field("node", name), log_field("previous", before), log_field("reason", why)),
+            "primary is now %s (was %s; %s)", name, before, why);
 }
 
 }  // namespace em::upstream

@@ -38,11 +38,11 @@ struct ProberConfig {
     uint32_t timeout_ms = 2'000;
     uint32_t block_age_max_s = 120;  ///< 0 = not checked
     uint32_t failback_hold_ms = 30'000;
-    bool log_timings = false;        ///< --node-timings: log every probe's latency
+    bool log_timings = false;  ///< --node-timings: log every probe's latency
 };
 
 class Prober {
-public:
+  public:
     Prober(io::Loop& loop, Registry& registry, HealthBoard& board, const ProberConfig& config);
     ~Prober();
     /// Starts the periodic checks (first round at once).
@@ -54,7 +54,7 @@ public:
     /// Probe rounds completed (for tests and /status).
     uint64_t rounds() const { return rounds_; }
 
-private:
+  private:
     class Probe;
     static void on_tick(io::Timer* t);
     void tick();

@@ -31,7 +31,7 @@ struct NodeInfo {
 };
 
 class Registry {
-public:
+  public:
     /// The node in slot i, or nullptr (any thread).
     const NodeInfo* get(size_t i) const { return slots_[i].load(std::memory_order_acquire); }
     /// Slots in use, in index order (any thread; a snapshot).
@@ -47,7 +47,7 @@ public:
     /// settings: the slot, so its metrics, stays the same). The name may not be another slot's.
     Result<void> replace(size_t i, NodeInfo info);
 
-private:
+  private:
     std::array<std::atomic<const NodeInfo*>, nodes_max> slots_{};
     std::vector<std::unique_ptr<NodeInfo>> owned_;  // every NodeInfo ever published
     std::mutex mutex_;                              // serialises writers (control thread, tests)

@@ -26,7 +26,7 @@ struct ValidatorConfig {
     std::string control_listen = "127.0.0.1:9560";  ///< promote/demote/status (loopback only)
     /// Bearer token that POST /promote and /demote need (mode 0600); "" = they are refused.
     std::string control_token_file;
-    uint32_t tick_ms = 100;                         ///< decision period
+    uint32_t tick_ms = 100;  ///< decision period
     uint32_t state_file_bytes_max = 64 * 1024;
     std::string log_format = "text";  ///< "text" or "json" (one object per line); --log-format wins
 
@@ -43,10 +43,10 @@ struct ValidatorConfig {
     std::string process_mode = "commands";  ///< "commands" (systemd) or "child"
     std::string start_command;
     std::string stop_command;
-    std::string status_command;         ///< exit 0 while the validator runs
-    std::string permit_file;  ///< commands mode: the permit the validator's supervisor reads
-    std::string run_command;            ///< child mode: runs the validator (exec it)
-    std::string follower_command;       ///< child mode: runs the node without the key (optional)
+    std::string status_command;    ///< exit 0 while the validator runs
+    std::string permit_file;       ///< commands mode: the permit the validator's supervisor reads
+    std::string run_command;       ///< child mode: runs the validator (exec it)
+    std::string follower_command;  ///< child mode: runs the node without the key (optional)
     uint32_t stop_timeout_ms = 20'000;  ///< stop must be confirmed within this
     uint32_t command_timeout_ms = 60'000;
 

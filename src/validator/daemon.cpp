@@ -574,10 +574,9 @@ void ValidatorGuard::Impl::on_validator_stopped(const Error* error) {
 }
 
 void ValidatorGuard::Impl::on_validator_exited(int status) {
-    EM_LOG_FIELDS(LogLevel::warn,
-                  (log_field("validator", config_.name), log_field("exit_status", status)),
-                  "validator %s: the validator process exited (status %d)", config_.name.c_str(),
-                  status);
+    EM_LOG_FIELDS(
+        LogLevel::warn, (log_field("validator", config_.name), log_field("exit_status", status)),
+        "validator %s: the validator process exited (status %d)", config_.name.c_str(), status);
     core_.on_validator_exited();
 }
 

@@ -40,8 +40,8 @@ class EtcdLink {
 struct EtcdLeaseConfig : LeaseTimings {
     std::string self_name;
     std::string prefix = "/enginemux/validator";  ///< keys live under prefix + "/"
-    uint32_t body_bytes_max = 64 * 1024;  ///< etcd answers (a range over all host keys)
-    uint32_t hosts_max = 16;              ///< host status keys kept from a poll
+    uint32_t body_bytes_max = 64 * 1024;          ///< etcd answers (a range over all host keys)
+    uint32_t hosts_max = 16;                      ///< host status keys kept from a poll
 };
 
 class EtcdLease final : public Lease {

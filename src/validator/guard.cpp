@@ -52,9 +52,8 @@ void GuardCore::note_error(const Error& e, const char* context) {
 }
 
 void GuardCore::log_error() const {
-    EM_LOG_LIMITED(LogLevel::warn, 2, "validator %.*s: %.*s",
-                   static_cast<int>(policy_.name.size()), policy_.name.data(),
-                   static_cast<int>(last_error_chars_), last_error_);
+    EM_LOG_LIMITED(LogLevel::warn, 2, "validator %.*s: %.*s", static_cast<int>(policy_.name.size()),
+                   policy_.name.data(), static_cast<int>(last_error_chars_), last_error_);
 }
 
 void GuardCore::set_error(const Error& e, const char* context) {

@@ -270,8 +270,7 @@ void PeerLease::pump() {
         persist(GuardRecord{release_epoch_, Holder::none}, After::released, nullptr);
     }
     if (in_flight_ != Out::none) return;
-    if (release_epoch_ != 0 && release_durable() && !persisting_ &&
-        now() >= release_retry_ns_) {
+    if (release_epoch_ != 0 && release_durable() && !persisting_ && now() >= release_retry_ns_) {
         send(Out::release, MessageType::release, release_epoch_,
              release_has_state_ ? &release_state_ : nullptr);
     } else if (acquire_wanted_) {

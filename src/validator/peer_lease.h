@@ -14,9 +14,9 @@
 //    may count on that once it has seen the holder say "bounded".
 //  - Handover: the holder stops its validator, confirms it gone, persists that it holds
 //    nothing (retried until the write succeeds: a record that still says "self" would make the
-//    peer see two holders), and only then sends release(e, final state). The receiver may then take e+1 on its own
-//    (the releaser will not start again without a grant), also when the releaser is gone
-//    (a graceful shutdown); that lease is unbounded until the other grants it.
+//    peer see two holders), and only then sends release(e, final state). The receiver may then take
+//    e+1 on its own (the releaser will not start again without a grant), also when the releaser is
+//    gone (a graceful shutdown); that lease is unbounded until the other grants it.
 //  - Silence: if the holder was bounded and nothing authentic came from it for ttl + margin
 //    after the last grant, the grantor takes e+1 without it (option takeover_on_silence). Such
 //    a lease is unbounded until the other host is back and grants it. A host that has not
@@ -67,7 +67,7 @@ class RecordStore {
 struct PeerLeaseConfig : LeaseTimings {
     std::string self_name;
     std::string peer_name;
-    uint32_t takeover_margin_ms = 2'000;   ///< extra wait after expiry (clock drift, in-flight)
+    uint32_t takeover_margin_ms = 2'000;  ///< extra wait after expiry (clock drift, in-flight)
     bool takeover_on_silence = true;
     uint32_t replay_window_ms = 30'000;
     uint32_t replay_nonces_max = 4096;

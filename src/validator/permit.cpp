@@ -17,8 +17,8 @@ constexpr size_t page_bytes = 4096;
 static_assert(sizeof(PermitPage) <= page_bytes);
 
 Result<void*> map(int fd, bool writable, const char* what) {
-    void* p = ::mmap(nullptr, page_bytes, writable ? PROT_READ | PROT_WRITE : PROT_READ,
-                     MAP_SHARED, fd, 0);
+    void* p = ::mmap(nullptr, page_bytes, writable ? PROT_READ | PROT_WRITE : PROT_READ, MAP_SHARED,
+                     fd, 0);
     if (p == MAP_FAILED) return Unexpected(Error::sys(errno, what));
     return p;
 }
@@ -96,7 +96,9 @@ void PermitWriter::grant_until(uint64_t deadline_ns, uint64_t epoch) {
     page_->deadline_ns.store(deadline_ns, std::memory_order_release);
 }
 
-void PermitWriter::revoke() { page_->deadline_ns.store(0, std::memory_order_release); }
+void PermitWriter::revoke() {
+    page_->deadline_ns.store(0, std::memory_order_release);
+}
 
 Result<PermitReader> PermitReader::from_fd(int fd) {
     PermitReader r;

@@ -142,7 +142,8 @@ Result<int64_t> parse_rfc3339_ns(std::string_view t) {
         return fail(Errc::invalid_input, "time: field out of range");
     }
     // Nanoseconds since 1970 in an int64 end in 2262: refuse years we cannot represent.
-    if (year < 1970 || year > 2200) return fail(Errc::invalid_input, "time: year outside 1970..2200");
+    if (year < 1970 || year > 2200)
+        return fail(Errc::invalid_input, "time: year outside 1970..2200");
     size_t i = 19;
     int64_t fraction_ns = 0;
     if (i < t.size() && t[i] == '.') {

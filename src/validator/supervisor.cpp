@@ -137,7 +137,8 @@ int supervise(const PermitReader& permit, pid_t child, int signal_fd, int timer_
                 continue;
             }
             siginfo_t exited{};
-            if (waitid(P_PID, static_cast<id_t>(child), &exited, WEXITED | WNOHANG | WNOWAIT) != 0 ||
+            if (waitid(P_PID, static_cast<id_t>(child), &exited, WEXITED | WNOHANG | WNOWAIT) !=
+                    0 ||
                 exited.si_pid != child) {
                 continue;
             }

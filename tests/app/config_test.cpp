@@ -26,7 +26,8 @@ std::string temp_file(const std::string& text) {
 }
 
 TEST(NodeSpec, ExecutionbackupSyntax) {
-    auto n = parse_node_spec("http://127.0.0.1:8551#jwt-secret=/etc/jwt.hex#timeout=1500#do-not-use");
+    auto n =
+        parse_node_spec("http://127.0.0.1:8551#jwt-secret=/etc/jwt.hex#timeout=1500#do-not-use");
     ASSERT_TRUE(n) << n.error().c_str();
     EXPECT_EQ(n->host, "127.0.0.1");
     EXPECT_EQ(n->port, 8551);
@@ -67,8 +68,9 @@ TEST(NodeSpec, ErrorsNameTheProblem) {
 TEST(NodeSpec, NamesFollowTheNameRule) {
     auto quote = parse_node_spec("http://x:1#name=ev\"il");
     ASSERT_FALSE(quote);
-    EXPECT_EQ(quote.error().message(),
-              "node #name=: character '\"' at offset 2 is not allowed in a name (use A-Z a-z 0-9 . _ -)");
+    EXPECT_EQ(
+        quote.error().message(),
+        "node #name=: character '\"' at offset 2 is not allowed in a name (use A-Z a-z 0-9 . _ -)");
     auto newline = parse_node_spec("http://x:1#name=a\nb");
     ASSERT_FALSE(newline);
     EXPECT_NE(newline.error().message().find("character 0x0a at offset 1"), std::string_view::npos);
@@ -87,9 +89,9 @@ TEST(NodeSpec, NamesFollowTheNameRule) {
 
 TEST(Flags, ExecutionbackupFlagsWork) {
     Config c;
-    auto r = run({"--nodes", "http://127.0.0.1:8551,http://127.0.0.1:8552#do-not-use", "--jwt-secret",
-                  "/tmp/jwt", "--port", "7001", "--listen-addr", "0.0.0.0", "--timeout", "3000",
-                  "--fcu-majority", "0.5", "--log-level", "debug"},
+    auto r = run({"--nodes", "http://127.0.0.1:8551,http://127.0.0.1:8552#do-not-use",
+                  "--jwt-secret", "/tmp/jwt", "--port", "7001", "--listen-addr", "0.0.0.0",
+                  "--timeout", "3000", "--fcu-majority", "0.5", "--log-level", "debug"},
                  c);
     ASSERT_TRUE(r) << r.error().c_str();
     EXPECT_EQ(*r, LoadOutcome::run);
@@ -108,7 +110,8 @@ TEST(Flags, UnknownAndBadValuesAreErrors) {
     auto unknown = run({"--nodes", "http://a:1", "--jwt-secret", "/j", "--turbo"}, c);
     ASSERT_FALSE(unknown);
     EXPECT_NE(unknown.error().message().find("--turbo"), std::string_view::npos);
-    auto majority = run({"--nodes", "http://a:1", "--jwt-secret", "/j", "--fcu-majority", "1.5"}, c);
+    auto majority =
+        run({"--nodes", "http://a:1", "--jwt-secret", "/j", "--fcu-majority", "1.5"}, c);
     ASSERT_FALSE(majority);
     EXPECT_NE(majority.error().message().find("--fcu-majority 1.5"), std::string_view::npos);
     auto level = run({"--nodes", "http://a:1", "--jwt-secret", "/j", "--log-level", "loud"}, c);
@@ -172,7 +175,8 @@ timeout_ms = 900
 
 TEST(Toml, BufferedBodyBudgetHoldsAtLeastOneLargestBody) {
     const std::string nodes = "jwt_secret = \"/j\"\n[[nodes]]\nurl = \"http://a:1\"\n[limits]\n";
-    std::string fits = temp_file(nodes + "body_bytes_max = 1048576\nbuffered_body_bytes_max = 1048576\n");
+    std::string fits =
+        temp_file(nodes + "body_bytes_max = 1048576\nbuffered_body_bytes_max = 1048576\n");
     auto ok = load_file(fits);
     ASSERT_TRUE(ok) << ok.error().c_str();
     EXPECT_EQ(ok->limits.buffered_body_bytes_max, 1048576u);
@@ -301,18 +305,22 @@ TEST(Toml, StrictAboutKeysTypesAndRanges) {
     } cases[] = {
         {"prot = 1\n", "unknown setting 'prot'"},
         {"[limits]\nbody_bytes = 1\n", "unknown setting 'limits.body_bytes'"},
-        {"[limits]\nbody_rate_min_bytes_s = -1\n", "limits.body_rate_min_bytes_s: -1 is outside 0..1073741824"},
-        {"[limits]\nbuffered_body_bytes_max = 10\n", "limits.buffered_body_bytes_max: 10 is outside 1024.."},
+        {"[limits]\nbody_rate_min_bytes_s = -1\n",
+         "limits.body_rate_min_bytes_s: -1 is outside 0..1073741824"},
+        {"[limits]\nbuffered_body_bytes_max = 10\n",
+         "limits.buffered_body_bytes_max: 10 is outside 1024.."},
         {"port = \"7000\"\n", "port: expected a number"},
         {"port = 70000\n", "port: 70000 is outside 0..65535"},
         {"spin_us = 100000000\n", "spin_us: 100000000 is outside 0..60000000"},
         {"[engine]\nfcu_majority = 2.0\n", "engine.fcu_majority: 2 is outside 0..1"},
         {"[[nodes]]\nname = \"x\"\n", "nodes[0]: url is required"},
         {"[[nodes]]\nurl = \"tcp://x\"\n", "nodes[0].url: node URL 'tcp://x'"},
-        {"[[nodes]]\nurl = \"http://x:1\"\nrole = \"boss\"\n", "role 'boss' is not voter or mirror"},
+        {"[[nodes]]\nurl = \"http://x:1\"\nrole = \"boss\"\n",
+         "role 'boss' is not voter or mirror"},
         {"[[nodes]]\nurl = \"http://x:1\"\nname = \"a\\\"b\"\n",
          "nodes[0].name: character '\"' at offset 1 is not allowed in a name"},
-        {"[[nodes]]\nurl = \"http://x:1\"\nname = \"a\\nb\"\n", "nodes[0].name: character 0x0a at offset 1"},
+        {"[[nodes]]\nurl = \"http://x:1\"\nname = \"a\\nb\"\n",
+         "nodes[0].name: character 0x0a at offset 1"},
         {"port = = 3\n", ":1:"},
     };
     for (const auto& tc : cases) {

@@ -23,9 +23,9 @@ std::string temp_file(const std::string& text) {
 /// A file with one node and the CL's secret path, plus `extra` (top-level keys first, then
 /// tables).
 Config load_with(const std::string& top, const std::string& tables = "") {
-    std::string path = temp_file("jwt_secret = \"/etc/enginemux/jwt.hex\"\n" + top +
-                                 "\n[[nodes]]\nurl = \"http://127.0.0.1:8551\"\nname = \"el1\"\n" +
-                                 tables);
+    std::string path =
+        temp_file("jwt_secret = \"/etc/enginemux/jwt.hex\"\n" + top +
+                  "\n[[nodes]]\nurl = \"http://127.0.0.1:8551\"\nname = \"el1\"\n" + tables);
     auto c = load_file(path);
     ::unlink(path.c_str());
     EXPECT_TRUE(c) << c.error().c_str();
@@ -33,9 +33,9 @@ Config load_with(const std::string& top, const std::string& tables = "") {
 }
 
 struct Case {
-    const char* top;     ///< a top-level "key = value", or ""
-    const char* table;   ///< a "[section]\nkey = value", or ""
-    const char* says;    ///< the start of the diff's line
+    const char* top;    ///< a top-level "key = value", or ""
+    const char* table;  ///< a "[section]\nkey = value", or ""
+    const char* says;   ///< the start of the diff's line
     bool live;
 };
 

@@ -11,7 +11,8 @@ namespace {
 
 TEST(LatencyHistogram, BucketsCoverEveryValueContiguously) {
     for (size_t i = 0; i + 1 < LatencyHistogram::bucket_count; i++) {
-        ASSERT_EQ(LatencyHistogram::upper_bound_of(i) + 1, LatencyHistogram::lower_bound_of(i + 1)) << i;
+        ASSERT_EQ(LatencyHistogram::upper_bound_of(i) + 1, LatencyHistogram::lower_bound_of(i + 1))
+            << i;
         ASSERT_EQ(LatencyHistogram::index_of(LatencyHistogram::lower_bound_of(i)), i);
         ASSERT_EQ(LatencyHistogram::index_of(LatencyHistogram::upper_bound_of(i)), i);
     }

@@ -83,15 +83,19 @@ TEST(Log, JsonHasStableKeysThenTypedFields) {
 TEST(Log, JsonEscapesQuotesControlsAndBadUtf8) {
     // Quotes, backslash, newline, tab, a bell, valid 2-, 3- and 4-byte UTF-8, then bytes that
     // are not UTF-8: a lone continuation, an overlong '/', a surrogate, a cut sequence.
-    std::string nasty = "a\"b\\c\nd\te\x07" "f \xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80 \x80 \xc0\xaf "
-                        "\xed\xa0\x80 \xe2\x82";
+    std::string nasty =
+        "a\"b\\c\nd\te\x07"
+        "f \xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80 \x80 \xc0\xaf "
+        "\xed\xa0\x80 \xe2\x82";
     const LogField fields[] = {log_field("validation_error", nasty)};
     std::string line = render(LogFormat::json, fields, nasty);
     simdjson::dom::parser parser;
     simdjson::dom::object o = parse(parser, line);
-    std::string want = "a\"b\\c\nd\te\x07" "f \xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80 \xef\xbf\xbd "
-                       "\xef\xbf\xbd\xef\xbf\xbd \xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd "
-                       "\xef\xbf\xbd\xef\xbf\xbd";
+    std::string want =
+        "a\"b\\c\nd\te\x07"
+        "f \xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80 \xef\xbf\xbd "
+        "\xef\xbf\xbd\xef\xbf\xbd \xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd "
+        "\xef\xbf\xbd\xef\xbf\xbd";
     EXPECT_EQ(text_of(o, "msg"), want);
     EXPECT_EQ(text_of(o, "validation_error"), want);
     EXPECT_NE(line.find("\\u0007"), std::string::npos);
@@ -122,8 +126,10 @@ TEST(Log, JsonCutAtAnyLengthStaysValid) {
         simdjson::dom::object o = parse(parser, line);
         if (::testing::Test::HasFailure()) FAIL() << "cap " << cap;
         bool cut = false;
-        if (o["truncated"].get(cut) == simdjson::SUCCESS && cut) cut_seen++;
-        else EXPECT_EQ(text_of(o, "node"), message) << "cap " << cap;
+        if (o["truncated"].get(cut) == simdjson::SUCCESS && cut)
+            cut_seen++;
+        else
+            EXPECT_EQ(text_of(o, "node"), message) << "cap " << cap;
     }
     EXPECT_GT(cut_seen, 400u);
     std::string whole = render(LogFormat::json, fields, message);
@@ -147,7 +153,8 @@ TEST(Log, MessageLongerThanALineIsMarkedCut) {
     std::string text;
     char buffer[16384];
     ssize_t n;
-    while ((n = read(pipe_fds[0], buffer, sizeof buffer)) > 0) text.append(buffer, static_cast<size_t>(n));
+    while ((n = read(pipe_fds[0], buffer, sizeof buffer)) > 0)
+        text.append(buffer, static_cast<size_t>(n));
     close(pipe_fds[0]);
     size_t first_end = text.find('\n');
     ASSERT_NE(first_end, std::string::npos);

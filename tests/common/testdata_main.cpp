@@ -17,7 +17,9 @@ std::string testdata_dir() {
     return dir ? dir : "";
 }
 
-std::string testdata_path(const std::string& relative) { return testdata_dir() + "/" + relative; }
+std::string testdata_path(const std::string& relative) {
+    return testdata_dir() + "/" + relative;
+}
 
 std::string read_file(const std::string& path) {
     std::ifstream in(path, std::ios::binary);
@@ -36,10 +38,11 @@ int main(int argc, char** argv) {
     std::string dir = em::test::testdata_dir();
     struct stat st;
     if (dir.empty() || stat(dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
-        std::fprintf(stderr,
-                     "SKIP: test data folder '%s' not found (it is ../shared/testdata in the team's "
-                     "checkout; set EM_TESTDATA or meson -Dtestdata=PATH)\n",
-                     dir.c_str());
+        std::fprintf(
+            stderr,
+            "SKIP: test data folder '%s' not found (it is ../shared/testdata in the team's "
+            "checkout; set EM_TESTDATA or meson -Dtestdata=PATH)\n",
+            dir.c_str());
         return 77;
     }
     testing::InitGoogleTest(&argc, argv);

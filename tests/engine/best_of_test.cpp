@@ -4,8 +4,8 @@
 #include <string>
 #include <vector>
 
-#include "engine/best_of.h"
 #include "base/hex.h"
+#include "engine/best_of.h"
 
 namespace em::engine {
 namespace {
@@ -113,7 +113,7 @@ TEST(Quantity, ParsesAndCompares) {
     EXPECT_EQ(a, U256{});
     U256 b = *parse_quantity_u256("0x10000000000000000");  // 2^64
     EXPECT_GT(b, U256::from_u64(UINT64_MAX));
-    EXPECT_EQ(b.be[23], 1u);  // big-endian: 2^64 is byte 23 from the top
+    EXPECT_EQ(b.be[23], 1u);                        // big-endian: 2^64 is byte 23 from the top
     a = *parse_quantity_u256("0xDE0B6B3A7640000");  // either case
     EXPECT_EQ(a, U256::from_u64(1000000000000000000));
     EXPECT_LT(a, b);

@@ -79,7 +79,8 @@ TEST(BlockingExchange, SendsTheRequestAndReadsAContentLengthAnswer) {
 TEST(BlockingExchange, ReadsChunkedAndCloseDelimitedAnswers) {
     {
         CannedServer server(
-            "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n");
+            "HTTP/1.1 200 OK\r\nTransfer-Encoding: "
+            "chunked\r\n\r\n3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n");
         auto reply = blocking_exchange(server.address(), BlockingRequest{});
         ASSERT_TRUE(reply) << reply.error().c_str();
         EXPECT_EQ(reply->body, "abcde");

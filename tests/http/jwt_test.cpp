@@ -266,8 +266,10 @@ TEST(JwtSecret, Parsing) {
         {"0x", "JWT secret is empty"},
         {hex.substr(2), "not 32 bytes of hex (62 hex digits, expected 64)"},
         {hex + "00", "not 32 bytes of hex (66 hex digits, expected 64)"},
-        {hex.substr(0, 10) + "g" + hex.substr(11), "not 32 bytes of hex (non-hex character at offset 10)"},
-        {"0x" + hex.substr(0, 31) + " " + hex.substr(32), "not 32 bytes of hex (non-hex character at offset 33)"},
+        {hex.substr(0, 10) + "g" + hex.substr(11),
+         "not 32 bytes of hex (non-hex character at offset 10)"},
+        {"0x" + hex.substr(0, 31) + " " + hex.substr(32),
+         "not 32 bytes of hex (non-hex character at offset 33)"},
         {"0x0x" + hex, "not 32 bytes of hex (non-hex character at offset 3)"},
     };
     for (const Bad& b : bad) {

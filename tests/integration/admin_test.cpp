@@ -342,8 +342,8 @@ std::string exposition_error(const std::string& text) {
                 i = eq + 2;
                 while (i < line.size() && line[i] != '"') {
                     if (line[i] == '\\') {
-                        if (i + 1 >= line.size() || std::string_view("\\\"n").find(line[i + 1]) ==
-                                                         std::string_view::npos)
+                        if (i + 1 >= line.size() ||
+                            std::string_view("\\\"n").find(line[i + 1]) == std::string_view::npos)
                             return bad + " (escape)";
                         i++;
                     }
@@ -351,8 +351,10 @@ std::string exposition_error(const std::string& text) {
                 }
                 if (i >= line.size()) return bad + " (unterminated label value)";
                 i++;
-                if (i < line.size() && line[i] == ',') i++;
-                else if (i < line.size() && line[i] != '}') return bad + " (after a label)";
+                if (i < line.size() && line[i] == ',')
+                    i++;
+                else if (i < line.size() && line[i] != '}')
+                    return bad + " (after a label)";
             }
             if (i >= line.size()) return bad + " (no closing brace)";
             i++;
@@ -384,7 +386,8 @@ TEST(AdminNames, HostileNamesAreRefusedAndMetricsStayParseable) {
     EXPECT_NE(quote.body.find("character '\\\"' at offset 2 is not allowed in a name"),
               std::string::npos)
         << quote.body;
-    HttpReply forged = d.admin("POST", "/nodes", node + "x\"} 1\nenginemux_node_primary{node=\"el1");
+    HttpReply forged =
+        d.admin("POST", "/nodes", node + "x\"} 1\nenginemux_node_primary{node=\"el1");
     EXPECT_EQ(forged.status, 400) << forged.body;
     HttpReply newline = d.admin("POST", "/nodes", node + "ev\nil");
     EXPECT_EQ(newline.status, 400) << newline.body;

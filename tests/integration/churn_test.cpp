@@ -146,9 +146,9 @@ void churn_then_kill(const std::string& payload, int repetition) {
     MockEl el4(dir, "el4", {"--rule", "engine_newPayload*:delay=20"});
     // Admin writes need a token; run-time nodes bring their secret from secrets_dir (dir).
     const std::string token = "churn-test-admin-token-0123456789";
-    Daemon daemon(dir, {&el1, &el2, &el3, &el4},
-                  {"--admin-token-file", dir.write("admin.token", token), "--admin-secrets-dir",
-                   dir.path});
+    Daemon daemon(
+        dir, {&el1, &el2, &el3, &el4},
+        {"--admin-token-file", dir.write("admin.token", token), "--admin-secrets-dir", dir.path});
     daemon.admin_token = token;
     auto daemon_log = [&] {
         return tail(daemon.process->stderr_text() + daemon.process->stdout_text());

@@ -46,7 +46,8 @@ TEST(FrozenPrimary, ReadsFailOverWithinTheEthDeadline) {
         std::string status = daemon.admin("GET", "/status").body;
         bool all_synced = true;
         for (int n = 0; n < 3; n++)
-            all_synced = all_synced && json_at(status, "/nodes/" + std::to_string(n) + "/state") == "\"synced\"";
+            all_synced = all_synced &&
+                         json_at(status, "/nodes/" + std::to_string(n) + "/state") == "\"synced\"";
         std::string p = json_at(status, "/primary");
         if (all_synced && p.size() > 2 && p[0] == '"') primary = p.substr(1, p.size() - 2);
         if (primary.empty()) std::this_thread::sleep_for(std::chrono::milliseconds(50));
@@ -66,9 +67,9 @@ TEST(FrozenPrimary, ReadsFailOverWithinTheEthDeadline) {
     for (int w = 0; w < threads; w++) {
         workers.emplace_back([&, w] {
             for (int k = 0; k < per_thread_rps * seconds; k++) {
-                Clock::time_point due = start + std::chrono::microseconds(
-                                                    (k * 1'000'000 + w * 1'000'000 / threads) /
-                                                    per_thread_rps);
+                Clock::time_point due =
+                    start + std::chrono::microseconds((k * 1'000'000 + w * 1'000'000 / threads) /
+                                                      per_thread_rps);
                 std::this_thread::sleep_until(due);
                 HttpReply r = daemon.call(body, 20'000);
                 double ms = std::chrono::duration<double, std::milli>(Clock::now() - due).count();
@@ -87,11 +88,13 @@ TEST(FrozenPrimary, ReadsFailOverWithinTheEthDeadline) {
     for (auto& t : workers) t.join();
 
     std::sort(latencies_ms.begin(), latencies_ms.end());
-    auto at = [&](double q) { return latencies_ms[static_cast<size_t>(q * (latencies_ms.size() - 1))]; };
-    std::printf("frozen primary %s for 10 s, %zu reads at 200/s: p50 %.1f ms, p90 %.1f ms, "
-                "p99 %.1f ms, max %.1f ms (target p99 < 1500 ms)\n",
-                primary.c_str(), latencies_ms.size(), at(0.5), at(0.9), at(0.99),
-                latencies_ms.back());
+    auto at = [&](double q) {
+        return latencies_ms[static_cast<size_t>(q * (latencies_ms.size() - 1))];
+    };
+    std::printf(
+        "frozen primary %s for 10 s, %zu reads at 200/s: p50 %.1f ms, p90 %.1f ms, "
+        "p99 %.1f ms, max %.1f ms (target p99 < 1500 ms)\n",
+        primary.c_str(), latencies_ms.size(), at(0.5), at(0.9), at(0.99), latencies_ms.back());
     EXPECT_EQ(failures.load(), 0) << first_failure;
     // The operator reads why: the data path's timeout marked the node dead, logged on the change
     // (a read times out within 1 s of the freeze, long before a probe's 2-s deadline could).

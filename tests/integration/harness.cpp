@@ -134,8 +134,10 @@ Process::Process(const std::vector<std::string>& argv, const std::string& name) 
     err_path_ = std::string(base) + ".err";
     posix_spawn_file_actions_t actions;
     posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_addopen(&actions, 1, out_path_.c_str(), O_CREAT | O_TRUNC | O_WRONLY, 0600);
-    posix_spawn_file_actions_addopen(&actions, 2, err_path_.c_str(), O_CREAT | O_TRUNC | O_WRONLY, 0600);
+    posix_spawn_file_actions_addopen(&actions, 1, out_path_.c_str(), O_CREAT | O_TRUNC | O_WRONLY,
+                                     0600);
+    posix_spawn_file_actions_addopen(&actions, 2, err_path_.c_str(), O_CREAT | O_TRUNC | O_WRONLY,
+                                     0600);
     std::vector<char*> args;
     for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
     args.push_back(nullptr);
@@ -184,8 +186,12 @@ int Process::wait_exit(int timeout_ms) {
     return WIFEXITED(status_) ? WEXITSTATUS(status_) : -1;
 }
 
-std::string Process::stdout_text() const { return read_all(out_path_); }
-std::string Process::stderr_text() const { return read_all(err_path_); }
+std::string Process::stdout_text() const {
+    return read_all(out_path_);
+}
+std::string Process::stderr_text() const {
+    return read_all(err_path_);
+}
 
 std::string Process::wait_for_line(const std::string& needle, int timeout_ms) {
     uint64_t deadline = mono_ns() + static_cast<uint64_t>(timeout_ms) * 1'000'000ull;
@@ -211,7 +217,8 @@ static uint16_t port_after(const std::string& line, const std::string& marker) {
     std::string rest = line.substr(at + marker.size());
     size_t colon = rest.find(':');
     // "127.0.0.1:PORT" possibly followed by text
-    while (colon != std::string::npos && colon + 1 < rest.size() && !isdigit(static_cast<unsigned char>(rest[colon + 1])))
+    while (colon != std::string::npos && colon + 1 < rest.size() &&
+           !isdigit(static_cast<unsigned char>(rest[colon + 1])))
         colon = rest.find(':', colon + 1);
     if (colon == std::string::npos) die("no port in: " + line);
     return static_cast<uint16_t>(std::atoi(rest.c_str() + colon + 1));
@@ -230,10 +237,14 @@ HttpReply http_request(uint16_t port, const std::string& method, const std::stri
         ::close(fd);
         return reply;
     }
-    std::string request = method + " " + target + " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n";
+    std::string request =
+        method + " " + target + " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n";
     if (!bearer.empty()) request += "Authorization: Bearer " + bearer + "\r\n";
     request += extra_headers;
-    if (method != "GET") request += "Content-Type: application/json\r\nContent-Length: " + std::to_string(body.size()) + "\r\n";
+    if (method != "GET")
+        request +=
+            "Content-Type: application/json\r\nContent-Length: " + std::to_string(body.size()) +
+            "\r\n";
     request += "\r\n" + body;
     size_t sent = 0;
     while (sent < request.size()) {
@@ -302,8 +313,13 @@ MockEl::MockEl(const TempDir& d, const std::string& n, std::vector<std::string> 
 
 void MockEl::restart() {
     process.reset();
-    std::vector<std::string> args = {binary("EM_MOCK_EL"), "--port", port ? std::to_string(port) : "0",
-                                     "--jwt-secret", secret, "--name", name};
+    std::vector<std::string> args = {binary("EM_MOCK_EL"),
+                                     "--port",
+                                     port ? std::to_string(port) : "0",
+                                     "--jwt-secret",
+                                     secret,
+                                     "--name",
+                                     name};
     args.insert(args.end(), extra_args.begin(), extra_args.end());
     process = std::make_unique<Process>(args, name);
     std::string line = process->wait_for_line("listening on");
@@ -315,10 +331,12 @@ void MockEl::set_rules(const std::string& rules) {
     if (r.status != 200) die("mock rules rejected: " + r.body);
 }
 
-std::string MockEl::log() { return http_request(port, "GET", "/mock/log", "").body; }
+std::string MockEl::log() {
+    return http_request(port, "GET", "/mock/log", "").body;
+}
 
-Daemon::Daemon(const TempDir& dir, const std::vector<MockEl*>& nodes, std::vector<std::string> extra,
-               const std::vector<std::string>& node_options) {
+Daemon::Daemon(const TempDir& dir, const std::vector<MockEl*>& nodes,
+               std::vector<std::string> extra, const std::vector<std::string>& node_options) {
     secret = make_secret(dir, "cl-" + std::to_string(reinterpret_cast<uintptr_t>(this)) + ".jwt");
     std::string list;
     for (size_t i = 0; i < nodes.size(); i++) {
@@ -327,7 +345,7 @@ Daemon::Daemon(const TempDir& dir, const std::vector<MockEl*>& nodes, std::vecto
         if (i < node_options.size()) list += node_options[i];
     }
     std::vector<std::string> args = {binary("EM_ENGINEMUX"), "--jwt-secret", secret, "--port", "0",
-                                     "--admin-listen", "127.0.0.1:0"};
+                                     "--admin-listen",       "127.0.0.1:0"};
     if (!nodes.empty()) args.insert(args.begin() + 1, {"--nodes", list});  // else: --config's
     args.insert(args.end(), extra.begin(), extra.end());
     process = std::make_unique<Process>(args, "enginemux");
@@ -340,7 +358,8 @@ HttpReply Daemon::call(const std::string& body, int timeout_ms) {
     return http_request(port, "POST", "/", body, jwt_for(secret), timeout_ms);
 }
 
-HttpReply Daemon::admin(const std::string& method, const std::string& target, const std::string& body) {
+HttpReply Daemon::admin(const std::string& method, const std::string& target,
+                        const std::string& body) {
     return http_request(admin_port, method, target, body, admin_token);
 }
 
@@ -437,8 +456,9 @@ std::string json_at(const std::string& json, const std::string& pointer) {
 }
 
 std::string payload_request(int version, int txs, uint64_t seed) {
-    std::string cmd = binary("EM_ENGINEMUX") + " payload-example --version " + std::to_string(version) +
-                      " --txs " + std::to_string(txs) + " --seed " + std::to_string(seed);
+    std::string cmd = binary("EM_ENGINEMUX") + " payload-example --version " +
+                      std::to_string(version) + " --txs " + std::to_string(txs) + " --seed " +
+                      std::to_string(seed);
     FILE* p = popen(cmd.c_str(), "r");
     if (!p) die("popen payload-example");
     std::string out;
@@ -468,7 +488,9 @@ ClientSocket::ClientSocket(uint16_t port) {
     if (fd_ >= 0 && ::connect(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) close();
 }
 
-ClientSocket::~ClientSocket() { close(); }
+ClientSocket::~ClientSocket() {
+    close();
+}
 
 void ClientSocket::close() {
     if (fd_ >= 0) ::close(fd_);
@@ -515,8 +537,10 @@ std::string ClientSocket::read_response(int timeout_ms) {
         int left = static_cast<int>((deadline - std::min(deadline, mono_ns())) / 1'000'000ull);
         if (fd_ < 0 || left <= 0 || ::poll(&p, 1, left) <= 0) return {};
         ssize_t got = ::recv(fd_, buf, sizeof buf, 0);
-        if (got > 0) buffered_.append(buf, static_cast<size_t>(got));
-        else closed = true;
+        if (got > 0)
+            buffered_.append(buf, static_cast<size_t>(got));
+        else
+            closed = true;
     }
 }
 
@@ -539,7 +563,9 @@ int status_of_response(const std::string& raw) {
     return std::atoi(raw.c_str() + 9);
 }
 
-std::string status_of(const HttpReply& r) { return json_at(r.body, "/result/status"); }
+std::string status_of(const HttpReply& r) {
+    return json_at(r.body, "/result/status");
+}
 
 double metric_value(const std::string& text, const std::string& sample) {
     size_t at = text.find("\n" + sample + " ");

@@ -19,7 +19,7 @@ namespace em::test {
 
 /// A child process with its stdout and stderr captured to files.
 class Process {
-public:
+  public:
     /// Starts argv[0] with the arguments; output goes to files under a temp dir.
     Process(const std::vector<std::string>& argv, const std::string& name);
     ~Process();
@@ -37,7 +37,7 @@ public:
     std::string stdout_text() const;
     std::string stderr_text() const;
 
-private:
+  private:
     pid_t pid_ = -1;
     int status_ = 0;
     bool exited_ = false;
@@ -96,8 +96,8 @@ struct MockEl {
 /// A running enginemux daemon in front of `nodes` (with per-node extra URL options); with no
 /// nodes, the nodes come from a --config file in `extra`.
 struct Daemon {
-    Daemon(const TempDir& dir, const std::vector<MockEl*>& nodes, std::vector<std::string> extra = {},
-           const std::vector<std::string>& node_options = {});
+    Daemon(const TempDir& dir, const std::vector<MockEl*>& nodes,
+           std::vector<std::string> extra = {}, const std::vector<std::string>& node_options = {});
     std::string secret;  ///< the CL's
     uint16_t port = 0;
     uint16_t admin_port = 0;
@@ -105,7 +105,8 @@ struct Daemon {
     /// A JSON-RPC call with a fresh JWT; returns the HTTP reply.
     HttpReply call(const std::string& body, int timeout_ms = 15000);
     /// An admin API request, with `Authorization: Bearer admin_token` when admin_token is set.
-    HttpReply admin(const std::string& method, const std::string& target, const std::string& body = "");
+    HttpReply admin(const std::string& method, const std::string& target,
+                    const std::string& body = "");
     std::string admin_token;  ///< sent by admin(); "" = none
 };
 
@@ -113,7 +114,7 @@ struct Daemon {
 /// answers every request with `{"jsonrpc":"2.0","id":1,"result":false}` and records the
 /// Authorization header of each request it received (what enginemux signed for it).
 class AuthRecorder {
-public:
+  public:
     AuthRecorder();
     ~AuthRecorder();
     AuthRecorder(const AuthRecorder&) = delete;
@@ -125,7 +126,7 @@ public:
     /// The Authorization header values received so far ("" for a request without one).
     std::vector<std::string> authorizations() const;
 
-private:
+  private:
     void serve();
     void answer(int fd);
     int listen_fd_ = -1;
@@ -150,7 +151,7 @@ long vm_rss_kib(pid_t pid);
 /// One HTTP/1.1 keep-alive client connection to 127.0.0.1:port with blocking I/O under
 /// deadlines, for tests that hold many connections or send a request in parts.
 class ClientSocket {
-public:
+  public:
     /// Connects (ok() false if that failed).
     explicit ClientSocket(uint16_t port);
     ~ClientSocket();
@@ -167,7 +168,7 @@ public:
     bool peer_closed(int timeout_ms);
     void close();
 
-private:
+  private:
     int fd_ = -1;
     std::string buffered_;  ///< bytes read past the last response
 };

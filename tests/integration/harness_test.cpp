@@ -48,7 +48,8 @@ pid_t orphan_after(void (*how)()) {
     }
     ::close(fds[1]);
     pid_t grandchild = -1;
-    EXPECT_EQ(::read(fds[0], &grandchild, sizeof grandchild), static_cast<ssize_t>(sizeof grandchild));
+    EXPECT_EQ(::read(fds[0], &grandchild, sizeof grandchild),
+              static_cast<ssize_t>(sizeof grandchild));
     ::close(fds[0]);
     int status = 0;
     EXPECT_EQ(::waitpid(child, &status, 0), child);
@@ -70,7 +71,10 @@ TEST(Harness, AnAbortingTestTakesItsProcessesWithIt) {
 
 TEST(Harness, ATestKilledByTheRunnerTakesItsProcessesWithIt) {
     // meson test sends SIGTERM to a test past its timeout.
-    pid_t pid = orphan_after([] { ::raise(SIGTERM); ::pause(); });
+    pid_t pid = orphan_after([] {
+        ::raise(SIGTERM);
+        ::pause();
+    });
     ASSERT_GT(pid, 0);
     EXPECT_TRUE(gone_within(pid, 5000)) << "pid " << pid << " outlived the test that started it";
 }

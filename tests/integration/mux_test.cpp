@@ -24,7 +24,6 @@
 namespace em::test {
 namespace {
 
-
 /// Replaces the blockHash value in a newPayload request with one that differs in a digit.
 std::string tamper_block_hash(std::string request) {
     size_t at = request.find("\"blockHash\":\"0x");
@@ -34,7 +33,7 @@ std::string tamper_block_hash(std::string request) {
 }
 
 class Mux : public ::testing::Test {
-protected:
+  protected:
     static void SetUpTestSuite() {
         dir = new TempDir();
         for (int i = 0; i < 3; i++) els[i] = new MockEl(*dir, "el" + std::to_string(i + 1));
@@ -78,8 +77,8 @@ TEST_F(Mux, TruthTableAtDefaultThreshold) {
         std::string a, b, c;
         const char* want;
     } cases[] = {
-        {V, V, V, "\"VALID\""},   {I, I, I, "\"INVALID\""}, {V, V, S, "\"VALID\""},
-        {V, V, I, "\"SYNCING\""}, {I, I, V, "\"INVALID\""}, {I, I, S, "\"INVALID\""},
+        {V, V, V, "\"VALID\""},   {I, I, I, "\"INVALID\""},          {V, V, S, "\"VALID\""},
+        {V, V, I, "\"SYNCING\""}, {I, I, V, "\"INVALID\""},          {I, I, S, "\"INVALID\""},
         {V, S, S, "\"SYNCING\""}, {dead, dead, dead, "\"SYNCING\""},
     };
     std::string request = payload_request(3);
@@ -105,7 +104,10 @@ TEST_F(Mux, VssAtEachThreshold) {
     struct Case {
         const char* q;
         const char* want;
-    } cases[] = {{"0.3", "\"VALID\""}, {"0.5", "\"SYNCING\""}, {"0.67", "\"SYNCING\""}, {"1.0", "\"SYNCING\""}};
+    } cases[] = {{"0.3", "\"VALID\""},
+                 {"0.5", "\"SYNCING\""},
+                 {"0.67", "\"SYNCING\""},
+                 {"1.0", "\"SYNCING\""}};
     std::string request = payload_request(3);
     rules(V, S, S);
     for (const Case& c : cases) {
@@ -126,7 +128,8 @@ TEST_F(Mux, ForkchoiceUpdatedVotesToo) {
     EXPECT_EQ(json_at(r.body, "/id"), "\"fcu-1\"");
     EXPECT_EQ(json_at(r.body, "/result/payloadStatus/status"), "\"VALID\"") << r.body;
     EXPECT_EQ(json_at(r.body, "/result/payloadId"), "null");
-    rules("engine_forkchoiceUpdated*:status=INVALID,lvh=null", "", "engine_forkchoiceUpdated*:status=SYNCING");
+    rules("engine_forkchoiceUpdated*:status=INVALID,lvh=null", "",
+          "engine_forkchoiceUpdated*:status=SYNCING");
     r = daemon->call(fcu);
     EXPECT_EQ(json_at(r.body, "/result/payloadStatus/status"), "\"SYNCING\"") << r.body;
 }
@@ -134,7 +137,8 @@ TEST_F(Mux, ForkchoiceUpdatedVotesToo) {
 TEST_F(Mux, BlockHashMismatchIsInvalidAtOnce) {
     HttpReply r = daemon->call(tamper_block_hash(payload_request(3)));
     EXPECT_EQ(status_of(r), "\"INVALID\"") << r.body;
-    EXPECT_NE(json_at(r.body, "/result/validationError").find("does not match"), std::string::npos) << r.body;
+    EXPECT_NE(json_at(r.body, "/result/validationError").find("does not match"), std::string::npos)
+        << r.body;
     EXPECT_EQ(json_at(r.body, "/result/latestValidHash"), "null");
     HttpReply v1 = daemon->call(tamper_block_hash(payload_request(1)));
     EXPECT_EQ(status_of(v1), "\"INVALID_BLOCK_HASH\"") << v1.body;
@@ -156,14 +160,15 @@ TEST_F(Mux, MalformedPayloadIsInvalidParamsNamingTheField) {
     odd.insert(tx + 19, "0");  // odd number of hex digits in transactions[0]
     r = daemon->call(odd);
     EXPECT_EQ(json_at(r.body, "/error/code"), "-32602") << r.body;
-    EXPECT_NE(json_at(r.body, "/error/message").find("transactions[0]"), std::string::npos) << r.body;
+    EXPECT_NE(json_at(r.body, "/error/message").find("transactions[0]"), std::string::npos)
+        << r.body;
 }
 
 TEST_F(Mux, FaultyElsNeverTurnTheVote) {
     std::string request = payload_request(3);
-    for (const char* fault : {"engine_newPayload*:reset", "engine_newPayload*:garbage", "engine_newPayload*:wrong_id",
-                              "engine_newPayload*:error=-32000:boom", "engine_newPayload*:http=500",
-                              "engine_newPayload*:close"}) {
+    for (const char* fault : {"engine_newPayload*:reset", "engine_newPayload*:garbage",
+                              "engine_newPayload*:wrong_id", "engine_newPayload*:error=-32000:boom",
+                              "engine_newPayload*:http=500", "engine_newPayload*:close"}) {
         rules(V, V, fault);
         HttpReply r = daemon->call(request);
         EXPECT_EQ(status_of(r), "\"VALID\"") << fault << ": " << r.body;
@@ -201,7 +206,8 @@ TEST_F(Mux, HungElIsCutOffByItsDeadlineThenNotWaitedFor) {
     ASSERT_NE(early, std::string::npos) << metrics.body;
     EXPECT_GE(std::atoi(metrics.body.c_str() + early + 29), 1) << metrics.body;
     HttpReply status = d.admin("GET", "/status");
-    EXPECT_NE(status.body.find("\"dead\":[\"" + els[2]->url() + "\"]"), std::string::npos) << status.body;
+    EXPECT_NE(status.body.find("\"dead\":[\"" + els[2]->url() + "\"]"), std::string::npos)
+        << status.body;
 }
 
 TEST_F(Mux, MirrorGetsEveryCallButNeverVotes) {
@@ -225,16 +231,20 @@ TEST_F(Mux, PayloadIdsAndBestOfAndMerges) {
     HttpReply r = d.call(fcu);
     std::string id = json_at(r.body, "/result/payloadId");
     ASSERT_EQ(id.size(), 20u) << r.body;  // "0x" + 16 hex digits, quoted
-    HttpReply payload = d.call(R"({"jsonrpc":"2.0","id":6,"method":"engine_getPayloadV3","params":[)" + id + "]}");
+    HttpReply payload =
+        d.call(R"({"jsonrpc":"2.0","id":6,"method":"engine_getPayloadV3","params":[)" + id + "]}");
     EXPECT_EQ(json_at(payload.body, "/result/blockValue"), "\"0x30\"") << payload.body;
     EXPECT_EQ(json_at(payload.body, "/id"), "6");
-    HttpReply unknown = d.call(R"({"jsonrpc":"2.0","id":7,"method":"engine_getPayloadV3","params":["0x0102030405060708"]})");
+    HttpReply unknown = d.call(
+        R"({"jsonrpc":"2.0","id":7,"method":"engine_getPayloadV3","params":["0x0102030405060708"]})");
     EXPECT_EQ(json_at(unknown.body, "/error/code"), "-38001") << unknown.body;
     // getClientVersionV1: one flat array with every voter's entry.
-    HttpReply versions = d.call(R"({"jsonrpc":"2.0","id":8,"method":"engine_getClientVersionV1","params":[{"code":"LS","name":"lodestar","version":"1","commit":"0x01020304"}]})");
+    HttpReply versions = d.call(
+        R"({"jsonrpc":"2.0","id":8,"method":"engine_getClientVersionV1","params":[{"code":"LS","name":"lodestar","version":"1","commit":"0x01020304"}]})");
     EXPECT_EQ(json_at(versions.body, "/result/0/name"), "\"a\"") << versions.body;
     EXPECT_EQ(json_at(versions.body, "/result/2/name"), "\"c\"") << versions.body;
-    HttpReply caps = d.call(R"({"jsonrpc":"2.0","id":9,"method":"engine_exchangeCapabilities","params":[["engine_newPayloadV3"]]})");
+    HttpReply caps = d.call(
+        R"({"jsonrpc":"2.0","id":9,"method":"engine_exchangeCapabilities","params":[["engine_newPayloadV3"]]})");
     EXPECT_NE(caps.body.find("engine_newPayloadV3"), std::string::npos) << caps.body;
 }
 
@@ -258,17 +268,20 @@ TEST_F(Mux, EachElSeesEngineCallsInTheOrderSent) {
 }
 
 TEST_F(Mux, PassthroughAndHttpErrors) {
-    HttpReply r = daemon->call(R"({"jsonrpc":"2.0","id":3,"method":"eth_blockNumber","params":[]})");
+    HttpReply r =
+        daemon->call(R"({"jsonrpc":"2.0","id":3,"method":"eth_blockNumber","params":[]})");
     EXPECT_EQ(json_at(r.body, "/id"), "3");
     EXPECT_NE(json_at(r.body, "/result"), "<missing>") << r.body;
-    r = daemon->call(R"([{"jsonrpc":"2.0","id":1,"method":"eth_chainId","params":[]},{"jsonrpc":"2.0","id":2,"method":"eth_blockNumber","params":[]}])");
+    r = daemon->call(
+        R"([{"jsonrpc":"2.0","id":1,"method":"eth_chainId","params":[]},{"jsonrpc":"2.0","id":2,"method":"eth_blockNumber","params":[]}])");
     EXPECT_EQ(json_at(r.body, "/1/id"), "2") << r.body;
     r = daemon->call("{not json");
     EXPECT_EQ(json_at(r.body, "/error/code"), "-32700");
     EXPECT_EQ(json_at(r.body, "/id"), "null");
     r = daemon->call(R"({"jsonrpc":"2.0","id":4,"params":[]})");
     EXPECT_EQ(json_at(r.body, "/error/code"), "-32600") << r.body;
-    r = http_request(daemon->port, "POST", "/", R"({"jsonrpc":"2.0","id":1,"method":"eth_blockNumber"})");
+    r = http_request(daemon->port, "POST", "/",
+                     R"({"jsonrpc":"2.0","id":1,"method":"eth_blockNumber"})");
     EXPECT_EQ(r.status, 401);
     EXPECT_NE(r.body.find("Authorization"), std::string::npos) << r.body;
     r = http_request(daemon->port, "POST", "/", "{}", "e30.e30.AAAA");
@@ -288,11 +301,12 @@ TEST_F(Mux, BatchesWithEngineCallsAreVotedElementByElement) {
     std::string np = payload_request(3, 2, 555);
     size_t at = np.find("\"id\":1");
     np.replace(at, 6, "\"id\":\"np\"");
-    std::string batch = "[" + np +
-                        R"(,{"jsonrpc":"2.0","id":2,"method":"eth_blockNumber","params":[]})"
-                        R"(,{"jsonrpc":"2.0","method":"eth_chainId","params":[]})"
-                        R"(,{"jsonrpc":"2.0","id":4})"
-                        R"(,{"jsonrpc":"2.0","id":5,"method":"engine_getPayloadV3","params":["0x0102030405060708"]}])";
+    std::string batch =
+        "[" + np +
+        R"(,{"jsonrpc":"2.0","id":2,"method":"eth_blockNumber","params":[]})"
+        R"(,{"jsonrpc":"2.0","method":"eth_chainId","params":[]})"
+        R"(,{"jsonrpc":"2.0","id":4})"
+        R"(,{"jsonrpc":"2.0","id":5,"method":"engine_getPayloadV3","params":["0x0102030405060708"]}])";
     rules(V, V, I);
     HttpReply r = daemon->call(batch);
     ASSERT_EQ(r.status, 200) << r.body;
@@ -321,7 +335,8 @@ TEST_F(Mux, AdminApi) {
     HttpReply bad = daemon->admin("POST", "/nodes", "ftp://x");
     EXPECT_EQ(bad.status, 400);
     EXPECT_NE(bad.body.find("http://"), std::string::npos) << bad.body;
-    HttpReply added = daemon->admin("POST", "/nodes", extra.url() + "#jwt-secret=" + extra.secret + "#name=el4");
+    HttpReply added =
+        daemon->admin("POST", "/nodes", extra.url() + "#jwt-secret=" + extra.secret + "#name=el4");
     ASSERT_EQ(added.status, 201) << added.body;
     std::string request = payload_request(3, 2, 4242);
     EXPECT_EQ(status_of(daemon->call(request)), "\"VALID\"");
@@ -331,7 +346,8 @@ TEST_F(Mux, AdminApi) {
     EXPECT_EQ(daemon->admin("DELETE", "/nodes/el4").status, 404);
     std::string later = payload_request(3, 2, 4343);
     EXPECT_EQ(status_of(daemon->call(later)), "\"VALID\"");
-    EXPECT_EQ(extra.log().find(json_at(later, "/params/0/blockHash").substr(1, 66)), std::string::npos);
+    EXPECT_EQ(extra.log().find(json_at(later, "/params/0/blockHash").substr(1, 66)),
+              std::string::npos);
 }
 
 TEST_F(Mux, OwnTimeExcludesTheWaitForTheEls) {
@@ -345,10 +361,12 @@ TEST_F(Mux, OwnTimeExcludesTheWaitForTheEls) {
         return v < 0 ? 0.0 : v;
     };
     double own0 = read(own_sum), count0 = read(own_count), req0 = read(req_sum);
-    rules("engine_newPayload*:delay=20", "engine_newPayload*:delay=20", "engine_newPayload*:delay=20");
+    rules("engine_newPayload*:delay=20", "engine_newPayload*:delay=20",
+          "engine_newPayload*:delay=20");
     const int calls = 3;
     for (int i = 0; i < calls; i++)
-        EXPECT_EQ(status_of(daemon->call(payload_request(3, 4, 7000 + static_cast<uint64_t>(i)))), "\"VALID\"");
+        EXPECT_EQ(status_of(daemon->call(payload_request(3, 4, 7000 + static_cast<uint64_t>(i)))),
+                  "\"VALID\"");
     std::string m = daemon->admin("GET", "/metrics").body;
     EXPECT_NE(m.find("# TYPE enginemux_own_seconds histogram"), std::string::npos);
     double own = metric_value(m, own_sum) - own0;
@@ -362,7 +380,8 @@ TEST_F(Mux, OwnTimeExcludesTheWaitForTheEls) {
 TEST(MuxProcess, HealthFailoverAndRecovery) {
     TempDir dir;
     MockEl a(dir, "a"), b(dir, "b"), c(dir, "c");
-    std::string config = dir.write("fast.toml", "[health]\ninterval_ms = 200\ntimeout_ms = 500\nfailback_hold_ms = 0\n");
+    std::string config = dir.write(
+        "fast.toml", "[health]\ninterval_ms = 200\ntimeout_ms = 500\nfailback_hold_ms = 0\n");
     Daemon d(dir, {&a, &b, &c}, {"--config", config});
     auto primary = [&] { return json_at(d.admin("GET", "/status").body, "/primary"); };
     auto wait_for = [&](auto pred) {
@@ -378,7 +397,8 @@ TEST(MuxProcess, HealthFailoverAndRecovery) {
     victim->process->signal(SIGKILL);
     ASSERT_TRUE(wait_for([&] { return primary() != first; })) << d.admin("GET", "/status").body;
     EXPECT_TRUE(wait_for([&] {
-        return d.admin("GET", "/status").body.find("\"dead\":[\"" + victim->url() + "\"]") != std::string::npos;
+        return d.admin("GET", "/status").body.find("\"dead\":[\"" + victim->url() + "\"]") !=
+               std::string::npos;
     }));
     // Two of three still reach the default quorum.
     EXPECT_EQ(status_of(d.call(payload_request(3))), "\"VALID\"");

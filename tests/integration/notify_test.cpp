@@ -82,7 +82,8 @@ TEST(ServiceManager, NothingIsSentWithoutANotifySocket) {
     TempDir dir;
     MockEl el(dir, "el1");
     Daemon daemon(dir, {&el});
-    EXPECT_EQ(daemon.call(R"({"jsonrpc":"2.0","id":1,"method":"eth_chainId","params":[]})").status, 200);
+    EXPECT_EQ(daemon.call(R"({"jsonrpc":"2.0","id":1,"method":"eth_chainId","params":[]})").status,
+              200);
     daemon.process->signal(SIGTERM);
     EXPECT_EQ(daemon.process->wait_exit(15'000), 0);
 }

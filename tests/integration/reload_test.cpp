@@ -57,8 +57,9 @@ std::string eth_call(int id) {
 
 std::string post_with_jwt(const std::string& body, const std::string& secret) {
     return "POST / HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
-           "Authorization: Bearer " + jwt_for(secret) + "\r\nContent-Length: " +
-           std::to_string(body.size()) + "\r\n\r\n" + body;
+           "Authorization: Bearer " +
+           jwt_for(secret) + "\r\nContent-Length: " + std::to_string(body.size()) + "\r\n\r\n" +
+           body;
 }
 
 TEST(Reload, SighupChangesNodesAndSettingsWithoutDroppingTheClOrACall) {
@@ -83,10 +84,9 @@ TEST(Reload, SighupChangesNodesAndSettingsWithoutDroppingTheClOrACall) {
     std::this_thread::sleep_for(std::chrono::milliseconds(300));  // the call reached the ELs
 
     // el2 out, el3 in, more logging, a lower quorum, a shorter eth deadline.
-    dir.write("enginemux.toml",
-              "log_level = \"debug\"\n" + health +
-                  "[engine]\nfcu_majority = 0.5\neth_timeout_ms = 800\n" + node_table(el1) +
-                  node_table(el3));
+    dir.write("enginemux.toml", "log_level = \"debug\"\n" + health +
+                                    "[engine]\nfcu_majority = 0.5\neth_timeout_ms = 800\n" +
+                                    node_table(el1) + node_table(el3));
     size_t reloads = count_in_log(*d.process, "reload: ");
     d.process->signal(SIGHUP);
     std::string log = wait_for_more(*d.process, "reload: ", reloads);

@@ -258,8 +258,10 @@ TEST(Loop, SpinKeepsPollingAfterAnEventThenSleeps) {
         ASSERT_EQ(ran, 1);
         // After the event: a spinning loop polls instead of sleeping out the timeout.
         for (int i = 0; i < 3; i++) loop.run_once(spin ? 200'000'000 : 1'000'000);
-        if (spin) EXPECT_EQ(loop.stats().polls.load(), 3u) << "spin " << spin;
-        else EXPECT_EQ(loop.stats().polls.load(), 0u);
+        if (spin)
+            EXPECT_EQ(loop.stats().polls.load(), 3u) << "spin " << spin;
+        else
+            EXPECT_EQ(loop.stats().polls.load(), 0u);
     }
 }
 
@@ -288,8 +290,7 @@ struct Counter {
 
 TEST(Loop, PostsFromPlainThreadsAndFromOtherLoops) {
     Counter counter;
-    auto target = LoopThread::start(
-        LoopConfig{.name = "target"}, -1, nullptr, nullptr, nullptr);
+    auto target = LoopThread::start(LoopConfig{.name = "target"}, -1, nullptr, nullptr, nullptr);
     ASSERT_TRUE(target);
     Loop& t = (*target)->loop();
     auto add = [](void* arg0, uint64_t arg1) {
@@ -322,7 +323,8 @@ TEST(Loop, PostsFromPlainThreadsAndFromOtherLoops) {
         nullptr, &ctx);
     ASSERT_TRUE(source);
     uint64_t deadline = mono_ns() + 10'000'000'000ull;
-    while (counter.count < 2000 && mono_ns() < deadline) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    while (counter.count < 2000 && mono_ns() < deadline)
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
     EXPECT_EQ(counter.count.load(), 2000u);
     EXPECT_EQ(counter.sum.load(), 2000u * 2001u / 2);
     (*source)->request_stop();
@@ -342,7 +344,8 @@ TEST(Loop, RecvSurvivesBufferExhaustion) {
     std::string got;
     std::thread client([&] {
         int fd = blocking_client(port);
-        ASSERT_EQ(::send(fd, message.data(), message.size(), 0), static_cast<ssize_t>(message.size()));
+        ASSERT_EQ(::send(fd, message.data(), message.size(), 0),
+                  static_cast<ssize_t>(message.size()));
         char buf[4096];
         while (got.size() < message.size()) {
             ssize_t n = ::recv(fd, buf, sizeof buf, 0);

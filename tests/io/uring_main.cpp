@@ -2,4 +2,6 @@
 // kernel or sandbox lacks io_uring or the features enginemux needs.
 #include "uring_skip.h"
 
-int main(int argc, char** argv) { return em::test::run_io_uring_tests(argc, argv); }
+int main(int argc, char** argv) {
+    return em::test::run_io_uring_tests(argc, argv);
+}

@@ -14,7 +14,6 @@
 #include "http/jwt.h"
 #include "mockel/payloads.h"
 
-
 namespace em::mockel {
 namespace {
 
@@ -144,7 +143,8 @@ uint64_t steady_allocations(Run&& run_once, int n = 200) {
 }
 
 TEST_F(ResponderTest, DefaultAnswersAllocateNothingInSteadyState) {
-    if (!em::bench::allocations_counted()) GTEST_SKIP() << "allocation counting is off under AddressSanitizer";
+    if (!em::bench::allocations_counted())
+        GTEST_SKIP() << "allocation counting is off under AddressSanitizer";
     {  // the counter works: a vector allocates
         em::bench::AllocScope scope;
         std::vector<char> v(4096);

@@ -49,13 +49,14 @@ struct CloseAtExit {
     http::ClientConn& conn;
     ~CloseAtExit() {
         conn.close();
-        EXPECT_TRUE(run_until(loop, [&] { return !conn.ops_pending(); }, 5000));
+        EXPECT_TRUE(run_until(
+            loop, [&] { return !conn.ops_pending(); }, 5000));
     }
 };
 
 /// A plain non-blocking TCP client for sending raw bytes (malformed requests, pipelines).
 class RawClient {
-public:
+  public:
     explicit RawClient(uint16_t port) {
         fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
         sockaddr_in a{};
@@ -71,8 +72,10 @@ public:
         size_t sent = 0;
         while (sent < data.size()) {
             ssize_t n = ::send(fd_, data.data() + sent, data.size() - sent, MSG_NOSIGNAL);
-            if (n > 0) sent += static_cast<size_t>(n);
-            else if (n < 0 && errno != EAGAIN) return;
+            if (n > 0)
+                sent += static_cast<size_t>(n);
+            else if (n < 0 && errno != EAGAIN)
+                return;
             else {
                 pollfd p{fd_, POLLOUT, 0};
                 ::poll(&p, 1, 100);
@@ -98,7 +101,7 @@ public:
     }
     int fd() const { return fd_; }
 
-private:
+  private:
     int fd_ = -1;
 };
 

@@ -62,8 +62,10 @@ struct Results : CallDone {
     std::vector<std::string> answers;  // in completion order
     std::vector<Errc> errors;
     void on_call_done(Call&, const http::Response* response, const Error* error) override {
-        if (response) answers.emplace_back(response->body);
-        else errors.push_back(error->code());
+        if (response)
+            answers.emplace_back(response->body);
+        else
+            errors.push_back(error->code());
     }
 };
 
@@ -74,7 +76,8 @@ struct RetireAtExit {
     Node& node;
     ~RetireAtExit() {
         node.retire();
-        EXPECT_TRUE(run_until(loop, [&] { return node.retired(); }, 5000));
+        EXPECT_TRUE(run_until(
+            loop, [&] { return node.retired(); }, 5000));
     }
 };
 
@@ -113,9 +116,11 @@ TEST_F(NodeFixture, LaneDeliversInOrderOneAtATime) {
         calls[i].done = &results;
         node.submit_ordered(calls[i]);
     }
-    ASSERT_TRUE(run_until(*loop, [&] { return results.answers.size() == 8; }, 10'000))
-        << "answers " << results.answers.size() << " errors " << results.errors.size() << " at EL " << el.bodies.size();
-    EXPECT_EQ(el.bodies, bodies);     // arrival order at the EL
+    ASSERT_TRUE(run_until(
+        *loop, [&] { return results.answers.size() == 8; }, 10'000))
+        << "answers " << results.answers.size() << " errors " << results.errors.size() << " at EL "
+        << el.bodies.size();
+    EXPECT_EQ(el.bodies, bodies);        // arrival order at the EL
     EXPECT_EQ(results.answers, bodies);  // completion order
     EXPECT_EQ(el.concurrent_max, 1);
     EXPECT_EQ(el.unauthorized, 0);
@@ -136,7 +141,8 @@ TEST_F(NodeFixture, PoolRunsCallsConcurrentlyUpToTheLimit) {
         node.submit(c);
     }
     EXPECT_EQ(node.pool_waiting(), 6u);
-    ASSERT_TRUE(run_until(*loop, [&] { return results.answers.size() == 10; }, 10'000));
+    ASSERT_TRUE(run_until(
+        *loop, [&] { return results.answers.size() == 10; }, 10'000));
     EXPECT_EQ(el.concurrent_max, 4);
     EXPECT_EQ(server.stats().accepted, 4u);
 }
@@ -157,9 +163,11 @@ TEST_F(NodeFixture, QueuedCallsTimeOutAndFullLaneRefuses) {
     }
     // 1 in flight, 2 queued, the 4th refused: from the loop's next turn, not inside submit.
     EXPECT_EQ(results.errors.size(), 0u);
-    ASSERT_TRUE(run_until(*loop, [&] { return results.errors.size() == 1; }, 50));
+    ASSERT_TRUE(run_until(
+        *loop, [&] { return results.errors.size() == 1; }, 50));
     EXPECT_EQ(results.errors[0], Errc::busy);
-    ASSERT_TRUE(run_until(*loop, [&] { return results.errors.size() == 4; }, 5000));
+    ASSERT_TRUE(run_until(
+        *loop, [&] { return results.errors.size() == 4; }, 5000));
     for (Errc e : results.errors) EXPECT_TRUE(e == Errc::busy || e == Errc::timeout);
     EXPECT_EQ(node.stats().timeouts, 3u);
 }
@@ -181,17 +189,21 @@ TEST_F(NodeFixture, RetiredNodeClosesEveryConnectionBeforeItIsFreed) {
     }
     node->submit(calls[0]);
     node->submit_ordered(calls[1]);
-    ASSERT_TRUE(run_until(*loop, [&] { return results.answers.size() == 2; }, 5000));
+    ASSERT_TRUE(run_until(
+        *loop, [&] { return results.answers.size() == 2; }, 5000));
     ASSERT_EQ(server.connections(), 2u);  // a pooled one and the lane's, both idle
     node->retire();
     EXPECT_FALSE(node->retired());  // the closes are still pending in the ring
-    ASSERT_TRUE(run_until(*loop, [&] { return node->retired(); }, 5000));
+    ASSERT_TRUE(run_until(
+        *loop, [&] { return node->retired(); }, 5000));
     node.reset();
-    EXPECT_TRUE(run_until(*loop, [&] { return server.connections() == 0; }, 5000))
+    EXPECT_TRUE(run_until(
+        *loop, [&] { return server.connections() == 0; }, 5000))
         << server.connections() << " connections still open at the EL";
     // Nothing may arrive for the freed node any more, whatever the EL does now.
     server.shutdown();
-    run_until(*loop, [] { return false; }, 100);
+    run_until(
+        *loop, [] { return false; }, 100);
 }
 
 // Removal with calls in every state: queued calls fail at once (never sent), calls on the wire
@@ -207,22 +219,27 @@ TEST_F(NodeFixture, RetireFailsQueuedCallsAndLetsCallsOnTheWireFinish) {
         c.deadline_ns = loop->now_ns() + 5'000'000'000ull;
         c.done = &results;
     }
-    node->submit(calls[0]);          // on the wire (pool)
+    node->submit(calls[0]);                                      // on the wire (pool)
     for (int i = 1; i < 4; i++) node->submit_ordered(calls[i]);  // 1 on the wire, 2 queued
-    ASSERT_TRUE(run_until(*loop, [&] { return el.bodies.size() == 2; }, 5000));
+    ASSERT_TRUE(run_until(
+        *loop, [&] { return el.bodies.size() == 2; }, 5000));
     node->retire();
     EXPECT_EQ(results.errors.size(), 0u);  // never inside retire()
     EXPECT_FALSE(node->retired());
-    ASSERT_TRUE(run_until(*loop, [&] { return results.errors.size() == 2; }, 50));
+    ASSERT_TRUE(run_until(
+        *loop, [&] { return results.errors.size() == 2; }, 50));
     for (Errc e : results.errors) EXPECT_EQ(e, Errc::closed);  // the queued lane calls
     EXPECT_FALSE(node->retired());
-    ASSERT_TRUE(run_until(*loop, [&] { return node->retired(); }, 5000));
+    ASSERT_TRUE(run_until(
+        *loop, [&] { return node->retired(); }, 5000));
     EXPECT_EQ(results.answers.size(), 2u);  // the two calls on the wire were answered
     EXPECT_EQ(el.bodies.size(), 2u);        // the queued ones never reached the EL
     node.reset();
-    EXPECT_TRUE(run_until(*loop, [&] { return server.connections() == 0; }, 5000));
+    EXPECT_TRUE(run_until(
+        *loop, [&] { return server.connections() == 0; }, 5000));
     server.shutdown();
-    run_until(*loop, [] { return false; }, 100);
+    run_until(
+        *loop, [] { return false; }, 100);
 }
 
 // A call on the wire to an EL that does not answer ends by its deadline; then the Node retires.
@@ -236,13 +253,16 @@ TEST_F(NodeFixture, RetireWaitsForAHungCallsDeadline) {
     call.deadline_ns = loop->now_ns() + 150'000'000ull;
     call.done = &results;
     node->submit_ordered(call);
-    ASSERT_TRUE(run_until(*loop, [&] { return el.bodies.size() == 1; }, 5000));
+    ASSERT_TRUE(run_until(
+        *loop, [&] { return el.bodies.size() == 1; }, 5000));
     node->retire();
-    ASSERT_TRUE(run_until(*loop, [&] { return node->retired(); }, 5000));
+    ASSERT_TRUE(run_until(
+        *loop, [&] { return node->retired(); }, 5000));
     ASSERT_EQ(results.errors.size(), 1u);
     EXPECT_EQ(results.errors[0], Errc::timeout);
     node.reset();
-    EXPECT_TRUE(run_until(*loop, [&] { return server.connections() == 0; }, 5000));
+    EXPECT_TRUE(run_until(
+        *loop, [&] { return server.connections() == 0; }, 5000));
 }
 
 // The completion rule: no callback runs inside the call that started it. Every way a call can
@@ -282,17 +302,20 @@ TEST_F(NodeFixture, NoCallbackRunsInsideTheCallThatStartedIt) {
     done.inside = false;
     EXPECT_EQ(done.inside_callbacks, 0);
     EXPECT_EQ(done.callbacks, 0);
-    ASSERT_TRUE(run_until(*loop, [&] { return done.callbacks == 5; }, 5000));
+    ASSERT_TRUE(run_until(
+        *loop, [&] { return done.callbacks == 5; }, 5000));
     EXPECT_EQ(done.inside_callbacks, 0);
     std::vector<Errc> expected{Errc::busy, Errc::closed, Errc::too_large};
     std::sort(done.errors.begin(), done.errors.end());
     std::sort(expected.begin(), expected.end());
     EXPECT_EQ(done.errors, expected)
         << "a full lane, a removed node's queue and an oversized request";
-    ASSERT_TRUE(run_until(*loop, [&] { return node->retired(); }, 5000));
+    ASSERT_TRUE(run_until(
+        *loop, [&] { return node->retired(); }, 5000));
     node.reset();
     server.shutdown();
-    run_until(*loop, [] { return false; }, 100);
+    run_until(
+        *loop, [] { return false; }, 100);
 }
 
 }  // namespace

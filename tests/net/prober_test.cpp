@@ -78,14 +78,16 @@ TEST_F(ProberFixture, AFailureReportedWhileAProbeIsOutIsNotOverwrittenByItsAnswe
     config.failback_hold_ms = 0;
     Prober prober(*loop, registry, board, config);
     prober.start();
-    ASSERT_TRUE(run_until(*loop, [&] { return board.read(0).state == NodeState::synced; }, 5000));
+    ASSERT_TRUE(run_until(
+        *loop, [&] { return board.read(0).state == NodeState::synced; }, 5000));
 
     // A probe goes out (recheck) and the EL holds its answer; meanwhile a shard sees a call to
     // the node time out and reports it: the board says dead at once.
     el.hold = true;
     int before = el.requests;
     prober.recheck();
-    ASSERT_TRUE(run_until(*loop, [&] { return el.requests > before; }, 5000));
+    ASSERT_TRUE(run_until(
+        *loop, [&] { return el.requests > before; }, 5000));
     board.report_failure(0, "engine_newPayloadV4 timed out after 8000 ms", mono_ns());
     ASSERT_EQ(board.read(0).state, NodeState::dead);
 
@@ -93,7 +95,8 @@ TEST_F(ProberFixture, AFailureReportedWhileAProbeIsOutIsNotOverwrittenByItsAnswe
     // make the node synced again by itself.
     uint64_t rounds = prober.rounds();
     el.release();
-    ASSERT_TRUE(run_until(*loop, [&] { return prober.rounds() > rounds; }, 5000));
+    ASSERT_TRUE(run_until(
+        *loop, [&] { return prober.rounds() > rounds; }, 5000));
     NodeHealth after = board.read(0);
     EXPECT_EQ(after.state, NodeState::dead) << "a probe that was out when the failure came in "
                                                "overwrote the shard's report";
@@ -101,7 +104,8 @@ TEST_F(ProberFixture, AFailureReportedWhileAProbeIsOutIsNotOverwrittenByItsAnswe
 
     // The report is taken and the node probed again at once; a probe sent after the failure
     // may restore it.
-    ASSERT_TRUE(run_until(*loop, [&] { return board.read(0).state == NodeState::synced; }, 5000));
+    ASSERT_TRUE(run_until(
+        *loop, [&] { return board.read(0).state == NodeState::synced; }, 5000));
     EXPECT_GE(el.requests, before + 4) << "two full probes (eth_syncing + head each)";
 
     // Teardown after the loop ended (the probe's connection may still be open: upstream rules).

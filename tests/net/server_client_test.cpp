@@ -99,13 +99,16 @@ struct Fixture : ::testing::Test {
         endpoint.address = server.address();
         endpoint.host_header = "127.0.0.1";
     }
-    void request(ClientConn& conn, Outcome& outcome, std::string_view body, uint64_t timeout_ms = 5000) {
-        size_t mark = begin_request(conn.request(), "POST", endpoint.host_header, "/", "", "text/plain");
+    void request(ClientConn& conn, Outcome& outcome, std::string_view body,
+                 uint64_t timeout_ms = 5000) {
+        size_t mark =
+            begin_request(conn.request(), "POST", endpoint.host_header, "/", "", "text/plain");
         conn.request().append(body);
         end_request(conn.request(), mark);
         int before = outcome.done;
         conn.start(&outcome, loop->now_ns() + timeout_ms * 1'000'000ull);
-        ASSERT_TRUE(run_until(*loop, [&] { return outcome.done > before; }, 10'000));
+        ASSERT_TRUE(run_until(
+            *loop, [&] { return outcome.done > before; }, 10'000));
     }
 };
 
@@ -155,7 +158,8 @@ TEST_F(Fixture, AsyncAnswersAndClientDeadline) {
     EXPECT_GE(mono_ns() - t0, 90'000'000u);
     EXPECT_NE(outcome.error_text.find("did not answer in time"), std::string::npos);
     // The timed-out connection was dropped; the server sees the client go away.
-    EXPECT_TRUE(run_until(*loop, [&] { return !handler.held.back().valid(); }, 5000));
+    EXPECT_TRUE(run_until(
+        *loop, [&] { return !handler.held.back().valid(); }, 5000));
     handler.hang = false;
     request(conn, outcome, "again");
     ASSERT_EQ(outcome.error, Errc::ok) << outcome.error_text;
@@ -173,7 +177,8 @@ TEST_F(Fixture, ConnectionRefusedIsAnError) {
     size_t mark = begin_request(conn.request(), "POST", "x", "/", "", "");
     end_request(conn.request(), mark);
     conn.start(&outcome, loop->now_ns() + 2'000'000'000ull);
-    ASSERT_TRUE(run_until(*loop, [&] { return outcome.done == 1; }, 5000));
+    ASSERT_TRUE(run_until(
+        *loop, [&] { return outcome.done == 1; }, 5000));
     EXPECT_EQ(outcome.error, Errc::io);
     EXPECT_NE(outcome.error_text.find("Connection refused"), std::string::npos);
 }
@@ -188,7 +193,8 @@ TEST_F(Fixture, StaleKeepAliveIsRetriedOnAFreshConnection) {
     request(conn, outcome, "one");
     ASSERT_EQ(outcome.error, Errc::ok);
     // Wait until the server closed the idle connection (the client may or may not notice).
-    ASSERT_TRUE(run_until(*loop, [&] { return server.connections() == 0; }, 5000));
+    ASSERT_TRUE(run_until(
+        *loop, [&] { return server.connections() == 0; }, 5000));
     request(conn, outcome, "two");
     ASSERT_EQ(outcome.error, Errc::ok) << outcome.error_text;
     EXPECT_EQ(outcome.body, "echo:two");
@@ -207,10 +213,13 @@ TEST_F(Fixture, PipelinedRequestsAnswerInOrder) {
     test::RawClient client(server.address().port());
     client.send(wire);
     std::string got;
-    ASSERT_TRUE(run_until(*loop, [&] {
-        got += client.receive_available();
-        return got.find("echo:p4") != std::string::npos;
-    }, 10'000));
+    ASSERT_TRUE(run_until(
+        *loop,
+        [&] {
+            got += client.receive_available();
+            return got.find("echo:p4") != std::string::npos;
+        },
+        10'000));
     size_t at = 0;
     for (int i = 0; i < 5; i++) {
         size_t next = got.find("echo:p" + std::to_string(i), at);
@@ -224,13 +233,18 @@ TEST_F(Fixture, HeadGetsHeadersWithoutTheBody) {
     // HEAD, then a POST on the same connection: if the HEAD answer carried a body, the bytes
     // after its blank line would be "echo:" and not the next status line.
     test::RawClient client(server.address().port());
-    client.send("HEAD / HTTP/1.1\r\nHost: x\r\n\r\n"
-                "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\n\r\nnext");
+    client.send(
+        "HEAD / HTTP/1.1\r\nHost: x\r\n\r\n"
+        "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\n\r\nnext");
     std::string got;
-    ASSERT_TRUE(run_until(*loop, [&] {
-        got += client.receive_available();
-        return got.find("echo:next") != std::string::npos;
-    }, 10'000)) << got;
+    ASSERT_TRUE(run_until(
+        *loop,
+        [&] {
+            got += client.receive_available();
+            return got.find("echo:next") != std::string::npos;
+        },
+        10'000))
+        << got;
     size_t end = got.find("\r\n\r\n");
     ASSERT_NE(end, std::string::npos);
     std::string head = got.substr(0, end + 4);
@@ -252,9 +266,11 @@ TEST_F(Fixture, LimitsAndBadInputGetStatusCodesAndCloseOnlyThatConnection) {
         std::string wire;
         const char* status_line;
     } cases[] = {
-        {"POST / HTTP/1.1\r\nHost: x\r\nX-Big: " + std::string(4000, 'a') + "\r\n\r\n", "HTTP/1.1 431 "},
+        {"POST / HTTP/1.1\r\nHost: x\r\nX-Big: " + std::string(4000, 'a') + "\r\n\r\n",
+         "HTTP/1.1 431 "},
         {"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\n", "HTTP/1.1 413 "},
-        {"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n", "HTTP/1.1 400 "},
+        {"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n",
+         "HTTP/1.1 400 "},
         {"GARBAGE\r\n\r\n", "HTTP/1.1 400 "},
         {"POST / HTTP/2.0\r\nHost: x\r\n\r\n", "HTTP/1.1 505 "},
     };
@@ -267,10 +283,14 @@ TEST_F(Fixture, LimitsAndBadInputGetStatusCodesAndCloseOnlyThatConnection) {
         client.send(c.wire);
         std::string got;
         bool closed = false;
-        ASSERT_TRUE(run_until(*loop, [&] {
-            got += client.receive_available(&closed);
-            return closed;
-        }, 10'000)) << c.status_line;
+        ASSERT_TRUE(run_until(
+            *loop,
+            [&] {
+                got += client.receive_available(&closed);
+                return closed;
+            },
+            10'000))
+            << c.status_line;
         EXPECT_EQ(got.substr(0, strlen(c.status_line)), c.status_line) << got;
         EXPECT_NE(got.find("{\"error\":\""), std::string::npos) << got;
     }
@@ -289,10 +309,13 @@ TEST_F(Fixture, SlowClientGets408) {
     client.send("POST / HTTP/1.1\r\nHost: x\r\n");  // never finishes its head
     std::string got;
     bool closed = false;
-    ASSERT_TRUE(run_until(*loop, [&] {
-        got += client.receive_available(&closed);
-        return closed;
-    }, 5000));
+    ASSERT_TRUE(run_until(
+        *loop,
+        [&] {
+            got += client.receive_available(&closed);
+            return closed;
+        },
+        5000));
     EXPECT_EQ(got.substr(0, 13), "HTTP/1.1 408 ");
     EXPECT_EQ(server.stats().header_deadline, 1u);
 }
@@ -303,12 +326,15 @@ TEST_F(Fixture, ClientGoneWhileHandledInvalidatesRef) {
     {
         test::RawClient client(server.address().port());
         client.send("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\n\r\nx");
-        ASSERT_TRUE(run_until(*loop, [&] { return handler.requests == 1; }, 5000));
+        ASSERT_TRUE(run_until(
+            *loop, [&] { return handler.requests == 1; }, 5000));
         EXPECT_TRUE(handler.held[0].valid());
     }  // closes the socket
-    ASSERT_TRUE(run_until(*loop, [&] { return !handler.held[0].valid(); }, 5000));
+    ASSERT_TRUE(run_until(
+        *loop, [&] { return !handler.held[0].valid(); }, 5000));
     EXPECT_EQ(server.stats().aborted, 1u);
-    EXPECT_TRUE(run_until(*loop, [&] { return server.connections() == 0; }, 5000));
+    EXPECT_TRUE(run_until(
+        *loop, [&] { return server.connections() == 0; }, 5000));
     EXPECT_EQ(server.requests_in_flight(), 0u);
 }
 
@@ -322,12 +348,15 @@ TEST_F(Fixture, ShutdownLetsInFlightRequestsFinish) {
     conn.request().append("last");
     end_request(conn.request(), mark);
     conn.start(&outcome, loop->now_ns() + 5'000'000'000ull);
-    ASSERT_TRUE(run_until(*loop, [&] { return server.requests_in_flight() == 1; }, 5000));
+    ASSERT_TRUE(run_until(
+        *loop, [&] { return server.requests_in_flight() == 1; }, 5000));
     server.shutdown();
-    ASSERT_TRUE(run_until(*loop, [&] { return outcome.done == 1; }, 5000));
+    ASSERT_TRUE(run_until(
+        *loop, [&] { return outcome.done == 1; }, 5000));
     EXPECT_EQ(outcome.error, Errc::ok);
     EXPECT_EQ(outcome.body, "echo:last");
-    EXPECT_TRUE(run_until(*loop, [&] { return server.connections() == 0; }, 5000));
+    EXPECT_TRUE(run_until(
+        *loop, [&] { return server.connections() == 0; }, 5000));
 }
 
 }  // namespace

@@ -81,14 +81,14 @@ std::vector<Exchange> build_exchanges() {
         exchanges.push_back(
             {padded(body), padded(status_result(std::to_string(id).c_str(), "VALID", h.c_str()))});
         id++;
-        std::string fcu = "{\"jsonrpc\":\"2.0\",\"id\":" + std::to_string(id) +
-                          ",\"method\":\"engine_forkchoiceUpdatedV3\",\"params\":[{\"headBlockHash\":\"" +
-                          h + "\",\"safeBlockHash\":\"" + h + "\",\"finalizedBlockHash\":\"" + h +
-                          "\"},null]}";
+        std::string fcu =
+            "{\"jsonrpc\":\"2.0\",\"id\":" + std::to_string(id) +
+            ",\"method\":\"engine_forkchoiceUpdatedV3\",\"params\":[{\"headBlockHash\":\"" + h +
+            "\",\"safeBlockHash\":\"" + h + "\",\"finalizedBlockHash\":\"" + h + "\"},null]}";
         std::string fcu_reply = "{\"jsonrpc\":\"2.0\",\"id\":" + std::to_string(id) +
                                 ",\"result\":{\"payloadStatus\":{\"status\":\"VALID\","
-                                "\"latestValidHash\":\"" + h +
-                                "\",\"validationError\":null},\"payloadId\":null}}";
+                                "\"latestValidHash\":\"" +
+                                h + "\",\"validationError\":null},\"payloadId\":null}}";
         exchanges.push_back({padded(fcu), padded(fcu_reply)});
         id++;
     }

@@ -76,7 +76,8 @@ TEST_F(Votes, AnInvalidMinorityAnswersSyncingAndIsLoggedAsADisagreement) {
     ASSERT_EQ(metrics.recent_votes.newest(&r, 1), 1u);
     EXPECT_EQ(r.told, static_cast<uint8_t>(engine::Status::syncing));
     EXPECT_EQ(r.reason, static_cast<uint8_t>(engine::VoteReason::invalid_minority));
-    EXPECT_EQ(r.outcome[0], VoteRecord::answered_valid + static_cast<uint8_t>(engine::Status::valid));
+    EXPECT_EQ(r.outcome[0],
+              VoteRecord::answered_valid + static_cast<uint8_t>(engine::Status::valid));
     EXPECT_EQ(r.outcome[1],
               VoteRecord::answered_valid + static_cast<uint8_t>(engine::Status::invalid));
     EXPECT_EQ(r.outcome[3], VoteRecord::not_in_call);
@@ -167,7 +168,8 @@ TEST_F(Votes, WhenEveryVoterRejectsTheCallItsErrorIsRelayed) {
     nodes.set(0, true);
     nodes.set(1, true);
     start();
-    const char* err = R"({"jsonrpc":"2.0","id":7,"error":{"code":-38005,"message":"Unsupported fork"}})";
+    const char* err =
+        R"({"jsonrpc":"2.0","id":7,"error":{"code":-38005,"message":"Unsupported fork"}})";
     reply(store.answer(0, err));
     reply(store.answer(1, err));
     EXPECT_NE(answer().find("-38005"), std::string::npos) << described();
@@ -205,8 +207,8 @@ struct Forwards : PipelineFixture {
     void start(const engine::MethodInfo* m = nullptr, std::string_view ids = "3",
                bool read_only = false) {
         out.clear();
-        call.start(request, ids, false, m ? m->index : method_slot_other, m, read_only, 0,
-                   10 * ms, out);
+        call.start(request, ids, false, m ? m->index : method_slot_other, m, read_only, 0, 10 * ms,
+                   out);
     }
     void reply(const NodeReply& r, bool waiting = true) {
         out.clear();
@@ -345,7 +347,8 @@ TEST_F(Gathers, BestOfAsksEachBuilderWithItsOwnPayloadIdAndRelaysAnError) {
     EXPECT_EQ(described(), "send 0, send 2");
     EXPECT_NE(std::string(out.view()[0].bytes).find("0x0000000000000001"), std::string::npos);
     EXPECT_NE(std::string(out.view()[1].bytes).find("0x0000000000000002"), std::string::npos);
-    const char* err = R"({"jsonrpc":"2.0","id":5,"error":{"code":-38001,"message":"Unknown payload"}})";
+    const char* err =
+        R"({"jsonrpc":"2.0","id":5,"error":{"code":-38001,"message":"Unknown payload"}})";
     reply(store.answer(0, err));
     EXPECT_EQ(answer(), "");
     reply(store.answer(2, err));

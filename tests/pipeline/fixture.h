@@ -23,8 +23,8 @@ struct FakeNodes final : NodeTable {
     NodeView node(size_t i) const override { return views[i]; }
     int primary() const override { return primary_index; }
     void set(size_t i, bool voter, Health health = Health::synced, uint64_t latency_us = 100) {
-        static const char* const names[] = {"el0", "el1", "el2", "el3", "el4", "el5",
-                                            "el6", "el7", "el8", "el9", "el10", "el11",
+        static const char* const names[] = {"el0",  "el1",  "el2",  "el3", "el4",  "el5",
+                                            "el6",  "el7",  "el8",  "el9", "el10", "el11",
                                             "el12", "el13", "el14", "el15"};
         views[i] = NodeView{true, voter, health, latency_us, 0, names[i]};
     }
@@ -110,8 +110,8 @@ struct PipelineFixture : ::testing::Test {
 
 inline std::string status_result(const char* id, const char* status, const char* lvh = nullptr) {
     std::string h = lvh ? std::string("\"") + lvh + "\"" : "null";
-    return std::string("{\"jsonrpc\":\"2.0\",\"id\":") + id + ",\"result\":{\"status\":\"" + status +
-           "\",\"latestValidHash\":" + h + ",\"validationError\":null}}";
+    return std::string("{\"jsonrpc\":\"2.0\",\"id\":") + id + ",\"result\":{\"status\":\"" +
+           status + "\",\"latestValidHash\":" + h + ",\"validationError\":null}}";
 }
 
 inline const char* hash_a() {

@@ -41,7 +41,8 @@ TEST(Classify, NumbersOnlyAtOrBelowFinalized) {
               Reuse::immutable);
     EXPECT_EQ(classify("eth_getStorageAt", std::string("[") + addr + ",\"0x0\",\"0x10\"]", 100),
               Reuse::immutable);
-    EXPECT_EQ(classify("eth_call", "[{\"to\":" + std::string(addr) + "},{\"blockNumber\":\"0x10\"}]", 100),
+    EXPECT_EQ(classify("eth_call",
+                       "[{\"to\":" + std::string(addr) + "},{\"blockNumber\":\"0x10\"}]", 100),
               Reuse::immutable);
     EXPECT_EQ(classify("eth_getLogs", "[{\"fromBlock\":\"0x1\",\"toBlock\":\"0x64\"}]", 100),
               Reuse::immutable);
@@ -131,7 +132,8 @@ TEST(AnswerCache, SharedByThreads) {
             ByteBuffer out;
             for (int i = 0; i < 2000; i++) {
                 std::string key = "k" + std::to_string(i % 100);
-                if (!cache.lookup(key, out)) cache.insert(key, "\"v" + std::to_string(i % 100) + "\"");
+                if (!cache.lookup(key, out))
+                    cache.insert(key, "\"v" + std::to_string(i % 100) + "\"");
                 out.clear();
                 (void)t;
             }

@@ -39,7 +39,9 @@ struct Rng {
 // ---------------------------------------------------------------------------------------------
 // The corpus
 
-std::string minified(simdjson::dom::element e) { return simdjson::minify(e); }
+std::string minified(simdjson::dom::element e) {
+    return simdjson::minify(e);
+}
 
 void add_generated(Corpus& c, uint8_t version, uint64_t seed) {
     app::ExampleOptions o;
@@ -155,7 +157,7 @@ struct SimNode {
     uint64_t latency_ms = 5;
     uint32_t generation = 0;
     int64_t last_ordered_id = -1;  ///< the order check: ordered calls arrive in CL order
-    uint64_t lane_serial = 0;  ///< the ordered call on the wire (0: the lane is free)
+    uint64_t lane_serial = 0;      ///< the ordered call on the wire (0: the lane is free)
     struct Queued {
         uint64_t tag;
         std::string_view body;
@@ -254,8 +256,8 @@ class World final : public Shell, public NodeTable {
     void finish_call(size_t node, uint64_t serial, bool ordered);
     Outcome outcome_for(const SimNode& n, const Element* e);
     std::string reply_body(SimNode& n, Element* e, int64_t id, Outcome o, int* status);
-    void deliver(size_t node, uint64_t tag, uint64_t serial, uint32_t generation,
-                 uint64_t sent_ns, int status, std::string body, const Error* error);
+    void deliver(size_t node, uint64_t tag, uint64_t serial, uint32_t generation, uint64_t sent_ns,
+                 int status, std::string body, const Error* error);
 
     const Corpus& corpus_;
     SimOptions options_;
@@ -294,9 +296,9 @@ World::World(const Corpus& corpus, const SimOptions& options)
     : corpus_(corpus),
       options_(options),
       rng_{options.seed * 0x9e3779b97f4a7c15ull + 11},
-      mux_(MuxPolicyConfig{*engine::Quorum::from_fraction(0.5 + 0.1 * static_cast<double>(
-                                                                       rng_.below(5))),
-                           true, 0}) {
+      mux_(MuxPolicyConfig{
+          *engine::Quorum::from_fraction(0.5 + 0.1 * static_cast<double>(rng_.below(5))), true,
+          0}) {
     node_slots_ = rng_.range(2, 6);
     core_config_.in_flight_max = rng_.chance(0.2) ? static_cast<uint32_t>(rng_.range(1, 6)) : 256;
     core_config_.body_bytes_max = 4u << 20;
@@ -356,8 +358,8 @@ void World::add_node(size_t i) {
     n.present = true;
     n.generation++;
     n.voter = rng_.chance(0.8);
-    Nature natures[] = {Nature::honest, Nature::honest, Nature::honest, Nature::liar,
-                        Nature::syncing, Nature::flaky, Nature::hung};
+    Nature natures[] = {Nature::honest,  Nature::honest, Nature::honest, Nature::liar,
+                        Nature::syncing, Nature::flaky,  Nature::hung};
     n.nature = natures[rng_.below(7)];
     n.health = Health::synced;
     n.latency_ms = rng_.range(1, 40);
@@ -449,10 +451,10 @@ Outcome World::outcome_for(const SimNode& n, const Element* e) {
         case Nature::liar:
             return Outcome::valid;
         case Nature::flaky: {
-            Outcome all[] = {Outcome::rpc_error, Outcome::garbage,    Outcome::wrong_id,
-                             Outcome::http_error, Outcome::reset,     Outcome::never,
-                             Outcome::late,       Outcome::valid,     Outcome::invalid,
-                             Outcome::syncing,    Outcome::accepted,  Outcome::invalid_block_hash};
+            Outcome all[] = {Outcome::rpc_error,  Outcome::garbage,  Outcome::wrong_id,
+                             Outcome::http_error, Outcome::reset,    Outcome::never,
+                             Outcome::late,       Outcome::valid,    Outcome::invalid,
+                             Outcome::syncing,    Outcome::accepted, Outcome::invalid_block_hash};
             return all[rng_.below(12)];
         }
         case Nature::honest:
@@ -460,7 +462,7 @@ Outcome World::outcome_for(const SimNode& n, const Element* e) {
     }
     if (e && e->tampered) {
         return e->method->version == 1 && rng_.chance(0.5) ? Outcome::invalid_block_hash
-                                                            : Outcome::invalid;
+                                                           : Outcome::invalid;
     }
     if (rng_.chance(0.03)) return Outcome::syncing;
     return Outcome::valid;
@@ -492,13 +494,12 @@ std::string World::reply_body(SimNode& n, Element* e, int64_t id, Outcome o, int
                      : o == Outcome::accepted           ? statuses[3]
                      : o == Outcome::invalid_block_hash ? statuses[4]
                                                         : statuses[0];
-    std::string payload_status = std::string("{\"status\":\"") + st +
-                                 "\",\"latestValidHash\":" +
-                                 (std::string(st) == "VALID"
-                                      ? "\"0x2222222222222222222222222222222222222222222222222222"
-                                        "222222222222\""
-                                      : "null") +
-                                 ",\"validationError\":null}";
+    std::string payload_status =
+        std::string("{\"status\":\"") + st + "\",\"latestValidHash\":" +
+        (std::string(st) == "VALID" ? "\"0x2222222222222222222222222222222222222222222222222222"
+                                      "222222222222\""
+                                    : "null") +
+        ",\"validationError\":null}";
     switch (m->kind) {
         case engine::MethodKind::new_payload:
             return out + "\"result\":" + payload_status + "}";
@@ -521,13 +522,15 @@ std::string World::reply_body(SimNode& n, Element* e, int64_t id, Outcome o, int
             char value[40];
             std::snprintf(value, sizeof value, "\"0x%" PRIx64 "\"", rng_.range(1, 1'000'000));
             if (m->version == 1) return out + R"("result":{"blockNumber":"0x1"}})";
-            return out + "\"result\":{\"executionPayload\":{\"blockNumber\":\"0x1\"},\"blockValue\":" +
+            return out +
+                   "\"result\":{\"executionPayload\":{\"blockNumber\":\"0x1\"},\"blockValue\":" +
                    value + "}}";
         }
         case engine::MethodKind::capabilities:
             return out + R"("result":["engine_newPayloadV4","engine_getPayloadV4"]})";
         case engine::MethodKind::client_version:
-            return out + R"("result":[{"code":"GE","name":"Geth","version":"1","commit":"0x12345678"}]})";
+            return out +
+                   R"("result":[{"code":"GE","name":"Geth","version":"1","commit":"0x12345678"}]})";
         case engine::MethodKind::get_blobs:
             return out + (rng_.chance(0.5) ? R"("result":null})" : R"("result":[]})");
         default:
@@ -599,8 +602,9 @@ void World::start_call(size_t node, uint64_t tag, std::string_view body, bool or
         for (size_t at = body.find("\"id\":"); at != std::string_view::npos;
              at = body.find("\"id\":", at + 5)) {
             if (body_text.size() > 1) body_text += ",";
-            body_text += "{\"jsonrpc\":\"2.0\",\"id\":" +
-                         std::to_string(std::atoll(body.data() + at + 5)) + ",\"result\":\"0x10\"}";
+            body_text +=
+                "{\"jsonrpc\":\"2.0\",\"id\":" + std::to_string(std::atoll(body.data() + at + 5)) +
+                ",\"result\":\"0x10\"}";
         }
         body_text += "]";
         if (body_text == "[]") body_text.clear();
@@ -713,12 +717,11 @@ std::string World::forkchoice(Element& e) {
 
 std::string World::get_payload(Element& e) {
     e.method = engine::find_method("engine_getPayloadV4");
-    uint64_t id = !minted_.empty() && rng_.chance(0.8) ? minted_[rng_.below(minted_.size())]
-                                                       : rng_.next();
+    uint64_t id =
+        !minted_.empty() && rng_.chance(0.8) ? minted_[rng_.below(minted_.size())] : rng_.next();
     char text[80];
-    std::snprintf(text, sizeof text, R"("method":"engine_getPayloadV4","params":["0x%016)" PRIx64
-                                     "\"]",
-                  id);
+    std::snprintf(text, sizeof text,
+                  R"("method":"engine_getPayloadV4","params":["0x%016)" PRIx64 "\"]", id);
     return text;
 }
 
@@ -912,8 +915,8 @@ void World::check_vote_answer(Element& e, std::string_view status) {
         uint32_t invalid = e.voter_invalid + e.voter_invalid_block_hash;
         if (!e.tampered && (invalid == 0 || invalid < q.need(e.voter_answers))) {
             violate("%.*s for %" PRId64 " with %u INVALID of %u voter answers (need %u)",
-                    static_cast<int>(status.size()), status.data(), e.id, invalid,
-                    e.voter_answers, q.need(e.voter_answers));
+                    static_cast<int>(status.size()), status.data(), e.id, invalid, e.voter_answers,
+                    q.need(e.voter_answers));
         }
     }
 }
@@ -922,7 +925,8 @@ void World::check_bounds() {
     if (core_->busy() > core_config_.in_flight_max) {
         violate("%zu calls in flight over the limit %u", core_->busy(), core_config_.in_flight_max);
     }
-    if (core_->largest_pool() > core_config_.in_flight_max) violate("a call pool grew past its limit");
+    if (core_->largest_pool() > core_config_.in_flight_max)
+        violate("a call pool grew past its limit");
     if (core_->payload_ids() && core_->payload_ids()->size() > core_config_.payload_ids_max) {
         violate("the payloadId map holds %zu of %u", core_->payload_ids()->size(),
                 core_config_.payload_ids_max);

@@ -18,10 +18,14 @@ int main(int argc, char** argv) {
     bool long_runs = false;
     for (int i = 1; i < argc; i++) {
         auto value = [&] { return i + 1 < argc ? std::strtoull(argv[++i], nullptr, 10) : 0; };
-        if (!std::strcmp(argv[i], "--seed")) seed = value();
-        else if (!std::strcmp(argv[i], "--seeds")) seeds = value();
-        else if (!std::strcmp(argv[i], "--first")) first = value();
-        else if (!std::strcmp(argv[i], "--long")) long_runs = true;
+        if (!std::strcmp(argv[i], "--seed"))
+            seed = value();
+        else if (!std::strcmp(argv[i], "--seeds"))
+            seeds = value();
+        else if (!std::strcmp(argv[i], "--first"))
+            first = value();
+        else if (!std::strcmp(argv[i], "--long"))
+            long_runs = true;
         else {
             std::fprintf(stderr, "usage: mux_sim --seed N | --seeds N [--first S] [--long]\n");
             return 2;
@@ -55,8 +59,8 @@ int main(int argc, char** argv) {
             return 1;
         }
         if ((s - first + 1) % 10'000 == 0) {
-            std::printf("%" PRIu64 " seeds, %" PRIu64 " requests, %lds\n", s - first + 1,
-                        requests, static_cast<long>(std::time(nullptr) - started));
+            std::printf("%" PRIu64 " seeds, %" PRIu64 " requests, %lds\n", s - first + 1, requests,
+                        static_cast<long>(std::time(nullptr) - started));
             std::fflush(stdout);
         }
     }

@@ -55,7 +55,8 @@ TEST(MuxSimulator, EverySeedKeepsEveryInvariant) {
     std::printf("mux simulator: %" PRIu64 " seeds, invariants held in all; %" PRIu64
                 " CL requests (%" PRIu64 " tampered payloads), %" PRIu64 " node calls (%" PRIu64
                 " timed out), answers VALID %" PRIu64 " / INVALID %" PRIu64 " / SYNCING %" PRIu64
-                ", %" PRIu64 " faults (%" PRIu64 " node removals/additions); %zu test-data "
+                ", %" PRIu64 " faults (%" PRIu64
+                " node removals/additions); %zu test-data "
                 "payloads\n",
                 seeds, total.requests, total.tampered, total.sends, total.timeouts, total.valid,
                 total.invalid, total.syncing, total.faults, total.node_changes,

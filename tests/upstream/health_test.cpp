@@ -26,7 +26,8 @@ NodeHealth node(NodeState state, uint32_t latency_us, NodeRole role = NodeRole::
 
 TEST(ChoosePrimary, LowestLatencySyncedVoterAndNeverAMirror) {
     NodeHealth h[4] = {node(NodeState::synced, 9000), node(NodeState::synced, 3000),
-                       node(NodeState::synced, 100, NodeRole::mirror), node(NodeState::syncing, 50)};
+                       node(NodeState::synced, 100, NodeRole::mirror),
+                       node(NodeState::syncing, 50)};
     EXPECT_EQ(choose_primary(h, 4, -1, 100 * second, 0), 1);
 }
 

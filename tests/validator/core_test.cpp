@@ -202,11 +202,12 @@ TEST(Config, RejectsUnknownKeysBadRangesAndUnsafeTimings) {
     // Commands mode without a permit file: nothing would stop the validator if the guard
     // stalled; the error names the fix.
     std::string no_permit = base_config();
-    no_permit.erase(no_permit.find("permit_file"), no_permit.find("[validator.peer]") -
-                                                       no_permit.find("permit_file"));
+    no_permit.erase(no_permit.find("permit_file"),
+                    no_permit.find("[validator.peer]") - no_permit.find("permit_file"));
     c = parse_validator_config(no_permit, "t");
     ASSERT_FALSE(c);
-    EXPECT_NE(std::string(c.error().message()).find("permit_file (absolute) is required"), std::string::npos);
+    EXPECT_NE(std::string(c.error().message()).find("permit_file (absolute) is required"),
+              std::string::npos);
     EXPECT_NE(std::string(c.error().message()).find("enginemux validator-run --permit"),
               std::string::npos);
     std::string remote = base_config();
@@ -261,7 +262,8 @@ struct Script final : GuardClock, GuardIo, Lease {
     }
     void set_permit(uint64_t deadline_ns, uint64_t) override {
         permit = deadline_ns;
-        order += deadline_ns == 0 ? "revoke; " : "permit +" + std::to_string((deadline_ns - mono) / MS) + "ms; ";
+        order += deadline_ns == 0 ? "revoke; "
+                                  : "permit +" + std::to_string((deadline_ns - mono) / MS) + "ms; ";
     }
     uint64_t valid_until_ns() override { return valid() ? lease_until : 0; }
     void write_state(const SignState& s) override {

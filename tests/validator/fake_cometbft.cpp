@@ -206,8 +206,7 @@ int main(int argc, char** argv) {
     }
     Fake fake(o);
     if (o.sign && !fake.load_state()) return 3;
-    std::string pid =
-        std::to_string(getpid()) + " " + std::to_string(wall_ns() / 1'000'000) + "\n";
+    std::string pid = std::to_string(getpid()) + " " + std::to_string(wall_ns() / 1'000'000) + "\n";
     std::string pid_path = o.home + "/" + o.role + ".pid";
     int fd = ::open(pid_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (fd >= 0) {

@@ -289,7 +289,8 @@ void Host::start_guard() {
     pid_t pid = fork();
     if (pid == 0) {
         prctl(PR_SET_PDEATHSIG, SIGKILL);  // no orphans if the test process dies
-        int fd = stdio_fd >= 0 ? stdio_fd : ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+        int fd =
+            stdio_fd >= 0 ? stdio_fd : ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
         dup2(fd, 2);
         dup2(fd, 1);
         if (!env.empty()) putenv(env.data());
@@ -356,7 +357,8 @@ int http_exchange(uint16_t port, const char* method, const std::string& target, 
     request.target = target;
     request.authorization = authorization;
     request.timeout_ms = 1'000;
-    auto reply = http::blocking_exchange(*io::resolve("127.0.0.1:" + std::to_string(port)), request);
+    auto reply =
+        http::blocking_exchange(*io::resolve("127.0.0.1:" + std::to_string(port)), request);
     if (!reply) return 0;
     body = std::move(reply->body);
     return reply->status;

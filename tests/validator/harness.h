@@ -83,7 +83,7 @@ struct HostSpec {
     std::string etcd_endpoint;
     std::string extra_env;  ///< "NAME=value" for the guard process (test hooks)
     uint32_t ttl_ms = 2000;
-    int stdio_fd = -1;  ///< the guard's stdout and stderr (e.g. a pipe); -1: its log file
+    int stdio_fd = -1;          ///< the guard's stdout and stderr (e.g. a pipe); -1: its log file
     bool control_token = true;  ///< write [validator] control_token_file (else writes are 403)
 };
 
@@ -108,8 +108,8 @@ class Host {
     /// A control request with the host's token (if it has one); returns the HTTP status.
     int control(const char* method, const std::string& target);
     /// A control request with this Authorization header ("" = none); the body in `body`.
-    int control_as(const char* method, const std::string& target,
-                   const std::string& authorization, std::string& body);
+    int control_as(const char* method, const std::string& target, const std::string& authorization,
+                   std::string& body);
     std::string control_token() const { return "0123456789abcdef0123456789abcdef-" + spec_.name; }
     const std::string& config_path() const { return config_; }
     const std::string& home() const { return home_; }

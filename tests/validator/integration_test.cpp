@@ -77,8 +77,7 @@ class TwoHosts : public ::testing::Test {
 
     /// `old_validator` (watched by `death`) was gone before `next` started its validator, and
     /// its last signature precedes the new one's first (timestamps from both processes).
-    void expect_handover_without_overlap(pid_t old_validator, const DeathWatch& death,
-                                         Host& next) {
+    void expect_handover_without_overlap(pid_t old_validator, const DeathWatch& death, Host& next) {
         pid_t fresh = next.validator_pid();
         int64_t started_ms = next.validator_start_ms();
         ASSERT_GT(death.died_ms(), 0) << "the old validator still runs";
@@ -87,10 +86,11 @@ class TwoHosts : public ::testing::Test {
         SignReport r = check_sign_log(sign_log);
         ASSERT_TRUE(r.span_ms.count(old_validator) && r.span_ms.count(fresh));
         EXPECT_LT(r.span_ms[old_validator].second, r.span_ms[fresh].first);
-        std::printf("old validator gone %lld ms before the new one started; last old signature "
-                    "%lld ms before the first new one\n",
-                    static_cast<long long>(started_ms - death.died_ms()),
-                    static_cast<long long>(r.span_ms[fresh].first - r.span_ms[old_validator].second));
+        std::printf(
+            "old validator gone %lld ms before the new one started; last old signature "
+            "%lld ms before the first new one\n",
+            static_cast<long long>(started_ms - death.died_ms()),
+            static_cast<long long>(r.span_ms[fresh].first - r.span_ms[old_validator].second));
     }
 };
 
@@ -231,7 +231,8 @@ TEST_F(TwoHosts, PromoteAndDemoteNeedTheControlToken) {
     std::string body;
     EXPECT_EQ(a->control_as("POST", "/demote", "", body), 401) << body;
     EXPECT_NE(body.find("control_token_file"), std::string::npos) << body;
-    EXPECT_EQ(a->control_as("POST", "/promote?force=1", "Bearer " + std::string(32, 'x'), body), 401);
+    EXPECT_EQ(a->control_as("POST", "/promote?force=1", "Bearer " + std::string(32, 'x'), body),
+              401);
     EXPECT_EQ(a->control_as("POST", "/demote", "Bearer " + b->control_token(), body), 401);
     EXPECT_EQ(b->control_as("POST", "/promote?force=1", "", body), 403) << body;
     EXPECT_NE(body.find("set [validator] control_token_file"), std::string::npos) << body;

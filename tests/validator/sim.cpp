@@ -324,7 +324,7 @@ struct Host final : GuardClock, GuardIo, RecordStore, PeerLink, ReplySink, EtcdL
     void crash_guard(bool reboot);
     bool stalled() const;
     /// The true time at which this host's mono clock reads mono.
-    uint64_t true_time_of(uint64_t mono) ;
+    uint64_t true_time_of(uint64_t mono);
     void arm_supervisor();
     void supervisor_check();
 

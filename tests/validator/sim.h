@@ -45,8 +45,8 @@ struct SimResult {
     uint64_t guard_crashes = 0;
     uint64_t takeovers_on_silence = 0;
     uint64_t write_errors = 0;
-    uint64_t stalls = 0;          ///< guard stalls (either kind)
-    uint64_t permit_kills = 0;    ///< validators killed by their supervisor
+    uint64_t stalls = 0;        ///< guard stalls (either kind)
+    uint64_t permit_kills = 0;  ///< validators killed by their supervisor
 };
 
 /// Runs one schedule.

@@ -26,7 +26,9 @@ using test::read_text;
 using test::TempDir;
 using test::wait_for;
 
-bool running(pid_t pid) { return test::process_running(pid); }
+bool running(pid_t pid) {
+    return test::process_running(pid);
+}
 
 pid_t pid_in(const std::string& path) {
     return static_cast<pid_t>(std::atoi(read_text(path).c_str()));
@@ -179,8 +181,8 @@ TEST_F(SupervisorTest, TheValidatorDiesWithItsGuard) {
     grant_ms(60'000);
     pid_t guard = fork();
     if (guard == 0) {
-        std::string command = "echo $$ > " + dir + "/validator; echo 1 > " + dir +
-                              "/grandchild; exec sleep 1000";
+        std::string command =
+            "echo $$ > " + dir + "/validator; echo 1 > " + dir + "/grandchild; exec sleep 1000";
         if (spawn(command) <= 0) _exit(1);
         for (;;) pause();
     }

@@ -5,7 +5,6 @@
 // below, after keccak_supported() said yes.
 #include "eth/keccak/keccak.h"
 
-
 #include "base/assert.h"
 #include "base/cpu.h"
 #include "base/kernel_choice.h"
@@ -123,9 +122,13 @@ KernelChoice<KeccakImpl, 3> g_keccak_kernel{
     keccak_supported, {KeccakImpl::avx512x8, KeccakImpl::avx2x4, KeccakImpl::portable}};
 }  // namespace
 
-void keccak_force(KeccakImpl impl) { g_keccak_kernel.force(impl); }
+void keccak_force(KeccakImpl impl) {
+    g_keccak_kernel.force(impl);
+}
 
-KeccakImpl keccak_selected() { return g_keccak_kernel.selected(); }
+KeccakImpl keccak_selected() {
+    return g_keccak_kernel.selected();
+}
 
 size_t keccak_lanes() {
     switch (keccak_selected()) {
