@@ -149,6 +149,15 @@ class Fleet:
         """A call from the CL through nginx, with the CL's token (its local EL's secret)."""
         return s.rpc(port, call, "Bearer " + m.jwt(self.cl_secret))
 
+    def cl_block(self, port, number, label):
+        """A newPayload of block `number` from the CL through nginx (port), which the local EL
+        must answer (ACCEPTED); returns the block hash."""
+        payload = s.new_payload(number)
+        status, answer = self.cl_call(port, payload)
+        check(status == 200 and answer.get("result", {}).get("status") == "ACCEPTED",
+              f"{label}: the CL's newPayload is answered by its local EL (ACCEPTED)", f"{status} {answer}")
+        return payload["params"][0]["blockHash"]
+
 
 def seen_by(els, needle, timeout=5.0):
     return s.wait_until(lambda: all(needle in s.el_log(el) for el in els), timeout)
@@ -156,11 +165,7 @@ def seen_by(els, needle, timeout=5.0):
 
 def check_mirror(fleet):
     port = fleet.ports[0]
-    payload = s.new_payload(2000)
-    block = payload["params"][0]["blockHash"]
-    status, answer = fleet.cl_call(port, payload)
-    check(status == 200 and answer.get("result", {}).get("status") == "ACCEPTED",
-          "A: the CL's newPayload is answered by its local EL (ACCEPTED)", f"{status} {answer}")
+    block = fleet.cl_block(port, 2000, "A")
     check(block in s.el_log(fleet.local), "A: the local EL got the block")
     check(seen_by(fleet.spares_a, block), "A: the mirrored newPayload reached both spare ELs")
     status, answer = fleet.cl_call(port, s.forkchoice(2, block, int(time.time())))
@@ -179,11 +184,7 @@ def check_mirror(fleet):
 
 
 def check_auth_request(fleet):
-    payload = s.new_payload(3000)
-    block = payload["params"][0]["blockHash"]
-    status, answer = fleet.cl_call(fleet.ports[1], payload)
-    check(status == 200 and answer.get("result", {}).get("status") == "ACCEPTED",
-          "B: the CL is answered by its local EL", f"{status} {answer}")
+    block = fleet.cl_block(fleet.ports[1], 3000, "B")
     check(seen_by(fleet.spares_b, block), "B: the sync instance accepted the minted token: its ELs got the block")
     client = fleet.em_b.client("cl-1")
     check(client is not None and client["calls"] >= 1, "B: it knows the CL by the token's id (cl-1)",
@@ -193,11 +194,7 @@ def check_auth_request(fleet):
 
 def check_no_token(fleet):
     refused_before = metric(fleet.em_b.metrics(), "enginemux_http_unauthorized_total") or 0
-    payload = s.new_payload(4000)
-    block = payload["params"][0]["blockHash"]
-    status, answer = fleet.cl_call(fleet.ports[2], payload)
-    check(status == 200 and answer.get("result", {}).get("status") == "ACCEPTED",
-          "C: the CL is still answered by its local EL", f"{status} {answer}")
+    block = fleet.cl_block(fleet.ports[2], 4000, "C")
     refused = s.wait_until(lambda: (metric(fleet.em_b.metrics(), "enginemux_http_unauthorized_total") or 0)
                            > refused_before, 5)
     check(refused, "C: the sync instance refused the mirrored call with the CL's own token (401)")
