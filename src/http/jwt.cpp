@@ -304,7 +304,7 @@ JwtSigner::JwtSigner(const JwtSecret& secret, int64_t cache_s, std::string_view 
     EM_ASSERT(cache_s >= 0);
     EM_ASSERT(id.size() <= id_bytes_max);
     for (char c : id) EM_ASSERT(name_char_allowed(c));
-    std::memcpy(id_, id.data(), id.size());
+    if (!id.empty()) std::memcpy(id_, id.data(), id.size());  // data() may be null
     id_bytes_ = id.size();
     header_bytes_ = base64url_encode(
         std::span(reinterpret_cast<const uint8_t*>(signer_header.data()), signer_header.size()),
