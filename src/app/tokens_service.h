@@ -27,8 +27,9 @@
 
 namespace em::app {
 
-/// Entries in one secrets file: their headers must fit nginx's default proxy_buffer_size
-/// (4 KiB: about 16 tokens with short names; raise it in nginx's /_tokens location for more).
+/// Entries in one secrets file. Their headers must fit nginx's proxy_buffer_size (4 KiB by
+/// default: 16 tokens with short names do, ~160 bytes each; with 63-character names and ids,
+/// ~290 bytes each, raise it in nginx's /_tokens location).
 inline constexpr size_t tokens_entries_max = 16;
 /// A secrets file larger than this is not one.
 inline constexpr size_t tokens_file_bytes_max = 64 * 1024;
