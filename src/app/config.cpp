@@ -124,6 +124,7 @@ std::string usage_text() {
            "       enginemux validator --config F    CometBFT validator guard "
            "(status|promote|demote)\n"
            "       enginemux top [--admin A:P] [--once]  live view of a running daemon (--help)\n"
+           "       enginemux tokens-service --config F  JWTs for nginx auth_request (--help)\n"
            "       enginemux --version               version, build and detected features\n"
            "\n"
            "flags (executionbackup-compatible first; a flag overrides --config):\n"

@@ -8,6 +8,7 @@
 //   enginemux validator-run ... -- CMD  the validator's dead-man switch (validator/supervisor.h)
 //   enginemux payload-example [...]     synthetic newPayload requests with correct hashes
 //   enginemux top [...]                 a live terminal view of a running daemon (app/top.h)
+//   enginemux tokens-service ...        flashbots' jwt-tokens-service (app/tokens_service.h)
 //   enginemux --version                 version, build, and the CPU/kernel features in use
 #include <unistd.h>
 #include "base/version.h"
@@ -21,6 +22,7 @@
 #include "app/config.h"
 #include "app/daemon.h"
 #include "app/payload_example.h"
+#include "app/tokens_service.h"
 #include "app/top.h"
 #include "app/tune.h"
 #include "base/buffer.h"
@@ -123,6 +125,7 @@ int main(int argc, char** argv) {
         if (command == "validator") return em::validator::validator_main(argc - 1, argv + 1);
         if (command == "validator-run") return em::validator::supervisor_main(argc - 1, argv + 1);
         if (command == "top") return em::app::top_main(argc - 1, argv + 1);
+        if (command == "tokens-service") return em::app::tokens_service_main(argc - 1, argv + 1);
     }
     em::app::Config config;
     auto outcome = em::app::load(argc, argv, config);

@@ -9,6 +9,7 @@
 
 #include "base/assert.h"
 #include "base/hex.h"
+#include "base/name.h"
 #include "http/jwt_json.h"
 #include "http/message.h"
 
@@ -298,9 +299,13 @@ Result<void> JwtVerifier::check_time(const Claims& claims, int64_t now_s) {
     return {};
 }
 
-JwtSigner::JwtSigner(const JwtSecret& secret, int64_t cache_s)
+JwtSigner::JwtSigner(const JwtSecret& secret, int64_t cache_s, std::string_view id)
     : hmac_(secret.key), cache_s_(cache_s) {
     EM_ASSERT(cache_s >= 0);
+    EM_ASSERT(id.size() <= id_bytes_max);
+    for (char c : id) EM_ASSERT(name_char_allowed(c));
+    if (!id.empty()) std::memcpy(id_, id.data(), id.size());  // data() may be null
+    id_bytes_ = id.size();
     header_bytes_ = base64url_encode(
         std::span(reinterpret_cast<const uint8_t*>(signer_header.data()), signer_header.size()),
         token_);
@@ -313,7 +318,7 @@ std::string_view JwtSigner::bearer_token(int64_t now_s) {
 }
 
 void JwtSigner::mint(int64_t now_s) {
-    char payload[40] = "{\"iat\":";
+    char payload[40 + id_bytes_max] = "{\"iat\":";
     size_t n = 7;
     char digits[20];
     size_t d = 0;
@@ -324,6 +329,13 @@ void JwtSigner::mint(int64_t now_s) {
     } while (v);
     if (now_s < 0) payload[n++] = '-';
     while (d) payload[n++] = digits[--d];
+    if (id_bytes_ > 0) {
+        std::memcpy(payload + n, ",\"id\":\"", 7);
+        n += 7;
+        std::memcpy(payload + n, id_, id_bytes_);
+        n += id_bytes_;
+        payload[n++] = '"';
+    }
     payload[n++] = '}';
     size_t at = header_bytes_ + 1;
     at += base64url_encode(std::span(reinterpret_cast<const uint8_t*>(payload), n), token_ + at);

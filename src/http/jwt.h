@@ -96,13 +96,16 @@ class JwtVerifier {
 
 class JwtSigner {
   public:
-    static constexpr size_t token_bytes_max = 160;  ///< header.{"iat":N}.signature
+    static constexpr size_t id_bytes_max = 63;      ///< base/name.h's name_chars_max
+    static constexpr size_t token_bytes_max = 224;  ///< header.{"iat":N,"id":"<63>"}.signature
 
     /// Signs with `secret`; a minted token is reused for cache_s seconds (0: mint every call).
-    explicit JwtSigner(const JwtSecret& secret, int64_t cache_s = 5);
+    /// `id`: the claim authentication.md defines (the CL instance's id); "" = no id claim. It
+    /// must follow base/name.h's rule (checked by the caller; asserted), so it needs no escaping.
+    explicit JwtSigner(const JwtSecret& secret, int64_t cache_s = 5, std::string_view id = {});
 
-    /// A token {"alg":"HS256","typ":"JWT"}.{"iat":now_s}.sig, minted again once it is cache_s
-    /// old (or the clock went back). The view is valid until the next call.
+    /// A token {"alg":"HS256","typ":"JWT"}.{"iat":now_s[,"id":"<id>"]}.sig, minted again once it
+    /// is cache_s old (or the clock went back). The view is valid until the next call.
     std::string_view bearer_token(int64_t now_s);
     /// Tokens minted so far (for tests and metrics).
     uint64_t mint_count() const { return mint_count_; }
@@ -117,6 +120,8 @@ class JwtSigner {
     uint64_t mint_count_ = 0;
     size_t header_bytes_ = 0;
     size_t token_bytes_ = 0;
+    size_t id_bytes_ = 0;
+    char id_[id_bytes_max];
     char token_[token_bytes_max];
 };
 

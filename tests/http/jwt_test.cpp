@@ -227,6 +227,23 @@ TEST(JwtSigner, TokenVerifiesIndependently) {
     EXPECT_FALSE(wrong.verify_token(token, now).has_value());
 }
 
+TEST(JwtSigner, AnIdClaimFollowsIat) {
+    JwtSigner signer(test_secret(), 0, "cl-1");
+    std::string token(signer.bearer_token(now));
+    size_t d1 = token.find('.');
+    size_t d2 = token.rfind('.');
+    EXPECT_EQ(token.substr(d1 + 1, d2 - d1 - 1), b64url(R"({"iat":1700000000,"id":"cl-1"})"));
+    EXPECT_EQ(token.substr(d2 + 1), b64url(hmac(test_secret(), token.substr(0, d2))));
+    JwtVerifier v(test_secret());
+    EXPECT_TRUE(v.verify_token(token, now).has_value());
+    std::string longest(JwtSigner::id_bytes_max, 'x');
+    JwtSigner with_longest(test_secret(), 0, longest);
+    std::string_view t = with_longest.bearer_token(-now);
+    EXPECT_LE(t.size(), JwtSigner::token_bytes_max);
+    char id[64];
+    EXPECT_EQ(jwt_unverified_id("Bearer " + std::string(t), id), longest);
+}
+
 TEST(JwtSigner, CachesForCacheSeconds) {
     JwtSigner signer(test_secret(), 5);
     std::string a(signer.bearer_token(now));
