@@ -821,6 +821,7 @@ Result<LoadOutcome> load(int argc, const char* const* argv, Config& out) {
     flags.declare(cli);
     std::vector<std::string> args = two_dash_sync_proxy_flags(argc, argv);
     std::vector<const char*> arg_pointers;
+    arg_pointers.reserve(args.size());
     for (const std::string& a : args) arg_pointers.push_back(a.c_str());
     try {
         cli.parse(static_cast<int>(arg_pointers.size()), arg_pointers.data());

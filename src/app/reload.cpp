@@ -43,6 +43,7 @@ std::string text(const std::vector<std::string>& list) {
 }
 std::string text(const std::vector<SyncClientConfig>& clients) {
     std::vector<std::string> list;
+    list.reserve(clients.size());
     for (const SyncClientConfig& c : clients) list.push_back(c.name + "=" + c.jwt_secret_path);
     return text(list);
 }

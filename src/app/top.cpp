@@ -50,6 +50,40 @@ double TopHistogram::quantile(double q) const {
     return lower;
 }
 
+namespace {
+
+std::string text_at(simdjson::dom::element e, const char* key) {
+    std::string_view v;
+    return e[key].get(v) == simdjson::SUCCESS ? std::string(v) : std::string();
+}
+
+int64_t number_at(simdjson::dom::element e, const char* key) {
+    int64_t v = 0;
+    return e[key].get(v) == simdjson::SUCCESS ? v : int64_t{0};
+}
+
+/// The sync role's "sync" object of /status (absent in the other roles).
+void parse_top_sync(simdjson::dom::element root, TopSample& out) {
+    simdjson::dom::object sync;
+    out.sync_clients.clear();
+    out.has_sync = root["sync"].get(sync) == simdjson::SUCCESS;
+    if (!out.has_sync) return;
+    out.sync_best = text_at(root["sync"], "best");
+    simdjson::dom::array clients;
+    if (sync["clients"].get(clients) != simdjson::SUCCESS) return;
+    for (simdjson::dom::element c : clients) {
+        TopSyncClient client;
+        client.name = text_at(c, "name");
+        client.address = text_at(c, "address");
+        client.head = text_at(c, "head");
+        client.timestamp = number_at(c, "timestamp");
+        client.calls = static_cast<uint64_t>(number_at(c, "calls"));
+        out.sync_clients.push_back(std::move(client));
+    }
+}
+
+}  // namespace
+
 Result<void> parse_top_status(std::string_view json, TopSample& out) {
     simdjson::dom::parser parser;
     simdjson::dom::element root;
@@ -113,24 +147,7 @@ Result<void> parse_top_status(std::string_view json, TopSample& out) {
             out.recent_votes.push_back(std::move(vote));
         }
     }
-    simdjson::dom::object sync;
-    out.sync_clients.clear();
-    out.has_sync = root["sync"].get(sync) == simdjson::SUCCESS;
-    if (out.has_sync) {
-        out.sync_best = text(root["sync"], "best");
-        simdjson::dom::array clients;
-        if (sync["clients"].get(clients) == simdjson::SUCCESS) {
-            for (simdjson::dom::element c : clients) {
-                TopSyncClient client;
-                client.name = text(c, "name");
-                client.address = text(c, "address");
-                client.head = text(c, "head");
-                client.timestamp = number(c, "timestamp");
-                client.calls = static_cast<uint64_t>(number(c, "calls"));
-                out.sync_clients.push_back(std::move(client));
-            }
-        }
-    }
+    parse_top_sync(root, out);
     return {};
 }
 

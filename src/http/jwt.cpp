@@ -330,8 +330,9 @@ void JwtSigner::mint(int64_t now_s) {
     if (now_s < 0) payload[n++] = '-';
     while (d) payload[n++] = digits[--d];
     if (id_bytes_ > 0) {
-        std::memcpy(payload + n, ",\"id\":\"", 7);
-        n += 7;
+        constexpr std::string_view id_key = ",\"id\":\"";
+        std::memcpy(payload + n, id_key.data(), id_key.size());
+        n += id_key.size();
         std::memcpy(payload + n, id_, id_bytes_);
         n += id_bytes_;
         payload[n++] = '"';

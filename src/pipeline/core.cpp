@@ -197,12 +197,7 @@ bool PipelineCore::decode_payload(const Sink& sink, const jsonrpc::Request& requ
 uint32_t PipelineCore::take_vote(const Sink& sink, std::string_view id,
                                  const engine::MethodInfo& method, uint64_t received_ns,
                                  uint64_t now_ns) {
-    uint32_t i =
-        in_use_ < config_.in_flight_max
-            ? votes_->take(
-                  config_.in_flight_max,
-                  [&] { return std::make_unique<Entry<VoteCall>>(env_, config_.body_bytes_max); })
-            : CallPool<int>::none;
+    uint32_t i = take_call(*votes_);
     if (i == CallPool<int>::none) {
         at_limit(sink, id, method.index, now_ns);
         return i;
@@ -361,12 +356,7 @@ void PipelineCore::start_best_of(const Sink& sink, const jsonrpc::Request& reque
         return deliver_error(sink, request.id, jsonrpc::code::unknown_payload, "Unknown payload",
                              method.index, now_ns);
     }
-    uint32_t i =
-        in_use_ < config_.in_flight_max
-            ? gathers_->take(
-                  config_.in_flight_max,
-                  [&] { return std::make_unique<Entry<GatherCall>>(env_, config_.body_bytes_max); })
-            : CallPool<int>::none;
+    uint32_t i = take_call(*gathers_);
     if (i == CallPool<int>::none) return at_limit(sink, request.id, method.index, now_ns);
     in_use_++;
     Entry<GatherCall>& e = (*gathers_)[i];
@@ -381,12 +371,7 @@ void PipelineCore::start_best_of(const Sink& sink, const jsonrpc::Request& reque
 void PipelineCore::start_gather(const Sink& sink, CallKind kind, const jsonrpc::Request& request,
                                 std::string_view raw, const engine::MethodInfo& method,
                                 uint64_t received_ns, uint64_t now_ns) {
-    uint32_t i =
-        in_use_ < config_.in_flight_max
-            ? gathers_->take(
-                  config_.in_flight_max,
-                  [&] { return std::make_unique<Entry<GatherCall>>(env_, config_.body_bytes_max); })
-            : CallPool<int>::none;
+    uint32_t i = take_call(*gathers_);
     if (i == CallPool<int>::none) return at_limit(sink, request.id, method.index, now_ns);
     in_use_++;
     Entry<GatherCall>& e = (*gathers_)[i];
@@ -401,13 +386,7 @@ void PipelineCore::start_gather(const Sink& sink, CallKind kind, const jsonrpc::
 void PipelineCore::start_forward(const Sink& sink, std::string_view body, std::string_view ids,
                                  bool batch, size_t method_slot, const engine::MethodInfo* method,
                                  bool read_only, uint64_t received_ns, uint64_t now_ns) {
-    uint32_t i = in_use_ < config_.in_flight_max
-                     ? forwards_->take(config_.in_flight_max,
-                                       [&] {
-                                           return std::make_unique<Entry<ForwardCall>>(
-                                               env_, config_.body_bytes_max);
-                                       })
-                     : CallPool<int>::none;
+    uint32_t i = take_call(*forwards_);
     if (i == CallPool<int>::none) return at_limit(sink, batch ? "null" : ids, method_slot, now_ns);
     in_use_++;
     Entry<ForwardCall>& e = (*forwards_)[i];
@@ -421,10 +400,7 @@ void PipelineCore::start_forward(const Sink& sink, std::string_view body, std::s
 
 void PipelineCore::start_batch(uint64_t client, std::span<const jsonrpc::Entry> entries,
                                uint64_t received_ns, uint64_t now_ns) {
-    uint32_t b = in_use_ < config_.in_flight_max
-                     ? batches_->take(config_.in_flight_max,
-                                      [] { return std::make_unique<Entry<BatchCall>>(); })
-                     : CallPool<int>::none;
+    uint32_t b = take_call(*batches_);
     if (b == CallPool<int>::none) return at_limit(Sink{client}, "null", method_slot_other, now_ns);
     in_use_++;
     Entry<BatchCall>& batch = (*batches_)[b];
@@ -489,6 +465,17 @@ void PipelineCore::on_reply(uint64_t call, const NodeReply& reply, uint64_t now_
         carry_out(*forwards_, i, kind, actions, now_ns);
     }
     in_event_ = false;
+}
+
+template <typename T>
+uint32_t PipelineCore::take_call(CallPool<Entry<T>>& pool) {
+    if (in_use_ >= config_.in_flight_max) return CallPool<int>::none;
+    return pool.take(config_.in_flight_max, [&] {
+        if constexpr (std::is_constructible_v<T, CallEnv&, size_t>)
+            return std::make_unique<Entry<T>>(env_, config_.body_bytes_max);
+        else
+            return std::make_unique<Entry<T>>();
+    });
 }
 
 template <typename T>
