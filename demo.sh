@@ -6,6 +6,9 @@
 #
 # ./demo.sh --real-clients [--seconds N] [--no-kill] runs the real thing instead: Lodestar (CL)
 # → enginemux → three EthereumJS nodes from the npm registry (tests/interop/devnet.mjs).
+# ./demo.sh --real-clients --role sync runs the sync role's: Lodestar → nginx → EthereumJS, nginx
+# mirroring to enginemux in the sync role, which keeps two spare EthereumJS nodes in step
+# (tests/interop/sync.mjs; about a minute, then it says what it checked).
 set -eu
 cd "$(dirname "$0")"
 BUILD=${BUILD:-build}
@@ -14,8 +17,12 @@ if [ "${1:-}" = "--real-clients" ]; then
   tools/deps.sh interop
   [ -f "$BUILD/build.ninja" ] || meson setup "$BUILD" --buildtype=debugoptimized >/dev/null
   ninja -C "$BUILD" src/app/enginemux
-  EM_ENGINEMUX="$PWD/$BUILD/src/app/enginemux" EM_INTEROP_WORK="$PWD/$BUILD/interop-work" \
-    exec node tests/interop/devnet.mjs devnet "$@"
+  export EM_ENGINEMUX="$PWD/$BUILD/src/app/enginemux" EM_INTEROP_WORK="$PWD/$BUILD/interop-work"
+  if [ "${1:-}" = "--role" ] && [ "${2:-}" = "sync" ]; then
+    [ $# -eq 2 ] || { echo "demo.sh: --real-clients --role sync takes no other option" >&2; exit 2; }
+    exec node tests/interop/sync.mjs demo-sync
+  fi
+  exec node tests/interop/devnet.mjs devnet "$@"
 fi
 tools/deps.sh build
 if [ ! -f "$BUILD/build.ninja" ]; then
