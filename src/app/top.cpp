@@ -91,37 +91,29 @@ Result<void> parse_top_status(std::string_view json, TopSample& out) {
         return failf(Errc::invalid_input, "/status is not JSON: %s",
                      simdjson::error_message(error));
     if (!root.is_object()) return fail(Errc::invalid_input, "/status is not a JSON object");
-    auto text = [](simdjson::dom::element e, const char* key) {
-        std::string_view v;
-        return e[key].get(v) == simdjson::SUCCESS ? std::string(v) : std::string();
-    };
-    auto number = [](simdjson::dom::element e, const char* key) {
-        int64_t v = 0;
-        return e[key].get(v) == simdjson::SUCCESS ? v : int64_t{0};
-    };
     simdjson::dom::array nodes;
     if (root["nodes"].get(nodes) != simdjson::SUCCESS)
         return fail(Errc::invalid_input,
                     "/status has no \"nodes\" array (not an enginemux admin API?)");
-    out.version = text(root, "version");
-    out.role = text(root, "role");
-    out.primary = text(root, "primary");
+    out.version = text_at(root, "version");
+    out.role = text_at(root, "role");
+    out.primary = text_at(root, "primary");
     if (root["quorum"].get(out.quorum) != simdjson::SUCCESS) out.quorum = 0;
-    out.uptime_s = static_cast<uint64_t>(number(root, "uptime_s"));
+    out.uptime_s = static_cast<uint64_t>(number_at(root, "uptime_s"));
     out.nodes.clear();
     for (simdjson::dom::element n : nodes) {
         TopNode node;
-        node.name = text(n, "name");
-        node.role = text(n, "role");
-        node.state = text(n, "state");
-        node.reason = text(n, "reason");
+        node.name = text_at(n, "name");
+        node.role = text_at(n, "role");
+        node.state = text_at(n, "state");
+        node.reason = text_at(n, "reason");
         bool primary = false;
         node.primary = n["primary"].get(primary) == simdjson::SUCCESS && primary;
-        node.probe_us = static_cast<uint32_t>(number(n, "resp_time_us"));
+        node.probe_us = static_cast<uint32_t>(number_at(n, "resp_time_us"));
         if (n["head_number"].get(node.head) != simdjson::SUCCESS) node.head = -1;
-        node.calls = static_cast<uint64_t>(number(n, "calls"));
-        node.errors = static_cast<uint64_t>(number(n, "errors"));
-        node.disagreements = static_cast<uint64_t>(number(n, "disagreements"));
+        node.calls = static_cast<uint64_t>(number_at(n, "calls"));
+        node.errors = static_cast<uint64_t>(number_at(n, "errors"));
+        node.disagreements = static_cast<uint64_t>(number_at(n, "disagreements"));
         out.nodes.push_back(std::move(node));
     }
     simdjson::dom::array votes;
@@ -130,11 +122,11 @@ Result<void> parse_top_status(std::string_view json, TopSample& out) {
     if (out.has_recent_votes) {
         for (simdjson::dom::element v : votes) {
             TopVote vote;
-            vote.age_ms = static_cast<uint64_t>(number(v, "age_ms"));
-            vote.method = text(v, "method");
-            vote.told = text(v, "told");
-            vote.reason = text(v, "reason");
-            vote.block_hash = text(v, "block_hash");
+            vote.age_ms = static_cast<uint64_t>(number_at(v, "age_ms"));
+            vote.method = text_at(v, "method");
+            vote.told = text_at(v, "told");
+            vote.reason = text_at(v, "reason");
+            vote.block_hash = text_at(v, "block_hash");
             bool early = false;
             vote.early = v["early"].get(early) == simdjson::SUCCESS && early;
             simdjson::dom::object answers;

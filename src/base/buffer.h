@@ -72,7 +72,8 @@ class ByteBuffer {
         return true;
     }
     bool append(const void* p, size_t n) {
-        if (n == 0) return true;  // p may be null then (an empty string_view): memcpy must not see it
+        if (n == 0)
+            return true;  // p may be null then (an empty string_view): memcpy must not see it
         if (!reserve(size_ + n)) return false;
         std::memcpy(data_ + size_, p, n);
         size_ += n;
