@@ -15,9 +15,6 @@ and the rpc role's listener (no JWT, every method allowed) when the binary has o
 Exit 77 when ../shared/testdata is missing (EM_TESTDATA).
 Environment (set by meson): EM_ENGINEMUX, EM_TESTDATA.
 """
-import base64
-import hashlib
-import hmac
 import http.client
 import http.server
 import json
@@ -28,6 +25,8 @@ import sys
 import tempfile
 import threading
 import time
+
+from monitoring import b64url, jwt  # the tokens a CL sends
 
 ENGINEMUX = os.environ.get("EM_ENGINEMUX", "")
 TESTDATA = os.environ.get("EM_TESTDATA", "")
@@ -43,17 +42,6 @@ def check(ok, what, detail=""):
         print(f"not ok - {what}" + (f" ({detail})" if detail else ""), flush=True)
         failures.append(what)
     return ok
-
-
-def b64url(data):
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
-
-
-def jwt(secret_hex):
-    header = b64url(json.dumps({"alg": "HS256", "typ": "JWT"}).encode())
-    claims = b64url(json.dumps({"iat": int(time.time())}).encode())
-    mac = hmac.new(bytes.fromhex(secret_hex), f"{header}.{claims}".encode(), hashlib.sha256).digest()
-    return f"{header}.{claims}.{b64url(mac)}"
 
 
 def load_pairs(root):

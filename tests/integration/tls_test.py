@@ -13,7 +13,6 @@ eth_blockNumber, and checks each call's JWT. Checked, each through a real engine
 Exit 77 when the openssl tool is missing.
 Environment (set by meson): EM_ENGINEMUX.
 """
-import base64
 import hashlib
 import hmac
 import http.server
@@ -29,6 +28,8 @@ import tempfile
 import threading
 import time
 
+from monitoring import b64url, jwt  # the tokens a CL sends
+
 ENGINEMUX = os.environ.get("EM_ENGINEMUX", "")
 failures = []
 SNI_SEEN = []  # server_name of every TLS handshake (None: the client sent no SNI)
@@ -39,17 +40,6 @@ def check(ok, what, detail=""):
     if not ok:
         failures.append(what)
     return ok
-
-
-def b64url(data):
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
-
-
-def jwt(secret_hex):
-    header = b64url(json.dumps({"alg": "HS256", "typ": "JWT"}).encode())
-    claims = b64url(json.dumps({"iat": int(time.time())}).encode())
-    mac = hmac.new(bytes.fromhex(secret_hex), f"{header}.{claims}".encode(), hashlib.sha256).digest()
-    return f"{header}.{claims}.{b64url(mac)}"
 
 
 def jwt_valid(token, secret_hex):
