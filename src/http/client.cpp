@@ -125,6 +125,7 @@ void ClientConn::begin_send() {
     send_request_ = !tls_;
     if (tls_) {
         auto ok = tls_->encrypt(request_.view(), wire_out_);
+        if (ok && !body_.empty()) ok = tls_->encrypt(body_, wire_out_);
         if (!ok) {
             fail(Errc::io, "TLS encrypt: %s", ok.error().c_str());
             return;
@@ -135,13 +136,35 @@ void ClientConn::begin_send() {
 
 void ClientConn::send_more() {
     send_in_flight_ = true;
-    const ByteBuffer& out = outgoing();
-    loop_.send(&send_c_, fd_, out.data() + sent_, out.size() - sent_);
+    if (!send_request_ || body_.empty()) {
+        const ByteBuffer& out = outgoing();
+        loop_.send(&send_c_, fd_, out.data() + sent_, out.size() - sent_);
+        return;
+    }
+    // Head and body in one gathered send, from wherever the last one stopped.
+    size_t head = request_.size();
+    int n = 0;
+    if (sent_ < head) iov_[n++] = {request_.data() + sent_, head - sent_};
+    size_t body_sent = sent_ > head ? sent_ - head : 0;
+    iov_[n++] = {const_cast<char*>(body_.data()) + body_sent, body_.size() - body_sent};
+    message_ = {};
+    message_.msg_iov = iov_;
+    message_.msg_iovlen = static_cast<size_t>(n);
+    body_in_flight_ = true;
+    loop_.sendmsg(&send_c_, fd_, &message_);
 }
 
 void ClientConn::on_send(io::Completion* c, int32_t result, uint32_t) {
     auto* self = static_cast<ClientConn*>(c->owner);
     self->send_in_flight_ = false;
+    self->body_in_flight_ = false;
+    if (self->awaiting_send_) {
+        // The exchange failed while this send read the owner's body: now it may be told.
+        self->awaiting_send_ = false;
+        self->has_deferred_error_ = false;
+        Error error = self->deferred_error_;
+        self->deliver(nullptr, &error);
+    }
     if (self->state_ == State::closing) {
         self->drop_connection();
         return;
@@ -158,7 +181,7 @@ void ClientConn::on_send(io::Completion* c, int32_t result, uint32_t) {
         return;
     }
     self->sent_ += static_cast<size_t>(result);
-    if (self->sent_ < self->outgoing().size()) {
+    if (self->sent_ < self->outgoing_bytes()) {
         self->send_more();
         return;
     }
@@ -258,6 +281,13 @@ void ClientConn::parse_response(bool eof) {
         return;
     }
     const Response& response = parser_.response();
+    if (body_in_flight()) {
+        // Answered before our body was all sent (an error status, typically): the send still
+        // reads the owner's body, so the answer cannot be handed over (and freed) yet.
+        fail(Errc::invalid_input, "%s answered HTTP %d before the whole request was sent",
+             endpoint_->host_header.c_str(), response.status);
+        return;
+    }
     if (parser_.consumed() != in_.size()) {
         // Extra bytes after a complete answer to our only request: out of step.
         fail(Errc::invalid_input, "%s sent bytes after its answer", endpoint_->host_header.c_str());
@@ -287,6 +317,7 @@ void ClientConn::deliver(const Response* response, const Error* error) {
     ClientCallback* cb = cb_;
     cb_ = nullptr;
     request_.clear();
+    body_ = {};
     if (cb) cb->on_response(*this, response, error);
 }
 
@@ -312,12 +343,19 @@ void ClientConn::fail(Errc code, const char* format, ...) {
         loop_.timer_start(&timer_, 0);
         return;
     }
+    if (body_in_flight()) {
+        // close() cancelled the send; its completion delivers the error (on_send).
+        deferred_error_ = error;
+        has_deferred_error_ = true;
+        awaiting_send_ = true;
+        return;
+    }
     deliver(nullptr, &error);
 }
 
 void ClientConn::on_timer(io::Timer* t) {
     auto* self = static_cast<ClientConn*>(t->owner);
-    if (!self->cb_) return;
+    if (!self->cb_ || self->awaiting_send_) return;
     if (self->has_deferred_error_) {
         self->has_deferred_error_ = false;
         Error error = self->deferred_error_;

@@ -59,8 +59,18 @@ class ClientConn {
     ClientConn& operator=(const ClientConn&) = delete;
 
     /// The request to send next: write a whole HTTP request here (begin_request/end_request)
-    /// before start(). Cleared after each exchange.
+    /// before start(), or only its head (end_request_head) and name the body with set_body().
+    /// Cleared after each exchange.
     ByteBuffer& request() { return request_; }
+    /// The body of the next request, sent after request() from where it lies (one gathered
+    /// send, no copy: a newPayload's body is tens of KiB and goes to every node). It must stay
+    /// readable until the callback, and the callback never comes while a send that reads it
+    /// is in flight: a timeout or an early answer waits for that send's completion (a cancel
+    /// makes it prompt). Under TLS it is encrypted into the records at once. Cleared after
+    /// each exchange.
+    void set_body(std::string_view body) { body_ = body; }
+    /// A send in flight reads the set_body() bytes (never true during the callback).
+    bool body_in_flight() const { return body_in_flight_; }
     /// Sends request() and reports through cb before deadline_ns (loop clock): a timeout closes
     /// the connection (a late answer could not be matched any more). One exchange at a time.
     /// The callback never runs inside start(): a failure found there (no socket, a TLS error)
@@ -107,9 +117,12 @@ class ClientConn {
     void connect();
     void begin_send();
     void send_more();
-    /// What send_more() sends: request_ itself on plain TCP, wire_out_ under TLS (and during
-    /// a TLS handshake).
+    /// What send_more() sends: request_ (and body_) itself on plain TCP, wire_out_ under TLS
+    /// (and during a TLS handshake).
     const ByteBuffer& outgoing() const { return send_request_ ? request_ : wire_out_; }
+    size_t outgoing_bytes() const {
+        return send_request_ ? request_.size() + body_.size() : wire_out_.size();
+    }
     void handle_bytes(const char* data, size_t bytes);
     void parse_response(bool eof);
     void fail(Errc code, const char* format, ...) __attribute__((format(printf, 3, 4)));
@@ -136,8 +149,14 @@ class ClientConn {
     bool has_deferred_error_ = false;
     Error deferred_error_;
     bool deferred_start_ = false;  ///< start() was called during that callback
+    /// deferred_error_ waits for the send reading body_ to complete (then it is delivered).
+    bool awaiting_send_ = false;
     size_t sent_ = 0;
     ByteBuffer request_;
+    std::string_view body_;        ///< set_body(): sent after request_ on plain TCP
+    bool body_in_flight_ = false;  ///< the send in flight is a gathered one reading body_
+    iovec iov_[2] = {};            ///< the gathered send in flight (head rest, body rest)
+    msghdr message_ = {};
     ByteBuffer wire_out_;        ///< TLS records to send (plain TCP sends request_ itself)
     bool send_request_ = false;  ///< outgoing() is request_ (set by begin_send)
     ByteBuffer in_;

@@ -53,10 +53,9 @@ constexpr size_t length_field_bytes =
     content_length_prefix.size() + content_length_digits_max + head_end.size();
 
 /// Writes the decimal body length right-aligned into the placeholder before `mark`.
-void patch_length(ByteBuffer& out, size_t mark) {
+void patch_length(ByteBuffer& out, size_t mark, size_t body) {
     if (out.overflowed()) return;  // incomplete message: the caller must not send it
     EM_ASSERT(mark >= length_field_bytes && mark <= out.size());
-    size_t body = out.size() - mark;
     char* digits_end = out.data() + mark - head_end.size();
     size_t n = 0;
     do {
@@ -134,7 +133,7 @@ size_t begin_response(ByteBuffer& out, int status, std::string_view content_type
 }
 
 void end_response(ByteBuffer& out, size_t mark) {
-    patch_length(out, mark);
+    patch_length(out, mark, out.size() - mark);
 }
 
 void write_response(ByteBuffer& out, int status, std::string_view content_type,
@@ -146,7 +145,7 @@ void write_response(ByteBuffer& out, int status, std::string_view content_type,
     }
     size_t mark = write_response_head(out, status, content_type, keep_alive, true);
     out.append(body);
-    patch_length(out, mark);
+    patch_length(out, mark, out.size() - mark);
 }
 
 void write_continue(ByteBuffer& out) {
@@ -189,7 +188,12 @@ size_t begin_request(ByteBuffer& out, std::string_view method, std::string_view 
 }
 
 void end_request(ByteBuffer& out, size_t mark) {
-    patch_length(out, mark);
+    patch_length(out, mark, out.size() - mark);
+}
+
+void end_request_head(ByteBuffer& out, size_t mark, size_t body_bytes) {
+    EM_ASSERT(out.overflowed() || out.size() == mark);
+    patch_length(out, mark, body_bytes);
 }
 
 const char* status_reason(int status) {

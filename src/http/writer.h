@@ -43,6 +43,9 @@ size_t begin_request(ByteBuffer& out, std::string_view method, std::string_view 
                      std::string_view content_type);
 /// Patches Content-Length with the bytes appended since begin_request returned `mark`.
 void end_request(ByteBuffer& out, size_t mark);
+/// Ends a request head written by begin_request whose body of `body_bytes` is sent from
+/// elsewhere (ClientConn::set_body): nothing is appended after `mark`.
+void end_request_head(ByteBuffer& out, size_t mark, size_t body_bytes);
 
 /// Reason phrase of a status code ("OK", "Request Header Fields Too Large"); "Unknown" if unknown.
 const char* status_reason(int status);

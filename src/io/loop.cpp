@@ -213,6 +213,12 @@ void Loop::send(Completion* c, int fd, const void* data, size_t bytes) {
     io_uring_sqe_set_data(sqe, c);
 }
 
+void Loop::sendmsg(Completion* c, int fd, const msghdr* message) {
+    io_uring_sqe* sqe = get_sqe();
+    io_uring_prep_sendmsg(sqe, fd, message, MSG_NOSIGNAL);
+    io_uring_sqe_set_data(sqe, c);
+}
+
 void Loop::connect(Completion* c, int fd, const sockaddr* address, socklen_t address_bytes) {
     io_uring_sqe* sqe = get_sqe();
     io_uring_prep_connect(sqe, fd, address, address_bytes);

@@ -144,6 +144,9 @@ class Loop {
     /// Multishot recv into the provided-buffer ring: each completion has a buffer id.
     void recv_multishot(Completion* c, int fd);
     void send(Completion* c, int fd, const void* data, size_t bytes);
+    /// A gathered send: `message` (and the iovecs and bytes it points to) must stay valid until
+    /// the completion arrives, which may be after a cancel of it was asked for.
+    void sendmsg(Completion* c, int fd, const msghdr* message);
     void connect(Completion* c, int fd, const sockaddr* address, socklen_t address_bytes);
     /// Asynchronous close (the completion may be nullptr: nobody waits for it).
     void close(Completion* c, int fd);

@@ -82,13 +82,15 @@ bool Node::start(Exchange& ex, Call& call) {
     const http::Endpoint& ep = options_.endpoint;
     size_t mark = http::begin_request(out, "POST", ep.host_header, ep.target,
                                       signer_.bearer_token(wall_s()), "application/json");
-    out.append(call.body);
-    http::end_request(out, mark);
-    if (out.overflowed()) {
+    // The body is not copied: the connection sends it from the caller's buffer, which stays
+    // valid until the callback (Call::body), and calls back only once no send reads it.
+    http::end_request_head(out, mark, call.body.size());
+    if (out.overflowed() || call.body.size() > out.bytes_max() - out.size()) {
         out.clear();
         fail_later(call, Error(Errc::too_large, "request exceeds the upstream buffer limit"));
         return false;
     }
+    ex.conn_.set_body(call.body);
     ex.call_ = &call;
     call.sent_ns = mono_ns();  // fresh: the loop's turn time can be long past after parsing
     ex.conn_.start(&ex, call.deadline_ns);

@@ -359,5 +359,124 @@ TEST_F(Fixture, ShutdownLetsInFlightRequestsFinish) {
         *loop, [&] { return server.connections() == 0; }, 5000));
 }
 
+// The body named with set_body() is sent from the caller's buffer (a gathered send after the
+// head): what arrives is the same as a copied body, on fresh and kept-alive connections.
+TEST_F(Fixture, SetBodyIsSentFromTheCallersBuffer) {
+    start();
+    ClientConn conn(*loop, endpoint, Limits{}, 1000);
+    test::CloseAtExit close_conn_at_exit{*loop, conn};
+    Outcome outcome;
+    std::string big(3 << 20, 'x');
+    for (size_t i = 0; i < big.size(); i += 7) big[i] = static_cast<char>('a' + i % 26);
+    for (std::string_view body : {std::string_view(big), std::string_view("small"),
+                                  std::string_view(big).substr(1000, 70000)}) {
+        size_t mark =
+            begin_request(conn.request(), "POST", endpoint.host_header, "/", "", "text/plain");
+        end_request_head(conn.request(), mark, body.size());
+        conn.set_body(body);
+        int before = outcome.done;
+        conn.start(&outcome, loop->now_ns() + 5'000'000'000ull);
+        ASSERT_TRUE(run_until(
+            *loop, [&] { return outcome.done > before; }, 10'000));
+        ASSERT_EQ(outcome.error, Errc::ok) << outcome.error_text;
+        EXPECT_TRUE(outcome.body == "echo:" + std::string(body)) << body.size();
+    }
+    EXPECT_EQ(conn.reuse_count(), 3u);
+}
+
+/// Records whether a send still read the body when the callback came, and frees the body
+/// there, as the pipeline does when a call ends.
+struct BodyOutcome : ClientCallback {
+    int done = 0;
+    bool body_in_flight_at_callback = true;
+    Errc error = Errc::ok;
+    std::string error_text;
+    std::string* body = nullptr;
+    void on_response(ClientConn& conn, const Response*, const Error* e) override {
+        done++;
+        body_in_flight_at_callback = conn.body_in_flight();
+        error = e ? e->code() : Errc::ok;
+        error_text = e ? std::string(e->message()) : "";
+        *body = std::string();  // freed: the kernel must not read it any more
+        body->shrink_to_fit();
+    }
+};
+
+/// A listening socket that accepts (or not) and never reads: a peer that stalls mid-request.
+struct StalledPeer {
+    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    uint16_t port = 0;
+    StalledPeer() {
+        sockaddr_in a{};
+        a.sin_family = AF_INET;
+        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        int small = 4096;
+        ::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
+        EXPECT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+        EXPECT_EQ(::listen(fd, 4), 0);
+        socklen_t n = sizeof a;
+        ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &n);
+        port = ntohs(a.sin_port);
+    }
+    ~StalledPeer() { ::close(fd); }
+};
+
+void send_stalled(io::Loop& loop, uint16_t port, std::string_view head_target, BodyOutcome& outcome,
+                  uint64_t timeout_ms) {
+    Endpoint ep;
+    ep.address = *io::resolve("127.0.0.1:" + std::to_string(port));
+    ep.host_header = "127.0.0.1";
+    ClientConn conn(loop, ep, Limits{}, 1000);
+    test::CloseAtExit close_conn_at_exit{loop, conn};
+    std::string body(48u << 20, 'b');  // more than every socket buffer on the way holds
+    outcome.body = &body;
+    size_t mark = begin_request(conn.request(), "POST", ep.host_header, head_target, "", "");
+    end_request_head(conn.request(), mark, body.size());
+    conn.set_body(body);
+    conn.start(&outcome, loop.now_ns() + timeout_ms * 1'000'000ull);
+    ASSERT_TRUE(run_until(
+        loop, [&] { return outcome.done == 1; }, 10'000));
+}
+
+// A call that times out while its body is still being sent: the callback (after which the
+// owner frees the body) waits for the cancelled send's completion.
+TEST(ClientBody, TimeoutMidSendWaitsForTheSend) {
+    auto loop = test::make_loop();
+    StalledPeer peer;  // never accepts: the kernel completes the handshake, nobody reads
+    BodyOutcome outcome;
+    send_stalled(*loop, peer.port, "/", outcome, 100);
+    EXPECT_EQ(outcome.error, Errc::timeout) << outcome.error_text;
+    EXPECT_FALSE(outcome.body_in_flight_at_callback);
+}
+
+// An answer that comes before the body was all sent (an error status): the send still reads
+// the body, so the answer becomes an error naming what happened, told once the send is done.
+TEST(ClientBody, EarlyAnswerWaitsForTheSend) {
+    auto loop = test::make_loop();
+    StalledPeer peer;
+    std::atomic<bool> stop{false};
+    std::thread answerer([&] {
+        int c = ::accept(peer.fd, nullptr, nullptr);
+        if (c < 0) return;
+        char head[4096];
+        ssize_t n = ::recv(c, head, sizeof head, 0);  // the head (and a little body), no more
+        (void)n;
+        std::string_view answer =
+            "HTTP/1.1 413 Content Too Large\r\nContent-Length: 0\r\nConnection: keep-alive\r\n\r\n";
+        (void)::send(c, answer.data(), answer.size(), MSG_NOSIGNAL);
+        while (!stop) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+        ::close(c);
+    });
+    BodyOutcome outcome;
+    send_stalled(*loop, peer.port, "/", outcome, 5000);
+    stop = true;
+    answerer.join();
+    EXPECT_EQ(outcome.error, Errc::invalid_input) << outcome.error_text;
+    EXPECT_NE(outcome.error_text.find("answered HTTP 413 before the whole request was sent"),
+              std::string::npos)
+        << outcome.error_text;
+    EXPECT_FALSE(outcome.body_in_flight_at_callback);
+}
+
 }  // namespace
 }  // namespace em::http
