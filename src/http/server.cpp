@@ -1,5 +1,6 @@
 #include "http/server.h"
 
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -73,9 +74,10 @@ bool ConnRef::valid() const {
     return conn && conn->generation_ == generation && conn->state_ == ServerConn::State::handling;
 }
 
-RequestBuffers::RequestBuffers(const Limits& limits)
+RequestBuffers::RequestBuffers(const Limits& limits, size_t answer_bytes_max)
     : in(input_bytes_max(limits), conn_buffer_initial_bytes),
-      out(limits.body_bytes_max + 65536, conn_buffer_initial_bytes),
+      out((answer_bytes_max ? answer_bytes_max : limits.body_bytes_max) + 65536,
+          conn_buffer_initial_bytes),
       parser(limits) {}
 
 ServerConn::ServerConn() {
@@ -470,6 +472,15 @@ void ServerConn::on_timer(io::Timer* t) {
     }
 }
 
+void ServerConn::drop(bool reset) {
+    if (state_ != State::handling) return;
+    if (reset) {
+        linger l{1, 0};  // the close then sends RST instead of FIN
+        ::setsockopt(fd_, SOL_SOCKET, SO_LINGER, &l, sizeof l);
+    }
+    begin_close();
+}
+
 void ServerConn::begin_close() {
     if (state_ == State::closing || state_ == State::free) return;
     if (state_ == State::handling) {
@@ -636,7 +647,8 @@ int Server::dequeue_admit() {
 std::unique_ptr<RequestBuffers> Server::lend_buffers() {
     buffers_lent_++;
     buffers_lent_peak_ = std::max(buffers_lent_peak_, buffers_lent_);
-    if (spare_buffers_.empty()) return std::make_unique<RequestBuffers>(config_.limits);
+    if (spare_buffers_.empty())
+        return std::make_unique<RequestBuffers>(config_.limits, config_.answer_bytes_max);
     std::unique_ptr<RequestBuffers> buffers = std::move(spare_buffers_.back());
     spare_buffers_.pop_back();
     return buffers;

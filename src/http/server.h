@@ -55,7 +55,8 @@ class ServerConn;
 /// What a connection holds only while it has a request: the bytes received, the answer being
 /// written and sent, and the parser (with its header array). Lent by the Server's pool.
 struct RequestBuffers {
-    explicit RequestBuffers(const Limits& limits);
+    /// answer_bytes_max: the largest answer (0: limits.body_bytes_max).
+    explicit RequestBuffers(const Limits& limits, size_t answer_bytes_max = 0);
     ByteBuffer in;
     ByteBuffer out;
     RequestParser parser;
@@ -105,6 +106,8 @@ struct ServerConfig {
     /// Read each accepted connection's peer address (getpeername, once per connection) for
     /// ServerConn::peer(): the sync role tells consensus clients apart by it.
     bool record_peer = false;
+    /// The largest answer a handler may write into out() (0: limits.body_bytes_max).
+    size_t answer_bytes_max = 0;
 };
 
 /// A checked reference to a connection for answering later: valid() turns false when the
@@ -124,6 +127,11 @@ class ServerConn {
     void send();
     /// Convenience: a whole response with a body.
     void respond(int status, std::string_view content_type, std::string_view body);
+    /// A fault, not an answer: closes the connection of the request being handled without
+    /// answering it, with a FIN, or with a RST when `reset` (SO_LINGER 0). For test doubles
+    /// that must misbehave on purpose (the mock EL's close and reset rules); a real handler
+    /// always answers. Counted as aborted; outstanding ConnRefs turn invalid.
+    void drop(bool reset);
     /// Keep-alive of the current request (write it into the response head).
     bool keep_alive() const { return keep_alive_; }
     /// Time the current request became complete (loop clock).
