@@ -99,6 +99,11 @@ struct LeaseTimings {
     uint32_t acquire_defer_ms = 3'000;     ///< a lower-ranked host waits this long for a better one
 };
 
+/// The lease back-ends: EtcdLease (validator/etcd_lease.h) and PeerLease (validator/peer_lease.h).
+/// Their declarations and acquire paths look alike (the same overrides, acquiring flags, then
+/// pump()), which `duplicates` lists; the states they drive do not (an etcd lease and its
+/// revisions; a two-guard record with epochs, stored durably). They stay apart on purpose:
+/// a shared base would couple two protocols for the sake of a few lines of flags.
 class Lease {
   public:
     virtual ~Lease() = default;
