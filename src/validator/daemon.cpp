@@ -1,7 +1,6 @@
 #include "validator/daemon.h"
 
 #include <fcntl.h>
-#include <sys/inotify.h>
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -18,6 +17,7 @@
 #include "http/server.h"
 #include "http/writer.h"
 #include "io/file.h"
+#include "io/file_watch.h"
 #include "validator/etcd_lease.h"
 #include "validator/peer_lease.h"
 #include "validator/permit.h"
@@ -147,12 +147,8 @@ class ValidatorGuard::Impl final : public GuardIo,
     JsonParser watch_parser_{64 * 1024};
     ByteBuffer state_out_{64 * 1024, 1024};
     ByteBuffer record_out_{record_bytes_max, 256};
-    int inotify_fd_ = -1;
-    alignas(inotify_event) char inotify_buf_[4096];
-    io::Completion inotify_read_{};
-    bool inotify_armed_ = false;
+    io::FileWatch state_watch_;  ///< the validator's state file, written whole by CometBFT
     bool watch_again_ = false;
-    std::string state_name_;
 
     // Health probes.
     struct ProbeCallback : http::ClientCallback {
@@ -219,8 +215,6 @@ class ValidatorGuard::Impl final : public GuardIo,
     Result<void> open_files();
     Result<void> open_network();
     Result<void> open_lease();
-    void arm_watch();
-    void on_watch_event(int32_t result);
     void start_watch_read();
     void start_probe();
     void on_probe_answer(const http::Response* r, const Error* e);
@@ -292,19 +286,13 @@ Result<void> ValidatorGuard::Impl::open_files() {
     EM_TRY_VOID(state_writer_.open(loop_, config_.state_file, config_.state_file_bytes_max));
     EM_TRY_VOID(state_reader_.open(loop_, config_.state_file, config_.state_file_bytes_max));
     EM_TRY_VOID(watch_reader_.open(loop_, config_.state_file, config_.state_file_bytes_max));
-    size_t slash = config_.state_file.rfind('/');
-    std::string dir = slash == std::string::npos ? "." : config_.state_file.substr(0, slash);
-    state_name_ = config_.state_file.substr(slash == std::string::npos ? 0 : slash + 1);
-    inotify_fd_ = inotify_init1(IN_CLOEXEC);
-    if (inotify_fd_ < 0) return Unexpected(Error::sys(errno, "inotify_init1"));
-    if (inotify_add_watch(inotify_fd_, dir.c_str(), IN_CLOSE_WRITE | IN_MOVED_TO) < 0) {
-        return Unexpected(Error::sys(errno, "inotify_add_watch " + dir));
-    }
-    inotify_read_.fn = [](io::Completion* c, int32_t result, uint32_t) {
-        static_cast<Impl*>(c->owner)->on_watch_event(result);
-    };
-    inotify_read_.owner = this;
-    return {};
+    return state_watch_.open(
+        loop_, config_.state_file,
+        [](void* ctx) {
+            auto* self = static_cast<Impl*>(ctx);
+            if (!self->shutting_down_) self->start_watch_read();
+        },
+        this);
 }
 
 Result<void> ValidatorGuard::Impl::open_network() {
@@ -426,7 +414,7 @@ Result<void> ValidatorGuard::Impl::open() {
 
 void ValidatorGuard::Impl::start() {
     started_ = true;
-    arm_watch();
+    state_watch_.arm();
     core_.start();
     loop_.timer_start(&tick_timer_, loop_.now_ns() + ms_to_ns(config_.tick_ms));
     loop_.timer_start(&probe_timer_, loop_.now_ns());
@@ -443,7 +431,7 @@ void ValidatorGuard::Impl::shutdown() {
     if (shutting_down_) return;
     shutting_down_ = true;
     shutdown_deadline_ns_ = em::mono_ns() + ms_to_ns(shutdown_wait_ms);
-    if (inotify_armed_) loop_.cancel(&inotify_read_);
+    state_watch_.cancel();
     core_.shutdown();
 }
 
@@ -451,7 +439,7 @@ bool ValidatorGuard::Impl::done() {
     if (!shutting_down_) return false;
     bool quiet = (!peer_conn_ || !peer_conn_->busy()) && (!etcd_conn_ || !etcd_conn_->busy()) &&
                  !state_writer_.busy() && !record_writer_.busy() && !state_reader_.busy() &&
-                 !watch_reader_.busy() && !inotify_armed_;
+                 !watch_reader_.busy() && !state_watch_.armed();
     if (core_.done() && quiet) return true;
     // A validator that cannot be stopped keeps us here: leaving would release nothing, but the
     // operator must see it. Everything else is bounded.
@@ -523,25 +511,6 @@ void ValidatorGuard::Impl::write_record(const GuardRecord& record) {
         Error e = started.error();
         peer_->on_record_written(&e);
     }
-}
-
-void ValidatorGuard::Impl::arm_watch() {
-    inotify_armed_ = true;
-    loop_.read(&inotify_read_, inotify_fd_, inotify_buf_, sizeof inotify_buf_, 0);
-}
-
-void ValidatorGuard::Impl::on_watch_event(int32_t result) {
-    inotify_armed_ = false;
-    if (result == -ECANCELED || shutting_down_) return;
-    bool ours = false;
-    for (int32_t at = 0;
-         result > 0 && at + static_cast<int32_t>(sizeof(inotify_event)) <= result;) {
-        auto* ev = reinterpret_cast<inotify_event*>(inotify_buf_ + at);
-        if (ev->len > 0 && state_name_ == ev->name) ours = true;
-        at += static_cast<int32_t>(sizeof(inotify_event) + ev->len);
-    }
-    if (ours) start_watch_read();
-    arm_watch();
 }
 
 void ValidatorGuard::Impl::start_watch_read() {
@@ -892,9 +861,8 @@ ValidatorGuard::~ValidatorGuard() {
     Impl& i = *impl_;
     i.loop_.timer_cancel(&i.tick_timer_);
     i.loop_.timer_cancel(&i.probe_timer_);
-    // shutdown() + done() cancelled the inotify read; without them the loop must be destroyed
-    // right after this object (its ring is torn down without delivering completions).
-    if (i.inotify_fd_ >= 0) ::close(i.inotify_fd_);
+    // shutdown() + done() cancelled the state file watch; without them the loop must be
+    // destroyed right after this object (its ring is torn down without delivering completions).
     if (i.process_) i.process_->kill_all();
 }
 

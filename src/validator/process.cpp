@@ -1,9 +1,6 @@
 #include "validator/process.h"
 
-#include <fcntl.h>
 #include <signal.h>  // NOLINT(modernize-deprecated-headers): POSIX sigaction, kill, sigset_t
-#include <sys/prctl.h>
-#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -12,6 +9,7 @@
 #include "base/assert.h"
 #include "base/clock.h"
 #include "base/log.h"
+#include "io/child.h"
 
 namespace em::validator {
 
@@ -21,24 +19,7 @@ Result<pid_t> spawn_process(const char* const* argv, int inherit_fd) {
     if (pid < 0) return Unexpected(Error::sys(errno, "fork"));
     if (pid == 0) {
         // Child: async-signal-safe calls only until exec.
-        setpgid(0, 0);
-        prctl(PR_SET_PDEATHSIG, SIGKILL);
-        if (getppid() != parent) _exit(127);  // the guard died before prctl took effect
-        sigset_t none;
-        sigemptyset(&none);
-        sigprocmask(SIG_SETMASK, &none, nullptr);
-        signal(SIGPIPE, SIG_DFL);
-        unsigned first_closed = 3;
-        if (inherit_fd >= 0) {
-            // dup2 gives fd 3 without close-on-exec; on fd 3 itself, clear the flag.
-            if (inherit_fd == 3) {
-                fcntl(3, F_SETFD, 0);
-            } else if (dup2(inherit_fd, 3) != 3) {
-                _exit(127);
-            }
-            first_closed = 4;
-        }
-        syscall(SYS_close_range, first_closed, ~0u, 0u);
+        io::prepare_child(parent, inherit_fd);
         execv(argv[0], const_cast<char* const*>(argv));
         _exit(127);
     }

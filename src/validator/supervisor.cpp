@@ -2,9 +2,7 @@
 
 #include <poll.h>
 #include <signal.h>  // NOLINT(modernize-deprecated-headers): POSIX sigaction, kill, sigset_t
-#include <sys/prctl.h>
 #include <sys/signalfd.h>
-#include <sys/syscall.h>
 #include <sys/timerfd.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -17,6 +15,7 @@
 #include <string_view>
 
 #include "base/clock.h"
+#include "io/child.h"
 #include "validator/permit.h"
 
 namespace em::validator {
@@ -87,13 +86,7 @@ int parse(int argc, char** argv, Options& o) {
 
 /// Child side of the fork: its own process group, dies with us, then exec.
 [[noreturn]] void exec_validator(char** command, pid_t supervisor) {
-    setpgid(0, 0);
-    prctl(PR_SET_PDEATHSIG, SIGKILL);
-    if (getppid() != supervisor) _exit(127);  // we died before prctl took effect
-    sigset_t none;
-    sigemptyset(&none);
-    sigprocmask(SIG_SETMASK, &none, nullptr);
-    syscall(SYS_close_range, 3u, ~0u, 0u);
+    io::prepare_child(supervisor, -1);
     execvp(command[0], command);
     _exit(127);
 }
