@@ -13,8 +13,8 @@
 #include <string>
 
 #include "alloc_counter.h"
-#include "app/payload_example.h"
 #include "base/buffer.h"
+#include "commands/payload_example.h"
 #include "engine/payload_status.h"
 #include "engine/vote.h"
 #include "eth/verify.h"
@@ -75,12 +75,12 @@ BENCHMARK(BM_ParseEthBlockNumber);
 enum class Stage { parse, decode, hash };
 
 void new_payload_front(benchmark::State& state, Stage stage) {
-    em::app::ExampleOptions options;
+    em::commands::ExampleOptions options;
     options.version = 4;
     options.txs = static_cast<uint32_t>(state.range(0));
     options.tx_bytes = 200;
     em::ByteBuffer body(64u << 20);
-    if (!em::app::write_payload_examples(options, body)) {
+    if (!em::commands::write_payload_examples(options, body)) {
         state.SkipWithError("payload-example");
         return;
     }

@@ -21,13 +21,13 @@
 
 #include "app/config.h"
 #include "app/daemon.h"
-#include "app/payload_example.h"
-#include "app/tokens_service.h"
-#include "app/top.h"
-#include "app/tune.h"
 #include "base/buffer.h"
 #include "base/cpu.h"
 #include "base/log.h"
+#include "commands/payload_example.h"
+#include "commands/tokens_service.h"
+#include "commands/top.h"
+#include "commands/tune.h"
 #include "eth/blockhash_tool.h"
 #include "eth/keccak/keccak.h"
 #include "io/loop.h"
@@ -121,11 +121,13 @@ int main(int argc, char** argv) {
         if (command == "blockhash") return run_blockhash(argc, argv);
         if (command == "check-config") return run_check_config(argc, argv);
         if (command == "tune") return em::tune_main(argc - 1, argv + 1, stdout, stderr);
-        if (command == "payload-example") return em::app::payload_example_main(argc - 1, argv + 1);
+        if (command == "payload-example")
+            return em::commands::payload_example_main(argc - 1, argv + 1);
         if (command == "validator") return em::validator::validator_main(argc - 1, argv + 1);
         if (command == "validator-run") return em::validator::supervisor_main(argc - 1, argv + 1);
-        if (command == "top") return em::app::top_main(argc - 1, argv + 1);
-        if (command == "tokens-service") return em::app::tokens_service_main(argc - 1, argv + 1);
+        if (command == "top") return em::commands::top_main(argc - 1, argv + 1);
+        if (command == "tokens-service")
+            return em::commands::tokens_service_main(argc - 1, argv + 1);
     }
     em::app::Config config;
     auto outcome = em::app::load(argc, argv, config);

@@ -11,7 +11,7 @@
 #include <vector>
 
 #include "alloc_counter.h"
-#include "app/payload_example.h"
+#include "commands/payload_example.h"
 #include "fixture.h"
 #include "pipeline/core.h"
 
@@ -62,10 +62,10 @@ std::string padded(const std::string& s) {
 }
 
 std::vector<Exchange> build_exchanges() {
-    app::ExampleOptions options;
+    commands::ExampleOptions options;
     options.count = payloads;
     ByteBuffer out;
-    EXPECT_TRUE(app::write_payload_examples(options, out));
+    EXPECT_TRUE(commands::write_payload_examples(options, out));
     simdjson::dom::parser parser;
     simdjson::dom::element all = parser.parse(out.data(), out.size());
     std::vector<Exchange> exchanges;

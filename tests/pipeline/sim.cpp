@@ -11,8 +11,8 @@
 #include <memory>
 #include <queue>
 
-#include "app/payload_example.h"
 #include "base/log.h"
+#include "commands/payload_example.h"
 #include "engine/methods.h"
 #include "pipeline/core.h"
 #include "pipeline/mux_policy.h"
@@ -44,7 +44,7 @@ std::string minified(simdjson::dom::element e) {
 }
 
 void add_generated(Corpus& c, uint8_t version, uint64_t seed) {
-    app::ExampleOptions o;
+    commands::ExampleOptions o;
     o.version = version;
     o.txs = 3;
     o.tx_bytes = 40;
@@ -52,7 +52,7 @@ void add_generated(Corpus& c, uint8_t version, uint64_t seed) {
     o.count = 6;
     o.seed = seed;
     ByteBuffer out(1 << 24, 4096);
-    if (!app::write_payload_examples(o, out)) return;
+    if (!commands::write_payload_examples(o, out)) return;
     simdjson::dom::parser parser;
     simdjson::dom::element root;
     if (parser.parse(out.data(), out.size()).get(root)) return;

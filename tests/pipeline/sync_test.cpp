@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "app/payload_example.h"
+#include "commands/payload_example.h"
 #include "fixture.h"
 #include "pipeline/core.h"
 #include "pipeline/sync_policy.h"
@@ -227,13 +227,13 @@ struct FakeShell final : Shell {
 };
 
 std::string example_payload(uint64_t id, uint64_t seed) {
-    app::ExampleOptions o;
+    commands::ExampleOptions o;
     o.version = 3;
     o.txs = 3;
     o.seed = seed;
     o.first_number = 1000 + seed;
     ByteBuffer out(1u << 20);
-    EXPECT_TRUE(app::write_payload_examples(o, out));
+    EXPECT_TRUE(commands::write_payload_examples(o, out));
     std::string text(out.view());
     // The request's id is 1: give each copy its own.
     size_t at = text.find("\"id\":1,");

@@ -1,4 +1,4 @@
-#include "app/top.h"
+#include "commands/top.h"
 
 #include <fcntl.h>
 #include <poll.h>
@@ -26,7 +26,7 @@
 #include "http/blocking_client.h"
 #include "io/socket.h"
 
-namespace em::app {
+namespace em::commands {
 
 // ---------------------------------------------------------------------------------------------
 // Parsing
@@ -905,4 +905,4 @@ int top_main(int argc, char** argv) {
     return o.once ? run_once(client, o, style) : run_live(client, o, style);
 }
 
-}  // namespace em::app
+}  // namespace em::commands

@@ -1,5 +1,5 @@
 // `enginemux tune`: see tune.h for the commands, the profile format and the exit codes.
-#include "app/tune.h"
+#include "commands/tune.h"
 
 #include <dirent.h>
 #include <fcntl.h>

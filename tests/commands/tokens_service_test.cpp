@@ -8,10 +8,10 @@
 #include <string>
 #include <vector>
 
-#include "app/tokens_service.h"
+#include "commands/tokens_service.h"
 #include "http/base64url.h"
 
-namespace em::app {
+namespace em::commands {
 namespace {
 
 const std::string hex_a = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdee";
@@ -190,4 +190,4 @@ TEST(TokensMinter, WithoutAClientIdTheTokensHaveNoIdClaim) {
 }
 
 }  // namespace
-}  // namespace em::app
+}  // namespace em::commands

@@ -1,14 +1,14 @@
 // `enginemux top`'s model without a daemon or a terminal: /status and /metrics bodies in the
 // admin API's shapes in, frames out. The end-to-end checks (a real daemon, tmux) are in
 // tests/integration (ops_test.cpp, top_tmux_test.py).
-#include "app/top.h"
+#include "commands/top.h"
 
 #include <gtest/gtest.h>
 
 #include <cmath>
 #include <string>
 
-namespace em::app {
+namespace em::commands {
 namespace {
 
 std::string status_json(const std::string& el3_state, uint32_t el1_us, uint64_t el3_dis) {
@@ -237,4 +237,4 @@ TEST(Top, SyncRoleShowsTheClientsAndWhichOneIsFollowed) {
 }
 
 }  // namespace
-}  // namespace em::app
+}  // namespace em::commands

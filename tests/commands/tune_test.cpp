@@ -1,6 +1,6 @@
-// Tests for `enginemux tune` (src/app/tune.cpp): profile parsing, value comparison, --check
+// Tests for `enginemux tune` (src/commands/tune.cpp): profile parsing, value comparison, --check
 // against a fake /proc/sys tree, --apply into a temporary sysctl.d directory, root refusal.
-#include "app/tune.h"
+#include "commands/tune.h"
 
 #include <gtest/gtest.h>
 #include <sys/stat.h>

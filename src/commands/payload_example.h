@@ -11,7 +11,7 @@
 #include "base/buffer.h"
 #include "base/result.h"
 
-namespace em::app {
+namespace em::commands {
 
 struct ExampleOptions {
     uint8_t version = 4;        ///< engine_newPayloadV<version>, 1..4
@@ -29,4 +29,4 @@ Result<void> write_payload_examples(const ExampleOptions& options, ByteBuffer& o
 /// The subcommand: argv[0] = "payload-example"; prints to stdout. Exit 0 or 2 (bad flags).
 int payload_example_main(int argc, char** argv);
 
-}  // namespace em::app
+}  // namespace em::commands

@@ -25,7 +25,7 @@
 #include "base/result.h"
 #include "http/jwt.h"
 
-namespace em::app {
+namespace em::commands {
 
 /// Entries in one secrets file. Their headers must fit nginx's proxy_buffer_size (4 KiB by
 /// default: 16 tokens with short names do, ~160 bytes each; with 63-character names and ids,
@@ -78,4 +78,4 @@ const char* tokens_usage_text();
 /// it accepts, runs until SIGINT/SIGTERM. Exit 0, 1 (cannot run) or 2 (bad flags or file).
 int tokens_service_main(int argc, char** argv);
 
-}  // namespace em::app
+}  // namespace em::commands

@@ -29,7 +29,7 @@
 
 #include "base/result.h"
 
-namespace em::app {
+namespace em::commands {
 
 /// One node as one refresh saw it.
 struct TopNode {
@@ -143,4 +143,4 @@ size_t top_columns(std::string_view text);
 /// (--once), 2 on usage errors.
 int top_main(int argc, char** argv);
 
-}  // namespace em::app
+}  // namespace em::commands

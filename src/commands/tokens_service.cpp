@@ -1,4 +1,4 @@
-#include "app/tokens_service.h"
+#include "commands/tokens_service.h"
 
 #include <fcntl.h>
 #include <unistd.h>
@@ -17,7 +17,7 @@
 #include "io/signals.h"
 #include "io/socket.h"
 
-namespace em::app {
+namespace em::commands {
 
 namespace {
 
@@ -309,4 +309,4 @@ int tokens_service_main(int argc, char** argv) {
     return 0;
 }
 
-}  // namespace em::app
+}  // namespace em::commands

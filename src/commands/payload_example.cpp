@@ -1,4 +1,4 @@
-#include "app/payload_example.h"
+#include "commands/payload_example.h"
 
 #include <cstdio>
 #include <cstring>
@@ -13,7 +13,7 @@
 #include "eth/header.h"
 #include "eth/payload.h"
 
-namespace em::app {
+namespace em::commands {
 
 namespace {
 
@@ -217,4 +217,4 @@ int payload_example_main(int argc, char** argv) {
     return 0;
 }
 
-}  // namespace em::app
+}  // namespace em::commands
