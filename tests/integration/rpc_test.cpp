@@ -8,7 +8,8 @@
 //  - over a budget: 429 with Retry-After and a JSON-RPC error under each id; an unknown API key
 //    is 401 naming the problem;
 //  - a finalized block and eth_chainId are answered from the cache without touching an EL;
-//  - bad input is answered as on the engine listener (413, 431, -32700, -32600).
+//  - bad input is answered as on the engine listener (413, 431, -32700, -32600);
+//  - beside the mux (--rpc-listen) the same nodes serve both, the CL's listener unchanged.
 // No assertion depends on timing: waits poll for a state with a generous limit.
 #include <gtest/gtest.h>
 #include <signal.h>
@@ -43,8 +44,11 @@ struct RpcFixture : ::testing::Test {
     std::vector<std::unique_ptr<MockEl>> els;
     std::unique_ptr<Daemon> daemon;
 
-    /// Three ELs (heads 100, 100, 90) and the daemon in the rpc role with `table` in its file.
-    void start(const std::string& table) {
+    uint16_t rpc_port = 0;  ///< the rpc listener's (the daemon's port in the rpc role)
+
+    /// Three ELs (heads 100, 100, 90) and the daemon in the rpc role with `table` in its file
+    /// (`args`: in place of --role rpc).
+    void start(const std::string& table, std::vector<std::string> args = {"--role", "rpc"}) {
         for (int i = 1; i <= 3; i++) {
             std::string head = i == 3 ? "90" : "100";
             els.push_back(std::make_unique<MockEl>(dir, "el" + std::to_string(i),
@@ -52,9 +56,17 @@ struct RpcFixture : ::testing::Test {
         }
         std::string config = dir.write(
             "rpc.toml", "[limits]\nbody_bytes_max = 65536\nheader_bytes_max = 4096\n" + table);
+        args.insert(args.end(), {"--config", config});
         daemon = std::make_unique<Daemon>(
-            dir, std::vector<MockEl*>{els[0].get(), els[1].get(), els[2].get()},
-            std::vector<std::string>{"--role", "rpc", "--config", config});
+            dir, std::vector<MockEl*>{els[0].get(), els[1].get(), els[2].get()}, args);
+        // "rpc listener on 127.0.0.1:PORT (...)"
+        std::string line = daemon->process->wait_for_line("rpc listener on");
+        size_t at = line.find("rpc listener on ");
+        size_t colon = at == std::string::npos ? at : line.find(':', at + 16);
+        rpc_port = colon == std::string::npos
+                       ? 0
+                       : static_cast<uint16_t>(std::atoi(line.c_str() + colon + 1));
+        ASSERT_NE(rpc_port, 0) << line;
         wait_for_heads();
     }
     /// Until /status shows every EL's probed head (and finalized block): the routing rule
@@ -76,9 +88,25 @@ struct RpcFixture : ::testing::Test {
     }
     HttpReply post(const std::string& body, const std::string& target = "/",
                    const std::string& bearer = "") {
-        return http_request(daemon->port, "POST", target, body, bearer);
+        return http_request(rpc_port, "POST", target, body, bearer);
     }
 };
+
+TEST_F(RpcFixture, BesideTheMuxTheRpcListenerServesReadsWithoutAJwtOnTheSameNodes) {
+    start("", {"--rpc-listen", "127.0.0.1:0"});
+    ASSERT_NE(rpc_port, daemon->port);
+    HttpReply read = post(request("1", "eth_blockNumber"));
+    EXPECT_EQ(read.body, R"({"jsonrpc":"2.0","id":1,"result":"0x64"})");
+    // The CL's side works as before (the mocks' heads move to the payload's block).
+    EXPECT_EQ(status_of(daemon->call(payload_request(3, 2))), "\"VALID\"");
+    HttpReply no_jwt =
+        http_request(daemon->port, "POST", "/", request("2", "eth_blockNumber"), "", 15000);
+    EXPECT_EQ(no_jwt.status, 401) << "the CL's listener still wants its JWT";
+    std::string s = daemon->admin("GET", "/status").body;
+    EXPECT_EQ(json_at(s, "/role"), "\"mux\"") << s;
+    EXPECT_EQ(json_at(s, "/rpc/highest_head"), "100") << s;
+    EXPECT_EQ(calls(*els[2], "eth_blockNumber"), 0);
+}
 
 TEST_F(RpcFixture, AReadOfTheHeadNeverReachesTheLaggingEl) {
     start("");
@@ -144,7 +172,7 @@ TEST_F(RpcFixture, OverItsBudgetAClientGets429WithRetryAfterAndItsIds) {
     start("[rpc.limits]\nclient_rps = 0.01\nclient_burst = 2\n");
     EXPECT_EQ(json_at(post(request("1", "eth_blockNumber")).body, "/result"), "\"0x64\"");
     EXPECT_EQ(json_at(post(request("2", "eth_blockNumber")).body, "/result"), "\"0x64\"");
-    ClientSocket socket(daemon->port);
+    ClientSocket socket(rpc_port);
     ASSERT_TRUE(socket.ok());
     std::string body = request(R"("third")", "eth_blockNumber");
     ASSERT_TRUE(
@@ -217,8 +245,8 @@ TEST_F(RpcFixture, BadInputIsAnsweredAsOnTheEngineListener) {
     start("");
     HttpReply big = post(std::string(70000, ' ') + request("1", "eth_blockNumber"));
     EXPECT_EQ(big.status, 413) << big.body;
-    HttpReply head = http_request(daemon->port, "POST", "/", request("1", "eth_blockNumber"), "",
-                                  15000, "X-Padding: " + std::string(5000, 'a') + "\r\n");
+    HttpReply head = http_request(rpc_port, "POST", "/", request("1", "eth_blockNumber"), "", 15000,
+                                  "X-Padding: " + std::string(5000, 'a') + "\r\n");
     EXPECT_EQ(head.status, 431) << head.body;
     HttpReply garbage = post(R"({"jsonrpc":"2.0","id":1,"method":)");
     EXPECT_EQ(garbage.status, 200);
@@ -229,7 +257,7 @@ TEST_F(RpcFixture, BadInputIsAnsweredAsOnTheEngineListener) {
     HttpReply no_version = post(R"({"id":5,"method":"eth_blockNumber"})");
     EXPECT_EQ(json_at(no_version.body, "/error/code"), "-32600") << no_version.body;
     EXPECT_EQ(json_at(no_version.body, "/id"), "5");
-    HttpReply get = http_request(daemon->port, "GET", "/", "");
+    HttpReply get = http_request(rpc_port, "GET", "/", "");
     EXPECT_EQ(get.status, 405);
     // The daemon is unaffected.
     EXPECT_EQ(json_at(post(request("9", "eth_blockNumber")).body, "/result"), "\"0x64\"");
