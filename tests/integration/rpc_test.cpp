@@ -198,6 +198,24 @@ TEST_F(RpcFixture, OverItsBudgetAClientGets429WithRetryAfterAndItsIds) {
         << metrics;
 }
 
+TEST_F(RpcFixture, AClientsConcurrencySlotIsHeldWhileItsRequestRunsAndGivenBackAfter) {
+    start("[rpc.limits]\nclient_concurrency = 1\n[rpc.method_timeouts_ms]\neth_call = 1500\n");
+    // One at a time, as often as it likes: each answer gives the slot back.
+    for (int i = 0; i < 5; i++)
+        EXPECT_EQ(json_at(post(request(std::to_string(i), "eth_blockNumber")).body, "/result"),
+                  "\"0x64\"");
+    for (int i = 0; i < 2; i++) els[i]->set_rules("eth_call:hang");
+    std::thread slow([&] { post(request("1", "eth_call", R"([{},"latest"])")); });
+    // Once an EL holds the call, the client's one slot is taken.
+    for (int k = 0; k < 400 && calls(*els[0], "eth_call") + calls(*els[1], "eth_call") == 0; k++)
+        std::this_thread::sleep_for(25ms);
+    HttpReply second = post(request("2", "eth_blockNumber"));
+    EXPECT_EQ(second.status, 429) << second.body;
+    EXPECT_NE(second.body.find("client_concurrency"), std::string::npos) << second.body;
+    slow.join();  // the hung call fails over, then answers an error: the slot is free again
+    EXPECT_EQ(json_at(post(request("3", "eth_blockNumber")).body, "/result"), "\"0x64\"");
+}
+
 TEST_F(RpcFixture, ApiKeysByHeaderOrPathAndAnUnknownKeyIs401) {
     std::string keys = dir.write("keys.txt", "# clients\nkey-alpha-0001\nkey-beta-00002\n");
     start("[rpc]\napi_keys_file = \"" + keys + "\"\n");
