@@ -19,8 +19,11 @@
 // node's late failure never marks its successor dead.
 //
 // Roles: the mux's listener checks the CL's JWT and runs MuxPolicy. Another role (the sync
-// role's SyncListener, listener/sync_listener.h) hands in a Role: its policy and gate run in the
-// pipeline in place of the mux's, and it admits requests (credentials, who sent them).
+// role's SyncListener, listener/sync_listener.h; the rpc role's RpcListener,
+// listener/rpc_listener.h) hands in a Role: its policy and gate run in the pipeline in place of
+// the mux's, it admits requests (credentials, who sent them) and hears when each is answered.
+// The pipeline's NodeView carries each node's probed head and finalized block and the calls
+// this listener has outstanding to it (for the rpc role's routing).
 //
 // Threads: one listener per shard, used only on that shard's loop thread. Memory: the calls in
 // flight (pooled CallSlots) and client references are reused; steady state allocates nothing.
