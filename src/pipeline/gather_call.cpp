@@ -69,6 +69,7 @@ void GatherCall::start_broadcast(std::string_view id, std::string_view body, con
     state_ = State::collecting;
     received_ns_ = received_ns;
     first_error_ = -1;
+    notification_ = id.empty();
     tx_hash_bytes_ = route.tx_hash.size() < sizeof tx_hash_ ? route.tx_hash.size() : 0;
     std::memcpy(tx_hash_, route.tx_hash.data(), tx_hash_bytes_);
     fan_.reset(nullptr, id, body);
@@ -112,6 +113,13 @@ bool says_already_known(std::string_view message) {
 
 void GatherCall::on_broadcast_reply(const FanOut::Slot& slot, size_t node, uint64_t now_ns,
                                     Actions& out) {
+    if (state_ == State::collecting && notification_) {
+        // A notification gets no answer at all: the nodes' answers are only counted.
+        if (fan_.pending() > 0) return;
+        out.answer({}, 204);
+        state_ = State::done;
+        return;
+    }
     if (state_ == State::collecting && slot.answered_result()) {
         answer_result(slot.result, now_ns, out);
         state_ = State::answered;
@@ -137,6 +145,10 @@ void GatherCall::on_broadcast_reply(const FanOut::Slot& slot, size_t node, uint6
 }
 
 void GatherCall::answer_broadcast_failure(uint64_t now_ns, Actions& out) {
+    if (notification_) {
+        out.answer({}, 204);
+        return;
+    }
     if (first_error_ >= 0) {
         // The first error that came, under the client's id (its bytes as the client wrote them).
         const FanOut::Slot& slot = fan_.slots()[static_cast<size_t>(first_error_)];

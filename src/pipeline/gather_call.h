@@ -66,8 +66,9 @@ class GatherCall {
     State state_ = State::idle;
     uint64_t received_ns_ = 0;
     ByteBuffer result_;
-    int first_error_ = -1;   ///< broadcast: the node whose JSON-RPC error came first
-    char tx_hash_[72] = {};  ///< broadcast: "0x" + 64 hex digits ("" unknown)
+    int first_error_ = -1;       ///< broadcast: the node whose JSON-RPC error came first
+    bool notification_ = false;  ///< broadcast: the request had no id (no answer at all)
+    char tx_hash_[72] = {};      ///< broadcast: "0x" + 64 hex digits ("" unknown)
     size_t tx_hash_bytes_ = 0;
 };
 

@@ -364,5 +364,18 @@ TEST_F(RpcCore, ATransactionEveryNodeRefusesGetsTheFirstError) {
               R"({"jsonrpc":"2.0","id":1e0,"error":{"code":-32000,"message":"nonce too low"}})");
 }
 
+TEST_F(RpcCore, ATransactionSentAsANotificationIsBroadcastAndAnsweredWithNothing) {
+    request(R"({"jsonrpc":"2.0","method":"eth_sendRawTransaction","params":["0x00"]})");
+    ASSERT_EQ(shell.sent.size(), 3u);
+    reply(0, R"({"jsonrpc":"2.0","id":null,"result":"0x12"})");
+    EXPECT_TRUE(shell.answers.empty()) << "nothing until every node is in";
+    reply(1, R"({"jsonrpc":"2.0","id":null,"result":"0x12"})");
+    core->on_reply(shell.sent[2].call, store.failure(2, Errc::io, "reset"), 1);
+    ASSERT_EQ(shell.answers.size(), 1u);
+    EXPECT_EQ(shell.answers[0].first, 204);
+    EXPECT_EQ(shell.answers[0].second, "");
+    EXPECT_EQ(core->busy(), 0u);
+}
+
 }  // namespace
 }  // namespace em::pipeline::test
