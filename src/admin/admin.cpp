@@ -284,11 +284,128 @@ void AdminHandler::render_status(ByteBuffer& out) const {
     }
     out.append("],\"recent_votes\":");
     render_recent_votes(out, now);
+    render_role_sections(out, now);
+    out.append("}");
+}
+
+void AdminHandler::render_role_sections(ByteBuffer& out, uint64_t now) const {
     if (std::string_view(ctx_.role) == "sync") {
         out.append(",\"sync\":");
         render_sync(out, now);
     }
-    out.append("}");
+    if (ctx_.rpc) {
+        out.append(",\"rpc\":");
+        render_rpc(out);
+    }
+}
+
+void AdminHandler::render_rpc(ByteBuffer& out) const {
+    // The same rule as the rpc policy's (pipeline/rpc_policy.h), from the same health board.
+    upstream::NodeHealth health[upstream::nodes_max];
+    int64_t highest = -1;
+    for (size_t i = 0; i < upstream::nodes_max; i++) {
+        health[i] = ctx_.board->read(i);
+        const upstream::NodeHealth& h = health[i];
+        bool usable = ctx_.registry->get(i) && h.state != upstream::NodeState::dead;
+        if (usable && h.head_number > highest) highest = h.head_number;
+    }
+    int64_t finalized = -1;
+    for (pipeline::ShardMetrics* s : ctx_.shards) {
+        int64_t f = s->rpc.finalized.load(std::memory_order_relaxed);
+        if (f > finalized) finalized = f;
+    }
+    appendf(out, "{\"highest_head\":%lld,\"finalized\":%lld,\"max_head_lag_blocks\":%u,",
+            static_cast<long long>(highest), static_cast<long long>(finalized),
+            ctx_.rpc_max_head_lag_blocks);
+    out.append("\"nodes\":[");
+    bool first = true;
+    for (size_t i = 0; i < upstream::nodes_max; i++) {
+        const upstream::NodeInfo* info = ctx_.registry->get(i);
+        if (!info) continue;
+        const upstream::NodeHealth& h = health[i];
+        if (!first) out.push_back(',');
+        first = false;
+        out.append("{\"name\":");
+        jsonrpc::write_json_string(out, info->name);
+        long long lag = h.head_number >= 0 && highest >= 0 ? highest - h.head_number : -1;
+        bool at_head = h.state != upstream::NodeState::dead &&
+                       info->role == upstream::NodeRole::voter &&
+                       (highest < 0 ||
+                        (lag >= 0 && lag <= static_cast<long long>(ctx_.rpc_max_head_lag_blocks)));
+        appendf(out,
+                ",\"state\":\"%s\",\"head\":%lld,\"finalized\":%lld,\"lag\":%lld,"
+                "\"at_head\":%s}",
+                upstream::node_state_name(h.state), static_cast<long long>(h.head_number),
+                static_cast<long long>(h.finalized_number), lag, at_head ? "true" : "false");
+    }
+    out.append("]}");
+}
+
+void AdminHandler::render_rpc_metrics(ByteBuffer& out) const {
+    using pipeline::RpcMethodMetrics;
+    struct Family {
+        const char* name;
+        const char* help;
+        pipeline::Counter RpcMethodMetrics::*counter;
+    };
+    static constexpr Family families[] = {
+        {"enginemux_rpc_requests_total", "rpc listener requests (batch entries each), by method",
+         &RpcMethodMetrics::requests},
+        {"enginemux_rpc_errors_total", "rpc requests answered with a JSON-RPC error, by method",
+         &RpcMethodMetrics::errors},
+        {"enginemux_rpc_retries_total", "rpc reads asked of another node after one failed",
+         &RpcMethodMetrics::retries},
+        {"enginemux_rpc_cache_hits_total", "rpc requests answered from the answer cache",
+         &RpcMethodMetrics::cache_hits},
+        {"enginemux_rpc_rate_limited_total", "rpc requests answered 429 (over a budget)",
+         &RpcMethodMetrics::rate_limited},
+    };
+    for (const Family& f : families) {
+        appendf(out, "# HELP %s %s.\n# TYPE %s counter\n", f.name, f.help, f.name);
+        for (size_t m = 0; m < pipeline::rpc::method_slots; m++) {
+            uint64_t total = 0;
+            for (pipeline::ShardMetrics* s : ctx_.shards)
+                total += load(s->rpc.methods[m].*f.counter);
+            if (total == 0) continue;
+            std::string_view label = pipeline::rpc::method_label(m);
+            appendf(out, "%s{method=\"%.*s\"} %llu\n", f.name, static_cast<int>(label.size()),
+                    label.data(), static_cast<unsigned long long>(total));
+        }
+    }
+    uint64_t unauthorized = 0, not_allowed = 0, stores = 0, broadcasts = 0, known = 0;
+    for (pipeline::ShardMetrics* s : ctx_.shards) {
+        unauthorized += load(s->rpc.unauthorized);
+        not_allowed += load(s->rpc.not_allowed);
+        stores += load(s->rpc.cache_stores);
+        broadcasts += load(s->rpc.broadcasts);
+        known += load(s->rpc.already_known);
+    }
+    appendf(out,
+            "# HELP enginemux_rpc_unauthorized_total rpc requests answered 401 (API key).\n"
+            "# TYPE enginemux_rpc_unauthorized_total counter\nenginemux_rpc_unauthorized_total "
+            "%llu\n# HELP enginemux_rpc_not_allowed_total rpc requests refused -32601 "
+            "(allow_methods).\n# TYPE enginemux_rpc_not_allowed_total counter\n"
+            "enginemux_rpc_not_allowed_total %llu\n# HELP enginemux_rpc_cache_stores_total "
+            "Answers put in the rpc answer cache.\n# TYPE enginemux_rpc_cache_stores_total "
+            "counter\nenginemux_rpc_cache_stores_total %llu\n"
+            "# HELP enginemux_rpc_broadcasts_total Transactions sent to every node.\n"
+            "# TYPE enginemux_rpc_broadcasts_total counter\nenginemux_rpc_broadcasts_total %llu\n"
+            "# HELP enginemux_rpc_already_known_total A node's \"already known\" taken as the "
+            "transaction's success.\n# TYPE enginemux_rpc_already_known_total counter\n"
+            "enginemux_rpc_already_known_total %llu\n",
+            static_cast<unsigned long long>(unauthorized),
+            static_cast<unsigned long long>(not_allowed), static_cast<unsigned long long>(stores),
+            static_cast<unsigned long long>(broadcasts), static_cast<unsigned long long>(known));
+    if (ctx_.rpc_cache) {
+        pipeline::rpc::CacheStats c = ctx_.rpc_cache->stats();
+        appendf(out,
+                "# HELP enginemux_rpc_cache_bytes Bytes held by the rpc answer cache.\n"
+                "# TYPE enginemux_rpc_cache_bytes gauge\nenginemux_rpc_cache_bytes %llu\n"
+                "# HELP enginemux_rpc_cache_entries Answers held by the rpc answer cache.\n"
+                "# TYPE enginemux_rpc_cache_entries gauge\nenginemux_rpc_cache_entries %llu\n",
+                static_cast<unsigned long long>(c.bytes),
+                static_cast<unsigned long long>(c.entries));
+    }
 }
 
 void AdminHandler::render_sync(ByteBuffer& out, uint64_t now) const {
@@ -756,6 +873,7 @@ void AdminHandler::render_metrics(ByteBuffer& out) const {
             "enginemux_log_lines_dropped_total %llu\n",
             static_cast<unsigned long long>(log_dropped_total()));
     if (std::string_view(ctx_.role) == "sync") render_sync_metrics(out);
+    if (ctx_.rpc) render_rpc_metrics(out);
 }
 
 }  // namespace em::admin

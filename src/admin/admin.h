@@ -32,6 +32,7 @@
 #include "base/result.h"
 #include "http/server.h"
 #include "pipeline/metrics.h"
+#include "pipeline/rpc_cache.h"
 #include "upstream/health.h"
 #include "upstream/registry.h"
 
@@ -63,6 +64,9 @@ struct AdminContext {
     std::string token;                        ///< "" = none configured: writes are refused (403)
     bool protect_reads = false;               ///< reads need the token too
     std::vector<std::string> sync_proxies;    ///< the sync role's [sync] proxies, by name
+    bool rpc = false;                         ///< an rpc listener runs ([rpc])
+    uint32_t rpc_max_head_lag_blocks = 2;     ///< [rpc] max_head_lag_blocks, for /status
+    const pipeline::rpc::AnswerCache* rpc_cache = nullptr;  ///< for its gauges; null: none
 };
 
 class AdminHandler final : public http::Handler {
@@ -79,11 +83,18 @@ class AdminHandler final : public http::Handler {
     void render_sync(ByteBuffer& out, uint64_t now_ns) const;
     /// enginemux_sync_best{client} and enginemux_sync_client_calls_total{client,method}.
     void render_sync_metrics(ByteBuffer& out) const;
+    /// `rpc` of /status: the highest head, the finalized block the cache trusts, each node's
+    /// head and lag, and whether reads of the head go to it.
+    void render_rpc(ByteBuffer& out) const;
+    /// enginemux_rpc_*: per method requests, errors, retries, cache hits, rate-limited; the cache.
+    void render_rpc_metrics(ByteBuffer& out) const;
     /// The quorum /status shows (a reload changed it).
     void set_quorum(double quorum) { ctx_.quorum = quorum; }
 
   private:
     void reply_json(http::ServerConn& conn, int status, std::string_view body);
+    /// The roles' own objects of /status (`sync`, `rpc`), each with its leading comma.
+    void render_role_sections(ByteBuffer& out, uint64_t now) const;
     /// {"error":"<message>"} with the status.
     void reply_error(http::ServerConn& conn, int status, const Error& error);
     /// Answers 401/403 and returns false when the request may not go on (access.h).

@@ -1,8 +1,10 @@
 #include "app/config.h"
 
+#include <cerrno>
 #include <charconv>
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 #include <set>
 
 #include <toml++/toml.h>
@@ -113,10 +115,63 @@ Result<NodeConfig> parse_node_spec(std::string_view spec) {
     return node;
 }
 
+Result<std::vector<std::string>> parse_api_keys(std::string_view text) {
+    std::vector<std::string> keys;
+    std::set<std::string_view> seen;
+    size_t line = 0;
+    while (!text.empty()) {
+        size_t nl = text.find('\n');
+        std::string_view key = text.substr(0, nl);
+        text = nl == std::string_view::npos ? std::string_view() : text.substr(nl + 1);
+        line++;
+        while (!key.empty() && (key.back() == '\r' || key.back() == ' ' || key.back() == '\t'))
+            key.remove_suffix(1);
+        while (!key.empty() && (key.front() == ' ' || key.front() == '\t')) key.remove_prefix(1);
+        if (key.empty() || key.front() == '#') continue;
+        if (key.size() < 8 || key.size() > 256)
+            return failf(Errc::invalid_input, "line %zu: a key must be 8..256 characters (%zu)",
+                         line, key.size());
+        for (size_t i = 0; i < key.size(); i++) {
+            char c = key[i];
+            bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+                      c == '.' || c == '_' || c == '~' || c == '+' || c == '/' || c == '=' ||
+                      c == '-';
+            if (!ok)
+                return failf(Errc::invalid_input,
+                             "line %zu: character 0x%02x at offset %zu is not allowed in a key",
+                             line, static_cast<unsigned>(static_cast<unsigned char>(c)), i);
+        }
+        if (!seen.insert(key).second)
+            return failf(Errc::invalid_input, "line %zu: the same key is listed twice", line);
+        keys.emplace_back(key);
+    }
+    if (keys.empty()) return fail(Errc::invalid_input, "holds no key (one key a line)");
+    return keys;
+}
+
+Result<std::vector<std::string>> read_api_keys(const std::string& path) {
+    FILE* f = std::fopen(path.c_str(), "rb");
+    if (!f)
+        return failf(Errc::invalid_input, "[rpc] api_keys_file %s: %s", path.c_str(),
+                     std::strerror(errno));
+    std::string text;
+    char buffer[8192];
+    size_t n;
+    while ((n = std::fread(buffer, 1, sizeof buffer, f)) > 0 && text.size() <= (1u << 20))
+        text.append(buffer, n);
+    std::fclose(f);
+    if (text.size() > (1u << 20))
+        return failf(Errc::invalid_input, "[rpc] api_keys_file %s: larger than 1 MiB",
+                     path.c_str());
+    auto keys = parse_api_keys(text);
+    if (!keys) return Unexpected(keys.error().prefix("[rpc] api_keys_file " + path));
+    return keys;
+}
+
 std::string usage_text() {
     return "enginemux — one consensus client, several execution clients, one safe answer\n"
            "\n"
-           "usage: enginemux [flags]                 run the daemon (mux or sync role)\n"
+           "usage: enginemux [flags]                 run the daemon (mux, sync or rpc role)\n"
            "       enginemux blockhash [FILE|-]      check newPayload block hashes\n"
            "       enginemux check-config FILE       validate a config file\n"
            "       enginemux tune --check|--apply P  kernel tuning profiles\n"
@@ -128,10 +183,14 @@ std::string usage_text() {
            "       enginemux --version               version, build and detected features\n"
            "\n"
            "flags (executionbackup-compatible first; a flag overrides --config):\n"
-           "  --role mux|sync        mux: one CL (default); sync: several CLs, the ELs follow\n"
+           "  --role mux|sync|rpc    mux: one CL (default); sync: several CLs, the ELs follow\n"
            "                         the best (highest timestamp); settings in [sync]:\n"
            "                         best_stale_ms, future_slack_s, trusted_proxies,\n"
-           "                         dedup_window_ms, [[sync.clients]] name + jwt_secret\n"
+           "                         dedup_window_ms, [[sync.clients]] name + jwt_secret;\n"
+           "                         rpc: only the public eth_* listener ([rpc]), on\n"
+           "                         [rpc] listen or else --listen-addr/--port\n"
+           "  --rpc-listen A:P       the public eth_* JSON-RPC listener beside the mux or sync\n"
+           "                         role (no JWT; keys, limits, cache in [rpc])\n"
            "  --nodes URL[#jwt-secret=PATH][#timeout=MS][#do-not-use][#name=N],...\n"
            "                         execution clients' authrpc URLs (http:// or https://)\n"
            "  --jwt-secret PATH      the CL's JWT secret (also used for nodes without one)\n"
@@ -388,6 +447,72 @@ Result<void> load_sync(const toml::table& t, SyncConfig& s) {
     return {};
 }
 
+Result<void> load_rpc_limits(const toml::table& t, RpcLimitsConfig& l) {
+    for (auto&& [k, v] : t) {
+        std::string_view key = k.str();
+        std::string full = "rpc.limits." + std::string(key);
+        if (key == "client_rps")
+            EM_TRY_VOID(toml_number(v, full, l.client_rps, 0, 1e9));
+        else if (key == "client_burst")
+            EM_TRY_VOID(toml_number(v, full, l.client_burst, 0, 1e9));
+        else if (key == "client_concurrency")
+            EM_TRY_VOID(toml_number(v, full, l.client_concurrency, 0, 1'000'000));
+        else if (key == "key_rps")
+            EM_TRY_VOID(toml_number(v, full, l.key_rps, 0, 1e9));
+        else if (key == "key_burst")
+            EM_TRY_VOID(toml_number(v, full, l.key_burst, 0, 1e9));
+        else
+            return unknown_key("rpc.limits", key);
+    }
+    return {};
+}
+
+Result<void> load_rpc_timeouts(const toml::table& t, RpcConfig& r) {
+    r.method_timeouts.clear();
+    for (auto&& [k, v] : t) {
+        std::string_view key = k.str();
+        std::string full = "rpc.method_timeouts_ms." + std::string(key);
+        uint32_t ms = 0;
+        EM_TRY_VOID(toml_number(v, full, ms, 1, 600'000));
+        if (key == "default")
+            r.default_timeout_ms = ms;
+        else
+            r.method_timeouts.push_back({std::string(key), ms});
+    }
+    return {};
+}
+
+// tidy: long because it is one flat list of the [rpc] keys
+Result<void> load_rpc(const toml::table& t, RpcConfig& r) {
+    for (auto&& [k, v] : t) {
+        std::string_view key = k.str();
+        std::string full = "rpc." + std::string(key);
+        if (key == "listen") {
+            EM_TRY_VOID(toml_string(v, full, r.listen));
+        } else if (key == "allow_methods") {
+            // [] is the default (the read-only methods), as is leaving the key out.
+            EM_TRY_VOID(toml_strings(v, full, r.allow_methods));
+        } else if (key == "api_keys_file") {
+            EM_TRY_VOID(toml_string(v, full, r.api_keys_file));
+        } else if (key == "trusted_proxies") {
+            EM_TRY_VOID(toml_strings(v, full, r.trusted_proxies));
+        } else if (key == "max_head_lag_blocks") {
+            EM_TRY_VOID(toml_number(v, full, r.max_head_lag_blocks, 0, 1'000'000));
+        } else if (key == "response_bytes_max") {
+            EM_TRY_VOID(toml_number(v, full, r.response_bytes_max, 1024, 64u << 20));
+        } else if (key == "cache_bytes_max") {
+            EM_TRY_VOID(toml_number(v, full, r.cache_bytes_max, 0, 1ull << 40));
+        } else if (key == "method_timeouts_ms" && v.is_table()) {
+            EM_TRY_VOID(load_rpc_timeouts(*v.as_table(), r));
+        } else if (key == "limits" && v.is_table()) {
+            EM_TRY_VOID(load_rpc_limits(*v.as_table(), r.limits));
+        } else {
+            return unknown_key("rpc", key);
+        }
+    }
+    return {};
+}
+
 Result<void> load_node(const toml::table& t, size_t index, NodeConfig& n) {
     char where[48];
     std::snprintf(where, sizeof where, "nodes[%zu]", index);
@@ -486,6 +611,8 @@ Result<void> load_toml(const std::string& path, Config& c) {
             r = load_admin(*v.as_table(), c.admin);
         else if (key == "sync" && v.is_table())
             r = load_sync(*v.as_table(), c.sync);
+        else if (key == "rpc" && v.is_table())
+            r = load_rpc(*v.as_table(), c.rpc);
         else if (key == "nodes" && v.is_array_of_tables()) {
             c.nodes.clear();
             size_t i = 0;
@@ -537,12 +664,42 @@ Result<void> validate_sync(const SyncConfig& s) {
     return {};
 }
 
+Result<void> validate_rpc(const RpcConfig& r) {
+    for (size_t i = 0; i < r.trusted_proxies.size(); i++) {
+        if (auto ok = io::IpNetwork::parse(r.trusted_proxies[i]); !ok)
+            return Unexpected(ok.error().prefix("[rpc] trusted_proxies[" + std::to_string(i) +
+                                                "] (an IP address or CIDR)"));
+    }
+    for (const std::string& glob : r.allow_methods) {
+        if (glob.empty() || glob.size() > 128)
+            return fail(Errc::invalid_input,
+                        "[rpc] allow_methods: a glob is empty or longer "
+                        "than 128 characters");
+    }
+    for (const RpcMethodTimeout& t : r.method_timeouts) {
+        if (t.method.empty() || t.method.size() > 128)
+            return fail(Errc::invalid_input,
+                        "[rpc.method_timeouts_ms]: a method name is empty or longer than 128 "
+                        "characters");
+    }
+    auto finite = [](double v) { return std::isfinite(v); };
+    const RpcLimitsConfig& l = r.limits;
+    if (!finite(l.client_rps) || !finite(l.client_burst) || !finite(l.key_rps) ||
+        !finite(l.key_burst))
+        return fail(Errc::invalid_input, "[rpc.limits]: rates and bursts must be finite numbers");
+    if (!r.listen.empty() && r.listen.rfind(':') == std::string::npos)
+        return failf(Errc::invalid_input,
+                     "[rpc] listen '%s' is not ADDR:PORT (e.g. 127.0.0.1:8545)", r.listen.c_str());
+    return {};
+}
+
 }  // namespace
 
 Result<void> validate(Config& c) {
-    if (c.role != "mux" && c.role != "sync")
-        return failf(Errc::invalid_input, "role '%s' is not supported (supported: mux, sync)",
+    if (c.role != "mux" && c.role != "sync" && c.role != "rpc")
+        return failf(Errc::invalid_input, "role '%s' is not supported (supported: mux, sync, rpc)",
                      c.role.c_str());
+    EM_TRY_VOID(validate_rpc(c.rpc));
     if (c.role == "sync") {
         EM_TRY_VOID(validate_sync(c.sync));
         // sync-proxy's defaults: its port, and its request timeout as every node's deadline cap.
@@ -567,7 +724,9 @@ Result<void> validate(Config& c) {
     for (auto& n : c.nodes) any_voter |= n.role == NodeRole::voter;
     if (!any_voter)
         return fail(Errc::invalid_input, "every node is do-not-use: at least one must vote");
-    if (c.jwt_secret_path.empty())
+    // The rpc role alone has no consensus client (its clients need no JWT); its nodes still
+    // need their secrets (checked above).
+    if (c.jwt_secret_path.empty() && c.role != "rpc")
         return fail(Errc::invalid_input,
                     "no JWT secret for the consensus client: give --jwt-secret PATH");
     if (!(c.engine.fcu_majority > 0.0 && c.engine.fcu_majority <= 1.0))
@@ -702,7 +861,7 @@ std::vector<std::string> two_dash_sync_proxy_flags(int argc, const char* const* 
 /// The daemon's command line: each flag's value and its option (count() > 0: it was given).
 struct Flags {
     std::string role, nodes, jwt, listen_addr, log_level, log_format, config_path, admin_listen,
-        admin_token, tls_ca, secrets_dir;
+        admin_token, tls_ca, secrets_dir, rpc_listen;
     int64_t port = 0, timeout = 0, eth_timeout = 0, shards = 0, spin = 0;
     double majority = 0;
     bool help = false, version = false, timings = false, protect_reads = false;
@@ -710,7 +869,7 @@ struct Flags {
                 *o_addr = nullptr, *o_timeout = nullptr, *o_eth_timeout = nullptr,
                 *o_majority = nullptr, *o_level = nullptr, *o_format = nullptr, *o_config = nullptr,
                 *o_shards = nullptr, *o_spin = nullptr, *o_tls_ca = nullptr, *o_admin = nullptr,
-                *o_token = nullptr, *o_secrets_dir = nullptr;
+                *o_token = nullptr, *o_secrets_dir = nullptr, *o_rpc_listen = nullptr;
     SyncProxyFlags sync_proxy;  ///< flashbots sync-proxy's flags (the sync role)
 
     /// Declares the flags on cli, bound to these members.
@@ -739,6 +898,7 @@ void Flags::declare(CLI::App& cli) {
     o_admin = cli.add_option("--admin-listen", admin_listen);
     o_token = cli.add_option("--admin-token-file", admin_token);
     o_secrets_dir = cli.add_option("--admin-secrets-dir", secrets_dir);
+    o_rpc_listen = cli.add_option("--rpc-listen", rpc_listen);
     cli.add_flag("--admin-protect-reads", protect_reads);
     cli.add_flag("--node-timings", timings);
     cli.add_flag("--help,-h", help);
@@ -807,6 +967,7 @@ Result<void> Flags::apply(Config& c) const {
     if (o_admin->count()) c.admin.listen = admin_listen;
     if (o_token->count()) c.admin.token_file = admin_token;
     if (o_secrets_dir->count()) c.admin.secrets_dir = secrets_dir;
+    if (o_rpc_listen->count()) c.rpc.listen = rpc_listen;
     if (protect_reads) c.admin.protect_reads = true;
     if (timings) c.node_timings = true;
     return sync_proxy.apply(c);

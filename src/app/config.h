@@ -108,8 +108,41 @@ struct SyncConfig {
     std::vector<SyncClientConfig> clients;
 };
 
+/// A method's own deadline ([rpc.method_timeouts_ms]: method = ms).
+struct RpcMethodTimeout {
+    std::string method;
+    uint32_t timeout_ms = 0;
+    friend bool operator==(const RpcMethodTimeout&, const RpcMethodTimeout&) = default;
+};
+
+/// [rpc.limits]: per client address and per API key (0 = no limit).
+struct RpcLimitsConfig {
+    double client_rps = 0;            ///< requests per second per client address
+    double client_burst = 0;          ///< bucket size (0: max(1, client_rps))
+    uint32_t client_concurrency = 0;  ///< requests in progress per client address
+    double key_rps = 0;               ///< requests per second per API key
+    double key_burst = 0;             ///< bucket size (0: max(1, key_rps))
+    friend bool operator==(const RpcLimitsConfig&, const RpcLimitsConfig&) = default;
+};
+
+/// The rpc role ([rpc]): public eth_* JSON-RPC spread over the nodes (issue 16).
+struct RpcConfig {
+    std::string listen;  ///< "ADDR:PORT"; "" = no rpc listener (role rpc: listen_addr:port)
+    /// Globs ('*' matches any run) of the methods clients may call; empty: the default, the
+    /// read-only eth_*, net_*, web3_* methods (filters included) and eth_sendRawTransaction.
+    std::vector<std::string> allow_methods;
+    std::string api_keys_file;                 ///< one key a line; "" = no keys needed
+    std::vector<std::string> trusted_proxies;  ///< whose X-Forwarded-For names the client
+    uint32_t max_head_lag_blocks = 2;          ///< "at the head": within this of the highest
+    uint64_t response_bytes_max = 32u << 20;   ///< a node's answer larger than this fails
+    uint64_t cache_bytes_max = 256u << 20;     ///< the answer cache (0 = no cache)
+    uint32_t default_timeout_ms = 10'000;      ///< a method without its own timeout
+    std::vector<RpcMethodTimeout> method_timeouts;
+    RpcLimitsConfig limits;
+};
+
 struct Config {
-    std::string role = "mux";               ///< mux (one CL) or sync (several CLs: [sync])
+    std::string role = "mux";  ///< mux (one CL), sync (several CLs: [sync]) or rpc (only [rpc])
     std::string listen_addr = "127.0.0.1";  ///< executionbackup binds 0.0.0.0; we do not by default
     uint16_t port = 7000;
     std::string jwt_secret_path;  ///< the CL's secret (and the nodes' default)
@@ -125,11 +158,19 @@ struct Config {
     HealthConfig health;
     AdminConfig admin;
     SyncConfig sync;
+    RpcConfig rpc;
     std::string config_path;  ///< the --config file, if any
     /// port or listen_addr came from the file or a flag (else the sync role listens on
     /// sync-proxy's 127.0.0.1:25590); not a setting of its own.
     bool listen_set = false;
 };
+
+/// The API keys in `text` ([rpc] api_keys_file): one key a line, blank lines and lines starting
+/// with '#' skipped, surrounding blanks trimmed; a key is 8..256 characters of A-Z a-z 0-9 and
+/// . _ ~ + / = -. Errors name the line and what is wrong, never quote a key.
+Result<std::vector<std::string>> parse_api_keys(std::string_view text);
+/// parse_api_keys of the file at `path` (at most 1 MiB); errors name the file.
+Result<std::vector<std::string>> read_api_keys(const std::string& path);
 
 /// The usage text of the daemon's flags.
 std::string usage_text();

@@ -186,8 +186,37 @@ void set_client_deadlines(http::ServerConfig& sc, const LimitsConfig& l) {
     sc.idle_timeout_ms = l.idle_timeout_ms;
 }
 
+/// An rpc listener runs: the rpc role, or [rpc] listen beside another role.
+bool rpc_enabled(const Config& c) {
+    return c.role == "rpc" || !c.rpc.listen.empty();
+}
+
+/// Where the rpc listener listens: [rpc] listen, else (the rpc role) listen_addr:port.
+Result<io::Address> rpc_listen_address(const Config& c) {
+    if (!c.rpc.listen.empty()) {
+        auto a = io::resolve(c.rpc.listen);
+        if (!a) return Unexpected(a.error().prefix("[rpc] listen (--rpc-listen)"));
+        return *a;
+    }
+    auto a = io::resolve(c.listen_addr, c.port);
+    if (!a) return Unexpected(a.error().prefix("--listen-addr"));
+    return *a;
+}
+
+/// The rpc policy's settings from [rpc].
+pipeline::rpc::PolicyConfig rpc_policy_config(const RpcConfig& r) {
+    pipeline::rpc::PolicyConfig p;
+    p.allow_methods = r.allow_methods;
+    p.max_head_lag_blocks = r.max_head_lag_blocks;
+    p.default_timeout_ms = r.default_timeout_ms;
+    for (const RpcMethodTimeout& t : r.method_timeouts)
+        p.method_timeouts.emplace_back(t.method, t.timeout_ms);
+    return p;
+}
+
 upstream::ProberConfig prober_config(const Config& c) {
     upstream::ProberConfig pc;
+    pc.probe_finalized = rpc_enabled(c);
     pc.interval_ms = c.health.interval_ms;
     pc.timeout_ms = c.health.timeout_ms;
     pc.block_age_max_s = c.health.block_age_max_s;
@@ -202,15 +231,14 @@ struct Daemon::Shard {
     io::Loop* loop = nullptr;
     std::unique_ptr<listener::SyncListener> sync;  ///< the sync role's (owns its listener)
     std::unique_ptr<listener::EngineListener> mux;
-    listener::EngineListener* listener = nullptr;  ///< the role's engine listener
-    std::unique_ptr<http::Server> server;
+    listener::EngineListener* listener = nullptr;  ///< the role's engine listener (none: rpc)
+    std::unique_ptr<http::Server> server;          ///< the engine listener's
+    std::unique_ptr<listener::RpcListener> rpc;    ///< the rpc listener (none: not enabled)
+    std::unique_ptr<http::Server> rpc_server;
     uint64_t drain_deadline_ns = UINT64_MAX;
     uint32_t drain_ms = 0;  ///< [limits] shutdown_drain_ms (a reload may change it)
 
-    static Result<void> setup(io::Loop& loop, void* ctx) {
-        Shard* self = static_cast<Shard*>(ctx);
-        Daemon& d = self->daemon;
-        self->loop = &loop;
+    static listener::ListenerConfig listener_config(const Daemon& d) {
         const Config& c = d.config_;
         listener::ListenerConfig lc;
         lc.cl_secret = d.cl_secret_;
@@ -222,33 +250,88 @@ struct Daemon::Shard {
         lc.core.in_flight_max = c.limits.in_flight_max;
         lc.core.body_bytes_max = c.limits.body_bytes_max;
         lc.core.batch_entries_max = c.limits.batch_entries_max;
-        if (c.role == "sync") {
-            self->sync = std::make_unique<listener::SyncListener>(
-                loop, lc, d.sync_config_, d.registry_, d.board_, *d.metrics_[0]);
-            self->listener = &self->sync->engine();
-        } else {
-            self->mux = std::make_unique<listener::EngineListener>(loop, lc, d.registry_, d.board_,
-                                                                   *d.metrics_[0]);
-            self->listener = self->mux.get();
-        }
+        return lc;
+    }
+
+    static http::ServerConfig server_config(Daemon& d, const char* name,
+                                            pipeline::ShardMetrics& metrics) {
+        const Config& c = d.config_;
         http::ServerConfig sc;
-        sc.record_peer = c.role == "sync";  // clients without an id claim are told apart by it
         sc.limits.body_bytes_max = c.limits.body_bytes_max;
         sc.limits.header_bytes_max = c.limits.header_bytes_max;
         set_client_deadlines(sc, c.limits);
-        sc.name = "engine";
-        sc.stats = &d.metrics_[0]->http;
+        sc.name = name;
+        sc.stats = &metrics.http;
         sc.body_budget = &d.body_budget_;
+        return sc;
+    }
+
+    Result<void> setup_engine(io::Loop& loop) {
+        Daemon& d = daemon;
+        const Config& c = d.config_;
+        listener::ListenerConfig lc = listener_config(d);
+        if (c.role == "sync") {
+            sync = std::make_unique<listener::SyncListener>(loop, lc, d.sync_config_, d.registry_,
+                                                            d.board_, *d.metrics_[0]);
+            listener = &sync->engine();
+        } else {
+            mux = std::make_unique<listener::EngineListener>(loop, lc, d.registry_, d.board_,
+                                                             *d.metrics_[0]);
+            listener = mux.get();
+        }
+        http::ServerConfig sc = server_config(d, "engine", *d.metrics_[0]);
+        sc.record_peer = c.role == "sync";  // clients without an id claim are told apart by it
         auto address = io::resolve(c.listen_addr, c.port);
         if (!address) return Unexpected(address.error().prefix("--listen-addr"));
-        self->server = std::make_unique<http::Server>();
+        server = std::make_unique<http::Server>();
+        EM_TRY_VOID(server->listen(loop, *address, *listener, sc));
+        d.listen_address_ = server->address();
+        return {};
+    }
+
+    Result<void> setup_rpc(io::Loop& loop) {
+        Daemon& d = daemon;
+        const Config& c = d.config_;
+        pipeline::ShardMetrics& metrics = *d.metrics_.back();  // the rpc listener's own
+        listener::ListenerConfig lc = listener_config(d);
+        lc.response_bytes_max = c.rpc.response_bytes_max;
+        lc.core.mints_payload_ids = false;  // no forkchoiceUpdated is voted here
+        listener::RpcShared shared{d.rpc_cache_.get(), d.rpc_client_budgets_.get(),
+                                   d.rpc_key_budgets_.get()};
+        rpc = std::make_unique<listener::RpcListener>(loop, lc, d.rpc_config_, shared, d.registry_,
+                                                      d.board_, metrics);
+        http::ServerConfig sc = server_config(d, "rpc", metrics);
+        sc.record_peer = true;  // per-address budgets
+        io::Address address = EM_TRY(rpc_listen_address(c));
+        rpc_server = std::make_unique<http::Server>();
+        EM_TRY_VOID(rpc_server->listen(loop, address, *rpc, sc));
+        d.rpc_address_ = rpc_server->address();
+        if (c.role == "rpc") d.listen_address_ = d.rpc_address_;
+        return {};
+    }
+
+    static Result<void> setup(io::Loop& loop, void* ctx) {
+        Shard* self = static_cast<Shard*>(ctx);
+        Daemon& d = self->daemon;
+        self->loop = &loop;
+        const Config& c = d.config_;
+        if (c.role != "rpc") {
+            EM_TRY_VOID(self->setup_engine(loop));
+        }
+        if (rpc_enabled(c)) {
+            EM_TRY_VOID(self->setup_rpc(loop));
+        }
         self->drain_ms = c.limits.shutdown_drain_ms;
-        EM_TRY_VOID(self->server->listen(loop, *address, *self->listener, sc));
-        d.listen_address_ = self->server->address();
         d.listen_bound_.store(true, std::memory_order_release);  // the admin thread reads it
         loop.set_drain_check(drained, self);
         self->go_live();
         return {};
+    }
+
+    /// Every listener's slot i follows the registry.
+    void refresh_node(size_t i) {
+        if (listener) listener->refresh_node(i);
+        if (rpc) rpc->engine().refresh_node(i);
     }
 
     /// Lets the control thread post to this shard from now on. The admin API may have changed
@@ -257,7 +340,7 @@ struct Daemon::Shard {
     void go_live() {
         std::lock_guard lock(daemon.shard_mutex_);
         daemon.shard_live_ = this;
-        for (size_t i = 0; i < upstream::nodes_max; i++) listener->refresh_node(i);
+        for (size_t i = 0; i < upstream::nodes_max; i++) refresh_node(i);
         if (daemon.shutdown_requested_) loop->request_stop();
     }
 
@@ -266,39 +349,54 @@ struct Daemon::Shard {
         std::unique_ptr<ShardSettings> s(reinterpret_cast<ShardSettings*>(settings));
         if (self->sync) {
             self->sync->apply(s->cl_secret, s->sync, s->trusted_proxies);
-        } else {
+        } else if (self->listener) {
             self->listener->apply(s->cl_secret, s->policy);
         }
-        self->listener->set_poll_us(s->poll_us);
-        self->server->set_deadlines(s->deadlines);
+        if (self->listener) self->listener->set_poll_us(s->poll_us);
+        if (self->server) self->server->set_deadlines(s->deadlines);
+        if (self->rpc_server) self->rpc_server->set_deadlines(s->deadlines);
         self->drain_ms = s->drain_ms;
     }
 
     static bool drained(void* ctx) {
         Shard* self = static_cast<Shard*>(ctx);
         if (self->drain_deadline_ns == UINT64_MAX) self->begin_shutdown();
-        bool idle = self->server->connections() == 0 && self->listener->busy() == 0;
+        bool idle = self->connections() == 0 && self->busy() == 0;
         if (!idle && self->loop->now_ns() >= self->drain_deadline_ns) {
             EM_LOG_WARN("shutdown: %u requests still in flight after the drain limit; stopping",
-                        self->server->requests_in_flight());
+                        self->requests_in_flight());
             return true;
         }
         return idle;
     }
 
+    size_t connections() const {
+        return (server ? server->connections() : 0) + (rpc_server ? rpc_server->connections() : 0);
+    }
+    size_t busy() const {
+        return (listener ? listener->busy() : 0) + (rpc ? rpc->engine().busy() : 0);
+    }
+    uint32_t requests_in_flight() const {
+        return (server ? server->requests_in_flight() : 0) +
+               (rpc_server ? rpc_server->requests_in_flight() : 0);
+    }
+
     void begin_shutdown() {
         drain_deadline_ns = loop->now_ns() + uint64_t{drain_ms} * 1'000'000ull;
         EM_LOG_INFO("shutdown: no new connections; draining %u in-flight requests",
-                    server->requests_in_flight());
-        server->shutdown();
+                    requests_in_flight());
+        if (server) server->shutdown();
+        if (rpc_server) rpc_server->shutdown();
     }
 
     static void teardown(io::Loop&, void* ctx) {
         Shard* self = static_cast<Shard*>(ctx);
         self->server.reset();
+        self->rpc_server.reset();
         self->listener = nullptr;
         self->sync.reset();
         self->mux.reset();
+        self->rpc.reset();
     }
 };
 
@@ -326,7 +424,6 @@ struct Daemon::Control {
         if (!c.admin.listen.empty()) {
             admin::AdminContext ac;
             ac.version = em::version();
-            ac.role = c.role == "sync" ? "sync" : "mux";
             ac.quorum = c.engine.fcu_majority;
             ac.started_ns = self->started_ns;
             ac.registry = &d.registry_;
@@ -335,6 +432,10 @@ struct Daemon::Control {
             ac.actions = &d;
             ac.body_budget = &d.body_budget_;
             ac.sync_proxies = d.sync_proxy_names_;
+            ac.role = c.role == "sync" ? "sync" : (c.role == "rpc" ? "rpc" : "mux");
+            ac.rpc = rpc_enabled(c);
+            ac.rpc_max_head_lag_blocks = c.rpc.max_head_lag_blocks;
+            ac.rpc_cache = d.rpc_cache_.get();
             if (!c.admin.token_file.empty()) {
                 auto token = http::read_token_file(c.admin.token_file, false);
                 if (!token) return Unexpected(token.error().prefix("[admin] token_file"));
@@ -418,9 +519,13 @@ Daemon::~Daemon() {
 Result<void> Daemon::start() {
     log_set_level(config_.log_level);
     log_set_format(config_.log_format);
-    auto cl_secret = http::load_jwt_secret_file(config_.jwt_secret_path.c_str());
-    if (!cl_secret) return Unexpected(cl_secret.error().prefix("--jwt-secret"));
-    cl_secret_ = *cl_secret;
+    // The rpc role alone has no consensus client; its nodes bring their own secrets.
+    bool have_cl_secret = !config_.jwt_secret_path.empty();
+    if (have_cl_secret) {
+        auto cl_secret = http::load_jwt_secret_file(config_.jwt_secret_path.c_str());
+        if (!cl_secret) return Unexpected(cl_secret.error().prefix("--jwt-secret"));
+        cl_secret_ = *cl_secret;
+    }
     if (config_.role == "sync") {
         sync_config_.policy = sync_policy_config(config_);
         sync_config_.trusted_proxies = trusted_proxies(config_.sync);
@@ -433,12 +538,17 @@ Result<void> Daemon::start() {
         EM_TRY_VOID(load_sync_proxies());
     }
     for (const NodeConfig& node : config_.nodes) {
-        upstream::NodeInfo info = EM_TRY(make_node_info(node, config_, &cl_secret_));
+        upstream::NodeInfo info =
+            EM_TRY(make_node_info(node, config_, have_cl_secret ? &cl_secret_ : nullptr));
         EM_TRY_VOID(check_node_endpoint(info));
         EM_TRY(registry_.add(std::move(info)));
     }
-    metrics_.push_back(std::make_unique<pipeline::ShardMetrics>());
-    metrics_view_.push_back(metrics_.back().get());
+    // One ShardMetrics per listener: the engine listener's, then the rpc listener's.
+    size_t listeners = (config_.role != "rpc" ? 1 : 0) + (rpc_enabled(config_) ? 1 : 0);
+    for (size_t k = 0; k < listeners; k++)
+        metrics_.push_back(std::make_unique<pipeline::ShardMetrics>());
+    for (auto& m : metrics_) metrics_view_.push_back(m.get());
+    if (rpc_enabled(config_)) EM_TRY_VOID(load_rpc());
     auto features = io::Loop::probe();
     if (!features) return Unexpected(features.error());
 
@@ -482,6 +592,43 @@ Result<void> Daemon::start() {
     EM_LOG_FIELDS(LogLevel::info, (log_field("listen", address), log_field("admin", admin)),
                   "listening on %s, admin API on %s", address, admin);
     if (control_->admin_server) EM_LOG_INFO("admin API: %s", access.c_str());
+    if (rpc_enabled(config_)) log_rpc_listener();
+    return {};
+}
+
+void Daemon::log_rpc_listener() const {
+    char rpc[80];
+    rpc_address_.format(rpc, sizeof rpc);
+    EM_LOG_FIELDS(
+        LogLevel::info, (log_field("rpc_listen", rpc)), "rpc listener on %s (keys %s, cache %s)",
+        rpc, rpc_config_.keys_required ? "required" : "not required", rpc_cache_ ? "on" : "off");
+}
+
+Result<void> Daemon::load_rpc() {
+    const RpcConfig& r = config_.rpc;
+    rpc_config_.policy = rpc_policy_config(r);
+    for (const std::string& text : r.trusted_proxies)
+        rpc_config_.trusted_proxies.push_back(*io::IpNetwork::parse(text));  // validate() checked
+    if (!r.api_keys_file.empty()) {
+        rpc_config_.keys_required = true;
+        rpc_config_.keys = EM_TRY(read_api_keys(r.api_keys_file));
+    }
+    if (r.cache_bytes_max)
+        rpc_cache_ = std::make_unique<pipeline::rpc::AnswerCache>(r.cache_bytes_max);
+    const RpcLimitsConfig& l = r.limits;
+    if (l.client_rps > 0 || l.client_concurrency > 0) {
+        pipeline::rpc::BudgetConfig b;
+        b.rate_per_s = l.client_rps;
+        b.burst = l.client_burst > 0 ? l.client_burst : (l.client_rps > 1 ? l.client_rps : 1);
+        b.concurrency = l.client_concurrency;
+        rpc_client_budgets_ = std::make_unique<pipeline::rpc::Budgets>(b);
+    }
+    if (l.key_rps > 0) {
+        pipeline::rpc::BudgetConfig b;
+        b.rate_per_s = l.key_rps;
+        b.burst = l.key_burst > 0 ? l.key_burst : (l.key_rps > 1 ? l.key_rps : 1);
+        rpc_key_budgets_ = std::make_unique<pipeline::rpc::Budgets>(b);
+    }
     return {};
 }
 
@@ -524,9 +671,9 @@ void Daemon::post_heartbeat() {
 void Daemon::broadcast_node_change(size_t index) {
     std::lock_guard lock(shard_mutex_);
     if (!shard_live_) return;  // not started: its setup reads the registry under this lock
-    bool posted = shard_live_->loop->post(io::Task{
-        [](void* shard, uint64_t i) { static_cast<Shard*>(shard)->listener->refresh_node(i); },
-        shard_live_, index});
+    bool posted = shard_live_->loop->post(
+        io::Task{[](void* shard, uint64_t i) { static_cast<Shard*>(shard)->refresh_node(i); },
+                 shard_live_, index});
     // Full only when the shard has not drained 8,192 posts: it is stuck, and says so elsewhere.
     if (!posted)
         EM_LOG_ERROR("node change for slot %zu lost: the engine shard's queue is full", index);
@@ -572,12 +719,18 @@ Result<void> Daemon::check_node_endpoint(const upstream::NodeInfo& info,
     struct Own {
         const char* what;
         io::Address address;
-    } own[2];
+    } own[3];
     size_t owns = 0;
-    if (listen_bound_.load(std::memory_order_acquire)) {
+    bool bound = listen_bound_.load(std::memory_order_acquire);  // both listeners' addresses set
+    if (bound) {
         own[owns++] = {"CL listener", listen_address_};
     } else if (auto a = io::resolve(config_.listen_addr, config_.port)) {
         own[owns++] = {"CL listener", *a};
+    }
+    if (rpc_enabled(config_) && bound) {
+        own[owns++] = {"rpc listener", rpc_address_};
+    } else if (rpc_enabled(config_)) {
+        if (auto a = rpc_listen_address(config_)) own[owns++] = {"rpc listener", *a};
     }
     if (control_ && control_->admin_server) {
         own[owns++] = {"admin API", control_->admin_server->address()};
@@ -678,9 +831,14 @@ Result<std::string> Daemon::reload_from(Config next) {
         return failf(Errc::invalid_input, "these settings take effect only at a restart: %s",
                      join(diff.restart_only).c_str());
     // The CL's secret file is read again even when its path is the same (a rotated secret).
-    auto loaded = http::load_jwt_secret_file(next.jwt_secret_path.c_str());
-    if (!loaded) return Unexpected(loaded.error().prefix("jwt_secret"));
-    http::JwtSecret cl_secret = *loaded;
+    // The rpc role alone may have none.
+    http::JwtSecret cl_secret{};
+    bool have_cl_secret = !next.jwt_secret_path.empty();
+    if (have_cl_secret) {
+        auto loaded = http::load_jwt_secret_file(next.jwt_secret_path.c_str());
+        if (!loaded) return Unexpected(loaded.error().prefix("jwt_secret"));
+        cl_secret = *loaded;
+    }
     std::vector<std::string> changes = std::move(diff.live);
     if (cl_secret.key != cl_secret_.key) changes.push_back("the CL's JWT secret");
 
@@ -689,7 +847,7 @@ Result<std::string> Daemon::reload_from(Config next) {
     infos.reserve(next.nodes.size());
     const upstream::NodeInfo* checked[upstream::nodes_max];
     for (const NodeConfig& node : next.nodes) {
-        infos.push_back(EM_TRY(make_node_info(node, next, &cl_secret)));
+        infos.push_back(EM_TRY(make_node_info(node, next, have_cl_secret ? &cl_secret : nullptr)));
         for (size_t k = 0; k + 1 < infos.size(); k++) checked[k] = &infos[k];
         EM_TRY_VOID(check_node_endpoint(infos.back(), std::span(checked, infos.size() - 1)));
     }

@@ -26,6 +26,7 @@
 #include "base/result.h"
 #include "http/jwt.h"
 #include "io/thread.h"
+#include "listener/rpc_listener.h"
 #include "listener/sync_listener.h"
 #include "pipeline/metrics.h"
 #include "upstream/health.h"
@@ -78,6 +79,10 @@ class Daemon final : public admin::Actions {
     Result<std::string> reload_from(Config next);
     /// [sync] proxies as nodes to mirror to (their secrets read, their addresses resolved).
     Result<void> load_sync_proxies();
+    /// [rpc]: the API keys file read, the cache and the budgets made.
+    Result<void> load_rpc();
+    /// The start-up line naming the rpc listener's address (tests read it).
+    void log_rpc_listener() const;
     /// Posts a reload's live settings to the engine shard.
     Result<void> post_shard_settings(const Config& next, const http::JwtSecret& cl_secret);
     /// Asks the engine shard to stamp shard_heartbeat_ns_ (the systemd watchdog's evidence
@@ -93,6 +98,12 @@ class Daemon final : public admin::Actions {
     /// The sync role's settings for its listener: listed clients' secrets loaded at start.
     listener::SyncListenerConfig sync_config_;
     std::vector<std::string> sync_proxy_names_;  ///< [sync] proxies' names, for /metrics
+    /// The rpc listener's settings ([rpc]; keys read at start) and what its shards share.
+    listener::RpcListenerConfig rpc_config_;
+    std::unique_ptr<pipeline::rpc::AnswerCache> rpc_cache_;
+    std::unique_ptr<pipeline::rpc::Budgets> rpc_client_budgets_;
+    std::unique_ptr<pipeline::rpc::Budgets> rpc_key_budgets_;
+    io::Address rpc_address_;  ///< the rpc listener's bound address (after start)
     upstream::Registry registry_;
     upstream::HealthBoard board_;
     std::vector<std::unique_ptr<pipeline::ShardMetrics>> metrics_;

@@ -48,6 +48,14 @@ std::string text(const std::vector<SyncClientConfig>& clients) {
     return text(list);
 }
 
+std::string text(const std::vector<RpcMethodTimeout>& timeouts) {
+    std::vector<std::string> list;
+    list.reserve(timeouts.size());
+    for (const RpcMethodTimeout& t : timeouts)
+        list.push_back(t.method + "=" + std::to_string(t.timeout_ms));
+    return text(list);
+}
+
 struct Differ {
     const Config& a;
     const Config& b;
@@ -72,6 +80,7 @@ struct Differ {
 
 }  // namespace
 
+// tidy: long because it is one flat list of every key, live or restart-only
 SettingsDiff diff_settings(const Config& running, const Config& next) {
     Differ d{running, next, {}};
     constexpr bool live = true, restart = false;
@@ -139,6 +148,28 @@ SettingsDiff diff_settings(const Config& running, const Config& next) {
     d.field("sync.dedup_window_ms", sync, &S::dedup_window_ms, live);
     // Each listed client's verifier is built at start (its secret file read then).
     d.field("sync.clients", sync, &S::clients, restart);
+
+    // The rpc listener's settings are read when its shard starts (its keys, its budgets).
+    using R = RpcConfig;
+    auto rpc = &Config::rpc;
+    d.field("rpc.listen", rpc, &R::listen, restart);
+    d.field("rpc.allow_methods", rpc, &R::allow_methods, restart);
+    d.field("rpc.api_keys_file", rpc, &R::api_keys_file, restart);
+    d.field("rpc.trusted_proxies", rpc, &R::trusted_proxies, restart);
+    d.field("rpc.max_head_lag_blocks", rpc, &R::max_head_lag_blocks, restart);
+    d.field("rpc.response_bytes_max", rpc, &R::response_bytes_max, restart);
+    d.field("rpc.cache_bytes_max", rpc, &R::cache_bytes_max, restart);
+    d.field("rpc.method_timeouts_ms.default", rpc, &R::default_timeout_ms, restart);
+    d.field("rpc.method_timeouts_ms", rpc, &R::method_timeouts, restart);
+    d.compare("rpc.limits.client_rps", running.rpc.limits.client_rps, next.rpc.limits.client_rps,
+              restart);
+    d.compare("rpc.limits.client_burst", running.rpc.limits.client_burst,
+              next.rpc.limits.client_burst, restart);
+    d.compare("rpc.limits.client_concurrency", running.rpc.limits.client_concurrency,
+              next.rpc.limits.client_concurrency, restart);
+    d.compare("rpc.limits.key_rps", running.rpc.limits.key_rps, next.rpc.limits.key_rps, restart);
+    d.compare("rpc.limits.key_burst", running.rpc.limits.key_burst, next.rpc.limits.key_burst,
+              restart);
     return std::move(d.out);
 }
 

@@ -75,7 +75,8 @@ EngineListener::EngineListener(io::Loop& loop, const ListenerConfig& config,
       jwt_(std::in_place, config.cl_secret),
       policy_(config.policy),
       core_(with_random_key(config.core), role ? role->policy() : policy_, *this, *this, metrics),
-      poll_ns_(uint64_t{config.poll_us} * 1000) {
+      poll_ns_(uint64_t{config.poll_us} * 1000),
+      response_bytes_max_(config.response_bytes_max) {
     if (role) core_.set_gate(role->gate());
     reap_timer_.fn = on_reap_timer;
     reap_timer_.owner = this;
@@ -109,7 +110,14 @@ void EngineListener::refresh_node(size_t i) {
     std::unique_ptr<upstream::Node> old = std::move(nodes_[i]);
     infos_[i] = info;
     core_.forget_node(i);
-    if (info) nodes_[i] = std::make_unique<upstream::Node>(loop_, info->options);
+    outstanding_[i] = 0;  // the old node's calls end on it, counted against nothing
+    if (info && response_bytes_max_) {
+        upstream::NodeOptions options = info->options;
+        options.response_limits.body_bytes_max = response_bytes_max_;
+        nodes_[i] = std::make_unique<upstream::Node>(loop_, options);
+    } else if (info) {
+        nodes_[i] = std::make_unique<upstream::Node>(loop_, info->options);
+    }
     // Retired after the slot changed: the calls it fails may fail over, never back to it.
     if (old) retire_node(std::move(old));
 }
@@ -150,6 +158,9 @@ pipeline::NodeView EngineListener::node(size_t i) const {
     v.latency_ewma_us = h.latency_ewma_us;
     v.timeout_ms = info->timeout_ms;
     v.name = info->name;
+    v.head_number = h.head_number;
+    v.finalized_number = h.finalized_number;
+    v.outstanding = outstanding_[i];
     return v;
 }
 
@@ -194,19 +205,21 @@ void EngineListener::on_request(http::ServerConn& conn, const http::Request& req
     std::string_view body = request.body;
     size_t capacity = conn.readable_bytes_from(body.data());
     if (role_) role_->admitted(body, capacity);
-    core_.on_request(remember(conn), body.data(), body.size(), capacity, conn.request_ns(),
+    core_.on_request(remember(conn, *origin), body.data(), body.size(), capacity, conn.request_ns(),
                      mono_ns(), *origin);
 }
 
-uint64_t EngineListener::remember(http::ServerConn& conn) {
+uint64_t EngineListener::remember(http::ServerConn& conn, const pipeline::Origin& origin) {
     uint32_t i;
     if (!free_clients_.empty()) {
         i = free_clients_.back();
         free_clients_.pop_back();
         clients_[i] = conn.ref();
+        origins_[i] = origin;
     } else {
         i = static_cast<uint32_t>(clients_.size());
         clients_.push_back(conn.ref());
+        origins_.push_back(origin);
     }
     return i;
 }
@@ -232,6 +245,7 @@ void EngineListener::send(uint64_t tag, size_t node, std::string_view body, bool
     slot->call.done = slot;
     slot->ordered = ordered;
     upstream::Node& n = *nodes_[node];
+    outstanding_[node]++;
     if (ordered) {
         // An engine call: its answer is due within milliseconds, so the loop polls instead of
         // sleeping until the last one is in or poll_ns_ after this send (a hung node costs
@@ -262,6 +276,7 @@ void EngineListener::on_call_done(CallSlot& slot, const http::Response* response
     if (nodes_[i]) {
         metrics_.lane_depth[i].store(nodes_[i]->lane_depth(), std::memory_order_relaxed);
     }
+    if (reply.current && outstanding_[i] > 0) outstanding_[i]--;
     if (slot.ordered && --engine_in_flight_ == 0) loop_.poll_until(0);
     core_.on_reply(slot.tag, reply, mono_ns());
     free_calls_.push_back(&slot);
@@ -271,6 +286,7 @@ void EngineListener::answer(uint64_t client, int http_status, std::string_view b
     http::ConnRef ref = clients_[client];
     clients_[client] = http::ConnRef{};
     free_clients_.push_back(static_cast<uint32_t>(client));
+    if (role_) role_->answered(origins_[client]);
     if (!ref.valid()) return;  // the client went away
     http::ServerConn& conn = *ref.conn;
     ByteBuffer& out = conn.out();

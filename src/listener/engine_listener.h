@@ -19,8 +19,11 @@
 // node's late failure never marks its successor dead.
 //
 // Roles: the mux's listener checks the CL's JWT and runs MuxPolicy. Another role (the sync
-// role's SyncListener, listener/sync_listener.h) hands in a Role: its policy and gate run in the
-// pipeline in place of the mux's, and it admits requests (credentials, who sent them).
+// role's SyncListener, listener/sync_listener.h; the rpc role's RpcListener,
+// listener/rpc_listener.h) hands in a Role: its policy and gate run in the pipeline in place of
+// the mux's, it admits requests (credentials, who sent them) and hears when each is answered.
+// The pipeline's NodeView carries each node's probed head and finalized block and the calls
+// this listener has outstanding to it (for the rpc role's routing).
 //
 // Threads: one listener per shard, used only on that shard's loop thread. Memory: the calls in
 // flight (pooled CallSlots) and client references are reused; steady state allocates nothing.
@@ -56,6 +59,9 @@ class Role {
     /// An admitted request's body (capacity: readable bytes from body.data(), padding
     /// included), just before the pipeline gets it.
     virtual void admitted(std::string_view body, size_t capacity) = 0;
+    /// The request admit() said came from `origin` has been answered (or its client left and
+    /// the pipeline finished it). No-op by default.
+    virtual void answered(const pipeline::Origin& origin) { (void)origin; }
 };
 
 struct ListenerConfig {
@@ -65,6 +71,8 @@ struct ListenerConfig {
     /// The loop polls while an engine (ordered) call is in flight, at most this long after the
     /// last one was sent (0 = never): the answers are due within microseconds to milliseconds.
     uint32_t poll_us = 0;
+    /// A node's answer larger than this fails the call (0: the node's own limit, [limits]).
+    uint64_t response_bytes_max = 0;
 };
 
 class EngineListener final : public http::Handler,
@@ -90,6 +98,8 @@ class EngineListener final : public http::Handler,
     /// Requests and node calls still in progress (the shutdown drain waits for zero).
     size_t busy() const { return core_.busy(); }
     upstream::Node* upstream_node(size_t i) { return nodes_[i].get(); }
+    /// The nodes as the pipeline sees them (health, head, calls outstanding).
+    const pipeline::NodeTable& node_table() const { return *this; }
 
   private:
     class CallSlot;
@@ -108,7 +118,7 @@ class EngineListener final : public http::Handler,
 
     void on_call_done(CallSlot& slot, const http::Response* response, const Error* error);
     void reply_http_error(http::ServerConn& conn, int status, std::string_view message);
-    uint64_t remember(http::ServerConn& conn);
+    uint64_t remember(http::ServerConn& conn, const pipeline::Origin& origin);
     void retire_node(std::unique_ptr<upstream::Node> node);
     static void on_reap_timer(io::Timer* timer);
     void reap_retired();
@@ -122,7 +132,9 @@ class EngineListener final : public http::Handler,
     std::optional<http::JwtVerifier> jwt_;  ///< always set; optional so a reload can renew it
     pipeline::MuxPolicy policy_;
     pipeline::PipelineCore core_;
-    uint64_t poll_ns_ = 0;           ///< ListenerConfig::poll_us
+    uint64_t poll_ns_ = 0;             ///< ListenerConfig::poll_us
+    uint64_t response_bytes_max_ = 0;  ///< ListenerConfig::response_bytes_max
+    std::array<uint32_t, upstream::nodes_max> outstanding_{};  ///< calls sent, not yet done
     uint32_t engine_in_flight_ = 0;  ///< ordered calls sent and not yet replied to
     std::array<std::unique_ptr<upstream::Node>, upstream::nodes_max> nodes_{};
     std::array<const upstream::NodeInfo*, upstream::nodes_max> infos_{};
@@ -131,7 +143,8 @@ class EngineListener final : public http::Handler,
     io::Timer reap_timer_{};
     std::vector<std::unique_ptr<CallSlot>> calls_;  ///< every CallSlot ever made
     std::vector<CallSlot*> free_calls_;
-    std::vector<http::ConnRef> clients_;  ///< a request's connection until it is answered
+    std::vector<http::ConnRef> clients_;     ///< a request's connection until it is answered
+    std::vector<pipeline::Origin> origins_;  ///< who sent each (for Role::answered)
     std::vector<uint32_t> free_clients_;
 };
 

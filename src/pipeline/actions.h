@@ -17,6 +17,7 @@
 #include "base/assert.h"
 #include "base/result.h"
 #include "pipeline/nodes.h"
+#include "pipeline/policy.h"
 
 namespace em::pipeline {
 
@@ -35,10 +36,11 @@ struct NodeReply {
 
 struct Action {
     enum class Kind : uint8_t {
-        send,         ///< node, ordered, deadline_ns, bytes = the JSON-RPC request
-        answer,       ///< http_status, bytes = the JSON-RPC response (empty for a 204)
-        node_failed,  ///< node, error: tell the health board (the node may be down)
-        disagreement  ///< bytes = the log line (votes where ELs disagreed)
+        send,          ///< node, ordered, deadline_ns, bytes = the JSON-RPC request
+        answer,        ///< http_status, bytes = the JSON-RPC response (empty for a 204)
+        node_failed,   ///< node, error: tell the health board (the node may be down)
+        disagreement,  ///< bytes = the log line (votes where ELs disagreed)
+        learned        ///< node, learn, key, bytes = a good answer's result (pipeline/gate.h)
     };
     Kind kind = Kind::send;
     uint8_t node = 0;
@@ -49,6 +51,8 @@ struct Action {
     uint64_t deadline_ns = 0;
     std::string_view bytes;
     const Error* error = nullptr;
+    Learn learn = Learn::nothing;  ///< learned: what
+    std::string_view key;          ///< learned: the route's key
 };
 
 /// The actions one event produced, in order. Bounded: a call sends to each node at most once
@@ -81,6 +85,14 @@ class Actions {
         a.method = method;
         a.told = told;
         a.reason = reason;
+    }
+
+    void learned(Learn what, std::string_view key, std::string_view result, size_t node) {
+        Action& a = push(Action::Kind::learned);
+        a.learn = what;
+        a.key = key;
+        a.bytes = result;
+        a.node = static_cast<uint8_t>(node);
     }
 
     std::span<const Action> view() const { return {items_.data(), count_}; }

@@ -140,7 +140,7 @@ void PipelineCore::on_request(uint64_t client, const char* data, size_t len, siz
         for (const jsonrpc::Entry& e : envelope->entries) {
             engine_calls = engine_calls || (e.ok && engine::find_method(e.request.method));
         }
-        if (engine_calls) {
+        if (engine_calls || policy_.split_batches()) {
             start_batch(client, envelope->entries, received_ns, now_ns);
         } else {
             forward_batch(client, envelope->entries, std::string_view(data, len), received_ns,
@@ -160,7 +160,8 @@ void PipelineCore::route(const Sink& sink, const jsonrpc::Request& request, std:
         start_gated_vote(sink, request, raw, *method, entry, received_ns, now_ns);
         return;
     }
-    tell_gate(method, slot, now_ns);
+    Route route;
+    if (gate_ && !admit_call(sink, request, method, slot, now_ns, route, kind)) return;
     switch (kind) {
         case CallKind::vote:
             start_vote(sink, request, raw, *method, entry, received_ns, now_ns);
@@ -174,9 +175,57 @@ void PipelineCore::route(const Sink& sink, const jsonrpc::Request& request, std:
             return;
         case CallKind::forward:
             start_forward(sink, raw, request.id, false, slot, method,
-                          !method && engine::read_only(request.method), received_ns, now_ns);
+                          !method && engine::read_only(request.method), received_ns, now_ns, route);
+            return;
+        case CallKind::broadcast:
+            start_broadcast(sink, request, raw, route, received_ns, now_ns);
             return;
     }
+}
+
+bool PipelineCore::admit_call(const Sink& sink, const jsonrpc::Request& request,
+                              const engine::MethodInfo* method, size_t slot, uint64_t now_ns,
+                              Route& route, CallKind& kind) {
+    CallFacts facts;
+    facts.origin = origin_;
+    facts.method = method;
+    facts.method_slot = slot;
+    facts.name = request.method;
+    facts.params = request.params;
+    GateDecision d = gate_->admit(facts, now_ns);
+    gate_notice(d.notice);
+    switch (d.verdict) {
+        case GateDecision::Verdict::refuse:
+            deliver_error(sink, request.id, d.code, d.message, slot, now_ns);
+            return false;
+        case GateDecision::Verdict::answer:
+            waiter_answer_.clear();
+            if (!request.id.empty()) jsonrpc::write_result(waiter_answer_, request.id, d.result);
+            // A notification gets no answer at all.
+            deliver(sink, request.id.empty() ? 204 : 200, waiter_answer_.view(), now_ns);
+            return false;
+        case GateDecision::Verdict::join:  // vote calls only
+        case GateDecision::Verdict::run:
+            break;
+    }
+    route = d.route;
+    if (d.broadcast) kind = CallKind::broadcast;
+    return true;
+}
+
+void PipelineCore::start_broadcast(const Sink& sink, const jsonrpc::Request& request,
+                                   std::string_view raw, const Route& route, uint64_t received_ns,
+                                   uint64_t now_ns) {
+    uint32_t i = take_call(*gathers_);
+    if (i == CallPool<int>::none) return at_limit(sink, request.id, method_slot_other, now_ns);
+    in_use_++;
+    Entry<GatherCall>& e = (*gathers_)[i];
+    e.sink = sink;
+    e.method_slot = method_slot_other;
+    e.received_ns = received_ns;
+    Actions sends;
+    e.call.start_broadcast(request.id, raw, route, received_ns, now_ns, sends);
+    carry_out(*gathers_, i, kind_gather, sends, now_ns);
 }
 
 bool PipelineCore::decode_payload(const Sink& sink, const jsonrpc::Request& request,
@@ -385,7 +434,8 @@ void PipelineCore::start_gather(const Sink& sink, CallKind kind, const jsonrpc::
 
 void PipelineCore::start_forward(const Sink& sink, std::string_view body, std::string_view ids,
                                  bool batch, size_t method_slot, const engine::MethodInfo* method,
-                                 bool read_only, uint64_t received_ns, uint64_t now_ns) {
+                                 bool read_only, uint64_t received_ns, uint64_t now_ns,
+                                 const Route& route) {
     uint32_t i = take_call(*forwards_);
     if (i == CallPool<int>::none) return at_limit(sink, batch ? "null" : ids, method_slot, now_ns);
     in_use_++;
@@ -394,7 +444,8 @@ void PipelineCore::start_forward(const Sink& sink, std::string_view body, std::s
     e.method_slot = method_slot;
     e.received_ns = received_ns;
     Actions sends;
-    e.call.start(body, ids, batch, method_slot, method, read_only, received_ns, now_ns, sends);
+    e.call.start(body, ids, batch, method_slot, method, read_only, received_ns, now_ns, sends,
+                 route);
     carry_out(*forwards_, i, kind_forward, sends, now_ns);
 }
 
@@ -495,6 +546,9 @@ void PipelineCore::carry_out(CallPool<Entry<T>>& pool, uint32_t index, uint64_t 
                 break;
             case Action::Kind::node_failed:
                 shell_.node_failed(a.node, *a.error);
+                break;
+            case Action::Kind::learned:
+                if (gate_) gate_->learned(a.learn, a.key, a.bytes, a.node, now_ns);
                 break;
             case Action::Kind::disagreement:
                 EM_LOG_LIMITED_FIELDS(LogLevel::warn, 5,

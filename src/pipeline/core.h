@@ -162,6 +162,14 @@ class PipelineCore {
     /// A request that is no vote call, for the gate's counts (no-op without a gate).
     void tell_gate(const engine::MethodInfo* method, size_t slot, uint64_t now_ns);
     void gate_notice(std::string_view notice);
+    /// A request that is no vote call, under the gate: false when the gate refused it or
+    /// answered it at once (a cached result); else `route` (and, for a broadcast, `kind`) says
+    /// how to run it.
+    bool admit_call(const Sink& sink, const jsonrpc::Request& request,
+                    const engine::MethodInfo* method, size_t slot, uint64_t now_ns, Route& route,
+                    CallKind& kind);
+    void start_broadcast(const Sink& sink, const jsonrpc::Request& request, std::string_view raw,
+                         const Route& route, uint64_t received_ns, uint64_t now_ns);
     void start_best_of(const Sink& sink, const jsonrpc::Request& request,
                        const engine::MethodInfo& method, size_t entry, uint64_t received_ns,
                        uint64_t now_ns);
@@ -170,7 +178,7 @@ class PipelineCore {
                       uint64_t now_ns);
     void start_forward(const Sink& sink, std::string_view body, std::string_view ids, bool batch,
                        size_t method_slot, const engine::MethodInfo* method, bool read_only,
-                       uint64_t received_ns, uint64_t now_ns);
+                       uint64_t received_ns, uint64_t now_ns, const Route& route = {});
     void start_batch(uint64_t client, std::span<const jsonrpc::Entry> entries, uint64_t received_ns,
                      uint64_t now_ns);
     void forward_batch(uint64_t client, std::span<const jsonrpc::Entry> entries,

@@ -22,12 +22,13 @@ ForwardCall::ForwardCall(CallEnv& env, size_t body_bytes_max)
     : env_(env),
       body_(body_bytes_max + 1024, 1024),
       ids_(1u << 20, 256),
-      answer_(1u << 20, 256),
-      last_error_(4096, 256) {}
+      answer_(64u << 20, 256),  // a rewritten answer (rpc) is as large as the node's
+      last_error_(4096, 256),
+      key_(1u << 20, 256) {}
 
 void ForwardCall::start(std::string_view body, std::string_view ids, bool batch, size_t method_slot,
                         const engine::MethodInfo* method, bool read_only, uint64_t received_ns,
-                        uint64_t now_ns, Actions& out) {
+                        uint64_t now_ns, Actions& out, const Route& route) {
     EM_ASSERT(state_ == State::idle || state_ == State::done);
     state_ = State::waiting;
     body_.clear();
@@ -43,24 +44,42 @@ void ForwardCall::start(std::string_view body, std::string_view ids, bool batch,
     last_error_.clear();
     received_ns_ = received_ns;
     upstream_ns_ = 0;
+    route_ = route;
+    key_.clear();
+    if (!route.key.empty()) key_.append(route.key);
+    route_.key = key_.view();
+    route_.tx_hash = {};
     attempt(now_ns, out);
 }
 
 void ForwardCall::attempt(uint64_t now_ns, Actions& out) {
-    node_ = env_.policy.pick(env_.nodes, tried_mask_);
+    node_ = env_.policy.pick_route(env_.nodes, tried_mask_, route_);
     if (node_ < 0) {
         // Every voter was tried (pick skips only tried nodes): last_error_ names each and why.
-        answer_failure(last_error_.empty()
-                           ? std::string_view("no execution client is available (no voting node)")
-                           : last_error_.view(),
-                       now_ns, out);
+        std::string_view none =
+            route_.at_head || route_.min_head >= 0 || route_.sticky >= 0
+                ? std::string_view(
+                      "no execution client can take this request (none is usable "
+                      "at the block it needs)")
+                : std::string_view("no execution client is available (no voting node)");
+        answer_failure(last_error_.empty() ? none : last_error_.view(), now_ns, out);
         return;
     }
-    if (tried_mask_) bump(env_.metrics.retries);
+    if (tried_mask_) {
+        bump(env_.metrics.retries);
+        if (route_.counted) bump(env_.metrics.rpc.methods[route_.metrics_slot].retries);
+    }
     tried_mask_ |= 1u << node_;
     size_t i = static_cast<size_t>(node_);
     bump(env_.metrics.upstream[i][method_slot_].calls);
-    out.send(i, body_.view(), false, env_.policy.deadline_ns(method_, env_.nodes.node(i), now_ns));
+    NodeView n = env_.nodes.node(i);
+    uint64_t deadline = env_.policy.deadline_ns(method_, n, now_ns);
+    if (route_.timeout_ms) {  // the method's own, capped by the node's
+        uint64_t ms =
+            n.timeout_ms && n.timeout_ms < route_.timeout_ms ? n.timeout_ms : route_.timeout_ms;
+        deadline = now_ns + ms * 1'000'000ull;
+    }
+    out.send(i, body_.view(), false, deadline);
 }
 
 void ForwardCall::on_reply(const NodeReply& reply, bool client_waiting, uint64_t now_ns,
@@ -91,7 +110,7 @@ void ForwardCall::on_reply(const NodeReply& reply, bool client_waiting, uint64_t
     // The answer names every node tried and why each failed, in order.
     if (!last_error_.empty()) last_error_.append("; ");
     last_error_.append(why);
-    bool untried = env_.policy.pick(env_.nodes, tried_mask_) >= 0;
+    bool untried = env_.policy.pick_route(env_.nodes, tried_mask_, route_) >= 0;
     if (retry && client_waiting && untried) {
         attempt(now_ns, out);
         return;
@@ -129,11 +148,16 @@ bool ForwardCall::relay(const NodeReply& reply, char* why, size_t why_size, bool
     } else {
         auto parsed = env_.responses.parse(body.data(), body.size(), capacity);
         good = parsed && jsonrpc::same_id(parsed->id, ids_.view());
+        if (good && (route_.rewrite_id || route_.learn != Learn::nothing)) {
+            answer_good(body, *parsed, reply.node, out);
+            finish(now_ns);
+            return true;
+        }
         if (good && method_ && !parsed->is_error && engine::is_null_result(parsed->result) &&
             method_->kind != engine::MethodKind::other) {
             // getBlobs/bodies answered null by this node: another may have the data.
             std::snprintf(why, why_size, "%.*s answered null", name_len, name.data());
-            if (env_.policy.pick(env_.nodes, tried_mask_) >= 0) {
+            if (env_.policy.pick_route(env_.nodes, tried_mask_, route_) >= 0) {
                 *retry = true;
                 good = false;
             }
@@ -153,8 +177,31 @@ bool ForwardCall::relay(const NodeReply& reply, char* why, size_t why_size, bool
     return false;
 }
 
+void ForwardCall::answer_good(std::string_view body, const jsonrpc::Response& parsed, size_t node,
+                              Actions& out) {
+    if (route_.learn != Learn::nothing && !parsed.is_error &&
+        !engine::is_null_result(parsed.result)) {
+        out.learned(route_.learn, route_.key, parsed.result, node);
+    }
+    if (!route_.rewrite_id) {
+        out.answer(body);
+        return;
+    }
+    // The client's id exactly as it wrote it (1e0 stays 1e0); the rest is the node's bytes.
+    answer_.clear();
+    if (parsed.is_error) {
+        jsonrpc::write_error_object(answer_, ids_.view(), parsed.error_raw);
+    } else {
+        jsonrpc::write_result(answer_, ids_.view(), parsed.result);
+    }
+    if (route_.counted && parsed.is_error)
+        bump(env_.metrics.rpc.methods[route_.metrics_slot].errors);
+    out.answer(answer_.view());
+}
+
 void ForwardCall::answer_failure(std::string_view message, uint64_t now_ns, Actions& out) {
     bump(env_.metrics.request_errors[method_slot_]);
+    if (route_.counted) bump(env_.metrics.rpc.methods[route_.metrics_slot].errors);
     if (ids_.empty() && !batch_) {
         // A notification nobody could take: JSON-RPC gives it no answer at all.
         out.answer({}, 204);

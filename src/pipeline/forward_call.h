@@ -6,6 +6,10 @@
 // went away. A timeout is retried only for read-only calls (eth_* reads: their deadline is short,
 // and asking another node is safe); otherwise it already spent the caller's patience.
 //
+// A Route (pipeline/policy.h; the rpc role's) narrows the nodes each attempt may go to (at the
+// head, a filter's node), sets the attempt's deadline, answers under the client's id bytes and
+// asks for a `learned` action with a good answer's result (to cache it, or a filter's node).
+//
 // States: idle -> waiting (one attempt on the wire) -> done.
 //
 // Threads: the owning shard's thread. No I/O: events in, actions out (pipeline/actions.h).
@@ -27,7 +31,7 @@ class ForwardCall {
     /// `read_only`: a node that does not answer in time is not the end (engine::read_only).
     void start(std::string_view body, std::string_view ids, bool batch, size_t method_slot,
                const engine::MethodInfo* method, bool read_only, uint64_t received_ns,
-               uint64_t now_ns, Actions& out);
+               uint64_t now_ns, Actions& out, const Route& route = {});
     /// `client_waiting`: false once the client went away (no more attempts).
     void on_reply(const NodeReply& reply, bool client_waiting, uint64_t now_ns, Actions& out);
 
@@ -35,7 +39,7 @@ class ForwardCall {
     bool done() const { return state_ == State::done; }
     /// Between calls: buffers grown past call_buffer_keep_bytes go back to a small size.
     void release_grown_buffers() {
-        for (ByteBuffer* b : {&body_, &ids_, &answer_, &last_error_}) {
+        for (ByteBuffer* b : {&body_, &ids_, &answer_, &last_error_, &key_}) {
             b->release_if_grown(call_buffer_keep_bytes, 1024);
         }
     }
@@ -49,6 +53,9 @@ class ForwardCall {
                Actions& out);
     void answer_failure(std::string_view message, uint64_t now_ns, Actions& out);
     void finish(uint64_t now_ns);
+    /// A good single answer: relayed as it is, or under the client's id; learned if asked.
+    void answer_good(std::string_view body, const jsonrpc::Response& parsed, size_t node,
+                     Actions& out);
 
     CallEnv& env_;
     State state_ = State::idle;
@@ -56,6 +63,8 @@ class ForwardCall {
     ByteBuffer ids_;     ///< raw ids of the entries expecting an answer, '\n'-separated
     ByteBuffer answer_;  ///< error answers are built here
     ByteBuffer last_error_;
+    ByteBuffer key_;  ///< route_.key's bytes
+    Route route_;
     bool batch_ = false;
     bool read_only_ = false;
     size_t method_slot_ = 0;

@@ -7,7 +7,10 @@
 // engine votes what the params say); for a vote call the decision is to run it, to join a vote
 // call already running (its answer then goes to this client too, under this request's id), or
 // to answer at once with a given result. started() and answered() tell the gate what became of
-// the vote calls it let run.
+// the vote calls it let run. Requests that are no engine method (the rpc role's eth_* reads) may
+// also be refused with a JSON-RPC error (a method not allowed), answered at once (a cached
+// result), or run with a Route (which nodes may take it, what to learn from its answer);
+// learned() then hands the gate what a good answer taught (a result to cache, a filter's node).
 //
 // Threads: the owning shard's thread. No I/O: facts in, decisions out.
 #pragma once
@@ -19,6 +22,7 @@
 
 #include "engine/methods.h"
 #include "engine/types.h"
+#include "pipeline/policy.h"
 
 namespace em::pipeline {
 
@@ -34,6 +38,9 @@ struct CallFacts {
     const engine::MethodInfo* method = nullptr;  ///< null: not an engine method
     size_t method_slot = 0;                      ///< metrics slot (method index or other)
     bool vote = false;  ///< the policy routes it to a vote call (a decision is wanted)
+    /// Requests that are no engine method: the method's name and the raw params ("" absent).
+    std::string_view name;
+    std::string_view params;
     /// newPayload: the block hash (only when the payload decoded and, if checked, matched it).
     bool has_block_hash = false;
     engine::Hash32 block_hash{};
@@ -50,9 +57,16 @@ struct GateDecision {
         run,     ///< start a call as the policy routes it
         join,    ///< wait for vote call `call` and get its answer
         answer,  ///< answer now with `result`
+        refuse,  ///< answer now with the JSON-RPC error `code`, `message` (no engine method)
     };
     Verdict verdict = Verdict::run;
     uint32_t call = 0;
+    int code = 0;              ///< refuse: the JSON-RPC error code
+    std::string_view message;  ///< refuse: what was wrong; valid until the next call into the gate
+    /// run, no engine method: how to route it (broadcast: to every node that takes part in a
+    /// broadcast, the first success answers). Views valid until the next call into the gate.
+    Route route;
+    bool broadcast = false;
     /// answer: the JSON-RPC result member; valid until the next call into the gate.
     std::string_view result;
     /// A line for the log (warn), e.g. a client sent a timestamp from the future; "" for none.
@@ -74,6 +88,16 @@ class Gate {
     /// `result` the result member sent ("" for an error).
     virtual void answered(uint32_t call, const engine::Status* told, std::string_view result,
                           uint64_t now_ns) = 0;
+    /// A forwarded call run with a Route that asked to learn answered `result` (raw JSON) from
+    /// node `node`; `key`: the Route's key. No-op by default.
+    virtual void learned(Learn what, std::string_view key, std::string_view result, size_t node,
+                         uint64_t now_ns) {
+        (void)what;
+        (void)key;
+        (void)result;
+        (void)node;
+        (void)now_ns;
+    }
 };
 
 }  // namespace em::pipeline

@@ -1,5 +1,7 @@
 #include "pipeline/gather_call.h"
 
+#include <cstring>
+
 #include "base/clock.h"
 #include "base/hex.h"
 #include "engine/best_of.h"
@@ -59,14 +61,115 @@ void GatherCall::start_merge(CallKind kind, const engine::MethodInfo& method, st
     if (fan_.pending() == 0) finish(now_ns, out);
 }
 
-void GatherCall::on_reply(const NodeReply& reply, uint64_t now_ns, Actions& out) {
-    EM_ASSERT(state_ == State::collecting);
-    fan_.record(reply, AnswerShape::result, now_ns, out);
+void GatherCall::start_broadcast(std::string_view id, std::string_view body, const Route& route,
+                                 uint64_t received_ns, uint64_t now_ns, Actions& out) {
+    EM_ASSERT(state_ == State::idle || state_ == State::done);
+    kind_ = CallKind::broadcast;
+    method_ = nullptr;
+    state_ = State::collecting;
+    received_ns_ = received_ns;
+    first_error_ = -1;
+    notification_ = id.empty();
+    tx_hash_bytes_ = route.tx_hash.size() < sizeof tx_hash_ ? route.tx_hash.size() : 0;
+    std::memcpy(tx_hash_, route.tx_hash.data(), tx_hash_bytes_);
+    fan_.reset(nullptr, id, body);
+    for (size_t i = 0; i < nodes_max; i++) {
+        NodeView n = env_.nodes.node(i);
+        if (env_.policy.takes_part(CallKind::broadcast, n)) fan_.join(i, n, true, false);
+    }
+    bump(env_.metrics.rpc.broadcasts);
+    fan_.send_all(/*ordered=*/false, now_ns, out);
     if (fan_.pending() == 0) finish(now_ns, out);
 }
 
+void GatherCall::on_reply(const NodeReply& reply, uint64_t now_ns, Actions& out) {
+    EM_ASSERT(state_ == State::collecting || state_ == State::answered);
+    const FanOut::Slot& slot = fan_.record(reply, AnswerShape::result, now_ns, out);
+    if (kind_ == CallKind::broadcast) {
+        on_broadcast_reply(slot, reply.node, now_ns, out);
+        return;
+    }
+    if (fan_.pending() == 0) finish(now_ns, out);
+}
+
+namespace {
+
+/// A node's error says it has the transaction already (geth and reth: "already known";
+/// Nethermind: "AlreadyKnown"; Besu: "Known transaction").
+bool says_already_known(std::string_view message) {
+    char lower[256];
+    size_t n = message.size() < sizeof lower ? message.size() : sizeof lower;
+    for (size_t i = 0; i < n; i++) {
+        char c = message[i];
+        lower[i] = c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
+    }
+    std::string_view text(lower, n);
+    return text.find("already known") != std::string_view::npos ||
+           text.find("alreadyknown") != std::string_view::npos ||
+           text.find("known transaction") != std::string_view::npos;
+}
+
+}  // namespace
+
+void GatherCall::on_broadcast_reply(const FanOut::Slot& slot, size_t node, uint64_t now_ns,
+                                    Actions& out) {
+    if (state_ == State::collecting && notification_) {
+        // A notification gets no answer at all: the nodes' answers are only counted.
+        if (fan_.pending() > 0) return;
+        out.answer({}, 204);
+        state_ = State::done;
+        return;
+    }
+    if (state_ == State::collecting && slot.answered_result()) {
+        answer_result(slot.result, now_ns, out);
+        state_ = State::answered;
+    } else if (state_ == State::collecting && slot.state == engine::SlotState::answered &&
+               slot.is_error) {
+        auto parsed = env_.responses.parse(slot.answer.data(), slot.answer.size(),
+                                           slot.answer.capacity() + ByteBuffer::padding_bytes);
+        if (tx_hash_bytes_ && parsed && says_already_known(parsed->error_message)) {
+            bump(env_.metrics.rpc.already_known);
+            result_.clear();
+            result_.push_back('"');
+            result_.append(std::string_view(tx_hash_, tx_hash_bytes_));
+            result_.push_back('"');
+            answer_result(result_.view(), now_ns, out);
+            state_ = State::answered;
+        } else if (first_error_ < 0) {
+            first_error_ = static_cast<int>(node);
+        }
+    }
+    if (fan_.pending() > 0) return;
+    if (state_ == State::collecting) answer_broadcast_failure(now_ns, out);
+    state_ = State::done;
+}
+
+void GatherCall::answer_broadcast_failure(uint64_t now_ns, Actions& out) {
+    if (notification_) {
+        out.answer({}, 204);
+        return;
+    }
+    if (first_error_ >= 0) {
+        // The first error that came, under the client's id (its bytes as the client wrote them).
+        const FanOut::Slot& slot = fan_.slots()[static_cast<size_t>(first_error_)];
+        auto parsed = env_.responses.parse(slot.answer.data(), slot.answer.size(),
+                                           slot.answer.capacity() + ByteBuffer::padding_bytes);
+        if (parsed && parsed->is_error) {
+            result_.clear();
+            jsonrpc::write_error_object(result_, fan_.id(), parsed->error_raw);
+            bump(env_.metrics.request_errors[method_slot_other]);
+            out.answer(result_.view());
+            return;
+        }
+    }
+    fan_.answer_node_failures("the transaction reached no execution client",
+                              "no node can take a transaction", {}, received_ns_, now_ns, out);
+}
+
 void GatherCall::finish(uint64_t now_ns, Actions& out) {
-    if (kind_ == CallKind::best_of) {
+    if (kind_ == CallKind::broadcast) {
+        answer_broadcast_failure(now_ns, out);  // nobody took part
+    } else if (kind_ == CallKind::best_of) {
         answer_best_of(now_ns, out);
     } else {
         answer_merge(now_ns, out);

@@ -3,9 +3,14 @@
 //    payloadId (our id maps to theirs, engine/payload_id_map.h); the best payload wins
 //    (engine/best_of.h), else a node's JSON-RPC error is relayed;
 //  - merge (engine_getClientVersionV1): the voters' lists, merged into one flat array;
-//  - intersect (engine_exchangeCapabilities): the methods every voter supports.
+//  - intersect (engine_exchangeCapabilities): the methods every voter supports;
+//  - broadcast (the rpc role's eth_sendRawTransaction): to every node that takes part; the first
+//    success is answered at once (a node's "already known" counts as one, answered with the
+//    transaction's hash), the other nodes' answers only counted; if none succeeds, the first
+//    JSON-RPC error that came (under the client's id), else every node's failure.
 //
-// States: idle -> collecting -> done (answered when the last answer arrives).
+// States: idle -> collecting -> done (answered when the last answer arrives); a broadcast
+// answered early waits in `answered` for the rest: idle -> collecting -> answered -> done.
 //
 // Threads: the owning shard's thread. No I/O: events in, actions out (pipeline/actions.h).
 #pragma once
@@ -19,7 +24,7 @@ namespace em::pipeline {
 
 class GatherCall {
   public:
-    enum class State : uint8_t { idle, collecting, done };
+    enum class State : uint8_t { idle, collecting, answered, done };
 
     GatherCall(CallEnv& env, size_t body_bytes_max);
 
@@ -30,6 +35,10 @@ class GatherCall {
     /// merge / intersect: `body` to every node that takes part in `kind`.
     void start_merge(CallKind kind, const engine::MethodInfo& method, std::string_view id,
                      std::string_view body, uint64_t received_ns, uint64_t now_ns, Actions& out);
+    /// broadcast: `body` (a request with the client's id) to every node that takes part in a
+    /// broadcast; route.tx_hash answers a node's "already known".
+    void start_broadcast(std::string_view id, std::string_view body, const Route& route,
+                         uint64_t received_ns, uint64_t now_ns, Actions& out);
     void on_reply(const NodeReply& reply, uint64_t now_ns, Actions& out);
 
     State state() const { return state_; }
@@ -44,6 +53,8 @@ class GatherCall {
     void finish(uint64_t now_ns, Actions& out);
     void answer_best_of(uint64_t now_ns, Actions& out);
     void answer_merge(uint64_t now_ns, Actions& out);
+    void on_broadcast_reply(const FanOut::Slot& slot, size_t node, uint64_t now_ns, Actions& out);
+    void answer_broadcast_failure(uint64_t now_ns, Actions& out);
     void answer_result(std::string_view result_json, uint64_t now_ns, Actions& out);
     void answer_raw(std::string_view response_json, uint64_t now_ns, Actions& out);
     void answer_error(int code, std::string_view message, uint64_t now_ns, Actions& out);
@@ -55,6 +66,10 @@ class GatherCall {
     State state_ = State::idle;
     uint64_t received_ns_ = 0;
     ByteBuffer result_;
+    int first_error_ = -1;       ///< broadcast: the node whose JSON-RPC error came first
+    bool notification_ = false;  ///< broadcast: the request had no id (no answer at all)
+    char tx_hash_[72] = {};      ///< broadcast: "0x" + 64 hex digits ("" unknown)
+    size_t tx_hash_bytes_ = 0;
 };
 
 }  // namespace em::pipeline

@@ -20,6 +20,7 @@
 #include "engine/vote.h"
 #include "http/server_stats.h"
 #include "pipeline/nodes.h"
+#include "pipeline/rpc_methods.h"
 #include "pipeline/sync_board.h"
 
 namespace em::pipeline {
@@ -108,6 +109,26 @@ class VoteLog {
     std::atomic<uint64_t> next_{0};
 };
 
+/// The rpc role's counters for one method (rpc::method_names).
+struct RpcMethodMetrics {
+    Counter requests{0};      ///< entries received (a batch: each element)
+    Counter errors{0};        ///< answered with a JSON-RPC error (refused, failed, the node's)
+    Counter retries{0};       ///< attempts on another node after one failed
+    Counter cache_hits{0};    ///< answered from the answer cache, no node asked
+    Counter rate_limited{0};  ///< answered 429 (client or key over its budget)
+};
+
+/// The rpc listener's counters (unused when there is none).
+struct RpcMetrics {
+    std::array<RpcMethodMetrics, rpc::method_slots> methods{};
+    Counter unauthorized{0};             ///< 401: unknown API key
+    Counter not_allowed{0};              ///< entries answered -32601 (not in allow_methods)
+    Counter cache_stores{0};             ///< answers put in the cache
+    Counter broadcasts{0};               ///< eth_sendRawTransaction sent to every node
+    Counter already_known{0};            ///< a node's "already known" taken as success
+    std::atomic<int64_t> finalized{-1};  ///< gauge: the finalized block the cache trusts
+};
+
 struct ShardMetrics {
     // Requests from clients on this shard, by method slot.
     std::array<Counter, method_slots> requests{};
@@ -144,6 +165,7 @@ struct ShardMetrics {
     Counter retries{0};              ///< a call retried on another node after the first failed
 
     SyncBoard sync;  ///< the sync role's consensus clients (unused in other roles)
+    RpcMetrics rpc;  ///< the rpc listener's (unused without one)
 };
 
 }  // namespace em::pipeline

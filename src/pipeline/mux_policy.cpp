@@ -28,6 +28,7 @@ bool MuxPolicy::takes_part(CallKind kind, const NodeView& n) const {
         case CallKind::intersect:
         case CallKind::best_of:  // the builders are named by the payload id, not by the policy
         case CallKind::forward:
+        case CallKind::broadcast:
             return n.voter;
     }
     return false;

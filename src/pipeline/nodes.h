@@ -28,6 +28,9 @@ struct NodeView {
     uint64_t latency_ewma_us = 0;  ///< the health board's smoothed probe latency
     uint32_t timeout_ms = 0;       ///< the node's own deadline cap (0 = none)
     std::string_view name;
+    int64_t head_number = -1;       ///< the probe's head block number (-1 unknown)
+    int64_t finalized_number = -1;  ///< the probe's finalized block number (-1 unknown)
+    uint32_t outstanding = 0;       ///< this shard's calls to the node not yet answered
 };
 
 class NodeTable {

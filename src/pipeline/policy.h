@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cstdint>
+#include <string_view>
 
 #include "engine/methods.h"
 #include "engine/vote.h"
@@ -21,6 +22,32 @@ enum class CallKind : uint8_t {
     merge,      ///< the voters; one flat array of all their entries
     intersect,  ///< the voters; the intersection of their lists
     forward,    ///< one node at a time: the primary, then the next usable node if it fails
+    broadcast,  ///< every node that takes part; the first success answers (rpc: transactions)
+};
+
+/// What the core learns from a forwarded call's good answer, for its gate (the rpc role).
+enum class Learn : uint8_t {
+    nothing,
+    cache,           ///< store the result under Route::key (a non-null result)
+    cache_if_final,  ///< the same once the block the result names is final
+    filter_node,     ///< the result is a filter id the answering node created
+};
+
+/// How one forwarded request is routed beyond the policy's default pick (the rpc role's reads;
+/// a default Route is the mux's behaviour).
+struct Route {
+    /// Only nodes at the head (the policy says how far behind the highest head that is).
+    bool at_head = false;
+    /// Only nodes whose head is unknown or at least this block (-1: any node).
+    int64_t min_head = -1;
+    int sticky = -1;           ///< only this node (a filter's), -1: any
+    uint32_t timeout_ms = 0;   ///< the attempt's deadline (0: the policy's deadline_ns)
+    bool rewrite_id = false;   ///< answer under the client's id bytes, not the node's echo
+    uint8_t metrics_slot = 0;  ///< the rpc method's counters (ShardMetrics::rpc)
+    bool counted = false;      ///< count errors and retries in ShardMetrics::rpc
+    Learn learn = Learn::nothing;
+    std::string_view key;      ///< learn: the cache key (valid during the call's start)
+    std::string_view tx_hash;  ///< broadcast: the transaction's hash ("already known" answers)
 };
 
 class Policy {
@@ -40,6 +67,15 @@ class Policy {
     /// Deadline of a call of `method` (nullptr: non-engine) to node `n`, from `now_ns`.
     virtual uint64_t deadline_ns(const engine::MethodInfo* method, const NodeView& n,
                                  uint64_t now_ns) const = 0;
+    /// The node a forwarded call with `route` goes to, not in skip_mask; -1 when none is left.
+    /// By default the route is ignored (pick).
+    virtual int pick_route(const NodeTable& nodes, uint32_t skip_mask, const Route& route) const {
+        (void)route;
+        return pick(nodes, skip_mask);
+    }
+    /// Whether a batch without engine calls is carried out element by element (each routed on
+    /// its own, the answers put back in order) rather than sent whole to one node.
+    virtual bool split_batches() const { return false; }
 };
 
 /// A policy that does what another does, for a role (or a test) that changes only part of it:
@@ -64,6 +100,10 @@ class ForwardingPolicy : public Policy {
                          uint64_t now_ns) const override {
         return inner_.deadline_ns(method, n, now_ns);
     }
+    int pick_route(const NodeTable& nodes, uint32_t skip_mask, const Route& route) const override {
+        return inner_.pick_route(nodes, skip_mask, route);
+    }
+    bool split_batches() const override { return inner_.split_batches(); }
 
   private:
     const Policy& inner_;

@@ -20,6 +20,8 @@ constexpr std::string_view syncing_request =
     R"({"jsonrpc":"2.0","id":1,"method":"eth_syncing","params":[]})";
 constexpr std::string_view head_request =
     R"({"jsonrpc":"2.0","id":2,"method":"eth_getBlockByNumber","params":["latest",false]})";
+constexpr std::string_view finalized_request =
+    R"({"jsonrpc":"2.0","id":3,"method":"eth_getBlockByNumber","params":["finalized",false]})";
 
 /// A head field's QUANTITY (the one codec, base/hex.h), or -1 when it is not one.
 int64_t head_quantity(std::string_view text) {
@@ -71,6 +73,10 @@ class Prober::Probe final : public http::ClientCallback {
         if (retiring_) {
             stage_ = 0;
             conn_.close();
+            return;
+        }
+        if (stage_ == 3) {
+            on_finalized(error ? nullptr : response);
             return;
         }
         if (error) {
@@ -130,6 +136,40 @@ class Prober::Probe final : public http::ClientCallback {
         send(head_request);
     }
 
+    /// Stage 3 (probe_finalized): the finalized block's number; then the stage-2 verdict. Any
+    /// failure here leaves the finalized block unknown and the verdict as it was.
+    void on_finalized(const http::Response* response) {
+        int64_t number = -1;
+        simdjson::ondemand::document doc;
+        simdjson::ondemand::object block;
+        std::string_view n;
+        if (response && response->status == 200) {
+            simdjson::padded_string_view json(response->body.data(), response->body.size(),
+                                              response->body.size() + ByteBuffer::padding_bytes);
+            if (prober_parser().iterate(json).get(doc) == simdjson::SUCCESS &&
+                doc["result"].get_object().get(block) == simdjson::SUCCESS &&
+                block["number"].get_string().get(n) == simdjson::SUCCESS)
+                number = head_quantity(n);
+        }
+        health_.finalized_number = number;
+        done(verdict_, verdict_reason_);
+    }
+
+    /// The head's verdict: published now, or after stage 3 asked for the finalized block.
+    void verdict(NodeState state, std::string_view reason) {
+        if (!prober_.config_.probe_finalized) {
+            done(state, reason);
+            return;
+        }
+        verdict_ = state;
+        size_t n =
+            reason.size() < sizeof verdict_reason_ - 1 ? reason.size() : sizeof verdict_reason_ - 1;
+        std::memcpy(verdict_reason_, reason.data(), n);
+        verdict_reason_[n] = 0;
+        stage_ = 3;
+        send(finalized_request);
+    }
+
     /// Stage 2: the head block, its age against block_age_max_s; publishes the verdict.
     void on_head(simdjson::ondemand::document& doc) {
         simdjson::ondemand::object block;
@@ -144,7 +184,7 @@ class Prober::Probe final : public http::ClientCallback {
         health_.head_number = number;
         health_.head_age_s = timestamp >= 0 ? wall_s() - timestamp : -1;
         if (syncing_) {
-            done(NodeState::syncing, "eth_syncing reports the node is syncing");
+            verdict(NodeState::syncing, "eth_syncing reports the node is syncing");
             return;
         }
         uint32_t age_max = prober_.config_.block_age_max_s;
@@ -153,10 +193,10 @@ class Prober::Probe final : public http::ClientCallback {
             std::snprintf(why, sizeof why, "head block %lld is %lld s old (limit %u s)",
                           static_cast<long long>(number),
                           static_cast<long long>(health_.head_age_s), age_max);
-            done(NodeState::syncing, why);
+            verdict(NodeState::syncing, why);
             return;
         }
-        done(NodeState::synced, "");
+        verdict(NodeState::synced, "");
     }
 
     simdjson::ondemand::parser& prober_parser() {
@@ -225,6 +265,8 @@ class Prober::Probe final : public http::ClientCallback {
     int stage_ = 0;
     bool retiring_ = false;
     bool syncing_ = false;
+    NodeState verdict_ = NodeState::unknown;  ///< stage 3: the head's verdict, published after it
+    char verdict_reason_[96] = {};
     uint64_t started_ns_ = 0;
 };
 

@@ -39,6 +39,9 @@ struct ProberConfig {
     uint32_t block_age_max_s = 120;  ///< 0 = not checked
     uint32_t failback_hold_ms = 30'000;
     bool log_timings = false;  ///< --node-timings: log every probe's latency
+    /// Also ask for the "finalized" block (NodeHealth::finalized_number; the rpc role's cache).
+    /// A node that cannot answer it keeps its verdict, with the finalized block unknown.
+    bool probe_finalized = false;
 };
 
 class Prober {

@@ -293,9 +293,116 @@ TEST(Sync, ErrorsNameTheKey) {
     auto role =
         run({"--role", "builder", "--nodes", "http://127.0.0.1:8551", "--jwt-secret", "/x"}, c);
     ASSERT_FALSE(role);
-    EXPECT_NE(role.error().message().find("role 'builder' is not supported (supported: mux, sync)"),
-              std::string_view::npos)
+    EXPECT_NE(
+        role.error().message().find("role 'builder' is not supported (supported: mux, sync, rpc)"),
+        std::string_view::npos)
         << role.error().c_str();
+}
+
+TEST(Rpc, RoleAloneNeedsNoClSecretAndTakesTheTableWithDefaults) {
+    std::string path = temp_file(
+        "role = \"rpc\"\n[[nodes]]\nurl = \"http://127.0.0.1:8551\"\njwt_secret = \"/x.hex\"\n"
+        "[rpc]\nallow_methods = [\"eth_*\", \"debug_trace*\"]\ntrusted_proxies = [\"10.0.0.0/8\"]\n"
+        "max_head_lag_blocks = 4\ncache_bytes_max = 1048576\n"
+        "[rpc.method_timeouts_ms]\ndefault = 3000\neth_call = 500\n"
+        "[rpc.limits]\nclient_rps = 10\nclient_burst = 20\nclient_concurrency = 4\n"
+        "key_rps = 2.5\n");
+    Config c;
+    auto r = run({"--config", path.c_str()}, c);
+    ::unlink(path.c_str());
+    ASSERT_TRUE(r) << r.error().c_str();
+    EXPECT_EQ(c.role, "rpc");
+    EXPECT_EQ(c.rpc.allow_methods, (std::vector<std::string>{"eth_*", "debug_trace*"}));
+    EXPECT_EQ(c.rpc.max_head_lag_blocks, 4u);
+    EXPECT_EQ(c.rpc.cache_bytes_max, 1048576u);
+    EXPECT_EQ(c.rpc.response_bytes_max, 32u << 20);
+    EXPECT_EQ(c.rpc.default_timeout_ms, 3000u);
+    ASSERT_EQ(c.rpc.method_timeouts.size(), 1u);
+    EXPECT_EQ(c.rpc.method_timeouts[0].method, "eth_call");
+    EXPECT_EQ(c.rpc.method_timeouts[0].timeout_ms, 500u);
+    EXPECT_EQ(c.rpc.limits.client_rps, 10);
+    EXPECT_EQ(c.rpc.limits.client_burst, 20);
+    EXPECT_EQ(c.rpc.limits.client_concurrency, 4u);
+    EXPECT_EQ(c.rpc.limits.key_rps, 2.5);
+    EXPECT_EQ(c.rpc.limits.key_burst, 0);
+    Config d;
+    auto defaults = run({"--role", "rpc", "--nodes", "http://127.0.0.1:8551#jwt-secret=/x"}, d);
+    ASSERT_TRUE(defaults) << defaults.error().c_str();
+    EXPECT_TRUE(d.rpc.allow_methods.empty()) << "the default rule";
+    EXPECT_EQ(d.rpc.max_head_lag_blocks, 2u);
+    EXPECT_EQ(d.rpc.cache_bytes_max, 256u << 20);
+    EXPECT_EQ(d.rpc.default_timeout_ms, 10000u);
+    Config e;
+    auto beside = run({"--nodes", "http://127.0.0.1:8551", "--jwt-secret", "/x", "--rpc-listen",
+                       "127.0.0.1:8545"},
+                      e);
+    ASSERT_TRUE(beside) << beside.error().c_str();
+    EXPECT_EQ(e.role, "mux");
+    EXPECT_EQ(e.rpc.listen, "127.0.0.1:8545");
+}
+
+TEST(Rpc, ErrorsNameTheKey) {
+    struct Case {
+        const char* table;
+        const char* says;
+    } cases[] = {
+        {"[rpc]\nlisten = 8545", "rpc.listen: expected a string"},
+        {"[rpc]\nlisten = \"localhost\"", "[rpc] listen 'localhost' is not ADDR:PORT"},
+        {"[rpc]\nallow = [\"*\"]", "unknown setting 'rpc.allow'"},
+        {"[rpc]\nallow_methods = [\"\"]", "allow_methods: a glob is empty"},
+        {"[rpc]\ntrusted_proxies = [\"10.0.0.0/40\"]", "[rpc] trusted_proxies[0]"},
+        {"[rpc]\nmax_head_lag_blocks = -1", "rpc.max_head_lag_blocks: -1 is outside"},
+        {"[rpc]\nresponse_bytes_max = 10", "rpc.response_bytes_max: 10 is outside"},
+        {"[rpc.method_timeouts_ms]\neth_call = 0", "rpc.method_timeouts_ms.eth_call: 0 is outside"},
+        {"[rpc.limits]\nclient_rps = \"fast\"", "rpc.limits.client_rps: expected a number"},
+        {"[rpc.limits]\nkey_concurrency = 1", "unknown setting 'rpc.limits.key_concurrency'"},
+    };
+    for (const Case& k : cases) {
+        std::string path = temp_file(
+            "jwt_secret = \"/etc/enginemux/jwt.hex\"\n[[nodes]]\nurl = "
+            "\"http://127.0.0.1:8551\"\n" +
+            std::string(k.table) + "\n");
+        auto c = load_file(path);
+        ::unlink(path.c_str());
+        ASSERT_FALSE(c) << k.table;
+        EXPECT_NE(c.error().message().find(k.says), std::string_view::npos)
+            << k.table << " -> " << c.error().c_str();
+    }
+    Config c;
+    auto flag =
+        run({"--nodes", "http://127.0.0.1:8551", "--jwt-secret", "/x", "--rpc-lsten", "a"}, c);
+    ASSERT_FALSE(flag);
+    EXPECT_NE(flag.error().message().find("--rpc-lsten"), std::string_view::npos)
+        << flag.error().c_str();
+    Config m;
+    auto mux = run({"--nodes", "http://127.0.0.1:8551"}, m);
+    ASSERT_FALSE(mux) << "the mux role still needs the CL's secret";
+}
+
+TEST(Rpc, ApiKeysAreOneALineAndErrorsNameTheLineNeverTheKey) {
+    auto keys = parse_api_keys("# keys\n\nalpha-key-1\n  beta_key.2/=+~  \r\n");
+    ASSERT_TRUE(keys) << keys.error().c_str();
+    EXPECT_EQ(*keys, (std::vector<std::string>{"alpha-key-1", "beta_key.2/=+~"}));
+    struct Case {
+        const char* text;
+        const char* says;
+    } cases[] = {
+        {"", "holds no key"},
+        {"# only a comment\n", "holds no key"},
+        {"short\n", "line 1: a key must be 8..256 characters (5)"},
+        {"good-key-1\nsecret key 2\n", "line 2: character 0x20 at offset 6"},
+        {"good-key-1\ngood-key-1\n", "line 2: the same key is listed twice"},
+    };
+    for (const Case& k : cases) {
+        auto r = parse_api_keys(k.text);
+        ASSERT_FALSE(r) << k.text;
+        EXPECT_NE(r.error().message().find(k.says), std::string_view::npos) << r.error().c_str();
+        EXPECT_EQ(r.error().message().find("secret key"), std::string_view::npos);
+    }
+    auto missing = read_api_keys("/nonexistent/keys");
+    ASSERT_FALSE(missing);
+    EXPECT_NE(missing.error().message().find("[rpc] api_keys_file /nonexistent/keys"),
+              std::string_view::npos);
 }
 
 TEST(Toml, StrictAboutKeysTypesAndRanges) {

@@ -85,6 +85,20 @@ TEST(Reload, EachKeyIsReportedOnceInTheRightList) {
         {"", "[sync]\nproxy_request_timeout_ms = 100", "sync.proxy_request_timeout_ms ", false},
         {"", "[[sync.clients]]\nname = \"cl-a\"\njwt_secret = \"/etc/a.hex\"",
          "sync.clients [] -> [\"cl-a=/etc/a.hex\"]", false},
+        {"", "[rpc]\nlisten = \"127.0.0.1:8545\"", "rpc.listen ", false},
+        {"", "[rpc]\nallow_methods = [\"*\"]", "rpc.allow_methods [] -> [\"*\"]", false},
+        {"", "[rpc]\napi_keys_file = \"/etc/keys\"", "rpc.api_keys_file ", false},
+        {"", "[rpc]\ntrusted_proxies = [\"10.0.0.1\"]", "rpc.trusted_proxies ", false},
+        {"", "[rpc]\nmax_head_lag_blocks = 5", "rpc.max_head_lag_blocks 2 -> 5", false},
+        {"", "[rpc]\nresponse_bytes_max = 4096", "rpc.response_bytes_max ", false},
+        {"", "[rpc]\ncache_bytes_max = 0", "rpc.cache_bytes_max ", false},
+        {"", "[rpc.method_timeouts_ms]\ndefault = 5", "rpc.method_timeouts_ms.default ", false},
+        {"", "[rpc.method_timeouts_ms]\neth_call = 5", "rpc.method_timeouts_ms [] -> ", false},
+        {"", "[rpc.limits]\nclient_rps = 5", "rpc.limits.client_rps 0 -> 5", false},
+        {"", "[rpc.limits]\nclient_burst = 5", "rpc.limits.client_burst ", false},
+        {"", "[rpc.limits]\nclient_concurrency = 5", "rpc.limits.client_concurrency ", false},
+        {"", "[rpc.limits]\nkey_rps = 5", "rpc.limits.key_rps ", false},
+        {"", "[rpc.limits]\nkey_burst = 5", "rpc.limits.key_burst ", false},
     };
     Config base = load_with("");
     for (const Case& c : cases) {

@@ -22,12 +22,18 @@ using test::run_until;
 /// A synced EL. While `hold` is set, requests are kept unanswered until release().
 struct HealthyEl : http::Handler {
     bool hold = false;
+    bool finalized_fails = false;  ///< answer eth_getBlockByNumber("finalized") with an error
     int requests = 0;
     std::vector<std::pair<http::ConnRef, std::string>> held;
 
-    static std::string answer(std::string_view body) {
+    std::string answer(std::string_view body) const {
         if (body.find("eth_syncing") != std::string_view::npos)
             return R"({"jsonrpc":"2.0","id":1,"result":false})";
+        if (body.find("finalized") != std::string_view::npos) {
+            return finalized_fails
+                       ? R"({"jsonrpc":"2.0","id":3,"error":{"code":-39001,"message":"Unknown block"}})"
+                       : R"({"jsonrpc":"2.0","id":3,"result":{"number":"0xc","timestamp":"0x1"}})";
+        }
         char block[160];
         std::snprintf(block, sizeof block,
                       R"({"jsonrpc":"2.0","id":2,"result":{"number":"0x10","timestamp":"0x%llx"}})",
@@ -109,6 +115,34 @@ TEST_F(ProberFixture, AFailureReportedWhileAProbeIsOutIsNotOverwrittenByItsAnswe
     EXPECT_GE(el.requests, before + 4) << "two full probes (eth_syncing + head each)";
 
     // Teardown after the loop ended (the probe's connection may still be open: upstream rules).
+    loop->request_stop();
+    loop->run();
+}
+
+TEST_F(ProberFixture, WithAnRpcListenerTheFinalizedBlockIsProbedAndItsFailureChangesNoVerdict) {
+    ProberConfig config;
+    config.interval_ms = 60'000;
+    config.probe_finalized = true;
+    Prober prober(*loop, registry, board, config);
+    prober.start();
+    ASSERT_TRUE(run_until(
+        *loop, [&] { return board.read(0).state == NodeState::synced; }, 5000));
+    NodeHealth h = board.read(0);
+    EXPECT_EQ(h.head_number, 16);
+    EXPECT_EQ(h.finalized_number, 12);
+    EXPECT_EQ(el.requests, 3) << "eth_syncing, the head, the finalized block";
+
+    // A node that cannot say which block is final (pre-merge, or pruned) stays synced.
+    el.finalized_fails = true;
+    uint64_t rounds = prober.rounds();
+    prober.recheck();
+    ASSERT_TRUE(run_until(
+        *loop, [&] { return prober.rounds() > rounds; }, 5000));
+    h = board.read(0);
+    EXPECT_EQ(h.state, NodeState::synced) << h.reason;
+    EXPECT_EQ(h.finalized_number, -1);
+    EXPECT_EQ(h.head_number, 16);
+
     loop->request_stop();
     loop->run();
 }

@@ -26,7 +26,12 @@ struct FakeNodes final : NodeTable {
         static const char* const names[] = {"el0",  "el1",  "el2",  "el3", "el4",  "el5",
                                             "el6",  "el7",  "el8",  "el9", "el10", "el11",
                                             "el12", "el13", "el14", "el15"};
-        views[i] = NodeView{true, voter, health, latency_us, 0, names[i]};
+        views[i] = NodeView{};
+        views[i].present = true;
+        views[i].voter = voter;
+        views[i].health = health;
+        views[i].latency_ewma_us = latency_us;
+        views[i].name = names[i];
     }
 };
 
@@ -94,6 +99,9 @@ struct PipelineFixture : ::testing::Test {
                     break;
                 case Action::Kind::disagreement:
                     s += "disagreement";
+                    break;
+                case Action::Kind::learned:
+                    s += "learned " + std::to_string(a.node);
                     break;
             }
         }

@@ -1,0 +1,366 @@
+#include "pipeline/rpc_policy.h"
+
+#include <simdjson.h>
+
+#include <cstdio>
+
+#include "base/hex.h"
+#include "eth/keccak/keccak.h"
+#include "jsonrpc/codes.h"
+
+namespace em::pipeline::rpc {
+
+namespace {
+
+simdjson::dom::parser& json_parser() {
+    static thread_local simdjson::dom::parser parser;
+    return parser;
+}
+
+bool starts_with(std::string_view s, std::string_view prefix) {
+    return s.substr(0, prefix.size()) == prefix;
+}
+
+/// Position of the block parameter of the methods that take one (-1: none).
+int block_position(std::string_view method) {
+    struct Position {
+        std::string_view method;
+        int position;
+    };
+    static constexpr Position positions[] = {
+        {"eth_getBlockByNumber", 0},
+        {"eth_getBlockTransactionCountByNumber", 0},
+        {"eth_getTransactionByBlockNumberAndIndex", 0},
+        {"eth_getUncleCountByBlockNumber", 0},
+        {"eth_getUncleByBlockNumberAndIndex", 0},
+        {"eth_getBlockReceipts", 0},
+        {"eth_getBalance", 1},
+        {"eth_getCode", 1},
+        {"eth_getTransactionCount", 1},
+        {"eth_call", 1},
+        {"eth_estimateGas", 1},
+        {"eth_createAccessList", 1},
+        {"eth_getStorageAt", 2},
+        {"eth_getProof", 2},
+    };
+    for (const Position& p : positions)
+        if (p.method == method) return p.position;
+    return -1;
+}
+
+/// A block parameter: a QUANTITY or {"blockNumber": QUANTITY} needs that block; anything
+/// else (tags, hashes, malformed) needs the head.
+BlockNeed need_of(simdjson::dom::element block) {
+    std::string_view text;
+    simdjson::dom::object object;
+    if (block.get_object().get(object) == simdjson::SUCCESS) {
+        simdjson::dom::element number;
+        if (object["blockNumber"].get(number) == simdjson::SUCCESS) return need_of(number);
+        return BlockNeed{};
+    }
+    if (block.get_string().get(text) != simdjson::SUCCESS) return BlockNeed{};
+    auto number = parse_quantity(text);
+    if (!number || *number > static_cast<uint64_t>(INT64_MAX)) return BlockNeed{};
+    return BlockNeed{false, static_cast<int64_t>(*number)};
+}
+
+/// A node's tier for reads: synced first, then unknown (not probed yet), then syncing.
+int tier_of(Health h) {
+    switch (h) {
+        case Health::synced:
+            return 0;
+        case Health::unknown:
+            return 1;
+        case Health::syncing:
+            return 2;
+        case Health::dead:
+            break;
+    }
+    return 3;
+}
+
+bool is_filter_use(std::string_view method) {
+    return method == "eth_getFilterChanges" || method == "eth_getFilterLogs" ||
+           method == "eth_uninstallFilter";
+}
+
+bool is_filter_creation(std::string_view method) {
+    return method == "eth_newFilter" || method == "eth_newBlockFilter" ||
+           method == "eth_newPendingTransactionFilter";
+}
+
+}  // namespace
+
+bool glob_match(std::string_view glob, std::string_view text) {
+    // Iterative wildcard match: remember the last '*' and where it began matching.
+    size_t g = 0, t = 0, star = std::string_view::npos, mark = 0;
+    while (t < text.size()) {
+        if (g < glob.size() && glob[g] == '*') {
+            star = g++;
+            mark = t;
+        } else if (g < glob.size() && glob[g] == text[t]) {
+            g++;
+            t++;
+        } else if (star != std::string_view::npos) {
+            g = star + 1;
+            t = ++mark;
+        } else {
+            return false;
+        }
+    }
+    while (g < glob.size() && glob[g] == '*') g++;
+    return g == glob.size();
+}
+
+bool allowed_by_default(std::string_view method) {
+    if (method == "eth_sendRawTransaction") return true;
+    if (!starts_with(method, "eth_") && !starts_with(method, "net_") &&
+        !starts_with(method, "web3_"))
+        return false;
+    constexpr std::string_view writes[] = {"eth_send", "eth_sign", "eth_submit", "eth_subscribe",
+                                           "eth_unsubscribe"};
+    for (std::string_view w : writes)
+        if (starts_with(method, w)) return false;
+    return true;
+}
+
+BlockNeed block_needed(std::string_view method, std::string_view params) {
+    bool logs = method == "eth_getLogs";
+    int position = block_position(method);
+    if ((!logs && position < 0) || params.empty()) return BlockNeed{};
+    simdjson::dom::element doc;
+    simdjson::dom::array array;
+    if (json_parser().parse(params.data(), params.size()).get(doc) != simdjson::SUCCESS ||
+        doc.get_array().get(array) != simdjson::SUCCESS)
+        return BlockNeed{};
+    if (logs) {
+        simdjson::dom::object filter;
+        simdjson::dom::element to;
+        if (array.at(0).get_object().get(filter) != simdjson::SUCCESS ||
+            filter["toBlock"].get(to) != simdjson::SUCCESS)
+            return BlockNeed{};  // no toBlock: up to latest
+        return need_of(to);
+    }
+    simdjson::dom::element block;
+    if (array.at(static_cast<size_t>(position)).get(block) != simdjson::SUCCESS)
+        return BlockNeed{};  // absent: latest
+    return need_of(block);
+}
+
+bool raw_transaction_hash(std::string_view params, ByteBuffer& scratch, char* out) {
+    simdjson::dom::element doc;
+    simdjson::dom::array array;
+    std::string_view text;
+    if (params.empty() ||
+        json_parser().parse(params.data(), params.size()).get(doc) != simdjson::SUCCESS ||
+        doc.get_array().get(array) != simdjson::SUCCESS || array.size() != 1 ||
+        array.at(0).get_string().get(text) != simdjson::SUCCESS)
+        return false;
+    auto bytes = data_bytes(text);
+    if (!bytes || *bytes == 0) return false;
+    scratch.clear();
+    char* p = scratch.prepare(*bytes);
+    if (!p) return false;
+    auto* raw = reinterpret_cast<uint8_t*>(p);
+    if (!parse_data(text, std::span<uint8_t>(raw, *bytes))) return false;
+    eth::Hash32 hash = eth::keccak256(std::span<const uint8_t>(raw, *bytes));
+    format_data(hash, out);
+    return true;
+}
+
+RpcPolicy::RpcPolicy(const PolicyConfig& config, AnswerCache* cache, RpcMetrics& metrics)
+    : config_(config),
+      cache_(cache),
+      metrics_(metrics),
+      hit_(64u << 20, 4096),
+      scratch_(64u << 20, 4096) {}
+
+bool RpcPolicy::allowed(std::string_view method) const {
+    if (config_.allow_methods.empty()) return allowed_by_default(method);
+    for (const std::string& glob : config_.allow_methods)
+        if (glob_match(glob, method)) return true;
+    return false;
+}
+
+int64_t RpcPolicy::finalized() const {
+    if (!nodes_) return -1;
+    int64_t lowest = -1;
+    for (size_t i = 0; i < nodes_max; i++) {
+        NodeView n = nodes_->node(i);
+        if (!n.present || !n.voter || n.health != Health::synced || n.finalized_number < 0)
+            continue;
+        if (lowest < 0 || n.finalized_number < lowest) lowest = n.finalized_number;
+    }
+    return lowest;
+}
+
+int64_t RpcPolicy::highest_head() const {
+    if (!nodes_) return -1;
+    int64_t highest = -1;
+    for (size_t i = 0; i < nodes_max; i++) {
+        NodeView n = nodes_->node(i);
+        if (n.present && n.voter && n.health != Health::dead && n.head_number > highest)
+            highest = n.head_number;
+    }
+    return highest;
+}
+
+CallKind RpcPolicy::route(const engine::MethodInfo* method) const {
+    (void)method;  // every method one node answers (engine_* only when allow_methods says so)
+    return CallKind::forward;
+}
+
+bool RpcPolicy::takes_part(CallKind kind, const NodeView& n) const {
+    if (!n.present || !n.voter) return false;
+    if (kind == CallKind::broadcast) return n.health != Health::dead;
+    return true;
+}
+
+int RpcPolicy::pick(const NodeTable& nodes, uint32_t skip_mask) const {
+    return pick_route(nodes, skip_mask, Route{});
+}
+
+uint64_t RpcPolicy::deadline_ns(const engine::MethodInfo* method, const NodeView& n,
+                                uint64_t now_ns) const {
+    (void)method;
+    uint64_t ms = config_.default_timeout_ms;
+    if (n.timeout_ms && n.timeout_ms < ms) ms = n.timeout_ms;
+    return now_ns + ms * 1'000'000ull;
+}
+
+int RpcPolicy::pick_route(const NodeTable& nodes, uint32_t skip_mask, const Route& route) const {
+    NodeView views[nodes_max];
+    int64_t highest = -1;
+    for (size_t i = 0; i < nodes_max; i++) {
+        views[i] = nodes.node(i);
+        const NodeView& n = views[i];
+        if (n.present && n.voter && n.health != Health::dead && n.head_number > highest)
+            highest = n.head_number;
+    }
+    int64_t lag = config_.max_head_lag_blocks;
+    int best = -1, best_tier = 4;
+    uint64_t best_score = 0;
+    for (size_t i = 0; i < nodes_max; i++) {
+        const NodeView& n = views[i];
+        int k = static_cast<int>(i);
+        if (!n.present || !n.voter || (skip_mask & (1u << i)) || n.health == Health::dead) continue;
+        if (route.sticky >= 0 && k != route.sticky) continue;
+        // At the head: when any head is known, only nodes whose own is known and close to it.
+        if (route.at_head && highest >= 0 && (n.head_number < 0 || n.head_number + lag < highest))
+            continue;
+        if (route.min_head >= 0 && n.head_number >= 0 && n.head_number < route.min_head) continue;
+        int tier = tier_of(n.health);
+        uint64_t latency = n.latency_ewma_us ? n.latency_ewma_us : 1;
+        uint64_t score = (uint64_t{n.outstanding} + 1) * latency;
+        if (best < 0 || tier < best_tier || (tier == best_tier && score < best_score)) {
+            best = k;
+            best_tier = tier;
+            best_score = score;
+        }
+    }
+    return best;
+}
+
+uint32_t RpcPolicy::timeout_ms(std::string_view method) const {
+    for (const auto& [name, ms] : config_.method_timeouts)
+        if (name == method) return ms;
+    return config_.default_timeout_ms;
+}
+
+bool RpcPolicy::from_cache(std::string_view name, std::string_view params, GateDecision& d) {
+    if (!cache_) return false;
+    int64_t final_block = finalized();
+    metrics_.finalized.store(final_block, std::memory_order_relaxed);
+    Reuse reuse = classify(name, params, final_block);
+    if (reuse == Reuse::never || !cache_key(name, params, key_)) return false;
+    hit_.clear();
+    if (cache_->lookup(key_, hit_)) {
+        d.verdict = GateDecision::Verdict::answer;
+        d.result = hit_.view();
+        return true;
+    }
+    d.route.learn = reuse == Reuse::immutable ? Learn::cache : Learn::cache_if_final;
+    d.route.key = key_;
+    return false;
+}
+
+int RpcPolicy::filter_node(std::string_view params) const {
+    simdjson::dom::element doc;
+    simdjson::dom::array array;
+    std::string_view id;
+    if (params.empty() ||
+        json_parser().parse(params.data(), params.size()).get(doc) != simdjson::SUCCESS ||
+        doc.get_array().get(array) != simdjson::SUCCESS ||
+        array.at(0).get_string().get(id) != simdjson::SUCCESS)
+        return -1;
+    auto found = filters_.find(id);
+    return found == filters_.end() ? -1 : found->second;
+}
+
+GateDecision RpcPolicy::admit(const CallFacts& facts, uint64_t now_ns) {
+    (void)now_ns;
+    GateDecision d;
+    std::string_view name = facts.method ? facts.method->name : facts.name;
+    size_t slot = method_slot(name);
+    RpcMethodMetrics& m = metrics_.methods[slot];
+    bump(m.requests);
+    if (!allowed(name)) {
+        bump(m.errors);
+        bump(metrics_.not_allowed);
+        int n = std::snprintf(message_, sizeof message_,
+                              "the method %.*s is not available on this endpoint (allow_methods)",
+                              static_cast<int>(name.size() > 128 ? 128 : name.size()), name.data());
+        d.verdict = GateDecision::Verdict::refuse;
+        d.code = jsonrpc::code::method_not_found;
+        size_t length = n < 0 ? 0 : static_cast<size_t>(n);
+        d.message =
+            std::string_view(message_, length < sizeof message_ ? length : sizeof message_ - 1);
+        return d;
+    }
+    d.route.rewrite_id = true;
+    d.route.counted = true;
+    d.route.metrics_slot = static_cast<uint8_t>(slot);
+    d.route.timeout_ms = timeout_ms(name);
+    if (from_cache(name, facts.params, d)) {
+        bump(m.cache_hits);
+        return d;
+    }
+    BlockNeed need = block_needed(name, facts.params);
+    d.route.at_head = need.at_head;
+    d.route.min_head = need.number;
+    if (name == "eth_sendRawTransaction") {
+        d.broadcast = true;
+        if (raw_transaction_hash(facts.params, scratch_, tx_hash_))
+            d.route.tx_hash = {tx_hash_, 66};
+    } else if (is_filter_creation(name)) {
+        d.route.learn = Learn::filter_node;
+    } else if (is_filter_use(name)) {
+        d.route.sticky = filter_node(facts.params);
+        d.route.at_head = false;  // the filter's node, wherever its head is
+    }
+    return d;
+}
+
+void RpcPolicy::learned(Learn what, std::string_view key, std::string_view result, size_t node,
+                        uint64_t now_ns) {
+    (void)now_ns;
+    if (what == Learn::cache || what == Learn::cache_if_final) {
+        if (!cache_) return;
+        if (what == Learn::cache_if_final && !answer_final(result, finalized())) return;
+        cache_->insert(key, result);
+        bump(metrics_.cache_stores);
+        return;
+    }
+    if (what != Learn::filter_node || result.size() < 2 || result.front() != '"') return;
+    std::string id(result.substr(1, result.size() - 2));
+    if (filters_.find(id) == filters_.end()) {
+        filter_order_.push_back(id);
+        if (filter_order_.size() > config_.filters_max) {
+            filters_.erase(filter_order_.front());
+            filter_order_.pop_front();
+        }
+    }
+    filters_[id] = static_cast<uint8_t>(node);
+}
+
+}  // namespace em::pipeline::rpc

@@ -1,0 +1,132 @@
+// The rpc role's policy (issue 16): public eth_* JSON-RPC spread over the nodes. It is both the
+// pipeline's Policy (where each read goes) and its Gate (what happens to a request before it
+// runs), as SyncPolicy is for the sync role; the listener (listener/rpc_listener.h) feeds it.
+//
+// Gate, for each request (a batch: each element, since split_batches()):
+//  - a method outside allow_methods is refused -32601 naming it (default: the read-only eth_*,
+//    net_*, web3_* methods, filters included, and eth_sendRawTransaction; ["*"] allows all);
+//  - an answer that can never change (rpc_cache.h's classify(), against the finalized block) is
+//    answered from the shared AnswerCache under the client's id, or forwarded with a Route that
+//    asks the core to hand back the result for the cache;
+//  - eth_sendRawTransaction is broadcast to every node not known dead (first success answers;
+//    "already known" is a success with the transaction's hash, computed here);
+//  - eth_newFilter / eth_newBlockFilter / eth_newPendingTransactionFilter learn which node made
+//    the filter; eth_getFilterChanges / eth_getFilterLogs / eth_uninstallFilter go only there.
+// Policy, for each attempt (pick_route):
+//  - a read of latest/pending/safe/finalized or without a block argument goes only to nodes at
+//    the head: their probed head within max_head_lag_blocks of the highest head known; a read
+//    of block N only to nodes whose head is at least N ("earliest" and hashes: at the head too,
+//    where the block surely is);
+//  - among those, synced nodes first (then unknown, then syncing; never dead), the least
+//    (outstanding calls + 1) x latency EWMA; a failed attempt goes to the next (the core's
+//    ForwardCall retries reads, also after a timeout).
+// The finalized block is the lowest `finalized` any synced node's health probe reported (the
+// conservative choice: a block one node calls final may still be unfinal on another's chain).
+//
+// Threads: the owning shard's thread (the cache is shared and locks its own stripes). No I/O.
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <string>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include "base/buffer.h"
+#include "pipeline/gate.h"
+#include "pipeline/metrics.h"
+#include "pipeline/policy.h"
+#include "pipeline/rpc_cache.h"
+
+namespace em::pipeline::rpc {
+
+struct PolicyConfig {
+    /// Globs ('*' matches any run); empty: the default rule (allowed_by_default).
+    std::vector<std::string> allow_methods;
+    uint32_t max_head_lag_blocks = 2;
+    uint32_t default_timeout_ms = 10'000;
+    std::vector<std::pair<std::string, uint32_t>> method_timeouts;
+    size_t filters_max = 4096;  ///< filter ids remembered (oldest forgotten first)
+};
+
+/// '*' in `glob` matches any run of characters (also none); everything else itself.
+[[nodiscard]] bool glob_match(std::string_view glob, std::string_view text);
+/// The default allow-list: eth_*, net_*, web3_* except sends (but eth_sendRawTransaction),
+/// signs, submits and subscriptions.
+[[nodiscard]] bool allowed_by_default(std::string_view method);
+
+/// The block a read needs: the head (latest, pending, safe, finalized, no block argument,
+/// hashes, "earliest"), or at least block `number`.
+struct BlockNeed {
+    bool at_head = true;
+    int64_t number = -1;
+};
+/// What `method` with `params` (raw JSON, "" absent) needs of the node that answers it.
+[[nodiscard]] BlockNeed block_needed(std::string_view method, std::string_view params);
+
+/// The transaction hash of eth_sendRawTransaction's params (["0x<rlp>"]) as "0x" + 64 hex
+/// digits into out (at least 66 bytes); false when the params are not one DATA string.
+[[nodiscard]] bool raw_transaction_hash(std::string_view params, ByteBuffer& scratch, char* out);
+
+class RpcPolicy final : public Policy, public Gate {
+  public:
+    /// `cache`: shared by every shard (null: no cache); `metrics`: this shard's.
+    RpcPolicy(const PolicyConfig& config, AnswerCache* cache, RpcMetrics& metrics);
+    RpcPolicy(const RpcPolicy&) = delete;
+    RpcPolicy& operator=(const RpcPolicy&) = delete;
+    /// The nodes (the listener's table; set before the first request).
+    void set_nodes(const NodeTable& nodes) { nodes_ = &nodes; }
+    /// Whether `method` may be called (allow_methods).
+    [[nodiscard]] bool allowed(std::string_view method) const;
+    /// The finalized block the cache trusts now (-1: none known).
+    [[nodiscard]] int64_t finalized() const;
+    /// The highest head any usable node reported (-1: none known).
+    [[nodiscard]] int64_t highest_head() const;
+
+    // Policy
+    CallKind route(const engine::MethodInfo* method) const override;
+    bool takes_part(CallKind kind, const NodeView& n) const override;
+    bool votes(const NodeView& n) const override { return n.present && n.voter; }
+    int pick(const NodeTable& nodes, uint32_t skip_mask) const override;
+    engine::Quorum quorum() const override { return engine::Quorum{}; }
+    bool verify_block_hash(const engine::MethodInfo&) const override { return false; }
+    uint64_t deadline_ns(const engine::MethodInfo* method, const NodeView& n,
+                         uint64_t now_ns) const override;
+    int pick_route(const NodeTable& nodes, uint32_t skip_mask, const Route& route) const override;
+    bool split_batches() const override { return true; }
+
+    // Gate
+    GateDecision admit(const CallFacts& facts, uint64_t now_ns) override;
+    void started(const CallFacts&, uint32_t, uint64_t) override {}
+    void answered(uint32_t, const engine::Status*, std::string_view, uint64_t) override {}
+    void learned(Learn what, std::string_view key, std::string_view result, size_t node,
+                 uint64_t now_ns) override;
+
+  private:
+    uint32_t timeout_ms(std::string_view method) const;
+    /// The cache's part of admit: a hit (true: `d` answers) or what to learn.
+    bool from_cache(std::string_view name, std::string_view params, GateDecision& d);
+    /// The node a filter id was made on (-1: unknown).
+    int filter_node(std::string_view params) const;
+
+    PolicyConfig config_;
+    AnswerCache* cache_;
+    RpcMetrics& metrics_;
+    const NodeTable* nodes_ = nullptr;
+    std::string key_;     ///< the cache key being built
+    ByteBuffer hit_;      ///< a cached result being answered
+    ByteBuffer scratch_;  ///< a raw transaction's bytes
+    char tx_hash_[72] = {};
+    char message_[256] = {};
+    struct IdHash {
+        using is_transparent = void;
+        size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+    };
+    /// filter id -> node (looked up by view: no allocation for a filter's use)
+    std::unordered_map<std::string, uint8_t, IdHash, std::equal_to<>> filters_;
+    std::deque<std::string> filter_order_;  ///< oldest first
+};
+
+}  // namespace em::pipeline::rpc

@@ -1,0 +1,285 @@
+// The rpc role end to end (issue 16): the real daemon with `--role rpc` in front of three
+// enginemux-mock-el processes with different heads (el1 and el2 at block 100, el3 lagging at
+// 90), driven with plain HTTP as a public client would. What reaches each EL is read from its
+// /mock/stats (calls per method).
+//  - a read of the head never reaches the lagging EL; a killed EL costs a reading client no error;
+//  - batches keep their order and every id byte for byte (string, number, null, 1e0,
+//    18446744073709551617); methods outside the allow-list are -32601 per entry;
+//  - over a budget: 429 with Retry-After and a JSON-RPC error under each id; an unknown API key
+//    is 401 naming the problem;
+//  - a finalized block and eth_chainId are answered from the cache without touching an EL;
+//  - bad input is answered as on the engine listener (413, 431, -32700, -32600);
+//  - beside the mux (--rpc-listen) the same nodes serve both, the CL's listener unchanged.
+// No assertion depends on timing: waits poll for a state with a generous limit.
+#include <gtest/gtest.h>
+#include <signal.h>
+
+#include <chrono>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "harness.h"
+
+namespace em::test {
+namespace {
+
+using namespace std::chrono_literals;
+
+/// Calls to `method` the EL has answered (its /mock/stats), 0 when none.
+long calls(MockEl& el, const std::string& method) {
+    HttpReply r = http_request(el.port, "GET", "/mock/stats", "");
+    std::string n = json_at(r.body, "/methods/" + method);
+    return n == "<missing>" ? 0 : std::stol(n);
+}
+
+std::string request(const std::string& id, const std::string& method,
+                    const std::string& params = "[]") {
+    return R"({"jsonrpc":"2.0","id":)" + id + R"(,"method":")" + method + R"(","params":)" +
+           params + "}";
+}
+
+struct RpcFixture : ::testing::Test {
+    TempDir dir;
+    std::vector<std::unique_ptr<MockEl>> els;
+    std::unique_ptr<Daemon> daemon;
+
+    uint16_t rpc_port = 0;  ///< the rpc listener's (the daemon's port in the rpc role)
+
+    /// Three ELs (heads 100, 100, 90) and the daemon in the rpc role with `table` in its file
+    /// (`args`: in place of --role rpc).
+    void start(const std::string& table, std::vector<std::string> args = {"--role", "rpc"}) {
+        for (int i = 1; i <= 3; i++) {
+            std::string head = i == 3 ? "90" : "100";
+            els.push_back(std::make_unique<MockEl>(dir, "el" + std::to_string(i),
+                                                   std::vector<std::string>{"--head", head}));
+        }
+        std::string config = dir.write(
+            "rpc.toml", "[limits]\nbody_bytes_max = 65536\nheader_bytes_max = 4096\n" + table);
+        args.insert(args.end(), {"--config", config});
+        daemon = std::make_unique<Daemon>(
+            dir, std::vector<MockEl*>{els[0].get(), els[1].get(), els[2].get()}, args);
+        // "rpc listener on 127.0.0.1:PORT (...)"
+        std::string line = daemon->process->wait_for_line("rpc listener on");
+        size_t at = line.find("rpc listener on ");
+        size_t colon = at == std::string::npos ? at : line.find(':', at + 16);
+        rpc_port = colon == std::string::npos
+                       ? 0
+                       : static_cast<uint16_t>(std::atoi(line.c_str() + colon + 1));
+        ASSERT_NE(rpc_port, 0) << line;
+        wait_for_heads();
+    }
+    /// Until /status shows every EL's probed head (and finalized block): the routing rule
+    /// needs them. Polls; the limit is generous.
+    void wait_for_heads() {
+        for (int k = 0; k < 400; k++) {
+            std::string s = daemon->admin("GET", "/status").body;
+            if (json_at(s, "/rpc/highest_head") == "100" &&
+                json_at(s, "/rpc/nodes/2/head") == "90" &&
+                json_at(s, "/rpc/nodes/0/finalized") == "100" &&
+                json_at(s, "/rpc/nodes/1/finalized") == "100" &&
+                json_at(s, "/rpc/nodes/2/finalized") == "90" &&
+                json_at(s, "/nodes/2/state") == "\"synced\"")
+                return;
+            std::this_thread::sleep_for(50ms);
+        }
+        FAIL() << "the ELs' heads never showed in /status: "
+               << daemon->admin("GET", "/status").body;
+    }
+    HttpReply post(const std::string& body, const std::string& target = "/",
+                   const std::string& bearer = "") {
+        return http_request(rpc_port, "POST", target, body, bearer);
+    }
+};
+
+TEST_F(RpcFixture, BesideTheMuxTheRpcListenerServesReadsWithoutAJwtOnTheSameNodes) {
+    start("", {"--rpc-listen", "127.0.0.1:0"});
+    ASSERT_NE(rpc_port, daemon->port);
+    HttpReply read = post(request("1", "eth_blockNumber"));
+    EXPECT_EQ(read.body, R"({"jsonrpc":"2.0","id":1,"result":"0x64"})");
+    // The CL's side works as before (the mocks' heads move to the payload's block).
+    EXPECT_EQ(status_of(daemon->call(payload_request(3, 2))), "\"VALID\"");
+    HttpReply no_jwt =
+        http_request(daemon->port, "POST", "/", request("2", "eth_blockNumber"), "", 15000);
+    EXPECT_EQ(no_jwt.status, 401) << "the CL's listener still wants its JWT";
+    std::string s = daemon->admin("GET", "/status").body;
+    EXPECT_EQ(json_at(s, "/role"), "\"mux\"") << s;
+    EXPECT_EQ(json_at(s, "/rpc/highest_head"), "100") << s;
+    EXPECT_EQ(calls(*els[2], "eth_blockNumber"), 0);
+}
+
+TEST_F(RpcFixture, AReadOfTheHeadNeverReachesTheLaggingEl) {
+    start("");
+    std::string s = daemon->admin("GET", "/status").body;
+    EXPECT_EQ(json_at(s, "/role"), "\"rpc\"") << s;
+    EXPECT_EQ(json_at(s, "/rpc/nodes/2/lag"), "10") << s;
+    EXPECT_EQ(json_at(s, "/rpc/nodes/2/at_head"), "false") << s;
+    for (int i = 0; i < 40; i++) {
+        HttpReply r = post(request(std::to_string(i), "eth_blockNumber"));
+        ASSERT_EQ(r.status, 200);
+        EXPECT_EQ(r.body, R"({"jsonrpc":"2.0","id":)" + std::to_string(i) + R"(,"result":"0x64"})");
+        HttpReply call = post(request(std::to_string(i), "eth_call", R"([{},"latest"])"));
+        EXPECT_EQ(json_at(call.body, "/result"), "\"0x\"") << call.body;
+    }
+    EXPECT_EQ(calls(*els[2], "eth_blockNumber"), 0);
+    EXPECT_EQ(calls(*els[2], "eth_call"), 0);
+    EXPECT_EQ(calls(*els[0], "eth_blockNumber") + calls(*els[1], "eth_blockNumber"), 40);
+    std::string metrics = daemon->admin("GET", "/metrics").body;
+    EXPECT_EQ(metric_value(metrics, "enginemux_rpc_requests_total{method=\"eth_blockNumber\"}"), 40)
+        << metrics;
+}
+
+TEST_F(RpcFixture, AKilledElCostsAReadingClientNoError) {
+    start("");
+    for (int i = 0; i < 20; i++) {
+        HttpReply r = post(request(std::to_string(i), "eth_blockNumber"));
+        ASSERT_EQ(json_at(r.body, "/result"), "\"0x64\"") << r.body;
+    }
+    els[0]->process->signal(SIGKILL);
+    els[0]->process->wait_exit();
+    for (int i = 0; i < 40; i++) {
+        HttpReply r = post(request(std::to_string(100 + i), "eth_blockNumber"));
+        ASSERT_EQ(r.status, 200);
+        EXPECT_EQ(json_at(r.body, "/result"), "\"0x64\"") << "request " << i << ": " << r.body;
+    }
+    EXPECT_EQ(calls(*els[2], "eth_blockNumber"), 0) << "the lagging EL still takes no head read";
+}
+
+TEST_F(RpcFixture, BatchesKeepOrderAndEveryIdByteForByte) {
+    start("");
+    std::string batch = "[" + request(R"("s\u0074r")", "eth_blockNumber") + "," +
+                        request("1e0", "eth_chainId") + "," +
+                        request("18446744073709551617", "net_version") + "," +
+                        request("null", "debug_traceTransaction") + "," +
+                        request("-0.5", "web3_clientVersion") + "]";
+    HttpReply r = post(batch);
+    ASSERT_EQ(r.status, 200);
+    std::string expected =
+        R"([{"jsonrpc":"2.0","id":"s\u0074r","result":"0x64"},)"
+        R"({"jsonrpc":"2.0","id":1e0,"result":"0x1"},)"
+        R"({"jsonrpc":"2.0","id":18446744073709551617,"result":"1"},)"
+        R"({"jsonrpc":"2.0","id":null,"error":{"code":-32601,"message":"the method )"
+        R"x(debug_traceTransaction is not available on this endpoint (allow_methods)"}},)x"
+        R"({"jsonrpc":"2.0","id":-0.5,"result":)";
+    EXPECT_EQ(r.body.substr(0, expected.size()), expected) << r.body;
+    HttpReply single = post(request("1e0", "eth_blockNumber"));
+    EXPECT_EQ(single.body, R"({"jsonrpc":"2.0","id":1e0,"result":"0x64"})");
+    HttpReply engine = post(request("7", "engine_getPayloadV3", R"(["0x0000000000000001"])"));
+    EXPECT_EQ(json_at(engine.body, "/error/code"), "-32601") << engine.body;
+}
+
+TEST_F(RpcFixture, OverItsBudgetAClientGets429WithRetryAfterAndItsIds) {
+    start("[rpc.limits]\nclient_rps = 0.01\nclient_burst = 2\n");
+    EXPECT_EQ(json_at(post(request("1", "eth_blockNumber")).body, "/result"), "\"0x64\"");
+    EXPECT_EQ(json_at(post(request("2", "eth_blockNumber")).body, "/result"), "\"0x64\"");
+    ClientSocket socket(rpc_port);
+    ASSERT_TRUE(socket.ok());
+    std::string body = request(R"("third")", "eth_blockNumber");
+    ASSERT_TRUE(
+        socket.send_all("POST / HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                        "Content-Length: " +
+                        std::to_string(body.size()) + "\r\n\r\n" + body));
+    std::string raw = socket.read_response();
+    EXPECT_EQ(status_of_response(raw), 429) << raw;
+    EXPECT_GE(std::atoi(header_of_response(raw, "Retry-After").c_str()), 1) << raw;
+    std::string json = raw.substr(raw.find("\r\n\r\n") + 4);
+    EXPECT_EQ(json_at(json, "/id"), "\"third\"") << json;
+    EXPECT_EQ(json_at(json, "/error/code"), "-32005") << json;
+    EXPECT_NE(json.find("client_rps"), std::string::npos) << json;
+    HttpReply batch =
+        post("[" + request("10", "eth_chainId") + "," + request("\"b\"", "eth_blockNumber") + "]");
+    EXPECT_EQ(batch.status, 429);
+    EXPECT_EQ(json_at(batch.body, "/0/id"), "10") << batch.body;
+    EXPECT_EQ(json_at(batch.body, "/1/id"), "\"b\"") << batch.body;
+    EXPECT_EQ(json_at(batch.body, "/1/error/code"), "-32005") << batch.body;
+    std::string metrics = daemon->admin("GET", "/metrics").body;
+    EXPECT_EQ(metric_value(metrics, "enginemux_rpc_rate_limited_total{method=\"eth_blockNumber\"}"),
+              2)
+        << metrics;
+}
+
+TEST_F(RpcFixture, AClientsConcurrencySlotIsHeldWhileItsRequestRunsAndGivenBackAfter) {
+    start("[rpc.limits]\nclient_concurrency = 1\n[rpc.method_timeouts_ms]\neth_call = 1500\n");
+    // One at a time, as often as it likes: each answer gives the slot back.
+    for (int i = 0; i < 5; i++)
+        EXPECT_EQ(json_at(post(request(std::to_string(i), "eth_blockNumber")).body, "/result"),
+                  "\"0x64\"");
+    for (int i = 0; i < 2; i++) els[i]->set_rules("eth_call:hang");
+    std::thread slow([&] { post(request("1", "eth_call", R"([{},"latest"])")); });
+    // Once an EL holds the call, the client's one slot is taken.
+    for (int k = 0; k < 400 && calls(*els[0], "eth_call") + calls(*els[1], "eth_call") == 0; k++)
+        std::this_thread::sleep_for(25ms);
+    HttpReply second = post(request("2", "eth_blockNumber"));
+    EXPECT_EQ(second.status, 429) << second.body;
+    EXPECT_NE(second.body.find("client_concurrency"), std::string::npos) << second.body;
+    slow.join();  // the hung call fails over, then answers an error: the slot is free again
+    EXPECT_EQ(json_at(post(request("3", "eth_blockNumber")).body, "/result"), "\"0x64\"");
+}
+
+TEST_F(RpcFixture, ApiKeysByHeaderOrPathAndAnUnknownKeyIs401) {
+    std::string keys = dir.write("keys.txt", "# clients\nkey-alpha-0001\nkey-beta-00002\n");
+    start("[rpc]\napi_keys_file = \"" + keys + "\"\n");
+    EXPECT_EQ(post(request("1", "eth_blockNumber"), "/", "key-alpha-0001").status, 200);
+    EXPECT_EQ(json_at(post(request("2", "eth_blockNumber"), "/key-beta-00002").body, "/result"),
+              "\"0x64\"");
+    HttpReply unknown = post(request("3", "eth_blockNumber"), "/", "key-gamma-0003");
+    EXPECT_EQ(unknown.status, 401);
+    EXPECT_NE(unknown.body.find("unknown API key"), std::string::npos) << unknown.body;
+    HttpReply none = post(request("4", "eth_blockNumber"));
+    EXPECT_EQ(none.status, 401);
+    EXPECT_NE(none.body.find("an API key is required"), std::string::npos) << none.body;
+    EXPECT_EQ(calls(*els[0], "eth_blockNumber") + calls(*els[1], "eth_blockNumber"), 2);
+}
+
+TEST_F(RpcFixture, AFinalizedBlockAndTheChainIdComeFromTheCacheWithoutAnEl) {
+    // Probes only at start: every eth_getBlockByNumber an EL counts after that is ours.
+    start("[health]\ninterval_ms = 3600000\n");
+    auto total = [&](const std::string& method) {
+        return calls(*els[0], method) + calls(*els[1], method) + calls(*els[2], method);
+    };
+    long blocks = total("eth_getBlockByNumber");
+    HttpReply first = post(request("1", "eth_getBlockByNumber", R"(["0x10",false])"));
+    EXPECT_EQ(json_at(first.body, "/result/number"), "\"0x10\"") << first.body;
+    EXPECT_EQ(total("eth_getBlockByNumber"), blocks + 1);
+    HttpReply second = post(request(R"("again")", "eth_getBlockByNumber", R"(["0x10", false])"));
+    EXPECT_EQ(json_at(second.body, "/id"), "\"again\"") << second.body;
+    EXPECT_EQ(json_at(second.body, "/result"), json_at(first.body, "/result"));
+    EXPECT_EQ(total("eth_getBlockByNumber"), blocks + 1) << "answered from the cache";
+    // The head moves: never cached.
+    post(request("3", "eth_getBlockByNumber", R"(["latest",false])"));
+    post(request("4", "eth_getBlockByNumber", R"(["latest",false])"));
+    EXPECT_EQ(total("eth_getBlockByNumber"), blocks + 3);
+    for (int i = 0; i < 3; i++) post(request(std::to_string(i), "eth_chainId"));
+    EXPECT_EQ(total("eth_chainId"), 1);
+    std::string metrics = daemon->admin("GET", "/metrics").body;
+    EXPECT_EQ(
+        metric_value(metrics, "enginemux_rpc_cache_hits_total{method=\"eth_getBlockByNumber\"}"), 1)
+        << metrics;
+    EXPECT_EQ(metric_value(metrics, "enginemux_rpc_cache_hits_total{method=\"eth_chainId\"}"), 2);
+    EXPECT_EQ(json_at(daemon->admin("GET", "/status").body, "/rpc/finalized"), "90");
+}
+
+TEST_F(RpcFixture, BadInputIsAnsweredAsOnTheEngineListener) {
+    start("");
+    HttpReply big = post(std::string(70000, ' ') + request("1", "eth_blockNumber"));
+    EXPECT_EQ(big.status, 413) << big.body;
+    HttpReply head = http_request(rpc_port, "POST", "/", request("1", "eth_blockNumber"), "", 15000,
+                                  "X-Padding: " + std::string(5000, 'a') + "\r\n");
+    EXPECT_EQ(head.status, 431) << head.body;
+    HttpReply garbage = post(R"({"jsonrpc":"2.0","id":1,"method":)");
+    EXPECT_EQ(garbage.status, 200);
+    EXPECT_EQ(json_at(garbage.body, "/error/code"), "-32700") << garbage.body;
+    EXPECT_EQ(json_at(garbage.body, "/id"), "null");
+    HttpReply empty = post("[]");
+    EXPECT_EQ(json_at(empty.body, "/error/code"), "-32600") << empty.body;
+    HttpReply no_version = post(R"({"id":5,"method":"eth_blockNumber"})");
+    EXPECT_EQ(json_at(no_version.body, "/error/code"), "-32600") << no_version.body;
+    EXPECT_EQ(json_at(no_version.body, "/id"), "5");
+    HttpReply get = http_request(rpc_port, "GET", "/", "");
+    EXPECT_EQ(get.status, 405);
+    // The daemon is unaffected.
+    EXPECT_EQ(json_at(post(request("9", "eth_blockNumber")).body, "/result"), "\"0x64\"");
+}
+
+}  // namespace
+}  // namespace em::test

@@ -1,0 +1,381 @@
+// The rpc role's policy (pipeline/rpc_policy.h) transition by transition: the allow-list, the
+// block a read needs, the head-aware least-loaded pick, the gate's cache and filter decisions,
+// and the policy as the core's policy and gate (a fake shell, no I/O): batches in order with the
+// clients' ids byte for byte, a cache hit that touches no node, reads retried on another node at
+// the head, transactions broadcast with "already known" folded into success.
+#include <gtest/gtest.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "fixture.h"
+#include "pipeline/core.h"
+#include "pipeline/rpc_policy.h"
+
+namespace em::pipeline::test {
+namespace {
+
+using rpc::RpcPolicy;
+
+TEST(RpcGlob, StarMatchesAnyRunAndEverythingElseItself) {
+    EXPECT_TRUE(rpc::glob_match("*", ""));
+    EXPECT_TRUE(rpc::glob_match("*", "engine_newPayloadV4"));
+    EXPECT_TRUE(rpc::glob_match("eth_*", "eth_call"));
+    EXPECT_FALSE(rpc::glob_match("eth_*", "debug_traceTransaction"));
+    EXPECT_TRUE(rpc::glob_match("eth_get*ByHash", "eth_getBlockByHash"));
+    EXPECT_FALSE(rpc::glob_match("eth_get*ByHash", "eth_getBlockByNumber"));
+    EXPECT_TRUE(rpc::glob_match("*_call", "eth_call"));
+    EXPECT_TRUE(rpc::glob_match("a*b*c", "a-x-b-y-b-c"));
+    EXPECT_FALSE(rpc::glob_match("a*b*c", "a-x-b-y-c-d"));
+    EXPECT_TRUE(rpc::glob_match("eth_call", "eth_call"));
+    EXPECT_FALSE(rpc::glob_match("eth_call", "eth_calls"));
+}
+
+TEST(RpcAllowList, TheDefaultIsReadOnlyEthNetWeb3AndSendRawTransaction) {
+    for (const char* m :
+         {"eth_blockNumber", "eth_call", "eth_getLogs", "eth_newFilter", "eth_getFilterChanges",
+          "net_version", "web3_clientVersion", "eth_sendRawTransaction"})
+        EXPECT_TRUE(rpc::allowed_by_default(m)) << m;
+    for (const char* m : {"eth_sendTransaction", "eth_sign", "eth_signTypedData_v4",
+                          "eth_submitWork", "eth_subscribe", "engine_newPayloadV4", "admin_addPeer",
+                          "debug_traceTransaction", "personal_unlockAccount", "txpool_content", ""})
+        EXPECT_FALSE(rpc::allowed_by_default(m)) << m;
+}
+
+TEST(RpcBlockNeed, TagsAndMissingBlocksNeedTheHeadNumbersNeedThatBlock) {
+    auto need = [](const char* method, const std::string& params) {
+        rpc::BlockNeed n = rpc::block_needed(method, params);
+        return n.at_head ? std::string("head") : std::to_string(n.number);
+    };
+    EXPECT_EQ(need("eth_blockNumber", "[]"), "head");
+    EXPECT_EQ(need("eth_getBlockByNumber", R"(["latest",false])"), "head");
+    EXPECT_EQ(need("eth_getBlockByNumber", R"(["pending",false])"), "head");
+    EXPECT_EQ(need("eth_getBlockByNumber", R"(["safe",false])"), "head");
+    EXPECT_EQ(need("eth_getBlockByNumber", R"(["finalized",false])"), "head");
+    EXPECT_EQ(need("eth_getBlockByNumber", R"(["0x10",false])"), "16");
+    EXPECT_EQ(need("eth_getBalance", R"(["0x00000000000000000000000000000000000000aa"])"), "head");
+    EXPECT_EQ(need("eth_getBalance", R"(["0x00000000000000000000000000000000000000aa","0x5"])"),
+              "5");
+    EXPECT_EQ(need("eth_call", R"([{},{"blockNumber":"0x7"}])"), "7");
+    EXPECT_EQ(need("eth_call", R"([{},{"blockHash":"0x)" + std::string(64, 'a') + R"("}])"),
+              "head");
+    EXPECT_EQ(need("eth_getStorageAt", R"(["0xaa","0x0","0x20"])"), "32");
+    EXPECT_EQ(need("eth_getLogs", R"([{"fromBlock":"0x1","toBlock":"0x9"}])"), "9");
+    EXPECT_EQ(need("eth_getLogs", R"([{"fromBlock":"0x1"}])"), "head");
+    EXPECT_EQ(need("eth_getBlockByNumber", "not json"), "head");
+    EXPECT_EQ(need("eth_getBlockByNumber", R"(["0x10000000000000000",false])"), "head");
+}
+
+TEST(RpcTransactionHash, IsTheKeccakOfTheRawBytes) {
+    ByteBuffer scratch(1u << 20);
+    char hash[72] = {};
+    ASSERT_TRUE(rpc::raw_transaction_hash(R"(["0x00"])", scratch, hash));
+    EXPECT_EQ(std::string(hash, 66),
+              "0xbc36789e7a1e281436464229828f817d6612f7b477d66591ff96a9e064bcc98a");
+    EXPECT_FALSE(rpc::raw_transaction_hash(R"(["0x0"])", scratch, hash)) << "odd digits";
+    EXPECT_FALSE(rpc::raw_transaction_hash(R"(["0x00","0x00"])", scratch, hash));
+    EXPECT_FALSE(rpc::raw_transaction_hash(R"([1])", scratch, hash));
+    EXPECT_FALSE(rpc::raw_transaction_hash("", scratch, hash));
+}
+
+/// Three nodes: 0 and 1 at head 100, 2 lagging at 90 (max lag 2).
+struct RpcPolicyTest : ::testing::Test {
+    ShardMetrics metrics;
+    FakeNodes nodes;
+    rpc::AnswerCache cache{1u << 20};
+    std::unique_ptr<RpcPolicy> policy;
+
+    void SetUp() override {
+        make(rpc::PolicyConfig{});
+        for (size_t i = 0; i < 3; i++) nodes.set(i, true, Health::synced, 1000);
+        head(0, 100, 90);
+        head(1, 100, 90);
+        head(2, 90, 80);
+    }
+    void make(const rpc::PolicyConfig& c) {
+        policy = std::make_unique<RpcPolicy>(c, &cache, metrics.rpc);
+        policy->set_nodes(nodes);
+    }
+    void head(size_t i, int64_t number, int64_t finalized) {
+        nodes.views[i].head_number = number;
+        nodes.views[i].finalized_number = finalized;
+    }
+    GateDecision admit(std::string_view method, std::string_view params) {
+        CallFacts f;
+        f.name = method;
+        f.params = params;
+        return policy->admit(f, 1);
+    }
+    Route at_head() {
+        Route r;
+        r.at_head = true;
+        return r;
+    }
+};
+
+TEST_F(RpcPolicyTest, AHeadReadNeverGoesToALaggingNode) {
+    Route r = at_head();
+    int first = policy->pick_route(nodes, 0, r);
+    EXPECT_TRUE(first == 0 || first == 1);
+    int second = policy->pick_route(nodes, 1u << first, r);
+    EXPECT_EQ(second, 1 - first);
+    EXPECT_EQ(policy->pick_route(nodes, 0b011, r), -1) << "node 2 is 10 blocks behind";
+    // Within max_head_lag_blocks it is at the head.
+    head(2, 98, 80);
+    EXPECT_EQ(policy->pick_route(nodes, 0b011, r), 2);
+    // A read of an old block may go to it; of a block it does not have, not.
+    head(2, 90, 80);
+    Route old;
+    old.min_head = 50;
+    EXPECT_EQ(policy->pick_route(nodes, 0b011, old), 2);
+    old.min_head = 95;
+    EXPECT_EQ(policy->pick_route(nodes, 0b011, old), -1);
+}
+
+TEST_F(RpcPolicyTest, LeastOutstandingWeightedByLatencyAndSyncedFirst) {
+    Route any;
+    nodes.views[0].outstanding = 3;
+    nodes.views[1].outstanding = 0;
+    EXPECT_EQ(policy->pick_route(nodes, 0b100, any), 1);
+    nodes.views[1].latency_ewma_us = 10'000;  // (0+1) x 10 ms > (3+1) x 1 ms
+    EXPECT_EQ(policy->pick_route(nodes, 0b100, any), 0);
+    nodes.views[0].health = Health::syncing;
+    nodes.views[1].health = Health::syncing;
+    EXPECT_EQ(policy->pick_route(nodes, 0, any), 2) << "synced before syncing";
+    nodes.views[2].health = Health::dead;
+    EXPECT_EQ(policy->pick_route(nodes, 0, any), 0) << "never dead";
+    nodes.views[0].health = nodes.views[1].health = Health::dead;
+    EXPECT_EQ(policy->pick_route(nodes, 0, any), -1);
+}
+
+TEST_F(RpcPolicyTest, UnknownHeadsAreNotAtTheHeadOnceAnyHeadIsKnown) {
+    head(0, -1, -1);
+    EXPECT_EQ(policy->pick_route(nodes, 0b010, at_head()), -1);
+    for (size_t i = 0; i < 3; i++) head(i, -1, -1);
+    EXPECT_GE(policy->pick_route(nodes, 0, at_head()), 0) << "no head known: any node";
+}
+
+TEST_F(RpcPolicyTest, AMethodNotAllowedIsRefusedNamingIt) {
+    GateDecision d = admit("debug_traceTransaction", "[]");
+    EXPECT_EQ(d.verdict, GateDecision::Verdict::refuse);
+    EXPECT_EQ(d.code, -32601);
+    EXPECT_NE(d.message.find("debug_traceTransaction"), std::string_view::npos) << d.message;
+    EXPECT_EQ(metrics.rpc.not_allowed.load(), 1u);
+    rpc::PolicyConfig all;
+    all.allow_methods = {"*"};
+    make(all);
+    EXPECT_EQ(admit("debug_traceTransaction", "[]").verdict, GateDecision::Verdict::run);
+    rpc::PolicyConfig some;
+    some.allow_methods = {"eth_get*"};
+    make(some);
+    EXPECT_EQ(admit("eth_getBalance", "[]").verdict, GateDecision::Verdict::run);
+    EXPECT_EQ(admit("eth_blockNumber", "[]").verdict, GateDecision::Verdict::refuse);
+}
+
+TEST_F(RpcPolicyTest, AFinalBlockIsCachedAndAnsweredWithoutANode) {
+    const char* params = R"(["0x10",false])";
+    GateDecision first = admit("eth_getBlockByNumber", params);
+    ASSERT_EQ(first.verdict, GateDecision::Verdict::run);
+    EXPECT_EQ(first.route.learn, Learn::cache);
+    EXPECT_FALSE(first.route.at_head);
+    EXPECT_EQ(first.route.min_head, 16);
+    EXPECT_TRUE(first.route.rewrite_id);
+    std::string key(first.route.key);
+    policy->learned(Learn::cache, key, R"({"number":"0x10"})", 0, 1);
+    GateDecision again = admit("eth_getBlockByNumber", R"([ "0x10", false ])");
+    ASSERT_EQ(again.verdict, GateDecision::Verdict::answer) << "the same request, spaced";
+    EXPECT_EQ(again.result, R"({"number":"0x10"})");
+    size_t slot = rpc::method_slot("eth_getBlockByNumber");
+    EXPECT_EQ(metrics.rpc.methods[slot].cache_hits.load(), 1u);
+    EXPECT_EQ(metrics.rpc.methods[slot].requests.load(), 2u);
+}
+
+TEST_F(RpcPolicyTest, TheFinalizedBlockIsTheLowestASyncedNodeReported) {
+    EXPECT_EQ(policy->finalized(), 80);
+    nodes.views[2].health = Health::syncing;
+    EXPECT_EQ(policy->finalized(), 90);
+    // Block 85 is final for node 2 only: above the lowest, so not cached.
+    nodes.views[2].health = Health::synced;
+    EXPECT_EQ(admit("eth_getBlockByNumber", R"(["0x55",false])").route.learn, Learn::nothing);
+    for (const char* tag : {"latest", "pending", "safe", "finalized"}) {
+        GateDecision d = admit("eth_getBlockByNumber", std::string("[\"") + tag + "\",false]");
+        EXPECT_EQ(d.route.learn, Learn::nothing) << tag;
+        EXPECT_TRUE(d.route.at_head) << tag;
+    }
+    // A receipt is kept only once the block it names is final.
+    GateDecision r = admit("eth_getTransactionReceipt", R"(["0x)" + std::string(64, '1') + R"("])");
+    EXPECT_EQ(r.route.learn, Learn::cache_if_final);
+    std::string key(r.route.key);
+    policy->learned(Learn::cache_if_final, key, R"({"blockNumber":"0x5a"})", 0, 1);
+    EXPECT_EQ(metrics.rpc.cache_stores.load(), 0u) << "block 90 is above finalized 80";
+    policy->learned(Learn::cache_if_final, key, R"({"blockNumber":"0x50"})", 0, 1);
+    EXPECT_EQ(metrics.rpc.cache_stores.load(), 1u);
+}
+
+TEST_F(RpcPolicyTest, FiltersStickToTheNodeThatMadeThem) {
+    GateDecision make_filter = admit("eth_newBlockFilter", "[]");
+    EXPECT_EQ(make_filter.route.learn, Learn::filter_node);
+    policy->learned(Learn::filter_node, "", R"("0xabc")", 2, 1);
+    GateDecision use = admit("eth_getFilterChanges", R"(["0xabc"])");
+    EXPECT_EQ(use.route.sticky, 2);
+    EXPECT_FALSE(use.route.at_head) << "the filter's node, however far behind";
+    EXPECT_EQ(policy->pick_route(nodes, 0, use.route), 2);
+    EXPECT_EQ(admit("eth_uninstallFilter", R"(["0xabc"])").route.sticky, 2);
+    EXPECT_EQ(admit("eth_getFilterLogs", R"(["0xdef"])").route.sticky, -1) << "unknown id";
+}
+
+TEST_F(RpcPolicyTest, ATransactionIsBroadcastWithItsHash) {
+    GateDecision d = admit("eth_sendRawTransaction", R"(["0x00"])");
+    EXPECT_EQ(d.verdict, GateDecision::Verdict::run);
+    EXPECT_TRUE(d.broadcast);
+    EXPECT_EQ(d.route.tx_hash,
+              "0xbc36789e7a1e281436464229828f817d6612f7b477d66591ff96a9e064bcc98a");
+    EXPECT_TRUE(policy->takes_part(CallKind::broadcast, nodes.node(2)));
+    nodes.views[2].health = Health::dead;
+    EXPECT_FALSE(policy->takes_part(CallKind::broadcast, nodes.node(2)));
+}
+
+TEST_F(RpcPolicyTest, MethodTimeoutsComeFromTheTableElseTheDefault) {
+    rpc::PolicyConfig c;
+    c.default_timeout_ms = 3000;
+    c.method_timeouts = {{"eth_call", 500}};
+    make(c);
+    EXPECT_EQ(admit("eth_call", "[{}]").route.timeout_ms, 500u);
+    EXPECT_EQ(admit("eth_blockNumber", "[]").route.timeout_ms, 3000u);
+}
+
+// ---------------------------------------------------------------------------------------------
+// The policy as the core's policy and gate
+
+struct FakeShell final : Shell {
+    struct Sent {
+        uint64_t call;
+        size_t node;
+        std::string body;
+    };
+    std::vector<Sent> sent;
+    std::vector<std::pair<int, std::string>> answers;
+    void send(uint64_t call, size_t node, std::string_view body, bool, uint64_t) override {
+        sent.push_back({call, node, std::string(body)});
+    }
+    void flush() override {}
+    void answer(uint64_t, int status, std::string_view body) override {
+        answers.emplace_back(status, std::string(body));
+    }
+    bool client_waiting(uint64_t) const override { return true; }
+    void node_failed(size_t, const Error&) override {}
+    uint64_t now_ns() const override { return 1; }
+};
+
+struct RpcCore : RpcPolicyTest {
+    FakeShell shell;
+    std::unique_ptr<PipelineCore> core;
+    ReplyStore store;
+
+    void SetUp() override {
+        RpcPolicyTest::SetUp();
+        CoreConfig c;
+        c.body_bytes_max = 1u << 20;
+        c.mints_payload_ids = false;
+        core = std::make_unique<PipelineCore>(c, *policy, nodes, shell, metrics);
+        core->set_gate(policy.get());
+    }
+    void request(std::string body) {
+        body.reserve(body.size() + 64);
+        core->on_request(1, body.data(), body.size(), body.capacity(), 1, 1);
+    }
+    /// Node `node` answers send k with `result` under the id it was sent.
+    void reply(size_t k, const std::string& response) {
+        core->on_reply(shell.sent[k].call, store.answer(shell.sent[k].node, response), 1);
+    }
+};
+
+TEST_F(RpcCore, ABatchKeepsOrderAndTheClientsIdsByteForByte) {
+    request(R"([{"jsonrpc":"2.0","id":"a\u0062","method":"eth_blockNumber"},)"
+            R"({"jsonrpc":"2.0","id":1e0,"method":"debug_traceTransaction","params":[]},)"
+            R"({"jsonrpc":"2.0","id":18446744073709551617,"method":"eth_chainId"},)"
+            R"({"jsonrpc":"2.0","id":null,"method":"net_version"}])");
+    ASSERT_EQ(shell.sent.size(), 3u) << "the method not allowed is answered at once";
+    for (const auto& s : shell.sent) EXPECT_NE(s.node, 2u) << "head reads: never the lagging node";
+    // The nodes answer out of order, with ids spelled their own way.
+    reply(2, R"({"jsonrpc":"2.0","id":null,"result":"1"})");
+    reply(1, R"({"jsonrpc":"2.0","id":18446744073709551617,"result":"0x1"})");
+    ASSERT_TRUE(shell.answers.empty());
+    reply(0, R"({"jsonrpc":"2.0","id":"ab","result":"0x64"})");
+    ASSERT_EQ(shell.answers.size(), 1u);
+    EXPECT_EQ(shell.answers[0].second,
+              R"([{"jsonrpc":"2.0","id":"a\u0062","result":"0x64"},)"
+              R"({"jsonrpc":"2.0","id":1e0,"error":{"code":-32601,"message":"the method )"
+              R"x(debug_traceTransaction is not available on this endpoint (allow_methods)"}},)x"
+              R"({"jsonrpc":"2.0","id":18446744073709551617,"result":"0x1"},)"
+              R"({"jsonrpc":"2.0","id":null,"result":"1"}])");
+}
+
+TEST_F(RpcCore, ACachedAnswerTouchesNoNode) {
+    request(R"({"jsonrpc":"2.0","id":7,"method":"eth_chainId"})");
+    ASSERT_EQ(shell.sent.size(), 1u);
+    reply(0, R"({"jsonrpc":"2.0","id":7,"result":"0x1"})");
+    request(R"({"jsonrpc":"2.0","id":"x","method":"eth_chainId"})");
+    request(R"({"jsonrpc":"2.0","id":"y","method":"eth_chainId"})");
+    EXPECT_EQ(shell.sent.size(), 1u) << "answered from the cache";
+    ASSERT_EQ(shell.answers.size(), 3u);
+    EXPECT_EQ(shell.answers[2].second, R"({"jsonrpc":"2.0","id":"y","result":"0x1"})");
+}
+
+TEST_F(RpcCore, AFailedReadIsRetriedOnAnotherNodeAtTheHeadNeverTheLaggingOne) {
+    request(R"({"jsonrpc":"2.0","id":3,"method":"eth_blockNumber"})");
+    ASSERT_EQ(shell.sent.size(), 1u);
+    size_t first = shell.sent[0].node;
+    core->on_reply(shell.sent[0].call, store.failure(first, Errc::timeout, "timed out"), 1);
+    ASSERT_EQ(shell.sent.size(), 2u) << "a read is retried, after a timeout too";
+    EXPECT_EQ(shell.sent[1].node, 1 - first);
+    core->on_reply(shell.sent[1].call, store.failure(1 - first, Errc::io, "reset"), 1);
+    EXPECT_EQ(shell.sent.size(), 2u) << "node 2 lags: not asked";
+    ASSERT_EQ(shell.answers.size(), 1u);
+    EXPECT_NE(shell.answers[0].second.find("\"id\":3,\"error\""), std::string::npos)
+        << shell.answers[0].second;
+    EXPECT_EQ(metrics.rpc.methods[rpc::method_slot("eth_blockNumber")].retries.load(), 1u);
+}
+
+TEST_F(RpcCore, ATransactionGoesToEveryNodeAndTheFirstSuccessAnswers) {
+    request(R"({"jsonrpc":"2.0","id":"t","method":"eth_sendRawTransaction","params":["0x00"]})");
+    ASSERT_EQ(shell.sent.size(), 3u);
+    reply(0, R"({"jsonrpc":"2.0","id":"t","error":{"code":-32000,"message":"nonce too low"}})");
+    EXPECT_TRUE(shell.answers.empty());
+    reply(1, R"({"jsonrpc":"2.0","id":"t","error":{"code":-32000,"message":"already known"}})");
+    ASSERT_EQ(shell.answers.size(), 1u);
+    EXPECT_EQ(shell.answers[0].second,
+              R"({"jsonrpc":"2.0","id":"t","result":)"
+              R"("0xbc36789e7a1e281436464229828f817d6612f7b477d66591ff96a9e064bcc98a"})");
+    reply(2, R"({"jsonrpc":"2.0","id":"t","result":"0x12"})");
+    EXPECT_EQ(shell.answers.size(), 1u) << "answered once";
+    EXPECT_EQ(core->busy(), 0u);
+}
+
+TEST_F(RpcCore, ATransactionEveryNodeRefusesGetsTheFirstError) {
+    request(R"({"jsonrpc":"2.0","id":1e0,"method":"eth_sendRawTransaction","params":["0x00"]})");
+    ASSERT_EQ(shell.sent.size(), 3u);
+    core->on_reply(shell.sent[2].call, store.failure(2, Errc::io, "reset"), 1);
+    reply(1, R"({"jsonrpc":"2.0","id":1,"error":{"code":-32000,"message":"nonce too low"}})");
+    reply(0, R"({"jsonrpc":"2.0","id":1,"error":{"code":-32000,"message":"underpriced"}})");
+    ASSERT_EQ(shell.answers.size(), 1u);
+    EXPECT_EQ(shell.answers[0].second,
+              R"({"jsonrpc":"2.0","id":1e0,"error":{"code":-32000,"message":"nonce too low"}})");
+}
+
+TEST_F(RpcCore, ATransactionSentAsANotificationIsBroadcastAndAnsweredWithNothing) {
+    request(R"({"jsonrpc":"2.0","method":"eth_sendRawTransaction","params":["0x00"]})");
+    ASSERT_EQ(shell.sent.size(), 3u);
+    reply(0, R"({"jsonrpc":"2.0","id":null,"result":"0x12"})");
+    EXPECT_TRUE(shell.answers.empty()) << "nothing until every node is in";
+    reply(1, R"({"jsonrpc":"2.0","id":null,"result":"0x12"})");
+    core->on_reply(shell.sent[2].call, store.failure(2, Errc::io, "reset"), 1);
+    ASSERT_EQ(shell.answers.size(), 1u);
+    EXPECT_EQ(shell.answers[0].first, 204);
+    EXPECT_EQ(shell.answers[0].second, "");
+    EXPECT_EQ(core->busy(), 0u);
+}
+
+}  // namespace
+}  // namespace em::pipeline::test
