@@ -238,6 +238,11 @@ int RpcPolicy::pick_route(const NodeTable& nodes, uint32_t skip_mask, const Rout
             highest = n.head_number;
     }
     int64_t lag = config_.max_head_lag_blocks;
+    // A block past every node's head (a future block, a range that ends there) is for the
+    // nodes at the head to answer as an EL does ("not found", or its error): not refused here.
+    bool beyond = route.min_head >= 0 && highest >= 0 && route.min_head > highest;
+    bool at_head = route.at_head || beyond;
+    int64_t min_head = beyond ? -1 : route.min_head;
     int best = -1, best_tier = 4;
     uint64_t best_score = 0;
     for (size_t i = 0; i < nodes_max; i++) {
@@ -246,9 +251,9 @@ int RpcPolicy::pick_route(const NodeTable& nodes, uint32_t skip_mask, const Rout
         if (!n.present || !n.voter || (skip_mask & (1u << i)) || n.health == Health::dead) continue;
         if (route.sticky >= 0 && k != route.sticky) continue;
         // At the head: when any head is known, only nodes whose own is known and close to it.
-        if (route.at_head && highest >= 0 && (n.head_number < 0 || n.head_number + lag < highest))
+        if (at_head && highest >= 0 && (n.head_number < 0 || n.head_number + lag < highest))
             continue;
-        if (route.min_head >= 0 && n.head_number >= 0 && n.head_number < route.min_head) continue;
+        if (min_head >= 0 && n.head_number >= 0 && n.head_number < min_head) continue;
         int tier = tier_of(n.health);
         uint64_t latency = n.latency_ewma_us ? n.latency_ewma_us : 1;
         uint64_t score = (uint64_t{n.outstanding} + 1) * latency;

@@ -131,6 +131,13 @@ TEST_F(RpcPolicyTest, AHeadReadNeverGoesToALaggingNode) {
     EXPECT_EQ(policy->pick_route(nodes, 0b011, old), 2);
     old.min_head = 95;
     EXPECT_EQ(policy->pick_route(nodes, 0b011, old), -1);
+    // A block past every head is asked of the nodes at the head (an EL answers "not found"),
+    // never of the lagging one, and not refused.
+    Route future;
+    future.min_head = 1000;
+    int at = policy->pick_route(nodes, 0, future);
+    EXPECT_TRUE(at == 0 || at == 1) << at;
+    EXPECT_EQ(policy->pick_route(nodes, 0b011, future), -1);
 }
 
 TEST_F(RpcPolicyTest, LeastOutstandingWeightedByLatencyAndSyncedFirst) {
