@@ -585,7 +585,7 @@ Result<void> Daemon::start() {
         (log_field("version", em::version()), log_field("role", std::string_view(role)),
          log_field("nodes", registry_.count()), log_field("shard_cpu", shard_cpu),
          log_field("control_cpu", control_cpu)),
-        "enginemux %s: %s role, %zu nodes, quorum %g, engine shard on cpu %d%s, control on cpu %d",
+        "enginemux %s: %s role, %zu nodes, quorum %g, shard on cpu %d%s, control on cpu %d",
         em::version(), role.c_str(), registry_.count(), quorum, shard_cpu,
         spinning ? " (spinning)" : "", control_cpu);
     listen_address_.format(address, sizeof address);

@@ -40,7 +40,7 @@ struct NodeHealth {
     NodeState state = NodeState::unknown;
     uint32_t latency_ewma_us = 0;  ///< probe round-trip, exponentially weighted (alpha 0.3)
     uint32_t last_latency_us = 0;
-    int64_t head_number = -1;       ///< from eth_blockNumber; -1 unknown
+    int64_t head_number = -1;       ///< from eth_getBlockByNumber("latest"); -1 unknown
     int64_t head_age_s = -1;        ///< now - head block timestamp; -1 unknown
     int64_t finalized_number = -1;  ///< the "finalized" block's number (probed for rpc); -1 unknown
     uint64_t synced_since_ns = 0;   ///< when it last became synced (0 = not synced)
