@@ -318,22 +318,21 @@ void Client::on_reply(Command& command, const Reply* reply, const Error* error) 
     // is closing it): nothing more to do.
     if (error) return;
     bool ping = &command == &handshake_[2] || &command == &probe_;
-    if (!ping) {  // AUTH or SELECT
-        if (reply->kind() == Kind::simple) return;
+    bool ok = reply->kind() == Kind::simple && (!ping || reply->str() == "PONG");
+    if (!ok) {
+        // A misconfiguration as often as not (a wrong password, NOAUTH, a database out of
+        // range): say what Redis said.
+        const char* what = ping ? "PING" : &command == &handshake_[0] ? "AUTH" : "SELECT";
         std::string_view text = reply->str();
-        EM_LOG_LIMITED(LogLevel::error, 1, "%s refused %s: %.*s", name_,
-                       &command == &handshake_[0] ? "AUTH" : "SELECT",
+        EM_LOG_LIMITED(LogLevel::error, 1, "%s: %s answered with %s '%.*s'", name_, what,
+                       kind_name(reply->kind()),
                        static_cast<int>(std::min<size_t>(text.size(), 200)), text.data());
         stats_.connection_failures++;
-        close_connection(Error(Errc::unauthorized, "handshake refused (AUTH or SELECT)"));
-        return;
-    }
-    if (reply->kind() != Kind::simple || reply->str() != "PONG") {
-        stats_.connection_failures++;
         close_connection(
-            Error::fmt(Errc::invalid_input, "PING answered with a %s", kind_name(reply->kind())));
+            Error::fmt(ping ? Errc::invalid_input : Errc::unauthorized, "%s refused", what));
         return;
     }
+    if (!ping) return;  // AUTH or SELECT done; the PING that follows admits
     if (conn_ == Conn::handshaking) conn_ = Conn::ready;
     admit();
 }

@@ -344,9 +344,16 @@ TEST_F(RedisTest, AuthSelectAndInFlightMax) {
     RedisServer server(free_port(), "s3cret");
     Client& good = make_client(url(server.port(), "").insert(8, ":s3cret@") + "/2", 1000, 3);
     Client& bad = make_client(url(server.port(), "").insert(8, ":wrong@"));
-    ASSERT_TRUE(run_until([&] { return good.admitted() && bad.stats().connection_failures > 0; }));
-    EXPECT_FALSE(bad.admitted());
-    EXPECT_EQ(bad.stats().admitted, 0u);
+    Client& none = make_client(url(server.port()));  // PING answered -NOAUTH
+    Client& far = make_client(url(server.port(), "").insert(8, ":s3cret@") + "/9999");
+    ASSERT_TRUE(run_until([&] {
+        return good.admitted() && bad.stats().connection_failures > 0 &&
+               none.stats().connection_failures > 0 && far.stats().connection_failures > 0;
+    }));
+    for (Client* c : {&bad, &none, &far}) {
+        EXPECT_FALSE(c->admitted());
+        EXPECT_EQ(c->stats().admitted, 0u);
+    }
 
     // in_flight_max = 3: the fourth command waiting for a reply is refused at once.
     SharedTier tier(good, {});
