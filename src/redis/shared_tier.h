@@ -21,7 +21,8 @@
 // Threads and ownership: as the Client it drives (one per shard, on its loop). The caller owns
 // each CacheGet and RateCheck and keeps it alive until its callback ran. Completion rule: get()
 // and admit() either return false (unavailable now: no callback) or return true and call back
-// exactly once, later, from the loop (by the client's timeout_ms at the latest).
+// exactly once, later, from the loop (by the client's timeout_ms at the latest; an admit that
+// met NOSCRIPT sends the script once more, so twice that).
 #pragma once
 
 #include <cstddef>
