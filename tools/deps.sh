@@ -6,7 +6,7 @@ build="g++ meson ninja-build pkg-config git ca-certificates liburing-dev libsimd
   libmimalloc-dev libssl-dev libexpected-dev libtomlplusplus-dev libcli11-dev curl procps"
 test="$build libgtest-dev libgmock-dev libbenchmark-dev libcrypto++-dev python3 etcd-server
   nodejs npm make python-is-python3 strace build-essential dpkg-dev debhelper fakeroot rpm
-  lintian openssl prometheus tmux python3-yaml clang-format clang-tidy nginx"
+  lintian openssl prometheus tmux python3-yaml clang-format clang-tidy nginx redis-server"
 ci="$test clang libclang-rt-14-dev"
 bench="$build libbenchmark-dev nginx haproxy gnuplot-nox python3"
 package="$build build-essential dpkg-dev debhelper fakeroot rpm lintian"
