@@ -1,5 +1,6 @@
 // Scenario "passthrough": eth_* JSON-RPC through enginemux, with anvil 1.7.1 as its only node
-// (anvil has no Engine API and ignores the JWT enginemux signs its calls with).
+// (anvil has no Engine API and ignores the JWT enginemux signs its calls with). Scenario "rpc"
+// (rpc.mjs) runs it through the rpc role's listener instead of the mux's passthrough.
 //
 // Every request is sent twice — through enginemux and straight to anvil — and the two response
 // bodies must be byte-identical: reads (blocks with full transactions, receipts, logs, call,
@@ -35,9 +36,15 @@ await main(async () => {
   const anvilDir = await install('anvil');
   const anvil = await startAnvil({ clients: anvilDir });
   const unusedSecret = writeSecret('anvil');  // enginemux signs its calls; anvil ignores the JWT
-  const mux = await startEnginemux({ nodes: [{ name: 'anvil', engineUrl: anvil.url, secret: unusedSecret }] });
+  // Scenario "rpc" (rpc.mjs) runs the same through the rpc role's listener: no JWT from the
+  // client, every method allowed, the answer cache on.
+  const viaRpc = process.env.EM_PASSTHROUGH_LISTENER === 'rpc';
+  const mux = await startEnginemux({
+    nodes: [{ name: 'anvil', engineUrl: anvil.url, secret: unusedSecret }],
+    ...(viaRpc ? { toml: '[rpc]\nallow_methods = ["*"]\n', extraArgs: ['--role', 'rpc'] } : {}),
+  });
   const direct = (body) => post(anvil.url, body);
-  const proxied = (body) => post(mux.url, body, { jwt: mux.secret });
+  const proxied = (body) => post(mux.url, body, viaRpc ? {} : { jwt: mux.secret });
   const a = (method, params = []) => rpc(anvil.url, method, params);
 
   let compared = 0;
