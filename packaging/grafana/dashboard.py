@@ -254,6 +254,41 @@ def sync_rows(d):
                    "{{proxy}} failed")], unit="reqps"))
 
 
+def rpc_rows(d):
+    d.row("RPC role: eth_* for wallets, indexers and dapps")
+    d.add(series("RPC requests by method",
+                 "Requests to the rpc listener (each batch entry), by method "
+                 "(enginemux_rpc_requests_total; methods outside a fixed list are 'other').",
+                 [(f"sum by (method) (rate(enginemux_rpc_requests_total{{{MUX}}}[{RATE}]))",
+                   "{{method}}")], unit="reqps", stack=True))
+    d.add(series("RPC errors, retries and refusals",
+                 "Requests answered with a JSON-RPC error (EnginemuxRpcErrors), reads asked of "
+                 "another node after one failed, 429s over a budget, 401s (API key) and -32601s "
+                 "(allow_methods).",
+                 [(f"sum(rate(enginemux_rpc_errors_total{{{MUX}}}[{RATE}]))", "errors"),
+                  (f"sum(rate(enginemux_rpc_retries_total{{{MUX}}}[{RATE}]))", "retries"),
+                  (f"sum(rate(enginemux_rpc_rate_limited_total{{{MUX}}}[{RATE}]))", "429 over a budget"),
+                  (f"sum(rate(enginemux_rpc_unauthorized_total{{{MUX}}}[{RATE}]))", "401 API key"),
+                  (f"sum(rate(enginemux_rpc_not_allowed_total{{{MUX}}}[{RATE}]))", "-32601 not allowed")],
+                 unit="reqps"))
+    d.add(series("RPC answer cache",
+                 "Share of requests answered from the cache of answers that cannot change "
+                 "(blocks at or below finalized, by hash, chainId), and the cache's size.",
+                 [(f"sum(rate(enginemux_rpc_cache_hits_total{{{MUX}}}[{RATE}])) / "
+                   f"sum(rate(enginemux_rpc_requests_total{{{MUX}}}[{RATE}]))", "hit ratio")],
+                 unit="percentunit"))
+    d.add(series("RPC cache size", "Bytes held by the answer cache ([rpc] cache_bytes_max bounds it).",
+                 [(f"sum by (instance) (enginemux_rpc_cache_bytes{{{MUX}}})", "{{instance}}")],
+                 unit="bytes"))
+    d.add(series("Node head lag (blocks)",
+                 "How far each node's head (health probe) is behind the best head this enginemux "
+                 "sees; the rpc role sends reads of the head only to nodes within "
+                 "max_head_lag_blocks (EnginemuxNodeBehind past 8 for 5 min).",
+                 [(f"max by (instance) (enginemux_node_head_block{{{MUX}}}) - on (instance) "
+                   f"group_right enginemux_node_head_block{{{NODE}}}",
+                   "{{instance}} {{node}}")]))
+
+
 def variable(name, label, query):
     return {"type": "query", "name": name, "label": label, "datasource": DS,
             "definition": query, "query": {"query": query, "refId": name},
@@ -266,6 +301,7 @@ def dashboard():
     d = Layout()
     mux_rows(d)
     sync_rows(d)
+    rpc_rows(d)
     validator_rows(d)
     templating = [
         {"type": "datasource", "name": "datasource", "label": "Data source", "query": "prometheus",

@@ -2,6 +2,7 @@
 
 #include <cstdarg>
 #include <cstdio>
+#include <vector>
 
 #include "admin/access.h"
 #include "admin/exposition.h"
@@ -360,13 +361,21 @@ void AdminHandler::render_rpc_metrics(ByteBuffer& out) const {
         {"enginemux_rpc_rate_limited_total", "rpc requests answered 429 (over a budget)",
          &RpcMethodMetrics::rate_limited},
     };
+    auto total_of = [this](size_t m, pipeline::Counter RpcMethodMetrics::*counter) {
+        uint64_t total = 0;
+        for (pipeline::ShardMetrics* s : ctx_.shards) total += load(s->rpc.methods[m].*counter);
+        return total;
+    };
+    // A method that was asked for (or refused) has every family's sample, zeros included, so
+    // a rate of its retries or 429s reads 0 rather than "no data"; other methods have none.
+    bool seen[pipeline::rpc::method_slots] = {};
+    for (size_t m = 0; m < pipeline::rpc::method_slots; m++)
+        for (const Family& f : families) seen[m] = seen[m] || total_of(m, f.counter) > 0;
     for (const Family& f : families) {
         appendf(out, "# HELP %s %s.\n# TYPE %s counter\n", f.name, f.help, f.name);
         for (size_t m = 0; m < pipeline::rpc::method_slots; m++) {
-            uint64_t total = 0;
-            for (pipeline::ShardMetrics* s : ctx_.shards)
-                total += load(s->rpc.methods[m].*f.counter);
-            if (total == 0) continue;
+            if (!seen[m]) continue;
+            uint64_t total = total_of(m, f.counter);
             std::string_view label = pipeline::rpc::method_label(m);
             appendf(out, "%s{method=\"%.*s\"} %llu\n", f.name, static_cast<int>(label.size()),
                     label.data(), static_cast<unsigned long long>(total));
@@ -716,52 +725,84 @@ void render_upstream(ByteBuffer& out, Shards shards, const upstream::Registry& r
     }
 }
 
-/// Each node's health, primary flag, lane depth and disagreements.
+/// Each node's health, probed head, primary flag, lane depth and disagreements: one metric
+/// family after the other, every node's sample in each (the exposition format wants a family's
+/// lines together).
 void render_nodes(ByteBuffer& out, Shards shards, const upstream::Registry& registry,
                   const upstream::HealthBoard& board) {
     auto sum = [shards](auto counter) { return sum_shards(shards, counter); };
-    // Node health and lanes.
-    out.append(
-        "# HELP enginemux_node_state 1 for the node's current state.\n# TYPE enginemux_node_state "
-        "gauge\n");
-    out.append(
-        "# HELP enginemux_node_latency_seconds Health-probe round trip (EWMA).\n"
-        "# TYPE enginemux_node_latency_seconds gauge\n");
-    out.append(
-        "# HELP enginemux_node_primary 1 for the primary node.\n# TYPE enginemux_node_primary "
-        "gauge\n");
-    out.append(
-        "# HELP enginemux_lane_queue_depth Engine calls waiting in the node's lane.\n"
-        "# TYPE enginemux_lane_queue_depth gauge\n");
-    out.append(
-        "# HELP enginemux_node_disagreements_total Votes where this voter's answer left the "
-        "plurality.\n"
-        "# TYPE enginemux_node_disagreements_total counter\n");
-    int primary = board.primary();
+    struct Row {
+        LabelSet node;
+        upstream::NodeHealth health;
+        size_t slot = 0;
+    };
+    std::vector<Row> rows;
     for (size_t i = 0; i < upstream::nodes_max; i++) {
         const upstream::NodeInfo* info = registry.get(i);
         if (!info) continue;
-        upstream::NodeHealth h = board.read(i);
-        LabelSet node;
-        node.add("node", info->name);
-        int n = static_cast<int>(node.text().size());
-        const char* text = node.text().data();
-        for (upstream::NodeState st : {upstream::NodeState::unknown, upstream::NodeState::synced,
-                                       upstream::NodeState::syncing, upstream::NodeState::dead})
-            appendf(out, "enginemux_node_state{%.*s,state=\"%s\"} %d\n", n, text,
-                    upstream::node_state_name(st), h.state == st ? 1 : 0);
-        appendf(out, "enginemux_node_latency_seconds{%.*s} %g\n", n, text, h.latency_ewma_us / 1e6);
-        appendf(out, "enginemux_node_primary{%.*s} %d\n", n, text, static_cast<int>(i) == primary);
-        appendf(
-            out, "enginemux_lane_queue_depth{%.*s} %llu\n", n, text,
-            static_cast<unsigned long long>(sum(
-                [&](pipeline::ShardMetrics& s) -> pipeline::Counter& { return s.lane_depth[i]; })));
-        appendf(out, "enginemux_node_disagreements_total{%.*s} %llu\n", n, text,
-                static_cast<unsigned long long>(
-                    sum([&](pipeline::ShardMetrics& s) -> pipeline::Counter& {
-                        return s.node_disagreements[i];
-                    })));
+        Row& r = rows.emplace_back();
+        r.node.add("node", info->name);
+        r.health = board.read(i);
+        r.slot = i;
     }
+    auto each = [&](const char* head, auto sample) {
+        out.append(head);
+        for (const Row& r : rows)
+            sample(r, static_cast<int>(r.node.text().size()), r.node.text().data());
+    };
+    each(
+        "# HELP enginemux_node_state 1 for the node's current state.\n"
+        "# TYPE enginemux_node_state gauge\n",
+        [&](const Row& r, int n, const char* text) {
+            for (upstream::NodeState st :
+                 {upstream::NodeState::unknown, upstream::NodeState::synced,
+                  upstream::NodeState::syncing, upstream::NodeState::dead})
+                appendf(out, "enginemux_node_state{%.*s,state=\"%s\"} %d\n", n, text,
+                        upstream::node_state_name(st), r.health.state == st ? 1 : 0);
+        });
+    each(
+        "# HELP enginemux_node_head_block The node's head block number at its last health "
+        "probe (absent until known).\n# TYPE enginemux_node_head_block gauge\n",
+        [&](const Row& r, int n, const char* text) {
+            if (r.health.head_number >= 0)
+                appendf(out, "enginemux_node_head_block{%.*s} %lld\n", n, text,
+                        static_cast<long long>(r.health.head_number));
+        });
+    each(
+        "# HELP enginemux_node_latency_seconds Health-probe round trip (EWMA).\n"
+        "# TYPE enginemux_node_latency_seconds gauge\n",
+        [&](const Row& r, int n, const char* text) {
+            appendf(out, "enginemux_node_latency_seconds{%.*s} %g\n", n, text,
+                    r.health.latency_ewma_us / 1e6);
+        });
+    int primary = board.primary();
+    each(
+        "# HELP enginemux_node_primary 1 for the primary node.\n"
+        "# TYPE enginemux_node_primary gauge\n",
+        [&](const Row& r, int n, const char* text) {
+            appendf(out, "enginemux_node_primary{%.*s} %d\n", n, text,
+                    static_cast<int>(r.slot) == primary);
+        });
+    each(
+        "# HELP enginemux_lane_queue_depth Engine calls waiting in the node's lane.\n"
+        "# TYPE enginemux_lane_queue_depth gauge\n",
+        [&](const Row& r, int n, const char* text) {
+            appendf(out, "enginemux_lane_queue_depth{%.*s} %llu\n", n, text,
+                    static_cast<unsigned long long>(
+                        sum([&](pipeline::ShardMetrics& s) -> pipeline::Counter& {
+                            return s.lane_depth[r.slot];
+                        })));
+        });
+    each(
+        "# HELP enginemux_node_disagreements_total Votes where this voter's answer left the "
+        "plurality.\n# TYPE enginemux_node_disagreements_total counter\n",
+        [&](const Row& r, int n, const char* text) {
+            appendf(out, "enginemux_node_disagreements_total{%.*s} %llu\n", n, text,
+                    static_cast<unsigned long long>(
+                        sum([&](pipeline::ShardMetrics& s) -> pipeline::Counter& {
+                            return s.node_disagreements[r.slot];
+                        })));
+        });
 }
 
 /// Votes by reason and what the CL was told, by status.

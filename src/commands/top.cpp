@@ -82,6 +82,28 @@ void parse_top_sync(simdjson::dom::element root, TopSample& out) {
     }
 }
 
+/// The rpc listener's "rpc" object of /status (absent without one).
+void parse_top_rpc(simdjson::dom::element root, TopSample& out) {
+    simdjson::dom::object rpc;
+    out.rpc_nodes.clear();
+    out.has_rpc = root["rpc"].get(rpc) == simdjson::SUCCESS;
+    if (!out.has_rpc) return;
+    if (rpc["highest_head"].get(out.rpc_highest_head) != simdjson::SUCCESS)
+        out.rpc_highest_head = -1;
+    if (rpc["finalized"].get(out.rpc_finalized) != simdjson::SUCCESS) out.rpc_finalized = -1;
+    simdjson::dom::array nodes;
+    if (rpc["nodes"].get(nodes) != simdjson::SUCCESS) return;
+    for (simdjson::dom::element n : nodes) {
+        TopRpcNode node;
+        node.name = text_at(n, "name");
+        if (n["head"].get(node.head) != simdjson::SUCCESS) node.head = -1;
+        if (n["lag"].get(node.lag) != simdjson::SUCCESS) node.lag = -1;
+        bool at_head = false;
+        node.at_head = n["at_head"].get(at_head) == simdjson::SUCCESS && at_head;
+        out.rpc_nodes.push_back(std::move(node));
+    }
+}
+
 }  // namespace
 
 Result<void> parse_top_status(std::string_view json, TopSample& out) {
@@ -140,6 +162,7 @@ Result<void> parse_top_status(std::string_view json, TopSample& out) {
         }
     }
     parse_top_sync(root, out);
+    parse_top_rpc(root, out);
     return {};
 }
 
@@ -202,6 +225,7 @@ TopNode* node_named(TopSample& s, std::string_view name) {
 
 void parse_top_metrics(std::string_view text, TopSample& out) {
     for (TopNode& n : out.nodes) n.timeouts = 0;
+    out.rpc_requests = out.rpc_errors = out.rpc_cache_hits = out.rpc_rate_limited = 0;
     size_t at = 0;
     while (at < text.size()) {
         size_t end = text.find('\n', at);
@@ -241,6 +265,14 @@ void parse_top_metrics(std::string_view text, TopSample& out) {
             out.failovers = as_count(m.value);
         } else if (m.name == "enginemux_retries_total") {
             out.retries = as_count(m.value);
+        } else if (m.name == "enginemux_rpc_requests_total") {
+            out.rpc_requests += as_count(m.value);
+        } else if (m.name == "enginemux_rpc_errors_total") {
+            out.rpc_errors += as_count(m.value);
+        } else if (m.name == "enginemux_rpc_cache_hits_total") {
+            out.rpc_cache_hits += as_count(m.value);
+        } else if (m.name == "enginemux_rpc_rate_limited_total") {
+            out.rpc_rate_limited += as_count(m.value);
         }
     }
 }
@@ -566,6 +598,33 @@ void TopModel::render_sync(const TopStyle& style, std::vector<std::string>& out)
     }
 }
 
+void TopModel::render_rpc(const TopStyle& style, std::vector<std::string>& out) const {
+    if (!last_.has_rpc) return;
+    out.push_back("");
+    auto block = [](int64_t n) { return n < 0 ? std::string("?") : std::to_string(n); };
+    out.push_back(paint(style, "\x1b[1m",
+                        "RPC LISTENER: head " + block(last_.rpc_highest_head) + ", finalized " +
+                            block(last_.rpc_finalized)));
+    uint64_t n = last_.rpc_requests;
+    auto share = [n](uint64_t k) {
+        return n == 0 ? std::string() : " (" + std::to_string(k * 100 / n) + "%)";
+    };
+    out.push_back("  requests " + count_text(n) + "  from cache " +
+                  count_text(last_.rpc_cache_hits) + share(last_.rpc_cache_hits) + "  errors " +
+                  count_text(last_.rpc_errors) + share(last_.rpc_errors) + "  429 " +
+                  count_text(last_.rpc_rate_limited));
+    for (const TopRpcNode& node : last_.rpc_nodes) {
+        std::string where = node.head < 0  ? "head unknown: gets no reads of the head"
+                            : node.at_head ? "at the head"
+                            : node.lag >= 0
+                                ? std::to_string(node.lag) + " behind: gets no reads of the head"
+                                : "not at the head";
+        std::string line =
+            "  " + fit(node.name, 14) + " head " + fit(block(node.head), 10, true) + "  " + where;
+        out.push_back(node.at_head ? line : paint(style, "\x1b[33m", line));
+    }
+}
+
 void TopModel::render_votes(const TopStyle& style, std::vector<std::string>& out) const {
     out.push_back("");
     std::string answers;
@@ -632,6 +691,7 @@ std::vector<std::string> TopModel::render(const TopStyle& style) const {
         render_nodes(style, lines);
         render_cl(style, lines);
         render_sync(style, lines);
+        render_rpc(style, lines);
         render_votes(style, lines);
     }
     for (std::string& line : lines)

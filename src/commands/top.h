@@ -66,6 +66,14 @@ struct TopSyncClient {
     uint64_t calls = 0;
 };
 
+/// One node as the rpc listener sees it, from /status "rpc".
+struct TopRpcNode {
+    std::string name;
+    int64_t head = -1;  ///< -1: not known yet
+    int64_t lag = -1;   ///< blocks behind the highest head (-1: unknown)
+    bool at_head = false;
+};
+
 /// What one refresh read.
 struct TopSample {
     int64_t wall_ms = 0;
@@ -83,6 +91,11 @@ struct TopSample {
     bool has_sync = false;  ///< the sync role: /status has a "sync" object
     std::string sync_best;  ///< the followed client ("" = none)
     std::vector<TopSyncClient> sync_clients;
+    bool has_rpc = false;  ///< an rpc listener runs: /status has an "rpc" object
+    int64_t rpc_highest_head = -1, rpc_finalized = -1;
+    std::vector<TopRpcNode> rpc_nodes;
+    /// enginemux_rpc_*_total over every method.
+    uint64_t rpc_requests = 0, rpc_errors = 0, rpc_cache_hits = 0, rpc_rate_limited = 0;
 };
 
 /// Parses GET /status (the admin API's JSON). Errors name what is missing.
@@ -123,6 +136,8 @@ class TopModel {
     void render_votes(const TopStyle& style, std::vector<std::string>& out) const;
     /// The sync role's consensus clients: which one the ELs follow, and each one's last word.
     void render_sync(const TopStyle& style, std::vector<std::string>& out) const;
+    /// The rpc listener: the head it routes by, each node's lag, and what it answered.
+    void render_rpc(const TopStyle& style, std::vector<std::string>& out) const;
     /// The last votes, each node's answer (what the CL was told first, then the nodes).
     void render_recent_votes(const TopStyle& style, std::vector<std::string>& out) const;
 

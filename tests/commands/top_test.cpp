@@ -236,5 +236,50 @@ TEST(Top, SyncRoleShowsTheClientsAndWhichOneIsFollowed) {
     EXPECT_EQ(joined(plain.render(style)).find("CONSENSUS CLIENTS"), std::string::npos);
 }
 
+// An rpc listener: /status "rpc" has the head it routes by and each node's lag; /metrics its
+// requests, cache hits, errors and 429s over every method. A lagging node is named as getting
+// no reads of the head.
+TEST(Top, RpcListenerShowsTheHeadEachNodesLagAndWhatItAnswered) {
+    TopSample s;
+    std::string status =
+        R"({"version":"1","role":"rpc","quorum":0.6,"uptime_s":5,"primary":"el1","nodes":[],)"
+        R"("rpc":{"highest_head":100,"finalized":90,"max_head_lag_blocks":2,"nodes":[)"
+        R"({"name":"el1","state":"synced","head":100,"finalized":90,"lag":0,"at_head":true},)"
+        R"({"name":"el2","state":"synced","head":90,"finalized":80,"lag":10,"at_head":false},)"
+        R"({"name":"el3","state":"unknown","head":-1,"finalized":-1,"lag":-1,"at_head":false}]}})";
+    ASSERT_TRUE(parse_top_status(status, s));
+    ASSERT_TRUE(s.has_rpc);
+    ASSERT_EQ(s.rpc_nodes.size(), 3u);
+    parse_top_metrics(
+        "enginemux_rpc_requests_total{method=\"eth_call\"} 150\n"
+        "enginemux_rpc_requests_total{method=\"eth_chainId\"} 50\n"
+        "enginemux_rpc_cache_hits_total{method=\"eth_chainId\"} 40\n"
+        "enginemux_rpc_errors_total{method=\"eth_call\"} 2\n"
+        "enginemux_rpc_rate_limited_total{method=\"eth_call\"} 7\n",
+        s);
+    EXPECT_EQ(s.rpc_requests, 200u);
+    TopModel model;
+    model.add(s);
+    TopStyle style;
+    std::vector<std::string> lines = model.render(style);
+    std::string frame = joined(lines);
+    for (const std::string& line : lines) EXPECT_LE(top_columns(line), 80u) << line;
+    EXPECT_NE(frame.find("RPC LISTENER: head 100, finalized 90"), std::string::npos) << frame;
+    EXPECT_NE(frame.find("from cache 40 (20%)"), std::string::npos) << frame;
+    EXPECT_NE(frame.find("errors 2 (1%)"), std::string::npos) << frame;
+    EXPECT_NE(frame.find("429 7"), std::string::npos) << frame;
+    EXPECT_NE(frame.find("el1            head        100  at the head"), std::string::npos)
+        << frame;
+    EXPECT_NE(frame.find("10 behind: gets no reads of the head"), std::string::npos) << frame;
+    EXPECT_NE(frame.find("head unknown"), std::string::npos) << frame;
+
+    TopSample mux;  // no rpc listener: no section
+    ASSERT_TRUE(parse_top_status(R"({"version":"1","role":"mux","nodes":[]})", mux));
+    EXPECT_FALSE(mux.has_rpc);
+    TopModel plain;
+    plain.add(mux);
+    EXPECT_EQ(joined(plain.render(style)).find("RPC LISTENER"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace em::commands

@@ -262,13 +262,21 @@ FCU_ATTRS = {"jsonrpc": "2.0", "id": 1, "method": "engine_forkchoiceUpdatedV3", 
 def sync_daemon(tmp, els):
     """enginemux in the sync role in front of `els`, mirroring to a proxy that is not there,
     after one CL (told apart by its address) sent a newPayload: it is followed, its calls are
-    counted, and the copy to the proxy fails."""
+    counted, and the copy to the proxy fails. Beside it, an rpc listener (--rpc-listen) that
+    served reads (one twice: a cache hit) and refused a method it does not allow."""
     gone = free_port()
-    sync = Mux(tmp, els, ["--role", "sync"], name="sync",
+    sync = Mux(tmp, els, ["--role", "sync", "--rpc-listen", "127.0.0.1:0"], name="sync",
                config=f'[sync]\nproxies = ["http://127.0.0.1:{gone}#name=gone"]\n')
     check(sync.synced() is not None, "the sync role's nodes synced")
     answer = sync.call(payload_requests(1)[0])
     check("result" in answer, "the sync role answers a CL's newPayload", json.dumps(answer)[:300])
+    rpc_port = int(sync.proc.wait_for(r"rpc listener on 127\.0\.0\.1:(\d+)").group(1))
+    answers = [http(rpc_port, "/", json.dumps({"jsonrpc": "2.0", "id": i, "method": method,
+                                               "params": []}).encode())
+               for i, method in enumerate(["eth_blockNumber", "eth_chainId", "eth_chainId", "debug_x"])]
+    check([a[0] for a in answers] == [200] * 4 and '"result"' in answers[2][1] and "-32601" in answers[3][1],
+          "the rpc listener beside the sync role serves reads and refuses a method not allowed",
+          str(answers)[:400])
     return sync
 
 
