@@ -2,8 +2,6 @@
 
 #include <cstdio>
 
-#include <cstring>
-
 #include "base/clock.h"
 #include "base/hex.h"
 #include "base/log.h"
@@ -155,7 +153,8 @@ bool RpcListener::ask_redis_rates(http::ServerConn& conn, const http::Request& r
         uint8_t hash[32];
         eth::keccak256({reinterpret_cast<const uint8_t*>(ticket.key.data()), ticket.key.size()},
                        hash);
-        std::memcpy(name, "k:", 2);
+        name[0] = 'k';
+        name[1] = ':';
         hex_encode(std::span<const uint8_t>(hash, 16), name + 2);
         d.key_check.done = this;
         d.key_check.owner = &d;
