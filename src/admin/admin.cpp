@@ -318,6 +318,7 @@ void AdminHandler::render_rpc(ByteBuffer& out) const {
     appendf(out, "{\"highest_head\":%lld,\"finalized\":%lld,\"max_head_lag_blocks\":%u,",
             static_cast<long long>(highest), static_cast<long long>(finalized),
             ctx_.rpc_max_head_lag_blocks);
+    render_rpc_redis(out);
     out.append("\"nodes\":[");
     bool first = true;
     for (size_t i = 0; i < upstream::nodes_max; i++) {
@@ -340,6 +341,88 @@ void AdminHandler::render_rpc(ByteBuffer& out) const {
                 static_cast<long long>(h.finalized_number), lag, at_head ? "true" : "false");
     }
     out.append("]}");
+}
+
+namespace {
+
+/// [rpc.redis] summed over the shards' rpc listeners (state: -1 none, 0 benched, 1 admitted;
+/// with several clients, admitted only when every one is).
+struct RedisTotals {
+    int state = -1;
+    uint64_t lookups = 0, hits = 0, misses = 0, cache_fallbacks = 0, stores = 0;
+    uint64_t rate_checks = 0, rate_fallbacks = 0, timeouts = 0, errors = 0, benched = 0;
+};
+
+RedisTotals redis_totals(std::span<pipeline::ShardMetrics* const> shards) {
+    RedisTotals t;
+    for (const pipeline::ShardMetrics* s : shards) {
+        const pipeline::RpcMetrics& m = s->rpc;
+        int state = m.redis_state.load(std::memory_order_relaxed);
+        if (state >= 0) t.state = t.state < 0 ? state : (t.state < state ? t.state : state);
+        t.lookups += load(m.redis_lookups);
+        t.hits += load(m.redis_hits);
+        t.misses += load(m.redis_misses);
+        t.cache_fallbacks += load(m.redis_cache_fallbacks);
+        t.stores += load(m.redis_stores);
+        t.rate_checks += load(m.redis_rate_checks);
+        t.rate_fallbacks += load(m.redis_rate_fallbacks);
+        t.timeouts += load(m.redis_timeouts);
+        t.errors += load(m.redis_errors);
+        t.benched += load(m.redis_benched);
+    }
+    return t;
+}
+
+}  // namespace
+
+void AdminHandler::render_rpc_redis(ByteBuffer& out) const {
+    RedisTotals t = redis_totals(ctx_.shards);
+    if (t.state < 0) {
+        out.append("\"redis\":null,");
+        return;
+    }
+    auto u = [](uint64_t v) { return static_cast<unsigned long long>(v); };
+    appendf(out,
+            "\"redis\":{\"state\":\"%s\",\"lookups\":%llu,\"hits\":%llu,\"misses\":%llu,"
+            "\"cache_fallbacks\":%llu,\"rate_checks\":%llu,\"rate_fallbacks\":%llu,"
+            "\"timeouts\":%llu,\"errors\":%llu,\"benched\":%llu},",
+            t.state ? "admitted" : "benched", u(t.lookups), u(t.hits), u(t.misses),
+            u(t.cache_fallbacks), u(t.rate_checks), u(t.rate_fallbacks), u(t.timeouts), u(t.errors),
+            u(t.benched));
+}
+
+void AdminHandler::render_rpc_redis_metrics(ByteBuffer& out) const {
+    RedisTotals t = redis_totals(ctx_.shards);
+    if (t.state < 0) return;
+    appendf(out,
+            "# HELP enginemux_rpc_redis_admitted 1 while Redis is admitted, 0 while benched.\n"
+            "# TYPE enginemux_rpc_redis_admitted gauge\nenginemux_rpc_redis_admitted %d\n",
+            t.state);
+    struct Row {
+        const char* name;
+        const char* help;
+        uint64_t value;
+    };
+    const Row rows[] = {
+        {"lookups", "Embedded cache misses asked of Redis", t.lookups},
+        {"cache_hits", "rpc requests answered from Redis", t.hits},
+        {"cache_misses", "Redis lookups that found nothing (sent to a node)", t.misses},
+        {"cache_fallbacks", "Cache lookups Redis could not serve (benched, timeout)",
+         t.cache_fallbacks},
+        {"stores", "Answers put in Redis", t.stores},
+        {"rate_checks", "Token buckets taken from Redis", t.rate_checks},
+        {"rate_fallbacks", "Rate checks decided by the embedded budgets (Redis unavailable)",
+         t.rate_fallbacks},
+        {"timeouts", "Redis commands past [rpc.redis] timeout_ms", t.timeouts},
+        {"errors", "Redis connection failures and error replies", t.errors},
+        {"benched", "Times Redis was benched (admitted -> benched)", t.benched},
+    };
+    for (const Row& r : rows) {
+        appendf(out,
+                "# HELP enginemux_rpc_redis_%s_total %s.\n# TYPE enginemux_rpc_redis_%s_total "
+                "counter\nenginemux_rpc_redis_%s_total %llu\n",
+                r.name, r.help, r.name, r.name, static_cast<unsigned long long>(r.value));
+    }
 }
 
 void AdminHandler::render_rpc_metrics(ByteBuffer& out) const {
@@ -415,6 +498,7 @@ void AdminHandler::render_rpc_metrics(ByteBuffer& out) const {
                 static_cast<unsigned long long>(c.bytes),
                 static_cast<unsigned long long>(c.entries));
     }
+    render_rpc_redis_metrics(out);
 }
 
 void AdminHandler::render_sync(ByteBuffer& out, uint64_t now) const {

@@ -88,6 +88,10 @@ class AdminHandler final : public http::Handler {
     void render_rpc(ByteBuffer& out) const;
     /// enginemux_rpc_*: per method requests, errors, retries, cache hits, rate-limited; the cache.
     void render_rpc_metrics(ByteBuffer& out) const;
+    /// `redis` of /status `rpc` (null without [rpc.redis]), with a trailing comma.
+    void render_rpc_redis(ByteBuffer& out) const;
+    /// enginemux_rpc_redis_*: admitted or benched, lookups, hits, fallbacks, timeouts, errors.
+    void render_rpc_redis_metrics(ByteBuffer& out) const;
     /// The quorum /status shows (a reload changed it).
     void set_quorum(double quorum) { ctx_.quorum = quorum; }
 

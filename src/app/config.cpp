@@ -13,6 +13,7 @@
 #include "base/name.h"
 #include "io/ip.h"
 #include "pipeline/sync_board.h"
+#include "redis/client.h"
 
 namespace em::app {
 
@@ -467,6 +468,22 @@ Result<void> load_rpc_limits(const toml::table& t, RpcLimitsConfig& l) {
     return {};
 }
 
+Result<void> load_rpc_redis(const toml::table& t, RpcRedisConfig& r) {
+    for (auto&& [k, v] : t) {
+        std::string_view key = k.str();
+        std::string full = "rpc.redis." + std::string(key);
+        if (key == "url")
+            EM_TRY_VOID(toml_string(v, full, r.url));
+        else if (key == "timeout_ms")
+            EM_TRY_VOID(toml_number(v, full, r.timeout_ms, 1, 60'000));
+        else if (key == "key_prefix")
+            EM_TRY_VOID(toml_string(v, full, r.key_prefix));
+        else
+            return unknown_key("rpc.redis", key);
+    }
+    return {};
+}
+
 Result<void> load_rpc_timeouts(const toml::table& t, RpcConfig& r) {
     r.method_timeouts.clear();
     for (auto&& [k, v] : t) {
@@ -506,6 +523,8 @@ Result<void> load_rpc(const toml::table& t, RpcConfig& r) {
             EM_TRY_VOID(load_rpc_timeouts(*v.as_table(), r));
         } else if (key == "limits" && v.is_table()) {
             EM_TRY_VOID(load_rpc_limits(*v.as_table(), r.limits));
+        } else if (key == "redis" && v.is_table()) {
+            EM_TRY_VOID(load_rpc_redis(*v.as_table(), r.redis));
         } else {
             return unknown_key("rpc", key);
         }
@@ -687,6 +706,13 @@ Result<void> validate_rpc(const RpcConfig& r) {
     if (!finite(l.client_rps) || !finite(l.client_burst) || !finite(l.key_rps) ||
         !finite(l.key_burst))
         return fail(Errc::invalid_input, "[rpc.limits]: rates and bursts must be finite numbers");
+    if (!r.redis.url.empty()) {
+        // Parsed here (check-config); resolved when the rpc listener starts.
+        if (auto url = redis::parse_url(r.redis.url); !url)
+            return Unexpected(url.error().prefix("[rpc.redis] url"));
+    }
+    if (r.redis.key_prefix.size() > 64)
+        return fail(Errc::invalid_input, "[rpc.redis] key_prefix: longer than 64 characters");
     if (!r.listen.empty() && r.listen.rfind(':') == std::string::npos)
         return failf(Errc::invalid_input,
                      "[rpc] listen '%s' is not ADDR:PORT (e.g. 127.0.0.1:8545)", r.listen.c_str());

@@ -125,6 +125,15 @@ struct RpcLimitsConfig {
     friend bool operator==(const RpcLimitsConfig&, const RpcLimitsConfig&) = default;
 };
 
+/// [rpc.redis]: the cache and rate limits shared by several instances through Redis.
+struct RpcRedisConfig {
+    /// redis://[[user]:password@]host[:port][/db]; "" = no Redis (embedded cache and budgets).
+    std::string url;
+    uint32_t timeout_ms = 50;               ///< each Redis command's deadline
+    std::string key_prefix = "enginemux:";  ///< of every key (instances of other chains: another)
+    friend bool operator==(const RpcRedisConfig&, const RpcRedisConfig&) = default;
+};
+
 /// The rpc role ([rpc]): public eth_* JSON-RPC spread over the nodes (issue 16).
 struct RpcConfig {
     std::string listen;  ///< "ADDR:PORT"; "" = no rpc listener (role rpc: listen_addr:port)
@@ -139,6 +148,7 @@ struct RpcConfig {
     uint32_t default_timeout_ms = 10'000;      ///< a method without its own timeout
     std::vector<RpcMethodTimeout> method_timeouts;
     RpcLimitsConfig limits;
+    RpcRedisConfig redis;
 };
 
 struct Config {

@@ -296,8 +296,12 @@ struct Daemon::Shard {
         listener::ListenerConfig lc = listener_config(d);
         lc.response_bytes_max = c.rpc.response_bytes_max;
         lc.core.mints_payload_ids = false;  // no forkchoiceUpdated is voted here
-        listener::RpcShared shared{d.rpc_cache_.get(), d.rpc_client_budgets_.get(),
-                                   d.rpc_key_budgets_.get()};
+        listener::RpcShared shared{d.rpc_cache_.get(),
+                                   d.rpc_client_budgets_.get(),
+                                   d.rpc_key_budgets_.get(),
+                                   d.rpc_redis_.get(),
+                                   {}};
+        shared.tier.key_prefix = c.rpc.redis.key_prefix;
         rpc = std::make_unique<listener::RpcListener>(loop, lc, d.rpc_config_, shared, d.registry_,
                                                       d.board_, metrics);
         http::ServerConfig sc = server_config(d, "rpc", metrics);
@@ -599,9 +603,10 @@ Result<void> Daemon::start() {
 void Daemon::log_rpc_listener() const {
     char rpc[80];
     rpc_address_.format(rpc, sizeof rpc);
-    EM_LOG_FIELDS(
-        LogLevel::info, (log_field("rpc_listen", rpc)), "rpc listener on %s (keys %s, cache %s)",
-        rpc, rpc_config_.keys_required ? "required" : "not required", rpc_cache_ ? "on" : "off");
+    EM_LOG_FIELDS(LogLevel::info, (log_field("rpc_listen", rpc)),
+                  "rpc listener on %s (keys %s, cache %s, redis %s)", rpc,
+                  rpc_config_.keys_required ? "required" : "not required",
+                  rpc_cache_ ? "on" : "off", rpc_redis_ ? "on" : "off");
 }
 
 Result<void> Daemon::load_rpc() {
@@ -628,6 +633,14 @@ Result<void> Daemon::load_rpc() {
         b.rate_per_s = l.key_rps;
         b.burst = l.key_burst > 0 ? l.key_burst : (l.key_rps > 1 ? l.key_rps : 1);
         rpc_key_budgets_ = std::make_unique<pipeline::rpc::Budgets>(b);
+    }
+    if (!r.redis.url.empty()) {
+        // Resolved once, here (blocking); the shard's client connects (and reconnects) to it.
+        redis::ClientConfig base;
+        base.timeout_ms = r.redis.timeout_ms;
+        auto redis = redis::client_config(r.redis.url, base);
+        if (!redis) return Unexpected(redis.error().prefix("[rpc.redis] url"));
+        rpc_redis_ = std::make_unique<redis::ClientConfig>(std::move(*redis));
     }
     return {};
 }

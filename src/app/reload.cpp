@@ -170,6 +170,14 @@ SettingsDiff diff_settings(const Config& running, const Config& next) {
     d.compare("rpc.limits.key_rps", running.rpc.limits.key_rps, next.rpc.limits.key_rps, restart);
     d.compare("rpc.limits.key_burst", running.rpc.limits.key_burst, next.rpc.limits.key_burst,
               restart);
+    // The Redis client is made when the rpc listener's shard starts.
+    // The URL may hold a password: say that it changed, never what it says.
+    if (running.rpc.redis.url != next.rpc.redis.url)
+        d.out.restart_only.push_back("rpc.redis.url (changed; not shown: it may hold a password)");
+    d.compare("rpc.redis.timeout_ms", running.rpc.redis.timeout_ms, next.rpc.redis.timeout_ms,
+              restart);
+    d.compare("rpc.redis.key_prefix", running.rpc.redis.key_prefix, next.rpc.redis.key_prefix,
+              restart);
     return std::move(d.out);
 }
 

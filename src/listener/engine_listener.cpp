@@ -209,6 +209,17 @@ void EngineListener::on_request(http::ServerConn& conn, const http::Request& req
                      mono_ns(), *origin);
 }
 
+bool EngineListener::runnable(const http::Request& request) {
+    return request.method == http::Method::post && json_content_type(request.content_type);
+}
+
+void EngineListener::run_deferred(http::ServerConn& conn, const pipeline::Origin& origin,
+                                  std::string_view body, size_t capacity) {
+    if (role_) role_->admitted(body, capacity);
+    core_.on_request(remember(conn, origin), body.data(), body.size(), capacity, conn.request_ns(),
+                     mono_ns(), origin);
+}
+
 uint64_t EngineListener::remember(http::ServerConn& conn, const pipeline::Origin& origin) {
     uint32_t i;
     if (!free_clients_.empty()) {

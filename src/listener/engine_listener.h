@@ -97,6 +97,18 @@ class EngineListener final : public http::Handler,
     void set_poll_us(uint32_t poll_us) { poll_ns_ = uint64_t{poll_us} * 1000; }
     /// Requests and node calls still in progress (the shutdown drain waits for zero).
     size_t busy() const { return core_.busy(); }
+    /// Whether on_request would hand `request` to the pipeline (POST with a JSON body): a Role
+    /// that defers a request (the rpc listener waiting for Redis's buckets) checks it first.
+    static bool runnable(const http::Request& request);
+    /// A runnable request a Role deferred after on_request: admitted as `origin` (Role::admit
+    /// is not asked again; answered(origin) follows as for any admitted request), its body a
+    /// copy with capacity - body.size() readable bytes past it (simdjson's padding).
+    void run_deferred(http::ServerConn& conn, const pipeline::Origin& origin, std::string_view body,
+                      size_t capacity);
+    /// The outcome of the gate's lookup `ticket` (pipeline::Gate::look_up), from the loop.
+    void resume(uint64_t ticket, bool hit, std::string_view result) {
+        core_.resume(ticket, hit, result, now_ns());
+    }
     upstream::Node* upstream_node(size_t i) { return nodes_[i].get(); }
     /// The nodes as the pipeline sees them (health, head, calls outstanding).
     const pipeline::NodeTable& node_table() const { return *this; }

@@ -3,7 +3,9 @@
 #include <cstdio>
 
 #include "base/clock.h"
+#include "base/hex.h"
 #include "base/log.h"
+#include "eth/keccak/keccak.h"
 #include "http/writer.h"
 #include "jsonrpc/codes.h"
 #include "jsonrpc/writer.h"
@@ -49,13 +51,183 @@ RpcListener::RpcListener(io::Loop& loop, const ListenerConfig& config, const Rpc
       metrics_(metrics),
       keys_(rpc.keys.begin(), rpc.keys.end()),
       parser_(config.core.batch_entries_max, config.core.body_bytes_max),
-      body_(64u << 20, 4096) {
+      body_(64u << 20, 4096),
+      body_bytes_max_(config.core.body_bytes_max),
+      loop_(loop) {
     Role* role = this;  // a private base: converted here, where it is accessible
     engine_ = std::make_unique<EngineListener>(loop, config, registry, board, metrics, role);
     policy_.set_nodes(engine_->node_table());
+    if (shared.redis) {
+        redis_ = std::make_unique<redis::Client>(loop, *shared.redis);
+        tier_ = std::make_unique<redis::SharedTier>(*redis_, shared.tier);
+        policy_.set_shared(this);
+        redis_->start();
+        redis_timer_.fn = on_redis_timer;
+        redis_timer_.owner = this;
+        publish_redis();
+        loop_.timer_start(&redis_timer_, loop_.now_ns() + 250'000'000ull);
+    }
 }
 
-RpcListener::~RpcListener() = default;
+RpcListener::~RpcListener() {
+    if (redis_timer_.armed()) loop_.timer_cancel(&redis_timer_);
+}
+
+bool RpcListener::get(uint64_t ticket, std::string_view key) {
+    pipeline::RpcMetrics& m = metrics_.rpc;
+    uint32_t i;
+    if (!free_lookups_.empty()) {
+        i = free_lookups_.back();
+        free_lookups_.pop_back();
+    } else {
+        i = static_cast<uint32_t>(lookups_.size());
+        lookups_.push_back(std::make_unique<Lookup>());
+        lookups_.back()->index = i;
+    }
+    Lookup& l = *lookups_[i];
+    l.get.done = this;
+    l.get.owner = &l;
+    l.get.tag = ticket;
+    if (!tier_->get(l.get, key)) {  // benched (or full): the node is asked now
+        free_lookups_.push_back(i);
+        pipeline::bump(m.redis_cache_fallbacks);
+        return false;
+    }
+    l.key.assign(key);  // grows once, then reused
+    pipeline::bump(m.redis_lookups);
+    return true;
+}
+
+void RpcListener::on_cache(redis::CacheGet& get, redis::CacheOutcome outcome,
+                           std::string_view value) {
+    pipeline::RpcMetrics& m = metrics_.rpc;
+    Lookup& l = *static_cast<Lookup*>(get.owner);
+    bool hit = outcome == redis::CacheOutcome::hit;
+    if (hit) {
+        pipeline::bump(m.redis_hits);
+        if (shared_.cache) shared_.cache->insert(l.key, value);
+    } else {
+        pipeline::bump(outcome == redis::CacheOutcome::miss ? m.redis_misses
+                                                            : m.redis_cache_fallbacks);
+    }
+    free_lookups_.push_back(l.index);
+    engine_->resume(get.tag, hit, value);
+}
+
+bool RpcListener::ask_redis_rates(http::ServerConn& conn, const http::Request& request,
+                                  uint32_t t) {
+    const Ticket& ticket = tickets_[t];
+    auto* client = shared_.client_budgets;
+    auto* keys = shared_.key_budgets;
+    bool client_rate = client && client->config().rate_per_s > 0;
+    bool key_rate = keys && ticket.key_counted && keys->config().rate_per_s > 0;
+    if (!tier_ || (!client_rate && !key_rate)) return false;
+    if (!redis_->admitted() || !EngineListener::runnable(request) ||
+        request.body.size() > body_bytes_max_) {
+        pipeline::bump(metrics_.rpc.redis_rate_fallbacks);  // the embedded verdict stands
+        return false;
+    }
+    uint32_t i;
+    if (!free_deferred_.empty()) {
+        i = free_deferred_.back();
+        free_deferred_.pop_back();
+    } else {
+        i = static_cast<uint32_t>(deferred_.size());
+        deferred_.push_back(std::make_unique<Deferred>(body_bytes_max_, i));
+    }
+    Deferred& d = *deferred_[i];
+    d.waiting = 0;
+    d.client_over = d.key_over = false;
+    d.retry_after_ms = 0;
+    char name[80];
+    if (client_rate) {
+        const pipeline::rpc::BudgetConfig& b = client->config();
+        std::snprintf(name, sizeof name, "c:%.64s", ticket.address.c_str());
+        d.client_check.done = this;
+        d.client_check.owner = &d;
+        if (tier_->admit(d.client_check, name, b.rate_per_s, b.burst)) d.waiting++;
+    }
+    if (key_rate) {
+        // Redis keeps rate keys in clear: a hash of the API key, never the key.
+        const pipeline::rpc::BudgetConfig& b = keys->config();
+        uint8_t hash[32];
+        eth::keccak256({reinterpret_cast<const uint8_t*>(ticket.key.data()), ticket.key.size()},
+                       hash);
+        name[0] = 'k';
+        name[1] = ':';
+        hex_encode(std::span<const uint8_t>(hash, 16), name + 2);
+        d.key_check.done = this;
+        d.key_check.owner = &d;
+        if (tier_->admit(d.key_check, std::string_view(name, 34), b.rate_per_s, b.burst))
+            d.waiting++;
+    }
+    if (d.waiting == 0) {  // refused at once: the embedded verdict stands
+        free_deferred_.push_back(i);
+        pipeline::bump(metrics_.rpc.redis_rate_fallbacks);
+        return false;
+    }
+    pipeline::bump(metrics_.rpc.redis_rate_checks, d.waiting);
+    d.conn = conn.ref();
+    d.ticket = t;
+    d.body.clear();
+    d.body.append(request.body);
+    return true;
+}
+
+void RpcListener::on_rate(redis::RateCheck& check, redis::RateOutcome outcome,
+                          uint32_t retry_after_ms) {
+    Deferred& d = *static_cast<Deferred*>(check.owner);
+    if (outcome == redis::RateOutcome::over) {
+        (&check == &d.client_check ? d.client_over : d.key_over) = true;
+        if (retry_after_ms > d.retry_after_ms) d.retry_after_ms = retry_after_ms;
+    } else if (outcome == redis::RateOutcome::unavailable) {
+        pipeline::bump(metrics_.rpc.redis_rate_fallbacks);  // the embedded verdict stands
+    }
+    if (--d.waiting == 0) finish_deferred(d);
+}
+
+void RpcListener::finish_deferred(Deferred& d) {
+    pipeline::Origin origin{d.ticket, wall_s()};
+    size_t capacity = d.body.capacity() + ByteBuffer::padding_bytes;
+    if (!d.conn.valid()) {
+        answered(origin);  // the client went away while Redis was asked
+    } else if (d.client_over || d.key_over) {
+        char message[192];
+        const std::string& address = tickets_[d.ticket].address;
+        if (d.client_over)
+            std::snprintf(message, sizeof message,
+                          "rate limit: client %s is over [rpc.limits] client_rps (shared)",
+                          address.c_str());
+        else
+            std::snprintf(message, sizeof message,
+                          "rate limit: this API key is over [rpc.limits] key_rps (shared)");
+        reply_over_budget(*d.conn.conn, d.body.view(), capacity, message, d.retry_after_ms);
+        answered(origin);
+    } else {
+        engine_->run_deferred(*d.conn.conn, origin, d.body.view(), capacity);
+    }
+    free_deferred_.push_back(d.index);
+}
+
+void RpcListener::put(std::string_view key, std::string_view result) {
+    tier_->put(key, result);
+    pipeline::bump(metrics_.rpc.redis_stores);
+}
+
+void RpcListener::publish_redis() {
+    pipeline::RpcMetrics& m = metrics_.rpc;
+    const redis::ClientStats& s = redis_->stats();
+    m.redis_state.store(redis_->admitted() ? 1 : 0, std::memory_order_relaxed);
+    m.redis_timeouts.store(s.timeouts, std::memory_order_relaxed);
+    m.redis_errors.store(s.connection_failures + s.error_replies, std::memory_order_relaxed);
+    m.redis_benched.store(s.benched, std::memory_order_relaxed);
+}
+
+void RpcListener::on_redis_timer(io::Timer* timer) {
+    auto* self = static_cast<RpcListener*>(timer->owner);
+    self->publish_redis();
+    self->loop_.timer_start(timer, self->loop_.now_ns() + 250'000'000ull);
+}
 
 void RpcListener::reply_unauthorized(http::ServerConn& conn, std::string_view message) {
     pipeline::bump(metrics_.http_unauthorized);
@@ -68,13 +240,11 @@ void RpcListener::reply_unauthorized(http::ServerConn& conn, std::string_view me
     conn.send();
 }
 
-void RpcListener::reply_over_budget(http::ServerConn& conn, const http::Request& request,
+void RpcListener::reply_over_budget(http::ServerConn& conn, std::string_view body, size_t capacity,
                                     std::string_view message, uint32_t retry_after_ms) {
     body_.clear();
-    std::string_view body = request.body;
     auto envelope = body.empty() ? Result<jsonrpc::Envelope>(fail(Errc::invalid_input, "empty"))
-                                 : parser_.parse(body.data(), body.size(),
-                                                 conn.readable_bytes_from(body.data()));
+                                 : parser_.parse(body.data(), body.size(), capacity);
     if (!envelope || !envelope->batch) {
         std::string_view id = envelope && !envelope->entries[0].request.id.empty()
                                   ? envelope->entries[0].request.id
@@ -151,7 +321,8 @@ void RpcListener::on_request(http::ServerConn& conn, const http::Request& reques
                               : "rate limit: client %.*s has [rpc.limits] client_concurrency "
                                 "requests in progress",
                           static_cast<int>(who.address.size()), who.address.data());
-            reply_over_budget(conn, request, message, retry_ms);
+            reply_over_budget(conn, request.body, conn.readable_bytes_from(request.body.data()),
+                              message, retry_ms);
             return;
         }
         client_counted = true;
@@ -161,7 +332,7 @@ void RpcListener::on_request(http::ServerConn& conn, const http::Request& reques
         auto v = shared_.key_budgets->admit(key, now, &retry_ms);
         if (v != pipeline::rpc::Verdict::allowed) {
             if (client_counted) shared_.client_budgets->done(who.address);
-            reply_over_budget(conn, request,
+            reply_over_budget(conn, request.body, conn.readable_bytes_from(request.body.data()),
                               "rate limit: this API key is over [rpc.limits] key_rps", retry_ms);
             return;
         }
@@ -173,6 +344,7 @@ void RpcListener::on_request(http::ServerConn& conn, const http::Request& reques
     ticket.key.assign(key);
     ticket.client_counted = client_counted;
     ticket.key_counted = key_counted;
+    if (ask_redis_rates(conn, request, t)) return;
     admitting_ = t;
     engine_->on_request(conn, request);
     // Answered without reaching admit (405, 415): nothing will call answered() for it.

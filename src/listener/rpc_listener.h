@@ -12,6 +12,16 @@
 //    key, requests per second and (per address) in progress. Over budget: HTTP 429 with
 //    Retry-After and a JSON-RPC error under the request's id (a batch: one per entry). A batch
 //    is one request to the budgets; its entries are bounded by [limits] batch_entries_max.
+//  - with [rpc.redis] url, this shard's Redis client (redis/client.h) and shared tier
+//    (redis/shared_tier.h): an embedded cache miss for a cacheable read is asked of Redis (the
+//    core parks the request, pipeline::Gate::look_up, for at most timeout_ms) before it goes to
+//    a node; a Redis hit is answered and fills the embedded cache; a cacheable answer from a
+//    node goes to both. Unavailable or benched Redis: the node is asked at once. Rates: a
+//    request the embedded budgets allowed (they also hold the concurrency counts, which stay
+//    per instance) also takes a token from Redis's shared bucket of its address and of its
+//    key (stored under a hash of the key); it waits for Redis (timeout_ms at most) with a
+//    copy of its body, and is answered 429 if a shared bucket is empty. Redis unavailable or
+//    benched: the embedded budgets' verdict stands, at once.
 //
 // Threads: one per shard, on that shard's loop thread; the cache and the budgets it is given are
 // shared with the other shards and lock their own stripes.
@@ -28,6 +38,8 @@
 #include "listener/engine_listener.h"
 #include "pipeline/rate_limit.h"
 #include "pipeline/rpc_policy.h"
+#include "redis/client.h"
+#include "redis/shared_tier.h"
 
 namespace em::listener {
 
@@ -43,13 +55,19 @@ struct RpcShared {
     pipeline::rpc::AnswerCache* cache = nullptr;       ///< null: no cache
     pipeline::rpc::Budgets* client_budgets = nullptr;  ///< null: no per-address limit
     pipeline::rpc::Budgets* key_budgets = nullptr;     ///< null: no per-key limit
+    const redis::ClientConfig* redis = nullptr;        ///< null: no Redis ([rpc.redis] url)
+    redis::SharedTierConfig tier;                      ///< with redis: the key prefix
 };
 
 /// The API key a request carries: "Bearer KEY" (scheme in any case), else the target's path
 /// "/KEY" (without a query); "" when it carries none.
 [[nodiscard]] std::string_view api_key_of(std::string_view authorization, std::string_view target);
 
-class RpcListener final : public http::Handler, private Role {
+class RpcListener final : public http::Handler,
+                          private Role,
+                          private pipeline::rpc::SharedAnswers,
+                          private redis::CacheDone,
+                          private redis::RateDone {
   public:
     RpcListener(io::Loop& loop, const ListenerConfig& config, const RpcListenerConfig& rpc,
                 const RpcShared& shared, upstream::Registry& registry, upstream::HealthBoard& board,
@@ -77,9 +95,26 @@ class RpcListener final : public http::Handler, private Role {
     void admitted(std::string_view, size_t) override {}
     void answered(const pipeline::Origin& origin) override;
 
+    // pipeline::rpc::SharedAnswers (Redis)
+    bool get(uint64_t ticket, std::string_view key) override;
+    void put(std::string_view key, std::string_view result) override;
+    // redis::RateDone
+    void on_rate(redis::RateCheck& check, redis::RateOutcome outcome,
+                 uint32_t retry_after_ms) override;
+    /// A request the embedded budgets allowed, as ticket t: true when it now waits for Redis's
+    /// buckets (ask_redis_rates), false when Redis has no say (benched, no rate): run it now.
+    bool ask_redis_rates(http::ServerConn& conn, const http::Request& request, uint32_t t);
+    // redis::CacheDone
+    void on_cache(redis::CacheGet& get, redis::CacheOutcome outcome,
+                  std::string_view value) override;
+    /// Copies the Redis client's state and counts into the metrics (admin thread reads them).
+    void publish_redis();
+    static void on_redis_timer(io::Timer* timer);
+
     void reply_unauthorized(http::ServerConn& conn, std::string_view message);
     /// 429 with Retry-After and one JSON-RPC error per entry that wants an answer.
-    void reply_over_budget(http::ServerConn& conn, const http::Request& request,
+    /// `body`: the request's, with `capacity` readable bytes from its start (padding).
+    void reply_over_budget(http::ServerConn& conn, std::string_view body, size_t capacity,
                            std::string_view message, uint32_t retry_after_ms);
     uint32_t take_ticket();
 
@@ -97,7 +132,38 @@ class RpcListener final : public http::Handler, private Role {
     std::vector<uint32_t> free_tickets_;
     /// The ticket of the request being handed to the engine listener (UINT32_MAX once admitted).
     uint32_t admitting_ = UINT32_MAX;
-    ByteBuffer body_;                         ///< a 429's body
+    ByteBuffer body_;  ///< a 429's body
+    /// A Redis cache lookup in flight for a parked request (reused; key kept to fill the
+    /// embedded cache on a hit).
+    struct Lookup {
+        redis::CacheGet get;  ///< owner: this Lookup; tag: the core's ticket
+        std::string key;
+        uint32_t index = 0;  ///< in lookups_
+    };
+    std::vector<std::unique_ptr<Lookup>> lookups_;
+    /// A request waiting for Redis's token buckets (reused with its body buffer).
+    struct Deferred {
+        Deferred(size_t body_bytes_max, uint32_t i) : body(body_bytes_max + 1024, 4096), index(i) {}
+        http::ConnRef conn;
+        uint32_t ticket = 0;
+        ByteBuffer body;
+        redis::RateCheck client_check;
+        redis::RateCheck key_check;
+        uint8_t waiting = 0;  ///< checks not yet answered
+        bool client_over = false;
+        bool key_over = false;
+        uint32_t retry_after_ms = 0;
+        uint32_t index;  ///< in deferred_
+    };
+    void finish_deferred(Deferred& d);
+    std::vector<std::unique_ptr<Deferred>> deferred_;
+    std::vector<uint32_t> free_deferred_;
+    size_t body_bytes_max_;
+    std::vector<uint32_t> free_lookups_;
+    io::Loop& loop_;
+    std::unique_ptr<redis::Client> redis_;  ///< null: no [rpc.redis]
+    std::unique_ptr<redis::SharedTier> tier_;
+    io::Timer redis_timer_{};                 ///< publishes the client's state
     std::unique_ptr<EngineListener> engine_;  ///< last: it uses the policy from its start
 };
 

@@ -14,7 +14,7 @@ namespace em::pipeline {
 namespace {
 
 /// Kinds in a call tag (Shell::send): kind << 32 | pool index.
-constexpr uint64_t kind_vote = 0, kind_gather = 1, kind_forward = 2;
+constexpr uint64_t kind_vote = 0, kind_gather = 1, kind_forward = 2, kind_parked = 3;
 
 /// Reads getPayload's [payloadId] params from the rewound document.
 bool read_payload_id(jsonrpc::RequestParser& parser, size_t entry, engine::PayloadId& id) {
@@ -59,6 +59,20 @@ struct PipelineCore::Waiter {
     ByteBuffer id{4096, 64};
 };
 
+/// A request waiting for the gate's lookup (Gate::look_up): what running it later needs, copied
+/// (the client's buffer is not ours once on_request returns). Reused with its buffers.
+struct PipelineCore::Parked {
+    explicit Parked(size_t body_bytes_max) : raw(body_bytes_max + 1024, 1024) {}
+    Sink sink;
+    size_t method_slot = method_slot_other;
+    uint64_t received_ns = 0;
+    bool read_only = false;
+    Route route;
+    ByteBuffer id{4096, 64};
+    ByteBuffer raw;
+    ByteBuffer key{1u << 20, 256};
+};
+
 template <typename T>
 struct PipelineCore::Entry {
     template <typename... Args>
@@ -89,6 +103,7 @@ PipelineCore::PipelineCore(const CoreConfig& config, const Policy& policy, const
       gathers_(std::make_unique<CallPool<Entry<GatherCall>>>(config.in_flight_max)),
       forwards_(std::make_unique<CallPool<Entry<ForwardCall>>>(config.in_flight_max)),
       batches_(std::make_unique<CallPool<Entry<BatchCall>>>(config.in_flight_max)),
+      parked_(std::make_unique<CallPool<Parked>>(config.in_flight_max)),
       scratch_(config.body_bytes_max + 65536),
       error_(64u << 10, 1024),
       rewrite_(64u << 20, 1024),
@@ -107,7 +122,8 @@ PipelineCore::~PipelineCore() = default;
 
 size_t PipelineCore::largest_pool() const {
     size_t n = votes_->size();
-    for (size_t k : {gathers_->size(), forwards_->size(), batches_->size()}) n = k > n ? k : n;
+    for (size_t k : {gathers_->size(), forwards_->size(), batches_->size(), parked_->size()})
+        n = k > n ? k : n;
     return n;
 }
 
@@ -161,7 +177,9 @@ void PipelineCore::route(const Sink& sink, const jsonrpc::Request& request, std:
         return;
     }
     Route route;
-    if (gate_ && !admit_call(sink, request, method, slot, now_ns, route, kind)) return;
+    bool look_up = false;
+    if (gate_ && !admit_call(sink, request, method, slot, now_ns, route, kind, look_up)) return;
+    if (look_up && park(sink, request, raw, slot, received_ns, route)) return;
     switch (kind) {
         case CallKind::vote:
             start_vote(sink, request, raw, *method, entry, received_ns, now_ns);
@@ -185,7 +203,7 @@ void PipelineCore::route(const Sink& sink, const jsonrpc::Request& request, std:
 
 bool PipelineCore::admit_call(const Sink& sink, const jsonrpc::Request& request,
                               const engine::MethodInfo* method, size_t slot, uint64_t now_ns,
-                              Route& route, CallKind& kind) {
+                              Route& route, CallKind& kind, bool& look_up) {
     CallFacts facts;
     facts.origin = origin_;
     facts.method = method;
@@ -204,6 +222,9 @@ bool PipelineCore::admit_call(const Sink& sink, const jsonrpc::Request& request,
             // A notification gets no answer at all.
             deliver(sink, request.id.empty() ? 204 : 200, waiter_answer_.view(), now_ns);
             return false;
+        case GateDecision::Verdict::look_up:
+            look_up = !method;  // only requests that are no engine method wait
+            break;
         case GateDecision::Verdict::join:  // vote calls only
         case GateDecision::Verdict::run:
             break;
@@ -211,6 +232,56 @@ bool PipelineCore::admit_call(const Sink& sink, const jsonrpc::Request& request,
     route = d.route;
     if (d.broadcast) kind = CallKind::broadcast;
     return true;
+}
+
+bool PipelineCore::park(const Sink& sink, const jsonrpc::Request& request, std::string_view raw,
+                        size_t slot, uint64_t received_ns, const Route& route) {
+    if (in_use_ >= config_.in_flight_max || raw.size() > config_.body_bytes_max) return false;
+    uint32_t i = parked_->take(config_.in_flight_max,
+                               [&] { return std::make_unique<Parked>(config_.body_bytes_max); });
+    if (i == CallPool<int>::none) return false;
+    Parked& p = (*parked_)[i];
+    p.sink = sink;
+    p.method_slot = slot;
+    p.received_ns = received_ns;
+    p.read_only = engine::read_only(request.method);
+    p.route = route;
+    p.id.clear();
+    p.id.append(request.id);
+    p.raw.clear();
+    p.raw.append(raw);
+    p.key.clear();
+    p.key.append(route.key);
+    p.route.key = p.key.view();
+    if (!gate_->look_up(kind_parked << 32 | i, p.key.view())) {
+        parked_->release(i);
+        return false;
+    }
+    in_use_++;
+    return true;
+}
+
+void PipelineCore::resume(uint64_t ticket, bool hit, std::string_view result, uint64_t now_ns) {
+    // The completion rule: the gate's lookup never answers from inside the call that started it.
+    EM_ASSERT(!in_event_);
+    EM_ASSERT(ticket >> 32 == kind_parked);
+    in_event_ = true;
+    uint32_t i = static_cast<uint32_t>(ticket);
+    Parked& p = (*parked_)[i];
+    in_use_--;  // before a forward takes its own call
+    if (hit) {
+        waiter_answer_.clear();
+        std::string_view id = p.id.view();
+        if (!id.empty()) jsonrpc::write_result(waiter_answer_, id, result);
+        metrics_.request_latency[p.method_slot].record_us(elapsed_ns(p.received_ns, now_ns) / 1000);
+        // A notification gets no answer at all.
+        deliver(p.sink, id.empty() ? 204 : 200, waiter_answer_.view(), now_ns);
+    } else {
+        start_forward(p.sink, p.raw.view(), p.id.view(), false, p.method_slot, nullptr, p.read_only,
+                      p.received_ns, now_ns, p.route);
+    }
+    parked_->release(i);  // after: the forward copied what it needs
+    in_event_ = false;
 }
 
 void PipelineCore::start_broadcast(const Sink& sink, const jsonrpc::Request& request,

@@ -12,7 +12,9 @@
 // a simulated clock, no sockets; it runs this very core and policy.
 //
 // Completion rule: no callback runs inside the call that started it. The Shell never calls
-// on_reply() from inside send(); every reply comes from the loop (asserted).
+// on_reply() from inside send(); every reply comes from the loop (asserted). The same holds
+// for the gate's asynchronous step (Gate::look_up, e.g. the rpc role's Redis cache): the core
+// parks the request (a bounded pool, like the calls) and resume() comes later from the loop.
 //
 // Threads: one core per shard, used only on that shard's thread. Memory: calls come from one
 // bounded pool type (CallPool), at most in_flight_max at a time, reused with their buffers, so
@@ -123,6 +125,10 @@ class PipelineCore {
     void set_gate(Gate* gate) { gate_ = gate; }
     /// The reply to a Shell::send(call, ...).
     void on_reply(uint64_t call, const NodeReply& reply, uint64_t now_ns);
+    /// The outcome of Gate::look_up(ticket, ...), from the loop: `hit` answers the parked
+    /// request with `result` (a JSON-RPC result member, under the client's id); otherwise it
+    /// runs now with the route the gate gave it.
+    void resume(uint64_t ticket, bool hit, std::string_view result, uint64_t now_ns);
     /// Slot i now holds another node (or none): forget what we knew of the old one.
     void forget_node(size_t i) { engine_suspect_[i] = false; }
     /// Calls in progress (a shutdown drains until zero).
@@ -135,6 +141,7 @@ class PipelineCore {
   private:
     struct Sink;
     struct Waiter;
+    struct Parked;
     template <typename T>
     struct Entry;
 
@@ -167,7 +174,11 @@ class PipelineCore {
     /// how to run it.
     bool admit_call(const Sink& sink, const jsonrpc::Request& request,
                     const engine::MethodInfo* method, size_t slot, uint64_t now_ns, Route& route,
-                    CallKind& kind);
+                    CallKind& kind, bool& look_up);
+    /// A request the gate wants looked up first: parked (true) until resume(), or, with no
+    /// room or nothing started (false), to be run now.
+    bool park(const Sink& sink, const jsonrpc::Request& request, std::string_view raw, size_t slot,
+              uint64_t received_ns, const Route& route);
     void start_broadcast(const Sink& sink, const jsonrpc::Request& request, std::string_view raw,
                          const Route& route, uint64_t received_ns, uint64_t now_ns);
     void start_best_of(const Sink& sink, const jsonrpc::Request& request,
@@ -215,6 +226,7 @@ class PipelineCore {
     std::unique_ptr<CallPool<Entry<GatherCall>>> gathers_;
     std::unique_ptr<CallPool<Entry<ForwardCall>>> forwards_;
     std::unique_ptr<CallPool<Entry<BatchCall>>> batches_;
+    std::unique_ptr<CallPool<Parked>> parked_;  ///< requests waiting for Gate::look_up
     size_t in_use_ = 0;
     bool in_event_ = false;  ///< asserts the completion rule: no reply inside a send
     ByteBuffer scratch_;

@@ -11,6 +11,9 @@
 // also be refused with a JSON-RPC error (a method not allowed), answered at once (a cached
 // result), or run with a Route (which nodes may take it, what to learn from its answer);
 // learned() then hands the gate what a good answer taught (a result to cache, a filter's node).
+// A gate may also want something looked up elsewhere first (look_up: the rpc role's Redis
+// cache): the core parks the request, asks look_up(), and runs or answers it when
+// PipelineCore::resume() brings the outcome, later, from the loop.
 //
 // Threads: the owning shard's thread. No I/O: facts in, decisions out.
 #pragma once
@@ -58,6 +61,10 @@ struct GateDecision {
         join,    ///< wait for vote call `call` and get its answer
         answer,  ///< answer now with `result`
         refuse,  ///< answer now with the JSON-RPC error `code`, `message` (no engine method)
+        /// No engine method: look `route.key` up elsewhere first (Gate::look_up, e.g. a cache
+        /// shared with other instances); the core parks the request until PipelineCore::resume
+        /// says hit (answer with it) or miss (run it with `route`).
+        look_up,
     };
     Verdict verdict = Verdict::run;
     uint32_t call = 0;
@@ -88,6 +95,14 @@ class Gate {
     /// `result` the result member sent ("" for an error).
     virtual void answered(uint32_t call, const engine::Status* told, std::string_view result,
                           uint64_t now_ns) = 0;
+    /// The core parked a request the gate said look_up to, as `ticket`: start looking `key` up.
+    /// True: exactly one PipelineCore::resume(ticket, ...) follows, later, from the loop (never
+    /// inside this call). False: nothing started (the request runs now). Default: false.
+    virtual bool look_up(uint64_t ticket, std::string_view key) {
+        (void)ticket;
+        (void)key;
+        return false;
+    }
     /// A forwarded call run with a Route that asked to learn answered `result` (raw JSON) from
     /// node `node`; `key`: the Route's key. No-op by default.
     virtual void learned(Learn what, std::string_view key, std::string_view result, size_t node,

@@ -127,6 +127,18 @@ struct RpcMetrics {
     Counter broadcasts{0};               ///< eth_sendRawTransaction sent to every node
     Counter already_known{0};            ///< a node's "already known" taken as success
     std::atomic<int64_t> finalized{-1};  ///< gauge: the finalized block the cache trusts
+    // [rpc.redis] (the listener fills these; zero without Redis).
+    std::atomic<int> redis_state{-1};  ///< gauge: -1 not configured, 0 benched, 1 admitted
+    Counter redis_lookups{0};          ///< embedded misses asked of Redis
+    Counter redis_hits{0};             ///< of those, answered from Redis
+    Counter redis_misses{0};           ///< of those, Redis had nothing: sent to a node
+    Counter redis_cache_fallbacks{0};  ///< Redis unavailable (benched, timeout): to a node
+    Counter redis_stores{0};           ///< answers put in Redis too
+    Counter redis_rate_checks{0};      ///< token buckets taken from Redis
+    Counter redis_rate_fallbacks{0};   ///< Redis unavailable: the embedded budget decided
+    Counter redis_timeouts{0};         ///< Redis commands past [rpc.redis] timeout_ms
+    Counter redis_errors{0};           ///< Redis connection failures and error replies
+    Counter redis_benched{0};          ///< admitted -> benched transitions
 };
 
 struct ShardMetrics {

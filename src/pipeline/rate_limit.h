@@ -42,6 +42,8 @@ class Budgets {
     void done(std::string_view key);
     /// Keys remembered now.
     size_t keys() const;
+    /// The budgets' settings (a shared tier applies the same rate: listener/rpc_listener.h).
+    const BudgetConfig& config() const { return config_; }
 
   private:
     static constexpr size_t stripes = 16;

@@ -273,19 +273,21 @@ uint32_t RpcPolicy::timeout_ms(std::string_view method) const {
 }
 
 bool RpcPolicy::from_cache(std::string_view name, std::string_view params, GateDecision& d) {
-    if (!cache_) return false;
+    if (!cache_ && !shared_) return false;
     int64_t final_block = finalized();
     metrics_.finalized.store(final_block, std::memory_order_relaxed);
     Reuse reuse = classify(name, params, final_block);
     if (reuse == Reuse::never || !cache_key(name, params, key_)) return false;
     hit_.clear();
-    if (cache_->lookup(key_, hit_)) {
+    if (cache_ && cache_->lookup(key_, hit_)) {
         d.verdict = GateDecision::Verdict::answer;
         d.result = hit_.view();
         return true;
     }
     d.route.learn = reuse == Reuse::immutable ? Learn::cache : Learn::cache_if_final;
     d.route.key = key_;
+    // Another instance may have it: the core parks the request while the tier looks.
+    if (shared_) d.verdict = GateDecision::Verdict::look_up;
     return false;
 }
 
@@ -350,10 +352,12 @@ void RpcPolicy::learned(Learn what, std::string_view key, std::string_view resul
                         uint64_t now_ns) {
     (void)now_ns;
     if (what == Learn::cache || what == Learn::cache_if_final) {
-        if (!cache_) return;
         if (what == Learn::cache_if_final && !answer_final(result, finalized())) return;
-        cache_->insert(key, result);
-        bump(metrics_.cache_stores);
+        if (cache_) {
+            cache_->insert(key, result);
+            bump(metrics_.cache_stores);
+        }
+        if (shared_) shared_->put(key, result);
         return;
     }
     if (what != Learn::filter_node || result.size() < 2 || result.front() != '"') return;
@@ -366,6 +370,10 @@ void RpcPolicy::learned(Learn what, std::string_view key, std::string_view resul
         }
     }
     filters_[id] = static_cast<uint8_t>(node);
+}
+
+bool RpcPolicy::look_up(uint64_t ticket, std::string_view key) {
+    return shared_ && shared_->get(ticket, key);
 }
 
 }  // namespace em::pipeline::rpc

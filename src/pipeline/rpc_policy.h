@@ -6,8 +6,9 @@
 //  - a method outside allow_methods is refused -32601 naming it (default: the read-only eth_*,
 //    net_*, web3_* methods, filters included, and eth_sendRawTransaction; ["*"] allows all);
 //  - an answer that can never change (rpc_cache.h's classify(), against the finalized block) is
-//    answered from the shared AnswerCache under the client's id, or forwarded with a Route that
-//    asks the core to hand back the result for the cache;
+//    answered from the shared AnswerCache under the client's id, or (with a SharedAnswers tier:
+//    Redis) looked up there first (the core parks the request: Gate::look_up), or forwarded
+//    with a Route that asks the core to hand back the result for the cache (and the tier);
 //  - eth_sendRawTransaction is broadcast to every node not known dead (first success answers;
 //    "already known" is a success with the transaction's hash, computed here);
 //  - eth_newFilter / eth_newBlockFilter / eth_newPendingTransactionFilter learn which node made
@@ -70,6 +71,18 @@ struct BlockNeed {
 /// digits into out (at least 66 bytes); false when the params are not one DATA string.
 [[nodiscard]] bool raw_transaction_hash(std::string_view params, ByteBuffer& scratch, char* out);
 
+/// A cache shared with other instances (the listener's Redis tier, listener/rpc_listener.h),
+/// asked after the embedded AnswerCache missed. Owned by the listener; its thread.
+class SharedAnswers {
+  public:
+    virtual ~SharedAnswers() = default;
+    /// Starts looking `key` up for the core's parked request `ticket`. True: the owner calls
+    /// PipelineCore::resume(ticket, ...) once, later, from the loop; false: unavailable now.
+    virtual bool get(uint64_t ticket, std::string_view key) = 0;
+    /// Stores a final answer (fire and forget).
+    virtual void put(std::string_view key, std::string_view result) = 0;
+};
+
 class RpcPolicy final : public Policy, public Gate {
   public:
     /// `cache`: shared by every shard (null: no cache); `metrics`: this shard's.
@@ -78,6 +91,8 @@ class RpcPolicy final : public Policy, public Gate {
     RpcPolicy& operator=(const RpcPolicy&) = delete;
     /// The nodes (the listener's table; set before the first request).
     void set_nodes(const NodeTable& nodes) { nodes_ = &nodes; }
+    /// The shared tier asked after an embedded miss (null: none). It must outlive the policy.
+    void set_shared(SharedAnswers* shared) { shared_ = shared; }
     /// Whether `method` may be called (allow_methods).
     [[nodiscard]] bool allowed(std::string_view method) const;
     /// The finalized block the cache trusts now (-1: none known).
@@ -103,6 +118,7 @@ class RpcPolicy final : public Policy, public Gate {
     void answered(uint32_t, const engine::Status*, std::string_view, uint64_t) override {}
     void learned(Learn what, std::string_view key, std::string_view result, size_t node,
                  uint64_t now_ns) override;
+    bool look_up(uint64_t ticket, std::string_view key) override;
 
   private:
     uint32_t timeout_ms(std::string_view method) const;
@@ -113,6 +129,7 @@ class RpcPolicy final : public Policy, public Gate {
 
     PolicyConfig config_;
     AnswerCache* cache_;
+    SharedAnswers* shared_ = nullptr;
     RpcMetrics& metrics_;
     const NodeTable* nodes_ = nullptr;
     std::string key_;     ///< the cache key being built

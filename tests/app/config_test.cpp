@@ -306,7 +306,8 @@ TEST(Rpc, RoleAloneNeedsNoClSecretAndTakesTheTableWithDefaults) {
         "max_head_lag_blocks = 4\ncache_bytes_max = 1048576\n"
         "[rpc.method_timeouts_ms]\ndefault = 3000\neth_call = 500\n"
         "[rpc.limits]\nclient_rps = 10\nclient_burst = 20\nclient_concurrency = 4\n"
-        "key_rps = 2.5\n");
+        "key_rps = 2.5\n[rpc.redis]\nurl = \"redis://127.0.0.1:6380/2\"\ntimeout_ms = 20\n"
+        "key_prefix = \"mainnet:\"\n");
     Config c;
     auto r = run({"--config", path.c_str()}, c);
     ::unlink(path.c_str());
@@ -325,6 +326,9 @@ TEST(Rpc, RoleAloneNeedsNoClSecretAndTakesTheTableWithDefaults) {
     EXPECT_EQ(c.rpc.limits.client_concurrency, 4u);
     EXPECT_EQ(c.rpc.limits.key_rps, 2.5);
     EXPECT_EQ(c.rpc.limits.key_burst, 0);
+    EXPECT_EQ(c.rpc.redis.url, "redis://127.0.0.1:6380/2");
+    EXPECT_EQ(c.rpc.redis.timeout_ms, 20u);
+    EXPECT_EQ(c.rpc.redis.key_prefix, "mainnet:");
     Config d;
     auto defaults = run({"--role", "rpc", "--nodes", "http://127.0.0.1:8551#jwt-secret=/x"}, d);
     ASSERT_TRUE(defaults) << defaults.error().c_str();
@@ -332,6 +336,9 @@ TEST(Rpc, RoleAloneNeedsNoClSecretAndTakesTheTableWithDefaults) {
     EXPECT_EQ(d.rpc.max_head_lag_blocks, 2u);
     EXPECT_EQ(d.rpc.cache_bytes_max, 256u << 20);
     EXPECT_EQ(d.rpc.default_timeout_ms, 10000u);
+    EXPECT_TRUE(d.rpc.redis.url.empty()) << "no Redis by default";
+    EXPECT_EQ(d.rpc.redis.timeout_ms, 50u);
+    EXPECT_EQ(d.rpc.redis.key_prefix, "enginemux:");
     Config e;
     auto beside = run({"--nodes", "http://127.0.0.1:8551", "--jwt-secret", "/x", "--rpc-listen",
                        "127.0.0.1:8545"},
@@ -349,6 +356,9 @@ TEST(Rpc, ErrorsNameTheKey) {
         {"[rpc]\nlisten = 8545", "rpc.listen: expected a string"},
         {"[rpc]\nlisten = \"localhost\"", "[rpc] listen 'localhost' is not ADDR:PORT"},
         {"[rpc]\nallow = [\"*\"]", "unknown setting 'rpc.allow'"},
+        {"[rpc.redis]\nurls = \"redis://a\"", "unknown setting 'rpc.redis.urls'"},
+        {"[rpc.redis]\nurl = \"http://127.0.0.1\"", "[rpc.redis] url"},
+        {"[rpc.redis]\ntimeout_ms = 0", "rpc.redis.timeout_ms"},
         {"[rpc]\nallow_methods = [\"\"]", "allow_methods: a glob is empty"},
         {"[rpc]\ntrusted_proxies = [\"10.0.0.0/40\"]", "[rpc] trusted_proxies[0]"},
         {"[rpc]\nmax_head_lag_blocks = -1", "rpc.max_head_lag_blocks: -1 is outside"},

@@ -384,5 +384,85 @@ TEST_F(RpcCore, ATransactionSentAsANotificationIsBroadcastAndAnsweredWithNothing
     EXPECT_EQ(core->busy(), 0u);
 }
 
+// ---------------------------------------------------------------------------------------------
+// A shared tier (Redis in production): the core parks a cacheable miss until the tier answers
+
+struct FakeShared final : rpc::SharedAnswers {
+    bool available = true;
+    std::vector<std::pair<uint64_t, std::string>> gets;  ///< ticket, key
+    std::vector<std::pair<std::string, std::string>> puts;
+    bool get(uint64_t ticket, std::string_view key) override {
+        if (!available) return false;
+        gets.emplace_back(ticket, std::string(key));
+        return true;
+    }
+    void put(std::string_view key, std::string_view result) override {
+        puts.emplace_back(std::string(key), std::string(result));
+    }
+};
+
+struct RpcCoreShared : RpcCore {
+    FakeShared shared;
+    void SetUp() override {
+        RpcCore::SetUp();
+        policy->set_shared(&shared);
+    }
+};
+
+TEST_F(RpcCoreShared, AnEmbeddedMissWaitsForTheTierAndItsHitTouchesNoNode) {
+    request(R"({"jsonrpc":"2.0","id":"a\u0062","method":"eth_getBlockByNumber",)"
+            R"("params":["0x10",false]})");
+    ASSERT_EQ(shared.gets.size(), 1u) << "the tier is asked after the embedded cache missed";
+    EXPECT_TRUE(shell.sent.empty()) << "no node while the tier looks";
+    EXPECT_TRUE(shell.answers.empty()) << "the completion rule: nothing inside on_request";
+    EXPECT_EQ(core->busy(), 1u) << "a parked request counts as in flight";
+    core->resume(shared.gets[0].first, true, R"({"number":"0x10"})", 2);
+    EXPECT_TRUE(shell.sent.empty());
+    ASSERT_EQ(shell.answers.size(), 1u);
+    EXPECT_EQ(shell.answers[0].second,
+              R"({"jsonrpc":"2.0","id":"a\u0062","result":{"number":"0x10"}})");
+    EXPECT_EQ(core->busy(), 0u);
+}
+
+TEST_F(RpcCoreShared, ATierMissGoesToANodeAndItsAnswerIsStoredInBoth) {
+    request(R"({"jsonrpc":"2.0","id":5,"method":"eth_getBlockByNumber","params":["0x10",false]})");
+    ASSERT_EQ(shared.gets.size(), 1u);
+    core->resume(shared.gets[0].first, false, "", 2);
+    ASSERT_EQ(shell.sent.size(), 1u) << "a miss runs with the route the gate gave it";
+    reply(0, R"({"jsonrpc":"2.0","id":5,"result":{"number":"0x10"}})");
+    ASSERT_EQ(shell.answers.size(), 1u);
+    EXPECT_EQ(shell.answers[0].second, R"({"jsonrpc":"2.0","id":5,"result":{"number":"0x10"}})");
+    ASSERT_EQ(shared.puts.size(), 1u) << "a cacheable answer goes to the tier too";
+    EXPECT_EQ(shared.puts[0].first, shared.gets[0].second);
+    request(R"({"jsonrpc":"2.0","id":6,"method":"eth_getBlockByNumber","params":["0x10",false]})");
+    EXPECT_EQ(shared.gets.size(), 1u) << "an embedded hit does not ask the tier";
+    EXPECT_EQ(shell.answers.size(), 2u);
+}
+
+TEST_F(RpcCoreShared, AnUnavailableTierSendsTheReadToANodeAtOnce) {
+    shared.available = false;
+    request(R"({"jsonrpc":"2.0","id":5,"method":"eth_getBlockByNumber","params":["0x10",false]})");
+    EXPECT_EQ(shell.sent.size(), 1u) << "no waiting when the tier is benched";
+    request(R"({"jsonrpc":"2.0","id":6,"method":"eth_blockNumber"})");
+    EXPECT_EQ(shell.sent.size(), 2u) << "a head read is never looked up";
+    EXPECT_TRUE(shared.gets.empty());
+}
+
+TEST_F(RpcCoreShared, ParkedBatchEntriesComeBackInOrder) {
+    request(R"([{"jsonrpc":"2.0","id":1,"method":"eth_getBlockByNumber","params":["0x10",false]},)"
+            R"({"jsonrpc":"2.0","id":2,"method":"eth_blockNumber"},)"
+            R"({"jsonrpc":"2.0","method":"eth_getBlockByNumber","params":["0x11",false]}])");
+    ASSERT_EQ(shared.gets.size(), 2u);
+    ASSERT_EQ(shell.sent.size(), 1u);
+    core->resume(shared.gets[1].first, true, "{}", 2);  // the notification: no answer of its own
+    reply(0, R"({"jsonrpc":"2.0","id":2,"result":"0x64"})");
+    EXPECT_TRUE(shell.answers.empty());
+    core->resume(shared.gets[0].first, true, R"({"n":1})", 2);
+    ASSERT_EQ(shell.answers.size(), 1u);
+    EXPECT_EQ(shell.answers[0].second, R"([{"jsonrpc":"2.0","id":1,"result":{"n":1}},)"
+                                       R"({"jsonrpc":"2.0","id":2,"result":"0x64"}])");
+    EXPECT_EQ(core->busy(), 0u);
+}
+
 }  // namespace
 }  // namespace em::pipeline::test
