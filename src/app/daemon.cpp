@@ -567,6 +567,8 @@ Result<void> Daemon::start() {
     double quorum = config_.engine.fcu_majority;
     std::string role = config_.role;
     bool spinning = config_.spin_us > 0;
+    uint64_t spin_ns = uint64_t{config_.spin_us} * 1000;
+    bool rpc = rpc_enabled(config_);
     std::string access = admin_access_text(config_.admin);
     control_ = std::make_unique<Control>(*this);
     io::LoopConfig control_config;
@@ -578,7 +580,7 @@ Result<void> Daemon::start() {
     io::LoopConfig shard_config;
     shard_config.name = "shard0";
     shard_config.buffer_count = 1024;
-    shard_config.spin_ns = uint64_t{config_.spin_us} * 1000;
+    shard_config.spin_ns = spin_ns;
     shard_thread_ = EM_TRY(io::LoopThread::start(shard_config, shard_cpu, Shard::setup,
                                                  Shard::teardown, shard_.get()));
     char address[80], admin[80] = "off";
@@ -596,7 +598,7 @@ Result<void> Daemon::start() {
     EM_LOG_FIELDS(LogLevel::info, (log_field("listen", address), log_field("admin", admin)),
                   "listening on %s, admin API on %s", address, admin);
     if (control_->admin_server) EM_LOG_INFO("admin API: %s", access.c_str());
-    if (rpc_enabled(config_)) log_rpc_listener();
+    if (rpc) log_rpc_listener();
     return {};
 }
 
