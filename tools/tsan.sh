@@ -31,7 +31,7 @@ ninja -C build-tsan \
   tests/base/test_base tests/io/test_io tests/upstream/test_upstream tests/net/test_net \
   src/app/enginemux src/mockel/enginemux-mock-el \
   tests/integration/test_mux tests/integration/test_admin tests/integration/test_churn \
-  tests/integration/test_sync \
+  tests/integration/test_sync tests/integration/test_rpc tests/integration/test_rpc_redis \
   bench/load/enginemux-load bench/load/test_load_integration tests/mockel/test_mockel_integration \
   tests/soak/test_soak
 reports="$PWD/build-tsan/tsan-reports"
@@ -42,7 +42,8 @@ export TSAN_OPTIONS
 status=0
 EM_CHURN_REPEAT=${EM_CHURN_REPEAT:-5} \
   meson test -C build-tsan --no-rebuild --print-errorlogs --num-processes 2 --timeout-multiplier 5 \
-  base io upstream net mux admin churn sync load_integration mockel_integration || status=$?
+  base io upstream net mux admin churn sync rpc rpc_redis load_integration mockel_integration ||
+  status=$?
 echo "== soak under ThreadSanitizer (30 s + 30 s)"
 EM_SOAK_SECONDS=30 EM_SOAK_RATE=100 EM_SOAK_P99_SLACK_MS=60000 EM_SOAK_RSS_FLAT_PCT=100 \
   EM_ENGINEMUX=build-tsan/src/app/enginemux EM_MOCK_EL=build-tsan/src/mockel/enginemux-mock-el \
