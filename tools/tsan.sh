@@ -10,7 +10,8 @@
 #                (registry updates and tasks posted to the shard) and ELs dying (shards reporting
 #                failures to the board); churn repeats EM_CHURN_REPEAT times (default 5); sync
 #                (the sync role: /status and /metrics read its clients' seqlocked records while
-#                the shard writes them, and a reload posts its settings);
+#                the shard writes them, and a reload posts its settings); rpc and rpc_redis
+#                (the shared answer cache and budgets, the Redis client, /status and /metrics);
 #                load_integration (enginemux-load's worker threads) and mockel_integration (the
 #                mock EL's threads and shared state)
 #   soak         tests/soak for 30 s + 30 s at 100 req/s with every process TSan-built (daemon,
