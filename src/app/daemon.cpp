@@ -566,7 +566,6 @@ Result<void> Daemon::start() {
     // Read before the threads start: from then on config_ is the control thread's (reload).
     double quorum = config_.engine.fcu_majority;
     std::string role = config_.role;
-    bool spinning = config_.spin_us > 0;
     uint64_t spin_ns = uint64_t{config_.spin_us} * 1000;
     bool rpc = rpc_enabled(config_);
     std::string access = admin_access_text(config_.admin);
@@ -593,7 +592,7 @@ Result<void> Daemon::start() {
          log_field("control_cpu", control_cpu)),
         "enginemux %s: %s role, %zu nodes, quorum %g, shard on cpu %d%s, control on cpu %d",
         em::version(), role.c_str(), registry_.count(), quorum, shard_cpu,
-        spinning ? " (spinning)" : "", control_cpu);
+        spin_ns > 0 ? " (spinning)" : "", control_cpu);
     listen_address_.format(address, sizeof address);
     EM_LOG_FIELDS(LogLevel::info, (log_field("listen", address), log_field("admin", admin)),
                   "listening on %s, admin API on %s", address, admin);
