@@ -22,6 +22,7 @@
 #include <thread>
 #include <vector>
 
+#include "../common/local_process.h"
 #include "../io/uring_skip.h"
 #include "harness.h"
 
@@ -31,34 +32,6 @@ namespace {
 using namespace std::chrono_literals;
 
 std::string redis_binary;
-
-std::string find_in_path(const char* name) {
-    const char* path = std::getenv("PATH");
-    std::string dirs = std::string(path ? path : "/usr/bin:/bin") + ":/usr/bin:/usr/sbin";
-    size_t start = 0;
-    while (start <= dirs.size()) {
-        size_t end = dirs.find(':', start);
-        std::string dir =
-            dirs.substr(start, end == std::string::npos ? std::string::npos : end - start);
-        std::string candidate = dir + "/" + name;
-        if (!dir.empty() && access(candidate.c_str(), X_OK) == 0) return candidate;
-        if (end == std::string::npos) break;
-        start = end + 1;
-    }
-    return {};
-}
-
-uint16_t free_port() {
-    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    EXPECT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
-    socklen_t len = sizeof a;
-    getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-    ::close(fd);
-    return ntohs(a.sin_port);
-}
 
 /// Calls to `method` the EL has answered (its /mock/stats), 0 when none.
 long calls(MockEl& el, const std::string& method) {

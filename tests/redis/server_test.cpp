@@ -26,6 +26,7 @@
 #include <utility>
 #include <vector>
 
+#include "../common/local_process.h"
 #include "../io/uring_skip.h"
 #include "base/clock.h"
 #include "io/loop.h"
@@ -36,35 +37,8 @@ namespace em::redis {
 namespace {
 
 std::string redis_binary;
-
-std::string find_in_path(const char* name) {
-    const char* path = std::getenv("PATH");
-    std::string dirs = path ? path : "/usr/bin:/bin";
-    dirs += ":/usr/bin:/usr/sbin";
-    size_t start = 0;
-    while (start <= dirs.size()) {
-        size_t end = dirs.find(':', start);
-        std::string dir =
-            dirs.substr(start, end == std::string::npos ? std::string::npos : end - start);
-        std::string candidate = dir + "/" + name;
-        if (!dir.empty() && access(candidate.c_str(), X_OK) == 0) return candidate;
-        if (end == std::string::npos) break;
-        start = end + 1;
-    }
-    return {};
-}
-
-uint16_t free_port() {
-    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    EXPECT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
-    socklen_t len = sizeof a;
-    getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-    ::close(fd);
-    return ntohs(a.sin_port);
-}
+using test::find_in_path;
+using test::free_port;
 
 bool port_accepts(uint16_t port) {
     int fd = ::socket(AF_INET, SOCK_STREAM, 0);
@@ -465,7 +439,7 @@ TEST_F(RedisTest, AKilledServerBenchesTheClientAndARestartedOneIsProbedBack) {
 }  // namespace em::redis
 
 int main(int argc, char** argv) {
-    em::redis::redis_binary = em::redis::find_in_path("redis-server");
+    em::redis::redis_binary = em::test::find_in_path("redis-server");
     if (em::redis::redis_binary.empty()) {
         std::fprintf(stderr,
                      "SKIP: redis-server is not installed (apt-get install redis-server)\n");
