@@ -5,10 +5,10 @@
 // One handler per server loop thread (it owns a JSON-RPC parser); allocates only at construction.
 #pragma once
 
-#include "http/server.h"
 #include "http/writer.h"
 #include "jsonrpc/request.h"
 #include "jsonrpc/writer.h"
+#include "net/server.h"
 
 namespace em::load {
 

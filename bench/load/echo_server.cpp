@@ -17,10 +17,10 @@
 #include <vector>
 
 #include "echo_handler.h"
-#include "http/server.h"
 #include "io/signals.h"
 #include "io/socket.h"
 #include "io/thread.h"
+#include "net/server.h"
 
 namespace {
 

@@ -15,10 +15,10 @@
 #include "base/clock.h"
 #include "echo_handler.h"
 #include "exchange.h"
-#include "http/server.h"
 #include "io/socket.h"
 #include "io/thread.h"
 #include "mix.h"
+#include "net/server.h"
 #include "options.h"
 #include "worker.h"
 

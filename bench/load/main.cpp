@@ -20,11 +20,11 @@
 
 #include "base/clock.h"
 #include "base/log.h"
-#include "http/client.h"
 #include "http/jwt.h"
 #include "io/socket.h"
 #include "io/thread.h"
 #include "mix.h"
+#include "net/client.h"
 #include "options.h"
 #include "report.h"
 #include "stats.h"

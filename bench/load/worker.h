@@ -25,10 +25,10 @@
 
 #include "base/result.h"
 #include "exchange.h"
-#include "http/client.h"
 #include "http/jwt.h"
 #include "io/loop.h"
 #include "mix.h"
+#include "net/client.h"
 #include "options.h"
 #include "stats.h"
 

@@ -30,7 +30,7 @@
 #include "base/budget.h"
 #include "base/buffer.h"
 #include "base/result.h"
-#include "http/server.h"
+#include "net/server.h"
 #include "pipeline/metrics.h"
 #include "pipeline/rpc_cache.h"
 #include "upstream/health.h"

@@ -8,12 +8,12 @@
 #include "base/clock.h"
 #include "base/log.h"
 #include "http/bearer.h"
-#include "http/server.h"
-#include "http/tls.h"
 #include "io/notify.h"
 #include "io/signals.h"
 #include "listener/engine_listener.h"
 #include "listener/sync_listener.h"
+#include "net/server.h"
+#include "net/tls.h"
 #include "upstream/prober.h"
 
 namespace em::app {

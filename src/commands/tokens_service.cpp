@@ -12,10 +12,10 @@
 #include "base/clock.h"
 #include "base/log.h"
 #include "base/name.h"
-#include "http/server.h"
 #include "io/loop.h"
 #include "io/signals.h"
 #include "io/socket.h"
+#include "net/server.h"
 
 namespace em::commands {
 

@@ -23,8 +23,8 @@
 
 #include "base/clock.h"
 #include "http/bearer.h"
-#include "http/blocking_client.h"
 #include "io/socket.h"
+#include "net/blocking_client.h"
 
 namespace em::commands {
 

@@ -35,7 +35,7 @@
 #include <vector>
 
 #include "http/jwt.h"
-#include "http/server.h"
+#include "net/server.h"
 #include "pipeline/core.h"
 #include "pipeline/mux_policy.h"
 #include "upstream/health.h"

@@ -20,10 +20,10 @@
 #include <vector>
 
 #include "base/result.h"
-#include "http/server.h"
 #include "io/loop.h"
 #include "io/socket.h"
 #include "mockel/responder.h"
+#include "net/server.h"
 
 namespace em::mockel {
 

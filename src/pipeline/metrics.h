@@ -18,7 +18,7 @@
 #include "engine/methods.h"
 #include "engine/types.h"
 #include "engine/vote.h"
-#include "http/server_stats.h"
+#include "net/server_stats.h"
 #include "pipeline/nodes.h"
 #include "pipeline/rpc_methods.h"
 #include "pipeline/sync_board.h"

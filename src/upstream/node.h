@@ -32,9 +32,9 @@
 #include <vector>
 
 #include "base/result.h"
-#include "http/client.h"
 #include "http/jwt.h"
 #include "io/loop.h"
+#include "net/client.h"
 
 namespace em::upstream {
 

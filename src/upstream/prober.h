@@ -17,7 +17,7 @@
 // (admin DELETE/POST /nodes), the old Probe is retired at once — it publishes nothing more, a
 // probe in flight ends with its answer or timeout, and its connection is closed — and a new
 // Probe takes the slot. The retired Probe is freed by a later tick once its connection is
-// quiescent (http/client.h): freeing it earlier would leave its socket open inside io_uring and
+// quiescent (net/client.h): freeing it earlier would leave its socket open inside io_uring and
 // let its last completions reach freed memory.
 #pragma once
 
@@ -25,9 +25,9 @@
 #include <memory>
 #include <vector>
 
-#include "http/client.h"
 #include "http/jwt.h"
 #include "io/loop.h"
+#include "net/client.h"
 #include "upstream/health.h"
 #include "upstream/registry.h"
 

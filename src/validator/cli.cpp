@@ -12,10 +12,10 @@
 
 #include "base/log.h"
 #include "http/bearer.h"
-#include "http/blocking_client.h"
 #include "io/loop.h"
 #include "io/signals.h"
 #include "io/socket.h"
+#include "net/blocking_client.h"
 #include "validator/config.h"
 #include "validator/daemon.h"
 

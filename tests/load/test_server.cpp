@@ -8,11 +8,11 @@
 #include <thread>
 
 #include "base/clock.h"
-#include "http/server.h"
 #include "http/writer.h"
 #include "io/socket.h"
 #include "jsonrpc/request.h"
 #include "jsonrpc/writer.h"
+#include "net/server.h"
 
 namespace em::test {
 

@@ -13,8 +13,8 @@
 #include <gtest/gtest.h>
 
 #include "base/clock.h"
-#include "http/client.h"
 #include "io/loop.h"
+#include "net/client.h"
 
 namespace em::test {
 
@@ -43,7 +43,7 @@ bool run_until(io::Loop& loop, Pred pred, uint64_t timeout_ms) {
 }
 
 /// Declared right after a ClientConn: at scope exit, closes it and runs the loop until no
-/// io_uring operation of it is pending, so it may be destroyed (http/client.h).
+/// io_uring operation of it is pending, so it may be destroyed (net/client.h).
 struct CloseAtExit {
     io::Loop& loop;
     http::ClientConn& conn;

@@ -13,7 +13,7 @@
 
 #include "base/clock.h"
 #include "http/jwt.h"
-#include "http/server.h"
+#include "net/server.h"
 #include "net_test_util.h"
 
 namespace em::upstream {

@@ -13,7 +13,7 @@
 #include <string>
 
 #include "base/budget.h"
-#include "http/server.h"
+#include "net/server.h"
 #include "net_test_util.h"
 
 namespace em::http {

@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "http/server.h"
+#include "net/server.h"
 #include "net_test_util.h"
 
 namespace em::http {

@@ -13,9 +13,9 @@
 #include <vector>
 
 #include "base/clock.h"
-#include "http/client.h"
-#include "http/server.h"
 #include "http/writer.h"
+#include "net/client.h"
+#include "net/server.h"
 #include "net_test_util.h"
 
 namespace em::http {

@@ -23,9 +23,9 @@
 #include <string>
 
 #include "base/clock.h"
-#include "http/server.h"
 #include "io/loop.h"
 #include "io/socket.h"
+#include "net/server.h"
 #include "validator/json.h"
 #include "validator/sign_state.h"
 

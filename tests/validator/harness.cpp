@@ -21,8 +21,8 @@
 #include <functional>
 #include <sstream>
 
-#include "http/blocking_client.h"
 #include "io/socket.h"
+#include "net/blocking_client.h"
 #include "validator/json.h"
 #include "validator/sign_state.h"
 

@@ -1,4 +1,4 @@
-#include "http/client.h"
+#include "net/client.h"
 
 #include <sys/socket.h>
 #include <unistd.h>
@@ -9,7 +9,7 @@
 #include <cstring>
 
 #include "base/assert.h"
-#include "http/tls.h"
+#include "net/tls.h"
 
 namespace em::http {
 

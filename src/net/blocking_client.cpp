@@ -1,4 +1,4 @@
-#include "http/blocking_client.h"
+#include "net/blocking_client.h"
 
 #include <sys/socket.h>
 #include <sys/time.h>

@@ -1,6 +1,6 @@
 // One HTTP/1.1 exchange over a new blocking TCP connection, for tools and tests (enginemux top,
 // `enginemux validator status|promote|demote`, the test harnesses), never for the data path
-// (which runs on io_uring: http/client.h). The answer is read to the end (Connection: close)
+// (which runs on io_uring: net/client.h). The answer is read to the end (Connection: close)
 // and parsed by the project's strict response parser, so chunked and close-delimited bodies
 // are handled and a malformed answer is an error, not a guess.
 //

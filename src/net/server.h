@@ -42,11 +42,11 @@
 #include "base/buffer.h"
 #include "base/result.h"
 #include "http/parser.h"
-#include "http/server_stats.h"
 #include "http/writer.h"
 #include "io/ip.h"
 #include "io/loop.h"
 #include "io/socket.h"
+#include "net/server_stats.h"
 
 namespace em::http {
 

@@ -1,7 +1,7 @@
 // http::blocking_exchange against a canned server on 127.0.0.1 (a thread with a plain socket):
 // what it sends, and how it reads Content-Length, chunked and close-delimited answers, HEAD,
 // garbage and a server that is not there. Also http::read_token_file and bearer_matches.
-#include "http/blocking_client.h"
+#include "net/blocking_client.h"
 
 #include <gtest/gtest.h>
 #include <netinet/in.h>

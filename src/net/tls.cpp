@@ -1,4 +1,4 @@
-#include "http/tls.h"
+#include "net/tls.h"
 
 #include <openssl/err.h>
 #include <openssl/ssl.h>
