@@ -390,6 +390,9 @@ void GuardCore::finish_release(const SignState* final_state) {
 
 void GuardCore::on_validator_exited() {
     if (role_ != Role::active && role_ != Role::starting) return;
+    // The validator leaves on its own when its permit runs out, which is when the lease does:
+    // the exit can be seen before the tick that finds the lease invalid. Name the cause.
+    if (!lease_->valid()) return check_active();
     begin_fence(FenceReason::exited);
     set_error(Error(Errc::closed, "the validator process exited"), "validator");
 }

@@ -520,6 +520,28 @@ TEST_F(CoreTest, ASafetyFenceRevokesThePermitBeforeTheStopAndLogsAfterwards) {
     EXPECT_EQ(core.last_fence_reason(), FenceReason::lease_invalid);
 }
 
+// The permit ends with the lease, so a loaded host can see the validator leave (its dead-man)
+// before the tick that finds the lease invalid: the fence still names the lease.
+TEST_F(CoreTest, AnExitWhenThePermitRanOutIsALeaseFence) {
+    io.lease_until = io.mono + 4'000 * MS;
+    to_active();
+    io.order.clear();
+    io.mono += 4'000 * MS;
+    io.valid_lease = false;
+    core.on_validator_exited();
+    EXPECT_EQ(core.last_fence_reason(), FenceReason::lease_invalid);
+    EXPECT_EQ(io.permit, 0u);
+    EXPECT_EQ(core.role(), Role::fencing);
+}
+
+TEST_F(CoreTest, AnExitWithAValidLeaseIsAnExit) {
+    io.lease_until = io.mono + 4'000 * MS;
+    to_active();
+    core.on_validator_exited();
+    EXPECT_EQ(core.last_fence_reason(), FenceReason::exited);
+    EXPECT_EQ(io.permit, 0u);
+}
+
 TEST_F(CoreTest, AGracefulFenceKeepsThePermitWhileTheValidatorStops) {
     io.lease_until = io.mono + 4'000 * MS;
     to_active();

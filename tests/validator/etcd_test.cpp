@@ -23,22 +23,6 @@
 namespace em::validator::test {
 namespace {
 
-std::string find_etcd() {
-    const char* path = std::getenv("PATH");
-    std::string dirs = path ? path : "/usr/bin:/bin";
-    size_t start = 0;
-    while (start <= dirs.size()) {
-        size_t end = dirs.find(':', start);
-        std::string dir =
-            dirs.substr(start, end == std::string::npos ? std::string::npos : end - start);
-        std::string candidate = dir + "/etcd";
-        if (!dir.empty() && access(candidate.c_str(), X_OK) == 0) return candidate;
-        if (end == std::string::npos) break;
-        start = end + 1;
-    }
-    return {};
-}
-
 /// etcd on loopback with its own data directory.
 class Etcd {
   public:
@@ -181,7 +165,7 @@ TEST_F(EtcdHosts, ActiveCutOffFromEtcdFencesBeforeItsLeaseExpires) {
 }  // namespace em::validator::test
 
 int main(int argc, char** argv) {
-    em::validator::test::etcd_binary = em::validator::test::find_etcd();
+    em::validator::test::etcd_binary = em::test::find_in_path("etcd");
     if (em::validator::test::etcd_binary.empty()) {
         std::fprintf(stderr, "SKIP: etcd is not installed (apt-get install etcd-server)\n");
         return 77;

@@ -18,6 +18,8 @@
 
 #include <sys/types.h>
 
+#include "../common/local_process.h"
+
 namespace em::validator::test {
 
 /// A fresh directory under $TMPDIR (or /tmp), removed by the destructor.
@@ -31,8 +33,7 @@ class TempDir {
     std::string path_;
 };
 
-/// A TCP port on 127.0.0.1 that was free a moment ago.
-uint16_t free_port();
+using em::test::free_port;
 /// Milliseconds since the epoch (wall clock).
 int64_t now_ms();
 /// Path of a program built next to the test (from $EM_BUILD_ROOT).
