@@ -231,6 +231,14 @@ void Loop::close(Completion* c, int fd) {
     io_uring_sqe_set_data(sqe, c);
 }
 
+void Loop::close_socket(int fd, std::initializer_list<Completion*> armed, Completion* closed) {
+    for (Completion* c : armed) {
+        if (c) cancel(c);
+    }
+    ::shutdown(fd, SHUT_RDWR);
+    close(closed, fd);
+}
+
 void Loop::cancel(Completion* target, Completion* c) {
     io_uring_sqe* sqe = get_sqe();
     io_uring_prep_cancel(sqe, target, IORING_ASYNC_CANCEL_ALL);

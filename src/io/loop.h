@@ -24,6 +24,7 @@
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <initializer_list>
 #include <memory>
 #include <span>
 #include <vector>
@@ -150,6 +151,12 @@ class Loop {
     void connect(Completion* c, int fd, const sockaddr* address, socklen_t address_bytes);
     /// Asynchronous close (the completion may be nullptr: nobody waits for it).
     void close(Completion* c, int fd);
+    /// Ends a connected socket whose operations may still be in the ring: cancels each of
+    /// `armed` (null entries skipped), shuts it down (a recv the cancel did not reach completes
+    /// with 0, and the FIN goes now: the ring holds its own reference to the socket, so a close
+    /// alone would leave it open with the recv armed), then closes it; `closed` is told when the
+    /// close is done.
+    void close_socket(int fd, std::initializer_list<Completion*> armed, Completion* closed);
     /// Cancels every pending operation of `target` (its completions arrive with -ECANCELED or
     /// their natural result; a multishot one ends with a completion without F_MORE). `c` is told
     /// when the cancel itself is done (nullptr: not told). `target`'s memory must stay valid

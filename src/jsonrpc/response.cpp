@@ -119,14 +119,12 @@ Result<ResponseBatch> ResponseParser::parse_batch(const char* data, size_t len,
 bool ResponseParser::parse_response(od::object& object, size_t depth, Response& out, Walker& w) {
     unsigned seen = 0;
     const char* start = nullptr;
-    for (auto member : object) {
-        if (member.error() != simdjson::SUCCESS) {
-            return w.syntax("malformed object member", w.position());
-        }
-        od::field& field = member.value_unsafe();
+    for (auto m : object) {
         std::string_view key;
         bool has_escape;
-        if (!w.key(field.key().raw(), &key, &has_escape)) return false;
+        od::field* member = w.member(m, &key, &has_escape);
+        if (!member) return false;
+        od::field& field = *member;
         if (!start) start = key.data() - 1;
         int kind = detail::match_key(key, has_escape, response_keys);
         od::value& v = field.value();
@@ -190,14 +188,12 @@ bool ResponseParser::parse_error(od::value& v, size_t depth, Response& out, Walk
     }
     if (!w.check_depth(depth, start)) return false;
     unsigned seen = 0;
-    for (auto member : object) {
-        if (member.error() != simdjson::SUCCESS) {
-            return w.syntax("malformed object member", w.position());
-        }
-        od::field& field = member.value_unsafe();
+    for (auto m : object) {
         std::string_view key;
         bool has_escape;
-        if (!w.key(field.key().raw(), &key, &has_escape)) return false;
+        od::field* member = w.member(m, &key, &has_escape);
+        if (!member) return false;
+        od::field& field = *member;
         int kind = detail::match_key(key, has_escape, error_keys);
         od::value& value = field.value();
         if (kind >= 0 && has(seen, kind))

@@ -79,15 +79,11 @@ bool Walker::container(od::value& v, od::json_type t, size_t depth, const char* 
     }
     od::object o;
     if (v.get_object().get(o) != simdjson::SUCCESS) return syntax("malformed object", at);
-    for (auto member : o) {
-        if (member.error() != simdjson::SUCCESS) {
-            return syntax("malformed object member", position());
-        }
-        od::field& f = member.value_unsafe();
+    for (auto m : o) {
         std::string_view k;
         bool has_escape;
-        if (!key(f.key().raw(), &k, &has_escape)) return false;
-        if (!value(f.value(), depth + 1)) return false;
+        od::field* f = member(m, &k, &has_escape);
+        if (!f || !value(f->value(), depth + 1)) return false;
     }
     return true;
 }

@@ -128,6 +128,17 @@ class Walker {
     /// Validates an object key whose raw content starts at raw; returns the raw content and
     /// whether it holds escapes.
     bool key(const char* raw, std::string_view* content, bool* has_escape);
+    /// One member of an object being iterated, its key validated (as key()): the field, or
+    /// null after recording the error.
+    od::field* member(simdjson::simdjson_result<od::field>& m, std::string_view* name,
+                      bool* has_escape) {
+        if (m.error() != simdjson::SUCCESS) {
+            syntax("malformed object member", position());
+            return nullptr;
+        }
+        od::field& f = m.value_unsafe();
+        return key(f.key().raw(), name, has_escape) ? &f : nullptr;
+    }
     /// Checks what follows a scalar token: ',', ']', '}' or the end of the body. On-Demand
     /// skips an unread scalar without looking, and would take `"a":` inside an array for a key.
     bool separated(std::string_view token) {

@@ -375,15 +375,11 @@ void ClientConn::close() {
         return;
     }
     state_ = State::closing;
-    if (recv_armed_) loop_.cancel(&recv_c_);
-    if (send_in_flight_) loop_.cancel(&send_c_);
-    if (connect_in_flight_) loop_.cancel(&connect_c_);
-    // The ring holds its own reference to the socket: closing the fd alone would leave it open
-    // with the recv still armed. shutdown() ends a recv that the cancel did not reach (it
-    // completes with 0) and sends the FIN now.
-    ::shutdown(fd_, SHUT_RDWR);
+    loop_.close_socket(fd_,
+                       {recv_armed_ ? &recv_c_ : nullptr, send_in_flight_ ? &send_c_ : nullptr,
+                        connect_in_flight_ ? &connect_c_ : nullptr},
+                       &close_c_);
     close_in_flight_ = true;
-    loop_.close(&close_c_, fd_);
     fd_ = -1;
     delete tls_;
     tls_ = nullptr;

@@ -287,13 +287,9 @@ void PipelineCore::resume(uint64_t ticket, bool hit, std::string_view result, ui
 void PipelineCore::start_broadcast(const Sink& sink, const jsonrpc::Request& request,
                                    std::string_view raw, const Route& route, uint64_t received_ns,
                                    uint64_t now_ns) {
-    uint32_t i = take_call(*gathers_);
+    uint32_t i = take_call(*gathers_, sink, method_slot_other, received_ns);
     if (i == CallPool<int>::none) return at_limit(sink, request.id, method_slot_other, now_ns);
-    in_use_++;
     Entry<GatherCall>& e = (*gathers_)[i];
-    e.sink = sink;
-    e.method_slot = method_slot_other;
-    e.received_ns = received_ns;
     Actions sends;
     e.call.start_broadcast(request.id, raw, route, received_ns, now_ns, sends);
     carry_out(*gathers_, i, kind_gather, sends, now_ns);
@@ -317,16 +313,12 @@ bool PipelineCore::decode_payload(const Sink& sink, const jsonrpc::Request& requ
 uint32_t PipelineCore::take_vote(const Sink& sink, std::string_view id,
                                  const engine::MethodInfo& method, uint64_t received_ns,
                                  uint64_t now_ns) {
-    uint32_t i = take_call(*votes_);
+    uint32_t i = take_call(*votes_, sink, method.index, received_ns);
     if (i == CallPool<int>::none) {
         at_limit(sink, id, method.index, now_ns);
         return i;
     }
-    in_use_++;
     Entry<VoteCall>& e = (*votes_)[i];
-    e.sink = sink;
-    e.method_slot = method.index;
-    e.received_ns = received_ns;
     e.waiting = 0;
     return i;
 }
@@ -476,13 +468,9 @@ void PipelineCore::start_best_of(const Sink& sink, const jsonrpc::Request& reque
         return deliver_error(sink, request.id, jsonrpc::code::unknown_payload, "Unknown payload",
                              method.index, now_ns);
     }
-    uint32_t i = take_call(*gathers_);
+    uint32_t i = take_call(*gathers_, sink, method.index, received_ns);
     if (i == CallPool<int>::none) return at_limit(sink, request.id, method.index, now_ns);
-    in_use_++;
     Entry<GatherCall>& e = (*gathers_)[i];
-    e.sink = sink;
-    e.method_slot = method.index;
-    e.received_ns = received_ns;
     Actions sends;
     e.call.start_best_of(method, request.id, builders, received_ns, now_ns, sends);
     carry_out(*gathers_, i, kind_gather, sends, now_ns);
@@ -491,13 +479,9 @@ void PipelineCore::start_best_of(const Sink& sink, const jsonrpc::Request& reque
 void PipelineCore::start_gather(const Sink& sink, CallKind kind, const jsonrpc::Request& request,
                                 std::string_view raw, const engine::MethodInfo& method,
                                 uint64_t received_ns, uint64_t now_ns) {
-    uint32_t i = take_call(*gathers_);
+    uint32_t i = take_call(*gathers_, sink, method.index, received_ns);
     if (i == CallPool<int>::none) return at_limit(sink, request.id, method.index, now_ns);
-    in_use_++;
     Entry<GatherCall>& e = (*gathers_)[i];
-    e.sink = sink;
-    e.method_slot = method.index;
-    e.received_ns = received_ns;
     Actions sends;
     e.call.start_merge(kind, method, request.id, raw, received_ns, now_ns, sends);
     carry_out(*gathers_, i, kind_gather, sends, now_ns);
@@ -507,13 +491,9 @@ void PipelineCore::start_forward(const Sink& sink, std::string_view body, std::s
                                  bool batch, size_t method_slot, const engine::MethodInfo* method,
                                  bool read_only, uint64_t received_ns, uint64_t now_ns,
                                  const Route& route) {
-    uint32_t i = take_call(*forwards_);
+    uint32_t i = take_call(*forwards_, sink, method_slot, received_ns);
     if (i == CallPool<int>::none) return at_limit(sink, batch ? "null" : ids, method_slot, now_ns);
-    in_use_++;
     Entry<ForwardCall>& e = (*forwards_)[i];
-    e.sink = sink;
-    e.method_slot = method_slot;
-    e.received_ns = received_ns;
     Actions sends;
     e.call.start(body, ids, batch, method_slot, method, read_only, received_ns, now_ns, sends,
                  route);
@@ -522,13 +502,9 @@ void PipelineCore::start_forward(const Sink& sink, std::string_view body, std::s
 
 void PipelineCore::start_batch(uint64_t client, std::span<const jsonrpc::Entry> entries,
                                uint64_t received_ns, uint64_t now_ns) {
-    uint32_t b = take_call(*batches_);
+    uint32_t b = take_call(*batches_, Sink{client}, method_slot_other, received_ns);
     if (b == CallPool<int>::none) return at_limit(Sink{client}, "null", method_slot_other, now_ns);
-    in_use_++;
     Entry<BatchCall>& batch = (*batches_)[b];
-    batch.sink = Sink{client};
-    batch.method_slot = method_slot_other;
-    batch.received_ns = received_ns;
     batch.call.start(entries.size());
     for (size_t i = 0; i < entries.size(); i++) batch.call.want(i, entries[i].wants_response());
     for (size_t i = 0; i < entries.size(); i++) {
@@ -590,14 +566,22 @@ void PipelineCore::on_reply(uint64_t call, const NodeReply& reply, uint64_t now_
 }
 
 template <typename T>
-uint32_t PipelineCore::take_call(CallPool<Entry<T>>& pool) {
+uint32_t PipelineCore::take_call(CallPool<Entry<T>>& pool, const Sink& sink, size_t method_slot,
+                                 uint64_t received_ns) {
     if (in_use_ >= config_.in_flight_max) return CallPool<int>::none;
-    return pool.take(config_.in_flight_max, [&] {
+    uint32_t i = pool.take(config_.in_flight_max, [&] {
         if constexpr (std::is_constructible_v<T, CallEnv&, size_t>)
             return std::make_unique<Entry<T>>(env_, config_.body_bytes_max);
         else
             return std::make_unique<Entry<T>>();
     });
+    if (i == CallPool<int>::none) return i;
+    in_use_++;
+    Entry<T>& e = pool[i];
+    e.sink = sink;
+    e.method_slot = method_slot;
+    e.received_ns = received_ns;
+    return i;
 }
 
 template <typename T>

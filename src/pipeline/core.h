@@ -194,10 +194,11 @@ class PipelineCore {
                      uint64_t now_ns);
     void forward_batch(uint64_t client, std::span<const jsonrpc::Entry> entries,
                        std::string_view body, uint64_t received_ns, uint64_t now_ns);
-    /// A free entry of `pool` for a new call, or CallPool<int>::none at in_flight_max (the
-    /// caller answers at_limit()).
+    /// A free entry of `pool` for a new call, counted in flight and set up for `sink`, or
+    /// CallPool<int>::none at in_flight_max (the caller answers at_limit()).
     template <typename T>
-    uint32_t take_call(CallPool<Entry<T>>& pool);
+    uint32_t take_call(CallPool<Entry<T>>& pool, const Sink& sink, size_t method_slot,
+                       uint64_t received_ns);
     /// Carries out a call's actions (tag: for its sends); releases it once done.
     template <typename T>
     void carry_out(CallPool<Entry<T>>& pool, uint32_t index, uint64_t kind, const Actions& actions,

@@ -177,33 +177,41 @@ void GatherCall::finish(uint64_t now_ns, Actions& out) {
     state_ = State::done;
 }
 
-void GatherCall::answer_best_of(uint64_t now_ns, Actions& out) {
-    engine::BuiltPayloadAnswer answers[nodes_max];
-    size_t slot_of[nodes_max];
-    size_t count = 0;
-    int primary = env_.nodes.primary();
-    int error_slot = -1;
+GatherCall::Answered GatherCall::answered() const {
+    Answered a;
     std::span<const FanOut::Slot> slots = fan_.slots();
     for (size_t i = 0; i < nodes_max; i++) {
         const FanOut::Slot& slot = slots[i];
         if (!slot.in_call || slot.state != engine::SlotState::answered) continue;
-        if (slot.is_error) {
-            if (error_slot < 0) error_slot = static_cast<int>(i);
-            continue;
+        if (!slot.is_error) {
+            a.results[a.count++] = i;
+        } else if (a.first_error < 0) {
+            a.first_error = static_cast<int>(i);
         }
-        answers[count] = {fan_.padded(slot, slot.result), static_cast<int>(i) == primary};
-        slot_of[count++] = i;
     }
-    if (count > 0) {
-        auto best =
-            engine::choose_best_payload(env_.answers, std::span(answers, count), method_->version);
+    return a;
+}
+
+void GatherCall::answer_best_of(uint64_t now_ns, Actions& out) {
+    Answered a = answered();
+    std::span<const FanOut::Slot> slots = fan_.slots();
+    if (a.count > 0) {
+        engine::BuiltPayloadAnswer answers[nodes_max];
+        int primary = env_.nodes.primary();
+        for (size_t k = 0; k < a.count; k++) {
+            const FanOut::Slot& slot = slots[a.results[k]];
+            answers[k] = {fan_.padded(slot, slot.result),
+                          static_cast<int>(a.results[k]) == primary};
+        }
+        auto best = engine::choose_best_payload(env_.answers, std::span(answers, a.count),
+                                                method_->version);
         if (best) {
-            answer_raw(slots[slot_of[best->index]].answer.view(), now_ns, out);
+            answer_raw(slots[a.results[best->index]].answer.view(), now_ns, out);
             return;
         }
     }
-    if (error_slot >= 0) {
-        answer_raw(slots[static_cast<size_t>(error_slot)].answer.view(), now_ns, out);
+    if (a.first_error >= 0) {
+        answer_raw(slots[static_cast<size_t>(a.first_error)].answer.view(), now_ns, out);
         return;
     }
     fan_.answer_node_failures("no execution client returned the payload",
@@ -212,22 +220,17 @@ void GatherCall::answer_best_of(uint64_t now_ns, Actions& out) {
 }
 
 void GatherCall::answer_merge(uint64_t now_ns, Actions& out) {
-    simdjson::padded_string_view answers[nodes_max];
-    size_t count = 0;
-    int error_slot = -1;
+    Answered a = answered();
     std::span<const FanOut::Slot> slots = fan_.slots();
-    for (size_t i = 0; i < nodes_max; i++) {
-        const FanOut::Slot& slot = slots[i];
-        if (!slot.in_call || slot.state != engine::SlotState::answered) continue;
-        if (slot.is_error) {
-            if (error_slot < 0) error_slot = static_cast<int>(i);
-            continue;
-        }
-        answers[count++] = fan_.padded(slot, slot.result);
+    simdjson::padded_string_view answers[nodes_max];
+    size_t count = a.count;
+    for (size_t k = 0; k < count; k++) {
+        const FanOut::Slot& slot = slots[a.results[k]];
+        answers[k] = fan_.padded(slot, slot.result);
     }
     if (count == 0) {
-        if (error_slot >= 0) {
-            answer_raw(slots[static_cast<size_t>(error_slot)].answer.view(), now_ns, out);
+        if (a.first_error >= 0) {
+            answer_raw(slots[static_cast<size_t>(a.first_error)].answer.view(), now_ns, out);
         } else {
             fan_.answer_node_failures("no execution client answered", "no node takes part", {},
                                       received_ns_, now_ns, out);

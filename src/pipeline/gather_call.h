@@ -50,6 +50,13 @@ class GatherCall {
     }
 
   private:
+    /// The slots that answered, in node order: those with a result, and the first error.
+    struct Answered {
+        size_t results[nodes_max];
+        size_t count = 0;
+        int first_error = -1;
+    };
+    Answered answered() const;
     void finish(uint64_t now_ns, Actions& out);
     void answer_best_of(uint64_t now_ns, Actions& out);
     void answer_merge(uint64_t now_ns, Actions& out);

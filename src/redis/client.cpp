@@ -496,14 +496,11 @@ void Client::close_connection(const Error& why) {
     conn_ = Conn::closing;
     loop_.timer_cancel(&connect_timer_);
     loop_.timer_cancel(&deadline_timer_);
-    if (recv_armed_) loop_.cancel(&recv_c_);
-    if (send_in_flight_) loop_.cancel(&send_c_);
-    if (connect_in_flight_) loop_.cancel(&connect_c_);
-    // The ring holds its own reference to the socket (io/loop.h): shutdown() ends a recv the
-    // cancel did not reach, then the ring closes the fd.
-    ::shutdown(fd_, SHUT_RDWR);
+    loop_.close_socket(fd_,
+                       {recv_armed_ ? &recv_c_ : nullptr, send_in_flight_ ? &send_c_ : nullptr,
+                        connect_in_flight_ ? &connect_c_ : nullptr},
+                       &close_c_);
     close_in_flight_ = true;
-    loop_.close(&close_c_, fd_);
     fd_ = -1;
     queued_.clear();
     Error closed = why;
