@@ -320,7 +320,7 @@ bool WsParser::check_header() {
 WsEvent WsParser::parse_payload(std::span<uint8_t> in) {
     size_t n = static_cast<size_t>(std::min<uint64_t>(remaining_, in.size()));
     if (!(static_cast<uint8_t>(opcode_) & 0x08)) return data_piece(in, n);
-    std::memcpy(control_ + control_len_, in.data(), n);
+    if (n) std::memcpy(control_ + control_len_, in.data(), n);  // in.data() may be null when empty
     if (masked_) ws_unmask(control_ + control_len_, n, mask_, mask_phase_);
     mask_phase_ = static_cast<uint8_t>((mask_phase_ + n) & 3);
     control_len_ = static_cast<uint8_t>(control_len_ + n);
