@@ -143,6 +143,9 @@ websocket = {
     "server_frames": ws_frame(0x81, "Hello", masked=False) + ws_frame(0x8A, "pong", masked=False)
                      + ws_frame(0x88, close_body(1001), masked=False),
     "too_big": ws_frame(0x82, b"z" * 1100),
+    "upgrade": "GET /ws HTTP/1.1\r\nHost: a\r\nUpgrade: websocket\r\nConnection: keep-alive, Upgrade\r\n"
+               "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n"
+               "Sec-WebSocket-Extensions: permessage-deflate\r\n\r\n",
     "script": bytes([0x85]) + "κόσμε κόσμε κόσμε κόσμε κόσμε".encode() + bytes([0x41]) + b"ping!" * 2,
 }
 for name, data in websocket.items():

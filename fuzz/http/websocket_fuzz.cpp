@@ -9,12 +9,15 @@
 //    cut at a derived offset: parse(write(x)) == x.
 // 3. As text for the UTF-8 validator, against a decoder written here from RFC 3629, whole and fed
 //    in pieces.
+// 4. As an HTTP request: when it parses, the upgrade check either names a problem or yields a
+//    key whose 101 answer carries its accept value.
 #include <cstdint>
 #include <cstring>
 #include <string>
 #include <vector>
 
 #include "../fuzz_check.h"
+#include "http/parser.h"
 #include "http/utf8.h"
 #include "http/websocket.h"
 
@@ -181,6 +184,24 @@ void check_utf8(const uint8_t* data, size_t size) {
     FUZZ_CHECK((ok && v.complete()) == want);
 }
 
+void check_upgrade(const uint8_t* data, size_t size) {
+    static RequestParser parser(Limits{});
+    parser.reset();
+    std::vector<char> buf(data, data + size);
+    if (parser.parse(buf.data(), buf.size()) != ParseStatus::complete) return;
+    em::Result<WsUpgrade> up = ws_check_upgrade(parser.request());
+    if (!up) {
+        FUZZ_CHECK(!up.error().message().empty());
+        return;
+    }
+    FUZZ_CHECK(up->key.size() == ws_key_chars);
+    em::ByteBuffer out(4096);
+    FUZZ_CHECK(ws_write_accept(out, *up));
+    std::array<char, ws_accept_chars> accept = ws_accept(up->key);
+    FUZZ_CHECK(out.view().find(std::string_view(accept.data(), accept.size())) !=
+               std::string_view::npos);
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
@@ -193,5 +214,6 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     round_trip(data, size, true);
     round_trip(data, size, false);
     check_utf8(data, size);
+    check_upgrade(data, size);
     return 0;
 }

@@ -72,6 +72,19 @@ WsEvent progress(size_t n) {
     return ev;
 }
 
+/// Standard base64 with '=' padding of n bytes into out (4 * ceil(n / 3) characters).
+void b64_encode(const uint8_t* in, size_t n, char* out) {
+    for (size_t i = 0; i < n; i += 3) {
+        uint32_t v = uint32_t{in[i]} << 16;
+        if (i + 1 < n) v |= uint32_t{in[i + 1]} << 8;
+        if (i + 2 < n) v |= in[i + 2];
+        *out++ = b64_alphabet[(v >> 18) & 63];
+        *out++ = b64_alphabet[(v >> 12) & 63];
+        *out++ = i + 1 < n ? b64_alphabet[(v >> 6) & 63] : '=';
+        *out++ = i + 2 < n ? b64_alphabet[v & 63] : '=';
+    }
+}
+
 int clamp_len(std::string_view s) {
     return static_cast<int>(std::min<size_t>(s.size(), 40));
 }
@@ -112,18 +125,10 @@ std::array<char, ws_accept_chars> ws_accept(std::string_view key) {
     char joined[64 + ws_guid.size()];
     std::memcpy(joined, key.data(), key.size());
     std::memcpy(joined + key.size(), ws_guid.data(), ws_guid.size());
-    uint8_t d[SHA_DIGEST_LENGTH + 1] = {};  // one zero byte past the digest for the last group
-    SHA1(reinterpret_cast<const uint8_t*>(joined), key.size() + ws_guid.size(), d);
+    uint8_t digest[SHA_DIGEST_LENGTH];
+    SHA1(reinterpret_cast<const uint8_t*>(joined), key.size() + ws_guid.size(), digest);
     std::array<char, ws_accept_chars> out{};
-    size_t o = 0;
-    for (size_t i = 0; i < SHA_DIGEST_LENGTH; i += 3) {
-        uint32_t v = uint32_t{d[i]} << 16 | uint32_t{d[i + 1]} << 8 | d[i + 2];
-        out[o++] = b64_alphabet[(v >> 18) & 63];
-        out[o++] = b64_alphabet[(v >> 12) & 63];
-        out[o++] = b64_alphabet[(v >> 6) & 63];
-        out[o++] = b64_alphabet[v & 63];
-    }
-    out[ws_accept_chars - 1] = '=';  // 20 bytes: the last group holds 2, so one pad character
+    b64_encode(digest, sizeof digest, out.data());
     return out;
 }
 
@@ -143,6 +148,46 @@ bool ws_write_rejection(ByteBuffer& out, const Error& why) {
     return ok && out.append("Content-Type: text/plain\r\nConnection: close\r\nContent-Length: ") &&
            out.append_u64(why.message().size() + 1) && out.append("\r\n\r\n") &&
            out.append(why.message()) && out.push_back('\n');
+}
+
+std::array<char, ws_key_chars> ws_key(const std::array<uint8_t, 16>& nonce) {
+    std::array<char, ws_key_chars> out{};
+    b64_encode(nonce.data(), nonce.size(), out.data());
+    return out;
+}
+
+bool ws_write_upgrade_request(ByteBuffer& out, std::string_view host, std::string_view target,
+                              std::string_view key) {
+    return out.append("GET ") && out.append(target) && out.append(" HTTP/1.1\r\nHost: ") &&
+           out.append(host) &&
+           out.append("\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: ") &&
+           out.append(key) && out.append("\r\nSec-WebSocket-Version: 13\r\n\r\n");
+}
+
+Result<void> ws_check_accept(int status, std::span<const Header> headers, std::string_view key) {
+    if (status != 101) return failf(Errc::invalid_input, "upgrade answered %d, not 101", status);
+    if (!fields_have(headers, "upgrade", "websocket")) {
+        return fail(Errc::invalid_input, "101 without Upgrade: websocket");
+    }
+    if (!fields_have(headers, "connection", "upgrade")) {
+        return fail(Errc::invalid_input, "101 without Connection: upgrade");
+    }
+    size_t n = 0;
+    std::string_view accept = single_field(headers, "sec-websocket-accept", &n);
+    std::array<char, ws_accept_chars> want = ws_accept(key);
+    if (n != 1 || accept != std::string_view(want.data(), want.size())) {
+        return failf(Errc::invalid_input, "Sec-WebSocket-Accept \"%.*s\" does not match the key",
+                     clamp_len(accept), accept.data());
+    }
+    // We asked for no extension and no subprotocol: a server that names one is broken.
+    for (std::string_view name : {"sec-websocket-extensions", "sec-websocket-protocol"}) {
+        single_field(headers, name, &n);
+        if (n > 0) {
+            return failf(Errc::unsupported, "101 names %.*s, which was not asked for",
+                         clamp_len(name), name.data());
+        }
+    }
+    return {};
 }
 
 bool ws_close_code_valid(uint16_t code) {
@@ -296,7 +341,7 @@ bool WsParser::check_header() {
         if (so_far > limits_.message_bytes_max || len > limits_.message_bytes_max - so_far) {
             (void)fail(ws_close::too_big,
                        "message of %llu bytes or more exceeds the message limit of %llu",
-                       static_cast<unsigned long long>(so_far + len),
+                       static_cast<unsigned long long>(so_far) + len,
                        static_cast<unsigned long long>(limits_.message_bytes_max));
             return false;
         }

@@ -63,6 +63,21 @@ bool ws_write_accept(ByteBuffer& out, const WsUpgrade& up);
 /// Errc::unsupported, else 400), the error's message as a text/plain body, Connection: close.
 bool ws_write_rejection(ByteBuffer& out, const Error& why);
 
+// The client's side (a connection to an EL's ws_url).
+
+/// Sec-WebSocket-Key for a 16-byte nonce the caller drew at random (RFC 6455 §4.1).
+std::array<char, ws_key_chars> ws_key(const std::array<uint8_t, 16>& nonce);
+/// Appends the opening handshake: GET target, Host, Upgrade, Connection, the key, version 13; no
+/// extension or subprotocol is asked for. False if out overflowed.
+bool ws_write_upgrade_request(ByteBuffer& out, std::string_view host, std::string_view target,
+                              std::string_view key);
+/// Checks the server's answer to our handshake: 101, Upgrade websocket, Connection upgrade,
+/// Sec-WebSocket-Accept matching `key`, and no extension or subprotocol (none was asked for).
+/// Errors name what was wrong. (ResponseParser takes a 101 for an error today: the client
+/// connection will need a mode that accepts it.)
+[[nodiscard]] Result<void> ws_check_accept(int status, std::span<const Header> headers,
+                                           std::string_view key);
+
 // --- Frames (RFC 6455 §5) ---
 
 enum class WsOpcode : uint8_t {

@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cstring>
 #include <random>
 #include <string>
 #include <vector>
@@ -150,6 +151,51 @@ TEST(WsHandshake, RejectionAnswers) {
     ASSERT_TRUE(ws_write_rejection(out, Error(Errc::invalid_input, "no key")));
     EXPECT_EQ(out.view().substr(0, 25), "HTTP/1.1 400 Bad Request\r");
     EXPECT_EQ(out.view().find("Sec-WebSocket-Version"), std::string_view::npos);
+}
+
+// --- Client side of the handshake ---
+
+/// Headers of a 101 answer, as a client's parser would give them.
+std::vector<Header> answer_headers(std::string_view accept) {
+    return {{"Upgrade", "websocket"}, {"Connection", "Upgrade"}, {"Sec-WebSocket-Accept", accept}};
+}
+
+TEST(WsClientHandshake, KeyRequestAndAccept) {
+    // RFC 6455 §4.1's example nonce is the 16 bytes "the sample nonce".
+    std::array<uint8_t, 16> nonce{};
+    std::memcpy(nonce.data(), "the sample nonce", 16);
+    auto key = ws_key(nonce);
+    std::string_view k(key.data(), key.size());
+    EXPECT_EQ(k, "dGhlIHNhbXBsZSBub25jZQ==");
+    ByteBuffer out;
+    ASSERT_TRUE(ws_write_upgrade_request(out, "el-1:8546", "/", k));
+    // Our own server-side check accepts what our client writes.
+    Upgrade u(std::string(out.view().substr(0, out.size() - 2)));
+    ASSERT_TRUE(u.result) << u.error();
+    EXPECT_EQ(u.result->key, k);
+    std::vector<Header> h = answer_headers("s3pPLMBiTxaQ9kYGzzhZRbK+xOo=");
+    EXPECT_TRUE(ws_check_accept(101, h, k));
+}
+
+TEST(WsClientHandshake, BadAnswersNameTheProblem) {
+    std::string_view k = "dGhlIHNhbXBsZSBub25jZQ==";
+    auto expect_error = [&](int status, const std::vector<Header>& h, const char* has) {
+        Result<void> r = ws_check_accept(status, h, k);
+        ASSERT_FALSE(r) << has;
+        EXPECT_NE(r.error().message().find(has), std::string_view::npos) << r.error().message();
+    };
+    std::vector<Header> good = answer_headers("s3pPLMBiTxaQ9kYGzzhZRbK+xOo=");
+    expect_error(200, good, "answered 200");
+    expect_error(101, answer_headers("AAAAAAAAAAAAAAAAAAAAAAAAAAA="), "does not match");
+    std::vector<Header> no_upgrade = good;
+    no_upgrade[0].value = "h2c";
+    expect_error(101, no_upgrade, "Upgrade: websocket");
+    std::vector<Header> no_conn = good;
+    no_conn[1].value = "keep-alive";
+    expect_error(101, no_conn, "Connection: upgrade");
+    std::vector<Header> deflate = good;
+    deflate.push_back({"Sec-WebSocket-Extensions", "permessage-deflate"});
+    expect_error(101, deflate, "sec-websocket-extensions");
 }
 
 // --- Frame parser rules ---
