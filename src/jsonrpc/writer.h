@@ -43,8 +43,9 @@ bool write_json_string(ByteBuffer& out, std::string_view text);
 /// The id enginemux sends a node in place of a client's numeric id that some ELs refuse, when
 /// it answers under the client's own id bytes anyway (the rpc role): anvil and reth
 /// (jsonrpsee: an id is a u64, a string or null) answer 1e0, -1, 0.5 or 18446744073709551617
-/// with -32600 and id null, and JavaScript clients read integers past 2^53 inexactly.
-inline constexpr std::string_view upstream_id = "1";
+/// with -32600 and id null, and JavaScript clients read integers past 2^53 inexactly. Not 1,
+/// 2 or 3, the health probe's ids, so that an EL's log tells the two apart.
+inline constexpr std::string_view upstream_id = "4";
 
 /// True for an id some EL may refuse or misread: a number that is not a plain integer of at
 /// most 15 digits (an exponent, a fraction, a sign, a leading zero, or 2^53 and beyond may be).

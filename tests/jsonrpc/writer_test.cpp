@@ -201,7 +201,7 @@ TEST(Writer, WithIdReplacesTheIdInsideTheRequestText) {
     ByteBuffer out;
     out.append("[");
     ASSERT_TRUE(write_with_id(out, text, id, upstream_id));
-    EXPECT_EQ(out.view(), R"([{"jsonrpc":"2.0","id": 1 ,"method":"eth_chainId"})");
+    EXPECT_EQ(out.view(), R"([{"jsonrpc":"2.0","id": 4 ,"method":"eth_chainId"})");
     std::string elsewhere = "1e0";
     EXPECT_FALSE(write_with_id(out, text, elsewhere, upstream_id)) << "an id not in the text";
     EXPECT_FALSE(write_with_id(out, text, {}, upstream_id));
