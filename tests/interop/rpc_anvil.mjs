@@ -13,10 +13,12 @@
 // (sent to each directly, or through enginemux, which broadcasts eth_sendRawTransaction to every
 // node), and each block is mined on each node by `evm_mine` with the same explicit timestamp.
 // Before any answers are compared, the three nodes must report the same head hash.
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
+import path from 'node:path';
 import {
-  check, install, log, main, metric, metrics, post, prepareRunDir, requireNode, rpc, runDir, sleep,
-  stop, waitFor, writeSecret,
+  KIT, check, install, log, main, metric, metrics, post, prepareRunDir, requireNode, rpc, runDir,
+  skip, sleep, stop, waitFor, writeSecret,
 } from './lib/harness.mjs';
 import { startAnvil, startEnginemux, status } from './lib/clients.mjs';
 
@@ -97,7 +99,21 @@ function payloads(text) {
 await main(async () => {
   prepareRunDir();
   await requireNode();
+  // Skipped (77) with the reason, never passed, when the anvil kit or anvil itself is missing.
+  const kit = path.join(KIT, 'anvil');
+  if (!['package.json', 'package-lock.json'].every((f) => fs.existsSync(path.join(kit, f)))) {
+    await skip(`the anvil kit is missing (${kit}/package.json and package-lock.json: a copy of /work/shared/interop/anvil)`);
+  }
+  if (process.platform !== 'linux' || process.arch !== 'x64') {
+    await skip(`the anvil kit is @foundry-rs/anvil-linux-amd64; this machine is ${process.platform}-${process.arch}`);
+  }
   const clients = await install('anvil');
+  const anvilExe = path.join(clients, 'node_modules/@foundry-rs/anvil-linux-amd64/bin/anvil');
+  const version = spawnSync(anvilExe, ['--version'], { encoding: 'utf8' });
+  if (version.status !== 0) {
+    await skip(`anvil does not run (${anvilExe}): ${version.error ? version.error.message : (version.stderr || '').trim()}`);
+  }
+  log(`anvil: ${version.stdout.trim().split('\n')[0]}`);
 
   // --- three anvils with one genesis ------------------------------------------------------------
   const t0 = Math.floor(Date.now() / 1000) - 60;
@@ -293,6 +309,7 @@ await main(async () => {
     recorded.push(r.text);
     byMethod.set(method, (byMethod.get(method) || 0) + 1);
   }
+  log(`the mix: ${[...byMethod].map(([m, n]) => `${m}×${n}`).join(' ')}`);
   const oneByOne = compared.filter((c) => c.ok).length;
   check(oneByOne === mix.length, `${oneByOne} of ${mix.length} calls one by one: the same result/error and id through enginemux as from each anvil`);
   // 2. All at once through enginemux (so the nodes share them), against the recorded answers.
