@@ -86,6 +86,27 @@ bool write_json_string(ByteBuffer& out, std::string_view text) {
     return ok && out.append(run, static_cast<size_t>(end - run)) && out.push_back('"');
 }
 
+bool id_needs_replacing(std::string_view id) {
+    if (id.empty() || id[0] == '"' || id == "null") return false;
+    if (id.size() > 15 || (id[0] == '0' && id.size() > 1)) return true;
+    for (char c : id)
+        if (c < '0' || c > '9') return true;
+    return false;
+}
+
+bool write_with_id(ByteBuffer& out, std::string_view request, std::string_view id,
+                   std::string_view with) {
+    if (id.empty() || id.data() < request.data() ||
+        id.data() + id.size() > request.data() + request.size())
+        return false;
+    size_t before = static_cast<size_t>(id.data() - request.data());
+    size_t mark = out.size();
+    bool ok = out.append(request.substr(0, before)) && out.append(with) &&
+              out.append(request.substr(before + id.size()));
+    if (!ok) out.resize(mark);
+    return ok;
+}
+
 bool write_result(ByteBuffer& out, std::string_view id, std::string_view result_json) {
     return out.append(R"({"jsonrpc":"2.0","id":)") && write_id(out, id) &&
            out.append(R"(,"result":)") && out.append(result_json) && out.push_back('}');

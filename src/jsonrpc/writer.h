@@ -40,4 +40,21 @@ bool end_batch(ByteBuffer& out);
 /// Appends text as a quoted, escaped JSON string (see the header comment for the rules).
 bool write_json_string(ByteBuffer& out, std::string_view text);
 
+/// The id enginemux sends a node in place of a client's numeric id that some ELs refuse, when
+/// it answers under the client's own id bytes anyway (the rpc role): anvil and reth
+/// (jsonrpsee: an id is a u64, a string or null) answer 1e0, -1, 0.5 or 18446744073709551617
+/// with -32600 and id null, and JavaScript clients read integers past 2^53 inexactly. Not 1,
+/// 2 or 3, the health probe's ids, so that an EL's log tells the two apart.
+inline constexpr std::string_view upstream_id = "4";
+
+/// True for an id some EL may refuse or misread: a number that is not a plain integer of at
+/// most 15 digits (an exponent, a fraction, a sign, a leading zero, or 2^53 and beyond may be).
+/// Strings and null go to nodes as they are.
+bool id_needs_replacing(std::string_view id);
+
+/// Appends `request` (a request object's raw text) with its id replaced by `with`; `id` must
+/// be a view into `request` (the parser's). False, with nothing appended, when it is not.
+bool write_with_id(ByteBuffer& out, std::string_view request, std::string_view id,
+                   std::string_view with);
+
 }  // namespace em::jsonrpc

@@ -70,7 +70,12 @@ struct PipelineCore::Parked {
     Route route;
     ByteBuffer id{4096, 64};
     ByteBuffer raw;
+    size_t id_at = 0;  ///< where the id starts in raw; npos: not in it (only `id` holds it)
     ByteBuffer key{1u << 20, 256};
+    /// The id as a view into raw when it is in there (the forward may put its own id there).
+    std::string_view id_view() const {
+        return id_at == std::string_view::npos ? id.view() : raw.view().substr(id_at, id.size());
+    }
 };
 
 template <typename T>
@@ -250,6 +255,9 @@ bool PipelineCore::park(const Sink& sink, const jsonrpc::Request& request, std::
     p.id.append(request.id);
     p.raw.clear();
     p.raw.append(raw);
+    bool inside = !request.id.empty() && request.id.data() >= raw.data() &&
+                  request.id.data() + request.id.size() <= raw.data() + raw.size();
+    p.id_at = inside ? static_cast<size_t>(request.id.data() - raw.data()) : std::string_view::npos;
     p.key.clear();
     p.key.append(route.key);
     p.route.key = p.key.view();
@@ -277,7 +285,7 @@ void PipelineCore::resume(uint64_t ticket, bool hit, std::string_view result, ui
         // A notification gets no answer at all.
         deliver(p.sink, id.empty() ? 204 : 200, waiter_answer_.view(), now_ns);
     } else {
-        start_forward(p.sink, p.raw.view(), p.id.view(), false, p.method_slot, nullptr, p.read_only,
+        start_forward(p.sink, p.raw.view(), p.id_view(), false, p.method_slot, nullptr, p.read_only,
                       p.received_ns, now_ns, p.route);
     }
     parked_->release(i);  // after: the forward copied what it needs

@@ -29,12 +29,15 @@ std::string_view trim_json(std::string_view s) {
 FanOut::FanOut(CallEnv& env, size_t body_bytes_max)
     : env_(env), id_(4096, 64), body_(body_bytes_max + 1024, 1024) {}
 
-void FanOut::reset(const engine::MethodInfo* method, std::string_view id, std::string_view body) {
+void FanOut::reset(const engine::MethodInfo* method, std::string_view id, std::string_view body,
+                   bool own_id) {
     method_ = method;
     id_.clear();
     id_.append(id.empty() ? std::string_view("null") : id);
     body_.clear();
-    body_.append(body);
+    own_id_ = own_id && jsonrpc::id_needs_replacing(id) &&
+              jsonrpc::write_with_id(body_, body, id, jsonrpc::upstream_id);
+    if (!own_id_) body_.append(body);
     pending_ = 0;
     first_sent_ns_ = 0;
     last_answer_ns_ = 0;
@@ -132,7 +135,7 @@ FanOut::Slot& FanOut::record(const NodeReply& reply, AnswerShape shape, uint64_t
     slot.answer.append(reply.body);
     auto parsed = env_.responses.parse(slot.answer.data(), slot.answer.size(),
                                        slot.answer.capacity() + ByteBuffer::padding_bytes);
-    if (!parsed || !jsonrpc::same_id(parsed->id, id_.view())) {
+    if (!parsed || !jsonrpc::same_id(parsed->id, own_id_ ? jsonrpc::upstream_id : id_.view())) {
         bump(m.errors);
         fail(slot, "%s", parsed ? "answered with another id" : "malformed JSON-RPC answer");
         return slot;

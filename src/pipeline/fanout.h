@@ -78,8 +78,11 @@ class FanOut {
     FanOut(CallEnv& env, size_t body_bytes_max);
 
     /// A new call of `method` (nullptr: not an engine method) answering to id `id`; every slot
-    /// leaves the call.
-    void reset(const engine::MethodInfo* method, std::string_view id, std::string_view body);
+    /// leaves the call. `own_id`: the answer is written under `id` anyway (the rpc role), so an id
+    /// some EL refuses (jsonrpc::id_needs_replacing; a view into `body`) is sent to the nodes as
+    /// jsonrpc::upstream_id.
+    void reset(const engine::MethodInfo* method, std::string_view id, std::string_view body,
+               bool own_id = false);
     /// Puts node i in the call (its name from the table).
     Slot& join(size_t i, const NodeView& n, bool voter, bool dead_at_start);
     /// Sends to every slot in the call (ordered: through the engine lanes).
@@ -128,6 +131,7 @@ class FanOut {
     const engine::MethodInfo* method_ = nullptr;
     ByteBuffer id_;
     ByteBuffer body_;
+    bool own_id_ = false;                 ///< the nodes were sent jsonrpc::upstream_id, not id_
     ByteBuffer answer_{64u << 20, 1024};  ///< the client's answer, when we build it
     ByteBuffer message_{64u << 10, 256};  ///< an error message being built
     std::array<Slot, nodes_max> slots_;

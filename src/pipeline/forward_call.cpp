@@ -32,7 +32,10 @@ void ForwardCall::start(std::string_view body, std::string_view ids, bool batch,
     EM_ASSERT(state_ == State::idle || state_ == State::done);
     state_ = State::waiting;
     body_.clear();
-    body_.append(body);
+    // Answered under the client's id bytes: the node gets an id every EL parses.
+    own_id_ = route.rewrite_id && !batch && jsonrpc::id_needs_replacing(ids) &&
+              jsonrpc::write_with_id(body_, body, ids, jsonrpc::upstream_id);
+    if (!own_id_) body_.append(body);
     ids_.clear();
     ids_.append(ids);
     batch_ = batch;
@@ -147,7 +150,7 @@ bool ForwardCall::relay(const NodeReply& reply, char* why, size_t why_size, bool
         good = static_cast<bool>(env_.responses.parse_batch(body.data(), body.size(), capacity));
     } else {
         auto parsed = env_.responses.parse(body.data(), body.size(), capacity);
-        good = parsed && jsonrpc::same_id(parsed->id, ids_.view());
+        good = parsed && jsonrpc::same_id(parsed->id, own_id_ ? jsonrpc::upstream_id : ids_.view());
         if (good && (route_.rewrite_id || route_.learn != Learn::nothing)) {
             answer_good(body, *parsed, reply.node, out);
             finish(now_ns);

@@ -9,6 +9,8 @@
 // A Route (pipeline/policy.h; the rpc role's) narrows the nodes each attempt may go to (at the
 // head, a filter's node), sets the attempt's deadline, answers under the client's id bytes and
 // asks for a `learned` action with a good answer's result (to cache it, or a filter's node).
+// Answering under the client's id, it sends the node jsonrpc::upstream_id in place of a
+// client's id that some EL refuses (anvil and reth take no 1e0 or 18446744073709551617).
 //
 // States: idle -> waiting (one attempt on the wire) -> done.
 //
@@ -66,6 +68,7 @@ class ForwardCall {
     ByteBuffer key_;  ///< route_.key's bytes
     Route route_;
     bool batch_ = false;
+    bool own_id_ = false;  ///< the node was sent jsonrpc::upstream_id, not the client's id
     bool read_only_ = false;
     size_t method_slot_ = 0;
     const engine::MethodInfo* method_ = nullptr;

@@ -72,7 +72,7 @@ void GatherCall::start_broadcast(std::string_view id, std::string_view body, con
     notification_ = id.empty();
     tx_hash_bytes_ = route.tx_hash.size() < sizeof tx_hash_ ? route.tx_hash.size() : 0;
     std::memcpy(tx_hash_, route.tx_hash.data(), tx_hash_bytes_);
-    fan_.reset(nullptr, id, body);
+    fan_.reset(nullptr, id, body, route.rewrite_id);
     for (size_t i = 0; i < nodes_max; i++) {
         NodeView n = env_.nodes.node(i);
         if (env_.policy.takes_part(CallKind::broadcast, n)) fan_.join(i, n, true, false);

@@ -7,7 +7,8 @@ to a replay EL (a Python HTTP server in this process) that answers with the reco
 Checked for each pair:
   - the replay EL received the client's request byte for byte (enginemux forwards it unchanged),
     or, through the rpc listener, nothing, when the same request came before and its answer can
-    never change (the rpc role's cache);
+    never change (the rpc role's cache); through the rpc listener, an id some ELs refuse (1e0,
+    18446744073709551617, -3: anvil and reth answer -32600) arrives as id 4, the only change;
   - the client got the recorded response byte for byte, except the id, which is the one the
     client wrote, exactly as written: the pairs are sent under rotating ids (a string, a string
     with escapes, 1e0, 18446744073709551617, a negative number, a plain number), which the replay
@@ -33,8 +34,12 @@ from monitoring import b64url, jwt  # the tokens a CL sends
 ENGINEMUX = os.environ.get("EM_ENGINEMUX", "")
 TESTDATA = os.environ.get("EM_TESTDATA", "")
 # Ids the pairs are sent under, in rotation. Never 1, 2 or 3: those are the health probe's ids,
-# and a probe must not be mistaken for a replayed request.
+# and a probe must not be mistaken for a replayed request (nor is the rpc role's own id 4).
 IDS = ['"conf"', '"a\\u0041\\"b\\\\"', "1e0", "18446744073709551617", "-3", "7"]
+# Those some ELs refuse (jsonrpsee: an id is a u64, a string or null), and the id the rpc role
+# sends nodes instead (jsonrpc::upstream_id).
+NODE_REFUSED = {b"1e0", b"18446744073709551617", b"-3"}
+UPSTREAM_ID = b"4"
 LEAD = re.compile(rb'^\{"jsonrpc":"2\.0","id":(\d+),')
 failures = []
 
@@ -168,8 +173,12 @@ def replay_all(target, port, pairs, headers):
         req, resp = with_id(request, new_id), with_id(response, new_id)
         if not check(req is not None and resp is not None, f"{case}: the pair starts with a numeric id"):
             continue
+        # The rpc role answers under the client's id bytes whatever id the node saw, so it sends
+        # the node id 4 in place of one some ELs refuse (the node answers under id 4).
+        upstream = UPSTREAM_ID if target == "rpc" and new_id in NODE_REFUSED else new_id
+        node_req, node_resp = with_id(request, upstream), with_id(response, upstream)
         with Replay.lock:
-            Replay.expected = (req, resp)
+            Replay.expected = (node_req, node_resp)
             Replay.received = []
         conn.request("POST", "/", body=req, headers=headers)
         r = conn.getresponse()
@@ -180,7 +189,7 @@ def replay_all(target, port, pairs, headers):
         key = with_id(request, b"0")
         cached = target == "rpc" and received == [] and key in seen
         seen.add(key)
-        check(received == [req] or cached, f"{target}: {case}: the EL got the request unaltered",
+        check(received == [node_req] or cached, f"{target}: {case}: the EL got the request unaltered",
               f"got {[b[:120] for b in received]}")
         check(r.status == 200 and got == resp, f"{target}: {case}: the answer is the EL's bytes under the client's id",
               f"HTTP {r.status}: {got[:200]!r} want {resp[:200]!r}")

@@ -185,6 +185,29 @@ TEST(Writer, BatchRoundTripsAndRepliesWithTheRequestIds) {
     EXPECT_EQ(array.size(), 3u);
 }
 
+TEST(Writer, OnlyIdsSomeElRefusesAreReplaced) {
+    // anvil (jsonrpsee) refuses each of these with -32600 and id null; JS reads 2^53+1 as 2^53.
+    for (const char* id : {"1e0", "-1", "0.5", "-0.5e-3", "18446744073709551617",
+                           "9007199254740993", "1000000000000000", "01"})
+        EXPECT_TRUE(id_needs_replacing(id)) << id;
+    for (const char* id : {"0", "7", "999999999999999", "\"x\"", "\"a\\u0062\"", "null", ""})
+        EXPECT_FALSE(id_needs_replacing(id)) << id;
+}
+
+TEST(Writer, WithIdReplacesTheIdInsideTheRequestText) {
+    std::string request = R"({"jsonrpc":"2.0","id": 1e0 ,"method":"eth_chainId"})";
+    std::string_view text = request;
+    std::string_view id = text.substr(text.find("1e0"), 3);
+    ByteBuffer out;
+    out.append("[");
+    ASSERT_TRUE(write_with_id(out, text, id, upstream_id));
+    EXPECT_EQ(out.view(), R"([{"jsonrpc":"2.0","id": 4 ,"method":"eth_chainId"})");
+    std::string elsewhere = "1e0";
+    EXPECT_FALSE(write_with_id(out, text, elsewhere, upstream_id)) << "an id not in the text";
+    EXPECT_FALSE(write_with_id(out, text, {}, upstream_id));
+    EXPECT_EQ(out.size(), request.size() - 2 + 1) << "a refusal appends nothing";
+}
+
 TEST(Writer, ReportsBufferOverflow) {
     ByteBuffer out(32, 16);
     EXPECT_FALSE(write_error(out, "1", code::internal_error, "a message longer than the buffer"));

@@ -307,7 +307,7 @@ TEST_F(RpcCore, ABatchKeepsOrderAndTheClientsIdsByteForByte) {
     for (const auto& s : shell.sent) EXPECT_NE(s.node, 2u) << "head reads: never the lagging node";
     // The nodes answer out of order, with ids spelled their own way.
     reply(2, R"({"jsonrpc":"2.0","id":null,"result":"1"})");
-    reply(1, R"({"jsonrpc":"2.0","id":18446744073709551617,"result":"0x1"})");
+    reply(1, R"({"jsonrpc":"2.0","id":4.0,"result":"0x1"})");  // it was sent id 4
     ASSERT_TRUE(shell.answers.empty());
     reply(0, R"({"jsonrpc":"2.0","id":"ab","result":"0x64"})");
     ASSERT_EQ(shell.answers.size(), 1u);
@@ -317,6 +317,44 @@ TEST_F(RpcCore, ABatchKeepsOrderAndTheClientsIdsByteForByte) {
               R"x(debug_traceTransaction is not available on this endpoint (allow_methods)"}},)x"
               R"({"jsonrpc":"2.0","id":18446744073709551617,"result":"0x1"},)"
               R"({"jsonrpc":"2.0","id":null,"result":"1"}])");
+}
+
+TEST_F(RpcCore, ANodeIsSentAnIdItParsesAndTheClientGetsItsOwnBack) {
+    // anvil and reth answer 1e0, -1, -0.5e-3 or 2^64+1 with -32600 and id null: the read would
+    // fail on every node. They are sent id 4; the client still gets its id byte for byte.
+    for (std::string id : {"1e0", "-1", "-0.5e-3", "18446744073709551617"}) {
+        shell.sent.clear();
+        shell.answers.clear();
+        request(R"({"jsonrpc":"2.0","id":)" + id + R"(,"method":"eth_blockNumber","params":[]})");
+        ASSERT_EQ(shell.sent.size(), 1u) << id;
+        EXPECT_EQ(shell.sent[0].body,
+                  R"({"jsonrpc":"2.0","id":4,"method":"eth_blockNumber","params":[]})");
+        reply(0, R"({"jsonrpc":"2.0","id":4,"result":"0x64"})");
+        ASSERT_EQ(shell.answers.size(), 1u) << id;
+        EXPECT_EQ(shell.answers[0].second,
+                  R"({"jsonrpc":"2.0","id":)" + id + R"(,"result":"0x64"})");
+    }
+    // Ids every node takes go as they are.
+    for (std::string id : {"7", R"("a\u0062")", "null"}) {
+        shell.sent.clear();
+        std::string body = R"({"jsonrpc":"2.0","id":)" + id + R"(,"method":"eth_blockNumber"})";
+        request(body);
+        ASSERT_EQ(shell.sent.size(), 1u) << id;
+        EXPECT_EQ(shell.sent[0].body, body);
+    }
+}
+
+TEST_F(RpcCore, ABroadcastTransactionIsSentAnIdEveryNodeParses) {
+    request(R"({"jsonrpc":"2.0","id":18446744073709551617,"method":"eth_sendRawTransaction",)"
+            R"("params":["0x00"]})");
+    ASSERT_EQ(shell.sent.size(), 3u);
+    for (const auto& s : shell.sent)
+        EXPECT_EQ(s.body, R"({"jsonrpc":"2.0","id":4,"method":"eth_sendRawTransaction",)"
+                          R"("params":["0x00"]})");
+    reply(1, R"({"jsonrpc":"2.0","id":4,"result":"0x12"})");
+    ASSERT_EQ(shell.answers.size(), 1u);
+    EXPECT_EQ(shell.answers[0].second,
+              R"({"jsonrpc":"2.0","id":18446744073709551617,"result":"0x12"})");
 }
 
 TEST_F(RpcCore, ACachedAnswerTouchesNoNode) {
@@ -364,8 +402,9 @@ TEST_F(RpcCore, ATransactionEveryNodeRefusesGetsTheFirstError) {
     request(R"({"jsonrpc":"2.0","id":1e0,"method":"eth_sendRawTransaction","params":["0x00"]})");
     ASSERT_EQ(shell.sent.size(), 3u);
     core->on_reply(shell.sent[2].call, store.failure(2, Errc::io, "reset"), 1);
-    reply(1, R"({"jsonrpc":"2.0","id":1,"error":{"code":-32000,"message":"nonce too low"}})");
-    reply(0, R"({"jsonrpc":"2.0","id":1,"error":{"code":-32000,"message":"underpriced"}})");
+    // The nodes were sent id 4 (some refuse 1e0).
+    reply(1, R"({"jsonrpc":"2.0","id":4,"error":{"code":-32000,"message":"nonce too low"}})");
+    reply(0, R"({"jsonrpc":"2.0","id":4,"error":{"code":-32000,"message":"underpriced"}})");
     ASSERT_EQ(shell.answers.size(), 1u);
     EXPECT_EQ(shell.answers[0].second,
               R"({"jsonrpc":"2.0","id":1e0,"error":{"code":-32000,"message":"nonce too low"}})");
