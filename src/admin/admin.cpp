@@ -336,9 +336,16 @@ void AdminHandler::render_rpc(ByteBuffer& out) const {
                         (lag >= 0 && lag <= static_cast<long long>(ctx_.rpc_max_head_lag_blocks)));
         appendf(out,
                 ",\"state\":\"%s\",\"head\":%lld,\"finalized\":%lld,\"lag\":%lld,"
-                "\"at_head\":%s}",
+                "\"at_head\":%s",
                 upstream::node_state_name(h.state), static_cast<long long>(h.head_number),
                 static_cast<long long>(h.finalized_number), lag, at_head ? "true" : "false");
+        if (ctx_.rpc_breakers) {
+            std::string_view state = pipeline::rpc::breaker_state_name(ctx_.rpc_breakers->state(i));
+            appendf(out, ",\"breaker\":\"%.*s\",\"breaker_opens\":%llu",
+                    static_cast<int>(state.size()), state.data(),
+                    static_cast<unsigned long long>(ctx_.rpc_breakers->opens(i)));
+        }
+        out.push_back('}');
     }
     out.append("]}");
 }
@@ -499,6 +506,38 @@ void AdminHandler::render_rpc_metrics(ByteBuffer& out) const {
                 static_cast<unsigned long long>(c.entries));
     }
     render_rpc_redis_metrics(out);
+    render_rpc_breaker_metrics(out);
+}
+
+void AdminHandler::render_rpc_breaker_metrics(ByteBuffer& out) const {
+    if (!ctx_.rpc_breakers) return;
+    const pipeline::rpc::BreakerBoard& b = *ctx_.rpc_breakers;
+    out.append(
+        "# HELP enginemux_rpc_breaker_state Each node's circuit breaker for rpc reads: 0 closed, "
+        "1 open (no calls), 2 half-open (one probe out).\n"
+        "# TYPE enginemux_rpc_breaker_state gauge\n");
+    for (size_t i = 0; i < upstream::nodes_max; i++) {
+        const upstream::NodeInfo* info = ctx_.registry->get(i);
+        if (!info) continue;
+        LabelSet labels;
+        labels.add("node", info->name);
+        appendf(out, "enginemux_rpc_breaker_state{%.*s} %d\n",
+                static_cast<int>(labels.text().size()), labels.text().data(),
+                static_cast<int>(b.state(i)));
+    }
+    out.append(
+        "# HELP enginemux_rpc_breaker_opens_total Times each node's circuit breaker opened "
+        "(failures in a row, or a failed probe).\n"
+        "# TYPE enginemux_rpc_breaker_opens_total counter\n");
+    for (size_t i = 0; i < upstream::nodes_max; i++) {
+        const upstream::NodeInfo* info = ctx_.registry->get(i);
+        if (!info) continue;
+        LabelSet labels;
+        labels.add("node", info->name);
+        appendf(out, "enginemux_rpc_breaker_opens_total{%.*s} %llu\n",
+                static_cast<int>(labels.text().size()), labels.text().data(),
+                static_cast<unsigned long long>(b.opens(i)));
+    }
 }
 
 void AdminHandler::render_sync(ByteBuffer& out, uint64_t now) const {

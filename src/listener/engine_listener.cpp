@@ -161,6 +161,7 @@ pipeline::NodeView EngineListener::node(size_t i) const {
     v.head_number = h.head_number;
     v.finalized_number = h.finalized_number;
     v.outstanding = outstanding_[i];
+    v.breaker_open = role_ && role_->node_blocked(i);
     return v;
 }
 
@@ -257,6 +258,7 @@ void EngineListener::send(uint64_t tag, size_t node, std::string_view body, bool
     slot->ordered = ordered;
     upstream::Node& n = *nodes_[node];
     outstanding_[node]++;
+    if (role_) role_->node_sending(node);
     if (ordered) {
         // An engine call: its answer is due within milliseconds, so the loop polls instead of
         // sleeping until the last one is in or poll_ns_ after this send (a hung node costs
@@ -289,6 +291,7 @@ void EngineListener::on_call_done(CallSlot& slot, const http::Response* response
     }
     if (reply.current && outstanding_[i] > 0) outstanding_[i]--;
     if (slot.ordered && --engine_in_flight_ == 0) loop_.poll_until(0);
+    if (role_) role_->node_replied(reply);
     core_.on_reply(slot.tag, reply, mono_ns());
     free_calls_.push_back(&slot);
 }

@@ -23,7 +23,8 @@
 // listener/rpc_listener.h) hands in a Role: its policy and gate run in the pipeline in place of
 // the mux's, it admits requests (credentials, who sent them) and hears when each is answered.
 // The pipeline's NodeView carries each node's probed head and finalized block and the calls
-// this listener has outstanding to it (for the rpc role's routing).
+// this listener has outstanding to it (for the rpc role's routing), and whether the Role keeps
+// calls away from it (the rpc role's circuit breaker); the Role hears of every send and reply.
 //
 // Threads: one listener per shard, used only on that shard's loop thread. Memory: the calls in
 // flight (pooled CallSlots) and client references are reused; steady state allocates nothing.
@@ -62,6 +63,16 @@ class Role {
     /// The request admit() said came from `origin` has been answered (or its client left and
     /// the pipeline finished it). No-op by default.
     virtual void answered(const pipeline::Origin& origin) { (void)origin; }
+    /// Whether calls are kept away from node `i` now (NodeView::breaker_open). No by default.
+    [[nodiscard]] virtual bool node_blocked(size_t i) const {
+        (void)i;
+        return false;
+    }
+    /// A call is being sent to node `i`. No-op by default.
+    virtual void node_sending(size_t i) { (void)i; }
+    /// A call to node `reply.node` answered or failed (before the pipeline sees it). No-op by
+    /// default.
+    virtual void node_replied(const pipeline::NodeReply& reply) { (void)reply; }
 };
 
 struct ListenerConfig {

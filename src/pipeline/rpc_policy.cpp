@@ -212,7 +212,7 @@ CallKind RpcPolicy::route(const engine::MethodInfo* method) const {
 
 bool RpcPolicy::takes_part(CallKind kind, const NodeView& n) const {
     if (!n.present || !n.voter) return false;
-    if (kind == CallKind::broadcast) return n.health != Health::dead;
+    if (kind == CallKind::broadcast) return n.health != Health::dead && !n.breaker_open;
     return true;
 }
 
@@ -248,7 +248,9 @@ int RpcPolicy::pick_route(const NodeTable& nodes, uint32_t skip_mask, const Rout
     for (size_t i = 0; i < nodes_max; i++) {
         const NodeView& n = views[i];
         int k = static_cast<int>(i);
-        if (!n.present || !n.voter || (skip_mask & (1u << i)) || n.health == Health::dead) continue;
+        if (!n.present || !n.voter || (skip_mask & (1u << i)) || n.health == Health::dead ||
+            n.breaker_open)
+            continue;
         if (route.sticky >= 0 && k != route.sticky) continue;
         // At the head: when any head is known, only nodes whose own is known and close to it.
         if (at_head && highest >= 0 && (n.head_number < 0 || n.head_number + lag < highest))

@@ -9,7 +9,8 @@
 //    answered from the shared AnswerCache under the client's id, or (with a SharedAnswers tier:
 //    Redis) looked up there first (the core parks the request: Gate::look_up), or forwarded
 //    with a Route that asks the core to hand back the result for the cache (and the tier);
-//  - eth_sendRawTransaction is broadcast to every node not known dead (first success answers;
+//  - eth_sendRawTransaction is broadcast to every node not known dead and not shut out by its
+//    circuit breaker (pipeline/breaker.h; first success answers;
 //    "already known" is a success with the transaction's hash, computed here);
 //  - eth_newFilter / eth_newBlockFilter / eth_newPendingTransactionFilter learn which node made
 //    the filter; eth_getFilterChanges / eth_getFilterLogs / eth_uninstallFilter go only there.
@@ -18,6 +19,7 @@
 //    the head: their probed head within max_head_lag_blocks of the highest head known; a read
 //    of block N only to nodes whose head is at least N ("earliest" and hashes: at the head too,
 //    where the block surely is);
+//  - never a node whose circuit breaker is open (NodeView::breaker_open, pipeline/breaker.h);
 //  - among those, synced nodes first (then unknown, then syncing; never dead), the least
 //    (outstanding calls + 1) x latency EWMA; a failed attempt goes to the next (the core's
 //    ForwardCall retries reads, also after a timeout).

@@ -156,6 +156,19 @@ TEST_F(RpcPolicyTest, LeastOutstandingWeightedByLatencyAndSyncedFirst) {
     EXPECT_EQ(policy->pick_route(nodes, 0, any), -1);
 }
 
+TEST_F(RpcPolicyTest, ANodeWhoseBreakerIsOpenGetsNoReadsAndNoTransactions) {
+    nodes.views[0].breaker_open = true;
+    for (int k = 0; k < 3; k++) EXPECT_EQ(policy->pick_route(nodes, 0, at_head()), 1);
+    EXPECT_EQ(policy->pick_route(nodes, 0b010, at_head()), -1) << "node 2 lags; 0 is shut out";
+    Route old;
+    old.min_head = 10;
+    EXPECT_EQ(policy->pick_route(nodes, 0b110, old), -1);
+    EXPECT_FALSE(policy->takes_part(CallKind::broadcast, nodes.views[0]));
+    EXPECT_TRUE(policy->takes_part(CallKind::broadcast, nodes.views[1]));
+    nodes.views[0].breaker_open = false;
+    EXPECT_EQ(policy->pick_route(nodes, 0b110, old), 0);
+}
+
 TEST_F(RpcPolicyTest, UnknownHeadsAreNotAtTheHeadOnceAnyHeadIsKnown) {
     head(0, -1, -1);
     EXPECT_EQ(policy->pick_route(nodes, 0b010, at_head()), -1);
