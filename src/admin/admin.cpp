@@ -450,6 +450,11 @@ void AdminHandler::render_rpc_metrics(ByteBuffer& out) const {
          &RpcMethodMetrics::cache_hits},
         {"enginemux_rpc_rate_limited_total", "rpc requests answered 429 (over a budget)",
          &RpcMethodMetrics::rate_limited},
+        {"enginemux_rpc_hedges_total",
+         "rpc reads sent a second time to another node (the first was slower than its p95)",
+         &RpcMethodMetrics::hedges},
+        {"enginemux_rpc_hedges_won_total", "rpc hedged reads the second copy answered first",
+         &RpcMethodMetrics::hedges_won},
     };
     auto total_of = [this](size_t m, pipeline::Counter RpcMethodMetrics::*counter) {
         uint64_t total = 0;

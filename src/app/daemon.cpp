@@ -209,6 +209,7 @@ pipeline::rpc::PolicyConfig rpc_policy_config(const RpcConfig& r) {
     p.allow_methods = r.allow_methods;
     p.max_head_lag_blocks = r.max_head_lag_blocks;
     p.default_timeout_ms = r.default_timeout_ms;
+    p.hedge.max_ratio = r.hedge_max_ratio;
     for (const RpcMethodTimeout& t : r.method_timeouts)
         p.method_timeouts.emplace_back(t.method, t.timeout_ms);
     return p;

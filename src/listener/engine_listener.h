@@ -130,6 +130,7 @@ class EngineListener final : public http::Handler,
     // pipeline::Shell
     void send(uint64_t call, size_t node, std::string_view body, bool ordered,
               uint64_t deadline_ns) override;
+    void wake(uint64_t call, uint64_t at_ns) override;
     void flush() override { loop_.flush(); }
     void answer(uint64_t client, int http_status, std::string_view body) override;
     bool client_waiting(uint64_t client) const override;
@@ -144,6 +145,13 @@ class EngineListener final : public http::Handler,
     uint64_t remember(http::ServerConn& conn, const pipeline::Origin& origin);
     void retire_node(std::unique_ptr<upstream::Node> node);
     static void on_reap_timer(io::Timer* timer);
+    /// A call's wake (Shell::wake: a read's hedge), pooled and reused.
+    struct Wake {
+        io::Timer timer;
+        uint64_t call = 0;
+        EngineListener* self = nullptr;
+    };
+    static void on_wake_timer(io::Timer* timer);
     void reap_retired();
 
     io::Loop& loop_;
@@ -165,6 +173,8 @@ class EngineListener final : public http::Handler,
     std::vector<std::unique_ptr<upstream::Node>> retiring_;
     io::Timer reap_timer_{};
     std::vector<std::unique_ptr<CallSlot>> calls_;  ///< every CallSlot ever made
+    std::vector<std::unique_ptr<Wake>> wakes_;      ///< every Wake ever made
+    std::vector<Wake*> free_wakes_;
     std::vector<CallSlot*> free_calls_;
     std::vector<http::ConnRef> clients_;     ///< a request's connection until it is answered
     std::vector<pipeline::Origin> origins_;  ///< who sent each (for Role::answered)

@@ -170,6 +170,7 @@ bool raw_transaction_hash(std::string_view params, ByteBuffer& scratch, char* ou
 
 RpcPolicy::RpcPolicy(const PolicyConfig& config, AnswerCache* cache, RpcMetrics& metrics)
     : config_(config),
+      hedges_(config.hedge),
       cache_(cache),
       metrics_(metrics),
       hit_(64u << 20, 4096),
@@ -346,6 +347,9 @@ GateDecision RpcPolicy::admit(const CallFacts& facts, uint64_t now_ns) {
     } else if (is_filter_use(name)) {
         d.route.sticky = filter_node(facts.params);
         d.route.at_head = false;  // the filter's node, wherever its head is
+    } else if (hedges_.enabled() && allowed_by_default(name)) {
+        d.route.hedge = true;  // an idempotent read
+        hedges_.on_request();
     }
     return d;
 }

@@ -22,7 +22,10 @@
 //  - never a node whose circuit breaker is open (NodeView::breaker_open, pipeline/breaker.h);
 //  - among those, synced nodes first (then unknown, then syncing; never dead), the least
 //    (outstanding calls + 1) x latency EWMA; a failed attempt goes to the next (the core's
-//    ForwardCall retries reads, also after a timeout).
+//    ForwardCall retries reads, also after a timeout);
+//  - reads (allowed_by_default's methods but sends and filters) are hedged (Route::hedge,
+//    pipeline/hedge.h): unanswered after the method's p95, a second copy goes to another node
+//    that qualifies, within hedge.max_ratio of the requests.
 // The finalized block is the lowest `finalized` any synced node's health probe reported (the
 // conservative choice: a block one node calls final may still be unfinal on another's chain).
 //
@@ -51,7 +54,8 @@ struct PolicyConfig {
     uint32_t max_head_lag_blocks = 2;
     uint32_t default_timeout_ms = 10'000;
     std::vector<std::pair<std::string, uint32_t>> method_timeouts;
-    size_t filters_max = 4096;  ///< filter ids remembered (oldest forgotten first)
+    size_t filters_max = 4096;          ///< filter ids remembered (oldest forgotten first)
+    HedgeConfig hedge{.max_ratio = 0};  ///< [rpc] hedge_max_ratio (0 here: no hedging)
 };
 
 /// '*' in `glob` matches any run of characters (also none); everything else itself.
@@ -113,6 +117,7 @@ class RpcPolicy final : public Policy, public Gate {
                          uint64_t now_ns) const override;
     int pick_route(const NodeTable& nodes, uint32_t skip_mask, const Route& route) const override;
     bool split_batches() const override { return true; }
+    HedgePlanner* hedges() const override { return hedges_.enabled() ? &hedges_ : nullptr; }
 
     // Gate
     GateDecision admit(const CallFacts& facts, uint64_t now_ns) override;
@@ -130,6 +135,9 @@ class RpcPolicy final : public Policy, public Gate {
     int filter_node(std::string_view params) const;
 
     PolicyConfig config_;
+    /// Each method's answer times and the hedge budget: learned as calls answer (mutable:
+    /// the policy's routing is const, its learning is not; the shard's thread only).
+    mutable HedgePlanner hedges_;
     AnswerCache* cache_;
     SharedAnswers* shared_ = nullptr;
     RpcMetrics& metrics_;

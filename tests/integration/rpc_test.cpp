@@ -11,6 +11,7 @@
 //  - bad input is answered as on the engine listener (413, 431, -32700, -32600);
 //  - an EL answering 5xx opens its circuit breaker ([rpc] breaker_*): no more reads go to it
 //    but the probes after each cooldown; healed, the next probe closes it;
+//  - a slow EL's reads are hedged to a fast one after the method's p95, within hedge_max_ratio;
 //  - beside the mux (--rpc-listen) the same nodes serve both, the CL's listener unchanged.
 // No assertion depends on timing: waits poll for a state with a generous limit.
 #include <gtest/gtest.h>
@@ -336,6 +337,46 @@ TEST_F(RpcFixture, TheBreakerOpensOnAFailingElKeepsItsTrafficAwayAndClosesOnceIt
     EXPECT_EQ(metric_value(metrics, "enginemux_rpc_breaker_state" + label), 0) << metrics;
     EXPECT_EQ(metric_value(metrics, "enginemux_rpc_breaker_opens_total" + label), opened)
         << metrics;
+}
+
+TEST_F(RpcFixture, ASlowElsReadsAreHedgedToAFastOneWithinTheHedgeRatio) {
+    heads = {"100", "100", "100"};
+    start("[health]\ninterval_ms = 100\n[rpc]\nhedge_max_ratio = 0.5\n");
+    // el1 answers reads in 300 ms; el2's and el3's health probes are slow, so routing (least
+    // outstanding x probe latency) sends every read to el1 first.
+    els[0]->set_rules("eth_blockNumber:delay=300");
+    els[1]->set_rules("eth_syncing:delay=100");
+    els[2]->set_rules("eth_syncing:delay=100");
+    auto latency = [&](const std::string& s, int i) {
+        return std::stol(json_at(s, "/nodes/" + std::to_string(i) + "/resp_time_us"));
+    };
+    std::string s;
+    for (int k = 0; k < 400; k++) {
+        s = daemon->admin("GET", "/status").body;
+        long fast = latency(s, 0);
+        if (latency(s, 1) > 5 * fast && latency(s, 2) > 5 * fast) break;
+        std::this_thread::sleep_for(50ms);
+    }
+    ASSERT_GT(latency(s, 1), 5 * latency(s, 0)) << s;
+    ASSERT_GT(latency(s, 2), 5 * latency(s, 0)) << s;
+    const int reads = 20;
+    for (int i = 0; i < reads; i++) {
+        HttpReply r = post(request(std::to_string(i), "eth_blockNumber"));
+        EXPECT_EQ(r.body, R"({"jsonrpc":"2.0","id":)" + std::to_string(i) + R"(,"result":"0x64"})");
+    }
+    std::string metrics = daemon->admin("GET", "/metrics").body;
+    double hedges = metric_value(metrics, "enginemux_rpc_hedges_total{method=\"eth_blockNumber\"}");
+    double won =
+        metric_value(metrics, "enginemux_rpc_hedges_won_total{method=\"eth_blockNumber\"}");
+    // Every read went to el1 first; the copies are the hedges, each to a fast EL, and the fast
+    // EL's answer came first; at most hedge_max_ratio of the reads (plus a burst of one).
+    EXPECT_EQ(calls(*els[0], "eth_blockNumber"), reads);
+    EXPECT_GE(won, 1) << metrics;
+    EXPECT_LE(won, hedges);
+    EXPECT_LE(hedges, 0.5 * reads + 1);
+    EXPECT_EQ(calls(*els[1], "eth_blockNumber") + calls(*els[2], "eth_blockNumber"), hedges);
+    // The losers' late answers were dropped safely: the daemon answers as before.
+    EXPECT_EQ(json_at(post(request("99", "eth_chainId")).body, "/result"), "\"0x1\"");
 }
 
 }  // namespace

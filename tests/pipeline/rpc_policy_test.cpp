@@ -286,6 +286,8 @@ struct FakeShell final : Shell {
     bool client_waiting(uint64_t) const override { return true; }
     void node_failed(size_t, const Error&) override {}
     uint64_t now_ns() const override { return 1; }
+    std::vector<std::pair<uint64_t, uint64_t>> wakes;  ///< (call, at_ns)
+    void wake(uint64_t call, uint64_t at_ns) override { wakes.emplace_back(call, at_ns); }
 };
 
 struct RpcCore : RpcPolicyTest {
@@ -295,11 +297,22 @@ struct RpcCore : RpcPolicyTest {
 
     void SetUp() override {
         RpcPolicyTest::SetUp();
+        build_core();
+    }
+    /// The core on the policy as it is now (after make(): on the new one).
+    void build_core() {
         CoreConfig c;
         c.body_bytes_max = 1u << 20;
         c.mints_payload_ids = false;
         core = std::make_unique<PipelineCore>(c, *policy, nodes, shell, metrics);
         core->set_gate(policy.get());
+    }
+    void hedging(double ratio) {
+        rpc::PolicyConfig c;
+        c.hedge.max_ratio = ratio;
+        core.reset();
+        make(c);
+        build_core();
     }
     void request(std::string body) {
         body.reserve(body.size() + 64);
@@ -310,6 +323,55 @@ struct RpcCore : RpcPolicyTest {
         core->on_reply(shell.sent[k].call, store.answer(shell.sent[k].node, response), 1);
     }
 };
+
+TEST_F(RpcCore, AReadUnansweredAtItsWakeIsHedgedTheFirstAnswerWinsTheLateOneIsDropped) {
+    hedging(1.0);
+    RpcMethodMetrics& m = metrics.rpc.methods[rpc::method_slot("eth_blockNumber")];
+    request(R"({"jsonrpc":"2.0","id":7,"method":"eth_blockNumber"})");
+    ASSERT_EQ(shell.sent.size(), 1u);
+    ASSERT_EQ(shell.wakes.size(), 1u);
+    EXPECT_EQ(shell.wakes[0].second, 1 + 100'000'000u) << "no samples yet: the default delay";
+    size_t first = shell.sent[0].node;
+    core->on_wake(shell.wakes[0].first, 2);
+    ASSERT_EQ(shell.sent.size(), 2u);
+    EXPECT_NE(shell.sent[1].node, first);
+    EXPECT_NE(shell.sent[1].node, 2u) << "a hedge obeys the route: never the lagging node";
+    EXPECT_EQ(m.hedges.load(), 1u);
+    reply(1, R"({"jsonrpc":"2.0","id":7,"result":"0x64"})");
+    ASSERT_EQ(shell.answers.size(), 1u);
+    EXPECT_EQ(shell.answers[0].second, R"({"jsonrpc":"2.0","id":7,"result":"0x64"})");
+    EXPECT_EQ(m.hedges_won.load(), 1u);
+    EXPECT_EQ(core->busy(), 1u) << "the first copy is still out: the call is kept";
+    reply(0, R"({"jsonrpc":"2.0","id":7,"result":"0x63"})");
+    EXPECT_EQ(shell.answers.size(), 1u) << "the loser's answer is dropped";
+    EXPECT_EQ(core->busy(), 0u);
+    // Answered before its wake: no hedge; the wake only lets the call go.
+    request(R"({"jsonrpc":"2.0","id":8,"method":"eth_blockNumber"})");
+    ASSERT_EQ(shell.sent.size(), 3u);
+    ASSERT_EQ(shell.wakes.size(), 2u);
+    reply(2, R"({"jsonrpc":"2.0","id":8,"result":"0x64"})");
+    EXPECT_EQ(shell.answers.size(), 2u);
+    EXPECT_EQ(core->busy(), 1u);
+    core->on_wake(shell.wakes[1].first, 3);
+    EXPECT_EQ(shell.sent.size(), 3u);
+    EXPECT_EQ(core->busy(), 0u);
+    EXPECT_EQ(m.hedges.load(), 1u);
+}
+
+TEST_F(RpcCore, HedgesWaitForTheBudgetAndSendsAndFiltersAreNeverHedged) {
+    hedging(0.5);
+    request(R"({"jsonrpc":"2.0","id":1,"method":"eth_blockNumber"})");
+    core->on_wake(shell.wakes.at(0).first, 2);
+    EXPECT_EQ(shell.sent.size(), 1u) << "half a token: no hedge yet";
+    reply(0, R"({"jsonrpc":"2.0","id":1,"result":"0x64"})");
+    request(R"({"jsonrpc":"2.0","id":2,"method":"eth_blockNumber"})");
+    core->on_wake(shell.wakes.at(1).first, 3);
+    EXPECT_EQ(shell.sent.size(), 3u) << "a whole token: hedged";
+    size_t wakes = shell.wakes.size();
+    request(R"({"jsonrpc":"2.0","id":3,"method":"eth_newBlockFilter"})");
+    request(R"({"jsonrpc":"2.0","id":4,"method":"eth_sendRawTransaction","params":["0x00"]})");
+    EXPECT_EQ(shell.wakes.size(), wakes);
+}
 
 TEST_F(RpcCore, ABatchKeepsOrderAndTheClientsIdsByteForByte) {
     request(R"([{"jsonrpc":"2.0","id":"a\u0062","method":"eth_blockNumber"},)"
