@@ -432,30 +432,37 @@ void AdminHandler::render_rpc_redis_metrics(ByteBuffer& out) const {
     }
 }
 
+namespace {
+
+/// The per-method families of enginemux_rpc_*.
+struct RpcFamily {
+    const char* name;
+    const char* help;
+    pipeline::Counter pipeline::RpcMethodMetrics::*counter;
+};
+constexpr RpcFamily rpc_families[] = {
+    {"enginemux_rpc_requests_total", "rpc listener requests (batch entries each), by method",
+     &pipeline::RpcMethodMetrics::requests},
+    {"enginemux_rpc_errors_total", "rpc requests answered with a JSON-RPC error, by method",
+     &pipeline::RpcMethodMetrics::errors},
+    {"enginemux_rpc_retries_total", "rpc reads asked of another node after one failed",
+     &pipeline::RpcMethodMetrics::retries},
+    {"enginemux_rpc_cache_hits_total", "rpc requests answered from the answer cache",
+     &pipeline::RpcMethodMetrics::cache_hits},
+    {"enginemux_rpc_rate_limited_total", "rpc requests answered 429 (over a budget)",
+     &pipeline::RpcMethodMetrics::rate_limited},
+    {"enginemux_rpc_hedges_total",
+     "rpc reads sent a second time to another node (the first was slower than its p95)",
+     &pipeline::RpcMethodMetrics::hedges},
+    {"enginemux_rpc_hedges_won_total", "rpc hedged reads the second copy answered first",
+     &pipeline::RpcMethodMetrics::hedges_won},
+};
+
+}  // namespace
+
 void AdminHandler::render_rpc_metrics(ByteBuffer& out) const {
     using pipeline::RpcMethodMetrics;
-    struct Family {
-        const char* name;
-        const char* help;
-        pipeline::Counter RpcMethodMetrics::*counter;
-    };
-    static constexpr Family families[] = {
-        {"enginemux_rpc_requests_total", "rpc listener requests (batch entries each), by method",
-         &RpcMethodMetrics::requests},
-        {"enginemux_rpc_errors_total", "rpc requests answered with a JSON-RPC error, by method",
-         &RpcMethodMetrics::errors},
-        {"enginemux_rpc_retries_total", "rpc reads asked of another node after one failed",
-         &RpcMethodMetrics::retries},
-        {"enginemux_rpc_cache_hits_total", "rpc requests answered from the answer cache",
-         &RpcMethodMetrics::cache_hits},
-        {"enginemux_rpc_rate_limited_total", "rpc requests answered 429 (over a budget)",
-         &RpcMethodMetrics::rate_limited},
-        {"enginemux_rpc_hedges_total",
-         "rpc reads sent a second time to another node (the first was slower than its p95)",
-         &RpcMethodMetrics::hedges},
-        {"enginemux_rpc_hedges_won_total", "rpc hedged reads the second copy answered first",
-         &RpcMethodMetrics::hedges_won},
-    };
+    const auto& families = rpc_families;
     auto total_of = [this](size_t m, pipeline::Counter RpcMethodMetrics::*counter) {
         uint64_t total = 0;
         for (pipeline::ShardMetrics* s : ctx_.shards) total += load(s->rpc.methods[m].*counter);
@@ -465,8 +472,8 @@ void AdminHandler::render_rpc_metrics(ByteBuffer& out) const {
     // a rate of its retries or 429s reads 0 rather than "no data"; other methods have none.
     bool seen[pipeline::rpc::method_slots] = {};
     for (size_t m = 0; m < pipeline::rpc::method_slots; m++)
-        for (const Family& f : families) seen[m] = seen[m] || total_of(m, f.counter) > 0;
-    for (const Family& f : families) {
+        for (const RpcFamily& f : families) seen[m] = seen[m] || total_of(m, f.counter) > 0;
+    for (const RpcFamily& f : families) {
         appendf(out, "# HELP %s %s.\n# TYPE %s counter\n", f.name, f.help, f.name);
         for (size_t m = 0; m < pipeline::rpc::method_slots; m++) {
             if (!seen[m]) continue;
