@@ -517,6 +517,8 @@ Result<void> load_rpc(const toml::table& t, RpcConfig& r) {
             EM_TRY_VOID(toml_number(v, full, r.max_head_lag_blocks, 0, 1'000'000));
         } else if (key == "response_bytes_max") {
             EM_TRY_VOID(toml_number(v, full, r.response_bytes_max, 1024, 64u << 20));
+        } else if (key == "max_logs_block_range") {
+            EM_TRY_VOID(toml_number(v, full, r.max_logs_block_range, 0, 1e12));
         } else if (key == "hedge_max_ratio") {
             EM_TRY_VOID(toml_number(v, full, r.hedge_max_ratio, 0, 1));
         } else if (key == "breaker_failures") {

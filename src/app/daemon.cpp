@@ -210,6 +210,7 @@ pipeline::rpc::PolicyConfig rpc_policy_config(const RpcConfig& r) {
     p.max_head_lag_blocks = r.max_head_lag_blocks;
     p.default_timeout_ms = r.default_timeout_ms;
     p.hedge.max_ratio = r.hedge_max_ratio;
+    p.max_logs_block_range = r.max_logs_block_range;
     for (const RpcMethodTimeout& t : r.method_timeouts)
         p.method_timeouts.emplace_back(t.method, t.timeout_ms);
     return p;

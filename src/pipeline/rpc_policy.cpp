@@ -307,6 +307,33 @@ int RpcPolicy::filter_node(std::string_view params) const {
     return found == filters_.end() ? -1 : found->second;
 }
 
+bool RpcPolicy::logs_too_wide(std::string_view params, GateDecision& d) {
+    uint64_t max = config_.max_logs_block_range;
+    LogsSpan span = logs_span(params, highest_head());
+    int n;
+    if (span.kind == LogsSpan::Kind::known && span.blocks() > max) {
+        n = std::snprintf(
+            message_, sizeof message_,
+            "eth_getLogs: blocks %llu..%llu are %llu blocks, over this endpoint's "
+            "limit of %llu ([rpc] max_logs_block_range); ask for smaller ranges",
+            static_cast<unsigned long long>(span.from), static_cast<unsigned long long>(span.to),
+            static_cast<unsigned long long>(span.blocks()), static_cast<unsigned long long>(max));
+    } else if (span.kind == LogsSpan::Kind::unknown) {
+        n = std::snprintf(message_, sizeof message_,
+                          "eth_getLogs: the range's size is unknown (a block tag, and no head "
+                          "known yet) and this endpoint allows at most %llu blocks ([rpc] "
+                          "max_logs_block_range); use block numbers",
+                          static_cast<unsigned long long>(max));
+    } else {
+        return false;
+    }
+    size_t length = n < 0 ? 0 : static_cast<size_t>(n);
+    d.verdict = GateDecision::Verdict::refuse;
+    d.code = jsonrpc::code::invalid_params;
+    d.message = std::string_view(message_, length < sizeof message_ ? length : sizeof message_ - 1);
+    return true;
+}
+
 GateDecision RpcPolicy::admit(const CallFacts& facts, uint64_t now_ns) {
     (void)now_ns;
     GateDecision d;
@@ -325,6 +352,10 @@ GateDecision RpcPolicy::admit(const CallFacts& facts, uint64_t now_ns) {
         size_t length = n < 0 ? 0 : static_cast<size_t>(n);
         d.message =
             std::string_view(message_, length < sizeof message_ ? length : sizeof message_ - 1);
+        return d;
+    }
+    if (name == "eth_getLogs" && config_.max_logs_block_range && logs_too_wide(facts.params, d)) {
+        bump(m.errors);
         return d;
     }
     d.route.rewrite_id = true;

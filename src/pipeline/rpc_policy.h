@@ -9,6 +9,9 @@
 //    answered from the shared AnswerCache under the client's id, or (with a SharedAnswers tier:
 //    Redis) looked up there first (the core parks the request: Gate::look_up), or forwarded
 //    with a Route that asks the core to hand back the result for the cache (and the tier);
+//  - eth_getLogs whose fromBlock..toBlock spans more than max_logs_block_range blocks (tags
+//    count as the highest head known; with none known, a range with a tag is refused too) is
+//    refused -32602 naming the limit (pipeline/logs_range.h);
 //  - eth_sendRawTransaction is broadcast to every node not known dead and not shut out by its
 //    circuit breaker (pipeline/breaker.h; first success answers;
 //    "already known" is a success with the transaction's hash, computed here);
@@ -42,6 +45,7 @@
 
 #include "base/buffer.h"
 #include "pipeline/gate.h"
+#include "pipeline/logs_range.h"
 #include "pipeline/metrics.h"
 #include "pipeline/policy.h"
 #include "pipeline/rpc_cache.h"
@@ -54,8 +58,9 @@ struct PolicyConfig {
     uint32_t max_head_lag_blocks = 2;
     uint32_t default_timeout_ms = 10'000;
     std::vector<std::pair<std::string, uint32_t>> method_timeouts;
-    size_t filters_max = 4096;          ///< filter ids remembered (oldest forgotten first)
-    HedgeConfig hedge{.max_ratio = 0};  ///< [rpc] hedge_max_ratio (0 here: no hedging)
+    uint64_t max_logs_block_range = 10'000;  ///< eth_getLogs blocks per request (0 = any)
+    size_t filters_max = 4096;               ///< filter ids remembered (oldest forgotten first)
+    HedgeConfig hedge{.max_ratio = 0};       ///< [rpc] hedge_max_ratio (0 here: no hedging)
 };
 
 /// '*' in `glob` matches any run of characters (also none); everything else itself.
@@ -131,6 +136,8 @@ class RpcPolicy final : public Policy, public Gate {
     uint32_t timeout_ms(std::string_view method) const;
     /// The cache's part of admit: a hit (true: `d` answers) or what to learn.
     bool from_cache(std::string_view name, std::string_view params, GateDecision& d);
+    /// eth_getLogs over max_logs_block_range: true when `d` refuses it (-32602 naming the limit).
+    bool logs_too_wide(std::string_view params, GateDecision& d);
     /// The node a filter id was made on (-1: unknown).
     int filter_node(std::string_view params) const;
 

@@ -12,6 +12,7 @@
 //  - an EL answering 5xx opens its circuit breaker ([rpc] breaker_*): no more reads go to it
 //    but the probes after each cooldown; healed, the next probe closes it;
 //  - a slow EL's reads are hedged to a fast one after the method's p95, within hedge_max_ratio;
+//  - eth_getLogs over max_logs_block_range is refused -32602 naming the limit, no EL asked;
 //  - beside the mux (--rpc-listen) the same nodes serve both, the CL's listener unchanged.
 // No assertion depends on timing: waits poll for a state with a generous limit.
 #include <gtest/gtest.h>
@@ -377,6 +378,30 @@ TEST_F(RpcFixture, ASlowElsReadsAreHedgedToAFastOneWithinTheHedgeRatio) {
     EXPECT_EQ(calls(*els[1], "eth_blockNumber") + calls(*els[2], "eth_blockNumber"), hedges);
     // The losers' late answers were dropped safely: the daemon answers as before.
     EXPECT_EQ(json_at(post(request("99", "eth_chainId")).body, "/result"), "\"0x1\"");
+}
+
+TEST_F(RpcFixture, AnEthGetLogsRangeOverTheLimitIsRefusedNamingItAndNoElSeesIt) {
+    start("[rpc]\nmax_logs_block_range = 50\n");
+    for (auto& el : els) el->set_rules("eth_getLogs:error=-32099:logs from the mock");
+    auto unknown = [&] {
+        long n = 0;
+        for (auto& el : els)
+            n += std::stol(
+                json_at(http_request(el->port, "GET", "/mock/stats", "").body, "/unknown_methods"));
+        return n;
+    };
+    long before = unknown();
+    HttpReply wide =
+        post(request(R"("w")", "eth_getLogs", R"([{"fromBlock":"0x1","toBlock":"0x64"}])"));
+    EXPECT_EQ(wide.status, 200);
+    EXPECT_EQ(json_at(wide.body, "/id"), "\"w\"") << wide.body;
+    EXPECT_EQ(json_at(wide.body, "/error/code"), "-32602") << wide.body;
+    EXPECT_NE(wide.body.find("blocks 1..100 are 100 blocks"), std::string::npos) << wide.body;
+    EXPECT_NE(wide.body.find("max_logs_block_range"), std::string::npos) << wide.body;
+    EXPECT_EQ(unknown(), before) << "no EL saw it";
+    HttpReply fits = post(request("2", "eth_getLogs", R"([{"fromBlock":"0x1","toBlock":"0x32"}])"));
+    EXPECT_EQ(json_at(fits.body, "/error/code"), "-32099") << "an EL answered: " << fits.body;
+    EXPECT_EQ(unknown(), before + 1);
 }
 
 }  // namespace

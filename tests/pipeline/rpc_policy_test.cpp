@@ -169,6 +169,39 @@ TEST_F(RpcPolicyTest, ANodeWhoseBreakerIsOpenGetsNoReadsAndNoTransactions) {
     EXPECT_EQ(policy->pick_route(nodes, 0b110, old), 0);
 }
 
+TEST_F(RpcPolicyTest, ALogsRangeOverTheLimitIsRefusedNamingTheLimit) {
+    rpc::PolicyConfig c;
+    c.max_logs_block_range = 100;
+    make(c);
+    using V = GateDecision::Verdict;
+    GateDecision wide = admit("eth_getLogs", R"([{"fromBlock":"0x1","toBlock":"0x65"}])");
+    ASSERT_EQ(wide.verdict, V::refuse);
+    EXPECT_EQ(wide.code, -32602);
+    EXPECT_NE(wide.message.find("blocks 1..101 are 101 blocks"), std::string_view::npos)
+        << wide.message;
+    EXPECT_NE(wide.message.find("limit of 100 ([rpc] max_logs_block_range)"),
+              std::string_view::npos)
+        << wide.message;
+    EXPECT_EQ(admit("eth_getLogs", R"([{"fromBlock":"0x2","toBlock":"0x65"}])").verdict, V::run);
+    // A tag is the highest head known (100): 0..100 is 101 blocks.
+    EXPECT_EQ(admit("eth_getLogs", R"([{"fromBlock":"0x0","toBlock":"latest"}])").verdict,
+              V::refuse);
+    EXPECT_EQ(admit("eth_getLogs", R"([{"fromBlock":"0x1"}])").verdict, V::run);
+    EXPECT_EQ(admit("eth_getLogs", R"([{"blockHash":"0x01","fromBlock":"0x0","toBlock":"0xffff"}])")
+                  .verdict,
+              V::run)
+        << "a blockHash filter has no range";
+    for (size_t i = 0; i < 3; i++) head(i, -1, -1);
+    GateDecision unknown = admit("eth_getLogs", R"([{"fromBlock":"0x0","toBlock":"latest"}])");
+    EXPECT_EQ(unknown.verdict, V::refuse);
+    EXPECT_NE(unknown.message.find("no head known yet"), std::string_view::npos) << unknown.message;
+    EXPECT_EQ(admit("eth_getLogs", "[{}]").verdict, V::run) << "latest..latest: one block";
+    c.max_logs_block_range = 0;
+    make(c);
+    EXPECT_EQ(admit("eth_getLogs", R"([{"fromBlock":"0x0","toBlock":"0xffffff"}])").verdict,
+              V::run);
+}
+
 TEST_F(RpcPolicyTest, UnknownHeadsAreNotAtTheHeadOnceAnyHeadIsKnown) {
     head(0, -1, -1);
     EXPECT_EQ(policy->pick_route(nodes, 0b010, at_head()), -1);
