@@ -75,11 +75,13 @@ void ForwardCall::attempt(uint64_t now_ns, Actions& out) {
     }
     send_to(node_, now_ns, out);
     rpc::HedgePlanner* hedges = env_.policy.hedges();
-    if (first && route_.hedge && hedges && hedges->enabled()) {
-        // Woken after the method's usual answer time: a second copy then, if still unanswered.
-        wake_due_ = true;
-        out.wake(now_ns + hedges->delay_us(route_.metrics_slot) * 1000);
-    }
+    if (!first || !route_.hedge || !hedges || !hedges->enabled()) return;
+    // Woken after the method's usual answer time: a second copy then, if still unanswered. Not
+    // when that is past the attempt's deadline (the wake would only hold the call longer).
+    uint64_t delay_us = hedges->delay_us(route_.metrics_slot);
+    if (route_.timeout_ms && delay_us >= uint64_t{route_.timeout_ms} * 1000) return;
+    wake_due_ = true;
+    out.wake(now_ns + delay_us * 1000);
 }
 
 void ForwardCall::send_to(int node, uint64_t now_ns, Actions& out) {

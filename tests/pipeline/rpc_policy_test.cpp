@@ -406,6 +406,21 @@ TEST_F(RpcCore, HedgesWaitForTheBudgetAndSendsAndFiltersAreNeverHedged) {
     EXPECT_EQ(shell.wakes.size(), wakes);
 }
 
+TEST_F(RpcCore, NoHedgeWhenItsDelayIsPastTheMethodsDeadline) {
+    rpc::PolicyConfig c;
+    c.hedge.max_ratio = 1;
+    c.method_timeouts = {{"eth_blockNumber", 50}};  // below the 100-ms delay before samples
+    core.reset();
+    make(c);
+    build_core();
+    request(R"({"jsonrpc":"2.0","id":1,"method":"eth_blockNumber"})");
+    EXPECT_EQ(shell.wakes.size(), 0u);
+    reply(0, R"({"jsonrpc":"2.0","id":1,"result":"0x64"})");
+    EXPECT_EQ(core->busy(), 0u) << "answered: nothing holds the call";
+    request(R"({"jsonrpc":"2.0","id":2,"method":"eth_chainId"})");
+    EXPECT_EQ(shell.wakes.size(), 1u) << "10 s deadline: hedged after 100 ms";
+}
+
 TEST_F(RpcCore, ABatchKeepsOrderAndTheClientsIdsByteForByte) {
     request(R"([{"jsonrpc":"2.0","id":"a\u0062","method":"eth_blockNumber"},)"
             R"({"jsonrpc":"2.0","id":1e0,"method":"debug_traceTransaction","params":[]},)"
