@@ -336,9 +336,16 @@ void AdminHandler::render_rpc(ByteBuffer& out) const {
                         (lag >= 0 && lag <= static_cast<long long>(ctx_.rpc_max_head_lag_blocks)));
         appendf(out,
                 ",\"state\":\"%s\",\"head\":%lld,\"finalized\":%lld,\"lag\":%lld,"
-                "\"at_head\":%s}",
+                "\"at_head\":%s",
                 upstream::node_state_name(h.state), static_cast<long long>(h.head_number),
                 static_cast<long long>(h.finalized_number), lag, at_head ? "true" : "false");
+        if (ctx_.rpc_breakers) {
+            std::string_view state = pipeline::rpc::breaker_state_name(ctx_.rpc_breakers->state(i));
+            appendf(out, ",\"breaker\":\"%.*s\",\"breaker_opens\":%llu",
+                    static_cast<int>(state.size()), state.data(),
+                    static_cast<unsigned long long>(ctx_.rpc_breakers->opens(i)));
+        }
+        out.push_back('}');
     }
     out.append("]}");
 }
@@ -425,25 +432,37 @@ void AdminHandler::render_rpc_redis_metrics(ByteBuffer& out) const {
     }
 }
 
+namespace {
+
+/// The per-method families of enginemux_rpc_*.
+struct RpcFamily {
+    const char* name;
+    const char* help;
+    pipeline::Counter pipeline::RpcMethodMetrics::*counter;
+};
+constexpr RpcFamily rpc_families[] = {
+    {"enginemux_rpc_requests_total", "rpc listener requests (batch entries each), by method",
+     &pipeline::RpcMethodMetrics::requests},
+    {"enginemux_rpc_errors_total", "rpc requests answered with a JSON-RPC error, by method",
+     &pipeline::RpcMethodMetrics::errors},
+    {"enginemux_rpc_retries_total", "rpc reads asked of another node after one failed",
+     &pipeline::RpcMethodMetrics::retries},
+    {"enginemux_rpc_cache_hits_total", "rpc requests answered from the answer cache",
+     &pipeline::RpcMethodMetrics::cache_hits},
+    {"enginemux_rpc_rate_limited_total", "rpc requests answered 429 (over a budget)",
+     &pipeline::RpcMethodMetrics::rate_limited},
+    {"enginemux_rpc_hedges_total",
+     "rpc reads sent a second time to another node (the first was slower than its p95)",
+     &pipeline::RpcMethodMetrics::hedges},
+    {"enginemux_rpc_hedges_won_total", "rpc hedged reads the second copy answered first",
+     &pipeline::RpcMethodMetrics::hedges_won},
+};
+
+}  // namespace
+
 void AdminHandler::render_rpc_metrics(ByteBuffer& out) const {
     using pipeline::RpcMethodMetrics;
-    struct Family {
-        const char* name;
-        const char* help;
-        pipeline::Counter RpcMethodMetrics::*counter;
-    };
-    static constexpr Family families[] = {
-        {"enginemux_rpc_requests_total", "rpc listener requests (batch entries each), by method",
-         &RpcMethodMetrics::requests},
-        {"enginemux_rpc_errors_total", "rpc requests answered with a JSON-RPC error, by method",
-         &RpcMethodMetrics::errors},
-        {"enginemux_rpc_retries_total", "rpc reads asked of another node after one failed",
-         &RpcMethodMetrics::retries},
-        {"enginemux_rpc_cache_hits_total", "rpc requests answered from the answer cache",
-         &RpcMethodMetrics::cache_hits},
-        {"enginemux_rpc_rate_limited_total", "rpc requests answered 429 (over a budget)",
-         &RpcMethodMetrics::rate_limited},
-    };
+    const auto& families = rpc_families;
     auto total_of = [this](size_t m, pipeline::Counter RpcMethodMetrics::*counter) {
         uint64_t total = 0;
         for (pipeline::ShardMetrics* s : ctx_.shards) total += load(s->rpc.methods[m].*counter);
@@ -453,8 +472,8 @@ void AdminHandler::render_rpc_metrics(ByteBuffer& out) const {
     // a rate of its retries or 429s reads 0 rather than "no data"; other methods have none.
     bool seen[pipeline::rpc::method_slots] = {};
     for (size_t m = 0; m < pipeline::rpc::method_slots; m++)
-        for (const Family& f : families) seen[m] = seen[m] || total_of(m, f.counter) > 0;
-    for (const Family& f : families) {
+        for (const RpcFamily& f : families) seen[m] = seen[m] || total_of(m, f.counter) > 0;
+    for (const RpcFamily& f : families) {
         appendf(out, "# HELP %s %s.\n# TYPE %s counter\n", f.name, f.help, f.name);
         for (size_t m = 0; m < pipeline::rpc::method_slots; m++) {
             if (!seen[m]) continue;
@@ -499,6 +518,38 @@ void AdminHandler::render_rpc_metrics(ByteBuffer& out) const {
                 static_cast<unsigned long long>(c.entries));
     }
     render_rpc_redis_metrics(out);
+    render_rpc_breaker_metrics(out);
+}
+
+void AdminHandler::render_rpc_breaker_metrics(ByteBuffer& out) const {
+    if (!ctx_.rpc_breakers) return;
+    const pipeline::rpc::BreakerBoard& b = *ctx_.rpc_breakers;
+    out.append(
+        "# HELP enginemux_rpc_breaker_state Each node's circuit breaker for rpc reads: 0 closed, "
+        "1 open (no calls), 2 half-open (one probe out).\n"
+        "# TYPE enginemux_rpc_breaker_state gauge\n");
+    for (size_t i = 0; i < upstream::nodes_max; i++) {
+        const upstream::NodeInfo* info = ctx_.registry->get(i);
+        if (!info) continue;
+        LabelSet labels;
+        labels.add("node", info->name);
+        appendf(out, "enginemux_rpc_breaker_state{%.*s} %d\n",
+                static_cast<int>(labels.text().size()), labels.text().data(),
+                static_cast<int>(b.state(i)));
+    }
+    out.append(
+        "# HELP enginemux_rpc_breaker_opens_total Times each node's circuit breaker opened "
+        "(failures in a row, or a failed probe).\n"
+        "# TYPE enginemux_rpc_breaker_opens_total counter\n");
+    for (size_t i = 0; i < upstream::nodes_max; i++) {
+        const upstream::NodeInfo* info = ctx_.registry->get(i);
+        if (!info) continue;
+        LabelSet labels;
+        labels.add("node", info->name);
+        appendf(out, "enginemux_rpc_breaker_opens_total{%.*s} %llu\n",
+                static_cast<int>(labels.text().size()), labels.text().data(),
+                static_cast<unsigned long long>(b.opens(i)));
+    }
 }
 
 void AdminHandler::render_sync(ByteBuffer& out, uint64_t now) const {

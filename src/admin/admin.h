@@ -31,6 +31,7 @@
 #include "base/buffer.h"
 #include "base/result.h"
 #include "net/server.h"
+#include "pipeline/breaker.h"
 #include "pipeline/metrics.h"
 #include "pipeline/rpc_cache.h"
 #include "upstream/health.h"
@@ -67,6 +68,8 @@ struct AdminContext {
     bool rpc = false;                         ///< an rpc listener runs ([rpc])
     uint32_t rpc_max_head_lag_blocks = 2;     ///< [rpc] max_head_lag_blocks, for /status
     const pipeline::rpc::AnswerCache* rpc_cache = nullptr;  ///< for its gauges; null: none
+    /// Each node's circuit breaker (rpc role), for /status and /metrics; null: none.
+    const pipeline::rpc::BreakerBoard* rpc_breakers = nullptr;
 };
 
 class AdminHandler final : public http::Handler {
@@ -92,6 +95,8 @@ class AdminHandler final : public http::Handler {
     void render_rpc_redis(ByteBuffer& out) const;
     /// enginemux_rpc_redis_*: admitted or benched, lookups, hits, fallbacks, timeouts, errors.
     void render_rpc_redis_metrics(ByteBuffer& out) const;
+    /// enginemux_rpc_breaker_state / _opens_total per node (with a breaker board).
+    void render_rpc_breaker_metrics(ByteBuffer& out) const;
     /// The quorum /status shows (a reload changed it).
     void set_quorum(double quorum) { ctx_.quorum = quorum; }
 

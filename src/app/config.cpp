@@ -517,6 +517,16 @@ Result<void> load_rpc(const toml::table& t, RpcConfig& r) {
             EM_TRY_VOID(toml_number(v, full, r.max_head_lag_blocks, 0, 1'000'000));
         } else if (key == "response_bytes_max") {
             EM_TRY_VOID(toml_number(v, full, r.response_bytes_max, 1024, 64u << 20));
+        } else if (key == "max_logs_block_range") {
+            EM_TRY_VOID(toml_number(v, full, r.max_logs_block_range, 0, 1e12));
+        } else if (key == "hedge_max_ratio") {
+            EM_TRY_VOID(toml_number(v, full, r.hedge_max_ratio, 0, 1));
+        } else if (key == "breaker_failures") {
+            EM_TRY_VOID(toml_number(v, full, r.breaker_failures, 0, 1'000'000));
+        } else if (key == "breaker_window_ms") {
+            EM_TRY_VOID(toml_number(v, full, r.breaker_window_ms, 1, 3'600'000));
+        } else if (key == "breaker_cooldown_ms") {
+            EM_TRY_VOID(toml_number(v, full, r.breaker_cooldown_ms, 1, 3'600'000));
         } else if (key == "cache_bytes_max") {
             EM_TRY_VOID(toml_number(v, full, r.cache_bytes_max, 0, 1ull << 40));
         } else if (key == "method_timeouts_ms" && v.is_table()) {

@@ -144,6 +144,11 @@ struct RpcConfig {
     std::vector<std::string> trusted_proxies;  ///< whose X-Forwarded-For names the client
     uint32_t max_head_lag_blocks = 2;          ///< "at the head": within this of the highest
     uint64_t response_bytes_max = 32u << 20;   ///< a node's answer larger than this fails
+    uint64_t max_logs_block_range = 10'000;    ///< eth_getLogs blocks a request (0 = any)
+    double hedge_max_ratio = 0.1;              ///< reads hedged at most (0 = no hedging)
+    uint32_t breaker_failures = 5;             ///< failures in a row that open it (0 = none)
+    uint32_t breaker_window_ms = 10'000;       ///< ... all within this
+    uint32_t breaker_cooldown_ms = 5'000;      ///< open this long, then one probe
     uint64_t cache_bytes_max = 256u << 20;     ///< the answer cache (0 = no cache)
     uint32_t default_timeout_ms = 10'000;      ///< a method without its own timeout
     std::vector<RpcMethodTimeout> method_timeouts;

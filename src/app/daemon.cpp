@@ -209,6 +209,8 @@ pipeline::rpc::PolicyConfig rpc_policy_config(const RpcConfig& r) {
     p.allow_methods = r.allow_methods;
     p.max_head_lag_blocks = r.max_head_lag_blocks;
     p.default_timeout_ms = r.default_timeout_ms;
+    p.hedge.max_ratio = r.hedge_max_ratio;
+    p.max_logs_block_range = r.max_logs_block_range;
     for (const RpcMethodTimeout& t : r.method_timeouts)
         p.method_timeouts.emplace_back(t.method, t.timeout_ms);
     return p;
@@ -300,7 +302,8 @@ struct Daemon::Shard {
                                    d.rpc_client_budgets_.get(),
                                    d.rpc_key_budgets_.get(),
                                    d.rpc_redis_.get(),
-                                   {}};
+                                   {},
+                                   d.rpc_breakers_.get()};
         shared.tier.key_prefix = c.rpc.redis.key_prefix;
         rpc = std::make_unique<listener::RpcListener>(loop, lc, d.rpc_config_, shared, d.registry_,
                                                       d.board_, metrics);
@@ -440,6 +443,7 @@ struct Daemon::Control {
             ac.rpc = rpc_enabled(c);
             ac.rpc_max_head_lag_blocks = c.rpc.max_head_lag_blocks;
             ac.rpc_cache = d.rpc_cache_.get();
+            ac.rpc_breakers = d.rpc_breakers_.get();
             if (!c.admin.token_file.empty()) {
                 auto token = http::read_token_file(c.admin.token_file, false);
                 if (!token) return Unexpected(token.error().prefix("[admin] token_file"));
@@ -619,6 +623,11 @@ Result<void> Daemon::load_rpc() {
         rpc_config_.keys_required = true;
         rpc_config_.keys = EM_TRY(read_api_keys(r.api_keys_file));
     }
+    pipeline::rpc::BreakerConfig breaker;
+    breaker.failures = r.breaker_failures;
+    breaker.window_ms = r.breaker_window_ms;
+    breaker.cooldown_ms = r.breaker_cooldown_ms;
+    rpc_breakers_ = std::make_unique<pipeline::rpc::BreakerBoard>(breaker);
     if (r.cache_bytes_max)
         rpc_cache_ = std::make_unique<pipeline::rpc::AnswerCache>(r.cache_bytes_max);
     const RpcLimitsConfig& l = r.limits;

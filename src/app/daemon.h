@@ -103,6 +103,7 @@ class Daemon final : public admin::Actions {
     std::unique_ptr<pipeline::rpc::AnswerCache> rpc_cache_;
     std::unique_ptr<pipeline::rpc::Budgets> rpc_client_budgets_;
     std::unique_ptr<pipeline::rpc::Budgets> rpc_key_budgets_;
+    std::unique_ptr<pipeline::rpc::BreakerBoard> rpc_breakers_;  ///< every node's breaker
     std::unique_ptr<redis::ClientConfig> rpc_redis_;  ///< [rpc.redis] url resolved (null: none)
     io::Address rpc_address_;  ///< the rpc listener's bound address (after start)
     upstream::Registry registry_;

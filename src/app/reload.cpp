@@ -158,6 +158,11 @@ SettingsDiff diff_settings(const Config& running, const Config& next) {
     d.field("rpc.trusted_proxies", rpc, &R::trusted_proxies, restart);
     d.field("rpc.max_head_lag_blocks", rpc, &R::max_head_lag_blocks, restart);
     d.field("rpc.response_bytes_max", rpc, &R::response_bytes_max, restart);
+    d.field("rpc.max_logs_block_range", rpc, &R::max_logs_block_range, restart);
+    d.field("rpc.hedge_max_ratio", rpc, &R::hedge_max_ratio, restart);
+    d.field("rpc.breaker_failures", rpc, &R::breaker_failures, restart);
+    d.field("rpc.breaker_window_ms", rpc, &R::breaker_window_ms, restart);
+    d.field("rpc.breaker_cooldown_ms", rpc, &R::breaker_cooldown_ms, restart);
     d.field("rpc.cache_bytes_max", rpc, &R::cache_bytes_max, restart);
     d.field("rpc.method_timeouts_ms.default", rpc, &R::default_timeout_ms, restart);
     d.field("rpc.method_timeouts_ms", rpc, &R::method_timeouts, restart);

@@ -97,6 +97,8 @@ EngineListener::~EngineListener() {
     // Teardown after the loop ended: the nodes go first, while the calls they may still list
     // are alive.
     loop_.timer_cancel(&reap_timer_);
+    for (auto& w : wakes_)
+        if (w->timer.armed()) loop_.timer_cancel(&w->timer);
     retiring_.clear();
     for (auto& node : nodes_) node.reset();
 }
@@ -161,6 +163,7 @@ pipeline::NodeView EngineListener::node(size_t i) const {
     v.head_number = h.head_number;
     v.finalized_number = h.finalized_number;
     v.outstanding = outstanding_[i];
+    v.breaker_open = role_ && role_->node_blocked(i);
     return v;
 }
 
@@ -257,6 +260,7 @@ void EngineListener::send(uint64_t tag, size_t node, std::string_view body, bool
     slot->ordered = ordered;
     upstream::Node& n = *nodes_[node];
     outstanding_[node]++;
+    if (role_) role_->node_sending(node);
     if (ordered) {
         // An engine call: its answer is due within milliseconds, so the loop polls instead of
         // sleeping until the last one is in or poll_ns_ after this send (a hung node costs
@@ -269,6 +273,29 @@ void EngineListener::send(uint64_t tag, size_t node, std::string_view body, bool
         n.submit(slot->call);
     }
     metrics_.lane_depth[node].store(n.lane_depth(), std::memory_order_relaxed);
+}
+
+void EngineListener::wake(uint64_t call, uint64_t at_ns) {
+    Wake* w;
+    if (!free_wakes_.empty()) {
+        w = free_wakes_.back();
+        free_wakes_.pop_back();
+    } else {
+        wakes_.push_back(std::make_unique<Wake>());
+        w = wakes_.back().get();
+        w->self = this;
+        w->timer.fn = on_wake_timer;
+        w->timer.owner = w;
+    }
+    w->call = call;
+    loop_.timer_start(&w->timer, at_ns);
+}
+
+void EngineListener::on_wake_timer(io::Timer* timer) {
+    auto* w = static_cast<Wake*>(timer->owner);
+    EngineListener& self = *w->self;
+    self.free_wakes_.push_back(w);  // first: on_wake may ask for another wake
+    self.core_.on_wake(w->call, mono_ns());
 }
 
 void EngineListener::on_call_done(CallSlot& slot, const http::Response* response,
@@ -289,6 +316,7 @@ void EngineListener::on_call_done(CallSlot& slot, const http::Response* response
     }
     if (reply.current && outstanding_[i] > 0) outstanding_[i]--;
     if (slot.ordered && --engine_in_flight_ == 0) loop_.poll_until(0);
+    if (role_) role_->node_replied(reply);
     core_.on_reply(slot.tag, reply, mono_ns());
     free_calls_.push_back(&slot);
 }

@@ -23,7 +23,8 @@
 // listener/rpc_listener.h) hands in a Role: its policy and gate run in the pipeline in place of
 // the mux's, it admits requests (credentials, who sent them) and hears when each is answered.
 // The pipeline's NodeView carries each node's probed head and finalized block and the calls
-// this listener has outstanding to it (for the rpc role's routing).
+// this listener has outstanding to it (for the rpc role's routing), and whether the Role keeps
+// calls away from it (the rpc role's circuit breaker); the Role hears of every send and reply.
 //
 // Threads: one listener per shard, used only on that shard's loop thread. Memory: the calls in
 // flight (pooled CallSlots) and client references are reused; steady state allocates nothing.
@@ -62,6 +63,16 @@ class Role {
     /// The request admit() said came from `origin` has been answered (or its client left and
     /// the pipeline finished it). No-op by default.
     virtual void answered(const pipeline::Origin& origin) { (void)origin; }
+    /// Whether calls are kept away from node `i` now (NodeView::breaker_open). No by default.
+    [[nodiscard]] virtual bool node_blocked(size_t i) const {
+        (void)i;
+        return false;
+    }
+    /// A call is being sent to node `i`. No-op by default.
+    virtual void node_sending(size_t i) { (void)i; }
+    /// A call to node `reply.node` answered or failed (before the pipeline sees it). No-op by
+    /// default.
+    virtual void node_replied(const pipeline::NodeReply& reply) { (void)reply; }
 };
 
 struct ListenerConfig {
@@ -119,6 +130,7 @@ class EngineListener final : public http::Handler,
     // pipeline::Shell
     void send(uint64_t call, size_t node, std::string_view body, bool ordered,
               uint64_t deadline_ns) override;
+    void wake(uint64_t call, uint64_t at_ns) override;
     void flush() override { loop_.flush(); }
     void answer(uint64_t client, int http_status, std::string_view body) override;
     bool client_waiting(uint64_t client) const override;
@@ -133,6 +145,13 @@ class EngineListener final : public http::Handler,
     uint64_t remember(http::ServerConn& conn, const pipeline::Origin& origin);
     void retire_node(std::unique_ptr<upstream::Node> node);
     static void on_reap_timer(io::Timer* timer);
+    /// A call's wake (Shell::wake: a read's hedge), pooled and reused.
+    struct Wake {
+        io::Timer timer;
+        uint64_t call = 0;
+        EngineListener* self = nullptr;
+    };
+    static void on_wake_timer(io::Timer* timer);
     void reap_retired();
 
     io::Loop& loop_;
@@ -154,6 +173,8 @@ class EngineListener final : public http::Handler,
     std::vector<std::unique_ptr<upstream::Node>> retiring_;
     io::Timer reap_timer_{};
     std::vector<std::unique_ptr<CallSlot>> calls_;  ///< every CallSlot ever made
+    std::vector<std::unique_ptr<Wake>> wakes_;      ///< every Wake ever made
+    std::vector<Wake*> free_wakes_;
     std::vector<CallSlot*> free_calls_;
     std::vector<http::ConnRef> clients_;     ///< a request's connection until it is answered
     std::vector<pipeline::Origin> origins_;  ///< who sent each (for Role::answered)

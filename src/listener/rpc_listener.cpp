@@ -365,4 +365,16 @@ void RpcListener::answered(const pipeline::Origin& origin) {
     free_tickets_.push_back(origin.client);
 }
 
+bool RpcListener::node_blocked(size_t i) const {
+    return shared_.breakers && !shared_.breakers->admits(i, mono_ns());
+}
+
+void RpcListener::node_sending(size_t i) {
+    if (shared_.breakers) shared_.breakers->sending(i, mono_ns());
+}
+
+void RpcListener::node_replied(const pipeline::NodeReply& reply) {
+    if (shared_.breakers) shared_.breakers->replied(reply, mono_ns());
+}
+
 }  // namespace em::listener

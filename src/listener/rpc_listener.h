@@ -12,6 +12,8 @@
 //    key, requests per second and (per address) in progress. Over budget: HTTP 429 with
 //    Retry-After and a JSON-RPC error under the request's id (a batch: one per entry). A batch
 //    is one request to the budgets; its entries are bounded by [limits] batch_entries_max.
+//  - a circuit breaker per node (pipeline/breaker.h, [rpc] breaker_*, one board shared by the
+//    shards): every call's outcome is reported to it, and a node it holds open gets no calls.
 //  - with [rpc.redis] url, this shard's Redis client (redis/client.h) and shared tier
 //    (redis/shared_tier.h): an embedded cache miss for a cacheable read is asked of Redis (the
 //    core parks the request, pipeline::Gate::look_up, for at most timeout_ms) before it goes to
@@ -36,6 +38,7 @@
 #include "io/ip.h"
 #include "jsonrpc/request.h"
 #include "listener/engine_listener.h"
+#include "pipeline/breaker.h"
 #include "pipeline/rate_limit.h"
 #include "pipeline/rpc_policy.h"
 #include "redis/client.h"
@@ -57,6 +60,7 @@ struct RpcShared {
     pipeline::rpc::Budgets* key_budgets = nullptr;     ///< null: no per-key limit
     const redis::ClientConfig* redis = nullptr;        ///< null: no Redis ([rpc.redis] url)
     redis::SharedTierConfig tier;                      ///< with redis: the key prefix
+    pipeline::rpc::BreakerBoard* breakers = nullptr;   ///< null: no circuit breaker
 };
 
 /// The API key a request carries: "Bearer KEY" (scheme in any case), else the target's path
@@ -94,6 +98,9 @@ class RpcListener final : public http::Handler,
                                    const http::Request& request) override;
     void admitted(std::string_view, size_t) override {}
     void answered(const pipeline::Origin& origin) override;
+    bool node_blocked(size_t i) const override;
+    void node_sending(size_t i) override;
+    void node_replied(const pipeline::NodeReply& reply) override;
 
     // pipeline::rpc::SharedAnswers (Redis)
     bool get(uint64_t ticket, std::string_view key) override;

@@ -40,7 +40,8 @@ struct Action {
         answer,        ///< http_status, bytes = the JSON-RPC response (empty for a 204)
         node_failed,   ///< node, error: tell the health board (the node may be down)
         disagreement,  ///< bytes = the log line (votes where ELs disagreed)
-        learned        ///< node, learn, key, bytes = a good answer's result (pipeline/gate.h)
+        learned,       ///< node, learn, key, bytes = a good answer's result (pipeline/gate.h)
+        wake,          ///< deadline_ns: call on_wake then (a forwarded read's hedge)
     };
     Kind kind = Kind::send;
     uint8_t node = 0;
@@ -93,6 +94,12 @@ class Actions {
         a.key = key;
         a.bytes = result;
         a.node = static_cast<uint8_t>(node);
+    }
+
+    /// PipelineCore::on_wake for this call at `at_ns` (from the loop).
+    void wake(uint64_t at_ns) {
+        Action& a = push(Action::Kind::wake);
+        a.deadline_ns = at_ns;
     }
 
     std::span<const Action> view() const { return {items_.data(), count_}; }

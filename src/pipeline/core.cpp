@@ -573,6 +573,18 @@ void PipelineCore::on_reply(uint64_t call, const NodeReply& reply, uint64_t now_
     in_event_ = false;
 }
 
+void PipelineCore::on_wake(uint64_t call, uint64_t now_ns) {
+    EM_ASSERT(!in_event_ && call >> 32 == kind_forward);
+    in_event_ = true;
+    uint32_t i = static_cast<uint32_t>(call);
+    Actions actions;
+    Entry<ForwardCall>& e = (*forwards_)[i];
+    bool waiting = e.sink.batch != CallPool<int>::none || shell_.client_waiting(e.sink.client);
+    e.call.on_wake(waiting, now_ns, actions);
+    carry_out(*forwards_, i, kind_forward, actions, now_ns);
+    in_event_ = false;
+}
+
 template <typename T>
 uint32_t PipelineCore::take_call(CallPool<Entry<T>>& pool, const Sink& sink, size_t method_slot,
                                  uint64_t received_ns) {
@@ -612,6 +624,9 @@ void PipelineCore::carry_out(CallPool<Entry<T>>& pool, uint32_t index, uint64_t 
                 break;
             case Action::Kind::learned:
                 if (gate_) gate_->learned(a.learn, a.key, a.bytes, a.node, now_ns);
+                break;
+            case Action::Kind::wake:
+                shell_.wake(kind << 32 | index, a.deadline_ns);
                 break;
             case Action::Kind::disagreement:
                 EM_LOG_LIMITED_FIELDS(LogLevel::warn, 5,

@@ -27,6 +27,7 @@
 #include <memory>
 #include <vector>
 
+#include "base/assert.h"
 #include "engine/payload_id_map.h"
 #include "eth/verify.h"
 #include "jsonrpc/request.h"
@@ -48,6 +49,13 @@ class Shell {
     /// deadline_ns, and never from inside this call. `body` stays valid until then.
     virtual void send(uint64_t call, size_t node, std::string_view body, bool ordered,
                       uint64_t deadline_ns) = 0;
+    /// PipelineCore::on_wake(call, ...) at `at_ns` or soon after, from the loop, exactly once
+    /// (asked only for reads the gate's Route hedges: a Shell without hedging never is).
+    virtual void wake(uint64_t call, uint64_t at_ns) {
+        (void)call;
+        (void)at_ns;
+        EM_ASSERT(false && "this shell does not wake calls");
+    }
     /// Pushes the sends made so far onto the wire now (before the core hashes a block).
     virtual void flush() = 0;
     /// The answer to the request from `client` (exactly one per request): an HTTP status and
@@ -125,6 +133,8 @@ class PipelineCore {
     void set_gate(Gate* gate) { gate_ = gate; }
     /// The reply to a Shell::send(call, ...).
     void on_reply(uint64_t call, const NodeReply& reply, uint64_t now_ns);
+    /// The Shell::wake(call, ...) it asked for.
+    void on_wake(uint64_t call, uint64_t now_ns);
     /// The outcome of Gate::look_up(ticket, ...), from the loop: `hit` answers the parked
     /// request with `result` (a JSON-RPC result member, under the client's id); otherwise it
     /// runs now with the route the gate gave it.

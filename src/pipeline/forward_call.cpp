@@ -44,6 +44,9 @@ void ForwardCall::start(std::string_view body, std::string_view ids, bool batch,
     method_ = method;
     tried_mask_ = 0;
     node_ = -1;
+    hedge_node_ = -1;
+    on_wire_ = 0;
+    wake_due_ = false;
     last_error_.clear();
     received_ns_ = received_ns;
     upstream_ns_ = 0;
@@ -68,12 +71,26 @@ void ForwardCall::attempt(uint64_t now_ns, Actions& out) {
         answer_failure(last_error_.empty() ? none : last_error_.view(), now_ns, out);
         return;
     }
-    if (tried_mask_) {
+    bool first = tried_mask_ == 0;
+    if (!first) {
         bump(env_.metrics.retries);
         if (route_.counted) bump(env_.metrics.rpc.methods[route_.metrics_slot].retries);
     }
-    tried_mask_ |= 1u << node_;
-    size_t i = static_cast<size_t>(node_);
+    send_to(node_, now_ns, out);
+    rpc::HedgePlanner* hedges = env_.policy.hedges();
+    if (!first || !route_.hedge || !hedges || !hedges->enabled()) return;
+    // Woken after the method's usual answer time: a second copy then, if still unanswered. Not
+    // when that is past the attempt's deadline (the wake would only hold the call longer).
+    uint64_t delay_us = hedges->delay_us(route_.metrics_slot);
+    if (route_.timeout_ms && delay_us >= uint64_t{route_.timeout_ms} * 1000) return;
+    wake_due_ = true;
+    out.wake(now_ns + delay_us * 1000);
+}
+
+void ForwardCall::send_to(int node, uint64_t now_ns, Actions& out) {
+    tried_mask_ |= 1u << node;
+    on_wire_++;
+    size_t i = static_cast<size_t>(node);
     bump(env_.metrics.upstream[i][method_slot_].calls);
     NodeView n = env_.nodes.node(i);
     uint64_t deadline = env_.policy.deadline_ns(method_, n, now_ns);
@@ -85,15 +102,43 @@ void ForwardCall::attempt(uint64_t now_ns, Actions& out) {
     out.send(i, body_.view(), false, deadline);
 }
 
+void ForwardCall::on_wake(bool client_waiting, uint64_t now_ns, Actions& out) {
+    EM_ASSERT(wake_due_);
+    wake_due_ = false;
+    if (state_ == State::answered) {
+        settle();
+        return;
+    }
+    // Only a read still waiting for its one copy gets a second one.
+    if (state_ != State::waiting || on_wire_ != 1 || hedge_node_ >= 0 || !client_waiting) return;
+    rpc::HedgePlanner* hedges = env_.policy.hedges();
+    int n = env_.policy.pick_route(env_.nodes, tried_mask_, route_);
+    if (!hedges || n < 0 || !hedges->take()) return;
+    hedge_node_ = n;
+    if (route_.counted) bump(env_.metrics.rpc.methods[route_.metrics_slot].hedges);
+    send_to(n, now_ns, out);
+}
+
+void ForwardCall::settle() {
+    if (state_ == State::answered && on_wire_ == 0 && !wake_due_) state_ = State::done;
+}
+
 void ForwardCall::on_reply(const NodeReply& reply, bool client_waiting, uint64_t now_ns,
                            Actions& out) {
-    EM_ASSERT(state_ == State::waiting && reply.node == static_cast<size_t>(node_));
+    int from = static_cast<int>(reply.node);
+    EM_ASSERT((state_ == State::waiting || state_ == State::answered) && on_wire_ > 0 &&
+              (from == node_ || from == hedge_node_));
+    on_wire_--;
+    bool from_hedge = from == hedge_node_;
+    (from_hedge ? hedge_node_ : node_) = -1;
     UpstreamMetrics& m = env_.metrics.upstream[reply.node][method_slot_];
-    if (reply.sent_ns) {
-        uint64_t waited = elapsed_ns(reply.sent_ns, now_ns);
-        upstream_ns_ += waited;
-        m.latency.record_us(waited / 1000);
+    uint64_t waited = reply.sent_ns ? elapsed_ns(reply.sent_ns, now_ns) : 0;
+    if (reply.sent_ns) m.latency.record_us(waited / 1000);
+    if (state_ == State::answered) {  // the loser of a hedge: its answer is not needed
+        settle();
+        return;
     }
+    if (reply.sent_ns) upstream_ns_ += waited;
     std::string_view name = env_.nodes.node(reply.node).name;
     char why[Error::message_bytes_max + 64];
     bool retry = false;
@@ -108,11 +153,16 @@ void ForwardCall::on_reply(const NodeReply& reply, bool client_waiting, uint64_t
         // deadline is short and another node may answer); anything else may go to the next.
         retry = e.code() != Errc::timeout || read_only_;
     } else if (relay(reply, why, sizeof why, &retry, now_ns, out)) {
+        rpc::HedgePlanner* hedges = env_.policy.hedges();
+        if (route_.hedge && hedges) hedges->record(route_.metrics_slot, waited / 1000);
+        if (from_hedge && route_.counted)
+            bump(env_.metrics.rpc.methods[route_.metrics_slot].hedges_won);
         return;
     }
     // The answer names every node tried and why each failed, in order.
     if (!last_error_.empty()) last_error_.append("; ");
     last_error_.append(why);
+    if (on_wire_ > 0) return;  // the other copy of a hedged read may still answer
     bool untried = env_.policy.pick_route(env_.nodes, tried_mask_, route_) >= 0;
     if (retry && client_waiting && untried) {
         attempt(now_ns, out);
@@ -231,7 +281,9 @@ void ForwardCall::answer_failure(std::string_view message, uint64_t now_ns, Acti
 }
 
 void ForwardCall::finish(uint64_t now_ns) {
-    state_ = State::done;
+    // Answered; done once the losing copy of a hedge and the wake are in too.
+    state_ = State::answered;
+    settle();
     uint64_t total = elapsed_ns(received_ns_, now_ns);
     env_.metrics.own_latency[method_slot_].record_us(elapsed_ns(upstream_ns_, total) / 1000);
 }

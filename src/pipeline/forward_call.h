@@ -12,7 +12,15 @@
 // Answering under the client's id, it sends the node jsonrpc::upstream_id in place of a
 // client's id that some EL refuses (anvil and reth take no 1e0 or 18446744073709551617).
 //
-// States: idle -> waiting (one attempt on the wire) -> done.
+// Hedging (a Route with `hedge`, the rpc role's idempotent reads): with the first attempt the
+// call asks to be woken after the policy's HedgePlanner delay (the method's p95); if no answer
+// came by then and the planner's budget allows, a second copy goes to another node that
+// qualifies. The first good answer wins; the other copy's reply is ignored when it comes (the
+// call stays in its pool until then, and until the wake, so no stale event finds a reused
+// call). A failure while the other copy is out waits for it before any retry.
+//
+// States: idle -> waiting (one or two attempts on the wire) -> answered (the client has its
+// answer; a losing copy or the wake is still due) -> done.
 //
 // Threads: the owning shard's thread. No I/O: events in, actions out (pipeline/actions.h).
 #pragma once
@@ -24,7 +32,7 @@ namespace em::pipeline {
 
 class ForwardCall {
   public:
-    enum class State : uint8_t { idle, waiting, done };
+    enum class State : uint8_t { idle, waiting, answered, done };
 
     ForwardCall(CallEnv& env, size_t body_bytes_max);
 
@@ -36,6 +44,8 @@ class ForwardCall {
                uint64_t now_ns, Actions& out, const Route& route = {});
     /// `client_waiting`: false once the client went away (no more attempts).
     void on_reply(const NodeReply& reply, bool client_waiting, uint64_t now_ns, Actions& out);
+    /// The wake it asked for (Actions::wake): time to hedge, if the first copy is still out.
+    void on_wake(bool client_waiting, uint64_t now_ns, Actions& out);
 
     State state() const { return state_; }
     bool done() const { return state_ == State::done; }
@@ -45,16 +55,22 @@ class ForwardCall {
             b->release_if_grown(call_buffer_keep_bytes, 1024);
         }
     }
-    /// The node the attempt on the wire went to (-1 none).
+    /// The node the (first) attempt on the wire went to (-1 none).
     int node() const { return node_; }
 
   private:
     void attempt(uint64_t now_ns, Actions& out);
+    /// Sends the body to `node` (an attempt or a hedge's copy) with the route's deadline.
+    void send_to(int node, uint64_t now_ns, Actions& out);
     /// True when the answer is relayed (good, or a notification's empty answer).
     bool relay(const NodeReply& reply, char* why, size_t why_size, bool* retry, uint64_t now_ns,
                Actions& out);
     void answer_failure(std::string_view message, uint64_t now_ns, Actions& out);
     void finish(uint64_t now_ns);
+    /// A reply the call no longer needs (the loser of a hedge): done once nothing is due.
+    void settle();
+    /// After a failed attempt: the other copy is still out (wait for it), or retry / answer.
+    void after_failure(bool retry, bool client_waiting, uint64_t now_ns, Actions& out);
     /// A good single answer: relayed as it is, or under the client's id; learned if asked.
     void answer_good(std::string_view body, const jsonrpc::Response& parsed, size_t node,
                      Actions& out);
@@ -74,6 +90,9 @@ class ForwardCall {
     const engine::MethodInfo* method_ = nullptr;
     uint32_t tried_mask_ = 0;
     int node_ = -1;
+    int hedge_node_ = -1;    ///< the second copy's node while it is out (-1 none)
+    uint8_t on_wire_ = 0;    ///< attempts sent and not yet replied to (at most 2)
+    bool wake_due_ = false;  ///< an Actions::wake not yet delivered
     uint64_t received_ns_ = 0;
     uint64_t upstream_ns_ = 0;  ///< time spent waiting for nodes, over every attempt
 };

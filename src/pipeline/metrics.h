@@ -116,6 +116,8 @@ struct RpcMethodMetrics {
     Counter retries{0};       ///< attempts on another node after one failed
     Counter cache_hits{0};    ///< answered from the answer cache, no node asked
     Counter rate_limited{0};  ///< answered 429 (client or key over its budget)
+    Counter hedges{0};        ///< second copies sent to another node (the first was slow)
+    Counter hedges_won{0};    ///< of those, answered first
 };
 
 /// The rpc listener's counters (unused when there is none).

@@ -31,6 +31,7 @@ struct NodeView {
     int64_t head_number = -1;       ///< the probe's head block number (-1 unknown)
     int64_t finalized_number = -1;  ///< the probe's finalized block number (-1 unknown)
     uint32_t outstanding = 0;       ///< this shard's calls to the node not yet answered
+    bool breaker_open = false;      ///< the rpc role's circuit breaker keeps calls away
 };
 
 class NodeTable {

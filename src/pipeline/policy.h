@@ -11,6 +11,7 @@
 
 #include "engine/methods.h"
 #include "engine/vote.h"
+#include "pipeline/hedge.h"
 #include "pipeline/nodes.h"
 
 namespace em::pipeline {
@@ -48,6 +49,9 @@ struct Route {
     Learn learn = Learn::nothing;
     std::string_view key;      ///< learn: the cache key (valid during the call's start)
     std::string_view tx_hash;  ///< broadcast: the transaction's hash ("already known" answers)
+    /// An idempotent read: a second copy may go to another node when the first is slow
+    /// (Policy::hedges() decides when and how often).
+    bool hedge = false;
 };
 
 class Policy {
@@ -76,6 +80,8 @@ class Policy {
     /// Whether a batch without engine calls is carried out element by element (each routed on
     /// its own, the answers put back in order) rather than sent whole to one node.
     virtual bool split_batches() const { return false; }
+    /// The hedging planner of this shard (a Route with `hedge` asks it); null: no hedging.
+    virtual rpc::HedgePlanner* hedges() const { return nullptr; }
 };
 
 /// A policy that does what another does, for a role (or a test) that changes only part of it:
@@ -104,6 +110,7 @@ class ForwardingPolicy : public Policy {
         return inner_.pick_route(nodes, skip_mask, route);
     }
     bool split_batches() const override { return inner_.split_batches(); }
+    rpc::HedgePlanner* hedges() const override { return inner_.hedges(); }
 
   private:
     const Policy& inner_;

@@ -170,6 +170,7 @@ bool raw_transaction_hash(std::string_view params, ByteBuffer& scratch, char* ou
 
 RpcPolicy::RpcPolicy(const PolicyConfig& config, AnswerCache* cache, RpcMetrics& metrics)
     : config_(config),
+      hedges_(config.hedge),
       cache_(cache),
       metrics_(metrics),
       hit_(64u << 20, 4096),
@@ -212,7 +213,7 @@ CallKind RpcPolicy::route(const engine::MethodInfo* method) const {
 
 bool RpcPolicy::takes_part(CallKind kind, const NodeView& n) const {
     if (!n.present || !n.voter) return false;
-    if (kind == CallKind::broadcast) return n.health != Health::dead;
+    if (kind == CallKind::broadcast) return n.health != Health::dead && !n.breaker_open;
     return true;
 }
 
@@ -248,7 +249,9 @@ int RpcPolicy::pick_route(const NodeTable& nodes, uint32_t skip_mask, const Rout
     for (size_t i = 0; i < nodes_max; i++) {
         const NodeView& n = views[i];
         int k = static_cast<int>(i);
-        if (!n.present || !n.voter || (skip_mask & (1u << i)) || n.health == Health::dead) continue;
+        if (!n.present || !n.voter || (skip_mask & (1u << i)) || n.health == Health::dead ||
+            n.breaker_open)
+            continue;
         if (route.sticky >= 0 && k != route.sticky) continue;
         // At the head: when any head is known, only nodes whose own is known and close to it.
         if (at_head && highest >= 0 && (n.head_number < 0 || n.head_number + lag < highest))
@@ -304,6 +307,33 @@ int RpcPolicy::filter_node(std::string_view params) const {
     return found == filters_.end() ? -1 : found->second;
 }
 
+bool RpcPolicy::logs_too_wide(std::string_view params, GateDecision& d) {
+    uint64_t max = config_.max_logs_block_range;
+    LogsSpan span = logs_span(params, highest_head());
+    int n;
+    if (span.kind == LogsSpan::Kind::known && span.blocks() > max) {
+        n = std::snprintf(
+            message_, sizeof message_,
+            "eth_getLogs: blocks %llu..%llu are %llu blocks, over this endpoint's "
+            "limit of %llu ([rpc] max_logs_block_range); ask for smaller ranges",
+            static_cast<unsigned long long>(span.from), static_cast<unsigned long long>(span.to),
+            static_cast<unsigned long long>(span.blocks()), static_cast<unsigned long long>(max));
+    } else if (span.kind == LogsSpan::Kind::unknown) {
+        n = std::snprintf(message_, sizeof message_,
+                          "eth_getLogs: the range's size is unknown (a block tag, and no head "
+                          "known yet) and this endpoint allows at most %llu blocks ([rpc] "
+                          "max_logs_block_range); use block numbers",
+                          static_cast<unsigned long long>(max));
+    } else {
+        return false;
+    }
+    size_t length = n < 0 ? 0 : static_cast<size_t>(n);
+    d.verdict = GateDecision::Verdict::refuse;
+    d.code = jsonrpc::code::invalid_params;
+    d.message = std::string_view(message_, length < sizeof message_ ? length : sizeof message_ - 1);
+    return true;
+}
+
 GateDecision RpcPolicy::admit(const CallFacts& facts, uint64_t now_ns) {
     (void)now_ns;
     GateDecision d;
@@ -322,6 +352,10 @@ GateDecision RpcPolicy::admit(const CallFacts& facts, uint64_t now_ns) {
         size_t length = n < 0 ? 0 : static_cast<size_t>(n);
         d.message =
             std::string_view(message_, length < sizeof message_ ? length : sizeof message_ - 1);
+        return d;
+    }
+    if (name == "eth_getLogs" && config_.max_logs_block_range && logs_too_wide(facts.params, d)) {
+        bump(m.errors);
         return d;
     }
     d.route.rewrite_id = true;
@@ -344,6 +378,9 @@ GateDecision RpcPolicy::admit(const CallFacts& facts, uint64_t now_ns) {
     } else if (is_filter_use(name)) {
         d.route.sticky = filter_node(facts.params);
         d.route.at_head = false;  // the filter's node, wherever its head is
+    } else if (hedges_.enabled() && allowed_by_default(name)) {
+        d.route.hedge = true;  // an idempotent read
+        hedges_.on_request();
     }
     return d;
 }

@@ -9,7 +9,11 @@
 //    answered from the shared AnswerCache under the client's id, or (with a SharedAnswers tier:
 //    Redis) looked up there first (the core parks the request: Gate::look_up), or forwarded
 //    with a Route that asks the core to hand back the result for the cache (and the tier);
-//  - eth_sendRawTransaction is broadcast to every node not known dead (first success answers;
+//  - eth_getLogs whose fromBlock..toBlock spans more than max_logs_block_range blocks (tags
+//    count as the highest head known; with none known, a range with a tag is refused too) is
+//    refused -32602 naming the limit (pipeline/logs_range.h);
+//  - eth_sendRawTransaction is broadcast to every node not known dead and not shut out by its
+//    circuit breaker (pipeline/breaker.h; first success answers;
 //    "already known" is a success with the transaction's hash, computed here);
 //  - eth_newFilter / eth_newBlockFilter / eth_newPendingTransactionFilter learn which node made
 //    the filter; eth_getFilterChanges / eth_getFilterLogs / eth_uninstallFilter go only there.
@@ -18,9 +22,13 @@
 //    the head: their probed head within max_head_lag_blocks of the highest head known; a read
 //    of block N only to nodes whose head is at least N ("earliest" and hashes: at the head too,
 //    where the block surely is);
+//  - never a node whose circuit breaker is open (NodeView::breaker_open, pipeline/breaker.h);
 //  - among those, synced nodes first (then unknown, then syncing; never dead), the least
 //    (outstanding calls + 1) x latency EWMA; a failed attempt goes to the next (the core's
-//    ForwardCall retries reads, also after a timeout).
+//    ForwardCall retries reads, also after a timeout);
+//  - reads (allowed_by_default's methods but sends and filters) are hedged (Route::hedge,
+//    pipeline/hedge.h): unanswered after the method's p95, a second copy goes to another node
+//    that qualifies, within hedge.max_ratio of the requests.
 // The finalized block is the lowest `finalized` any synced node's health probe reported (the
 // conservative choice: a block one node calls final may still be unfinal on another's chain).
 //
@@ -37,6 +45,7 @@
 
 #include "base/buffer.h"
 #include "pipeline/gate.h"
+#include "pipeline/logs_range.h"
 #include "pipeline/metrics.h"
 #include "pipeline/policy.h"
 #include "pipeline/rpc_cache.h"
@@ -49,7 +58,9 @@ struct PolicyConfig {
     uint32_t max_head_lag_blocks = 2;
     uint32_t default_timeout_ms = 10'000;
     std::vector<std::pair<std::string, uint32_t>> method_timeouts;
-    size_t filters_max = 4096;  ///< filter ids remembered (oldest forgotten first)
+    uint64_t max_logs_block_range = 10'000;  ///< eth_getLogs blocks per request (0 = any)
+    size_t filters_max = 4096;               ///< filter ids remembered (oldest forgotten first)
+    HedgeConfig hedge{.max_ratio = 0};       ///< [rpc] hedge_max_ratio (0 here: no hedging)
 };
 
 /// '*' in `glob` matches any run of characters (also none); everything else itself.
@@ -111,6 +122,7 @@ class RpcPolicy final : public Policy, public Gate {
                          uint64_t now_ns) const override;
     int pick_route(const NodeTable& nodes, uint32_t skip_mask, const Route& route) const override;
     bool split_batches() const override { return true; }
+    HedgePlanner* hedges() const override { return hedges_.enabled() ? &hedges_ : nullptr; }
 
     // Gate
     GateDecision admit(const CallFacts& facts, uint64_t now_ns) override;
@@ -124,10 +136,15 @@ class RpcPolicy final : public Policy, public Gate {
     uint32_t timeout_ms(std::string_view method) const;
     /// The cache's part of admit: a hit (true: `d` answers) or what to learn.
     bool from_cache(std::string_view name, std::string_view params, GateDecision& d);
+    /// eth_getLogs over max_logs_block_range: true when `d` refuses it (-32602 naming the limit).
+    bool logs_too_wide(std::string_view params, GateDecision& d);
     /// The node a filter id was made on (-1: unknown).
     int filter_node(std::string_view params) const;
 
     PolicyConfig config_;
+    /// Each method's answer times and the hedge budget: learned as calls answer (mutable:
+    /// the policy's routing is const, its learning is not; the shard's thread only).
+    mutable HedgePlanner hedges_;
     AnswerCache* cache_;
     SharedAnswers* shared_ = nullptr;
     RpcMetrics& metrics_;

@@ -303,7 +303,9 @@ TEST(Rpc, RoleAloneNeedsNoClSecretAndTakesTheTableWithDefaults) {
     std::string path = temp_file(
         "role = \"rpc\"\n[[nodes]]\nurl = \"http://127.0.0.1:8551\"\njwt_secret = \"/x.hex\"\n"
         "[rpc]\nallow_methods = [\"eth_*\", \"debug_trace*\"]\ntrusted_proxies = [\"10.0.0.0/8\"]\n"
-        "max_head_lag_blocks = 4\ncache_bytes_max = 1048576\n"
+        "max_head_lag_blocks = 4\ncache_bytes_max = 1048576\nbreaker_failures = 7\n"
+        "breaker_window_ms = 2000\nbreaker_cooldown_ms = 750\nhedge_max_ratio = "
+        "0.25\nmax_logs_block_range = 500\n"
         "[rpc.method_timeouts_ms]\ndefault = 3000\neth_call = 500\n"
         "[rpc.limits]\nclient_rps = 10\nclient_burst = 20\nclient_concurrency = 4\n"
         "key_rps = 2.5\n[rpc.redis]\nurl = \"redis://127.0.0.1:6380/2\"\ntimeout_ms = 20\n"
@@ -317,6 +319,11 @@ TEST(Rpc, RoleAloneNeedsNoClSecretAndTakesTheTableWithDefaults) {
     EXPECT_EQ(c.rpc.max_head_lag_blocks, 4u);
     EXPECT_EQ(c.rpc.cache_bytes_max, 1048576u);
     EXPECT_EQ(c.rpc.response_bytes_max, 32u << 20);
+    EXPECT_EQ(c.rpc.hedge_max_ratio, 0.25);
+    EXPECT_EQ(c.rpc.max_logs_block_range, 500u);
+    EXPECT_EQ(c.rpc.breaker_failures, 7u);
+    EXPECT_EQ(c.rpc.breaker_window_ms, 2000u);
+    EXPECT_EQ(c.rpc.breaker_cooldown_ms, 750u);
     EXPECT_EQ(c.rpc.default_timeout_ms, 3000u);
     ASSERT_EQ(c.rpc.method_timeouts.size(), 1u);
     EXPECT_EQ(c.rpc.method_timeouts[0].method, "eth_call");
@@ -334,6 +341,11 @@ TEST(Rpc, RoleAloneNeedsNoClSecretAndTakesTheTableWithDefaults) {
     ASSERT_TRUE(defaults) << defaults.error().c_str();
     EXPECT_TRUE(d.rpc.allow_methods.empty()) << "the default rule";
     EXPECT_EQ(d.rpc.max_head_lag_blocks, 2u);
+    EXPECT_EQ(d.rpc.hedge_max_ratio, 0.1);
+    EXPECT_EQ(d.rpc.max_logs_block_range, 10000u);
+    EXPECT_EQ(d.rpc.breaker_failures, 5u);
+    EXPECT_EQ(d.rpc.breaker_window_ms, 10000u);
+    EXPECT_EQ(d.rpc.breaker_cooldown_ms, 5000u);
     EXPECT_EQ(d.rpc.cache_bytes_max, 256u << 20);
     EXPECT_EQ(d.rpc.default_timeout_ms, 10000u);
     EXPECT_TRUE(d.rpc.redis.url.empty()) << "no Redis by default";
@@ -363,6 +375,11 @@ TEST(Rpc, ErrorsNameTheKey) {
         {"[rpc]\ntrusted_proxies = [\"10.0.0.0/40\"]", "[rpc] trusted_proxies[0]"},
         {"[rpc]\nmax_head_lag_blocks = -1", "rpc.max_head_lag_blocks: -1 is outside"},
         {"[rpc]\nresponse_bytes_max = 10", "rpc.response_bytes_max: 10 is outside"},
+        {"[rpc]\nmax_logs_block_range = 1.5", "rpc.max_logs_block_range: expected an integer"},
+        {"[rpc]\nhedge_max_ratio = 2", "rpc.hedge_max_ratio: 2 is outside 0..1"},
+        {"[rpc]\nbreaker_failures = -1", "rpc.breaker_failures: -1 is outside"},
+        {"[rpc]\nbreaker_cooldown_ms = 0", "rpc.breaker_cooldown_ms: 0 is outside"},
+        {"[rpc]\nbreaker_window_ms = \"10s\"", "rpc.breaker_window_ms: expected a number"},
         {"[rpc.method_timeouts_ms]\neth_call = 0", "rpc.method_timeouts_ms.eth_call: 0 is outside"},
         {"[rpc.limits]\nclient_rps = \"fast\"", "rpc.limits.client_rps: expected a number"},
         {"[rpc.limits]\nkey_concurrency = 1", "unknown setting 'rpc.limits.key_concurrency'"},

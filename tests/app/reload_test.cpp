@@ -91,6 +91,7 @@ TEST(Reload, EachKeyIsReportedOnceInTheRightList) {
         {"", "[rpc]\ntrusted_proxies = [\"10.0.0.1\"]", "rpc.trusted_proxies ", false},
         {"", "[rpc]\nmax_head_lag_blocks = 5", "rpc.max_head_lag_blocks 2 -> 5", false},
         {"", "[rpc]\nresponse_bytes_max = 4096", "rpc.response_bytes_max ", false},
+        {"", "[rpc]\nbreaker_cooldown_ms = 900", "rpc.breaker_cooldown_ms 5000 -> 900", false},
         {"", "[rpc]\ncache_bytes_max = 0", "rpc.cache_bytes_max ", false},
         {"", "[rpc.method_timeouts_ms]\ndefault = 5", "rpc.method_timeouts_ms.default ", false},
         {"", "[rpc.method_timeouts_ms]\neth_call = 5", "rpc.method_timeouts_ms [] -> ", false},

@@ -9,6 +9,10 @@
 //    is 401 naming the problem;
 //  - a finalized block and eth_chainId are answered from the cache without touching an EL;
 //  - bad input is answered as on the engine listener (413, 431, -32700, -32600);
+//  - an EL answering 5xx opens its circuit breaker ([rpc] breaker_*): no more reads go to it
+//    but the probes after each cooldown; healed, the next probe closes it;
+//  - a slow EL's reads are hedged to a fast one after the method's p95, within hedge_max_ratio;
+//  - eth_getLogs over max_logs_block_range is refused -32602 naming the limit, no EL asked;
 //  - beside the mux (--rpc-listen) the same nodes serve both, the CL's listener unchanged.
 // No assertion depends on timing: waits poll for a state with a generous limit.
 #include <gtest/gtest.h>
@@ -45,12 +49,14 @@ struct RpcFixture : ::testing::Test {
     std::unique_ptr<Daemon> daemon;
 
     uint16_t rpc_port = 0;  ///< the rpc listener's (the daemon's port in the rpc role)
+    /// Each EL's head (and finalized) block; a test may change them before start().
+    std::vector<std::string> heads = {"100", "100", "90"};
 
     /// Three ELs (heads 100, 100, 90) and the daemon in the rpc role with `table` in its file
     /// (`args`: in place of --role rpc).
     void start(const std::string& table, std::vector<std::string> args = {"--role", "rpc"}) {
         for (int i = 1; i <= 3; i++) {
-            std::string head = i == 3 ? "90" : "100";
+            std::string head = heads[static_cast<size_t>(i - 1)];
             els.push_back(std::make_unique<MockEl>(dir, "el" + std::to_string(i),
                                                    std::vector<std::string>{"--head", head}));
         }
@@ -74,13 +80,14 @@ struct RpcFixture : ::testing::Test {
     void wait_for_heads() {
         for (int k = 0; k < 400; k++) {
             std::string s = daemon->admin("GET", "/status").body;
-            if (json_at(s, "/rpc/highest_head") == "100" &&
-                json_at(s, "/rpc/nodes/2/head") == "90" &&
-                json_at(s, "/rpc/nodes/0/finalized") == "100" &&
-                json_at(s, "/rpc/nodes/1/finalized") == "100" &&
-                json_at(s, "/rpc/nodes/2/finalized") == "90" &&
-                json_at(s, "/nodes/2/state") == "\"synced\"")
-                return;
+            bool all = true;
+            for (size_t i = 0; i < 3; i++) {
+                std::string at = "/rpc/nodes/" + std::to_string(i);
+                all = all && json_at(s, at + "/head") == heads[i] &&
+                      json_at(s, at + "/finalized") == heads[i] &&
+                      json_at(s, "/nodes/" + std::to_string(i) + "/state") == "\"synced\"";
+            }
+            if (all) return;
             std::this_thread::sleep_for(50ms);
         }
         FAIL() << "the ELs' heads never showed in /status: "
@@ -279,6 +286,122 @@ TEST_F(RpcFixture, BadInputIsAnsweredAsOnTheEngineListener) {
     EXPECT_EQ(get.status, 405);
     // The daemon is unaffected.
     EXPECT_EQ(json_at(post(request("9", "eth_blockNumber")).body, "/result"), "\"0x64\"");
+}
+
+TEST_F(RpcFixture, TheBreakerOpensOnAFailingElKeepsItsTrafficAwayAndClosesOnceItHeals) {
+    // Only el1 is at the head (el2 and el3 lag), so every head read is el1's to answer: the
+    // counts below do not depend on how routing weighs latencies.
+    heads = {"100", "90", "90"};
+    start("[rpc]\nbreaker_failures = 3\nbreaker_cooldown_ms = 300\n");
+    auto status = [&] { return daemon->admin("GET", "/status").body; };
+    auto opens = [&] { return std::stol(json_at(status(), "/rpc/nodes/0/breaker_opens")); };
+    std::string name = json_at(status(), "/rpc/nodes/0/name");
+    ASSERT_EQ(json_at(status(), "/rpc/nodes/0/breaker"), "\"closed\"") << status();
+    ASSERT_EQ(json_at(post(request("1", "eth_blockNumber")).body, "/result"), "\"0x64\"");
+    long before = calls(*els[0], "eth_blockNumber");
+    els[0]->set_rules("eth_blockNumber:http=503");
+    for (int i = 0; i < 3; i++) {
+        HttpReply r = post(request(std::to_string(10 + i), "eth_blockNumber"));
+        EXPECT_NE(r.body.find("HTTP 503"), std::string::npos) << r.body;
+    }
+    // Three 5xx in a row: open, and it stays open until a call is sent after the cooldown.
+    EXPECT_EQ(json_at(status(), "/rpc/nodes/0/breaker"), "\"open\"") << status();
+    EXPECT_EQ(opens(), 1);
+    EXPECT_EQ(json_at(status(), "/rpc/nodes/1/breaker"), "\"closed\"");
+    EXPECT_EQ(calls(*els[0], "eth_blockNumber"), before + 3);
+    for (int i = 0; i < 10; i++) {
+        HttpReply r = post(request(std::to_string(20 + i), "eth_blockNumber"));
+        EXPECT_EQ(json_at(r.body, "/error/code"), "-32000") << r.body;
+    }
+    // While open el1 got no read but the probes after each cooldown, each of which failed and
+    // opened it again: exactly one call per further opening, however long the loop took.
+    EXPECT_EQ(calls(*els[0], "eth_blockNumber"), before + 3 + (opens() - 1));
+    EXPECT_EQ(calls(*els[1], "eth_blockNumber") + calls(*els[2], "eth_blockNumber"), 0)
+        << "the lagging ELs still take no head read";
+    // Healed: after the cooldown the probe succeeds and closes it.
+    els[0]->set_rules("");
+    std::string answer;
+    for (int k = 0; k < 200 && answer != "\"0x64\""; k++) {
+        answer = json_at(post(request(std::to_string(100 + k), "eth_blockNumber")).body, "/result");
+        if (answer != "\"0x64\"") std::this_thread::sleep_for(50ms);
+    }
+    ASSERT_EQ(answer, "\"0x64\"") << "the breaker never let a probe through: " << status();
+    EXPECT_EQ(json_at(status(), "/rpc/nodes/0/breaker"), "\"closed\"") << status();
+    long opened = opens();
+    for (int i = 0; i < 5; i++)
+        EXPECT_EQ(
+            json_at(post(request(std::to_string(300 + i), "eth_blockNumber")).body, "/result"),
+            "\"0x64\"");
+    EXPECT_EQ(opens(), opened);
+    std::string metrics = daemon->admin("GET", "/metrics").body;
+    std::string label = "{node=" + name + "}";
+    EXPECT_EQ(metric_value(metrics, "enginemux_rpc_breaker_state" + label), 0) << metrics;
+    EXPECT_EQ(metric_value(metrics, "enginemux_rpc_breaker_opens_total" + label), opened)
+        << metrics;
+}
+
+TEST_F(RpcFixture, ASlowElsReadsAreHedgedToAFastOneWithinTheHedgeRatio) {
+    heads = {"100", "100", "100"};
+    start("[health]\ninterval_ms = 100\n[rpc]\nhedge_max_ratio = 0.5\n");
+    // el1 answers reads in 300 ms; el2's and el3's health probes are slow, so routing (least
+    // outstanding x probe latency) sends every read to el1 first.
+    els[0]->set_rules("eth_blockNumber:delay=300");
+    els[1]->set_rules("eth_syncing:delay=100");
+    els[2]->set_rules("eth_syncing:delay=100");
+    auto latency = [&](const std::string& s, int i) {
+        return std::stol(json_at(s, "/nodes/" + std::to_string(i) + "/resp_time_us"));
+    };
+    std::string s;
+    for (int k = 0; k < 400; k++) {
+        s = daemon->admin("GET", "/status").body;
+        long fast = latency(s, 0);
+        if (latency(s, 1) > 5 * fast && latency(s, 2) > 5 * fast) break;
+        std::this_thread::sleep_for(50ms);
+    }
+    ASSERT_GT(latency(s, 1), 5 * latency(s, 0)) << s;
+    ASSERT_GT(latency(s, 2), 5 * latency(s, 0)) << s;
+    const int reads = 20;
+    for (int i = 0; i < reads; i++) {
+        HttpReply r = post(request(std::to_string(i), "eth_blockNumber"));
+        EXPECT_EQ(r.body, R"({"jsonrpc":"2.0","id":)" + std::to_string(i) + R"(,"result":"0x64"})");
+    }
+    std::string metrics = daemon->admin("GET", "/metrics").body;
+    double hedges = metric_value(metrics, "enginemux_rpc_hedges_total{method=\"eth_blockNumber\"}");
+    double won =
+        metric_value(metrics, "enginemux_rpc_hedges_won_total{method=\"eth_blockNumber\"}");
+    // Every read went to el1 first; the copies are the hedges, each to a fast EL, and the fast
+    // EL's answer came first; at most hedge_max_ratio of the reads (plus a burst of one).
+    EXPECT_EQ(calls(*els[0], "eth_blockNumber"), reads);
+    EXPECT_GE(won, 1) << metrics;
+    EXPECT_LE(won, hedges);
+    EXPECT_LE(hedges, 0.5 * reads + 1);
+    EXPECT_EQ(calls(*els[1], "eth_blockNumber") + calls(*els[2], "eth_blockNumber"), hedges);
+    // The losers' late answers were dropped safely: the daemon answers as before.
+    EXPECT_EQ(json_at(post(request("99", "eth_chainId")).body, "/result"), "\"0x1\"");
+}
+
+TEST_F(RpcFixture, AnEthGetLogsRangeOverTheLimitIsRefusedNamingItAndNoElSeesIt) {
+    start("[rpc]\nmax_logs_block_range = 50\n");
+    for (auto& el : els) el->set_rules("eth_getLogs:error=-32099:logs from the mock");
+    auto unknown = [&] {
+        long n = 0;
+        for (auto& el : els)
+            n += std::stol(
+                json_at(http_request(el->port, "GET", "/mock/stats", "").body, "/unknown_methods"));
+        return n;
+    };
+    long before = unknown();
+    HttpReply wide =
+        post(request(R"("w")", "eth_getLogs", R"([{"fromBlock":"0x1","toBlock":"0x64"}])"));
+    EXPECT_EQ(wide.status, 200);
+    EXPECT_EQ(json_at(wide.body, "/id"), "\"w\"") << wide.body;
+    EXPECT_EQ(json_at(wide.body, "/error/code"), "-32602") << wide.body;
+    EXPECT_NE(wide.body.find("blocks 1..100 are 100 blocks"), std::string::npos) << wide.body;
+    EXPECT_NE(wide.body.find("max_logs_block_range"), std::string::npos) << wide.body;
+    EXPECT_EQ(unknown(), before) << "no EL saw it";
+    HttpReply fits = post(request("2", "eth_getLogs", R"([{"fromBlock":"0x1","toBlock":"0x32"}])"));
+    EXPECT_EQ(json_at(fits.body, "/error/code"), "-32099") << "an EL answered: " << fits.body;
+    EXPECT_EQ(unknown(), before + 1);
 }
 
 }  // namespace

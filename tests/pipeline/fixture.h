@@ -103,6 +103,9 @@ struct PipelineFixture : ::testing::Test {
                 case Action::Kind::learned:
                     s += "learned " + std::to_string(a.node);
                     break;
+                case Action::Kind::wake:
+                    s += "wake " + std::to_string(a.deadline_ns);
+                    break;
             }
         }
         return s;

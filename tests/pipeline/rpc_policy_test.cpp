@@ -156,6 +156,52 @@ TEST_F(RpcPolicyTest, LeastOutstandingWeightedByLatencyAndSyncedFirst) {
     EXPECT_EQ(policy->pick_route(nodes, 0, any), -1);
 }
 
+TEST_F(RpcPolicyTest, ANodeWhoseBreakerIsOpenGetsNoReadsAndNoTransactions) {
+    nodes.views[0].breaker_open = true;
+    for (int k = 0; k < 3; k++) EXPECT_EQ(policy->pick_route(nodes, 0, at_head()), 1);
+    EXPECT_EQ(policy->pick_route(nodes, 0b010, at_head()), -1) << "node 2 lags; 0 is shut out";
+    Route old;
+    old.min_head = 10;
+    EXPECT_EQ(policy->pick_route(nodes, 0b110, old), -1);
+    EXPECT_FALSE(policy->takes_part(CallKind::broadcast, nodes.views[0]));
+    EXPECT_TRUE(policy->takes_part(CallKind::broadcast, nodes.views[1]));
+    nodes.views[0].breaker_open = false;
+    EXPECT_EQ(policy->pick_route(nodes, 0b110, old), 0);
+}
+
+TEST_F(RpcPolicyTest, ALogsRangeOverTheLimitIsRefusedNamingTheLimit) {
+    rpc::PolicyConfig c;
+    c.max_logs_block_range = 100;
+    make(c);
+    using V = GateDecision::Verdict;
+    GateDecision wide = admit("eth_getLogs", R"([{"fromBlock":"0x1","toBlock":"0x65"}])");
+    ASSERT_EQ(wide.verdict, V::refuse);
+    EXPECT_EQ(wide.code, -32602);
+    EXPECT_NE(wide.message.find("blocks 1..101 are 101 blocks"), std::string_view::npos)
+        << wide.message;
+    EXPECT_NE(wide.message.find("limit of 100 ([rpc] max_logs_block_range)"),
+              std::string_view::npos)
+        << wide.message;
+    EXPECT_EQ(admit("eth_getLogs", R"([{"fromBlock":"0x2","toBlock":"0x65"}])").verdict, V::run);
+    // A tag is the highest head known (100): 0..100 is 101 blocks.
+    EXPECT_EQ(admit("eth_getLogs", R"([{"fromBlock":"0x0","toBlock":"latest"}])").verdict,
+              V::refuse);
+    EXPECT_EQ(admit("eth_getLogs", R"([{"fromBlock":"0x1"}])").verdict, V::run);
+    EXPECT_EQ(admit("eth_getLogs", R"([{"blockHash":"0x01","fromBlock":"0x0","toBlock":"0xffff"}])")
+                  .verdict,
+              V::run)
+        << "a blockHash filter has no range";
+    for (size_t i = 0; i < 3; i++) head(i, -1, -1);
+    GateDecision unknown = admit("eth_getLogs", R"([{"fromBlock":"0x0","toBlock":"latest"}])");
+    EXPECT_EQ(unknown.verdict, V::refuse);
+    EXPECT_NE(unknown.message.find("no head known yet"), std::string_view::npos) << unknown.message;
+    EXPECT_EQ(admit("eth_getLogs", "[{}]").verdict, V::run) << "latest..latest: one block";
+    c.max_logs_block_range = 0;
+    make(c);
+    EXPECT_EQ(admit("eth_getLogs", R"([{"fromBlock":"0x0","toBlock":"0xffffff"}])").verdict,
+              V::run);
+}
+
 TEST_F(RpcPolicyTest, UnknownHeadsAreNotAtTheHeadOnceAnyHeadIsKnown) {
     head(0, -1, -1);
     EXPECT_EQ(policy->pick_route(nodes, 0b010, at_head()), -1);
@@ -273,6 +319,8 @@ struct FakeShell final : Shell {
     bool client_waiting(uint64_t) const override { return true; }
     void node_failed(size_t, const Error&) override {}
     uint64_t now_ns() const override { return 1; }
+    std::vector<std::pair<uint64_t, uint64_t>> wakes;  ///< (call, at_ns)
+    void wake(uint64_t call, uint64_t at_ns) override { wakes.emplace_back(call, at_ns); }
 };
 
 struct RpcCore : RpcPolicyTest {
@@ -282,11 +330,22 @@ struct RpcCore : RpcPolicyTest {
 
     void SetUp() override {
         RpcPolicyTest::SetUp();
+        build_core();
+    }
+    /// The core on the policy as it is now (after make(): on the new one).
+    void build_core() {
         CoreConfig c;
         c.body_bytes_max = 1u << 20;
         c.mints_payload_ids = false;
         core = std::make_unique<PipelineCore>(c, *policy, nodes, shell, metrics);
         core->set_gate(policy.get());
+    }
+    void hedging(double ratio) {
+        rpc::PolicyConfig c;
+        c.hedge.max_ratio = ratio;
+        core.reset();
+        make(c);
+        build_core();
     }
     void request(std::string body) {
         body.reserve(body.size() + 64);
@@ -297,6 +356,70 @@ struct RpcCore : RpcPolicyTest {
         core->on_reply(shell.sent[k].call, store.answer(shell.sent[k].node, response), 1);
     }
 };
+
+TEST_F(RpcCore, AReadUnansweredAtItsWakeIsHedgedTheFirstAnswerWinsTheLateOneIsDropped) {
+    hedging(1.0);
+    RpcMethodMetrics& m = metrics.rpc.methods[rpc::method_slot("eth_blockNumber")];
+    request(R"({"jsonrpc":"2.0","id":7,"method":"eth_blockNumber"})");
+    ASSERT_EQ(shell.sent.size(), 1u);
+    ASSERT_EQ(shell.wakes.size(), 1u);
+    EXPECT_EQ(shell.wakes[0].second, 1 + 100'000'000u) << "no samples yet: the default delay";
+    size_t first = shell.sent[0].node;
+    core->on_wake(shell.wakes[0].first, 2);
+    ASSERT_EQ(shell.sent.size(), 2u);
+    EXPECT_NE(shell.sent[1].node, first);
+    EXPECT_NE(shell.sent[1].node, 2u) << "a hedge obeys the route: never the lagging node";
+    EXPECT_EQ(m.hedges.load(), 1u);
+    reply(1, R"({"jsonrpc":"2.0","id":7,"result":"0x64"})");
+    ASSERT_EQ(shell.answers.size(), 1u);
+    EXPECT_EQ(shell.answers[0].second, R"({"jsonrpc":"2.0","id":7,"result":"0x64"})");
+    EXPECT_EQ(m.hedges_won.load(), 1u);
+    EXPECT_EQ(core->busy(), 1u) << "the first copy is still out: the call is kept";
+    reply(0, R"({"jsonrpc":"2.0","id":7,"result":"0x63"})");
+    EXPECT_EQ(shell.answers.size(), 1u) << "the loser's answer is dropped";
+    EXPECT_EQ(core->busy(), 0u);
+    // Answered before its wake: no hedge; the wake only lets the call go.
+    request(R"({"jsonrpc":"2.0","id":8,"method":"eth_blockNumber"})");
+    ASSERT_EQ(shell.sent.size(), 3u);
+    ASSERT_EQ(shell.wakes.size(), 2u);
+    reply(2, R"({"jsonrpc":"2.0","id":8,"result":"0x64"})");
+    EXPECT_EQ(shell.answers.size(), 2u);
+    EXPECT_EQ(core->busy(), 1u);
+    core->on_wake(shell.wakes[1].first, 3);
+    EXPECT_EQ(shell.sent.size(), 3u);
+    EXPECT_EQ(core->busy(), 0u);
+    EXPECT_EQ(m.hedges.load(), 1u);
+}
+
+TEST_F(RpcCore, HedgesWaitForTheBudgetAndSendsAndFiltersAreNeverHedged) {
+    hedging(0.5);
+    request(R"({"jsonrpc":"2.0","id":1,"method":"eth_blockNumber"})");
+    core->on_wake(shell.wakes.at(0).first, 2);
+    EXPECT_EQ(shell.sent.size(), 1u) << "half a token: no hedge yet";
+    reply(0, R"({"jsonrpc":"2.0","id":1,"result":"0x64"})");
+    request(R"({"jsonrpc":"2.0","id":2,"method":"eth_blockNumber"})");
+    core->on_wake(shell.wakes.at(1).first, 3);
+    EXPECT_EQ(shell.sent.size(), 3u) << "a whole token: hedged";
+    size_t wakes = shell.wakes.size();
+    request(R"({"jsonrpc":"2.0","id":3,"method":"eth_newBlockFilter"})");
+    request(R"({"jsonrpc":"2.0","id":4,"method":"eth_sendRawTransaction","params":["0x00"]})");
+    EXPECT_EQ(shell.wakes.size(), wakes);
+}
+
+TEST_F(RpcCore, NoHedgeWhenItsDelayIsPastTheMethodsDeadline) {
+    rpc::PolicyConfig c;
+    c.hedge.max_ratio = 1;
+    c.method_timeouts = {{"eth_blockNumber", 50}};  // below the 100-ms delay before samples
+    core.reset();
+    make(c);
+    build_core();
+    request(R"({"jsonrpc":"2.0","id":1,"method":"eth_blockNumber"})");
+    EXPECT_EQ(shell.wakes.size(), 0u);
+    reply(0, R"({"jsonrpc":"2.0","id":1,"result":"0x64"})");
+    EXPECT_EQ(core->busy(), 0u) << "answered: nothing holds the call";
+    request(R"({"jsonrpc":"2.0","id":2,"method":"eth_chainId"})");
+    EXPECT_EQ(shell.wakes.size(), 1u) << "10 s deadline: hedged after 100 ms";
+}
 
 TEST_F(RpcCore, ABatchKeepsOrderAndTheClientsIdsByteForByte) {
     request(R"([{"jsonrpc":"2.0","id":"a\u0062","method":"eth_blockNumber"},)"
