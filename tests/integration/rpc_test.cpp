@@ -97,6 +97,13 @@ struct RpcFixture : ::testing::Test {
                    const std::string& bearer = "") {
         return http_request(rpc_port, "POST", target, body, bearer);
     }
+    /// Second copies of `method` sent (hedging: a read slower than the method's p95 goes to a
+    /// second node too, so on a loaded machine the ELs may count a few more calls than reads).
+    int64_t hedges(const std::string& method) {
+        std::string metrics = daemon->admin("GET", "/metrics").body;
+        double n = metric_value(metrics, "enginemux_rpc_hedges_total{method=\"" + method + "\"}");
+        return n < 0 ? 0 : static_cast<int64_t>(n);
+    }
 };
 
 TEST_F(RpcFixture, BesideTheMuxTheRpcListenerServesReadsWithoutAJwtOnTheSameNodes) {
@@ -130,7 +137,11 @@ TEST_F(RpcFixture, AReadOfTheHeadNeverReachesTheLaggingEl) {
     }
     EXPECT_EQ(calls(*els[2], "eth_blockNumber"), 0);
     EXPECT_EQ(calls(*els[2], "eth_call"), 0);
-    EXPECT_EQ(calls(*els[0], "eth_blockNumber") + calls(*els[1], "eth_blockNumber"), 40);
+    // Each read once, and a second copy of those hedged (a copy that lost may still be on its
+    // way to its EL).
+    int64_t at_head = calls(*els[0], "eth_blockNumber") + calls(*els[1], "eth_blockNumber");
+    EXPECT_GE(at_head, 40);
+    EXPECT_LE(at_head, 40 + hedges("eth_blockNumber"));
     std::string metrics = daemon->admin("GET", "/metrics").body;
     EXPECT_EQ(metric_value(metrics, "enginemux_rpc_requests_total{method=\"eth_blockNumber\"}"), 40)
         << metrics;
@@ -235,7 +246,9 @@ TEST_F(RpcFixture, ApiKeysByHeaderOrPathAndAnUnknownKeyIs401) {
     HttpReply none = post(request("4", "eth_blockNumber"));
     EXPECT_EQ(none.status, 401);
     EXPECT_NE(none.body.find("an API key is required"), std::string::npos) << none.body;
-    EXPECT_EQ(calls(*els[0], "eth_blockNumber") + calls(*els[1], "eth_blockNumber"), 2);
+    int64_t at_head = calls(*els[0], "eth_blockNumber") + calls(*els[1], "eth_blockNumber");
+    EXPECT_GE(at_head, 2);
+    EXPECT_LE(at_head, 2 + hedges("eth_blockNumber"));
 }
 
 TEST_F(RpcFixture, AFinalizedBlockAndTheChainIdComeFromTheCacheWithoutAnEl) {
