@@ -59,6 +59,28 @@ std::string_view block_selection_name(BlockSelection selection) {
     return "gas-used";
 }
 
+BuilderFlow builder_flow(MethodKind kind, bool has_attributes, bool no_tx_pool,
+                         ExecutionMode mode) {
+    if (mode == ExecutionMode::disabled) return BuilderFlow::local_only;
+    switch (kind) {
+        case MethodKind::new_payload:
+            return BuilderFlow::boost_sync;
+        case MethodKind::forkchoice_updated:
+            // noTxPool: the local block is the only one op-node may get, so no builder builds;
+            // the builders still follow the chain.
+            return has_attributes && !no_tx_pool ? BuilderFlow::fork : BuilderFlow::boost_sync;
+        case MethodKind::get_payload:
+            return BuilderFlow::get_payload;
+        case MethodKind::get_blobs:
+        case MethodKind::bodies:
+        case MethodKind::capabilities:
+        case MethodKind::client_version:
+        case MethodKind::other:
+            return BuilderFlow::local_only;
+    }
+    return BuilderFlow::local_only;
+}
+
 std::string_view fallback_name(Fallback reason) {
     switch (reason) {
         case Fallback::none:

@@ -12,6 +12,7 @@
 
 #include "base/result.h"
 #include "base/u256.h"
+#include "engine/methods.h"
 
 namespace em::engine {
 
@@ -33,6 +34,26 @@ enum class BlockSelection : uint8_t {
 /// The canonical spelling (`dry-run`, `gas-used`, ...).
 std::string_view execution_mode_name(ExecutionMode mode);
 std::string_view block_selection_name(BlockSelection selection);
+
+/// How the builder role carries out one engine call from op-node. The local EL answers every
+/// call, and its answer is never held for a builder's.
+enum class BuilderFlow : uint8_t {
+    local_only,   ///< the local EL alone (eth_*, getBlobs, capabilities...; everything when
+                  ///< disabled)
+    boost_sync,   ///< the local EL answers; every synced builder gets a copy whose answer
+                  ///< nobody waits for (fcU without attributes, newPayload, fcU with noTxPool)
+    fork,         ///< fcU with attributes: the local EL and every healthy builder in parallel,
+                  ///< the local answer (its payloadId) returned at once, builders' ids mapped
+                  ///< to it as they come (engine::PayloadIdMap::adopt / attach)
+    get_payload,  ///< the local EL and the builders mapped to its id under one deadline, each
+                  ///< builder block hash-checked and newPayload'ed on the local EL, then
+                  ///< select_block
+};
+
+/// The flow of an engine call of `kind` (`has_attributes`, `no_tx_pool`: a forkchoiceUpdated's
+/// payloadAttributes and its OP noTxPool) in `mode`. Dry-run routes as enabled (its builders
+/// get every call); select_block keeps its blocks from op-node.
+BuilderFlow builder_flow(MethodKind kind, bool has_attributes, bool no_tx_pool, ExecutionMode mode);
 
 /// Why a getPayload answered the local block although builders were asked; one label of
 /// `enginemux_builder_fallbacks_total{reason}` each (builder_fallback_name). Per builder

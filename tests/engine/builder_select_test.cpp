@@ -101,6 +101,30 @@ TEST(BuilderSelect, ModesAndNoTxPool) {
     EXPECT_EQ(no_pool.fallback, Fallback::no_tx_pool);
 }
 
+TEST(BuilderFlow, LocalAlwaysAnswersBuildersGetCopiesOrForksByMode) {
+    using enum BuilderFlow;
+    auto on = ExecutionMode::enabled;
+    EXPECT_EQ(builder_flow(MethodKind::new_payload, false, false, on), boost_sync);
+    EXPECT_EQ(builder_flow(MethodKind::forkchoice_updated, false, false, on), boost_sync);
+    EXPECT_EQ(builder_flow(MethodKind::forkchoice_updated, true, false, on), fork);
+    EXPECT_EQ(builder_flow(MethodKind::forkchoice_updated, true, true, on), boost_sync);
+    EXPECT_EQ(builder_flow(MethodKind::get_payload, false, false, on), get_payload);
+    for (auto kind : {MethodKind::get_blobs, MethodKind::bodies, MethodKind::capabilities,
+                      MethodKind::client_version, MethodKind::other})
+        EXPECT_EQ(builder_flow(kind, false, false, on), local_only);
+    // Dry-run: builders get every call, as enabled.
+    EXPECT_EQ(builder_flow(MethodKind::forkchoice_updated, true, false, ExecutionMode::dry_run),
+              fork);
+    EXPECT_EQ(builder_flow(MethodKind::get_payload, false, false, ExecutionMode::dry_run),
+              get_payload);
+    // Disabled: no builder gets anything.
+    for (auto kind :
+         {MethodKind::new_payload, MethodKind::forkchoice_updated, MethodKind::get_payload}) {
+        EXPECT_EQ(builder_flow(kind, true, false, ExecutionMode::disabled), local_only);
+        EXPECT_EQ(builder_flow(kind, false, false, ExecutionMode::disabled), local_only);
+    }
+}
+
 TEST(BuilderSelect, FallbackLabels) {
     EXPECT_EQ(fallback_name(Fallback::hash_mismatch), "hash_mismatch");
     EXPECT_EQ(fallback_name(Fallback::no_tx_pool), "no_tx_pool");
