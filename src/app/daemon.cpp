@@ -651,8 +651,8 @@ Result<void> Daemon::run() {
     // routing is not wired to a listener yet; say so rather than run another role.
     if (config_.role == "builder")
         return fail(Errc::unsupported,
-                    "role builder: its settings are valid, but this build does not run the role "
-                    "yet (README, \"Builder role\"); use rollup-boost meanwhile");
+                    "role builder: settings valid, but this build does not run the role yet "
+                    "(README, \"Builder role\")");
     auto started = start();
     if (!started) {
         if (control_thread_) {

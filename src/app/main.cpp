@@ -107,9 +107,11 @@ int run_check_config(int argc, char** argv) {
         std::fprintf(stderr, "enginemux: %s\n", config.error().c_str());
         return 1;
     }
-    std::printf("%s: ok (%zu nodes, listen %s:%u, admin %s)\n", argv[2], config->nodes.size(),
-                config->listen_addr.c_str(), config->port,
-                config->admin.listen.empty() ? "off" : config->admin.listen.c_str());
+    bool builder = config->role == "builder";  // its ELs: [l2] and [[builders]]
+    std::printf("%s: ok (%zu %s, listen %s:%u, admin %s)\n", argv[2],
+                builder ? config->builder.builders.size() : config->nodes.size(),
+                builder ? "builders and the local EL" : "nodes", config->listen_addr.c_str(),
+                config->port, config->admin.listen.empty() ? "off" : config->admin.listen.c_str());
     return 0;
 }
 
