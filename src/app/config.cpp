@@ -4,12 +4,15 @@
 #include <charconv>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <set>
 
 #include <toml++/toml.h>
 #include <CLI/CLI.hpp>
 
+#include "app/builder_flags.h"
+#include "app/toml_values.h"
 #include "base/name.h"
 #include "io/ip.h"
 #include "pipeline/sync_board.h"
@@ -226,6 +229,20 @@ std::string usage_text() {
            "  --proxy-request-timeout MS  deadline of a mirrored call (default 2000)\n"
            "  --loglevel L           as --log-level\n"
            "  --json                 JSON log lines (as --log-format json)\n"
+           "\n"
+           "builder role (--role builder: an OP Stack sidecar, rollup-boost's flags; each has\n"
+           "its environment variable, e.g. L2_URL, BUILDER_URL=URL,URL; settings in [l2],\n"
+           "[[builders]] and [builder]; not run by this build yet: README, \"Builder role\"):\n"
+           "  --l2-url URL           the sequencer's own EL (authrpc)\n"
+           "  --l2-jwt-path PATH | --l2-jwt-token HEX   its JWT secret (also op-node's)\n"
+           "  --l2-timeout MS        its calls' deadline (1000)\n"
+           "  --builder-url URL[#name=N]   a builder (repeatable, or a comma list)\n"
+           "  --builder-jwt-path P | --builder-jwt-token HEX | --builder-timeout MS\n"
+           "                         once (shared) or once per --builder-url (paired)\n"
+           "  --rpc-host H --rpc-port N   where op-node connects (127.0.0.1:8081)\n"
+           "  --execution-mode M     enabled|dry-run|disabled (enabled)\n"
+           "  --block-selection-policy P  gas-used|block-value|priority (gas-used)\n"
+           "  --get-payload-deadline-ms MS  getPayload's one deadline (500, at most 1000)\n"
            "  -h, --help             this text\n"
            "\n"
            "signals: SIGTERM/SIGINT drain in-flight requests and exit; SIGHUP re-reads the\n"
@@ -239,29 +256,9 @@ constexpr uint32_t spin_us_max = 60'000'000;  // a minute: longer than any slot
 
 // --- TOML -----------------------------------------------------------------------------------
 
-template <typename T>
-Result<void> toml_number(const toml::node& node, std::string_view key, T& out, double lo,
-                         double hi) {
-    double v;
-    if (auto i = node.value<int64_t>(); i && node.is_integer())
-        v = static_cast<double>(*i);
-    else if (auto d = node.value<double>(); d && node.is_floating_point())
-        v = *d;
-    else
-        return failf(Errc::invalid_input, "%.*s: expected a number", static_cast<int>(key.size()),
-                     key.data());
-    if (std::isnan(v) || v < lo || v > hi)
-        return failf(Errc::invalid_input, "%.*s: %.15g is outside %.15g..%.15g",
-                     static_cast<int>(key.size()), key.data(), v, lo, hi);
-    if constexpr (std::is_integral_v<T>) {
-        if (!node.is_integer())
-            return failf(Errc::invalid_input, "%.*s: expected an integer",
-                         static_cast<int>(key.size()), key.data());
-    }
-    out = static_cast<T>(v);
-    return {};
-}
+}  // namespace
 
+// The TOML helpers (app/toml_values.h), shared with app/builder_config.cpp.
 Result<void> toml_string(const toml::node& node, std::string_view key, std::string& out) {
     auto s = node.value<std::string>();
     if (!s || !node.is_string())
@@ -284,6 +281,8 @@ Result<void> unknown_key(std::string_view table, std::string_view key) {
                  static_cast<int>(table.size()), table.data(), table.empty() ? "" : ".",
                  static_cast<int>(key.size()), key.data());
 }
+
+namespace {
 
 Result<void> load_limits(const toml::table& t, LimitsConfig& l) {
     for (auto&& [k, v] : t) {
@@ -385,6 +384,8 @@ Result<void> load_admin(const toml::table& t, AdminConfig& a) {
     return {};
 }
 
+}  // namespace
+
 Result<void> toml_strings(const toml::node& node, std::string_view key,
                           std::vector<std::string>& out) {
     if (!node.is_array())
@@ -399,6 +400,8 @@ Result<void> toml_strings(const toml::node& node, std::string_view key,
     }
     return {};
 }
+
+namespace {
 
 Result<void> load_sync_client(const toml::table& t, size_t index, SyncClientConfig& c) {
     std::string where = "sync.clients[" + std::to_string(index) + "]";
@@ -642,6 +645,8 @@ Result<void> load_toml(const std::string& path, Config& c) {
             r = load_sync(*v.as_table(), c.sync);
         else if (key == "rpc" && v.is_table())
             r = load_rpc(*v.as_table(), c.rpc);
+        else if (auto b = load_builder_toml(key, v, c); !b || *b)  // [l2], [[builders]] ...
+            r = b ? Result<void>() : Result<void>(Unexpected(b.error()));
         else if (key == "nodes" && v.is_array_of_tables()) {
             c.nodes.clear();
             size_t i = 0;
@@ -732,17 +737,20 @@ Result<void> validate_rpc(const RpcConfig& r) {
 }  // namespace
 
 Result<void> validate(Config& c) {
-    if (c.role != "mux" && c.role != "sync" && c.role != "rpc")
-        return failf(Errc::invalid_input, "role '%s' is not supported (supported: mux, sync, rpc)",
+    if (c.role != "mux" && c.role != "sync" && c.role != "rpc" && c.role != "builder")
+        return failf(Errc::invalid_input,
+                     "role '%s' is not supported (supported: mux, sync, rpc, builder)",
                      c.role.c_str());
     EM_TRY_VOID(validate_rpc(c.rpc));
+    // The builder role's ELs are [l2] and [[builders]]; the CL's secret defaults to the L2's.
+    if (c.role == "builder") EM_TRY_VOID(validate_builder(c));
     if (c.role == "sync") {
         EM_TRY_VOID(validate_sync(c.sync));
         // sync-proxy's defaults: its port, and its request timeout as every node's deadline cap.
         if (!c.listen_set) c.port = 25590;
         if (c.engine.timeout_ms == 0) c.engine.timeout_ms = 2'000;
     }
-    if (c.nodes.empty())
+    if (c.nodes.empty() && c.role != "builder")
         return fail(Errc::invalid_input, "no execution clients: give --nodes URL,... or [[nodes]]");
     std::set<std::string> names;
     for (size_t i = 0; i < c.nodes.size(); i++) {
@@ -758,11 +766,11 @@ Result<void> validate(Config& c) {
     }
     bool any_voter = false;
     for (auto& n : c.nodes) any_voter |= n.role == NodeRole::voter;
-    if (!any_voter)
+    if (!any_voter && c.role != "builder")
         return fail(Errc::invalid_input, "every node is do-not-use: at least one must vote");
     // The rpc role alone has no consensus client (its clients need no JWT); its nodes still
     // need their secrets (checked above).
-    if (c.jwt_secret_path.empty() && c.role != "rpc")
+    if (c.jwt_secret_path.empty() && c.role != "rpc" && c.role != "builder")
         return fail(Errc::invalid_input,
                     "no JWT secret for the consensus client: give --jwt-secret PATH");
     if (!(c.engine.fcu_majority > 0.0 && c.engine.fcu_majority <= 1.0))
@@ -906,7 +914,8 @@ struct Flags {
                 *o_majority = nullptr, *o_level = nullptr, *o_format = nullptr, *o_config = nullptr,
                 *o_shards = nullptr, *o_spin = nullptr, *o_tls_ca = nullptr, *o_admin = nullptr,
                 *o_token = nullptr, *o_secrets_dir = nullptr, *o_rpc_listen = nullptr;
-    SyncProxyFlags sync_proxy;  ///< flashbots sync-proxy's flags (the sync role)
+    SyncProxyFlags sync_proxy;      ///< flashbots sync-proxy's flags (the sync role)
+    RollupBoostFlags rollup_boost;  ///< rollup-boost's flags (the builder role)
 
     /// Declares the flags on cli, bound to these members.
     void declare(CLI::App& cli);
@@ -940,6 +949,7 @@ void Flags::declare(CLI::App& cli) {
     cli.add_flag("--help,-h", help);
     cli.add_flag("--version,-V", version);
     sync_proxy.add(cli);
+    rollup_boost.add(cli);
 }
 
 Result<void> Flags::apply_numbers(Config& c) const {
@@ -1011,7 +1021,12 @@ Result<void> Flags::apply(Config& c) const {
 
 }  // namespace
 
-Result<LoadOutcome> load(int argc, const char* const* argv, Config& out) {
+const char* environment(const char* name) {
+    return std::getenv(name);  // NOLINT(concurrency-mt-unsafe): start-up and reload only
+}
+
+Result<LoadOutcome> load(int argc, const char* const* argv, Config& out,
+                         const char* (*env)(const char*)) {
     CLI::App cli("enginemux", "enginemux");
     cli.set_help_flag();  // we print our own usage
     Flags flags;
@@ -1031,6 +1046,9 @@ Result<LoadOutcome> load(int argc, const char* const* argv, Config& out) {
     Config c;
     if (flags.o_config->count()) EM_TRY_VOID(load_toml(flags.config_path, c));
     EM_TRY_VOID(flags.apply(c));
+    GivenFlags given{flags.o_addr->count() || flags.o_port->count(), flags.o_level->count() > 0,
+                     flags.o_format->count() > 0};
+    EM_TRY_VOID(flags.rollup_boost.apply(c, env, given));
     EM_TRY_VOID(validate(c));
     out = std::move(c);
     return LoadOutcome::run;

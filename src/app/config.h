@@ -12,6 +12,7 @@
 #include <string_view>
 #include <vector>
 
+#include "app/builder_config.h"
 #include "base/log.h"
 #include "base/result.h"
 
@@ -157,7 +158,9 @@ struct RpcConfig {
 };
 
 struct Config {
-    std::string role = "mux";  ///< mux (one CL), sync (several CLs: [sync]) or rpc (only [rpc])
+    /// mux (one CL), sync (several CLs: [sync]), rpc (only [rpc]) or builder (an OP Stack
+    /// sequencer's sidecar: [l2], [[builders]], [builder]; app/builder_config.h)
+    std::string role = "mux";
     std::string listen_addr = "127.0.0.1";  ///< executionbackup binds 0.0.0.0; we do not by default
     uint16_t port = 7000;
     std::string jwt_secret_path;  ///< the CL's secret (and the nodes' default)
@@ -174,10 +177,13 @@ struct Config {
     AdminConfig admin;
     SyncConfig sync;
     RpcConfig rpc;
-    std::string config_path;  ///< the --config file, if any
+    BuilderRoleConfig builder;  ///< the builder role's ELs and settings
+    std::string config_path;    ///< the --config file, if any
     /// port or listen_addr came from the file or a flag (else the sync role listens on
     /// sync-proxy's 127.0.0.1:25590); not a setting of its own.
     bool listen_set = false;
+    /// Said once at start-up (e.g. rollup-boost flags that mean nothing here); not a setting.
+    std::vector<std::string> warnings;
 };
 
 /// The API keys in `text` ([rpc] api_keys_file): one key a line, blank lines and lines starting
@@ -197,7 +203,12 @@ enum class LoadOutcome : uint8_t { run, help, version };
 /// and bad values are errors naming which and why. Validates cross-field rules (at least one
 /// node, unique names, a JWT secret for every node, protect_reads only with a token, an
 /// absolute secrets_dir, a body budget that holds at least one largest body).
-Result<LoadOutcome> load(int argc, const char* const* argv, Config& out);
+/// In the builder role, rollup-boost's environment variables (L2_URL, BUILDER_URL, ...) are
+/// read through `env` for the settings whose flags were not given (app/builder_flags.h).
+Result<LoadOutcome> load(int argc, const char* const* argv, Config& out,
+                         const char* (*env)(const char*) = nullptr);
+/// The process environment (getenv), for load()'s `env`.
+const char* environment(const char* name);
 /// Loads only a TOML file (for `check-config`); same validation as load().
 Result<Config> load_file(const std::string& path);
 /// Cross-field validation (called by load and load_file).

@@ -656,6 +656,12 @@ Result<void> Daemon::load_rpc() {
 }
 
 Result<void> Daemon::run() {
+    // Issue 15, slice 1: the builder role's settings load and check (check-config), its
+    // routing is not wired to a listener yet; say so rather than run another role.
+    if (config_.role == "builder")
+        return fail(Errc::unsupported,
+                    "role builder: settings valid, but this build does not run the role yet "
+                    "(README, \"Builder role\")");
     auto started = start();
     if (!started) {
         if (control_thread_) {
@@ -834,7 +840,8 @@ Result<std::string> Daemon::reload() {
         } else {
             std::vector<const char*> argv;
             for (const std::string& a : reload_args_) argv.push_back(a.c_str());
-            LoadOutcome outcome = EM_TRY(load(static_cast<int>(argv.size()), argv.data(), next));
+            LoadOutcome outcome =
+                EM_TRY(load(static_cast<int>(argv.size()), argv.data(), next, environment));
             if (outcome != LoadOutcome::run)
                 return fail(Errc::invalid_input, "the command line asks for help or the version");
         }

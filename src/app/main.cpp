@@ -107,9 +107,11 @@ int run_check_config(int argc, char** argv) {
         std::fprintf(stderr, "enginemux: %s\n", config.error().c_str());
         return 1;
     }
-    std::printf("%s: ok (%zu nodes, listen %s:%u, admin %s)\n", argv[2], config->nodes.size(),
-                config->listen_addr.c_str(), config->port,
-                config->admin.listen.empty() ? "off" : config->admin.listen.c_str());
+    bool builder = config->role == "builder";  // its ELs: [l2] and [[builders]]
+    std::printf("%s: ok (%zu %s, listen %s:%u, admin %s)\n", argv[2],
+                builder ? config->builder.builders.size() : config->nodes.size(),
+                builder ? "builders and the local EL" : "nodes", config->listen_addr.c_str(),
+                config->port, config->admin.listen.empty() ? "off" : config->admin.listen.c_str());
     return 0;
 }
 
@@ -130,7 +132,7 @@ int main(int argc, char** argv) {
             return em::commands::tokens_service_main(argc - 1, argv + 1);
     }
     em::app::Config config;
-    auto outcome = em::app::load(argc, argv, config);
+    auto outcome = em::app::load(argc, argv, config, em::app::environment);
     if (!outcome) {
         std::fprintf(stderr, "enginemux: %s\n", outcome.error().c_str());
         return 2;
@@ -144,6 +146,7 @@ int main(int argc, char** argv) {
     em::io::block_shutdown_signals();
     // After the signal mask, so the log writer thread inherits it: no event loop waits on stderr.
     em::log_start_async();
+    for (const std::string& warning : config.warnings) EM_LOG_WARN("%s", warning.c_str());
     em::app::Daemon daemon(std::move(config));
     daemon.set_reload_args(std::vector<std::string>(argv, argv + argc));
     auto ran = daemon.run();

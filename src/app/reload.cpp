@@ -149,6 +149,10 @@ SettingsDiff diff_settings(const Config& running, const Config& next) {
     // Each listed client's verifier is built at start (its secret file read then).
     d.field("sync.clients", sync, &S::clients, restart);
 
+    // The builder role's ELs and settings are read at start; a token may be inline: not shown.
+    if (!(running.builder == next.builder))
+        d.out.restart_only.push_back("[l2], [[builders]] or [builder] (changed; not shown)");
+
     // The rpc listener's settings are read when its shard starts (its keys, its budgets).
     using R = RpcConfig;
     auto rpc = &Config::rpc;

@@ -96,6 +96,52 @@ Result<PayloadId> PayloadIdMap::mint(std::span<const NodePayloadId> nodes, uint6
     if (nodes.size() > nodes_per_entry_max)
         return failf(Errc::invalid_input, "payload id: %zu nodes, at most %zu", nodes.size(),
                      nodes_per_entry_max);
+    Entry& e = append(fresh_key(), now_ns);
+    e.node_count = static_cast<uint8_t>(nodes.size());
+    std::memcpy(e.nodes, nodes.data(), nodes.size() * sizeof(NodePayloadId));
+    PayloadId id;
+    store_le64(e.key, id.bytes.data());
+    return id;
+}
+
+Result<void> PayloadIdMap::adopt(const PayloadId& id, std::span<const NodePayloadId> nodes,
+                                 uint64_t now_ns) {
+    if (nodes.size() > nodes_per_entry_max)
+        return failf(Errc::invalid_input, "payload id: %zu nodes, at most %zu", nodes.size(),
+                     nodes_per_entry_max);
+    uint64_t key = load_le64(id.bytes.data());
+    if (!live_entry(key, now_ns)) {
+        // An expired entry under the same id still sits in the ring: drop the expired ones
+        // first (append does), then make sure none is left under this key.
+        while (size_ > 0 && !alive(entries_[head_], now_ns)) {
+            drop_oldest();
+            expired_++;
+        }
+        if (index_find(key) != index_size_) {
+            // Dead but not at the head (lifetimes are equal, so this cannot happen): say so.
+            return fail(Errc::internal, "payload id: an expired entry is not the oldest");
+        }
+        append(key, now_ns).node_count = 0;
+    }
+    for (const NodePayloadId& node : nodes) (void)attach(id, node, now_ns);
+    return {};
+}
+
+bool PayloadIdMap::attach(const PayloadId& id, const NodePayloadId& node, uint64_t now_ns) {
+    Entry* e = live_entry(load_le64(id.bytes.data()), now_ns);
+    if (!e) return false;
+    for (size_t i = 0; i < e->node_count; i++) {
+        if (e->nodes[i].node == node.node) {
+            e->nodes[i] = node;
+            return true;
+        }
+    }
+    if (e->node_count == nodes_per_entry_max) return false;
+    e->nodes[e->node_count++] = node;
+    return true;
+}
+
+PayloadIdMap::Entry& PayloadIdMap::append(uint64_t key, uint64_t now_ns) {
     while (size_ > 0 && !alive(entries_[head_], now_ns)) {
         drop_oldest();
         expired_++;
@@ -106,15 +152,19 @@ Result<PayloadId> PayloadIdMap::mint(std::span<const NodePayloadId> nodes, uint6
     }
     size_t pos = (head_ + size_) % capacity_;
     Entry& e = entries_[pos];
-    e.key = fresh_key();
+    e.key = key;
     e.minted_ns = now_ns;
-    e.node_count = static_cast<uint8_t>(nodes.size());
-    std::memcpy(e.nodes, nodes.data(), nodes.size() * sizeof(NodePayloadId));
+    e.node_count = 0;
     size_++;
     index_insert(e.key, static_cast<uint32_t>(pos));
-    PayloadId id;
-    store_le64(e.key, id.bytes.data());
-    return id;
+    return e;
+}
+
+PayloadIdMap::Entry* PayloadIdMap::live_entry(uint64_t key, uint64_t now_ns) {
+    size_t at = index_find(key);
+    if (at == index_size_) return nullptr;
+    Entry& e = entries_[index_[at] - 1];
+    return alive(e, now_ns) ? &e : nullptr;
 }
 
 std::span<const NodePayloadId> PayloadIdMap::lookup(const PayloadId& id, uint64_t now_ns) const {

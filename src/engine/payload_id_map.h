@@ -58,8 +58,21 @@ class PayloadIdMap {
     /// Errc::invalid_input when nodes is empty or too long.
     [[nodiscard]] Result<PayloadId> mint(std::span<const NodePayloadId> nodes, uint64_t now_ns);
 
+    /// An entry under an id we did not mint (the builder role: the local EL's own payloadId,
+    /// which op-node is given), mapping it to `nodes` (0..nodes_per_entry_max: builders that
+    /// answered so far; later ones come through attach()). Expires and is evicted as a minted
+    /// one. An id still alive keeps its entry and lifetime (an EL answers the same attributes
+    /// with the same id) and gains `nodes`. Errc::invalid_input when nodes is too long.
+    [[nodiscard]] Result<void> adopt(const PayloadId& id, std::span<const NodePayloadId> nodes,
+                                     uint64_t now_ns);
+
+    /// Adds (or replaces) node.node's id in the live entry for `id`: a builder whose answer
+    /// came after the entry was made. False when `id` is unknown or expired, or the entry is
+    /// full; the answer is then not used.
+    bool attach(const PayloadId& id, const NodePayloadId& node, uint64_t now_ns);
+
     /// The ELs' ids for our `id`; empty when unknown or expired (answer -38001). The span is
-    /// valid until the next mint().
+    /// valid until the next mint() or adopt().
     std::span<const NodePayloadId> lookup(const PayloadId& id, uint64_t now_ns) const;
 
     /// Live entries plus expired ones not yet dropped.
@@ -82,6 +95,10 @@ class PayloadIdMap {
     };
 
     PayloadIdMap(const Config& config, size_t index_size);
+    /// A new entry at the ring's tail for `key` (expired and, when full, the oldest dropped).
+    Entry& append(uint64_t key, uint64_t now_ns);
+    /// The live entry for `key`, or null.
+    Entry* live_entry(uint64_t key, uint64_t now_ns);
     bool alive(const Entry& e, uint64_t now_ns) const;
     uint64_t fresh_key();
     void drop_oldest();

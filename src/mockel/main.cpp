@@ -72,7 +72,8 @@ int run(Options& opts) {
         std::fprintf(stderr, "enginemux-mock-el: --listen-addr: %s\n", address.error().c_str());
         return exit_usage;
     }
-    auto payloads = load_payloads(opts.payload_file, opts.config.head, opts.config.payloads);
+    auto payloads =
+        load_payloads(opts.payload_file, opts.config.head, opts.config.payloads, opts.gas_used);
     if (!payloads) {
         std::fprintf(stderr, "enginemux-mock-el: %s\n", payloads.error().c_str());
         return exit_usage;

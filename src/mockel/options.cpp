@@ -94,6 +94,8 @@ Result<void> apply_value(std::string_view flag, const std::string& v, Options& o
         auto q = parse_wei(v);
         if (!q) return Unexpected(Error(q.error()).prefix("--block-value"));
         c.block_value = *q;
+    } else if (flag == "--gas-used") {
+        out.gas_used = EM_TRY(number_flag(flag, v, 0, uint64_t{1} << 62));
     } else if (flag == "--name") {
         EM_TRY_VOID(check_name(v));
         c.name = v;
@@ -170,6 +172,7 @@ Usage: enginemux-mock-el --port P [options]
   --payload-file FILE    a JSON-RPC engine_newPayload request whose params[0] getPayload returns
                          (default: built-in synthetic payloads with correct block hashes)
   --block-value WEI      getPayloadV2+ blockValue, decimal or 0x-hex (default 0x1)
+  --gas-used N           the synthetic payloads' gasUsed (default 0; their hashes stay correct)
   --name NAME            client name (getClientVersionV1, payload ids; default mock-el)
   --head N               initial eth_blockNumber (default 100)
   --threads N            loop threads sharing the port with SO_REUSEPORT (default 1)
@@ -184,6 +187,7 @@ Rules: PATTERN:ACTION[,ACTION...]   PATTERN = method name, '*' matches any run
   status=VALID|INVALID|SYNCING|ACCEPTED|INVALID_BLOCK_HASH   lvh=null|block|parent|0x<64 hex>
   validation_error=TEXT   error=CODE[:MESSAGE]   delay=MS   huge=BYTES   http=STATUS
   hang | close | reset | garbage   wrong_id   no_payload_id   syncing   block_value=WEI
+  bad_hash (getPayload: a payload whose blockHash does not match its contents)
   times=N (only the next N matching calls)   after=N (skip the first N matching calls)
   In TEXT/MESSAGE write \, for a comma and \\ for a backslash.
   Example: --rule 'engine_newPayload*:status=INVALID,validation_error=bad tx,times=1'

@@ -22,10 +22,11 @@ struct Options {
     MockConfig config;  ///< everything but payloads (main loads them)
     std::unique_ptr<RuleSet> rules = std::make_unique<RuleSet>();  ///< --rule / --rules-file
     std::string listen_addr = "127.0.0.1";                         ///< --listen-addr
-    uint16_t port = 0;                       ///< --port (required; 0 = any free port)
-    std::string jwt_secret_path;             ///< --jwt-secret
-    std::string payload_file;                ///< --payload-file
-    int threads = 1;                         ///< --threads
+    uint16_t port = 0;            ///< --port (required; 0 = any free port)
+    std::string jwt_secret_path;  ///< --jwt-secret
+    std::string payload_file;     ///< --payload-file
+    uint64_t gas_used = 0;  ///< --gas-used: the synthetic payloads' gasUsed (a mock builder's)
+    int threads = 1;        ///< --threads
     LogLevel log_level = LogLevel::info;     ///< --log-level
     LogFormat log_format = LogFormat::text;  ///< --log-format
     std::string failed_rule;  ///< on a rule error: the whole rule text (for the message)

@@ -34,9 +34,12 @@ uint8_t new_payload_version_for(uint8_t get_payload_version) {
 }
 
 /// The payload text with blockHash = hash (the last field before transactions).
-std::string payload_text(uint8_t np_version, uint64_t number, std::string_view hash) {
+std::string payload_text(uint8_t np_version, uint64_t number, uint64_t gas_used,
+                         std::string_view hash) {
     char number_hex[24];
     std::snprintf(number_hex, sizeof number_hex, "0x%llx", static_cast<unsigned long long>(number));
+    char gas_hex[24];
+    std::snprintf(gas_hex, sizeof gas_hex, "0x%llx", static_cast<unsigned long long>(gas_used));
     std::string p =
         "{\"parentHash\":\"0x6d6f636b00000000000000000000000000000000000000000000000000000000\","
         "\"feeRecipient\":\"0x0000000000000000000000000000000000000000\","
@@ -49,8 +52,8 @@ std::string payload_text(uint8_t np_version, uint64_t number, std::string_view h
         std::string(zero32) +
         "\","
         "\"blockNumber\":\"" +
-        number_hex +
-        "\",\"gasLimit\":\"0x1c9c380\",\"gasUsed\":\"0x0\","
+        number_hex + "\",\"gasLimit\":\"0x1c9c380\",\"gasUsed\":\"" + gas_hex +
+        "\","
         "\"timestamp\":\"0x6553f100\",\"extraData\":\"0x6d6f636b2d656c\",\"baseFeePerGas\":\"0x7\","
         "\"blockHash\":\"" +
         std::string(hash) + "\",\"transactions\":[]";
@@ -63,9 +66,9 @@ std::string payload_text(uint8_t np_version, uint64_t number, std::string_view h
 
 }  // namespace
 
-Result<std::string> synthetic_payload(uint8_t version, uint64_t number) {
+Result<std::string> synthetic_payload(uint8_t version, uint64_t number, uint64_t gas_used) {
     uint8_t np = new_payload_version_for(version);
-    std::string params = payload_text(np, number, zero32);
+    std::string params = payload_text(np, number, gas_used, zero32);
     if (np >= 3) params += ",[],\"" + std::string(zero32) + "\"";
     if (np >= 4) params += ",[]";
     std::string request = "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"engine_newPayloadV" +
@@ -79,7 +82,7 @@ Result<std::string> synthetic_payload(uint8_t version, uint64_t number) {
     if (!verdict) return Unexpected(verdict.error());
     char hash[67] = {};
     eth::format_hash(verdict->computed, hash);
-    return payload_text(np, number, std::string_view(hash, 66));
+    return payload_text(np, number, gas_used, std::string_view(hash, 66));
 }
 
 Result<std::string> payload_from_request(std::string_view json) {
@@ -108,10 +111,11 @@ Result<std::string> payload_from_request(std::string_view json) {
     return std::string(raw);
 }
 
-Result<void> load_payloads(const std::string& path, uint64_t head, PayloadTexts& texts) {
+Result<void> load_payloads(const std::string& path, uint64_t head, PayloadTexts& texts,
+                           uint64_t gas_used) {
     if (path.empty()) {
         for (size_t v = 1; v < texts.size(); v++)
-            texts[v] = EM_TRY(synthetic_payload(static_cast<uint8_t>(v), head + 1));
+            texts[v] = EM_TRY(synthetic_payload(static_cast<uint8_t>(v), head + 1, gas_used));
         return {};
     }
     FILE* f = std::fopen(path.c_str(), "rb");

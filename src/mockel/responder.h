@@ -75,6 +75,8 @@ class Responder {
     void answer_new_payload(Call& call);
     void answer_forkchoice(Call& call);
     void answer_get_payload(Call& call);
+    /// Appends a getPayload answer's executionPayload (its blockHash spoiled by a bad_hash rule).
+    void append_payload(const Call& call, std::string_view payload);
     void answer_list(Call& call);
     void answer_block_by_number(Call& call);
     void answer_transition_configuration(Call& call);

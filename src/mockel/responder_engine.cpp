@@ -210,6 +210,18 @@ void Responder::answer_forkchoice(Call& call) {
     end_result();
 }
 
+void Responder::append_payload(const Call& call, std::string_view payload) {
+    size_t start = body_.size();
+    body_.append(payload);
+    if (!call.ruled || !action_.bad_hash) return;
+    // One digit of the claimed blockHash changed: the block no longer matches its hash.
+    constexpr std::string_view key = "\"blockHash\":\"0x";
+    size_t at = payload.find(key);
+    if (at == std::string_view::npos) return;
+    char& digit = body_.data()[start + at + key.size()];
+    digit = digit == '0' ? '1' : '0';
+}
+
 void Responder::answer_get_payload(Call& call) {
     std::string_view text;
     uint8_t bytes[8];
@@ -232,12 +244,12 @@ void Responder::answer_get_payload(Call& call) {
     std::string_view payload = config_.payloads[version];
     begin_result(call);
     if (version == 1) {
-        body_.append(payload);
+        append_payload(call, payload);
         end_result();
         return;
     }
     body_.append("{\"executionPayload\":");
-    body_.append(payload);
+    append_payload(call, payload);
     body_.append(",\"blockValue\":\"");
     append_quantity(
         body_, call.ruled && action_.has_block_value ? action_.block_value : config_.block_value);

@@ -44,18 +44,19 @@ enum Key : uint32_t {
     k_block_value,
     k_times,
     k_after,
+    k_bad_hash,
     k_count,
 };
 
 constexpr std::string_view key_names[k_count] = {
     "status",        "lvh",     "validation_error", "error", "delay", "hang",
     "close",         "reset",   "garbage",          "http",  "huge",  "wrong_id",
-    "no_payload_id", "syncing", "block_value",      "times", "after",
+    "no_payload_id", "syncing", "block_value",      "times", "after", "bad_hash",
 };
 
 constexpr bool key_takes_value(uint32_t k) {
     return !(k == k_hang || k == k_close || k == k_reset || k == k_garbage || k == k_wrong_id ||
-             k == k_no_payload_id || k == k_syncing);
+             k == k_no_payload_id || k == k_syncing || k == k_bad_hash);
 }
 
 constexpr uint32_t bit(uint32_t k) {
@@ -190,6 +191,9 @@ Result<void> apply_action(uint32_t key, std::string_view action, std::string_vie
         case k_syncing:
             a.syncing = true;
             return {};
+        case k_bad_hash:
+            a.bad_hash = true;
+            return {};
         case k_block_value: {
             auto q = parse_wei(v);
             if (!q) return action_error(action, "not a decimal or 0x-hex amount below 2^256");
@@ -229,7 +233,8 @@ Result<void> check_combination(uint32_t seen) {
     constexpr uint32_t transports =
         bit(k_hang) | bit(k_close) | bit(k_reset) | bit(k_garbage) | bit(k_http);
     constexpr uint32_t result_shaping = bit(k_status) | bit(k_lvh) | bit(k_validation_error) |
-                                        bit(k_no_payload_id) | bit(k_syncing) | bit(k_block_value);
+                                        bit(k_no_payload_id) | bit(k_syncing) | bit(k_block_value) |
+                                        bit(k_bad_hash);
     constexpr uint32_t body_shaping = result_shaping | bit(k_error) | bit(k_wrong_id) | bit(k_huge);
     constexpr uint32_t no_body = bit(k_hang) | bit(k_close) | bit(k_reset) | bit(k_garbage);
     if ((seen & ~(bit(k_times) | bit(k_after))) == 0)

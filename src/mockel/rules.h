@@ -13,6 +13,7 @@
 //            | hang | close | reset | garbage | http=STATUS     (transport faults, at most one)
 //            | huge=BYTES                           pad the HTTP body with spaces to BYTES
 //            | wrong_id | no_payload_id | syncing | block_value=WEI
+//            | bad_hash                             getPayload: the blockHash does not match
 //            | times=N | after=N                    when the rule applies (see RuleSet::match)
 //   In TEXT and MESSAGE, "\," is a comma and "\\" a backslash; spaces around keys and values are
 //   trimmed. Keys may not repeat. Lines of a rules text that are blank or start with '#' are
@@ -81,6 +82,7 @@ struct Action {
     bool wrong_id = false;
     bool no_payload_id = false;
     bool syncing = false;
+    bool bad_hash = false;         ///< getPayload: one digit of the payload's blockHash changed
     bool has_block_value = false;  ///< false = the configured --block-value
     U256 block_value;
 

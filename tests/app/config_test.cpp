@@ -291,11 +291,11 @@ TEST(Sync, ErrorsNameTheKey) {
     }
     Config c;
     auto role =
-        run({"--role", "builder", "--nodes", "http://127.0.0.1:8551", "--jwt-secret", "/x"}, c);
+        run({"--role", "relay", "--nodes", "http://127.0.0.1:8551", "--jwt-secret", "/x"}, c);
     ASSERT_FALSE(role);
-    EXPECT_NE(
-        role.error().message().find("role 'builder' is not supported (supported: mux, sync, rpc)"),
-        std::string_view::npos)
+    EXPECT_NE(role.error().message().find(
+                  "role 'relay' is not supported (supported: mux, sync, rpc, builder)"),
+              std::string_view::npos)
         << role.error().c_str();
 }
 

@@ -138,6 +138,53 @@ TEST(PayloadIdMap, IndexSurvivesLongChurn) {
     }
 }
 
+TEST(PayloadIdMap, AdoptedIdsMapTheLocalElsIdToBuildersThatAnswerLater) {
+    // The builder role: op-node gets the local EL's id; builders' ids join as they answer.
+    auto m = make_map(4, 10 * second_ns);
+    PayloadId local = el_id(0x42);
+    ASSERT_TRUE(m->adopt(local, {}, 0));
+    EXPECT_TRUE(m->lookup(local, 1).empty());  // known, no builder yet
+    EXPECT_TRUE(m->attach(local, {3, el_id(0xb3)}, 2 * second_ns));
+    EXPECT_TRUE(m->attach(local, {1, el_id(0xb1)}, 3 * second_ns));  // a late builder
+    auto ids = m->lookup(local, 4 * second_ns);
+    ASSERT_EQ(ids.size(), 2u);
+    EXPECT_EQ(ids[0].node, 3u);
+    EXPECT_EQ(ids[1].id, el_id(0xb1));
+    // The same node again replaces its id; the same local id again keeps the entry.
+    EXPECT_TRUE(m->attach(local, {3, el_id(0xc3)}, 5 * second_ns));
+    ASSERT_TRUE(m->adopt(local, std::vector<NodePayloadId>{{5, el_id(0xb5)}}, 6 * second_ns));
+    ids = m->lookup(local, 6 * second_ns);
+    ASSERT_EQ(ids.size(), 3u);
+    EXPECT_EQ(ids[0].id, el_id(0xc3));
+    EXPECT_EQ(ids[2].node, 5u);
+    // The lifetime runs from the first adopt: an answer after it is not mapped.
+    EXPECT_TRUE(m->lookup(local, 10 * second_ns).empty());
+    EXPECT_FALSE(m->attach(local, {7, el_id(0xb7)}, 11 * second_ns));
+    EXPECT_FALSE(m->attach(el_id(0x43), {7, el_id(0xb7)}, 1));  // never adopted
+    // Adopting it again after expiry starts afresh, and minted ids never collide with it.
+    ASSERT_TRUE(m->adopt(local, {}, 12 * second_ns));
+    EXPECT_TRUE(m->lookup(local, 12 * second_ns).empty());
+    auto minted = m->mint(std::vector<NodePayloadId>{{0, el_id(1)}}, 12 * second_ns);
+    ASSERT_TRUE(minted);
+    EXPECT_NE(*minted, local);
+    EXPECT_EQ(m->lookup(*minted, 12 * second_ns).size(), 1u);
+}
+
+TEST(PayloadIdMap, AdoptedEntriesAreBoundedLikeMintedOnes) {
+    auto m = make_map(2);
+    for (uint8_t i = 1; i <= 3; i++) ASSERT_TRUE(m->adopt(el_id(i), {}, i));
+    EXPECT_EQ(m->size(), 2u);
+    EXPECT_EQ(m->evicted(), 1u);
+    EXPECT_FALSE(m->attach(el_id(1), {0, el_id(9)}, 4));  // evicted
+    EXPECT_TRUE(m->attach(el_id(3), {0, el_id(9)}, 4));
+    std::vector<NodePayloadId> full;
+    for (uint32_t n = 0; n < PayloadIdMap::nodes_per_entry_max; n++) full.push_back({n, el_id(7)});
+    ASSERT_TRUE(m->adopt(el_id(4), full, 5));
+    EXPECT_FALSE(m->attach(el_id(4), {99, el_id(8)}, 5));  // no room for one more node
+    full.push_back({99, el_id(8)});
+    EXPECT_FALSE(m->adopt(el_id(5), full, 5));
+}
+
 TEST(PayloadIdMap, RejectsBadArguments) {
     auto map = make_map(4);
     auto none = map->mint({}, 1);

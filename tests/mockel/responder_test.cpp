@@ -45,12 +45,12 @@ std::string rpc(const std::string& method, const std::string& params, const std:
 
 class ResponderTest : public ::testing::Test {
   protected:
-    void make(bool verify = false, bool jwt = false) {
+    void make(bool verify = false, bool jwt = false, uint64_t gas_used = 0) {
         MockConfig config;
         config.verify_block_hash = verify;
         config.jwt_required = jwt;
         config.jwt_secret.key.fill(0x42);
-        ASSERT_TRUE(load_payloads("", config.head, config.payloads));
+        ASSERT_TRUE(load_payloads("", config.head, config.payloads, gas_used));
         shared_ = std::make_unique<Shared>(std::move(config), RuleSet(), 1);
         responder_ = std::make_unique<Responder>(*shared_, 0);
     }
@@ -118,6 +118,32 @@ TEST_F(ResponderTest, RulesBecomePlans) {
     p = run("[" + rpc("eth_chainId", "[]") + "," + rpc("eth_blockNumber", "[]", "2") + "]");
     EXPECT_EQ(p.transport, Transport::reset);
     EXPECT_EQ(p.delay_ms, 40u);
+}
+
+TEST_F(ResponderTest, AMockBuildersBlocksCarryItsGasAndBadHashSpoilsTheirHash) {
+    // The builder role's tests play builders with mock ELs: --gas-used tells their blocks
+    // apart (hashes still correct), a bad_hash rule makes one whose hash does not match.
+    make(true, false, 21000);
+    auto block = [&] {
+        run(rpc("engine_forkchoiceUpdatedV3", fcu(true)));
+        std::string id = "0x" + body().substr(body().find("payloadId") + 14, 16);
+        run(rpc("engine_getPayloadV1", "[\"" + id + "\"]"));
+        std::string answer = body();
+        size_t at = answer.find("\"result\":") + 9;
+        return answer.substr(at, answer.size() - at - 1);
+    };
+    std::string good = block();
+    EXPECT_NE(good.find("\"gasUsed\":\"0x5208\""), std::string::npos) << good;
+    run(rpc("engine_newPayloadV1", "[" + good + "]"));
+    EXPECT_NE(body().find("\"VALID\""), std::string::npos) << body();
+    RuleSet rules;
+    ASSERT_TRUE(parse_rules_text("engine_getPayload*:bad_hash", &rules));
+    shared_->replace_rules(rules);
+    std::string bad = block();
+    EXPECT_NE(bad, good);
+    EXPECT_EQ(bad.size(), good.size());  // one digit of the blockHash changed
+    run(rpc("engine_newPayloadV1", "[" + bad + "]"));
+    EXPECT_NE(body().find("\"INVALID_BLOCK_HASH\""), std::string::npos) << body();
 }
 
 TEST_F(ResponderTest, JwtRejectionIs401AndCounted) {

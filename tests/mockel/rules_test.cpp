@@ -74,6 +74,8 @@ TEST(ParseRule, EveryAction) {
     EXPECT_EQ(parse_ok("x:garbage").action.transport, Transport::garbage);
     EXPECT_TRUE(parse_ok("x:no_payload_id").action.no_payload_id);
     EXPECT_TRUE(parse_ok("x:syncing").action.syncing);
+    EXPECT_TRUE(parse_ok("engine_getPayload*:bad_hash,delay=10").action.bad_hash);
+    EXPECT_FALSE(parse_ok("x:syncing").action.bad_hash);
     EXPECT_TRUE(parse_ok("x:block_value=1000").action.has_block_value);
     EXPECT_EQ(parse_ok("x:block_value=1000").action.block_value, U256::from_u64(1000));
     EXPECT_EQ(parse_ok("x:lvh=0x" + std::string(64, 'A')).action.lvh_hash[31], 0xaa);
@@ -114,6 +116,9 @@ TEST(ParseRule, RejectsBadRulesNamingTheProblem) {
     EXPECT_NE(parse_error("x:close,status=VALID").find("no JSON answer"), std::string::npos);
     EXPECT_NE(parse_error("x:hang,delay=3").find("hang"), std::string::npos);
     EXPECT_NE(parse_error("x:error=-32000,status=INVALID").find("error="), std::string::npos);
+    EXPECT_NE(parse_error("x:error=-32000,bad_hash").find("error="), std::string::npos);
+    EXPECT_NE(parse_error("x:hang,bad_hash").find("no JSON answer"), std::string::npos);
+    EXPECT_NE(parse_error("x:bad_hash=1").find("takes no value"), std::string::npos);
     EXPECT_NE(parse_error(std::string(200, 'm') + ":hang").find("pattern"), std::string::npos);
 }
 
