@@ -1,12 +1,14 @@
 #include "net/blocking_client.h"
 
+#include <fcntl.h>
+#include <poll.h>
 #include <sys/socket.h>
-#include <sys/time.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
 
+#include "base/clock.h"
 #include "http/parser.h"
 
 namespace em::http {
@@ -20,6 +22,20 @@ struct Fd {
         if (fd >= 0) ::close(fd);
     }
 };
+
+/// Waits until fd is ready for `events` or the deadline passes (a signal does not end the
+/// wait); `what` names the step in the error.
+Result<void> wait_ready(int fd, short events, uint64_t deadline_ns, const char* what) {
+    for (;;) {
+        uint64_t now = mono_ns();
+        if (now >= deadline_ns) return failf(Errc::timeout, "%s: no answer in time", what);
+        int ms = static_cast<int>((deadline_ns - now + 999'999) / 1'000'000);
+        pollfd p{fd, events, 0};
+        int n = ::poll(&p, 1, ms);
+        if (n > 0) return {};
+        if (n < 0 && errno != EINTR) return Unexpected(Error::sys(errno, what));
+    }
+}
 
 std::string request_text(const BlockingRequest& r) {
     std::string out;
@@ -38,26 +54,40 @@ std::string request_text(const BlockingRequest& r) {
 
 Result<BlockingReply> blocking_exchange(const io::Address& address,
                                         const BlockingRequest& request) {
-    Fd s{::socket(address.family(), SOCK_STREAM | SOCK_CLOEXEC, 0)};
+    uint64_t deadline = mono_ns() + uint64_t(request.timeout_ms) * 1'000'000;
+    Fd s{::socket(address.family(), SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0)};
     if (s.fd < 0) return Unexpected(Error::sys(errno, "socket"));
-    timeval tv{request.timeout_ms / 1000, (request.timeout_ms % 1000) * 1000};
-    setsockopt(s.fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-    setsockopt(s.fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
-    if (::connect(s.fd, address.get(), address.length) != 0)
-        return Unexpected(Error::sys(errno, "connect"));
+    if (::connect(s.fd, address.get(), address.length) != 0) {
+        if (errno != EINPROGRESS && errno != EINTR) return Unexpected(Error::sys(errno, "connect"));
+        EM_TRY_VOID(wait_ready(s.fd, POLLOUT, deadline, "connect"));
+        int error = 0;
+        socklen_t bytes = sizeof error;
+        getsockopt(s.fd, SOL_SOCKET, SO_ERROR, &error, &bytes);
+        if (error != 0) return Unexpected(Error::sys(error, "connect"));
+    }
     std::string out = request_text(request);
     for (size_t sent = 0; sent < out.size();) {
         ssize_t n = ::send(s.fd, out.data() + sent, out.size() - sent, MSG_NOSIGNAL);
-        if (n <= 0) return Unexpected(Error::sys(n < 0 ? errno : EPIPE, "send"));
-        sent += static_cast<size_t>(n);
+        if (n > 0) {
+            sent += static_cast<size_t>(n);
+        } else if (n == 0 || (errno != EAGAIN && errno != EINTR)) {
+            return Unexpected(Error::sys(n < 0 ? errno : EPIPE, "send"));
+        } else {
+            EM_TRY_VOID(wait_ready(s.fd, POLLOUT, deadline, "send"));
+        }
     }
     std::string in;
     char buffer[65536];
     for (;;) {
         ssize_t n = ::recv(s.fd, buffer, sizeof buffer, 0);
         if (n == 0) break;
-        if (n < 0) return Unexpected(Error::sys(errno, "receive"));
-        in.append(buffer, static_cast<size_t>(n));
+        if (n > 0) {
+            in.append(buffer, static_cast<size_t>(n));
+        } else if (errno != EAGAIN && errno != EINTR) {
+            return Unexpected(Error::sys(errno, "receive"));
+        } else {
+            EM_TRY_VOID(wait_ready(s.fd, POLLIN, deadline, "receive"));
+        }
     }
     Limits limits;
     limits.body_bytes_max = in.size() + 1;

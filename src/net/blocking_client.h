@@ -4,7 +4,8 @@
 // and parsed by the project's strict response parser, so chunked and close-delimited bodies
 // are handled and a malformed answer is an error, not a guess.
 //
-// Threads: any. Blocks up to timeout_ms for each of connect, send and receive.
+// Threads: any. Blocks at most timeout_ms in all (one deadline for connect, send and receive,
+// not an idle timer); a signal that interrupts it does not end the exchange.
 #pragma once
 
 #include <string>
@@ -22,7 +23,7 @@ struct BlockingRequest {
     std::string_view authorization;                      ///< the whole header value; "" = none
     std::string_view content_type = "application/json";  ///< sent when body is not empty
     std::string_view body;
-    int timeout_ms = 5'000;
+    int timeout_ms = 5'000;  ///< the whole exchange's deadline
 };
 
 struct BlockingReply {

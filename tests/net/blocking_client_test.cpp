@@ -5,10 +5,13 @@
 
 #include <gtest/gtest.h>
 #include <netinet/in.h>
+#include <signal.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <string>
 #include <thread>
 
@@ -17,10 +20,13 @@
 namespace em::http {
 namespace {
 
-/// Accepts one connection, records the request's bytes, answers `answer` and closes.
+/// Accepts one connection, records the request's bytes, answers `answer` and closes. With
+/// byte_gap_ms, the answer goes one byte at a time with that pause between bytes (until the
+/// client goes away). The thread does not take SIGALRM (a test's timer interrupts the client).
 class CannedServer {
   public:
-    explicit CannedServer(std::string answer) : answer_(std::move(answer)) {
+    explicit CannedServer(std::string answer, int byte_gap_ms = 0)
+        : answer_(std::move(answer)), byte_gap_ms_(byte_gap_ms) {
         fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
         sockaddr_in a{};
         a.sin_family = AF_INET;
@@ -31,11 +37,22 @@ class CannedServer {
         port_ = ntohs(a.sin_port);
         ::listen(fd_, 1);
         thread_ = std::thread([this] {
+            sigset_t alarm;
+            sigemptyset(&alarm);
+            sigaddset(&alarm, SIGALRM);
+            pthread_sigmask(SIG_BLOCK, &alarm, nullptr);
             int c = ::accept(fd_, nullptr, nullptr);
             char buffer[4096];
             ssize_t got = ::recv(c, buffer, sizeof buffer, 0);  // our requests fit in one read
             if (got > 0) request_.assign(buffer, static_cast<size_t>(got));
-            ::send(c, answer_.data(), answer_.size(), MSG_NOSIGNAL);
+            if (byte_gap_ms_ == 0) {
+                ::send(c, answer_.data(), answer_.size(), MSG_NOSIGNAL);
+            } else {
+                for (char ch : answer_) {
+                    if (::send(c, &ch, 1, MSG_NOSIGNAL) != 1) break;
+                    std::this_thread::sleep_for(std::chrono::milliseconds(byte_gap_ms_));
+                }
+            }
             ::close(c);
         });
     }
@@ -54,6 +71,7 @@ class CannedServer {
     int fd_ = -1;
     uint16_t port_ = 0;
     std::string answer_;
+    int byte_gap_ms_ = 0;
     std::string request_;
     std::thread thread_;
 };
@@ -74,6 +92,36 @@ TEST(BlockingExchange, SendsTheRequestAndReadsAContentLengthAnswer) {
     EXPECT_EQ(sent.rfind("POST /nodes HTTP/1.1\r\nHost: 127.0.0.1:9551\r\n", 0), 0u) << sent;
     EXPECT_NE(sent.find("\r\nAuthorization: Bearer t0k3n\r\n"), std::string::npos) << sent;
     EXPECT_NE(sent.find("\r\nContent-Length: 8\r\n\r\nhttp://x"), std::string::npos) << sent;
+}
+
+// A signal (here a 1-ms interval timer with a handler installed without SA_RESTART, as a tool's
+// SIGWINCH or SIGCHLD handler may be) interrupts the waits, but not the exchange.
+TEST(BlockingExchange, ASignalDoesNotEndTheExchange) {
+    CannedServer server("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok", 5);
+    struct sigaction action {}, saved{};
+    action.sa_handler = [](int) {};
+    sigemptyset(&action.sa_mask);
+    ASSERT_EQ(sigaction(SIGALRM, &action, &saved), 0);
+    itimerval every_ms{{0, 1000}, {0, 1000}}, off{};
+    setitimer(ITIMER_REAL, &every_ms, nullptr);
+    auto reply = blocking_exchange(server.address(), BlockingRequest{});
+    setitimer(ITIMER_REAL, &off, nullptr);
+    sigaction(SIGALRM, &saved, nullptr);
+    ASSERT_TRUE(reply) << reply.error().c_str();
+    EXPECT_EQ(reply->body, "ok");
+}
+
+// timeout_ms bounds the whole exchange: a server that trickles its answer (a byte every 20 ms,
+// about 1.5 s in all) does not hold a 300-ms exchange open by sending now and then.
+TEST(BlockingExchange, TheTimeoutIsADeadlineNotAnIdleTimer) {
+    CannedServer server("HTTP/1.1 200 OK\r\nContent-Length: 40\r\n\r\n" + std::string(40, 'x'),
+                        20);
+    BlockingRequest r;
+    r.timeout_ms = 300;
+    auto reply = blocking_exchange(server.address(), r);
+    ASSERT_FALSE(reply) << "read the whole trickled answer past the deadline";
+    EXPECT_NE(std::string(reply.error().c_str()).find("no answer in time"), std::string::npos)
+        << reply.error().c_str();
 }
 
 TEST(BlockingExchange, ReadsChunkedAndCloseDelimitedAnswers) {
