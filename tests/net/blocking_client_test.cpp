@@ -98,7 +98,8 @@ TEST(BlockingExchange, SendsTheRequestAndReadsAContentLengthAnswer) {
 // SIGWINCH or SIGCHLD handler may be) interrupts the waits, but not the exchange.
 TEST(BlockingExchange, ASignalDoesNotEndTheExchange) {
     CannedServer server("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok", 5);
-    struct sigaction action {}, saved{};
+    struct sigaction action {
+    }, saved{};
     action.sa_handler = [](int) {};
     sigemptyset(&action.sa_mask);
     ASSERT_EQ(sigaction(SIGALRM, &action, &saved), 0);
@@ -114,8 +115,7 @@ TEST(BlockingExchange, ASignalDoesNotEndTheExchange) {
 // timeout_ms bounds the whole exchange: a server that trickles its answer (a byte every 20 ms,
 // about 1.5 s in all) does not hold a 300-ms exchange open by sending now and then.
 TEST(BlockingExchange, TheTimeoutIsADeadlineNotAnIdleTimer) {
-    CannedServer server("HTTP/1.1 200 OK\r\nContent-Length: 40\r\n\r\n" + std::string(40, 'x'),
-                        20);
+    CannedServer server("HTTP/1.1 200 OK\r\nContent-Length: 40\r\n\r\n" + std::string(40, 'x'), 20);
     BlockingRequest r;
     r.timeout_ms = 300;
     auto reply = blocking_exchange(server.address(), r);
