@@ -269,6 +269,23 @@ TEST_F(WsFixture, CallsAndBatchesComeBackWithTheirIdsOverOneConnection) {
     EXPECT_GE(metric_value(metrics, "enginemux_ws_messages_out_total"), 54) << metrics;
 }
 
+TEST_F(WsFixture, AnAnswerReadyFirstLeavesFirstWhateverTheOrderOfTheRequests) {
+    start("[rpc.method_timeouts_ms]\neth_getBalance = 1000\n");
+    for (auto& el : els) el->set_rules("eth_getBalance: hang");
+    auto c = open();
+    // The first request waits on an EL that never answers; the second is answered meanwhile.
+    ASSERT_TRUE(c->send_text(request(
+        "1", "eth_getBalance", R"(["0x0000000000000000000000000000000000000001","latest"])")));
+    ASSERT_TRUE(c->send_text(request("2", "eth_blockNumber")));
+    WsRead first = c->read();
+    ASSERT_EQ(first.kind, WsRead::message) << first.text;
+    EXPECT_EQ(first.text, R"({"jsonrpc":"2.0","id":2,"result":"0x64"})");
+    WsRead second = c->read();
+    ASSERT_EQ(second.kind, WsRead::message) << second.text;
+    EXPECT_EQ(json_at(second.text, "/id"), "1") << second.text;
+    EXPECT_NE(json_at(second.text, "/error"), "<missing>") << second.text;
+}
+
 TEST_F(WsFixture, TheApiKeyIsAskedBeforeTheUpgradeAndBadHandshakesSayWhy) {
     TempDir keys_dir;
     std::string keys = keys_dir.write("keys", "k3y-one-two\n");
