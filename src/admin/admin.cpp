@@ -1,5 +1,6 @@
 #include "admin/admin.h"
 
+#include <algorithm>
 #include <cstdarg>
 #include <cstdio>
 #include <vector>
@@ -86,6 +87,45 @@ void render_http_connections(ByteBuffer& out, std::span<pipeline::ShardMetrics* 
         for (const Sample& s : samples) {
             if (s.name == h[0]) appendf(out, "%s%s %llu\n", s.name, s.labels, sum(s.field));
         }
+    }
+}
+
+/// The rpc listener's WebSocket connections (http::ServerStats ws_*, summed over shards).
+void render_websocket(ByteBuffer& out, std::span<pipeline::ShardMetrics* const> shards) {
+    using Field = http::ServerStats::Counter http::ServerStats::*;
+    struct Metric {
+        const char* name;
+        const char* type;
+        const char* help;
+        Field field;
+    };
+    static constexpr Metric metrics[] = {
+        {"enginemux_ws_upgrades_total", "counter", "WebSocket upgrades answered 101.",
+         &http::ServerStats::ws_upgrades},
+        {"enginemux_ws_refused_total", "counter",
+         "WebSocket upgrades refused: bad handshake (400/426) or [rpc.ws] connections_max (503).",
+         &http::ServerStats::ws_refused},
+        {"enginemux_ws_connections_open", "gauge", "WebSocket connections open now.",
+         &http::ServerStats::ws_open},
+        {"enginemux_ws_messages_in_total", "counter", "WebSocket messages received.",
+         &http::ServerStats::ws_messages_in},
+        {"enginemux_ws_messages_out_total", "counter", "WebSocket messages queued to clients.",
+         &http::ServerStats::ws_messages_out},
+        {"enginemux_ws_closed_policy_total", "counter",
+         "WebSocket clients closed with 1008: their send queue was over [rpc.ws] "
+         "send_queue_bytes.",
+         &http::ServerStats::ws_closed_policy},
+        {"enginemux_ws_closed_protocol_total", "counter",
+         "WebSocket clients closed for a protocol error (1002, 1007, 1009).",
+         &http::ServerStats::ws_closed_protocol},
+        {"enginemux_ws_queue_bytes", "gauge", "Bytes queued to WebSocket clients now.",
+         &http::ServerStats::ws_queue_bytes},
+    };
+    for (const Metric& m : metrics) {
+        uint64_t total = 0;
+        for (pipeline::ShardMetrics* s : shards) total += load(s->http.*m.field);
+        appendf(out, "# HELP %s %s\n# TYPE %s %s\n%s %llu\n", m.name, m.help, m.name, m.type,
+                m.name, static_cast<unsigned long long>(total));
     }
 }
 
@@ -319,6 +359,7 @@ void AdminHandler::render_rpc(ByteBuffer& out) const {
             static_cast<long long>(highest), static_cast<long long>(finalized),
             ctx_.rpc_max_head_lag_blocks);
     render_rpc_redis(out);
+    render_rpc_websocket(out);
     out.append("\"nodes\":[");
     bool first = true;
     for (size_t i = 0; i < upstream::nodes_max; i++) {
@@ -381,6 +422,28 @@ RedisTotals redis_totals(std::span<pipeline::ShardMetrics* const> shards) {
 }
 
 }  // namespace
+
+void AdminHandler::render_rpc_websocket(ByteBuffer& out) const {
+    uint64_t open = 0, in = 0, sent = 0, policy = 0, protocol = 0, queued = 0, peak = 0;
+    for (const pipeline::ShardMetrics* s : ctx_.shards) {
+        const http::ServerStats& h = s->http;
+        open += load(h.ws_open);
+        in += load(h.ws_messages_in);
+        sent += load(h.ws_messages_out);
+        policy += load(h.ws_closed_policy);
+        protocol += load(h.ws_closed_protocol);
+        queued += load(h.ws_queue_bytes);
+        peak = std::max<uint64_t>(peak, load(h.ws_queue_peak_bytes));
+    }
+    appendf(out,
+            "\"websocket\":{\"open\":%llu,\"messages_in\":%llu,\"messages_out\":%llu,"
+            "\"closed_1008\":%llu,\"closed_protocol\":%llu,\"queue_bytes\":%llu,"
+            "\"queue_peak_bytes\":%llu},",
+            static_cast<unsigned long long>(open), static_cast<unsigned long long>(in),
+            static_cast<unsigned long long>(sent), static_cast<unsigned long long>(policy),
+            static_cast<unsigned long long>(protocol), static_cast<unsigned long long>(queued),
+            static_cast<unsigned long long>(peak));
+}
 
 void AdminHandler::render_rpc_redis(ByteBuffer& out) const {
     RedisTotals t = redis_totals(ctx_.shards);
@@ -1034,6 +1097,7 @@ void AdminHandler::render_metrics(ByteBuffer& out) const {
             "enginemux_failovers_total %llu\n",
             static_cast<unsigned long long>(ctx_.board->failovers()));
     render_http_connections(out, ctx_.shards);
+    render_websocket(out, ctx_.shards);
     if (ctx_.body_budget) {
         appendf(out,
                 "# HELP enginemux_http_buffered_body_bytes Bytes of request bodies buffered now "

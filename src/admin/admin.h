@@ -93,6 +93,8 @@ class AdminHandler final : public http::Handler {
     void render_rpc_metrics(ByteBuffer& out) const;
     /// `redis` of /status `rpc` (null without [rpc.redis]), with a trailing comma.
     void render_rpc_redis(ByteBuffer& out) const;
+    /// "websocket":{...}, of the rpc listener's WebSocket connections (a trailing comma).
+    void render_rpc_websocket(ByteBuffer& out) const;
     /// enginemux_rpc_redis_*: admitted or benched, lookups, hits, fallbacks, timeouts, errors.
     void render_rpc_redis_metrics(ByteBuffer& out) const;
     /// enginemux_rpc_breaker_state / _opens_total per node (with a breaker board).

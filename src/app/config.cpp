@@ -487,6 +487,26 @@ Result<void> load_rpc_redis(const toml::table& t, RpcRedisConfig& r) {
     return {};
 }
 
+Result<void> load_rpc_ws(const toml::table& t, RpcWsSettings& w) {
+    for (auto&& [k, v] : t) {
+        std::string_view key = k.str();
+        std::string full = "rpc.ws." + std::string(key);
+        if (key == "send_queue_bytes")
+            EM_TRY_VOID(toml_number(v, full, w.send_queue_bytes, 4096, 1ull << 30));
+        else if (key == "close_linger_ms")
+            EM_TRY_VOID(toml_number(v, full, w.close_linger_ms, 0, 60'000));
+        else if (key == "connections_max")
+            EM_TRY_VOID(toml_number(v, full, w.connections_max, 1, 1'000'000));
+        else if (key == "subscriptions_per_connection_max")
+            EM_TRY_VOID(toml_number(v, full, w.subscriptions_per_connection_max, 1, 100'000));
+        else if (key == "message_bytes_max")
+            EM_TRY_VOID(toml_number(v, full, w.message_bytes_max, 0, 1ull << 30));
+        else
+            return unknown_key("rpc.ws", key);
+    }
+    return {};
+}
+
 Result<void> load_rpc_timeouts(const toml::table& t, RpcConfig& r) {
     r.method_timeouts.clear();
     for (auto&& [k, v] : t) {
@@ -538,6 +558,8 @@ Result<void> load_rpc(const toml::table& t, RpcConfig& r) {
             EM_TRY_VOID(load_rpc_limits(*v.as_table(), r.limits));
         } else if (key == "redis" && v.is_table()) {
             EM_TRY_VOID(load_rpc_redis(*v.as_table(), r.redis));
+        } else if (key == "ws" && v.is_table()) {
+            EM_TRY_VOID(load_rpc_ws(*v.as_table(), r.ws));
         } else {
             return unknown_key("rpc", key);
         }

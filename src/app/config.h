@@ -135,6 +135,15 @@ struct RpcRedisConfig {
     friend bool operator==(const RpcRedisConfig&, const RpcRedisConfig&) = default;
 };
 
+/// [rpc.ws]: JSON-RPC over WebSocket on the rpc port (issue 17; listener/rpc_ws.h).
+struct RpcWsSettings {
+    uint64_t send_queue_bytes = 4u << 20;  ///< per client; over it: closed with 1008
+    uint32_t close_linger_ms = 2000;       ///< after our close frame, read and discard this long
+    uint32_t connections_max = 1024;       ///< WebSocket connections at once (then 503)
+    uint32_t subscriptions_per_connection_max = 100;  ///< for eth_subscribe (not yet served)
+    uint64_t message_bytes_max = 0;  ///< one incoming message (0: [limits] body_bytes_max)
+};
+
 /// The rpc role ([rpc]): public eth_* JSON-RPC spread over the nodes (issue 16).
 struct RpcConfig {
     std::string listen;  ///< "ADDR:PORT"; "" = no rpc listener (role rpc: listen_addr:port)
@@ -155,6 +164,7 @@ struct RpcConfig {
     std::vector<RpcMethodTimeout> method_timeouts;
     RpcLimitsConfig limits;
     RpcRedisConfig redis;
+    RpcWsSettings ws;
 };
 
 struct Config {

@@ -619,6 +619,14 @@ Result<void> Daemon::load_rpc() {
     rpc_config_.policy = rpc_policy_config(r);
     for (const std::string& text : r.trusted_proxies)
         rpc_config_.trusted_proxies.push_back(*io::IpNetwork::parse(text));  // validate() checked
+    listener::RpcWsConfig& ws = rpc_config_.ws;
+    ws.ws.send_queue_bytes = r.ws.send_queue_bytes;
+    ws.ws.close_linger_ms = r.ws.close_linger_ms;
+    uint64_t message_max =
+        r.ws.message_bytes_max ? r.ws.message_bytes_max : config_.limits.body_bytes_max;
+    ws.ws.limits.message_bytes_max = ws.ws.limits.frame_bytes_max = message_max;
+    ws.connections_max = r.ws.connections_max;
+    ws.subscriptions_per_connection_max = r.ws.subscriptions_per_connection_max;
     if (!r.api_keys_file.empty()) {
         rpc_config_.keys_required = true;
         rpc_config_.keys = EM_TRY(read_api_keys(r.api_keys_file));

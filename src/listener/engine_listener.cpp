@@ -174,8 +174,13 @@ void EngineListener::reply_http_error(http::ServerConn& conn, int status,
                                       std::string_view message) {
     ByteBuffer& out = conn.out();
     out.clear();
-    size_t mark = http::begin_response(out, status, "application/json", conn.keep_alive());
     int code = status == 401 ? jsonrpc::code::server_error : jsonrpc::code::invalid_request;
+    if (conn.websocket()) {  // the rpc role's WebSocket message: the JSON-RPC error alone
+        jsonrpc::write_error(out, "null", code, message);
+        conn.ws_send_text(out.view());
+        return;
+    }
+    size_t mark = http::begin_response(out, status, "application/json", conn.keep_alive());
     jsonrpc::write_error(out, "null", code, message);
     http::end_response(out, mark);
     conn.send();
@@ -328,6 +333,10 @@ void EngineListener::answer(uint64_t client, int http_status, std::string_view b
     if (role_) role_->answered(origins_[client]);
     if (!ref.valid()) return;  // the client went away
     http::ServerConn& conn = *ref.conn;
+    if (conn.websocket()) {  // the rpc role's WebSocket message: its answer is one text frame
+        if (!body.empty()) conn.ws_send_text(body);
+        return;
+    }
     ByteBuffer& out = conn.out();
     out.clear();
     if (body.empty()) {

@@ -53,7 +53,8 @@ RpcListener::RpcListener(io::Loop& loop, const ListenerConfig& config, const Rpc
       parser_(config.core.batch_entries_max, config.core.body_bytes_max),
       body_(64u << 20, 4096),
       body_bytes_max_(config.core.body_bytes_max),
-      loop_(loop) {
+      loop_(loop),
+      ws_(*this, rpc.ws, metrics.http) {
     Role* role = this;  // a private base: converted here, where it is accessible
     engine_ = std::make_unique<EngineListener>(loop, config, registry, board, metrics, role);
     policy_.set_nodes(engine_->node_table());
@@ -234,6 +235,11 @@ void RpcListener::reply_unauthorized(http::ServerConn& conn, std::string_view me
     pipeline::bump(metrics_.rpc.unauthorized);
     ByteBuffer& out = conn.out();
     out.clear();
+    if (conn.websocket()) {  // a WebSocket message: the JSON-RPC error alone
+        jsonrpc::write_error(out, "null", jsonrpc::code::server_error, message);
+        conn.ws_send_text(out.view());
+        return;
+    }
     size_t mark = http::begin_response(out, 401, "application/json", conn.keep_alive());
     jsonrpc::write_error(out, "null", jsonrpc::code::server_error, message);
     http::end_response(out, mark);
@@ -270,6 +276,10 @@ void RpcListener::reply_over_budget(http::ServerConn& conn, std::string_view bod
         }
         jsonrpc::end_batch(body_);
     }
+    if (conn.websocket()) {  // a WebSocket message: no HTTP status, the JSON-RPC errors alone
+        conn.ws_send_text(body_.view());
+        return;
+    }
     ByteBuffer& out = conn.out();
     out.clear();
     uint32_t retry_after_s = (retry_after_ms + 999) / 1000;
@@ -305,6 +315,10 @@ void RpcListener::on_request(http::ServerConn& conn, const http::Request& reques
             reply_unauthorized(conn, "unknown API key (not in [rpc] api_keys_file)");
             return;
         }
+    }
+    if (RpcWebSocket::wanted(request)) {
+        ws_.upgrade(conn, request, key);
+        return;
     }
     ClientIdentity who;
     identify({}, request.headers, conn.peer(), config_.trusted_proxies, who);

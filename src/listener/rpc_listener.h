@@ -38,6 +38,7 @@
 #include "io/ip.h"
 #include "jsonrpc/request.h"
 #include "listener/engine_listener.h"
+#include "listener/rpc_ws.h"
 #include "pipeline/breaker.h"
 #include "pipeline/rate_limit.h"
 #include "pipeline/rpc_policy.h"
@@ -51,6 +52,7 @@ struct RpcListenerConfig {
     std::vector<io::IpNetwork> trusted_proxies;
     bool keys_required = false;     ///< an api_keys_file was given
     std::vector<std::string> keys;  ///< the keys it holds
+    RpcWsConfig ws;                 ///< [rpc.ws] (listener/rpc_ws.h)
 };
 
 /// What the rpc listeners of every shard share (made once, outliving them).
@@ -168,6 +170,7 @@ class RpcListener final : public http::Handler,
     size_t body_bytes_max_;
     std::vector<uint32_t> free_lookups_;
     io::Loop& loop_;
+    RpcWebSocket ws_;                       ///< upgrades on this port, and their messages
     std::unique_ptr<redis::Client> redis_;  ///< null: no [rpc.redis]
     std::unique_ptr<redis::SharedTier> tier_;
     io::Timer redis_timer_{};                 ///< publishes the client's state

@@ -71,7 +71,9 @@ struct Reason {
 }  // namespace
 
 bool ConnRef::valid() const {
-    return conn && conn->generation_ == generation && conn->state_ == ServerConn::State::handling;
+    return conn && conn->generation_ == generation &&
+           (conn->state_ == ServerConn::State::handling ||
+            conn->state_ == ServerConn::State::websocket);
 }
 
 RequestBuffers::RequestBuffers(const Limits& limits, size_t answer_bytes_max)
@@ -119,7 +121,11 @@ void ServerConn::set_state(State next) {
 void ServerConn::on_recv(io::Completion* c, int32_t result, uint32_t flags) {
     auto* self = static_cast<ServerConn*>(c->owner);
     if (!io::cqe_more(flags)) self->recv_armed_ = false;
-    if (result > 0) {
+    if (result > 0 && self->state_ == State::websocket) {
+        uint16_t id = io::cqe_buffer_id(flags);
+        self->ws_received(self->loop_->buffer_data(id), static_cast<size_t>(result));
+        self->loop_->release_buffer(id);
+    } else if (result > 0) {
         uint16_t id = io::cqe_buffer_id(flags);
         bool fits = true;
         if (self->state_ != State::closing) {
@@ -326,6 +332,7 @@ void ServerConn::hand_over() {
     buffers_->in.consume_front(consumed);
     buffers_->parser.reset();
     continue_sent_ = false;
+    if (state_ == State::websocket) ws_read();  // frames sent right behind the upgrade
 }
 
 // The answer left: wait for the next request, or start the one already buffered (pipelined).
@@ -382,6 +389,10 @@ void ServerConn::on_send(io::Completion* c, int32_t result, uint32_t) {
     self->send_in_flight_ = false;
     if (self->state_ == State::closing) {
         self->maybe_recycle();
+        return;
+    }
+    if (self->state_ == State::websocket) {
+        self->ws_on_send(result);
         return;
     }
     if (result < 0) {
@@ -467,6 +478,9 @@ void ServerConn::on_timer(io::Timer* t) {
             count(stats.send_deadline);
             self->begin_close();
             break;
+        case State::websocket:  // the linger after our close frame is over
+            self->begin_close();
+            break;
         default:
             break;
     }
@@ -487,8 +501,10 @@ void ServerConn::begin_close() {
         server_->in_flight_--;
         count(server_->counters().aborted);
     }
+    bool was_websocket = state_ == State::websocket;
     set_state(State::closing);
     generation_++;  // invalidates outstanding ConnRefs at once
+    if (was_websocket) ws_closing();
     loop_->timer_cancel(&timer_);
     if (recv_armed_) loop_->cancel(&recv_);
     if (send_in_flight_) loop_->cancel(&send_);
@@ -506,6 +522,7 @@ void ServerConn::on_close(io::Completion* c, int32_t, uint32_t) {
 void ServerConn::maybe_recycle() {
     if (state_ != State::closing || recv_armed_ || send_in_flight_ || close_in_flight_) return;
     if (buffers_) buffers_->in.clear();
+    ws_.reset();
     finish_request();
     set_state(State::free);
     server_->give_back(this);
@@ -742,7 +759,9 @@ void Server::shutdown() {
     for (auto& conn : conns_) {
         bool nothing_started = conn->state_ == ServerConn::State::idle ||
                                (conn->state_ == ServerConn::State::head && !conn->has_bytes());
-        if (nothing_started)
+        if (conn->state_ == ServerConn::State::websocket)
+            conn->ws_close(ws_close::going_away, "server shutting down");
+        else if (nothing_started)
             conn->begin_close();
         else
             conn->keep_alive_ = false;

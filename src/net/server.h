@@ -31,6 +31,13 @@
 // most lent at once in the last two intervals (at least spare_buffers_min) are freed, so a
 // burst's memory goes back. The wait lists are intrusive. A Server must outlive its loop's last
 // turn (destroy it in the loop's teardown).
+//
+// WebSocket: a handler may answer a request with upgrade_websocket() (after writing the 101 into
+// out()); the connection then leaves HTTP for good and carries frames (net/ws_conn.h: the
+// bounded send queue, the parser, the handler of messages; server_ws.cpp). Requests and answers
+// are no longer paired: many messages may be handled at once and answered in any order with
+// ws_send_text(). No HTTP deadline or idle timer applies to it; the only timer is the linger
+// after our close frame. The HTTP path pays one state comparison for this.
 #pragma once
 
 #include <array>
@@ -47,6 +54,7 @@
 #include "io/loop.h"
 #include "io/socket.h"
 #include "net/server_stats.h"
+#include "net/ws_conn.h"
 
 namespace em::http {
 
@@ -140,13 +148,26 @@ class ServerConn {
     /// Bytes readable from p (inside the current request) to the end of the receive buffer,
     /// padding included: what simdjson needs to parse the body in place.
     size_t readable_bytes_from(const char* p) const {
-        const ByteBuffer& in = buffers_->in;
+        const ByteBuffer& in = ws_ ? ws_->message : buffers_->in;
         return static_cast<size_t>(in.data() + in.capacity() + ByteBuffer::padding_bytes - p);
     }
     io::Loop& loop() { return *loop_; }
     /// The peer's IP address (invalid unless ServerConfig::record_peer).
     const io::IpAddress& peer() const { return peer_; }
-    /// Free for the handler: per-request state (reset to 0 for each request).
+    /// Switches the connection being handled to WebSocket framing: sends what the handler wrote
+    /// in out() (the 101) in place of an answer, then reads frames and hands each message to
+    /// `handler`. The request counts as answered.
+    void upgrade_websocket(WsHandler& handler, const WsConfig& config);
+    /// True once upgrade_websocket() was called (until the connection closes).
+    bool websocket() const { return state_ == State::websocket; }
+    /// Queues one text message to a WebSocket client. False when it was not queued: the
+    /// connection is closing, or its queue would exceed send_queue_bytes (then it is closed with
+    /// 1008, the close frame queued behind the bytes already queued).
+    bool ws_send_text(std::string_view text);
+    /// Bytes queued to this WebSocket client and not yet sent (0 for HTTP).
+    size_t ws_queued_bytes() const { return ws_ ? ws_->queue.queued_bytes() : 0; }
+    /// Free for the handler: per-request state (reset to 0 for each request; a WebSocket
+    /// connection's stays as its handler set it).
     uint64_t user = 0;
     void* user_ptr = nullptr;
 
@@ -155,7 +176,8 @@ class ServerConn {
     friend struct ConnRef;
     /// idle (keep-alive, no byte of a next request), head and body are the reading states; a
     /// connection in one of them is on one of the server's wait lists (idle, or partial).
-    enum class State : uint8_t { free, idle, head, body, handling, sending, closing };
+    /// websocket: upgraded (net/ws_conn.h), on no wait list.
+    enum class State : uint8_t { free, idle, head, body, handling, sending, closing, websocket };
 
     static void on_recv(io::Completion* c, int32_t result, uint32_t flags);
     static void on_send(io::Completion* c, int32_t result, uint32_t flags);
@@ -189,6 +211,17 @@ class ServerConn {
     void begin_close();
     void maybe_recycle();
     void send_pending();
+    // WebSocket mode (server_ws.cpp).
+    void ws_received(const char* data, size_t n);
+    void ws_read();
+    void ws_event(const WsEvent& event);
+    void ws_deliver();
+    void ws_close(uint16_t code, std::string_view reason);
+    void ws_policy_close(size_t frame_bytes);
+    void ws_flush();
+    void ws_on_send(int32_t result);
+    void ws_closing();
+    void ws_update_gauge();
 
     class Server* server_ = nullptr;
     io::Loop* loop_ = nullptr;
@@ -214,6 +247,7 @@ class ServerConn {
     ServerConn* wait_prev_ = nullptr;  ///< links on the server's wait list for state_
     ServerConn* wait_next_ = nullptr;
     std::unique_ptr<RequestBuffers> buffers_;  ///< while the connection has a request
+    std::unique_ptr<WsSession> ws_;            ///< once upgraded, until recycled
     io::Completion recv_{};
     io::Completion send_{};
     io::Completion close_{};

@@ -34,6 +34,17 @@ struct ServerStats {
     // Eviction at connections_max, to admit a new connection.
     Counter evicted_partial{0};  ///< had no complete request yet (408)
     Counter evicted_idle{0};     ///< keep-alive connection between requests (closed)
+
+    // WebSocket connections (ServerConn::upgrade_websocket; the rpc listener's).
+    Counter ws_upgrades{0};          ///< answered 101
+    Counter ws_refused{0};           ///< upgrade refused: bad handshake (400/426) or WS limit (503)
+    Counter ws_open{0};              ///< gauge: WebSocket connections open now
+    Counter ws_messages_in{0};       ///< whole messages received
+    Counter ws_messages_out{0};      ///< text messages queued to clients
+    Counter ws_closed_policy{0};     ///< closed 1008: the send queue was full
+    Counter ws_closed_protocol{0};   ///< closed with the parser's code (1002, 1007, 1009)
+    Counter ws_queue_bytes{0};       ///< gauge: bytes queued to WebSocket clients now
+    Counter ws_queue_peak_bytes{0};  ///< gauge: the most one connection ever had queued
 };
 
 /// Adds one to a counter (the owning loop thread only).

@@ -360,6 +360,29 @@ TEST(Rpc, RoleAloneNeedsNoClSecretAndTakesTheTableWithDefaults) {
     EXPECT_EQ(e.rpc.listen, "127.0.0.1:8545");
 }
 
+TEST(Rpc, WebSocketTableTakesItsKeysWithDefaults) {
+    std::string path = temp_file(
+        "role = \"rpc\"\n[[nodes]]\nurl = \"http://127.0.0.1:8551\"\njwt_secret = \"/x.hex\"\n"
+        "[rpc.ws]\nsend_queue_bytes = 65536\nclose_linger_ms = 500\nconnections_max = 10\n"
+        "subscriptions_per_connection_max = 7\nmessage_bytes_max = 4096\n");
+    Config c;
+    auto r = run({"--config", path.c_str()}, c);
+    ::unlink(path.c_str());
+    ASSERT_TRUE(r) << r.error().c_str();
+    EXPECT_EQ(c.rpc.ws.send_queue_bytes, 65536u);
+    EXPECT_EQ(c.rpc.ws.close_linger_ms, 500u);
+    EXPECT_EQ(c.rpc.ws.connections_max, 10u);
+    EXPECT_EQ(c.rpc.ws.subscriptions_per_connection_max, 7u);
+    EXPECT_EQ(c.rpc.ws.message_bytes_max, 4096u);
+    Config d;
+    auto defaults = run({"--role", "rpc", "--nodes", "http://127.0.0.1:8551#jwt-secret=/x"}, d);
+    ASSERT_TRUE(defaults) << defaults.error().c_str();
+    EXPECT_EQ(d.rpc.ws.send_queue_bytes, 4u << 20);
+    EXPECT_EQ(d.rpc.ws.close_linger_ms, 2000u);
+    EXPECT_EQ(d.rpc.ws.subscriptions_per_connection_max, 100u);
+    EXPECT_EQ(d.rpc.ws.message_bytes_max, 0u) << "0: [limits] body_bytes_max";
+}
+
 TEST(Rpc, ErrorsNameTheKey) {
     struct Case {
         const char* table;
@@ -383,6 +406,8 @@ TEST(Rpc, ErrorsNameTheKey) {
         {"[rpc.method_timeouts_ms]\neth_call = 0", "rpc.method_timeouts_ms.eth_call: 0 is outside"},
         {"[rpc.limits]\nclient_rps = \"fast\"", "rpc.limits.client_rps: expected a number"},
         {"[rpc.limits]\nkey_concurrency = 1", "unknown setting 'rpc.limits.key_concurrency'"},
+        {"[rpc.ws]\nqueue_bytes = 1", "unknown setting 'rpc.ws.queue_bytes'"},
+        {"[rpc.ws]\nsend_queue_bytes = 10", "rpc.ws.send_queue_bytes: 10 is outside"},
     };
     for (const Case& k : cases) {
         std::string path = temp_file(

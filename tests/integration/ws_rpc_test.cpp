@@ -1,0 +1,438 @@
+// JSON-RPC over WebSocket on the rpc listener (issue 17 items 2 and 5), end to end: the real
+// daemon in the rpc role in front of three enginemux-mock-el processes, driven by a small client
+// built on the codec (http/websocket.h, client role) over a blocking socket on 127.0.0.1.
+//  - calls and batches come back with their ids intact, in any order; ping is answered pong;
+//    a close is echoed with its code;
+//  - the API key is asked before the upgrade (401), a bad handshake is 400/426 naming why, the
+//    CL's engine listener never upgrades;
+//  - each bad frame closes its own connection with the right code, another connection keeps
+//    working and the daemon lives;
+//  - a client that never reads is closed with 1008 once its queue is full, and its queue never
+//    held more than send_queue_bytes (the gauges, not timing, say so).
+// No assertion depends on timing: waits poll for a state with a generous limit.
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "harness.h"
+#include "http/websocket.h"
+
+namespace em::test {
+namespace {
+
+using namespace std::chrono_literals;
+
+std::string request(const std::string& id, const std::string& method,
+                    const std::string& params = "[]") {
+    return R"({"jsonrpc":"2.0","id":)" + id + R"(,"method":")" + method + R"(","params":)" +
+           params + "}";
+}
+
+/// What the client read: a whole message, the server's close frame, or the end of the stream.
+struct WsRead {
+    enum Kind { message, pong, close, eof, timeout, error } kind = timeout;
+    std::string text;   ///< message or pong payload, close reason, or the parser's error
+    uint16_t code = 0;  ///< close
+};
+
+/// A WebSocket client on the codec: blocking socket, masked frames, client-role parser.
+class WsClient {
+  public:
+    /// Connects to 127.0.0.1:port; rcvbuf_bytes (if not 0) is set before connecting.
+    explicit WsClient(uint16_t port, int rcvbuf_bytes = 0)
+        : parser_(http::WsLimits{1u << 30, 1u << 30}, http::WsRole::client) {
+        fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        if (rcvbuf_bytes) ::setsockopt(fd_, SOL_SOCKET, SO_RCVBUF, &rcvbuf_bytes, sizeof(int));
+        sockaddr_in a{};
+        a.sin_family = AF_INET;
+        a.sin_port = htons(port);
+        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        if (::connect(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
+            ::close(fd_);
+            fd_ = -1;
+        }
+    }
+    ~WsClient() {
+        if (fd_ >= 0) ::close(fd_);
+    }
+    bool send_raw(std::string_view bytes) {
+        while (!bytes.empty()) {
+            ssize_t n = ::send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL);
+            if (n <= 0) return false;
+            bytes.remove_prefix(static_cast<size_t>(n));
+        }
+        return true;
+    }
+    /// Sends the opening handshake; returns the response's head ("" if none came).
+    std::string handshake(const std::string& target = "/", const std::string& extra = "",
+                          const std::string& version = "13") {
+        std::string req = "GET " + target +
+                          " HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n"
+                          "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+                          "Sec-WebSocket-Version: " +
+                          version + "\r\n" + extra + "\r\n";
+        if (!send_raw(req)) return "";
+        while (buffered_.find("\r\n\r\n") == std::string::npos) {
+            if (!fill(10000)) return buffered_;
+        }
+        size_t end = buffered_.find("\r\n\r\n") + 4;
+        std::string head = buffered_.substr(0, end);
+        // A refusal has a body (Content-Length): drop it; frames follow only a 101.
+        buffered_.erase(0, end);
+        return head;
+    }
+    /// One masked frame.
+    bool send_frame(http::WsOpcode op, std::string_view payload, bool fin = true) {
+        ByteBuffer out(64u << 20);
+        http::WsMask mask{{0x12, 0x34, 0x56, 0x78}};
+        std::span<const uint8_t> p(reinterpret_cast<const uint8_t*>(payload.data()),
+                                   payload.size());
+        EXPECT_TRUE(http::ws_write_frame(out, op, p, fin, &mask));
+        return send_raw(out.view());
+    }
+    bool send_text(std::string_view text) { return send_frame(http::WsOpcode::text, text); }
+    /// The next message, pong or close (or the end of the stream, or nothing within timeout).
+    WsRead read(int timeout_ms = 15000) {
+        WsRead r;
+        for (;;) {
+            while (!buffered_.empty()) {
+                std::span<uint8_t> in(reinterpret_cast<uint8_t*>(buffered_.data()),
+                                      buffered_.size());
+                http::WsEvent e = parser_.parse(in);
+                std::string payload(reinterpret_cast<const char*>(e.payload.data()),
+                                    e.payload.size());
+                buffered_.erase(0, e.consumed);
+                if (e.kind == http::WsEventKind::data) {
+                    message_ += payload;
+                    if (!e.fin) continue;
+                    r.kind = WsRead::message;
+                    r.text.swap(message_);
+                    return r;
+                }
+                if (e.kind == http::WsEventKind::pong) return {WsRead::pong, payload, 0};
+                if (e.kind == http::WsEventKind::close)
+                    return {WsRead::close, std::string(e.close_reason), e.close_code};
+                if (e.kind == http::WsEventKind::error)
+                    return {WsRead::error, std::string(parser_.error_reason()), 0};
+                if (e.kind == http::WsEventKind::incomplete) break;
+            }
+            int got = fill_status(timeout_ms);
+            if (got == 0) return {WsRead::eof, "", 0};
+            if (got < 0) return {WsRead::timeout, "", 0};
+        }
+    }
+    /// Reads until a close frame (skipping messages); its code, or 0 if none came.
+    WsRead read_until_close(int timeout_ms = 15000) {
+        for (;;) {
+            WsRead r = read(timeout_ms);
+            if (r.kind != WsRead::message && r.kind != WsRead::pong) return r;
+        }
+    }
+    bool ok() const { return fd_ >= 0; }
+
+  private:
+    /// 1: bytes came; 0: end of stream; -1: nothing within timeout.
+    int fill_status(int timeout_ms) {
+        pollfd p{fd_, POLLIN, 0};
+        if (::poll(&p, 1, timeout_ms) <= 0) return -1;
+        char buf[65536];
+        ssize_t n = ::recv(fd_, buf, sizeof buf, 0);
+        if (n <= 0) return 0;
+        buffered_.append(buf, static_cast<size_t>(n));
+        return 1;
+    }
+    bool fill(int timeout_ms) { return fill_status(timeout_ms) == 1; }
+    int fd_ = -1;
+    std::string buffered_;
+    std::string message_;
+    http::WsParser parser_;
+};
+
+int status_of_head(const std::string& head) {
+    return head.size() > 12 ? std::atoi(head.c_str() + 9) : 0;
+}
+
+struct WsFixture : ::testing::Test {
+    TempDir dir;
+    std::vector<std::unique_ptr<MockEl>> els;
+    std::unique_ptr<Daemon> daemon;
+    uint16_t rpc_port = 0;
+
+    void start(const std::string& table, std::vector<std::string> args = {"--role", "rpc"}) {
+        for (int i = 1; i <= 3; i++)
+            els.push_back(std::make_unique<MockEl>(dir, "el" + std::to_string(i),
+                                                   std::vector<std::string>{"--head", "100"}));
+        std::string config = dir.write(
+            "ws.toml", "[limits]\nbody_bytes_max = 1048576\nbatch_entries_max = 5000\n" + table);
+        args.insert(args.end(), {"--config", config});
+        daemon = std::make_unique<Daemon>(
+            dir, std::vector<MockEl*>{els[0].get(), els[1].get(), els[2].get()}, args);
+        std::string line = daemon->process->wait_for_line("rpc listener on");
+        size_t at = line.find("rpc listener on ");
+        size_t colon = at == std::string::npos ? at : line.find(':', at + 16);
+        rpc_port = colon == std::string::npos
+                       ? 0
+                       : static_cast<uint16_t>(std::atoi(line.c_str() + colon + 1));
+        ASSERT_NE(rpc_port, 0) << line;
+        for (int k = 0; k < 400; k++) {
+            std::string s = daemon->admin("GET", "/status").body;
+            if (json_at(s, "/rpc/highest_head") == "100" &&
+                json_at(s, "/rpc/nodes/2/head") == "100")
+                return;
+            std::this_thread::sleep_for(50ms);
+        }
+        FAIL() << "the ELs' heads never showed in /status";
+    }
+    std::string ws_status(const std::string& field) {
+        return json_at(daemon->admin("GET", "/status").body, "/rpc/websocket/" + field);
+    }
+    /// Polls /status until rpc.websocket.<field> reads `want` (generous limit).
+    bool wait_status(const std::string& field, const std::string& want) {
+        for (int k = 0; k < 600; k++) {
+            if (ws_status(field) == want) return true;
+            std::this_thread::sleep_for(50ms);
+        }
+        return false;
+    }
+    /// A connection that completed the handshake.
+    std::unique_ptr<WsClient> open(const std::string& target = "/", const std::string& extra = "") {
+        auto c = std::make_unique<WsClient>(rpc_port);
+        EXPECT_TRUE(c->ok());
+        std::string head = c->handshake(target, extra);
+        EXPECT_EQ(status_of_head(head), 101) << head;
+        return c;
+    }
+};
+
+TEST_F(WsFixture, CallsAndBatchesComeBackWithTheirIdsOverOneConnection) {
+    start("");
+    auto c = open();
+    ASSERT_TRUE(c->send_text(request("1", "eth_blockNumber")));
+    WsRead r = c->read();
+    ASSERT_EQ(r.kind, WsRead::message) << r.text;
+    EXPECT_EQ(r.text, R"({"jsonrpc":"2.0","id":1,"result":"0x64"})");
+    // A batch, ids of every kind byte for byte; one entry outside the allow-list.
+    ASSERT_TRUE(c->send_text("[" + request(R"("a")", "eth_blockNumber") + "," +
+                             request("18446744073709551617", "eth_chainId") + "," +
+                             request("null", "admin_peers") + "]"));
+    r = c->read();
+    ASSERT_EQ(r.kind, WsRead::message) << r.text;
+    EXPECT_EQ(r.text, R"([{"jsonrpc":"2.0","id":"a","result":"0x64"},)"
+                      R"({"jsonrpc":"2.0","id":18446744073709551617,"result":"0x1"},)"
+                      R"({"jsonrpc":"2.0","id":null,"error":{"code":-32601,"message":"the method )"
+                      R"x(admin_peers is not available on this endpoint (allow_methods)"}}])x");
+    // Many calls in flight at once: every id comes back once, in whatever order.
+    std::set<std::string> want;
+    for (int i = 0; i < 50; i++) {
+        std::string id = std::to_string(1000 + i);
+        want.insert(id);
+        ASSERT_TRUE(c->send_text(request(id, i % 2 ? "eth_blockNumber" : "eth_chainId")));
+    }
+    std::set<std::string> got;
+    for (int i = 0; i < 50; i++) {
+        r = c->read();
+        ASSERT_EQ(r.kind, WsRead::message) << r.text;
+        got.insert(json_at(r.text, "/id"));
+    }
+    EXPECT_EQ(got, want);
+    // A binary message is JSON-RPC too; ping is answered pong with its payload.
+    ASSERT_TRUE(c->send_frame(http::WsOpcode::binary, request("7", "eth_blockNumber")));
+    ASSERT_TRUE(c->send_frame(http::WsOpcode::ping, "are you there"));
+    std::set<std::string> seen;
+    for (int i = 0; i < 2; i++) {
+        r = c->read();
+        if (r.kind == WsRead::pong) seen.insert("pong:" + r.text);
+        if (r.kind == WsRead::message) seen.insert(json_at(r.text, "/id"));
+    }
+    EXPECT_EQ(seen, (std::set<std::string>{"pong:are you there", "7"}));
+    // Not JSON: a JSON-RPC parse error, and the connection stays.
+    ASSERT_TRUE(c->send_text("{nope"));
+    r = c->read();
+    EXPECT_EQ(json_at(r.text, "/error/code"), "-32700") << r.text;
+    // The close handshake: our code comes back, then the server closes.
+    ASSERT_TRUE(c->send_frame(http::WsOpcode::close, std::string("\x0f\xa0", 2) + "bye"));
+    r = c->read();
+    EXPECT_EQ(r.kind, WsRead::close);
+    EXPECT_EQ(r.code, 4000);
+    EXPECT_EQ(c->read().kind, WsRead::eof);
+    EXPECT_TRUE(wait_status("open", "0"));
+    std::string metrics = daemon->admin("GET", "/metrics").body;
+    EXPECT_GE(metric_value(metrics, "enginemux_ws_messages_in_total"), 54) << metrics;
+    EXPECT_GE(metric_value(metrics, "enginemux_ws_messages_out_total"), 54) << metrics;
+}
+
+TEST_F(WsFixture, AnAnswerReadyFirstLeavesFirstWhateverTheOrderOfTheRequests) {
+    start("[rpc.method_timeouts_ms]\neth_getBalance = 1000\n");
+    for (auto& el : els) el->set_rules("eth_getBalance: hang");
+    auto c = open();
+    // The first request waits on an EL that never answers; the second is answered meanwhile.
+    ASSERT_TRUE(c->send_text(request(
+        "1", "eth_getBalance", R"(["0x0000000000000000000000000000000000000001","latest"])")));
+    ASSERT_TRUE(c->send_text(request("2", "eth_blockNumber")));
+    WsRead first = c->read();
+    ASSERT_EQ(first.kind, WsRead::message) << first.text;
+    EXPECT_EQ(first.text, R"({"jsonrpc":"2.0","id":2,"result":"0x64"})");
+    WsRead second = c->read();
+    ASSERT_EQ(second.kind, WsRead::message) << second.text;
+    EXPECT_EQ(json_at(second.text, "/id"), "1") << second.text;
+    EXPECT_NE(json_at(second.text, "/error"), "<missing>") << second.text;
+}
+
+TEST_F(WsFixture, TheApiKeyIsAskedBeforeTheUpgradeAndBadHandshakesSayWhy) {
+    TempDir keys_dir;
+    std::string keys = keys_dir.write("keys", "k3y-one-two\n");
+    start("[rpc]\napi_keys_file = \"" + keys + "\"\n");
+    {
+        WsClient c(rpc_port);
+        std::string head = c.handshake("/");
+        EXPECT_EQ(status_of_head(head), 401) << head;
+    }
+    {
+        WsClient c(rpc_port);
+        std::string head = c.handshake("/wrong");
+        EXPECT_EQ(status_of_head(head), 401) << head;
+    }
+    {
+        WsClient c(rpc_port);
+        std::string head = c.handshake("/", "", "8");
+        EXPECT_EQ(status_of_head(head), 401) << "the key comes first: " << head;
+    }
+    {
+        WsClient c(rpc_port);
+        std::string head = c.handshake("/k3y-one-two", "", "8");
+        EXPECT_EQ(status_of_head(head), 426) << head;
+        EXPECT_NE(head.find("Sec-WebSocket-Version: 13"), std::string::npos) << head;
+    }
+    auto by_path = open("/k3y-one-two");
+    ASSERT_TRUE(by_path->send_text(request("1", "eth_blockNumber")));
+    EXPECT_EQ(json_at(by_path->read().text, "/result"), "\"0x64\"");
+    auto by_header = open("/", "Authorization: Bearer k3y-one-two\r\n");
+    ASSERT_TRUE(by_header->send_text(request("2", "eth_blockNumber")));
+    EXPECT_EQ(json_at(by_header->read().text, "/result"), "\"0x64\"");
+}
+
+TEST_F(WsFixture, AHandshakeWithoutASecWebSocketKeyIs400NamingIt) {
+    start("");
+    ClientSocket c(rpc_port);
+    ASSERT_TRUE(
+        c.send_all("GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n"
+                   "Connection: Upgrade\r\nSec-WebSocket-Version: 13\r\n\r\n"));
+    std::string raw = c.read_response();
+    EXPECT_EQ(status_of_response(raw), 400) << raw;
+    EXPECT_NE(raw.find("Sec-WebSocket-Key"), std::string::npos) << raw;
+    EXPECT_EQ(ws_status("open"), "0");
+}
+
+TEST_F(WsFixture, TheEngineListenerNeverUpgrades) {
+    start("", {"--rpc-listen", "127.0.0.1:0"});
+    WsClient c(daemon->port);
+    std::string head = c.handshake("/");
+    EXPECT_NE(status_of_head(head), 101) << head;
+    EXPECT_EQ(status_of_head(head), 405) << head;
+}
+
+struct BadFrame {
+    const char* name;
+    std::string bytes;
+    uint16_t code;
+};
+
+/// One masked frame (first byte b0) with a payload of at most 125 bytes.
+std::string masked(uint8_t b0, const std::string& payload) {
+    http::WsMask mask{{1, 2, 3, 4}};
+    std::string f(1, static_cast<char>(b0));
+    f += static_cast<char>(0x80 | payload.size());
+    f.append(reinterpret_cast<const char*>(mask.key.data()), 4);
+    for (size_t i = 0; i < payload.size(); i++)
+        f += static_cast<char>(payload[i] ^ mask.key[i % 4]);
+    return f;
+}
+
+TEST_F(WsFixture, EachBadFrameClosesItsConnectionWithTheRightCodeAndOnlyIt) {
+    start("");
+    std::string long_len = "\x81\xff";  // masked text, 64-bit length with the top bit set
+    long_len += std::string("\x80\x00\x00\x00\x00\x00\x00\x00", 8) + "\x01\x02\x03\x04";
+    // A masked ping with a 126-byte payload (16-bit length form).
+    std::string control_126 = std::string("\x89\xfe\x00\x7e", 4) + "\x01\x02\x03\x04";
+    control_126 += std::string(126, 'p');
+    std::vector<BadFrame> cases = {
+        {"unmasked", "\x81\x02hi", http::ws_close::protocol_error},
+        {"2^63 length", long_len, http::ws_close::protocol_error},
+        {"control over 125 bytes", control_126, http::ws_close::protocol_error},
+        {"fragmented ping", masked(0x09, "ping"), http::ws_close::protocol_error},
+        {"invalid UTF-8", masked(0x81, "\xc3\x28"), http::ws_close::invalid_payload},
+        {"reserved close code", masked(0x88, std::string("\x03\xed", 2)),
+         http::ws_close::protocol_error},
+    };
+    auto keeper = open();
+    int protocol_closes = 0;
+    for (const BadFrame& bad : cases) {
+        SCOPED_TRACE(bad.name);
+        auto c = open();
+        ASSERT_TRUE(c->send_raw(bad.bytes));
+        WsRead r = c->read_until_close();
+        ASSERT_EQ(r.kind, WsRead::close) << r.text;
+        EXPECT_EQ(r.code, bad.code) << r.text;
+        EXPECT_FALSE(r.text.empty()) << "the reason names what was wrong";
+        protocol_closes++;
+        // The other connection is unaffected.
+        ASSERT_TRUE(keeper->send_text(request(std::to_string(protocol_closes), "eth_blockNumber")));
+        WsRead k = keeper->read();
+        EXPECT_EQ(json_at(k.text, "/result"), "\"0x64\"") << k.text;
+    }
+    EXPECT_TRUE(daemon->process->running());
+    EXPECT_EQ(ws_status("closed_protocol"), std::to_string(protocol_closes));
+    EXPECT_TRUE(wait_status("open", "1"));
+}
+
+TEST_F(WsFixture, AClientThatNeverReadsIsClosedWith1008AndItsQueueStaysBounded) {
+    const size_t queue = 256 * 1024;
+    start("[rpc.ws]\nsend_queue_bytes = " + std::to_string(queue) + "\nclose_linger_ms = 60000\n");
+    auto reader = open();
+    auto slow_client = std::make_unique<WsClient>(rpc_port, 4096);
+    WsClient& slow = *slow_client;
+    ASSERT_EQ(status_of_head(slow.handshake("/")), 101);
+    // Batches of 2000 eth_chainId (answered from the cache): ~80 KB of answer each.
+    std::string batch = "[";
+    for (int i = 0; i < 2000; i++) {
+        if (i) batch += ",";
+        batch += request(std::to_string(i), "eth_chainId");
+    }
+    batch += "]";
+    bool closed = false;
+    for (int round = 0; round < 400 && !closed; round++) {
+        ASSERT_TRUE(slow.send_text(batch));
+        if (round % 10 == 9) closed = ws_status("closed_1008") == "1";
+        // Another client is answered meanwhile.
+        if (round % 50 == 0) {
+            ASSERT_TRUE(reader->send_text(request("9", "eth_blockNumber")));
+            EXPECT_EQ(json_at(reader->read().text, "/result"), "\"0x64\"");
+        }
+    }
+    ASSERT_TRUE(closed || wait_status("closed_1008", "1"));
+    std::string peak = ws_status("queue_peak_bytes");
+    EXPECT_LE(std::stoull(peak), queue + 512)  // WsSendQueue::headroom_bytes
+        << "the slow client's queue grew past send_queue_bytes";
+    EXPECT_GT(std::stoull(peak), queue / 2) << "the queue never filled: the test proves nothing";
+    // It resumes reading: the answers that were queued, then the close with 1008 and a reason.
+    WsRead r = slow.read_until_close(30000);
+    ASSERT_EQ(r.kind, WsRead::close) << r.text;
+    EXPECT_EQ(r.code, http::ws_close::policy_violation);
+    EXPECT_NE(r.text.find("send_queue_bytes"), std::string::npos) << r.text;
+    slow_client.reset();  // it hangs up: the server closes its side too
+    ASSERT_TRUE(reader->send_text(request("10", "eth_blockNumber")));
+    EXPECT_EQ(json_at(reader->read().text, "/result"), "\"0x64\"");
+    EXPECT_TRUE(wait_status("open", "1"));
+    EXPECT_TRUE(wait_status("queue_bytes", "0"));
+}
+
+}  // namespace
+}  // namespace em::test
