@@ -8,11 +8,15 @@
 //  - each bad frame closes its own connection with the right code, another connection keeps
 //    working and the daemon lives;
 //  - a client that never reads is closed with 1008 once its queue is full, and its queue never
-//    held more than send_queue_bytes (the gauges, not timing, say so).
+//    held more than send_queue_bytes (the gauges, not timing, say so);
+//  - past [rpc.ws] connections_max an upgrade is 503 naming the limit (counted as refused) and
+//    the connections already open keep working; one closing makes room again;
+//  - on SIGTERM an open WebSocket is sent close 1001 before its socket ends.
 // No assertion depends on timing: waits poll for a state with a generous limit.
 #include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <signal.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -432,6 +436,65 @@ TEST_F(WsFixture, AClientThatNeverReadsIsClosedWith1008AndItsQueueStaysBounded) 
     EXPECT_EQ(json_at(reader->read().text, "/result"), "\"0x64\"");
     EXPECT_TRUE(wait_status("open", "1"));
     EXPECT_TRUE(wait_status("queue_bytes", "0"));
+}
+
+TEST_F(WsFixture, PastConnectionsMaxAnUpgradeIs503AndTheOpenConnectionsKeepWorking) {
+    start("[rpc.ws]\nconnections_max = 2\n");
+    auto first = open();
+    auto second = open();
+    ASSERT_TRUE(wait_status("open", "2"));
+    std::string metrics = daemon->admin("GET", "/metrics").body;
+    const double refused_before = metric_value(metrics, "enginemux_ws_refused_total");
+    ASSERT_EQ(refused_before, 0) << metrics;
+    // The third upgrade: a whole HTTP answer (head and body), never a 101.
+    {
+        ClientSocket third(rpc_port);
+        ASSERT_TRUE(third.ok());
+        ASSERT_TRUE(
+            third.send_all("GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n"
+                           "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+                           "Sec-WebSocket-Version: 13\r\n\r\n"));
+        std::string raw = third.read_response();
+        EXPECT_EQ(status_of_response(raw), 503) << raw;
+        EXPECT_NE(raw.find("[rpc.ws] connections_max (2)"), std::string::npos)
+            << "the refusal names the limit: " << raw;
+    }
+    metrics = daemon->admin("GET", "/metrics").body;
+    EXPECT_EQ(metric_value(metrics, "enginemux_ws_refused_total"), refused_before + 1) << metrics;
+    EXPECT_EQ(metric_value(metrics, "enginemux_ws_connections_open"), 2) << metrics;
+    // The two open connections are untouched by the refusal.
+    ASSERT_TRUE(first->send_text(request("1", "eth_blockNumber")));
+    ASSERT_TRUE(second->send_text(request("2", "eth_chainId")));
+    WsRead a = first->read();
+    WsRead b = second->read();
+    ASSERT_EQ(a.kind, WsRead::message) << a.text;
+    ASSERT_EQ(b.kind, WsRead::message) << b.text;
+    EXPECT_EQ(a.text, R"({"jsonrpc":"2.0","id":1,"result":"0x64"})");
+    EXPECT_EQ(b.text, R"({"jsonrpc":"2.0","id":2,"result":"0x1"})");
+    // One of them closes: there is room again (the limit counts open connections).
+    ASSERT_TRUE(first->send_frame(http::WsOpcode::close, std::string("\x03\xe8", 2)));
+    EXPECT_EQ(first->read_until_close().code, http::ws_close::normal);
+    ASSERT_TRUE(wait_status("open", "1"));
+    auto again = open();
+    ASSERT_TRUE(again->send_text(request("3", "eth_blockNumber")));
+    EXPECT_EQ(json_at(again->read().text, "/result"), "\"0x64\"");
+}
+
+TEST_F(WsFixture, OnShutdownAnOpenWebSocketIsSentClose1001BeforeItsSocketEnds) {
+    start("");
+    auto c = open();
+    ASSERT_TRUE(c->send_text(request("1", "eth_blockNumber")));
+    ASSERT_EQ(json_at(c->read().text, "/result"), "\"0x64\"");
+    ASSERT_TRUE(wait_status("open", "1"));
+    daemon->process->signal(SIGTERM);
+    // The client does not answer the close: the daemon still ends the socket (after
+    // close_linger_ms) and exits, but the close frame comes first.
+    WsRead r = c->read_until_close(30000);
+    ASSERT_EQ(r.kind, WsRead::close) << "no close frame before the socket ended: " << r.text;
+    EXPECT_EQ(r.code, http::ws_close::going_away);
+    EXPECT_NE(r.text.find("shutting down"), std::string::npos) << r.text;
+    EXPECT_EQ(c->read(30000).kind, WsRead::eof);
+    EXPECT_EQ(daemon->process->wait_exit(30000), 0) << daemon->process->stderr_text();
 }
 
 }  // namespace
