@@ -17,15 +17,8 @@
 #include <thread>
 #include <vector>
 
+#include "../common/sanitized.h"
 #include "harness.h"
-
-#if defined(__SANITIZE_ADDRESS__)
-#define EM_TEST_SANITIZED 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define EM_TEST_SANITIZED 1
-#endif
-#endif
 
 namespace em::test {
 namespace {

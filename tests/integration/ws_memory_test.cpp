@@ -41,18 +41,11 @@
 #include <thread>
 #include <vector>
 
+#include "../common/sanitized.h"
 #include "base/buffer.h"
 #include "harness.h"
 #include "http/websocket.h"
 #include "uring_skip.h"
-
-#if defined(__SANITIZE_ADDRESS__)
-#define EM_TEST_SANITIZED 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define EM_TEST_SANITIZED 1
-#endif
-#endif
 
 namespace em::test {
 namespace {
