@@ -34,18 +34,6 @@ std::string head_for(const std::string& token, size_t content_length) {
            std::to_string(content_length) + "\r\n\r\n";
 }
 
-/// VmRSS once it has settled: two reads 100 ms apart within 256 KiB of each other (at most 5 s).
-long settled_rss_kib(pid_t pid) {
-    long last = vm_rss_kib(pid);
-    for (int i = 0; i < 50; i++) {
-        std::this_thread::sleep_for(std::chrono::milliseconds(100));
-        long now = vm_rss_kib(pid);
-        if (now - last < 256 && last - now < 256) return now;
-        last = now;
-    }
-    return last;
-}
-
 TEST(BufferedBodies, TheBudgetBoundsTheDaemonAndGrownBuffersAreGivenBack) {
     TempDir dir;
     MockEl el(dir, "el1");
@@ -53,7 +41,7 @@ TEST(BufferedBodies, TheBudgetBoundsTheDaemonAndGrownBuffersAreGivenBack) {
     const std::string token = jwt_for(d.secret);
     const pid_t pid = d.process->pid();
     ASSERT_EQ(d.call(R"({"jsonrpc":"2.0","id":1,"method":"eth_chainId","params":[]})").status, 200);
-    const long base_kib = settled_rss_kib(pid);
+    const long base_kib = settled_rss_kib(pid, 256);
 
     const std::string body_but_last(body_bytes - 1, ' ');
     std::vector<std::unique_ptr<ClientSocket>> held;
@@ -74,7 +62,7 @@ TEST(BufferedBodies, TheBudgetBoundsTheDaemonAndGrownBuffersAreGivenBack) {
         EXPECT_TRUE(c->peer_closed(5000)) << "client " << i;
         refused++;
     }
-    const long holding_kib = settled_rss_kib(pid);
+    const long holding_kib = settled_rss_kib(pid, 256);
     std::printf("%zu bodies of 30 MiB held, %d refused: daemon VmRSS %ld KiB -> %ld KiB\n",
                 held.size(), refused, base_kib, holding_kib);
     EXPECT_EQ(held.size(), size_t{budget_kib / (body_bytes / 1024)});  // 8 fit in 256 MiB

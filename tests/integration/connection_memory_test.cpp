@@ -44,18 +44,6 @@ std::string call_request(const std::string& token) {
            std::to_string(call_body.size()) + "\r\n\r\n" + call_body;
 }
 
-/// VmRSS once it has settled: two reads 100 ms apart within 64 KiB of each other (at most 5 s).
-long settled_rss_kib(pid_t pid) {
-    long last = vm_rss_kib(pid);
-    for (int i = 0; i < 50; i++) {
-        std::this_thread::sleep_for(std::chrono::milliseconds(100));
-        long now = vm_rss_kib(pid);
-        if (now - last < 64 && last - now < 64) return now;
-        last = now;
-    }
-    return last;
-}
-
 /// Opens `count` connections to the daemon and makes one call on each (in waves, so the calls
 /// in flight stay far below in_flight_max); every answer must be 200.
 void open_idle_connections(Daemon& d, long count, std::vector<std::unique_ptr<ClientSocket>>& out) {

@@ -479,6 +479,17 @@ long vm_rss_kib(pid_t pid) {
     return -1;
 }
 
+long settled_rss_kib(pid_t pid, long tolerance_kib) {
+    long last = vm_rss_kib(pid);
+    for (int i = 0; i < 50; i++) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        long now = vm_rss_kib(pid);
+        if (now - last < tolerance_kib && last - now < tolerance_kib) return now;
+        last = now;
+    }
+    return last;
+}
+
 ClientSocket::ClientSocket(uint16_t port) {
     fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     sockaddr_in a{};

@@ -147,6 +147,9 @@ std::string payload_request(int version, int txs = 4, uint64_t seed = 1);
 
 /// The process's resident set (VmRSS in /proc/PID/status) in KiB; -1 if unreadable.
 long vm_rss_kib(pid_t pid);
+/// VmRSS once it has settled: two reads 100 ms apart within tolerance_kib of each other (at
+/// most 5 s; then the last read).
+long settled_rss_kib(pid_t pid, long tolerance_kib = 64);
 
 /// One HTTP/1.1 keep-alive client connection to 127.0.0.1:port with blocking I/O under
 /// deadlines, for tests that hold many connections or send a request in parts.

@@ -138,18 +138,6 @@ class IdleWs {
     std::string buffered_;
 };
 
-/// VmRSS once it has settled: two reads 100 ms apart within 64 KiB of each other (at most 5 s).
-long settled_rss_kib(pid_t pid) {
-    long last = vm_rss_kib(pid);
-    for (int i = 0; i < 50; i++) {
-        std::this_thread::sleep_for(std::chrono::milliseconds(100));
-        long now = vm_rss_kib(pid);
-        if (now - last < 64 && last - now < 64) return now;
-        last = now;
-    }
-    return last;
-}
-
 /// Opens `count` WebSocket connections, each upgraded and answered one message (in waves).
 void open_idle(uint16_t port, long count, std::vector<std::unique_ptr<IdleWs>>& out) {
     for (long first = 0; first < count; first += wave_connections) {
