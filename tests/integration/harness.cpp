@@ -470,6 +470,13 @@ std::string payload_request(int version, int txs, uint64_t seed) {
     return out;
 }
 
+uint16_t rpc_port_in(const std::string& line) {
+    size_t at = line.find("rpc listener on ");
+    size_t colon = at == std::string::npos ? at : line.find(':', at + 16);
+    return colon == std::string::npos ? 0
+                                      : static_cast<uint16_t>(std::atoi(line.c_str() + colon + 1));
+}
+
 long vm_rss_kib(pid_t pid) {
     std::ifstream in("/proc/" + std::to_string(pid) + "/status");
     std::string line;

@@ -145,6 +145,10 @@ std::string json_at(const std::string& json, const std::string& pointer);
 /// A synthetic newPayload request (from `enginemux payload-example`), version 1..4.
 std::string payload_request(int version, int txs = 4, uint64_t seed = 1);
 
+/// The rpc listener's port in the daemon's start-up line "rpc listener on 127.0.0.1:PORT ...",
+/// 0 when the line does not say.
+uint16_t rpc_port_in(const std::string& line);
+
 /// The process's resident set (VmRSS in /proc/PID/status) in KiB; -1 if unreadable.
 long vm_rss_kib(pid_t pid);
 /// VmRSS once it has settled: two reads 100 ms apart within tolerance_kib of each other (at

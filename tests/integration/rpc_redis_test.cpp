@@ -98,11 +98,7 @@ struct RpcRedisFixture : ::testing::Test {
                 std::vector<std::string>{"--role", "rpc", "--config", config});
             std::string line = i->daemon->process->wait_for_line("rpc listener on");
             EXPECT_NE(line.find("redis on"), std::string::npos) << line;
-            size_t at = line.find("rpc listener on ");
-            size_t colon = at == std::string::npos ? at : line.find(':', at + 16);
-            i->rpc_port = colon == std::string::npos
-                              ? 0
-                              : static_cast<uint16_t>(std::atoi(line.c_str() + colon + 1));
+            i->rpc_port = rpc_port_in(line);
             ASSERT_NE(i->rpc_port, 0) << line;
         }
         wait_for(a, "heads", [](const std::string& s) {

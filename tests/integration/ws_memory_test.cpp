@@ -159,11 +159,7 @@ void open_idle(uint16_t port, long count, std::vector<std::unique_ptr<IdleWs>>& 
 }
 
 uint16_t rpc_port_of(Daemon& d) {
-    std::string line = d.process->wait_for_line("rpc listener on");
-    size_t at = line.find("rpc listener on ");
-    size_t colon = at == std::string::npos ? at : line.find(':', at + 16);
-    return colon == std::string::npos ? 0
-                                      : static_cast<uint16_t>(std::atoi(line.c_str() + colon + 1));
+    return rpc_port_in(d.process->wait_for_line("rpc listener on"));
 }
 
 TEST(WsIdleMemory, IdleWebSocketConnectionsStayUnderTheDerivedBound) {

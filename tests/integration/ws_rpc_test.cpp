@@ -180,11 +180,7 @@ struct WsFixture : ::testing::Test {
         daemon = std::make_unique<Daemon>(
             dir, std::vector<MockEl*>{els[0].get(), els[1].get(), els[2].get()}, args);
         std::string line = daemon->process->wait_for_line("rpc listener on");
-        size_t at = line.find("rpc listener on ");
-        size_t colon = at == std::string::npos ? at : line.find(':', at + 16);
-        rpc_port = colon == std::string::npos
-                       ? 0
-                       : static_cast<uint16_t>(std::atoi(line.c_str() + colon + 1));
+        rpc_port = rpc_port_in(line);
         ASSERT_NE(rpc_port, 0) << line;
         for (int k = 0; k < 400; k++) {
             std::string s = daemon->admin("GET", "/status").body;
