@@ -627,6 +627,8 @@ Result<void> Daemon::load_rpc() {
     ws.ws.limits.message_bytes_max = ws.ws.limits.frame_bytes_max = message_max;
     ws.connections_max = r.ws.connections_max;
     ws.subscriptions_per_connection_max = r.ws.subscriptions_per_connection_max;
+    ws_grown_budget_ = std::make_unique<ByteBudget>(r.ws.grown_buffers_bytes_max);
+    ws.ws.grown_budget = ws_grown_budget_.get();
     if (!r.api_keys_file.empty()) {
         rpc_config_.keys_required = true;
         rpc_config_.keys = EM_TRY(read_api_keys(r.api_keys_file));
