@@ -708,6 +708,7 @@ void Daemon::post_heartbeat() {
 }
 
 void Daemon::broadcast_node_change(size_t index) {
+    if (rpc_breakers_) rpc_breakers_->reset(index);  // a new node starts with a closed breaker
     std::lock_guard lock(shard_mutex_);
     if (!shard_live_) return;  // not started: its setup reads the registry under this lock
     bool posted = shard_live_->loop->post(
