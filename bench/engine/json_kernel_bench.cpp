@@ -1,5 +1,5 @@
 // The JSON kernels (engine/json_kernel.h) side by side on the newPayload request the proxy sees
-// most: engine_newPayloadV4 with 200 transactions of 200 bytes (payload-example, ~90 KiB).
+// most: engine_newPayloadV4 with 200 transactions of 200 bytes (payload-example, 82 KiB).
 //  - BM_JsonKernelWalkDecode/<kernel>: the envelope parsed and fully validated (walk), then the
 //    params decoded into a NewPayload: the JSON work before the fan-out;
 //  - BM_JsonKernelWalk/<kernel>: the walk alone.
