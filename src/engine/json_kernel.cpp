@@ -16,28 +16,33 @@ namespace em::engine {
 
 namespace {
 
+// Which levels src/engine/meson.build built (it defines EM_JSON_KERNEL_<LEVEL>).
+#if defined(EM_JSON_KERNEL_WESTMERE)
+constexpr bool westmere_built = true;
+#else
+constexpr bool westmere_built = false;
+#endif
+#if defined(EM_JSON_KERNEL_HASWELL)
+constexpr bool haswell_built = true;
+#else
+constexpr bool haswell_built = false;
+#endif
+#if defined(EM_JSON_KERNEL_ICELAKE)
+constexpr bool icelake_built = true;
+#else
+constexpr bool icelake_built = false;
+#endif
+
 bool built(JsonKernel kernel) {
     switch (kernel) {
         case JsonKernel::fallback:
             return true;
         case JsonKernel::westmere:
-#if defined(EM_JSON_KERNEL_WESTMERE)
-            return true;
-#else
-            return false;
-#endif
+            return westmere_built;
         case JsonKernel::haswell:
-#if defined(EM_JSON_KERNEL_HASWELL)
-            return true;
-#else
-            return false;
-#endif
+            return haswell_built;
         case JsonKernel::icelake:
-#if defined(EM_JSON_KERNEL_ICELAKE)
-            return true;
-#else
-            return false;
-#endif
+            return icelake_built;
     }
     return false;
 }

@@ -31,19 +31,21 @@ def clang_tidy_binary():
 
 
 def first_commands_dir(build):
-    """A folder holding the build's compile_commands.json with only the first command of each
-    source. clang-tidy runs every command a source has, and the JSON kernels compile
-    jsonrpc/walk.cpp, jsonrpc/request.cpp and eth/payload_decode.cpp once more per x86-64 level
-    with g++-only flags (-fno-weak) that clang rejects; the first command is the baseline one."""
+    """A folder holding the build's compile_commands.json with one command per source: the
+    first without -fno-weak, else the first. clang-tidy runs every command a source has, and the
+    JSON kernels compile jsonrpc/walk.cpp, jsonrpc/request.cpp, eth/payload_decode.cpp and
+    engine/json_kernel_level.cpp once more per x86-64 level with g++'s -fno-weak, which clang
+    rejects; the command without it is the baseline one."""
     with open(os.path.join(build, 'compile_commands.json'), encoding='utf-8') as f:
         entries = json.load(f)
-    seen = set()
-    kept = []
+    chosen = {}
     for e in entries:
         source = os.path.normpath(os.path.join(e['directory'], e['file']))
-        if source not in seen:
-            seen.add(source)
-            kept.append(e)
+        text = e.get('command') or ' '.join(e.get('arguments', []))
+        gcc_only = '-fno-weak' in text.split()
+        if source not in chosen or (chosen[source][0] and not gcc_only):
+            chosen[source] = (gcc_only, e)
+    kept = [e for _, e in chosen.values()]
     folder = os.path.join(build, 'tidy', 'clang-tidy')
     os.makedirs(folder, exist_ok=True)
     path = os.path.join(folder, 'compile_commands.json')
