@@ -72,3 +72,34 @@ votes = {
 }
 for name, data in votes.items():
     write("engine_vote", name, bytes(data))
+
+# json_kernel: whole request bodies (json_kernel_fuzz.cpp), the last byte's low bit picks whether
+# unknown payload fields are rejected. Small requests of every shape the pipeline reads, plus
+# newPayload V1..V5 from the eth corpus.
+bodies = {
+    "block_number": '{"jsonrpc":"2.0","id":1,"method":"eth_blockNumber","params":[]}',
+    "fcu_attrs": '{"jsonrpc":"2.0","id":"x","method":"engine_forkchoiceUpdatedV3","params":[{'
+                 '"headBlockHash":"%s","safeBlockHash":"%s","finalizedBlockHash":"%s"},'
+                 '{"timestamp":"0x6553f100","prevRandao":"%s"}]}' % (H, H, H, H),
+    "fcu_no_attrs": '{"jsonrpc":"2.0","id":2,"method":"engine_forkchoiceUpdatedV2","params":[{'
+                    '"headBlockHash":"%s"},null]}' % H,
+    "get_payload": '{"jsonrpc":"2.0","id":3,"method":"engine_getPayloadV4",'
+                   '"params":["0x0065bd195a9b3bfb"]}',
+    "escaped": '{"jsonrpc":"2\\u002e0","\\u0069d":4,"m\\u0065thod":"engine_getPayload\\u0056\\u0034",'
+               '"params":["0x\\u0030065bd195a9b3bfb"]}',
+    "batch": '[{"jsonrpc":"2.0","id":1,"method":"a","params":{}},7,{"id":null},[],'
+             '{"jsonrpc":"2.0","method":"n"}]',
+    "duplicate": '{"jsonrpc":"2.0","id":1,"id":2,"method":"m","x":1,"x":2}',
+    "numbers": '{"jsonrpc":"2.0","id":-12345678901234567890.5e-7,"method":"m","params":[1E400,-0]}',
+    "deep": '{"jsonrpc":"2.0","id":1,"method":"m","params":' + "[" * 70 + "]" * 70 + "}",
+    "broken": '{"jsonrpc":"2.0","id":1,"method":"m","params":[1,2}',
+    "trailing": '{"jsonrpc":"2.0","id":1,"method":"m"} {}',
+    "scalar": '"just a string"',
+}
+for name, data in bodies.items():
+    write("json_kernel", name, data)
+eth_corpus = os.path.join(HERE, "..", "eth", "corpus", "payload_decode")
+for name in ["v1.json", "v2.json", "v3_many_txs.json", "v4.json", "v4_isthmus.json", "v5.json",
+             "array.json", "bad_quantity.json"]:
+    with open(os.path.join(eth_corpus, name), "rb") as f:
+        write("json_kernel", "new_payload_" + name.removesuffix(".json"), f.read())

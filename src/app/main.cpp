@@ -28,6 +28,7 @@
 #include "commands/tokens_service.h"
 #include "commands/top.h"
 #include "commands/tune.h"
+#include "engine/json_kernel.h"
 #include "eth/blockhash_tool.h"
 #include "eth/keccak/keccak.h"
 #include "io/loop.h"
@@ -54,9 +55,13 @@ int print_version() {
                 cpu.avx512f ? "yes" : "no", cpu.avx512vl ? "yes" : "no", cpu.bmi2 ? "yes" : "no");
     std::printf("keccak:     %s (%zu lanes)\n",
                 em::eth::keccak_impl_name(em::eth::keccak_selected()), em::eth::keccak_lanes());
-    std::printf("simdjson:   stage 1 %s, On-Demand code %s\n",
-                simdjson::get_active_implementation()->name().c_str(),
-                simdjson::builtin_implementation()->name().c_str());
+    std::printf("simdjson:   stage 1 %s\n", simdjson::get_active_implementation()->name().c_str());
+    em::engine::JsonKernel json = em::engine::json_kernel_selected();
+    const char* json_note = em::engine::json_kernel_note();
+    std::printf(
+        "json:       %s (request walk and newPayload decode, On-Demand as simdjson %s)%s%s\n",
+        em::engine::json_kernel_name(json), em::engine::json_kernel_simdjson_name(json),
+        *json_note ? "; " : "", json_note);
     auto ring = em::io::Loop::probe();
     if (!ring) {
         std::printf("io_uring:   unavailable: %s\n", ring.error().c_str());

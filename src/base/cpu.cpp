@@ -15,6 +15,21 @@ static CpuFeatures detect() {
     CpuFeatures f;
     unsigned eax, ebx, ecx, edx;
     if (!__get_cpuid(1, &eax, &ebx, &ecx, &edx)) return f;
+    f.sse42 = (ecx & (1u << 20)) != 0;
+    f.pclmulqdq = (ecx & (1u << 1)) != 0;
+    f.popcnt = (ecx & (1u << 23)) != 0;
+    unsigned max_extended = __get_cpuid_max(0x80000000u, nullptr);
+    if (max_extended >= 0x80000001u) {
+        unsigned a, b, c, d;
+        __cpuid(0x80000001u, a, b, c, d);
+        f.lzcnt = (c & (1u << 5)) != 0;  // ABM: LZCNT
+    }
+    if (__get_cpuid_max(0, nullptr) >= 7) {
+        unsigned a, b, c, d;
+        __cpuid_count(7, 0, a, b, c, d);
+        f.bmi1 = (b & (1u << 3)) != 0;  // scalar, no OS state needed
+        f.bmi2 = (b & (1u << 8)) != 0;
+    }
     bool osxsave = (ecx & (1u << 27)) != 0;
     bool avx = (ecx & (1u << 28)) != 0;
     if (!osxsave || !avx) return f;
@@ -24,10 +39,13 @@ static CpuFeatures detect() {
     if (__get_cpuid_max(0, nullptr) < 7) return f;
     __cpuid_count(7, 0, eax, ebx, ecx, edx);
     f.avx2 = ymm_state && (ebx & (1u << 5));
-    f.bmi2 = (ebx & (1u << 8)) != 0;
     f.avx512f = zmm_state && (ebx & (1u << 16));
+    f.avx512dq = zmm_state && (ebx & (1u << 17));
+    f.avx512cd = zmm_state && (ebx & (1u << 28));
     f.avx512bw = zmm_state && (ebx & (1u << 30));
     f.avx512vl = zmm_state && (ebx & (1u << 31));
+    f.avx512vbmi = zmm_state && (ecx & (1u << 1));
+    f.avx512vbmi2 = zmm_state && (ecx & (1u << 6));
     return f;
 }
 

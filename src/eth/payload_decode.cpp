@@ -16,6 +16,7 @@
 #include "eth/trie.h"
 
 namespace em::eth {
+inline namespace EM_JSON_KERNEL_NS {
 
 namespace ond = simdjson::ondemand;
 
@@ -622,4 +623,5 @@ Result<void> decode_new_payload(ond::value params, uint8_t version, Arena& arena
     return decode_new_payload(arr, version, arena, out, options, counters);
 }
 
+}  // namespace EM_JSON_KERNEL_NS
 }  // namespace em::eth

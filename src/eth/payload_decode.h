@@ -34,6 +34,7 @@
 #include <string_view>
 
 #include "base/arena.h"
+#include "base/json_kernel_ns.h"
 #include "base/result.h"
 #include "eth/payload.h"
 
@@ -66,6 +67,10 @@ struct DecodeCounters {
     uint64_t unknown_fields_ignored = 0;
 };
 
+// The functions are compiled once per JSON kernel (base/json_kernel_ns.h); the types above are
+// shared by all of them.
+inline namespace EM_JSON_KERNEL_NS {
+
 /// 1..5 for "engine_newPayloadV1".."engine_newPayloadV5", 0 for anything else.
 uint8_t new_payload_version(std::string_view method);
 /// Number of params of engine_newPayloadV<version> (1, 1, 3, 4, 4).
@@ -83,4 +88,5 @@ size_t new_payload_param_count(uint8_t version);
                                               const DecodeOptions& options = {},
                                               DecodeCounters* counters = nullptr);
 
+}  // namespace EM_JSON_KERNEL_NS
 }  // namespace em::eth

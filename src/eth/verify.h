@@ -54,6 +54,14 @@ class BlockHashVerifier {
     /// header of what the last successful decode_params read. Nothing else may run between them.
     [[nodiscard]] Result<void> decode_params(simdjson::ondemand::value params, uint8_t version);
     [[nodiscard]] Result<Verdict> hash_decoded();
+    /// decode_params with the decoding done by `decode(arena, payload, options, counters)`
+    /// (a JSON kernel's decoder over its own document; engine/json_kernel.h), which must
+    /// decode as decode_new_payload does into the arena and payload it is given.
+    template <typename Decode>
+    [[nodiscard]] Result<void> decode_params_with(Decode&& decode) {
+        arena_.reset();
+        return decode(arena_, payload_, config_.decode, &counters_);
+    }
     /// Same for an already opened params array.
     [[nodiscard]] Result<Verdict> verify_params(simdjson::ondemand::array params, uint8_t version);
     /// Verifies a whole JSON-RPC request text (finds "method" and "params" itself; unsupported

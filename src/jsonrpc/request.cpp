@@ -10,6 +10,7 @@
 #include "jsonrpc/walk.h"
 
 namespace em::jsonrpc {
+inline namespace EM_JSON_KERNEL_NS {
 
 namespace od = simdjson::ondemand;
 using detail::token_type;
@@ -339,4 +340,5 @@ int error_code_of(const Error& error) {
     }
 }
 
+}  // namespace EM_JSON_KERNEL_NS
 }  // namespace em::jsonrpc

@@ -30,15 +30,12 @@
 #include <string_view>
 
 #include "base/arena.h"
+#include "base/json_kernel_ns.h"
 #include "base/result.h"
 #include "jsonrpc/codes.h"
 #include "jsonrpc/walk.h"
 
 namespace em::jsonrpc {
-
-namespace detail {
-enum class MemberKey : uint8_t;
-}  // namespace detail
 
 /// Configured maxima of the request parser (every one has a name and a default).
 struct Limits {
@@ -80,6 +77,14 @@ struct Envelope {
     bool batch = false;              ///< the body was a JSON array
     std::span<const Entry> entries;  ///< valid until the next parse()
 };
+
+// RequestParser and error_code_of are compiled once per JSON kernel (base/json_kernel_ns.h); the
+// plain types above are shared by all of them.
+inline namespace EM_JSON_KERNEL_NS {
+
+namespace detail {
+enum class MemberKey : uint8_t;
+}  // namespace detail
 
 class RequestParser {
   public:
@@ -134,4 +139,5 @@ class RequestParser {
 /// too_large / unsupported -> -32600, anything else -> -32603.
 int error_code_of(const Error& error);
 
+}  // namespace EM_JSON_KERNEL_NS
 }  // namespace em::jsonrpc

@@ -7,7 +7,9 @@
 #include "base/assert.h"
 #include "jsonrpc/json_text.h"
 
-namespace em::jsonrpc::detail {
+namespace em::jsonrpc {
+inline namespace EM_JSON_KERNEL_NS {
+namespace detail {
 
 namespace {
 constexpr size_t initial_index_bytes = 64 * 1024;
@@ -155,4 +157,6 @@ Error Walker::error(std::string_view context) const {
     return Error::fmt(code_, "%.*s: %s", static_cast<int>(context.size()), context.data(), what);
 }
 
-}  // namespace em::jsonrpc::detail
+}  // namespace detail
+}  // namespace EM_JSON_KERNEL_NS
+}  // namespace em::jsonrpc

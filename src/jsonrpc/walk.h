@@ -14,19 +14,20 @@
 #include <span>
 #include <string_view>
 
+#include "base/json_kernel_ns.h"
 #include "base/result.h"
 #include "jsonrpc/json_text.h"
 
+// Everything here is compiled once per JSON kernel (base/json_kernel_ns.h).
 namespace em::jsonrpc {
+inline namespace EM_JSON_KERNEL_NS {
 
 /// True when the document's iterator has consumed everything (no trailing content).
 inline bool at_document_end(simdjson::ondemand::document& doc) {
     return doc.current_location().error() == simdjson::OUT_OF_BOUNDS;
 }
 
-}  // namespace em::jsonrpc
-
-namespace em::jsonrpc::detail {
+namespace detail {
 
 namespace od = simdjson::ondemand;
 
@@ -199,4 +200,6 @@ inline bool Walker::key(const char* raw, std::string_view* content, bool* has_es
     return true;
 }
 
-}  // namespace em::jsonrpc::detail
+}  // namespace detail
+}  // namespace EM_JSON_KERNEL_NS
+}  // namespace em::jsonrpc

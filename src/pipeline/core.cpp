@@ -16,20 +16,12 @@ namespace {
 /// Kinds in a call tag (Shell::send): kind << 32 | pool index.
 constexpr uint64_t kind_vote = 0, kind_gather = 1, kind_forward = 2, kind_parked = 3;
 
-/// Reads getPayload's [payloadId] params from the rewound document.
-bool read_payload_id(jsonrpc::RequestParser& parser, size_t entry, engine::PayloadId& id) {
-    auto params = parser.rewind_to_params(entry);
-    if (params.error()) return false;
-    auto array = params.value_unsafe().get_array();
-    if (array.error()) return false;
-    size_t count = 0;
-    bool ok = false;
+/// Reads getPayload's [payloadId] params from the parsed request.
+bool read_payload_id(engine::RequestKernel& requests, size_t entry, engine::PayloadId& id) {
     std::string_view text;
-    for (auto element : array.value_unsafe()) {
-        count++;
-        if (count == 1 && element.get_string().get(text) == simdjson::SUCCESS) ok = true;
-    }
-    return ok && count == 1 && parse_data(text, id.bytes).has_value();
+    size_t count = 0;
+    return requests.param_string(entry, 0, &text, &count) && count == 1 &&
+           parse_data(text, id.bytes).has_value();
 }
 
 eth::VerifierConfig verifier_config(const CoreConfig& c) {
@@ -98,7 +90,8 @@ PipelineCore::PipelineCore(const CoreConfig& config, const Policy& policy, const
       nodes_(nodes),
       shell_(shell),
       metrics_(metrics),
-      parser_(config.batch_entries_max, config.body_bytes_max),
+      requests_(engine::make_request_kernel(jsonrpc::Limits{
+          .batch_entries_max = config.batch_entries_max, .body_bytes_max = config.body_bytes_max})),
       responses_(jsonrpc::Limits{.batch_entries_max = config.batch_entries_max,
                                  .body_bytes_max = config.body_bytes_max}),
       verifier_(verifier_config(config)),
@@ -141,7 +134,7 @@ void PipelineCore::on_request(uint64_t client, const char* data, size_t len, siz
     in_event_ = true;
     origin_ = origin;
     Sink sink{client};
-    auto envelope = parser_.parse(data, len, capacity);
+    auto envelope = requests_->parse(data, len, capacity);
     if (!envelope) {
         bump(metrics_.jsonrpc_parse_errors);
         deliver_error(sink, "null", jsonrpc::error_code_of(envelope.error()),
@@ -306,10 +299,11 @@ void PipelineCore::start_broadcast(const Sink& sink, const jsonrpc::Request& req
 bool PipelineCore::decode_payload(const Sink& sink, const jsonrpc::Request& request,
                                   const engine::MethodInfo& method, size_t entry, uint64_t now_ns) {
     // Decode first: a malformed payload is answered -32602 and never sent to a node.
-    auto params = parser_.rewind_to_params(entry);
-    Result<void> decoded = params.error()
-                               ? fail(Errc::invalid_input, "params: missing or not an array")
-                               : verifier_.decode_params(params.value_unsafe(), method.version);
+    Result<void> decoded = verifier_.decode_params_with([&](Arena& arena, eth::NewPayload& out,
+                                                            const eth::DecodeOptions& options,
+                                                            eth::DecodeCounters* counters) {
+        return requests_->decode_new_payload(entry, method.version, arena, out, options, counters);
+    });
     if (decoded) return true;
     bump(metrics_.payload_decode_errors);
     char message[160];
@@ -378,8 +372,7 @@ void PipelineCore::start_gated_vote(const Sink& sink, const jsonrpc::Request& re
         facts.block_hash = p.block_hash;
         facts.timestamp = p.timestamp;
     } else if (method.kind == engine::MethodKind::forkchoice_updated) {
-        auto params = parser_.rewind_to_params(entry);
-        if (!params.error()) read_forkchoice_facts(params.value_unsafe(), facts);
+        read_forkchoice_facts(*requests_, entry, facts);
     }
     GateDecision d = gate_->admit(facts, now_ns);
     gate_notice(d.notice);
@@ -464,7 +457,7 @@ void PipelineCore::start_best_of(const Sink& sink, const jsonrpc::Request& reque
                                  const engine::MethodInfo& method, size_t entry,
                                  uint64_t received_ns, uint64_t now_ns) {
     engine::PayloadId id{};
-    if (!read_payload_id(parser_, entry, id)) {
+    if (!read_payload_id(*requests_, entry, id)) {
         return deliver_error(sink, request.id, jsonrpc::code::invalid_params,
                              "invalid params: expected [payloadId] with 8 bytes of 0x-hex",
                              method.index, now_ns);

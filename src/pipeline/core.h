@@ -28,6 +28,7 @@
 #include <vector>
 
 #include "base/assert.h"
+#include "engine/json_kernel.h"
 #include "engine/payload_id_map.h"
 #include "eth/verify.h"
 #include "jsonrpc/request.h"
@@ -224,7 +225,7 @@ class PipelineCore {
     const NodeTable& nodes_;
     Shell& shell_;
     ShardMetrics& metrics_;
-    jsonrpc::RequestParser parser_;
+    std::unique_ptr<engine::RequestKernel> requests_;  ///< the JSON kernel chosen at start-up
     jsonrpc::ResponseParser responses_;
     simdjson::ondemand::parser answers_;
     eth::BlockHashVerifier verifier_;

@@ -23,6 +23,7 @@
 
 #include <simdjson.h>
 
+#include "engine/json_kernel.h"
 #include "engine/methods.h"
 #include "engine/types.h"
 #include "pipeline/policy.h"
@@ -82,7 +83,8 @@ struct GateDecision {
 
 /// Reads forkchoiceUpdated's params ([state, attributes|null, ...]) into facts: headBlockHash
 /// and the attributes' timestamp, each only when well-formed (the ELs judge the rest).
-void read_forkchoice_facts(simdjson::ondemand::value params, CallFacts& facts);
+/// `requests` holds the parsed request, `entry` its index there.
+void read_forkchoice_facts(engine::RequestKernel& requests, size_t entry, CallFacts& facts);
 
 class Gate {
   public:

@@ -106,7 +106,7 @@ if [ "$head_before" = "$head_after" ] && commit=$(git -C "$src" rev-parse --shor
   [ "$program_version" = "$described" ] || fail "--version says $program_version, tools/version.sh $described"
 fi
 grep -q '^build: *release' "$tmp/version.txt" || fail "--version does not say it is a release build"
-for line in cpu keccak simdjson io_uring; do
+for line in cpu keccak simdjson json io_uring; do
   grep -q "^$line: " "$tmp/version.txt" || fail "--version lacks its '$line:' line"
 done
 "$tmp/root/usr/bin/enginemux" check-config "$tmp/root/etc/enginemux/enginemux.toml" ||
