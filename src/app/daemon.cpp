@@ -232,6 +232,7 @@ struct Daemon::Shard {
     Daemon& daemon;
     io::Loop* loop = nullptr;
     std::unique_ptr<listener::SyncListener> sync;  ///< the sync role's (owns its listener)
+    std::unique_ptr<listener::BuilderListener> builder;  ///< the builder role's (owns its own)
     std::unique_ptr<listener::EngineListener> mux;
     listener::EngineListener* listener = nullptr;  ///< the role's engine listener (none: rpc)
     std::unique_ptr<http::Server> server;          ///< the engine listener's
@@ -276,6 +277,10 @@ struct Daemon::Shard {
             sync = std::make_unique<listener::SyncListener>(loop, lc, d.sync_config_, d.registry_,
                                                             d.board_, *d.metrics_[0]);
             listener = &sync->engine();
+        } else if (c.role == "builder") {
+            builder = std::make_unique<listener::BuilderListener>(
+                loop, lc, d.builder_config_, d.registry_, d.board_, *d.metrics_[0]);
+            listener = &builder->engine();
         } else {
             mux = std::make_unique<listener::EngineListener>(loop, lc, d.registry_, d.board_,
                                                              *d.metrics_[0]);
@@ -356,6 +361,8 @@ struct Daemon::Shard {
         std::unique_ptr<ShardSettings> s(reinterpret_cast<ShardSettings*>(settings));
         if (self->sync) {
             self->sync->apply(s->cl_secret, s->sync, s->trusted_proxies);
+        } else if (self->builder) {
+            self->builder->apply(s->cl_secret);
         } else if (self->listener) {
             self->listener->apply(s->cl_secret, s->policy);
         }
@@ -402,6 +409,7 @@ struct Daemon::Shard {
         self->rpc_server.reset();
         self->listener = nullptr;
         self->sync.reset();
+        self->builder.reset();
         self->mux.reset();
         self->rpc.reset();
     }
@@ -439,7 +447,18 @@ struct Daemon::Control {
             ac.actions = &d;
             ac.body_budget = &d.body_budget_;
             ac.sync_proxies = d.sync_proxy_names_;
-            ac.role = c.role == "sync" ? "sync" : (c.role == "rpc" ? "rpc" : "mux");
+            ac.role = c.role == "sync"    ? "sync"
+                      : c.role == "rpc"   ? "rpc"
+                      : c.role == "builder" ? "builder"
+                                            : "mux";
+            if (c.role == "builder") {
+                ac.builder.enabled = true;
+                ac.builder.local = d.builder_config_.settings.local;
+                ac.builder.execution_mode = engine::execution_mode_name(c.builder.execution_mode);
+                ac.builder.block_selection =
+                    engine::block_selection_name(c.builder.block_selection);
+                ac.builder.get_payload_deadline_ms = c.builder.get_payload_deadline_ms;
+            }
             ac.rpc = rpc_enabled(c);
             ac.rpc_max_head_lag_blocks = c.rpc.max_head_lag_blocks;
             ac.rpc_cache = d.rpc_cache_.get();
@@ -545,6 +564,7 @@ Result<void> Daemon::start() {
         }
         EM_TRY_VOID(load_sync_proxies());
     }
+    if (config_.role == "builder") EM_TRY_VOID(load_builder_nodes(have_cl_secret));
     for (const NodeConfig& node : config_.nodes) {
         upstream::NodeInfo info =
             EM_TRY(make_node_info(node, config_, have_cl_secret ? &cl_secret_ : nullptr));
@@ -614,6 +634,68 @@ void Daemon::log_rpc_listener() const {
                   rpc_cache_ ? "on" : "off", rpc_redis_ ? "on" : "off");
 }
 
+namespace {
+
+/// A JWT secret given as a file or inline as hex (`what` names the setting in errors).
+Result<http::JwtSecret> builder_secret(const std::string& path, const std::string& hex,
+                                       const std::string& what) {
+    if (!path.empty()) {
+        auto secret = http::load_jwt_secret_file(path.c_str());
+        if (!secret) return Unexpected(secret.error().prefix(what));
+        return *secret;
+    }
+    auto secret = http::parse_jwt_secret(hex);
+    if (!secret) return Unexpected(secret.error().prefix(what + " (inline token)"));
+    return *secret;
+}
+
+/// A node of the builder role: the URL parsed, its secret and deadline.
+Result<upstream::NodeInfo> builder_node(const std::string& name, const std::string& url,
+                                        uint32_t timeout_ms, bool local,
+                                        const http::JwtSecret& secret, const Config& config) {
+    NodeConfig node;
+    EM_TRY_VOID(parse_node_url(url, node));
+    node.name = name;
+    node.url = url;
+    node.timeout_ms = timeout_ms;
+    // The local EL is the one voter (the health board's primary); builders are mirrors.
+    node.role = local ? NodeRole::voter : NodeRole::mirror;
+    return make_node_info(node, config, &secret);
+}
+
+}  // namespace
+
+Result<void> Daemon::load_builder_nodes(bool have_cl_secret) {
+    const BuilderRoleConfig& b = config_.builder;
+    http::JwtSecret l2_secret =
+        EM_TRY(builder_secret(b.l2.jwt_secret_path, b.l2.jwt_secret_hex, "[l2] jwt secret"));
+    if (!have_cl_secret) cl_secret_ = l2_secret;  // op-node keeps signing with the L2's secret
+    constexpr std::string_view local_name = "l2";
+    upstream::NodeInfo local = EM_TRY(builder_node(std::string(local_name), b.l2.url,
+                                                   b.l2.timeout_ms, true, l2_secret, config_));
+    EM_TRY_VOID(check_node_endpoint(local));
+    size_t slot = EM_TRY(registry_.add(std::move(local)));
+    for (const BuilderEndpointConfig& e : b.builders) {
+        if (e.name == local_name)
+            return failf(Errc::invalid_input,
+                         "builder name '%s' is the local EL's: give the builder another name",
+                         e.name.c_str());
+        http::JwtSecret secret = EM_TRY(
+            builder_secret(e.jwt_secret_path, e.jwt_secret_hex, "builder " + e.name + " jwt"));
+        upstream::NodeInfo info =
+            EM_TRY(builder_node(e.name, e.url, e.timeout_ms, false, secret, config_));
+        EM_TRY_VOID(check_node_endpoint(info));
+        EM_TRY(registry_.add(std::move(info)));
+    }
+    pipeline::BuilderSettings& s = builder_config_.settings;
+    s.local = slot;
+    s.get_payload_deadline_ms = b.get_payload_deadline_ms;
+    s.selection = b.block_selection;
+    s.mode = b.execution_mode;
+    builder_config_.eth_timeout_ms = config_.engine.eth_timeout_ms;
+    return {};
+}
+
 Result<void> Daemon::load_rpc() {
     const RpcConfig& r = config_.rpc;
     rpc_config_.policy = rpc_policy_config(r);
@@ -664,12 +746,6 @@ Result<void> Daemon::load_rpc() {
 }
 
 Result<void> Daemon::run() {
-    // Issue 15, slice 1: the builder role's settings load and check (check-config), its
-    // routing is not wired to a listener yet; say so rather than run another role.
-    if (config_.role == "builder")
-        return fail(Errc::unsupported,
-                    "role builder: settings valid, but this build does not run the role yet "
-                    "(README, \"Builder role\")");
     auto started = start();
     if (!started) {
         if (control_thread_) {
@@ -864,6 +940,12 @@ Result<std::string> Daemon::reload() {
 }
 
 Result<std::string> Daemon::reload_from(Config next) {
+    // The builder role's nodes come from [l2] and [[builders]], which a reload does not re-read
+    // yet (a node plan from [[nodes]] would remove them all).
+    if (config_.role == "builder")
+        return fail(Errc::unsupported,
+                    "role builder: a reload is not supported yet; restart enginemux to apply "
+                    "changes");
     SettingsDiff diff = diff_settings(config_, next);
     if (!diff.restart_only.empty())
         return failf(Errc::invalid_input, "these settings take effect only at a restart: %s",
