@@ -670,16 +670,12 @@ Result<void> Daemon::load_builder_nodes(bool have_cl_secret) {
     http::JwtSecret l2_secret =
         EM_TRY(builder_secret(b.l2.jwt_secret_path, b.l2.jwt_secret_hex, "[l2] jwt secret"));
     if (!have_cl_secret) cl_secret_ = l2_secret;  // op-node keeps signing with the L2's secret
-    constexpr std::string_view local_name = "l2";
-    upstream::NodeInfo local = EM_TRY(builder_node(std::string(local_name), b.l2.url,
-                                                   b.l2.timeout_ms, true, l2_secret, config_));
+    // "local" is the name no builder may take (validate_builder), and the metrics' source label.
+    upstream::NodeInfo local =
+        EM_TRY(builder_node("local", b.l2.url, b.l2.timeout_ms, true, l2_secret, config_));
     EM_TRY_VOID(check_node_endpoint(local));
     size_t slot = EM_TRY(registry_.add(std::move(local)));
     for (const BuilderEndpointConfig& e : b.builders) {
-        if (e.name == local_name)
-            return failf(Errc::invalid_input,
-                         "builder name '%s' is the local EL's: give the builder another name",
-                         e.name.c_str());
         http::JwtSecret secret = EM_TRY(
             builder_secret(e.jwt_secret_path, e.jwt_secret_hex, "builder " + e.name + " jwt"));
         upstream::NodeInfo info =
