@@ -1116,7 +1116,8 @@ void AdminHandler::render_metrics(ByteBuffer& out) const {
             static_cast<unsigned long long>(log_dropped_total()));
     if (std::string_view(ctx_.role) == "sync") render_sync_metrics(out);
     if (ctx_.rpc) render_rpc_metrics(out);
-    if (ctx_.builder.enabled) render_builder_metrics(out, ctx_.builder, ctx_.shards, *ctx_.registry);
+    if (ctx_.builder.enabled)
+        render_builder_metrics(out, ctx_.builder, ctx_.shards, *ctx_.registry);
 }
 
 }  // namespace em::admin

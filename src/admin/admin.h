@@ -28,8 +28,8 @@
 #include <string_view>
 #include <vector>
 
-#include "base/budget.h"
 #include "admin/builder_metrics.h"
+#include "base/budget.h"
 #include "base/buffer.h"
 #include "base/result.h"
 #include "net/server.h"

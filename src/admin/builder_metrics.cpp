@@ -20,9 +20,9 @@ void put(ByteBuffer& out, const char* format, ...) {
     va_start(args, format);
     int n = std::vsnprintf(line, sizeof line, format, args);
     va_end(args);
-    if (n > 0) out.append(std::string_view(line, static_cast<size_t>(n) < sizeof line
-                                                     ? static_cast<size_t>(n)
-                                                     : sizeof line - 1));
+    if (n > 0)
+        out.append(std::string_view(
+            line, static_cast<size_t>(n) < sizeof line ? static_cast<size_t>(n) : sizeof line - 1));
 }
 
 template <typename Get>
@@ -90,10 +90,10 @@ void render_per_node(ByteBuffer& out, const BuilderContext& builder, Shards shar
         put(out, "enginemux_builder_requests_total{%.*s} %llu\n", n, name.text().data(), calls);
         put(out, "enginemux_builder_errors_total{%.*s} %llu\n", n, name.text().data(), errors);
         for (size_t r = 1; r < reasons; r++) {
-            unsigned long long k = total(shards, [i, r](pipeline::ShardMetrics& s)
-                                                     -> pipeline::Counter& {
-                return s.builder.rejected[i][r];
-            });
+            unsigned long long k =
+                total(shards, [i, r](pipeline::ShardMetrics& s) -> pipeline::Counter& {
+                    return s.builder.rejected[i][r];
+                });
             if (k == 0) continue;
             LabelSet labels;
             labels.add("builder", info->name)
@@ -122,16 +122,15 @@ void render_builder_metrics(ByteBuffer& out, const BuilderContext& builder, Shar
         {"enginemux_builder_ids_attached_total",
          "Builder payloadIds mapped after the local EL had answered.",
          &pipeline::BuilderMetrics::ids_attached},
-        {"enginemux_builder_validations_total",
-         "Builder blocks sent to the local EL's newPayload.",
+        {"enginemux_builder_validations_total", "Builder blocks sent to the local EL's newPayload.",
          &pipeline::BuilderMetrics::validations},
         {"enginemux_builder_dry_run_picks_total",
          "dry-run: getPayload answers where a builder block would have been used.",
          &pipeline::BuilderMetrics::dry_run_picks},
     };
     for (const Scalar& sc : scalars) {
-        put(out, "# HELP %s %s\n# TYPE %s counter\n%s %llu\n", sc.name, sc.help, sc.name,
-            sc.name, total(shards, [&sc](pipeline::ShardMetrics& s) -> pipeline::Counter& {
+        put(out, "# HELP %s %s\n# TYPE %s counter\n%s %llu\n", sc.name, sc.help, sc.name, sc.name,
+            total(shards, [&sc](pipeline::ShardMetrics& s) -> pipeline::Counter& {
                 return s.builder.*sc.field;
             }));
     }
@@ -179,9 +178,10 @@ void render_builder_status(ByteBuffer& out, const BuilderContext& builder, Shard
         put(out,
             ",\"state\":\"%s\",\"calls\":%llu,\"errors\":%llu,\"blocks\":%llu,\"rejected\":%llu}",
             upstream::node_state_name(board.read(i).state), calls, errors,
-            total(shards, [i](pipeline::ShardMetrics& s) -> pipeline::Counter& {
-                return s.builder.blocks[i];
-            }),
+            total(shards,
+                  [i](pipeline::ShardMetrics& s) -> pipeline::Counter& {
+                      return s.builder.blocks[i];
+                  }),
             rejected);
     }
     out.append("]}");

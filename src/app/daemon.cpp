@@ -231,7 +231,7 @@ struct Daemon::Shard {
     explicit Shard(Daemon& d) : daemon(d) {}
     Daemon& daemon;
     io::Loop* loop = nullptr;
-    std::unique_ptr<listener::SyncListener> sync;  ///< the sync role's (owns its listener)
+    std::unique_ptr<listener::SyncListener> sync;        ///< the sync role's (owns its listener)
     std::unique_ptr<listener::BuilderListener> builder;  ///< the builder role's (owns its own)
     std::unique_ptr<listener::EngineListener> mux;
     listener::EngineListener* listener = nullptr;  ///< the role's engine listener (none: rpc)
@@ -447,8 +447,8 @@ struct Daemon::Control {
             ac.actions = &d;
             ac.body_budget = &d.body_budget_;
             ac.sync_proxies = d.sync_proxy_names_;
-            ac.role = c.role == "sync"    ? "sync"
-                      : c.role == "rpc"   ? "rpc"
+            ac.role = c.role == "sync"      ? "sync"
+                      : c.role == "rpc"     ? "rpc"
                       : c.role == "builder" ? "builder"
                                             : "mux";
             if (c.role == "builder") {
@@ -553,17 +553,7 @@ Result<void> Daemon::start() {
         if (!cl_secret) return Unexpected(cl_secret.error().prefix("--jwt-secret"));
         cl_secret_ = *cl_secret;
     }
-    if (config_.role == "sync") {
-        sync_config_.policy = sync_policy_config(config_);
-        sync_config_.trusted_proxies = trusted_proxies(config_.sync);
-        for (const SyncClientConfig& client : config_.sync.clients) {
-            auto secret = http::load_jwt_secret_file(client.jwt_secret_path.c_str());
-            if (!secret)
-                return Unexpected(secret.error().prefix("[[sync.clients]] " + client.name));
-            sync_config_.clients.push_back({client.name, *secret});
-        }
-        EM_TRY_VOID(load_sync_proxies());
-    }
+    if (config_.role == "sync") EM_TRY_VOID(load_sync());
     if (config_.role == "builder") EM_TRY_VOID(load_builder_nodes(have_cl_secret));
     for (const NodeConfig& node : config_.nodes) {
         upstream::NodeInfo info =
@@ -786,6 +776,17 @@ void Daemon::broadcast_node_change(size_t index) {
     // Full only when the shard has not drained 8,192 posts: it is stuck, and says so elsewhere.
     if (!posted)
         EM_LOG_ERROR("node change for slot %zu lost: the engine shard's queue is full", index);
+}
+
+Result<void> Daemon::load_sync() {
+    sync_config_.policy = sync_policy_config(config_);
+    sync_config_.trusted_proxies = trusted_proxies(config_.sync);
+    for (const SyncClientConfig& client : config_.sync.clients) {
+        auto secret = http::load_jwt_secret_file(client.jwt_secret_path.c_str());
+        if (!secret) return Unexpected(secret.error().prefix("[[sync.clients]] " + client.name));
+        sync_config_.clients.push_back({client.name, *secret});
+    }
+    return load_sync_proxies();
 }
 
 Result<void> Daemon::load_sync_proxies() {

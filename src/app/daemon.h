@@ -78,6 +78,9 @@ class Daemon final : public admin::Actions {
     Result<void> check_node_endpoint(const upstream::NodeInfo& info,
                                      std::span<const upstream::NodeInfo* const> others) const;
     Result<std::string> reload_from(Config next);
+    /// The sync role's listener settings: its policy, trusted proxies, listed clients' secrets
+    /// and the proxies (load_sync_proxies).
+    Result<void> load_sync();
     /// [sync] proxies as nodes to mirror to (their secrets read, their addresses resolved).
     Result<void> load_sync_proxies();
     /// The builder role's nodes: [l2] (the local EL) then [[builders]] in the registry, their

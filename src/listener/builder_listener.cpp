@@ -5,9 +5,8 @@
 namespace em::listener {
 
 BuilderListener::BuilderListener(io::Loop& loop, const ListenerConfig& config,
-                                 const BuilderListenerConfig& builder,
-                                 upstream::Registry& registry, upstream::HealthBoard& board,
-                                 pipeline::ShardMetrics& metrics)
+                                 const BuilderListenerConfig& builder, upstream::Registry& registry,
+                                 upstream::HealthBoard& board, pipeline::ShardMetrics& metrics)
     : policy_(builder.settings, builder.eth_timeout_ms),
       cl_secret_(config.cl_secret),
       jwt_(std::make_unique<http::JwtVerifier>(config.cl_secret)) {

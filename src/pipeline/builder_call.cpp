@@ -133,7 +133,8 @@ void BuilderCall::start(const Start& s, uint64_t received_ns, uint64_t now_ns, A
     }
     size_t local = settings.local;
     legs_[local].in_call = legs_[local].out = true;
-    send(local, body_.view(), true, env_.policy.deadline_ns(method_, env_.nodes.node(local), now_ns),
+    send(local, body_.view(), true,
+         env_.policy.deadline_ns(method_, env_.nodes.node(local), now_ns),
          static_cast<uint8_t>(local), out);
     if (flow_ == engine::BuilderFlow::fork) bump(env_.metrics.builder.forks);
     for (size_t i = 0; i < nodes_max; i++) {
@@ -151,8 +152,8 @@ void BuilderCall::start_get_payload(const Start& s, uint64_t now_ns, Actions& ou
     local_id_ = s.payload_id;
     // Taken once, from the request's arrival: no stage can extend it.
     deadline_ns_ = received_ns_ + uint64_t{settings.get_payload_deadline_ms} * 1'000'000ull;
-    const BuilderBook::Entry* book = env_.builder_book ? env_.builder_book->find(s.payload_id)
-                                                       : nullptr;
+    const BuilderBook::Entry* book =
+        env_.builder_book ? env_.builder_book->find(s.payload_id) : nullptr;
     no_tx_pool_ = book && book->no_tx_pool;
     size_t root_bytes = book ? book->root_bytes : 0;
     if (book) std::memcpy(root_, book->root, root_bytes);
@@ -220,8 +221,7 @@ bool BuilderCall::take_answer(Leg& leg, const NodeReply& reply, size_t method_sl
     if (parsed->is_error) {
         leg.rpc_error = true;
         std::snprintf(leg.failure, sizeof leg.failure, "error %d: %.*s", parsed->error_code,
-                      static_cast<int>(parsed->error_message.size()),
-                      parsed->error_message.data());
+                      static_cast<int>(parsed->error_message.size()), parsed->error_message.data());
         return false;
     }
     return true;
@@ -280,8 +280,8 @@ void BuilderCall::on_local(const NodeReply& reply, uint64_t now_ns, Actions& out
             engine::NodePayloadId early[nodes_max];
             size_t count = 0;
             for (size_t i = 0; i < nodes_max; i++)
-                if (legs_[i].has_payload_id) early[count++] = {static_cast<uint32_t>(i),
-                                                               legs_[i].payload_id};
+                if (legs_[i].has_payload_id)
+                    early[count++] = {static_cast<uint32_t>(i), legs_[i].payload_id};
             if (env_.payload_ids && flow_ == engine::BuilderFlow::fork)
                 (void)env_.payload_ids->adopt(local_id_, std::span(early, count), now_ns);
         }
@@ -314,8 +314,8 @@ void BuilderCall::on_copy(const NodeReply& reply, uint64_t now_ns) {
     }
     // After the local answer: its id is attached to the local EL's entry (if there is one).
     if (has_local_id_ && env_.payload_ids &&
-        env_.payload_ids->attach(local_id_,
-                                 {static_cast<uint32_t>(reply.node), fcu->payload_id}, now_ns))
+        env_.payload_ids->attach(local_id_, {static_cast<uint32_t>(reply.node), fcu->payload_id},
+                                 now_ns))
         bump(env_.metrics.builder.ids_attached);
 }
 
@@ -331,8 +331,7 @@ void BuilderCall::reject(size_t node, engine::Fallback reason) {
     bump(env_.metrics.builder.rejected[node][static_cast<size_t>(reason)]);
     std::string_view name = env_.nodes.node(node).name;
     std::string_view why = engine::fallback_name(reason);
-    EM_LOG_LIMITED_FIELDS(LogLevel::warn, 5,
-                          (log_field("builder", name), log_field("reason", why)),
+    EM_LOG_LIMITED_FIELDS(LogLevel::warn, 5, (log_field("builder", name), log_field("reason", why)),
                           "builder %.*s: block not used (%.*s): %s", static_cast<int>(name.size()),
                           name.data(), static_cast<int>(why.size()), why.data(), leg.failure);
 }
@@ -354,12 +353,10 @@ void BuilderCall::on_built(size_t node, const NodeReply& reply, uint64_t now_ns,
     leg.block.gas_used = built->gas_used;
     leg.block.block_value = built->block_value;
     EM_ASSERT(env_.verifier);
-    auto verdict = env_.verifier->verify_request(
-        padded(leg.new_payload, leg.new_payload.view()));
+    auto verdict = env_.verifier->verify_request(padded(leg.new_payload, leg.new_payload.view()));
     bump(env_.metrics.block_hash_checked);
     if (!verdict) {
-        std::snprintf(leg.failure, sizeof leg.failure, "its payload: %s",
-                      verdict.error().c_str());
+        std::snprintf(leg.failure, sizeof leg.failure, "its payload: %s", verdict.error().c_str());
         return reject(node, engine::Fallback::invalid);
     }
     if (!verdict->match) {
@@ -396,19 +393,18 @@ void BuilderCall::on_validated(size_t node, const NodeReply& reply) {
     ByteBuffer& text = leg.new_payload;
     text.clear();
     text.append(reply.body);
-    auto parsed = env_.responses.parse(text.data(), text.size(),
-                                       text.capacity() + ByteBuffer::padding_bytes);
+    auto parsed =
+        env_.responses.parse(text.data(), text.size(), text.capacity() + ByteBuffer::padding_bytes);
     if (reply.http_status != 200 || !parsed || parsed->is_error ||
         !jsonrpc::same_id(parsed->id, validate_id)) {
         std::snprintf(leg.failure, sizeof leg.failure,
                       "the local EL's newPayload answer is an error or malformed");
         return reject(node, engine::Fallback::invalid);
     }
-    const engine::MethodInfo* np = new_payload_method(
-        engine::new_payload_version_for(method_->version));
-    auto status = engine::parse_payload_status(
-        env_.answers, padded(text, parsed->result),
-        np ? np->status_schema : engine::StatusSchema::v1);
+    const engine::MethodInfo* np =
+        new_payload_method(engine::new_payload_version_for(method_->version));
+    auto status = engine::parse_payload_status(env_.answers, padded(text, parsed->result),
+                                               np ? np->status_schema : engine::StatusSchema::v1);
     if (!status || status->status != engine::Status::valid) {
         std::snprintf(leg.failure, sizeof leg.failure, "the local EL said %.*s",
                       static_cast<int>(status ? engine::status_name(status->status).size() : 9),
@@ -436,8 +432,7 @@ void BuilderCall::maybe_select(uint64_t now_ns, Actions& out) {
     engine::Selection s = engine::select_block(settings.selection, settings.mode, no_tx_pool_,
                                                local_block_, std::span(blocks, count));
     BuilderMetrics& m = env_.metrics.builder;
-    if (s.fallback != engine::Fallback::none)
-        bump(m.fallbacks[static_cast<size_t>(s.fallback)]);
+    if (s.fallback != engine::Fallback::none) bump(m.fallbacks[static_cast<size_t>(s.fallback)]);
     if (s.would_pick >= 0 && s.winner < 0) bump(m.dry_run_picks);
     if (s.winner < 0) return answer_local(now_ns, out);
     size_t winner = nodes[static_cast<size_t>(s.winner)];

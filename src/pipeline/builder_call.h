@@ -97,7 +97,7 @@ class BuilderCall {
         std::string_view id;    ///< the client's raw id
         std::string_view body;  ///< the whole request, sent to the local EL as it came
         engine::BuilderFlow flow = engine::BuilderFlow::boost_sync;
-        ForkAttributes attributes;  ///< forkchoiceUpdated
+        ForkAttributes attributes;     ///< forkchoiceUpdated
         engine::PayloadId payload_id;  ///< getPayload: the local EL's id op-node asks for
     };
 

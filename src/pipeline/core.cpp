@@ -652,8 +652,8 @@ void PipelineCore::carry_out(CallPool<Entry<T>>& pool, uint32_t index, uint64_t 
     for (const Action& a : actions.view()) {
         switch (a.kind) {
             case Action::Kind::send:
-                shell_.send((kind | uint64_t{a.sub} << 8) << 32 | index, a.node, a.bytes,
-                            a.ordered, a.deadline_ns);
+                shell_.send((kind | uint64_t{a.sub} << 8) << 32 | index, a.node, a.bytes, a.ordered,
+                            a.deadline_ns);
                 break;
             case Action::Kind::answer:
                 deliver(e.sink, a.http_status, a.bytes, now_ns);

@@ -244,7 +244,7 @@ class PipelineCore {
     std::unique_ptr<CallPool<Entry<BatchCall>>> batches_;
     std::unique_ptr<CallPool<Entry<BuilderCall>>> builders_;
     std::unique_ptr<BuilderBook> builder_book_;  ///< the builder role's (null in others)
-    std::unique_ptr<CallPool<Parked>> parked_;  ///< requests waiting for Gate::look_up
+    std::unique_ptr<CallPool<Parked>> parked_;   ///< requests waiting for Gate::look_up
     size_t in_use_ = 0;
     bool in_event_ = false;  ///< asserts the completion rule: no reply inside a send
     ByteBuffer scratch_;

@@ -155,10 +155,10 @@ struct BuilderMetrics {
     /// A builder's block not used, by node and engine::Fallback (late, invalid, hash_mismatch).
     std::array<std::array<Counter, static_cast<size_t>(engine::Fallback::count)>, nodes_max>
         rejected{};
-    Counter forks{0};           ///< fcU with attributes sent to the builders
-    Counter ids_attached{0};    ///< builder payloadIds that came after the local EL's answer
-    Counter validations{0};     ///< builder blocks sent to the local EL's newPayload
-    Counter dry_run_picks{0};   ///< dry-run: a builder block would have been answered
+    Counter forks{0};          ///< fcU with attributes sent to the builders
+    Counter ids_attached{0};   ///< builder payloadIds that came after the local EL's answer
+    Counter validations{0};    ///< builder blocks sent to the local EL's newPayload
+    Counter dry_run_picks{0};  ///< dry-run: a builder block would have been answered
 };
 
 struct ShardMetrics {
@@ -196,8 +196,8 @@ struct ShardMetrics {
     Counter payload_ids_unknown{0};  ///< getPayload with an id we do not know (-38001)
     Counter retries{0};              ///< a call retried on another node after the first failed
 
-    SyncBoard sync;  ///< the sync role's consensus clients (unused in other roles)
-    RpcMetrics rpc;  ///< the rpc listener's (unused without one)
+    SyncBoard sync;          ///< the sync role's consensus clients (unused in other roles)
+    RpcMetrics rpc;          ///< the rpc listener's (unused without one)
     BuilderMetrics builder;  ///< the builder role's (unused in other roles)
 };
 
