@@ -235,6 +235,12 @@ void BuilderCall::on_reply(const NodeReply& reply, uint8_t sub, uint64_t now_ns,
     if (reply.sent_ns) m.latency.record_us(elapsed_ns(reply.sent_ns, now_ns) / 1000);
     if (reply.error && health_failure(*reply.error) && reply.current)
         out.node_failed(reply.node, *reply.error);
+    if (flow_ == engine::BuilderFlow::get_payload && state_ == State::answered) {
+        // op-node has its answer (the local EL's error): what is still due is only awaited.
+        (sub >= validate_base ? legs_[sub - validate_base].validating : legs_[sub].out) = false;
+        settle();
+        return;
+    }
     if (sub >= validate_base) {
         on_validated(sub - validate_base, reply);
     } else if (sub == local) {
@@ -417,9 +423,9 @@ void BuilderCall::on_validated(size_t node, const NodeReply& reply) {
 
 void BuilderCall::maybe_select(uint64_t now_ns, Actions& out) {
     if (!local_in_) return;
+    if (!local_ok_) return answer_local(now_ns, out);  // no block to compare with: at once
     for (const Leg& leg : legs_)
         if (leg.out || leg.validating) return;
-    if (!local_ok_) return answer_local(now_ns, out);
     const BuilderSettings& settings = *env_.policy.builder();
     engine::BuiltBlock blocks[nodes_max];
     size_t nodes[nodes_max];

@@ -56,13 +56,20 @@ struct BuilderRole : ::testing::Test {
 
     void SetUp() override { start(); }
     void start(std::vector<std::string> extra = {}) {
-        std::vector<std::string> args = {"--role",          "builder",
-                                         "--l2-url",        l2.url(),
-                                         "--l2-jwt-path",   l2.secret,
-                                         "--builder-url",   b1.url() + "#name=b1",
-                                         "--builder-url",   b2.url() + "#name=b2",
-                                         "--builder-jwt-path", b1.secret,
-                                         "--builder-jwt-path", b2.secret};
+        std::vector<std::string> args = {"--role",
+                                         "builder",
+                                         "--l2-url",
+                                         l2.url(),
+                                         "--l2-jwt-path",
+                                         l2.secret,
+                                         "--builder-url",
+                                         b1.url() + "#name=b1",
+                                         "--builder-url",
+                                         b2.url() + "#name=b2",
+                                         "--builder-jwt-path",
+                                         b1.secret,
+                                         "--builder-jwt-path",
+                                         b2.secret};
         // Probes often, so a builder found dead by a failed call is found well again soon.
         args.push_back("--config");
         args.push_back(dir.write("builder.toml", "[health]\ninterval_ms = 250\n"));
@@ -180,10 +187,21 @@ TEST_F(BuilderRole, NoTxPoolMeansTheLocalBlockAndNoBuilderIsAskedForOne) {
 TEST_F(BuilderRole, OpNodeSignsWithTheL2SecretWhenNoJwtSecretIsGiven) {
     // The harness passes --jwt-secret (op-node's own); a second daemon without it checks
     // op-node's token with the L2's secret.
-    std::vector<std::string> args = {binary("EM_ENGINEMUX"), "--role", "builder", "--l2-url",
-                                     l2.url(), "--l2-jwt-path", l2.secret, "--builder-url",
-                                     b1.url(), "--builder-jwt-path", b1.secret, "--port", "0",
-                                     "--admin-listen", "127.0.0.1:0"};
+    std::vector<std::string> args = {binary("EM_ENGINEMUX"),
+                                     "--role",
+                                     "builder",
+                                     "--l2-url",
+                                     l2.url(),
+                                     "--l2-jwt-path",
+                                     l2.secret,
+                                     "--builder-url",
+                                     b1.url(),
+                                     "--builder-jwt-path",
+                                     b1.secret,
+                                     "--port",
+                                     "0",
+                                     "--admin-listen",
+                                     "127.0.0.1:0"};
     Process p(args, "enginemux-l2-secret");
     std::string line = p.wait_for_line("listening on");
     size_t at = line.find("listening on 127.0.0.1:");

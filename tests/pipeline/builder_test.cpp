@@ -8,10 +8,10 @@
 #include <string>
 #include <vector>
 
+#include "fixture.h"
 #include "mockel/payloads.h"
 #include "pipeline/builder_policy.h"
 #include "pipeline/core.h"
-#include "fixture.h"
 
 namespace em::pipeline::test {
 namespace {
@@ -32,9 +32,7 @@ struct Shell final : pipeline::Shell {
         sent.push_back({call, node, std::string(body), ordered, deadline_ns});
     }
     void flush() override {}
-    void answer(uint64_t, int, std::string_view body) override {
-        answers.emplace_back(body);
-    }
+    void answer(uint64_t, int, std::string_view body) override { answers.emplace_back(body); }
     bool client_waiting(uint64_t) const override { return true; }
     void node_failed(size_t, const Error&) override {}
     uint64_t now_ns() const override { return t; }
@@ -123,8 +121,7 @@ struct BuilderCore : ::testing::Test {
                        shell.t);
     }
     void fail(size_t k, Errc code, const char* text) {
-        core->on_reply(shell.sent[k].call, store.failure(shell.sent[k].node, code, text),
-                       shell.t);
+        core->on_reply(shell.sent[k].call, store.failure(shell.sent[k].node, code, text), shell.t);
     }
     /// The sends since `from` to node n.
     std::vector<size_t> sends_to(size_t n, size_t from = 0) const {
@@ -319,12 +316,14 @@ TEST_F(BuilderCore, TheLocalElsErrorIsRelayed) {
     fork();
     request(get_payload(2, "0x00000000000000aa"));
     reply(0, R"({"jsonrpc":"2.0","id":2,"error":{"code":-38001,"message":"Unknown payload"}})");
+    ASSERT_EQ(shell.answers.size(), 1u) << "no block to compare with: answered at once";
+    EXPECT_NE(shell.answers[0].find("-38001"), std::string::npos) << shell.answers[0];
+    EXPECT_EQ(core->busy(), 1u) << "the builders' replies are still due";
     reply(1, built(2, 5000));
     reply(2, built(2, 5000));
-    std::vector<size_t> validations = sends_to(0, 3);
-    for (size_t k : validations) reply(k, status_result("1", "VALID", hash_a()));
-    ASSERT_EQ(shell.answers.size(), 1u);
-    EXPECT_NE(shell.answers[0].find("-38001"), std::string::npos) << shell.answers[0];
+    EXPECT_TRUE(sends_to(0, 3).empty()) << "nothing is validated for an answered call";
+    EXPECT_EQ(shell.answers.size(), 1u);
+    EXPECT_EQ(core->busy(), 0u);
 }
 
 TEST_F(BuilderCore, DryRunValidatesButAnswersTheLocalBlock) {
