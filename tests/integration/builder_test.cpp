@@ -184,6 +184,43 @@ TEST_F(BuilderRole, NoTxPoolMeansTheLocalBlockAndNoBuilderIsAskedForOne) {
     EXPECT_EQ(count(b1.log(), "engine_forkchoiceUpdated"), 1u) << "the builders still follow";
 }
 
+TEST_F(BuilderRole, ABuilderThatAnswersTheForkAfterTheLocalElStillHasItsIdMapped) {
+    b1.set_rules("engine_forkchoiceUpdated*:delay=300");
+    b2.process->signal(SIGKILL);  // b1's block is then the only candidate
+    b2.process->wait_exit();
+    std::string id = fork();  // answered with the local EL's id, b1 still building
+    // Wait (up to 10 s) until b1's late id is attached to the local one.
+    for (int i = 0; i < 100 && metric("enginemux_builder_ids_attached_total") < 1; i++)
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    ASSERT_EQ(metric("enginemux_builder_ids_attached_total"), 1);
+    HttpReply r = daemon->call(get_payload(2, id));
+    ASSERT_EQ(r.status, 200) << r.body;
+    EXPECT_EQ(gas_of(r), "\"0x1388\"") << "b1's block: " << r.body;
+}
+
+TEST_F(BuilderRole, DryRunValidatesBuilderBlocksButAnswersTheLocalOne) {
+    daemon.reset();
+    start({"--execution-mode", "dry-run"});
+    std::string id = fork();
+    HttpReply r = daemon->call(get_payload(2, id));
+    ASSERT_EQ(r.status, 200) << r.body;
+    EXPECT_EQ(gas_of(r), "\"0x3e8\"") << r.body;
+    EXPECT_EQ(metric("enginemux_builder_fallbacks_total{reason=\"dry_run\"}"), 1);
+    EXPECT_EQ(metric("enginemux_builder_dry_run_picks_total"), 1);
+    EXPECT_EQ(count(l2.log(), "engine_newPayload"), 2u) << "both builder blocks validated";
+}
+
+TEST_F(BuilderRole, DisabledNeverCallsABuilder) {
+    daemon.reset();
+    start({"--execution-mode", "disabled"});
+    std::string id = fork();
+    HttpReply r = daemon->call(get_payload(2, id));
+    ASSERT_EQ(r.status, 200) << r.body;
+    EXPECT_EQ(gas_of(r), "\"0x3e8\"") << r.body;
+    EXPECT_EQ(count(b1.log(), "engine_"), 0u) << b1.log();
+    EXPECT_EQ(count(b2.log(), "engine_"), 0u) << b2.log();
+}
+
 TEST_F(BuilderRole, OpNodeSignsWithTheL2SecretWhenNoJwtSecretIsGiven) {
     // The harness passes --jwt-secret (op-node's own); a second daemon without it checks
     // op-node's token with the L2's secret.
