@@ -97,10 +97,18 @@ void BuilderCall::release_grown_buffers() {
     }
 }
 
+size_t BuilderCall::method_slot(uint8_t sub) const {
+    if (sub < validate_base) return method_->index;
+    // A builder block's validation: counted as the newPayload it is.
+    const engine::MethodInfo* np =
+        new_payload_method(engine::new_payload_version_for(method_->version));
+    return np ? np->index : method_->index;
+}
+
 void BuilderCall::send(size_t node, std::string_view body, bool ordered, uint64_t deadline_ns,
                        uint8_t sub, Actions& out) {
     on_wire_++;
-    bump(env_.metrics.upstream[node][method_->index].calls);
+    bump(env_.metrics.upstream[node][method_slot(sub)].calls);
     out.send(node, body, ordered, deadline_ns, sub);
 }
 
@@ -231,7 +239,7 @@ void BuilderCall::on_reply(const NodeReply& reply, uint8_t sub, uint64_t now_ns,
     EM_ASSERT((state_ == State::waiting || state_ == State::answered) && on_wire_ > 0);
     on_wire_--;
     size_t local = env_.policy.builder()->local;
-    UpstreamMetrics& m = env_.metrics.upstream[reply.node][method_->index];
+    UpstreamMetrics& m = env_.metrics.upstream[reply.node][method_slot(sub)];
     if (reply.sent_ns) m.latency.record_us(elapsed_ns(reply.sent_ns, now_ns) / 1000);
     if (reply.error && health_failure(*reply.error) && reply.current)
         out.node_failed(reply.node, *reply.error);
@@ -309,10 +317,8 @@ void BuilderCall::on_copy(const NodeReply& reply, uint64_t now_ns) {
     if (flow_ != engine::BuilderFlow::fork) return;
     auto fcu = engine::parse_forkchoice_updated(env_.answers, padded(leg.answer, leg.result),
                                                 method_->status_schema);
-    if (!fcu || !fcu->has_payload_id) {
-        bump(env_.metrics.upstream[reply.node][method_->index].errors);
-        return;
-    }
+    // No id (SYNCING, or it will not build): not mapped; getPayload does without it.
+    if (!fcu || !fcu->has_payload_id) return;
     if (!local_in_) {  // kept until the local EL's id comes
         leg.has_payload_id = true;
         leg.payload_id = fcu->payload_id;
@@ -388,8 +394,12 @@ void BuilderCall::on_built(size_t node, const NodeReply& reply, uint64_t now_ns,
 void BuilderCall::on_validated(size_t node, const NodeReply& reply) {
     Leg& leg = legs_[node];
     leg.validating = false;
+    UpstreamMetrics& m =
+        env_.metrics.upstream[reply.node][method_slot(static_cast<uint8_t>(validate_base + node))];
     if (reply.error) {
         bool late = reply.error->code() == Errc::timeout;
+        bump(m.errors);
+        if (late) bump(m.timeouts);
         std::snprintf(leg.failure, sizeof leg.failure, "the local EL's newPayload: %s",
                       reply.error->c_str());
         return reject(node, late ? engine::Fallback::late : engine::Fallback::invalid);
@@ -403,6 +413,7 @@ void BuilderCall::on_validated(size_t node, const NodeReply& reply) {
         env_.responses.parse(text.data(), text.size(), text.capacity() + ByteBuffer::padding_bytes);
     if (reply.http_status != 200 || !parsed || parsed->is_error ||
         !jsonrpc::same_id(parsed->id, validate_id)) {
+        bump(m.errors);
         std::snprintf(leg.failure, sizeof leg.failure,
                       "the local EL's newPayload answer is an error or malformed");
         return reject(node, engine::Fallback::invalid);

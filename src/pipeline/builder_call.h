@@ -131,6 +131,8 @@ class BuilderCall {
 
     void send(size_t node, std::string_view body, bool ordered, uint64_t deadline_ns, uint8_t sub,
               Actions& out);
+    /// The metrics slot of the send tagged `sub` (a validation counts as its newPayload).
+    size_t method_slot(uint8_t sub) const;
     void start_get_payload(const Start& s, uint64_t now_ns, Actions& out);
     /// Reads a reply into the leg: false (leg.failure says why, `late` set for a timeout) when
     /// it is no usable result.
