@@ -857,7 +857,20 @@ Result<void> Daemon::check_node_endpoint(const upstream::NodeInfo& info,
     return {};
 }
 
+namespace {
+
+/// The builder role's nodes are [l2] and [[builders]]: not changed through the admin API.
+Result<void> nodes_fixed(const Config& config) {
+    if (config.role != "builder") return {};
+    return fail(Errc::unsupported,
+                "role builder: the local EL and the builders come from [l2] and [[builders]] "
+                "(--l2-url, --builder-url); restart enginemux to change them");
+}
+
+}  // namespace
+
 Result<std::string> Daemon::add_node(std::string_view spec) {
+    EM_TRY_VOID(nodes_fixed(config_));
     NodeConfig node = EM_TRY(parse_node_spec(spec));
     if (node.name.empty()) node.name = "node" + std::to_string(registry_.count() + 1);
     if (registry_.find(node.name) >= 0)
@@ -882,6 +895,7 @@ Result<std::string> Daemon::add_node(std::string_view spec) {
 }
 
 Result<void> Daemon::remove_node(std::string_view name) {
+    EM_TRY_VOID(nodes_fixed(config_));
     int index = registry_.find(name);
     if (index < 0)
         return failf(Errc::not_found, "no node named '%.*s'", static_cast<int>(name.size()),

@@ -221,6 +221,23 @@ TEST_F(BuilderRole, DisabledNeverCallsABuilder) {
     EXPECT_EQ(count(b2.log(), "engine_"), 0u) << b2.log();
 }
 
+TEST_F(BuilderRole, TheAdminApiDoesNotChangeTheBuilderRolesNodes) {
+    const std::string token = "a-test-admin-token-0123456789";
+    daemon.reset();
+    start({"--admin-token-file", dir.write("admin.token", token + "\n")});
+    daemon->admin_token = token;
+    HttpReply removed = daemon->admin("DELETE", "/nodes/b1");
+    EXPECT_EQ(removed.status, 400) << removed.body;
+    EXPECT_NE(removed.body.find("[[builders]]"), std::string::npos) << removed.body;
+    HttpReply added =
+        daemon->admin("POST", "/nodes", b2.url() + "#name=b3#jwt-secret=" + b2.secret);
+    EXPECT_EQ(added.status, 400) << added.body;
+    EXPECT_NE(added.body.find("[[builders]]"), std::string::npos) << added.body;
+    std::string status = daemon->admin("GET", "/status").body;
+    EXPECT_EQ(json_at(status, "/builder/builders/0/name"), "\"b1\"") << status;
+    EXPECT_EQ(json_at(status, "/builder/builders/2"), "<missing>") << status;
+}
+
 TEST_F(BuilderRole, OpNodeSignsWithTheL2SecretWhenNoJwtSecretIsGiven) {
     // The harness passes --jwt-secret (op-node's own); a second daemon without it checks
     // op-node's token with the L2's secret.
