@@ -238,6 +238,15 @@ TEST_F(BuilderRole, TheAdminApiDoesNotChangeTheBuilderRolesNodes) {
     EXPECT_EQ(json_at(status, "/builder/builders/2"), "<missing>") << status;
 }
 
+TEST_F(BuilderRole, AReloadIsRefusedAndTheNodesStay) {
+    daemon->process->signal(SIGHUP);
+    std::string line = daemon->process->wait_for_line("reload refused");
+    EXPECT_NE(line.find("role builder"), std::string::npos) << line;
+    std::string id = fork();  // still served, by the same nodes
+    HttpReply r = daemon->call(get_payload(2, id));
+    EXPECT_EQ(gas_of(r), "\"0x1388\"") << r.body;
+}
+
 TEST_F(BuilderRole, OpNodeSignsWithTheL2SecretWhenNoJwtSecretIsGiven) {
     // The harness passes --jwt-secret (op-node's own); a second daemon without it checks
     // op-node's token with the L2's secret.
