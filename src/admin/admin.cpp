@@ -120,6 +120,10 @@ void render_websocket(ByteBuffer& out, std::span<pipeline::ShardMetrics* const> 
          &http::ServerStats::ws_closed_protocol},
         {"enginemux_ws_queue_bytes", "gauge", "Bytes queued to WebSocket clients now.",
          &http::ServerStats::ws_queue_bytes},
+        {"enginemux_ws_grown_kept_bytes", "gauge",
+         "Bytes idle WebSocket connections keep of grown buffers (at most [rpc.ws] "
+         "grown_buffers_bytes_max).",
+         &http::ServerStats::ws_kept_bytes},
     };
     for (const Metric& m : metrics) {
         uint64_t total = 0;
@@ -426,7 +430,7 @@ RedisTotals redis_totals(std::span<pipeline::ShardMetrics* const> shards) {
 }  // namespace
 
 void AdminHandler::render_rpc_websocket(ByteBuffer& out) const {
-    uint64_t open = 0, in = 0, sent = 0, policy = 0, protocol = 0, queued = 0, peak = 0;
+    uint64_t open = 0, in = 0, sent = 0, policy = 0, protocol = 0, queued = 0, peak = 0, kept = 0;
     for (const pipeline::ShardMetrics* s : ctx_.shards) {
         const http::ServerStats& h = s->http;
         open += load(h.ws_open);
@@ -436,15 +440,16 @@ void AdminHandler::render_rpc_websocket(ByteBuffer& out) const {
         protocol += load(h.ws_closed_protocol);
         queued += load(h.ws_queue_bytes);
         peak = std::max<uint64_t>(peak, load(h.ws_queue_peak_bytes));
+        kept += load(h.ws_kept_bytes);
     }
     appendf(out,
             "\"websocket\":{\"open\":%llu,\"messages_in\":%llu,\"messages_out\":%llu,"
             "\"closed_1008\":%llu,\"closed_protocol\":%llu,\"queue_bytes\":%llu,"
-            "\"queue_peak_bytes\":%llu},",
+            "\"queue_peak_bytes\":%llu,\"grown_kept_bytes\":%llu},",
             static_cast<unsigned long long>(open), static_cast<unsigned long long>(in),
             static_cast<unsigned long long>(sent), static_cast<unsigned long long>(policy),
             static_cast<unsigned long long>(protocol), static_cast<unsigned long long>(queued),
-            static_cast<unsigned long long>(peak));
+            static_cast<unsigned long long>(peak), static_cast<unsigned long long>(kept));
 }
 
 void AdminHandler::render_rpc_redis(ByteBuffer& out) const {

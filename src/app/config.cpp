@@ -501,6 +501,8 @@ Result<void> load_rpc_ws(const toml::table& t, RpcWsSettings& w) {
             EM_TRY_VOID(toml_number(v, full, w.subscriptions_per_connection_max, 1, 100'000));
         else if (key == "message_bytes_max")
             EM_TRY_VOID(toml_number(v, full, w.message_bytes_max, 0, 1ull << 30));
+        else if (key == "grown_buffers_bytes_max")
+            EM_TRY_VOID(toml_number(v, full, w.grown_buffers_bytes_max, 0, 1ull << 40));
         else
             return unknown_key("rpc.ws", key);
     }

@@ -142,6 +142,9 @@ struct RpcWsSettings {
     uint32_t connections_max = 1024;       ///< WebSocket connections at once (then 503)
     uint32_t subscriptions_per_connection_max = 100;  ///< for eth_subscribe (not yet served)
     uint64_t message_bytes_max = 0;  ///< one incoming message (0: [limits] body_bytes_max)
+    /// What idle connections may keep, all together, of buffers a large message or answer grew
+    /// (beyond 4 KiB each); past it they shrink back (0: always shrink).
+    uint64_t grown_buffers_bytes_max = 64u << 20;
 };
 
 /// The rpc role ([rpc]): public eth_* JSON-RPC spread over the nodes (issue 16).

@@ -695,6 +695,8 @@ Result<void> Daemon::load_rpc() {
     ws.ws.limits.message_bytes_max = ws.ws.limits.frame_bytes_max = message_max;
     ws.connections_max = r.ws.connections_max;
     ws.subscriptions_per_connection_max = r.ws.subscriptions_per_connection_max;
+    ws_grown_budget_ = std::make_unique<ByteBudget>(r.ws.grown_buffers_bytes_max);
+    ws.ws.grown_budget = ws_grown_budget_.get();
     if (!r.api_keys_file.empty()) {
         rpc_config_.keys_required = true;
         rpc_config_.keys = EM_TRY(read_api_keys(r.api_keys_file));
@@ -768,6 +770,7 @@ void Daemon::post_heartbeat() {
 }
 
 void Daemon::broadcast_node_change(size_t index) {
+    if (rpc_breakers_) rpc_breakers_->reset(index);  // a new node starts with a closed breaker
     std::lock_guard lock(shard_mutex_);
     if (!shard_live_) return;  // not started: its setup reads the registry under this lock
     bool posted = shard_live_->loop->post(

@@ -179,6 +179,19 @@ SettingsDiff diff_settings(const Config& running, const Config& next) {
     d.compare("rpc.limits.key_rps", running.rpc.limits.key_rps, next.rpc.limits.key_rps, restart);
     d.compare("rpc.limits.key_burst", running.rpc.limits.key_burst, next.rpc.limits.key_burst,
               restart);
+    // [rpc.ws]: read when the rpc listener's shard starts.
+    const RpcWsSettings& ws_now = running.rpc.ws;
+    const RpcWsSettings& ws_next = next.rpc.ws;
+    d.compare("rpc.ws.send_queue_bytes", ws_now.send_queue_bytes, ws_next.send_queue_bytes,
+              restart);
+    d.compare("rpc.ws.close_linger_ms", ws_now.close_linger_ms, ws_next.close_linger_ms, restart);
+    d.compare("rpc.ws.connections_max", ws_now.connections_max, ws_next.connections_max, restart);
+    d.compare("rpc.ws.subscriptions_per_connection_max", ws_now.subscriptions_per_connection_max,
+              ws_next.subscriptions_per_connection_max, restart);
+    d.compare("rpc.ws.message_bytes_max", ws_now.message_bytes_max, ws_next.message_bytes_max,
+              restart);
+    d.compare("rpc.ws.grown_buffers_bytes_max", ws_now.grown_buffers_bytes_max,
+              ws_next.grown_buffers_bytes_max, restart);
     // The Redis client is made when the rpc listener's shard starts.
     // The URL may hold a password: say that it changed, never what it says.
     if (running.rpc.redis.url != next.rpc.redis.url)

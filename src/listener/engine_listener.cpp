@@ -112,6 +112,7 @@ void EngineListener::refresh_node(size_t i) {
     std::unique_ptr<upstream::Node> old = std::move(nodes_[i]);
     infos_[i] = info;
     core_.forget_node(i);
+    metrics_.forget_node(i);
     outstanding_[i] = 0;  // the old node's calls end on it, counted against nothing
     if (info && response_bytes_max_) {
         upstream::NodeOptions options = info->options;

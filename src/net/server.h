@@ -222,6 +222,7 @@ class ServerConn {
     void ws_on_send(int32_t result);
     void ws_closing();
     void ws_update_gauge();
+    void ws_count_kept(int64_t change);
 
     class Server* server_ = nullptr;
     io::Loop* loop_ = nullptr;

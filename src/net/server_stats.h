@@ -45,6 +45,8 @@ struct ServerStats {
     Counter ws_closed_protocol{0};   ///< closed with the parser's code (1002, 1007, 1009)
     Counter ws_queue_bytes{0};       ///< gauge: bytes queued to WebSocket clients now
     Counter ws_queue_peak_bytes{0};  ///< gauge: the most one connection ever had queued
+    /// gauge: what idle WebSocket connections keep of their grown buffers (WsSession::settle)
+    Counter ws_kept_bytes{0};
 };
 
 /// Adds one to a counter (the owning loop thread only).

@@ -100,6 +100,13 @@ void ServerConn::ws_deliver() {
     if (generation != generation_) return;
     message.clear();
     if (message.capacity() > ws_->config.buffer_keep_bytes_max) message.shrink_to(4096);
+    ws_count_kept(ws_->settle());
+}
+
+void ServerConn::ws_count_kept(int64_t change) {
+    if (change != 0)
+        server_->counters().ws_kept_bytes.fetch_add(static_cast<uint64_t>(change),
+                                                    std::memory_order_relaxed);
 }
 
 bool ServerConn::ws_send_text(std::string_view text) {
@@ -149,7 +156,11 @@ void ServerConn::ws_flush() {
         return;
     }
     // Everything left, our close frame too: the peer already said goodbye, so close now.
-    if (ws_->closing && (ws_->peer_close_seen || peer_closed_)) begin_close();
+    if (ws_->closing && (ws_->peer_close_seen || peer_closed_)) {
+        begin_close();
+        return;
+    }
+    ws_count_kept(ws_->settle());
 }
 
 void ServerConn::ws_on_send(int32_t result) {
@@ -177,6 +188,7 @@ void ServerConn::ws_closing() {
     stats.ws_open.fetch_sub(1, std::memory_order_relaxed);
     stats.ws_queue_bytes.fetch_sub(ws_->gauge_bytes, std::memory_order_relaxed);
     ws_->gauge_bytes = 0;
+    ws_count_kept(ws_->release());
     ws_->handler->on_ws_closed(*this);
 }
 

@@ -8,6 +8,8 @@ namespace em::http {
 
 namespace {
 constexpr size_t queue_initial_bytes = 4096;
+/// The message buffer's initial size (and what it shrinks back to).
+constexpr size_t message_initial_bytes = 4096;
 /// A queue buffer grown past this goes back to its initial size once the queue is empty.
 constexpr size_t queue_keep_bytes = 256u << 10;
 }  // namespace
@@ -52,6 +54,22 @@ std::span<const char> WsSendQueue::next() {
     return {front_.data() + sent_, front_.size() - sent_};
 }
 
+size_t WsSendQueue::grown_bytes() const {
+    auto grown = [](const ByteBuffer& b) {
+        return b.capacity() > queue_initial_bytes ? b.capacity() - queue_initial_bytes : 0;
+    };
+    return grown(front_) + grown(back_);
+}
+
+void WsSendQueue::shrink() {
+    EM_ASSERT(queued_bytes() == 0);
+    front_.clear();
+    back_.clear();
+    sent_ = 0;
+    if (front_.capacity() > queue_initial_bytes) front_.shrink_to(queue_initial_bytes);
+    if (back_.capacity() > queue_initial_bytes) back_.shrink_to(queue_initial_bytes);
+}
+
 void WsSendQueue::sent(size_t n) {
     EM_ASSERT(sent_ + n <= front_.size());
     sent_ += n;
@@ -61,7 +79,41 @@ WsSession::WsSession(const WsConfig& c, WsHandler& h)
     : handler(&h),
       config(c),
       parser(c.limits, WsRole::server),
-      message(c.limits.message_bytes_max + 64, 4096),
+      message(c.limits.message_bytes_max + 64, message_initial_bytes),
       queue(c.send_queue_bytes) {}
+
+namespace {
+/// What the idle buffers of a session hold beyond their initial size (a buffer in use counts 0:
+/// its growth is the message's or the backlog's, bounded by their own limits).
+uint64_t idle_grown_bytes(const WsSession& s) {
+    uint64_t bytes = 0;
+    if (s.message.empty() && s.message.capacity() > message_initial_bytes)
+        bytes += s.message.capacity() - message_initial_bytes;
+    if (s.queue.queued_bytes() == 0) bytes += s.queue.grown_bytes();
+    return bytes;
+}
+}  // namespace
+
+int64_t WsSession::settle() {
+    uint64_t before = kept_bytes;
+    uint64_t want = idle_grown_bytes(*this);
+    ByteBudget* budget = config.grown_budget;
+    if (want > kept_bytes && !(budget && budget->try_reserve(want - kept_bytes))) {
+        if (message.empty() && message.capacity() > message_initial_bytes)
+            message.shrink_to(message_initial_bytes);
+        if (queue.queued_bytes() == 0) queue.shrink();
+        want = idle_grown_bytes(*this);  // 0: both idle buffers are back to their initial size
+    }
+    if (want < kept_bytes) budget->release(kept_bytes - want);  // kept_bytes > 0: a budget
+    kept_bytes = want;
+    return static_cast<int64_t>(kept_bytes) - static_cast<int64_t>(before);
+}
+
+int64_t WsSession::release() {
+    uint64_t before = kept_bytes;
+    if (kept_bytes && config.grown_budget) config.grown_budget->release(kept_bytes);
+    kept_bytes = 0;
+    return -static_cast<int64_t>(before);
+}
 
 }  // namespace em::http

@@ -17,6 +17,7 @@
 #include <span>
 #include <string_view>
 
+#include "base/budget.h"
 #include "base/buffer.h"
 #include "http/websocket.h"
 
@@ -43,6 +44,9 @@ struct WsConfig {
     size_t send_queue_bytes = 4u << 20;       ///< outgoing bytes queued at most (then 1008)
     uint32_t close_linger_ms = 2000;          ///< after our close frame: read and discard this long
     size_t buffer_keep_bytes_max = 1u << 20;  ///< a message buffer grown past this shrinks back
+    /// What idle connections may keep of their grown buffers, all together ([rpc.ws]
+    /// grown_buffers_bytes_max; WsSession::settle). Null: every grown buffer shrinks back.
+    ByteBudget* grown_budget = nullptr;
 };
 
 /// The outgoing bytes of one connection: frames queued behind the bytes on the wire, at most
@@ -71,6 +75,10 @@ class WsSendQueue {
     /// Bytes the two buffers hold from the allocator (for the memory bound's tests).
     size_t capacity_bytes() const { return front_.capacity() + back_.capacity(); }
     size_t bytes_max() const { return bytes_max_; }
+    /// Bytes the two buffers hold beyond their initial size (0 unless they grew).
+    size_t grown_bytes() const;
+    /// With nothing queued: both buffers back to their initial size (a fresh block each).
+    void shrink();
 
   private:
     size_t bytes_max_;
@@ -81,8 +89,23 @@ class WsSendQueue {
 };
 
 /// A ServerConn's WebSocket state (ServerConn::upgrade_websocket).
+///
+/// Grown buffers: a large message or answer grows the message buffer or the queue's. While a
+/// connection is idle, it keeps them grown (so a client that steadily sends large messages
+/// allocates nothing per message) only within a budget shared by every connection
+/// (WsConfig::grown_budget); past it they shrink back to their initial 4 KiB. settle() keeps
+/// kept_bytes (this connection's reservation in the budget) equal to what its idle buffers hold
+/// beyond their initial size; release() gives it back when the connection closes.
 struct WsSession {
     WsSession(const WsConfig& config, WsHandler& handler);
+    ~WsSession() { release(); }
+    WsSession(const WsSession&) = delete;
+    WsSession& operator=(const WsSession&) = delete;
+    /// After a message was delivered or the queue emptied: the idle buffers' growth reserved in
+    /// the budget, or (the budget full) those buffers shrunk. Returns the change of kept_bytes.
+    int64_t settle();
+    /// Gives back kept_bytes (the connection is closing). Returns the change (<= 0).
+    int64_t release();
     WsHandler* handler;
     WsConfig config;
     WsParser parser;
@@ -91,6 +114,7 @@ struct WsSession {
     bool closing = false;          ///< our close frame is queued: input is read and discarded
     bool peer_close_seen = false;  ///< the peer's close frame came (ours echoes it)
     size_t gauge_bytes = 0;        ///< what this connection adds to ServerStats::ws_queue_bytes
+    uint64_t kept_bytes = 0;       ///< reserved in config.grown_budget for idle grown buffers
 };
 
 }  // namespace em::http

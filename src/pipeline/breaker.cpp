@@ -82,6 +82,14 @@ void Breaker::on_success() {
     }
 }
 
+void Breaker::reset() {
+    failures_.store(0, std::memory_order_relaxed);
+    run_started_ns_.store(0, std::memory_order_relaxed);
+    since_ns_.store(0, std::memory_order_relaxed);
+    opens_.store(0, std::memory_order_relaxed);
+    state_.store(BreakerState::closed, std::memory_order_release);
+}
+
 bool BreakerBoard::admits(size_t node, uint64_t now_ns) const {
     return config_.failures == 0 || nodes_[node].admits(config_, now_ns);
 }

@@ -51,6 +51,8 @@ class Breaker {
     bool on_failure(const BreakerConfig& c, uint64_t now_ns);
     /// A successful call: ends the run of failures; closes a half-open breaker.
     void on_success();
+    /// A new node took the slot: closed, no failures, no opens counted.
+    void reset();
     [[nodiscard]] BreakerState state() const { return state_.load(std::memory_order_acquire); }
     /// closed/half_open -> open transitions so far.
     [[nodiscard]] uint64_t opens() const { return opens_.load(std::memory_order_relaxed); }
@@ -78,6 +80,10 @@ class BreakerBoard {
     void sending(size_t node, uint64_t now_ns);
     /// The answer (or failure) of a call to the node that holds the slot now.
     void replied(const NodeReply& reply, uint64_t now_ns);
+    /// The slot's node was added, replaced or removed: the next one starts closed (what the old
+    /// node did says nothing about it). Any thread; a late answer of the old node is not
+    /// counted (NodeReply::current).
+    void reset(size_t node) { nodes_[node].reset(); }
     [[nodiscard]] BreakerState state(size_t node) const { return nodes_[node].state(); }
     [[nodiscard]] uint64_t opens(size_t node) const { return nodes_[node].opens(); }
     [[nodiscard]] const BreakerConfig& config() const { return config_; }

@@ -56,6 +56,11 @@ struct LatencyHistogram {
         bump(sum_us, us);
         bump(count);
     }
+    void reset() {
+        for (Counter& b : buckets) b.store(0, std::memory_order_relaxed);
+        sum_us.store(0, std::memory_order_relaxed);
+        count.store(0, std::memory_order_relaxed);
+    }
 };
 
 /// One (node, method) pair's upstream calls.
@@ -199,6 +204,21 @@ struct ShardMetrics {
     SyncBoard sync;          ///< the sync role's consensus clients (unused in other roles)
     RpcMetrics rpc;          ///< the rpc listener's (unused without one)
     BuilderMetrics builder;  ///< the builder role's (unused in other roles)
+
+    /// Another node took slot `node` (or none did): its per-node counters start from zero, so
+    /// /status and /metrics never show the old node's calls and errors under the new one's
+    /// name. The owning shard's thread (readers see each counter either before or after).
+    void forget_node(size_t node) {
+        for (UpstreamMetrics& m : upstream[node]) {
+            m.calls.store(0, std::memory_order_relaxed);
+            m.errors.store(0, std::memory_order_relaxed);
+            m.timeouts.store(0, std::memory_order_relaxed);
+            m.latency.reset();
+        }
+        node_disagreements[node].store(0, std::memory_order_relaxed);
+        builder.blocks[node].store(0, std::memory_order_relaxed);
+        for (Counter& c : builder.rejected[node]) c.store(0, std::memory_order_relaxed);
+    }
 };
 
 }  // namespace em::pipeline

@@ -364,7 +364,8 @@ TEST(Rpc, WebSocketTableTakesItsKeysWithDefaults) {
     std::string path = temp_file(
         "role = \"rpc\"\n[[nodes]]\nurl = \"http://127.0.0.1:8551\"\njwt_secret = \"/x.hex\"\n"
         "[rpc.ws]\nsend_queue_bytes = 65536\nclose_linger_ms = 500\nconnections_max = 10\n"
-        "subscriptions_per_connection_max = 7\nmessage_bytes_max = 4096\n");
+        "subscriptions_per_connection_max = 7\nmessage_bytes_max = 4096\n"
+        "grown_buffers_bytes_max = 0\n");
     Config c;
     auto r = run({"--config", path.c_str()}, c);
     ::unlink(path.c_str());
@@ -374,6 +375,7 @@ TEST(Rpc, WebSocketTableTakesItsKeysWithDefaults) {
     EXPECT_EQ(c.rpc.ws.connections_max, 10u);
     EXPECT_EQ(c.rpc.ws.subscriptions_per_connection_max, 7u);
     EXPECT_EQ(c.rpc.ws.message_bytes_max, 4096u);
+    EXPECT_EQ(c.rpc.ws.grown_buffers_bytes_max, 0u);
     Config d;
     auto defaults = run({"--role", "rpc", "--nodes", "http://127.0.0.1:8551#jwt-secret=/x"}, d);
     ASSERT_TRUE(defaults) << defaults.error().c_str();
@@ -381,6 +383,7 @@ TEST(Rpc, WebSocketTableTakesItsKeysWithDefaults) {
     EXPECT_EQ(d.rpc.ws.close_linger_ms, 2000u);
     EXPECT_EQ(d.rpc.ws.subscriptions_per_connection_max, 100u);
     EXPECT_EQ(d.rpc.ws.message_bytes_max, 0u) << "0: [limits] body_bytes_max";
+    EXPECT_EQ(d.rpc.ws.grown_buffers_bytes_max, 64u << 20);
 }
 
 TEST(Rpc, ErrorsNameTheKey) {

@@ -105,6 +105,13 @@ TEST(Reload, EachKeyIsReportedOnceInTheRightList) {
         {"", "[rpc.limits]\nclient_concurrency = 5", "rpc.limits.client_concurrency ", false},
         {"", "[rpc.limits]\nkey_rps = 5", "rpc.limits.key_rps ", false},
         {"", "[rpc.limits]\nkey_burst = 5", "rpc.limits.key_burst ", false},
+        {"", "[rpc.ws]\nsend_queue_bytes = 8192", "rpc.ws.send_queue_bytes ", false},
+        {"", "[rpc.ws]\nclose_linger_ms = 5", "rpc.ws.close_linger_ms 2000 -> 5", false},
+        {"", "[rpc.ws]\nconnections_max = 5", "rpc.ws.connections_max 1024 -> 5", false},
+        {"", "[rpc.ws]\nsubscriptions_per_connection_max = 5",
+         "rpc.ws.subscriptions_per_connection_max 100 -> 5", false},
+        {"", "[rpc.ws]\nmessage_bytes_max = 4096", "rpc.ws.message_bytes_max 0 -> 4096", false},
+        {"", "[rpc.ws]\ngrown_buffers_bytes_max = 0", "rpc.ws.grown_buffers_bytes_max ", false},
     };
     Config base = load_with("");
     for (const Case& c : cases) {

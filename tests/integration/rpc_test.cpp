@@ -10,7 +10,8 @@
 //  - a finalized block and eth_chainId are answered from the cache without touching an EL;
 //  - bad input is answered as on the engine listener (413, 431, -32700, -32600);
 //  - an EL answering 5xx opens its circuit breaker ([rpc] breaker_*): no more reads go to it
-//    but the probes after each cooldown; healed, the next probe closes it;
+//    but the probes after each cooldown; healed, the next probe closes it; a node added in its
+//    slot starts closed;
 //  - a slow EL's reads are hedged to a fast one after the method's p95, within hedge_max_ratio;
 //  - eth_getLogs over max_logs_block_range is refused -32602 naming the limit, no EL asked;
 //  - beside the mux (--rpc-listen) the same nodes serve both, the CL's listener unchanged.
@@ -347,6 +348,33 @@ TEST_F(RpcFixture, TheBreakerOpensOnAFailingElKeepsItsTrafficAwayAndClosesOnceIt
     EXPECT_EQ(metric_value(metrics, "enginemux_rpc_breaker_state" + label), 0) << metrics;
     EXPECT_EQ(metric_value(metrics, "enginemux_rpc_breaker_opens_total" + label), opened)
         << metrics;
+}
+
+TEST_F(RpcFixture, ANodeThatTakesTheSlotOfOneWithAnOpenBreakerStartsClosed) {
+    heads = {"100", "90", "90"};  // el1 alone at the head: every head read is its to answer
+    const std::string token = "rpc-test-admin-token-0123456789ab";
+    start("[rpc]\nbreaker_failures = 3\nbreaker_cooldown_ms = 600000\n",
+          {"--role", "rpc", "--admin-token-file", dir.write("admin.token", token),
+           "--admin-secrets-dir", dir.path});
+    daemon->admin_token = token;
+    auto status = [&] { return daemon->admin("GET", "/status").body; };
+    els[0]->set_rules("eth_blockNumber:http=503");
+    for (int i = 0; i < 3; i++) post(request(std::to_string(10 + i), "eth_blockNumber"));
+    ASSERT_EQ(json_at(status(), "/rpc/nodes/0/breaker"), "\"open\"") << status();
+    // el1 goes; el4 is added and takes its slot (the first free one).
+    MockEl el4(dir, "el4", {"--head", "100"});
+    ASSERT_EQ(daemon->admin("DELETE", "/nodes/el1").status, 200);
+    HttpReply added = daemon->admin("POST", "/nodes",
+                                    el4.url() + "#jwt-secret=" + el4.secret + "#name=" + el4.name);
+    ASSERT_EQ(added.status, 201) << added.body;
+    ASSERT_EQ(json_at(status(), "/rpc/nodes/0/name"), "\"el4\"") << status();
+    EXPECT_EQ(json_at(status(), "/rpc/nodes/0/breaker"), "\"closed\"")
+        << "el1's open breaker (a 10-minute cooldown) must not bench el4: " << status();
+    EXPECT_EQ(json_at(status(), "/rpc/nodes/0/breaker_opens"), "0");
+    // The shard forgets the slot's counters when it takes the change (posted to it): poll.
+    for (int k = 0; k < 100 && json_at(status(), "/nodes/0/errors") != "0"; k++)
+        std::this_thread::sleep_for(50ms);
+    EXPECT_EQ(json_at(status(), "/nodes/0/errors"), "0") << "el1's errors are not el4's";
 }
 
 TEST_F(RpcFixture, ASlowElsReadsAreHedgedToAFastOneWithinTheHedgeRatio) {

@@ -106,11 +106,32 @@ class IdleWs {
         return head;
     }
     bool send_message(std::string_view text) {
-        ByteBuffer out(1u << 16);
+        ByteBuffer out(text.size() + 16);
         http::WsMask mask{{0x12, 0x34, 0x56, 0x78}};
         std::span<const uint8_t> p(reinterpret_cast<const uint8_t*>(text.data()), text.size());
         return http::ws_write_frame(out, http::WsOpcode::text, p, true, &mask) &&
                send_all(out.view());
+    }
+    /// One unmasked server text frame's payload (any length), or what came instead.
+    std::string read_frame() {
+        while (buffered_.size() < 2)
+            if (!fill()) return "<nothing>";
+        auto at = [&](size_t i) { return static_cast<uint8_t>(buffered_[i]); };
+        size_t header = 2, n = at(1) & 0x7f;
+        if (n == 126) header = 4;
+        if (n == 127) header = 10;
+        while (buffered_.size() < header)
+            if (!fill()) return "<cut header>";
+        if (n >= 126) {
+            n = 0;
+            for (size_t i = 2; i < header; i++) n = (n << 8) | at(i);
+        }
+        if (at(0) != 0x81) return "<not a text frame>";
+        while (buffered_.size() < header + n)
+            if (!fill()) return "<cut payload>";
+        std::string payload = buffered_.substr(header, n);
+        buffered_.erase(0, header + n);
+        return payload;
     }
     /// One short unmasked server frame's payload (under 126 bytes), or what came instead.
     std::string read_short_frame() {
@@ -128,7 +149,7 @@ class IdleWs {
     bool fill() {
         pollfd p{fd_, POLLIN, 0};
         if (::poll(&p, 1, 15000) <= 0) return false;
-        char buf[4096];
+        char buf[65536];
         ssize_t n = ::recv(fd_, buf, sizeof buf, 0);
         if (n <= 0) return false;
         buffered_.append(buf, static_cast<size_t>(n));
@@ -156,6 +177,18 @@ void open_idle(uint16_t port, long count, std::vector<std::unique_ptr<IdleWs>>& 
         for (size_t i = begin; i < out.size(); i++)
             ASSERT_EQ(out[i]->read_short_frame(), answer) << "connection " << i;
     }
+}
+
+/// A batch of `entries` eth_chainId calls (ids 1..entries), each followed by `pad` spaces: a
+/// message that grows the receive side's buffer and an answer that grows the send queue's.
+std::string big_batch(int entries, size_t pad) {
+    std::string out = "[";
+    for (int i = 1; i <= entries; i++) {
+        if (i > 1) out += ',';
+        out += R"({"jsonrpc":"2.0","id":)" + std::to_string(i) +
+               R"(,"method":"eth_chainId","params":[]})" + std::string(pad, ' ');
+    }
+    return out + "]";
 }
 
 uint16_t rpc_port_of(Daemon& d) {
@@ -215,6 +248,72 @@ TEST(WsIdleMemory, IdleWebSocketConnectionsStayUnderTheDerivedBound) {
     for (size_t i = 0; i < conns.size(); i += conns.size() / 8) {
         ASSERT_TRUE(conns[i]->send_message(message));
         EXPECT_EQ(conns[i]->read_short_frame(), answer) << "connection " << i;
+    }
+}
+
+// A connection that once received a large message and sent a large answer keeps its grown
+// buffers only within [rpc.ws] grown_buffers_bytes_max, for all connections together: 200 of
+// them, each after a ~200 KB batch and its ~40 KB answer, then idle. Without the budget each
+// kept ~320 KiB (the message buffer grown to 256 KiB, the queue's to 64 KiB; 422 KiB measured
+// before this bound existed); with a 2 MiB budget the 200 cost at most the idle bound above
+// plus 2 MiB in all.
+TEST(WsIdleMemory, GrownBuffersOfIdleConnectionsStayWithinTheirBudget) {
+    constexpr long count = 200;
+    constexpr long budget_bytes = 2l << 20;
+    TempDir dir;
+    MockEl el(dir, "el1", {"--head", "100"});
+    std::string config =
+        dir.write("ws-grown.toml",
+                  "[limits]\nbody_bytes_max = 1048576\n[rpc.ws]\ngrown_buffers_bytes_max = " +
+                      std::to_string(budget_bytes) + "\n");
+    Daemon d(dir, {&el}, {"--role", "rpc", "--config", config});
+    uint16_t port = rpc_port_of(d);
+    ASSERT_NE(port, 0);
+    const std::string batch = big_batch(1000, 140);
+    ASSERT_GT(batch.size(), 150'000u);
+    {
+        std::vector<std::unique_ptr<IdleWs>> warm;  // the pools and the answer cache, touched
+        open_idle(port, wave_connections, warm);
+        for (auto& c : warm) ASSERT_TRUE(c->send_message(batch));
+        for (auto& c : warm) ASSERT_GT(c->read_frame().size(), 30'000u);
+    }
+    for (int k = 0; k < 200; k++) {
+        if (json_at(d.admin("GET", "/status").body, "/rpc/websocket/open") == "0") break;
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    EXPECT_EQ(json_at(d.admin("GET", "/status").body, "/rpc/websocket/grown_kept_bytes"), "0")
+        << "closed connections give their reservations back";
+    const pid_t pid = d.process->pid();
+    const long base_kib = settled_rss_kib(pid);
+    std::vector<std::unique_ptr<IdleWs>> conns;
+    open_idle(port, count, conns);
+    for (auto& c : conns) {
+        ASSERT_TRUE(c->send_message(batch));
+        std::string answer = c->read_frame();
+        ASSERT_GT(answer.size(), 30'000u) << answer.substr(0, 200);
+        ASSERT_NE(answer.find(R"("id":1000,"result":"0x1")"), std::string::npos);
+    }
+    const long idle_kib = settled_rss_kib(pid);
+    const double per_kib = static_cast<double>(idle_kib - base_kib) / count;
+    const std::string kept =
+        json_at(d.admin("GET", "/status").body, "/rpc/websocket/grown_kept_bytes");
+    std::printf(
+        "%ld idle WebSocket connections after a %zu-byte message each: VmRSS %ld -> %ld KiB, "
+        "%.2f KiB per connection; grown buffers kept: %s bytes (budget %ld)\n",
+        count, batch.size(), base_kib, idle_kib, per_kib, kept.c_str(), budget_bytes);
+    ::testing::Test::RecordProperty("kib_per_connection_after_large", std::to_string(per_kib));
+    ASSERT_FALSE(kept.empty());
+    EXPECT_LE(std::stoll(kept), budget_bytes);
+    EXPECT_GT(std::stoll(kept), 0) << "the budget is used: some connections keep their buffers";
+#ifndef EM_TEST_SANITIZED
+    const double bound_kib =
+        kib_per_connection_max + static_cast<double>(budget_bytes) / 1024.0 / count;
+    EXPECT_LE(per_kib, bound_kib) << "idle bound " << kib_per_connection_max
+                                  << " KiB + the budget shared by " << count << " connections";
+#endif
+    for (auto& c : conns) {  // still working, small and large
+        ASSERT_TRUE(c->send_message(message));
+        EXPECT_EQ(c->read_short_frame(), answer);
     }
 }
 

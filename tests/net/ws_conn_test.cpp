@@ -1,7 +1,8 @@
 // WsSendQueue (net/ws_conn.h) without sockets: the bound on queued bytes (a frame that would
 // pass it is refused, so the caller closes with 1008), the close frame that always fits behind
 // the data, nothing after it, bytes leaving in order across the two buffers, and memory that
-// does not grow with the traffic that went through.
+// does not grow with the traffic that went through. WsSession::settle: what idle connections keep
+// of grown buffers stays within the shared budget, and everything reserved is given back.
 #include <gtest/gtest.h>
 
 #include <string>
@@ -118,6 +119,104 @@ TEST(WsSendQueue, MemoryDoesNotGrowWithTrafficAndGoesBackWhenEmpty) {
     EXPECT_LE(most, 4 * (max + WsSendQueue::headroom_bytes));
     drain(q);
     EXPECT_EQ(q.queued_bytes(), 0u);
+}
+
+class NoHandler : public WsHandler {
+  public:
+    void on_ws_message(ServerConn&, std::string_view, size_t) override {}
+    void on_ws_closed(ServerConn&) override {}
+};
+
+/// A session whose message buffer grew to hold `bytes` and was then delivered (cleared).
+void grow_message(WsSession& s, size_t bytes) {
+    std::string big(bytes, 'm');
+    ASSERT_TRUE(s.message.append(big.data(), big.size()));
+    s.message.clear();
+}
+
+TEST(WsSession, IdleGrownBuffersAreKeptWithinTheBudgetAndShrinkPastIt) {
+    NoHandler handler;
+    ByteBudget budget(600u << 10);  // room for two 256-KiB messages' growth, not three
+    WsConfig config;
+    config.limits.message_bytes_max = config.limits.frame_bytes_max = 1u << 20;
+    config.grown_budget = &budget;
+    WsSession a(config, handler), b(config, handler), c(config, handler);
+    for (WsSession* s : {&a, &b, &c}) grow_message(*s, 200'000);
+    EXPECT_GT(a.settle(), 0);
+    EXPECT_GT(b.settle(), 0);
+    EXPECT_GT(a.message.capacity(), 200'000u) << "kept: the budget had room";
+    EXPECT_EQ(a.kept_bytes + b.kept_bytes, budget.reserved_bytes());
+    EXPECT_EQ(c.settle(), 0) << "the budget is full: nothing more reserved";
+    EXPECT_LE(c.message.capacity(), 4096u) << "shrunk back to its initial size";
+    EXPECT_EQ(c.kept_bytes, 0u);
+    EXPECT_LE(budget.reserved_bytes(), budget.bytes_max());
+    // A second settle with nothing changed reserves nothing more.
+    uint64_t held = budget.reserved_bytes();
+    EXPECT_EQ(a.settle(), 0);
+    EXPECT_EQ(budget.reserved_bytes(), held);
+    // Closing gives back exactly what was kept; then c has room.
+    EXPECT_LT(a.release(), 0);
+    EXPECT_EQ(budget.reserved_bytes(), b.kept_bytes);
+    grow_message(c, 200'000);
+    EXPECT_GT(c.settle(), 0);
+    EXPECT_GT(c.message.capacity(), 200'000u);
+}
+
+TEST(WsSession, WithoutABudgetOrWithAZeroOneEveryGrownBufferShrinksBack) {
+    NoHandler handler;
+    ByteBudget zero(0);
+    for (ByteBudget* budget : {static_cast<ByteBudget*>(nullptr), &zero}) {
+        WsConfig config;
+        config.limits.message_bytes_max = config.limits.frame_bytes_max = 1u << 20;
+        config.grown_budget = budget;
+        WsSession s(config, handler);
+        grow_message(s, 100'000);
+        std::string answer(70'000, 'a');
+        ASSERT_TRUE(s.queue.push(WsOpcode::text, bytes_of(answer)));
+        EXPECT_GT(s.queue.grown_bytes(), 0u);
+        drain(s.queue);
+        EXPECT_EQ(s.settle(), 0);
+        EXPECT_LE(s.message.capacity(), 4096u);
+        EXPECT_EQ(s.queue.grown_bytes(), 0u);
+        EXPECT_EQ(s.kept_bytes, 0u);
+    }
+}
+
+TEST(WsSession, ABufferInUseIsNotShrunkAndItsGrowthIsSettledWhenIdle) {
+    NoHandler handler;
+    ByteBudget budget(0);
+    WsConfig config;
+    config.limits.message_bytes_max = config.limits.frame_bytes_max = 1u << 20;
+    config.grown_budget = &budget;
+    WsSession s(config, handler);
+    std::string answer(70'000, 'a');
+    ASSERT_TRUE(s.queue.push(WsOpcode::text, bytes_of(answer)));
+    std::string part(50'000, 'p');  // a message half assembled
+    ASSERT_TRUE(s.message.append(part.data(), part.size()));
+    EXPECT_EQ(s.settle(), 0);
+    EXPECT_EQ(s.queue.queued_bytes(), ws_header_bytes(answer.size(), false) + answer.size())
+        << "queued bytes are never dropped";
+    EXPECT_EQ(s.message.size(), part.size()) << "a message being assembled is kept whole";
+    EXPECT_EQ(drain(s.queue).size(), ws_header_bytes(answer.size(), false) + answer.size());
+    s.message.clear();
+    s.settle();
+    EXPECT_LE(s.message.capacity(), 4096u);
+    EXPECT_EQ(s.queue.grown_bytes(), 0u);
+}
+
+TEST(WsSession, ReleaseOnDestructionGivesTheReservationBack) {
+    NoHandler handler;
+    ByteBudget budget(1u << 20);
+    WsConfig config;
+    config.limits.message_bytes_max = config.limits.frame_bytes_max = 1u << 20;
+    config.grown_budget = &budget;
+    {
+        WsSession s(config, handler);
+        grow_message(s, 100'000);
+        EXPECT_GT(s.settle(), 0);
+        EXPECT_GT(budget.reserved_bytes(), 0u);
+    }
+    EXPECT_EQ(budget.reserved_bytes(), 0u);
 }
 
 }  // namespace

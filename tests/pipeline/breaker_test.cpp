@@ -155,5 +155,24 @@ TEST(Breaker, RepliesOfARemovedNodeAndAZeroThresholdCountNothing) {
     EXPECT_TRUE(off.admits(0, 1000 * ms));
 }
 
+TEST(Breaker, AResetSlotStartsClosedWithNoFailuresOrOpensCounted) {
+    BreakerBoard b(config());
+    uint64_t t = 1000 * ms;
+    for (int i = 0; i < 3; i++) b.replied(http(2, 503), t);
+    ASSERT_EQ(b.state(2), BreakerState::open);
+    b.replied(http(1, 503), t);
+    b.replied(http(1, 503), t);  // slot 1: two failures of a run
+    b.reset(2);
+    b.reset(1);
+    EXPECT_EQ(b.state(2), BreakerState::closed);
+    EXPECT_EQ(b.opens(2), 0u);
+    EXPECT_TRUE(b.admits(2, t + 1 * ms)) << "no cooldown left over from the old node";
+    b.replied(http(1, 503), t + 2 * ms);
+    b.replied(http(1, 503), t + 3 * ms);
+    EXPECT_EQ(b.state(1), BreakerState::closed) << "the old node's run does not carry over";
+    b.replied(http(1, 503), t + 4 * ms);
+    EXPECT_EQ(b.state(1), BreakerState::open);
+}
+
 }  // namespace
 }  // namespace em::pipeline::test
