@@ -342,6 +342,8 @@ void AdminHandler::render_role_sections(ByteBuffer& out, uint64_t now) const {
         out.append(",\"rpc\":");
         render_rpc(out);
     }
+    if (ctx_.builder.enabled)
+        render_builder_status(out, ctx_.builder, ctx_.shards, *ctx_.registry, *ctx_.board);
 }
 
 void AdminHandler::render_rpc(ByteBuffer& out) const {
@@ -1119,6 +1121,8 @@ void AdminHandler::render_metrics(ByteBuffer& out) const {
             static_cast<unsigned long long>(log_dropped_total()));
     if (std::string_view(ctx_.role) == "sync") render_sync_metrics(out);
     if (ctx_.rpc) render_rpc_metrics(out);
+    if (ctx_.builder.enabled)
+        render_builder_metrics(out, ctx_.builder, ctx_.shards, *ctx_.registry);
 }
 
 }  // namespace em::admin

@@ -2,7 +2,8 @@
 // 127.0.0.1:9551 by default.
 //
 //   GET  /status        JSON: nodes with health, latency, role, primary (executionbackup's fields
-//                       plus ours); in the sync role also "sync" (best client, every client)
+//                       plus ours); in the sync role also "sync" (best client, every client);
+//                       in the builder role "builder" (local EL, builders, fallbacks)
 //   GET  /metrics       Prometheus text, names prefixed enginemux_
 //   GET  /healthz       200 while the process runs
 //   GET  /readyz        200 when a primary exists (some voter is usable), else 503
@@ -27,6 +28,7 @@
 #include <string_view>
 #include <vector>
 
+#include "admin/builder_metrics.h"
 #include "base/budget.h"
 #include "base/buffer.h"
 #include "base/result.h"
@@ -70,6 +72,7 @@ struct AdminContext {
     const pipeline::rpc::AnswerCache* rpc_cache = nullptr;  ///< for its gauges; null: none
     /// Each node's circuit breaker (rpc role), for /status and /metrics; null: none.
     const pipeline::rpc::BreakerBoard* rpc_breakers = nullptr;
+    BuilderContext builder;  ///< the builder role's settings (enabled: /status and /metrics)
 };
 
 class AdminHandler final : public http::Handler {

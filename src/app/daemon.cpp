@@ -231,7 +231,8 @@ struct Daemon::Shard {
     explicit Shard(Daemon& d) : daemon(d) {}
     Daemon& daemon;
     io::Loop* loop = nullptr;
-    std::unique_ptr<listener::SyncListener> sync;  ///< the sync role's (owns its listener)
+    std::unique_ptr<listener::SyncListener> sync;        ///< the sync role's (owns its listener)
+    std::unique_ptr<listener::BuilderListener> builder;  ///< the builder role's (owns its own)
     std::unique_ptr<listener::EngineListener> mux;
     listener::EngineListener* listener = nullptr;  ///< the role's engine listener (none: rpc)
     std::unique_ptr<http::Server> server;          ///< the engine listener's
@@ -276,6 +277,10 @@ struct Daemon::Shard {
             sync = std::make_unique<listener::SyncListener>(loop, lc, d.sync_config_, d.registry_,
                                                             d.board_, *d.metrics_[0]);
             listener = &sync->engine();
+        } else if (c.role == "builder") {
+            builder = std::make_unique<listener::BuilderListener>(
+                loop, lc, d.builder_config_, d.registry_, d.board_, *d.metrics_[0]);
+            listener = &builder->engine();
         } else {
             mux = std::make_unique<listener::EngineListener>(loop, lc, d.registry_, d.board_,
                                                              *d.metrics_[0]);
@@ -356,6 +361,8 @@ struct Daemon::Shard {
         std::unique_ptr<ShardSettings> s(reinterpret_cast<ShardSettings*>(settings));
         if (self->sync) {
             self->sync->apply(s->cl_secret, s->sync, s->trusted_proxies);
+        } else if (self->builder) {
+            self->builder->apply(s->cl_secret);
         } else if (self->listener) {
             self->listener->apply(s->cl_secret, s->policy);
         }
@@ -402,6 +409,7 @@ struct Daemon::Shard {
         self->rpc_server.reset();
         self->listener = nullptr;
         self->sync.reset();
+        self->builder.reset();
         self->mux.reset();
         self->rpc.reset();
     }
@@ -439,7 +447,18 @@ struct Daemon::Control {
             ac.actions = &d;
             ac.body_budget = &d.body_budget_;
             ac.sync_proxies = d.sync_proxy_names_;
-            ac.role = c.role == "sync" ? "sync" : (c.role == "rpc" ? "rpc" : "mux");
+            ac.role = c.role == "sync"      ? "sync"
+                      : c.role == "rpc"     ? "rpc"
+                      : c.role == "builder" ? "builder"
+                                            : "mux";
+            if (c.role == "builder") {
+                ac.builder.enabled = true;
+                ac.builder.local = d.builder_config_.settings.local;
+                ac.builder.execution_mode = engine::execution_mode_name(c.builder.execution_mode);
+                ac.builder.block_selection =
+                    engine::block_selection_name(c.builder.block_selection);
+                ac.builder.get_payload_deadline_ms = c.builder.get_payload_deadline_ms;
+            }
             ac.rpc = rpc_enabled(c);
             ac.rpc_max_head_lag_blocks = c.rpc.max_head_lag_blocks;
             ac.rpc_cache = d.rpc_cache_.get();
@@ -534,17 +553,8 @@ Result<void> Daemon::start() {
         if (!cl_secret) return Unexpected(cl_secret.error().prefix("--jwt-secret"));
         cl_secret_ = *cl_secret;
     }
-    if (config_.role == "sync") {
-        sync_config_.policy = sync_policy_config(config_);
-        sync_config_.trusted_proxies = trusted_proxies(config_.sync);
-        for (const SyncClientConfig& client : config_.sync.clients) {
-            auto secret = http::load_jwt_secret_file(client.jwt_secret_path.c_str());
-            if (!secret)
-                return Unexpected(secret.error().prefix("[[sync.clients]] " + client.name));
-            sync_config_.clients.push_back({client.name, *secret});
-        }
-        EM_TRY_VOID(load_sync_proxies());
-    }
+    if (config_.role == "sync") EM_TRY_VOID(load_sync());
+    if (config_.role == "builder") EM_TRY_VOID(load_builder_nodes(have_cl_secret));
     for (const NodeConfig& node : config_.nodes) {
         upstream::NodeInfo info =
             EM_TRY(make_node_info(node, config_, have_cl_secret ? &cl_secret_ : nullptr));
@@ -614,6 +624,64 @@ void Daemon::log_rpc_listener() const {
                   rpc_cache_ ? "on" : "off", rpc_redis_ ? "on" : "off");
 }
 
+namespace {
+
+/// A JWT secret given as a file or inline as hex (`what` names the setting in errors).
+Result<http::JwtSecret> builder_secret(const std::string& path, const std::string& hex,
+                                       const std::string& what) {
+    if (!path.empty()) {
+        auto secret = http::load_jwt_secret_file(path.c_str());
+        if (!secret) return Unexpected(secret.error().prefix(what));
+        return *secret;
+    }
+    auto secret = http::parse_jwt_secret(hex);
+    if (!secret) return Unexpected(secret.error().prefix(what + " (inline token)"));
+    return *secret;
+}
+
+/// A node of the builder role: the URL parsed, its secret and deadline.
+Result<upstream::NodeInfo> builder_node(const std::string& name, const std::string& url,
+                                        uint32_t timeout_ms, bool local,
+                                        const http::JwtSecret& secret, const Config& config) {
+    NodeConfig node;
+    EM_TRY_VOID(parse_node_url(url, node));
+    node.name = name;
+    node.url = url;
+    node.timeout_ms = timeout_ms;
+    // The local EL is the one voter (the health board's primary); builders are mirrors.
+    node.role = local ? NodeRole::voter : NodeRole::mirror;
+    return make_node_info(node, config, &secret);
+}
+
+}  // namespace
+
+Result<void> Daemon::load_builder_nodes(bool have_cl_secret) {
+    const BuilderRoleConfig& b = config_.builder;
+    http::JwtSecret l2_secret =
+        EM_TRY(builder_secret(b.l2.jwt_secret_path, b.l2.jwt_secret_hex, "[l2] jwt secret"));
+    if (!have_cl_secret) cl_secret_ = l2_secret;  // op-node keeps signing with the L2's secret
+    // "local" is the name no builder may take (validate_builder), and the metrics' source label.
+    upstream::NodeInfo local =
+        EM_TRY(builder_node("local", b.l2.url, b.l2.timeout_ms, true, l2_secret, config_));
+    EM_TRY_VOID(check_node_endpoint(local));
+    size_t slot = EM_TRY(registry_.add(std::move(local)));
+    for (const BuilderEndpointConfig& e : b.builders) {
+        http::JwtSecret secret = EM_TRY(
+            builder_secret(e.jwt_secret_path, e.jwt_secret_hex, "builder " + e.name + " jwt"));
+        upstream::NodeInfo info =
+            EM_TRY(builder_node(e.name, e.url, e.timeout_ms, false, secret, config_));
+        EM_TRY_VOID(check_node_endpoint(info));
+        EM_TRY(registry_.add(std::move(info)));
+    }
+    pipeline::BuilderSettings& s = builder_config_.settings;
+    s.local = slot;
+    s.get_payload_deadline_ms = b.get_payload_deadline_ms;
+    s.selection = b.block_selection;
+    s.mode = b.execution_mode;
+    builder_config_.eth_timeout_ms = config_.engine.eth_timeout_ms;
+    return {};
+}
+
 Result<void> Daemon::load_rpc() {
     const RpcConfig& r = config_.rpc;
     rpc_config_.policy = rpc_policy_config(r);
@@ -666,12 +734,6 @@ Result<void> Daemon::load_rpc() {
 }
 
 Result<void> Daemon::run() {
-    // Issue 15, slice 1: the builder role's settings load and check (check-config), its
-    // routing is not wired to a listener yet; say so rather than run another role.
-    if (config_.role == "builder")
-        return fail(Errc::unsupported,
-                    "role builder: settings valid, but this build does not run the role yet "
-                    "(README, \"Builder role\")");
     auto started = start();
     if (!started) {
         if (control_thread_) {
@@ -717,6 +779,17 @@ void Daemon::broadcast_node_change(size_t index) {
     // Full only when the shard has not drained 8,192 posts: it is stuck, and says so elsewhere.
     if (!posted)
         EM_LOG_ERROR("node change for slot %zu lost: the engine shard's queue is full", index);
+}
+
+Result<void> Daemon::load_sync() {
+    sync_config_.policy = sync_policy_config(config_);
+    sync_config_.trusted_proxies = trusted_proxies(config_.sync);
+    for (const SyncClientConfig& client : config_.sync.clients) {
+        auto secret = http::load_jwt_secret_file(client.jwt_secret_path.c_str());
+        if (!secret) return Unexpected(secret.error().prefix("[[sync.clients]] " + client.name));
+        sync_config_.clients.push_back({client.name, *secret});
+    }
+    return load_sync_proxies();
 }
 
 Result<void> Daemon::load_sync_proxies() {
@@ -787,7 +860,20 @@ Result<void> Daemon::check_node_endpoint(const upstream::NodeInfo& info,
     return {};
 }
 
+namespace {
+
+/// The builder role's nodes are [l2] and [[builders]]: not changed through the admin API.
+Result<void> nodes_fixed(const Config& config) {
+    if (config.role != "builder") return {};
+    return fail(Errc::unsupported,
+                "role builder: the local EL and the builders come from [l2] and [[builders]] "
+                "(--l2-url, --builder-url); restart enginemux to change them");
+}
+
+}  // namespace
+
 Result<std::string> Daemon::add_node(std::string_view spec) {
+    EM_TRY_VOID(nodes_fixed(config_));
     NodeConfig node = EM_TRY(parse_node_spec(spec));
     if (node.name.empty()) node.name = "node" + std::to_string(registry_.count() + 1);
     if (registry_.find(node.name) >= 0)
@@ -812,6 +898,7 @@ Result<std::string> Daemon::add_node(std::string_view spec) {
 }
 
 Result<void> Daemon::remove_node(std::string_view name) {
+    EM_TRY_VOID(nodes_fixed(config_));
     int index = registry_.find(name);
     if (index < 0)
         return failf(Errc::not_found, "no node named '%.*s'", static_cast<int>(name.size()),
@@ -867,6 +954,12 @@ Result<std::string> Daemon::reload() {
 }
 
 Result<std::string> Daemon::reload_from(Config next) {
+    // The builder role's nodes come from [l2] and [[builders]], which a reload does not re-read
+    // yet (a node plan from [[nodes]] would remove them all).
+    if (config_.role == "builder")
+        return fail(Errc::unsupported,
+                    "role builder: a reload is not supported yet; restart enginemux to apply "
+                    "changes");
     SettingsDiff diff = diff_settings(config_, next);
     if (!diff.restart_only.empty())
         return failf(Errc::invalid_input, "these settings take effect only at a restart: %s",

@@ -1,4 +1,4 @@
-// The enginemux daemon (mux or sync role): turns a Config into running threads —
+// The enginemux daemon (mux, sync, rpc or builder role): turns a Config into running threads —
 //   - the engine shard: the consensus client's listener and the request pipeline (upstream pools,
 //     engine lanes, payload ids, block-hash verification);
 //   - the control thread: health probes, the admin API, signals (SIGINT/SIGTERM: graceful
@@ -26,6 +26,7 @@
 #include "base/result.h"
 #include "http/jwt.h"
 #include "io/thread.h"
+#include "listener/builder_listener.h"
 #include "listener/rpc_listener.h"
 #include "listener/sync_listener.h"
 #include "pipeline/metrics.h"
@@ -77,8 +78,14 @@ class Daemon final : public admin::Actions {
     Result<void> check_node_endpoint(const upstream::NodeInfo& info,
                                      std::span<const upstream::NodeInfo* const> others) const;
     Result<std::string> reload_from(Config next);
+    /// The sync role's listener settings: its policy, trusted proxies, listed clients' secrets
+    /// and the proxies (load_sync_proxies).
+    Result<void> load_sync();
     /// [sync] proxies as nodes to mirror to (their secrets read, their addresses resolved).
     Result<void> load_sync_proxies();
+    /// The builder role's nodes: [l2] (the local EL) then [[builders]] in the registry, their
+    /// secrets read; op-node's secret is the L2's unless --jwt-secret names one.
+    Result<void> load_builder_nodes(bool have_cl_secret);
     /// [rpc]: the API keys file read, the cache and the budgets made.
     Result<void> load_rpc();
     /// The start-up line naming the rpc listener's address (tests read it).
@@ -98,6 +105,8 @@ class Daemon final : public admin::Actions {
     /// The sync role's settings for its listener: listed clients' secrets loaded at start.
     listener::SyncListenerConfig sync_config_;
     std::vector<std::string> sync_proxy_names_;  ///< [sync] proxies' names, for /metrics
+    /// The builder role's settings for its listener (the local EL's slot, the deadline...).
+    listener::BuilderListenerConfig builder_config_;
     /// The rpc listener's settings ([rpc]; keys read at start) and what its shards share.
     listener::RpcListenerConfig rpc_config_;
     std::unique_ptr<pipeline::rpc::AnswerCache> rpc_cache_;

@@ -54,6 +54,9 @@ struct Action {
     const Error* error = nullptr;
     Learn learn = Learn::nothing;  ///< learned: what
     std::string_view key;          ///< learned: the route's key
+    /// send: the call's own tag for this send, given back with its reply (a call that sends
+    /// one node several requests tells their replies apart by it; 0 otherwise).
+    uint8_t sub = 0;
 };
 
 /// The actions one event produced, in order. Bounded: a call sends to each node at most once
@@ -62,8 +65,10 @@ class Actions {
   public:
     static constexpr size_t capacity = 2 * nodes_max + 4;
 
-    void send(size_t node, std::string_view body, bool ordered, uint64_t deadline_ns) {
+    void send(size_t node, std::string_view body, bool ordered, uint64_t deadline_ns,
+              uint8_t sub = 0) {
         Action& a = push(Action::Kind::send);
+        a.sub = sub;
         a.node = static_cast<uint8_t>(node);
         a.bytes = body;
         a.ordered = ordered;

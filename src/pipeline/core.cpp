@@ -14,7 +14,9 @@ namespace em::pipeline {
 namespace {
 
 /// Kinds in a call tag (Shell::send): kind << 32 | pool index.
-constexpr uint64_t kind_vote = 0, kind_gather = 1, kind_forward = 2, kind_parked = 3;
+/// The builder call's sends add their sub-tag (Action::sub) above the kind: bits 40..47.
+constexpr uint64_t kind_vote = 0, kind_gather = 1, kind_forward = 2, kind_parked = 3,
+                   kind_builder = 4;
 
 /// Reads getPayload's [payloadId] params from the parsed request.
 bool read_payload_id(engine::RequestKernel& requests, size_t entry, engine::PayloadId& id) {
@@ -101,6 +103,7 @@ PipelineCore::PipelineCore(const CoreConfig& config, const Policy& policy, const
       gathers_(std::make_unique<CallPool<Entry<GatherCall>>>(config.in_flight_max)),
       forwards_(std::make_unique<CallPool<Entry<ForwardCall>>>(config.in_flight_max)),
       batches_(std::make_unique<CallPool<Entry<BatchCall>>>(config.in_flight_max)),
+      builders_(std::make_unique<CallPool<Entry<BuilderCall>>>(config.in_flight_max)),
       parked_(std::make_unique<CallPool<Parked>>(config.in_flight_max)),
       scratch_(config.body_bytes_max + 65536),
       error_(64u << 10, 1024),
@@ -114,13 +117,19 @@ PipelineCore::PipelineCore(const CoreConfig& config, const Policy& policy, const
         payload_ids_ = std::move(*engine::PayloadIdMap::create(ids));
         env_.payload_ids = payload_ids_.get();
     }
+    if (policy.builder()) {
+        builder_book_ = std::make_unique<BuilderBook>(config.payload_ids_max);
+        env_.builder_book = builder_book_.get();
+        env_.verifier = &verifier_;
+    }
 }
 
 PipelineCore::~PipelineCore() = default;
 
 size_t PipelineCore::largest_pool() const {
     size_t n = votes_->size();
-    for (size_t k : {gathers_->size(), forwards_->size(), batches_->size(), parked_->size()})
+    for (size_t k : {gathers_->size(), forwards_->size(), batches_->size(), parked_->size(),
+                     builders_->size()})
         n = k > n ? k : n;
     return n;
 }
@@ -195,6 +204,9 @@ void PipelineCore::route(const Sink& sink, const jsonrpc::Request& request, std:
             return;
         case CallKind::broadcast:
             start_broadcast(sink, request, raw, route, received_ns, now_ns);
+            return;
+        case CallKind::builder:
+            start_builder(sink, request, raw, *method, entry, received_ns, now_ns);
             return;
     }
 }
@@ -477,6 +489,32 @@ void PipelineCore::start_best_of(const Sink& sink, const jsonrpc::Request& reque
     carry_out(*gathers_, i, kind_gather, sends, now_ns);
 }
 
+void PipelineCore::start_builder(const Sink& sink, const jsonrpc::Request& request,
+                                 std::string_view raw, const engine::MethodInfo& method,
+                                 size_t entry, uint64_t received_ns, uint64_t now_ns) {
+    const BuilderSettings& settings = *policy_.builder();
+    BuilderCall::Start start;
+    start.method = &method;
+    start.id = request.id;
+    start.body = raw;
+    if (method.kind == engine::MethodKind::forkchoice_updated) {
+        auto params = parser_.rewind_to_params(entry);
+        if (!params.error()) read_fork_attributes(params.value_unsafe(), start.attributes);
+    } else if (method.kind == engine::MethodKind::get_payload &&
+               !read_payload_id(parser_, entry, start.payload_id)) {
+        return deliver_error(sink, request.id, jsonrpc::code::invalid_params,
+                             "invalid params: expected [payloadId] with 8 bytes of 0x-hex",
+                             method.index, now_ns);
+    }
+    start.flow = engine::builder_flow(method.kind, start.attributes.present,
+                                      start.attributes.no_tx_pool, settings.mode);
+    uint32_t i = take_call(*builders_, sink, method.index, received_ns);
+    if (i == CallPool<int>::none) return at_limit(sink, request.id, method.index, now_ns);
+    Actions sends;
+    (*builders_)[i].call.start(start, received_ns, now_ns, sends);
+    carry_out(*builders_, i, kind_builder, sends, now_ns);
+}
+
 void PipelineCore::start_gather(const Sink& sink, CallKind kind, const jsonrpc::Request& request,
                                 std::string_view raw, const engine::MethodInfo& method,
                                 uint64_t received_ns, uint64_t now_ns) {
@@ -547,10 +585,13 @@ void PipelineCore::on_reply(uint64_t call, const NodeReply& reply, uint64_t now_
     // The completion rule: a reply never arrives from inside a send (or anything else here).
     EM_ASSERT(!in_event_);
     in_event_ = true;
-    uint64_t kind = call >> 32;
+    uint64_t kind = call >> 32 & 0xff;
     uint32_t i = static_cast<uint32_t>(call);
     Actions actions;
-    if (kind == kind_vote) {
+    if (kind == kind_builder) {
+        (*builders_)[i].call.on_reply(reply, static_cast<uint8_t>(call >> 40), now_ns, actions);
+        carry_out(*builders_, i, kind, actions, now_ns);
+    } else if (kind == kind_vote) {
         (*votes_)[i].call.on_reply(reply, now_ns, actions);
         carry_out(*votes_, i, kind, actions, now_ns);
     } else if (kind == kind_gather) {
@@ -604,7 +645,8 @@ void PipelineCore::carry_out(CallPool<Entry<T>>& pool, uint32_t index, uint64_t 
     for (const Action& a : actions.view()) {
         switch (a.kind) {
             case Action::Kind::send:
-                shell_.send(kind << 32 | index, a.node, a.bytes, a.ordered, a.deadline_ns);
+                shell_.send((kind | uint64_t{a.sub} << 8) << 32 | index, a.node, a.bytes, a.ordered,
+                            a.deadline_ns);
                 break;
             case Action::Kind::answer:
                 deliver(e.sink, a.http_status, a.bytes, now_ns);

@@ -34,6 +34,7 @@
 #include "jsonrpc/request.h"
 #include "jsonrpc/response.h"
 #include "pipeline/batch_call.h"
+#include "pipeline/builder_call.h"
 #include "pipeline/forward_call.h"
 #include "pipeline/gate.h"
 #include "pipeline/gather_call.h"
@@ -192,6 +193,10 @@ class PipelineCore {
               uint64_t received_ns, const Route& route);
     void start_broadcast(const Sink& sink, const jsonrpc::Request& request, std::string_view raw,
                          const Route& route, uint64_t received_ns, uint64_t now_ns);
+    /// The builder role's engine calls (Policy::builder() is set).
+    void start_builder(const Sink& sink, const jsonrpc::Request& request, std::string_view raw,
+                       const engine::MethodInfo& method, size_t entry, uint64_t received_ns,
+                       uint64_t now_ns);
     void start_best_of(const Sink& sink, const jsonrpc::Request& request,
                        const engine::MethodInfo& method, size_t entry, uint64_t received_ns,
                        uint64_t now_ns);
@@ -238,7 +243,9 @@ class PipelineCore {
     std::unique_ptr<CallPool<Entry<GatherCall>>> gathers_;
     std::unique_ptr<CallPool<Entry<ForwardCall>>> forwards_;
     std::unique_ptr<CallPool<Entry<BatchCall>>> batches_;
-    std::unique_ptr<CallPool<Parked>> parked_;  ///< requests waiting for Gate::look_up
+    std::unique_ptr<CallPool<Entry<BuilderCall>>> builders_;
+    std::unique_ptr<BuilderBook> builder_book_;  ///< the builder role's (null in others)
+    std::unique_ptr<CallPool<Parked>> parked_;   ///< requests waiting for Gate::look_up
     size_t in_use_ = 0;
     bool in_event_ = false;  ///< asserts the completion rule: no reply inside a send
     ByteBuffer scratch_;

@@ -18,6 +18,7 @@
 #include "engine/payload_id_map.h"
 #include "engine/types.h"
 #include "engine/vote.h"
+#include "eth/verify.h"
 #include "jsonrpc/response.h"
 #include "pipeline/actions.h"
 #include "pipeline/metrics.h"
@@ -28,6 +29,8 @@ namespace em::pipeline {
 /// A call's buffer that grew past this for one large request is shrunk when the call is
 /// released (issue 19: memory of a large body is given back after use).
 inline constexpr size_t call_buffer_keep_bytes = 1u << 20;
+
+class BuilderBook;
 
 /// What every call of one shard shares: its counters, policy, nodes, parsers and the state the
 /// pipeline keeps about nodes between calls.
@@ -42,6 +45,10 @@ struct CallEnv {
     std::array<bool, nodes_max>& engine_suspect;
     engine::PayloadIdMap* payload_ids;  ///< mints forkchoiceUpdated's payloadIds (null: none)
     size_t body_bytes_max;
+    /// The builder role: rebuilds builder blocks' hashes (the core's; null in other roles).
+    eth::BlockHashVerifier* verifier = nullptr;
+    /// The builder role: the forks' attributes by the local EL's payloadId (null: other roles).
+    BuilderBook* builder_book = nullptr;
 };
 
 /// How a node's successful answer is read.

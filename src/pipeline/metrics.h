@@ -15,6 +15,7 @@
 #include <iterator>
 
 #include "base/seqlock.h"
+#include "engine/builder_select.h"
 #include "engine/methods.h"
 #include "engine/types.h"
 #include "engine/vote.h"
@@ -148,6 +149,23 @@ struct RpcMetrics {
     Counter redis_benched{0};          ///< admitted -> benched transitions
 };
 
+/// The builder role's counters (issue 15; unused in other roles). Node slots index the
+/// per-node arrays: the local EL's slot counts the local blocks answered.
+struct BuilderMetrics {
+    /// getPayload answers that used the local block although builders were asked (or noTxPool
+    /// said so), by engine::Fallback (enginemux_builder_fallbacks_total{reason}).
+    std::array<Counter, static_cast<size_t>(engine::Fallback::count)> fallbacks{};
+    /// getPayload answers by the node whose block was answered (local EL or a builder).
+    std::array<Counter, nodes_max> blocks{};
+    /// A builder's block not used, by node and engine::Fallback (late, invalid, hash_mismatch).
+    std::array<std::array<Counter, static_cast<size_t>(engine::Fallback::count)>, nodes_max>
+        rejected{};
+    Counter forks{0};          ///< fcU with attributes sent to the builders
+    Counter ids_attached{0};   ///< builder payloadIds that came after the local EL's answer
+    Counter validations{0};    ///< builder blocks sent to the local EL's newPayload
+    Counter dry_run_picks{0};  ///< dry-run: a builder block would have been answered
+};
+
 struct ShardMetrics {
     // Requests from clients on this shard, by method slot.
     std::array<Counter, method_slots> requests{};
@@ -183,8 +201,9 @@ struct ShardMetrics {
     Counter payload_ids_unknown{0};  ///< getPayload with an id we do not know (-38001)
     Counter retries{0};              ///< a call retried on another node after the first failed
 
-    SyncBoard sync;  ///< the sync role's consensus clients (unused in other roles)
-    RpcMetrics rpc;  ///< the rpc listener's (unused without one)
+    SyncBoard sync;          ///< the sync role's consensus clients (unused in other roles)
+    RpcMetrics rpc;          ///< the rpc listener's (unused without one)
+    BuilderMetrics builder;  ///< the builder role's (unused in other roles)
 
     /// Another node took slot `node` (or none did): its per-node counters start from zero, so
     /// /status and /metrics never show the old node's calls and errors under the new one's
@@ -197,6 +216,8 @@ struct ShardMetrics {
             m.latency.reset();
         }
         node_disagreements[node].store(0, std::memory_order_relaxed);
+        builder.blocks[node].store(0, std::memory_order_relaxed);
+        for (Counter& c : builder.rejected[node]) c.store(0, std::memory_order_relaxed);
     }
 };
 

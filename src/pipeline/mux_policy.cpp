@@ -30,6 +30,8 @@ bool MuxPolicy::takes_part(CallKind kind, const NodeView& n) const {
         case CallKind::forward:
         case CallKind::broadcast:
             return n.voter;
+        case CallKind::builder:  // the builder role's calls only
+            return false;
     }
     return false;
 }

@@ -24,7 +24,10 @@ enum class CallKind : uint8_t {
     intersect,  ///< the voters; the intersection of their lists
     forward,    ///< one node at a time: the primary, then the next usable node if it fails
     broadcast,  ///< every node that takes part; the first success answers (rpc: transactions)
+    builder,    ///< the builder role's engine calls (pipeline/builder_call.h)
 };
+
+struct BuilderSettings;
 
 /// What the core learns from a forwarded call's good answer, for its gate (the rpc role).
 enum class Learn : uint8_t {
@@ -82,6 +85,8 @@ class Policy {
     virtual bool split_batches() const { return false; }
     /// The hedging planner of this shard (a Route with `hedge` asks it); null: no hedging.
     virtual rpc::HedgePlanner* hedges() const { return nullptr; }
+    /// The builder role's settings (CallKind::builder calls read them); null in other roles.
+    virtual const BuilderSettings* builder() const { return nullptr; }
 };
 
 /// A policy that does what another does, for a role (or a test) that changes only part of it:
@@ -111,6 +116,7 @@ class ForwardingPolicy : public Policy {
     }
     bool split_batches() const override { return inner_.split_batches(); }
     rpc::HedgePlanner* hedges() const override { return inner_.hedges(); }
+    const BuilderSettings* builder() const override { return inner_.builder(); }
 
   private:
     const Policy& inner_;

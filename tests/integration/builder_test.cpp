@@ -1,0 +1,279 @@
+// The builder role end to end (issue 15): the real daemon with `--role builder` (rollup-boost's
+// flags) in front of three enginemux-mock-el processes: the local EL ("l2", --gas-used 1000) and
+// two builders (b1 --gas-used 5000, b2 --gas-used 3000), all on 127.0.0.1, driven like op-node
+// (fcU with attributes, then getPayload). The mocks' synthetic blocks have correct hashes and
+// differ by their gas, so the block that comes back names its source; what each EL was asked is
+// read from its /mock/log; counters from /metrics. No timed assertions: a slow or dead builder
+// is checked by which block came back and by the counters.
+#include <gtest/gtest.h>
+#include <signal.h>
+
+#include <chrono>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "harness.h"
+
+namespace em::test {
+namespace {
+
+std::string zero32() {
+    return "0x" + std::string(64, '0');
+}
+
+std::string forkchoice(int id, bool no_tx_pool = false) {
+    std::string head = "0x" + std::string(64, '3');
+    return R"({"jsonrpc":"2.0","id":)" + std::to_string(id) +
+           R"(,"method":"engine_forkchoiceUpdatedV3","params":[{"headBlockHash":")" + head +
+           R"(","safeBlockHash":")" + head + R"(","finalizedBlockHash":")" + zero32() +
+           R"("},{"timestamp":"0x20","prevRandao":")" + zero32() +
+           R"(","suggestedFeeRecipient":"0x)" + std::string(40, '0') +
+           R"(","withdrawals":[],"parentBeaconBlockRoot":")" + zero32() +
+           R"(","transactions":[],"noTxPool":)" + (no_tx_pool ? "true" : "false") +
+           R"(,"gasLimit":"0x1c9c380"}]})";
+}
+
+std::string get_payload(int id, const std::string& payload_id) {
+    return R"({"jsonrpc":"2.0","id":)" + std::to_string(id) +
+           R"(,"method":"engine_getPayloadV3","params":[)" + payload_id + "]}";
+}
+
+/// Occurrences of `needle` in `text`.
+size_t count(const std::string& text, const std::string& needle) {
+    size_t n = 0;
+    for (size_t at = text.find(needle); at != std::string::npos; at = text.find(needle, at + 1))
+        n++;
+    return n;
+}
+
+struct BuilderRole : ::testing::Test {
+    TempDir dir;
+    MockEl l2{dir, "l2", {"--gas-used", "1000"}};
+    MockEl b1{dir, "b1", {"--gas-used", "5000"}};
+    MockEl b2{dir, "b2", {"--gas-used", "3000"}};
+    std::unique_ptr<Daemon> daemon;
+
+    void SetUp() override { start(); }
+    void start(std::vector<std::string> extra = {}) {
+        std::vector<std::string> args = {"--role",
+                                         "builder",
+                                         "--l2-url",
+                                         l2.url(),
+                                         "--l2-jwt-path",
+                                         l2.secret,
+                                         "--builder-url",
+                                         b1.url() + "#name=b1",
+                                         "--builder-url",
+                                         b2.url() + "#name=b2",
+                                         "--builder-jwt-path",
+                                         b1.secret,
+                                         "--builder-jwt-path",
+                                         b2.secret};
+        // Probes often, so a builder found dead by a failed call is found well again soon.
+        args.push_back("--config");
+        args.push_back(dir.write("builder.toml", "[health]\ninterval_ms = 250\n"));
+        args.insert(args.end(), extra.begin(), extra.end());
+        daemon = std::make_unique<Daemon>(dir, std::vector<MockEl*>{}, args);
+    }
+    /// fcU with attributes; returns the payloadId op-node got (raw JSON).
+    std::string fork(bool no_tx_pool = false) {
+        HttpReply r = daemon->call(forkchoice(1, no_tx_pool));
+        EXPECT_EQ(r.status, 200) << r.body;
+        EXPECT_EQ(json_at(r.body, "/result/payloadStatus/status"), "\"VALID\"") << r.body;
+        return json_at(r.body, "/result/payloadId");
+    }
+    /// The gasUsed of the block a getPayload answered ("<missing>" when none).
+    std::string gas_of(const HttpReply& r) {
+        return json_at(r.body, "/result/executionPayload/gasUsed");
+    }
+    /// Waits (up to 10 s; the probes run every 250 ms here) until /status no longer shows
+    /// builder `name` dead.
+    bool wait_until_not_dead(const std::string& name) {
+        for (int i = 0; i < 100; i++) {
+            std::string body = daemon->admin("GET", "/status").body;
+            for (int k = 0; k < 2; k++) {
+                std::string at = "/builder/builders/" + std::to_string(k);
+                if (json_at(body, at + "/name") == "\"" + name + "\"" &&
+                    json_at(body, at + "/state") != "\"dead\"")
+                    return true;
+            }
+            std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        }
+        return false;
+    }
+    double metric(const std::string& sample) {
+        return metric_value(daemon->admin("GET", "/metrics").body, sample);
+    }
+};
+
+TEST_F(BuilderRole, TheValidBuilderBlockWithTheMostGasIsAnsweredAndWasValidatedLocally) {
+    std::string id = fork();
+    ASSERT_NE(id, "null");
+    // op-node got the local EL's own id: the local EL answers getPayload for it (a mock EL
+    // answers -38001 for an id it did not issue).
+    HttpReply r = daemon->call(get_payload(2, id));
+    ASSERT_EQ(r.status, 200) << r.body;
+    EXPECT_EQ(gas_of(r), "\"0x1388\"") << "b1's block (5000 gas): " << r.body;
+    std::string hash = json_at(r.body, "/result/executionPayload/blockHash");
+    ASSERT_NE(hash, "<missing>");
+    // The local EL imported that block before op-node got it.
+    std::string log = l2.log();
+    EXPECT_NE(log.find(hash.substr(1, hash.size() - 2)), std::string::npos) << log;
+    EXPECT_EQ(metric("enginemux_builder_blocks_total{source=\"b1\"}"), 1);
+    EXPECT_EQ(metric("enginemux_builder_blocks_total{source=\"local\"}"), 0);
+    EXPECT_EQ(metric("enginemux_builder_validations_total"), 2);
+    HttpReply status = daemon->admin("GET", "/status");
+    EXPECT_EQ(json_at(status.body, "/builder/builders/0/name"), "\"b1\"") << status.body;
+    EXPECT_EQ(json_at(status.body, "/builder/builders/0/blocks"), "1") << status.body;
+}
+
+TEST_F(BuilderRole, ABlockWithAWrongHashIsNotUsedAndCountedAsHashMismatch) {
+    b1.set_rules("engine_getPayload*:bad_hash");
+    b2.set_rules("engine_getPayload*:bad_hash");
+    std::string id = fork();
+    HttpReply r = daemon->call(get_payload(2, id));
+    ASSERT_EQ(r.status, 200) << r.body;
+    EXPECT_EQ(gas_of(r), "\"0x3e8\"") << "the local block (1000 gas): " << r.body;
+    EXPECT_EQ(metric("enginemux_builder_fallbacks_total{reason=\"hash_mismatch\"}"), 1);
+    EXPECT_EQ(metric("enginemux_builder_rejected_total{builder=\"b1\",reason=\"hash_mismatch\"}"),
+              1);
+    EXPECT_EQ(metric("enginemux_builder_blocks_total{source=\"local\"}"), 1);
+    EXPECT_EQ(count(l2.log(), "engine_newPayload"), 0u) << "a mismatched block is never sent";
+}
+
+TEST_F(BuilderRole, ABuilderBlockTheLocalElCallsInvalidIsNotUsed) {
+    l2.set_rules("engine_newPayload*:status=INVALID,validation_error=bad block");
+    std::string id = fork();
+    HttpReply r = daemon->call(get_payload(2, id));
+    ASSERT_EQ(r.status, 200) << r.body;
+    EXPECT_EQ(gas_of(r), "\"0x3e8\"") << r.body;
+    EXPECT_EQ(metric("enginemux_builder_fallbacks_total{reason=\"invalid\"}"), 1);
+}
+
+TEST_F(BuilderRole, ASlowAndADeadBuilderMeanTheLocalBlock) {
+    // The builders' own deadline (5 s) and the spec's getPayload timeout (1 s) are longer than
+    // the slow one's delay (800 ms): only getPayload's one deadline (500 ms) keeps it out.
+    daemon.reset();
+    start({"--builder-timeout", "5000"});
+    std::string id = fork();
+    b1.set_rules("engine_getPayload*:delay=800");
+    b2.process->signal(SIGKILL);
+    b2.process->wait_exit();
+    HttpReply r = daemon->call(get_payload(2, id));
+    ASSERT_EQ(r.status, 200) << r.body;
+    EXPECT_EQ(gas_of(r), "\"0x3e8\"") << "the local block: " << r.body;
+    EXPECT_EQ(metric("enginemux_builder_fallbacks_total{reason=\"late\"}"), 1);
+    EXPECT_EQ(metric("enginemux_builder_rejected_total{builder=\"b1\",reason=\"late\"}"), 1);
+    // The daemon goes on: once the probes find b1 well again, the next slot uses its block.
+    b1.set_rules("");
+    ASSERT_TRUE(wait_until_not_dead("b1")) << daemon->admin("GET", "/status").body;
+    id = fork();
+    r = daemon->call(get_payload(3, id));
+    ASSERT_EQ(r.status, 200) << r.body;
+    EXPECT_EQ(gas_of(r), "\"0x1388\"") << r.body;
+}
+
+TEST_F(BuilderRole, NoTxPoolMeansTheLocalBlockAndNoBuilderIsAskedForOne) {
+    std::string id = fork(/*no_tx_pool=*/true);
+    HttpReply r = daemon->call(get_payload(2, id));
+    ASSERT_EQ(r.status, 200) << r.body;
+    EXPECT_EQ(gas_of(r), "\"0x3e8\"") << r.body;
+    EXPECT_EQ(metric("enginemux_builder_fallbacks_total{reason=\"no_tx_pool\"}"), 1);
+    EXPECT_EQ(count(b1.log(), "engine_getPayload"), 0u);
+    EXPECT_EQ(count(b1.log(), "engine_forkchoiceUpdated"), 1u) << "the builders still follow";
+}
+
+TEST_F(BuilderRole, ABuilderThatAnswersTheForkAfterTheLocalElStillHasItsIdMapped) {
+    b1.set_rules("engine_forkchoiceUpdated*:delay=300");
+    b2.process->signal(SIGKILL);  // b1's block is then the only candidate
+    b2.process->wait_exit();
+    std::string id = fork();  // answered with the local EL's id, b1 still building
+    // Wait (up to 10 s) until b1's late id is attached to the local one.
+    for (int i = 0; i < 100 && metric("enginemux_builder_ids_attached_total") < 1; i++)
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    ASSERT_EQ(metric("enginemux_builder_ids_attached_total"), 1);
+    HttpReply r = daemon->call(get_payload(2, id));
+    ASSERT_EQ(r.status, 200) << r.body;
+    EXPECT_EQ(gas_of(r), "\"0x1388\"") << "b1's block: " << r.body;
+}
+
+TEST_F(BuilderRole, DryRunValidatesBuilderBlocksButAnswersTheLocalOne) {
+    daemon.reset();
+    start({"--execution-mode", "dry-run"});
+    std::string id = fork();
+    HttpReply r = daemon->call(get_payload(2, id));
+    ASSERT_EQ(r.status, 200) << r.body;
+    EXPECT_EQ(gas_of(r), "\"0x3e8\"") << r.body;
+    EXPECT_EQ(metric("enginemux_builder_fallbacks_total{reason=\"dry_run\"}"), 1);
+    EXPECT_EQ(metric("enginemux_builder_dry_run_picks_total"), 1);
+    EXPECT_EQ(count(l2.log(), "engine_newPayload"), 2u) << "both builder blocks validated";
+}
+
+TEST_F(BuilderRole, DisabledNeverCallsABuilder) {
+    daemon.reset();
+    start({"--execution-mode", "disabled"});
+    std::string id = fork();
+    HttpReply r = daemon->call(get_payload(2, id));
+    ASSERT_EQ(r.status, 200) << r.body;
+    EXPECT_EQ(gas_of(r), "\"0x3e8\"") << r.body;
+    EXPECT_EQ(count(b1.log(), "engine_"), 0u) << b1.log();
+    EXPECT_EQ(count(b2.log(), "engine_"), 0u) << b2.log();
+}
+
+TEST_F(BuilderRole, TheAdminApiDoesNotChangeTheBuilderRolesNodes) {
+    const std::string token = "a-test-admin-token-0123456789";
+    daemon.reset();
+    start({"--admin-token-file", dir.write("admin.token", token + "\n")});
+    daemon->admin_token = token;
+    HttpReply removed = daemon->admin("DELETE", "/nodes/b1");
+    EXPECT_EQ(removed.status, 400) << removed.body;
+    EXPECT_NE(removed.body.find("[[builders]]"), std::string::npos) << removed.body;
+    HttpReply added =
+        daemon->admin("POST", "/nodes", b2.url() + "#name=b3#jwt-secret=" + b2.secret);
+    EXPECT_EQ(added.status, 400) << added.body;
+    EXPECT_NE(added.body.find("[[builders]]"), std::string::npos) << added.body;
+    std::string status = daemon->admin("GET", "/status").body;
+    EXPECT_EQ(json_at(status, "/builder/builders/0/name"), "\"b1\"") << status;
+    EXPECT_EQ(json_at(status, "/builder/builders/2"), "<missing>") << status;
+}
+
+TEST_F(BuilderRole, AReloadIsRefusedAndTheNodesStay) {
+    daemon->process->signal(SIGHUP);
+    std::string line = daemon->process->wait_for_line("reload refused");
+    EXPECT_NE(line.find("role builder"), std::string::npos) << line;
+    std::string id = fork();  // still served, by the same nodes
+    HttpReply r = daemon->call(get_payload(2, id));
+    EXPECT_EQ(gas_of(r), "\"0x1388\"") << r.body;
+}
+
+TEST_F(BuilderRole, OpNodeSignsWithTheL2SecretWhenNoJwtSecretIsGiven) {
+    // The harness passes --jwt-secret (op-node's own); a second daemon without it checks
+    // op-node's token with the L2's secret.
+    std::vector<std::string> args = {binary("EM_ENGINEMUX"),
+                                     "--role",
+                                     "builder",
+                                     "--l2-url",
+                                     l2.url(),
+                                     "--l2-jwt-path",
+                                     l2.secret,
+                                     "--builder-url",
+                                     b1.url(),
+                                     "--builder-jwt-path",
+                                     b1.secret,
+                                     "--port",
+                                     "0",
+                                     "--admin-listen",
+                                     "127.0.0.1:0"};
+    Process p(args, "enginemux-l2-secret");
+    std::string line = p.wait_for_line("listening on");
+    size_t at = line.find("listening on 127.0.0.1:");
+    ASSERT_NE(at, std::string::npos) << line;
+    uint16_t port = static_cast<uint16_t>(std::stoi(line.substr(at + 23)));
+    std::string body = R"({"jsonrpc":"2.0","id":1,"method":"eth_chainId","params":[]})";
+    EXPECT_EQ(http_request(port, "POST", "/", body, jwt_for(l2.secret)).status, 200);
+    EXPECT_EQ(http_request(port, "POST", "/", body, jwt_for(b1.secret)).status, 401);
+}
+
+}  // namespace
+}  // namespace em::test
