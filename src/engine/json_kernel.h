@@ -88,6 +88,12 @@ class RequestKernel {
     /// valid until the next parse). False when any of that is missing or of another type.
     virtual bool param_member_string(size_t entry, size_t index, std::string_view key,
                                      std::string_view* text) = 0;
+    /// After a successful parse: whether params[index] of entry `entry` is an object.
+    virtual bool param_is_object(size_t entry, size_t index) = 0;
+    /// After a successful parse: the boolean member `key` of the object params[index]. False
+    /// when any of that is missing or of another type.
+    virtual bool param_member_bool(size_t entry, size_t index, std::string_view key,
+                                   bool* value) = 0;
 };
 
 /// A RequestKernel of `kernel` (must be supported; asserts) with the request parser's limits.

@@ -52,19 +52,35 @@ class LevelKernel final : public RequestKernel {
 
     bool param_member_string(size_t entry, size_t index, std::string_view key,
                              std::string_view* text) override {
+        od::object object;
+        return param_object(entry, index, object) &&
+               object.find_field_unordered(key).get_string().get(*text) == simdjson::SUCCESS;
+    }
+
+    bool param_is_object(size_t entry, size_t index) override {
+        od::object object;
+        return param_object(entry, index, object);
+    }
+
+    bool param_member_bool(size_t entry, size_t index, std::string_view key, bool* value) override {
+        od::object object;
+        return param_object(entry, index, object) &&
+               object.find_field_unordered(key).get_bool().get(*value) == simdjson::SUCCESS;
+    }
+
+  private:
+    /// params[index] of entry `entry` as an object.
+    bool param_object(size_t entry, size_t index, od::object& object) {
         od::array array;
         if (!params_array(entry, array)) return false;
         size_t n = 0;
         for (auto element : array) {
             if (n++ != index) continue;
-            od::object object;
-            if (element.get_object().get(object) != simdjson::SUCCESS) return false;
-            return object.find_field_unordered(key).get_string().get(*text) == simdjson::SUCCESS;
+            return element.get_object().get(object) == simdjson::SUCCESS;
         }
         return false;
     }
 
-  private:
     bool params_array(size_t entry, od::array& array) {
         auto params = parser_.rewind_to_params(entry);
         if (params.error()) return false;

@@ -3,6 +3,8 @@
 #include <cstdio>
 #include <cstring>
 
+#include <simdjson.h>
+
 #include "base/clock.h"
 #include "base/hex.h"
 #include "base/log.h"
@@ -40,30 +42,16 @@ const engine::MethodInfo* new_payload_method(uint8_t version) {
 
 }  // namespace
 
-void read_fork_attributes(od::value params, ForkAttributes& out) {
+void read_fork_attributes(engine::RequestKernel& requests, size_t entry, ForkAttributes& out) {
     out = ForkAttributes{};
-    od::array array;
-    if (params.get_array().get(array)) return;
-    size_t index = 0;
-    for (auto element : array) {
-        if (index++ != 1) continue;
-        od::object attributes;
-        if (element.get_object().get(attributes)) return;  // null: no attributes
-        out.present = true;
-        for (auto field_result : attributes) {
-            od::field field;
-            std::string_view key;
-            if (std::move(field_result).get(field) || field.unescaped_key().get(key)) return;
-            if (key == "noTxPool") {
-                bool yes = false;
-                if (!field.value().get_bool().get(yes)) out.no_tx_pool = yes;
-            } else if (key == "parentBeaconBlockRoot") {
-                std::string_view root;
-                if (!field.value().get_string().get(root) && root.size() == 66)
-                    out.beacon_root = root;
-            }
-        }
-    }
+    if (!requests.param_is_object(entry, 1)) return;  // null or missing: no attributes
+    out.present = true;
+    bool yes = false;
+    if (requests.param_member_bool(entry, 1, "noTxPool", &yes)) out.no_tx_pool = yes;
+    // Last: a later read of the request may reuse the buffer the unescaped string is in.
+    std::string_view root;
+    if (requests.param_member_string(entry, 1, "parentBeaconBlockRoot", &root) && root.size() == 66)
+        out.beacon_root = root;
 }
 
 void BuilderBook::remember(const engine::PayloadId& id, const ForkAttributes& attributes) {

@@ -33,10 +33,9 @@
 #include <string_view>
 #include <vector>
 
-#include <simdjson.h>
-
 #include "base/buffer.h"
 #include "engine/builder_select.h"
+#include "engine/json_kernel.h"
 #include "engine/payload_id_map.h"
 #include "pipeline/fanout.h"
 
@@ -60,7 +59,7 @@ struct ForkAttributes {
 
 /// Reads params[1] of a forkchoiceUpdated ([state, attributes|null, ...]). Malformed params
 /// read as no attributes: the local EL judges them and answers op-node.
-void read_fork_attributes(simdjson::ondemand::value params, ForkAttributes& out);
+void read_fork_attributes(engine::RequestKernel& requests, size_t entry, ForkAttributes& out);
 
 /// The attributes of the last forks, by the local EL's payloadId: bounded (the oldest entry is
 /// replaced), allocated at construction.

@@ -498,10 +498,9 @@ void PipelineCore::start_builder(const Sink& sink, const jsonrpc::Request& reque
     start.id = request.id;
     start.body = raw;
     if (method.kind == engine::MethodKind::forkchoice_updated) {
-        auto params = parser_.rewind_to_params(entry);
-        if (!params.error()) read_fork_attributes(params.value_unsafe(), start.attributes);
+        read_fork_attributes(*requests_, entry, start.attributes);
     } else if (method.kind == engine::MethodKind::get_payload &&
-               !read_payload_id(parser_, entry, start.payload_id)) {
+               !read_payload_id(*requests_, entry, start.payload_id)) {
         return deliver_error(sink, request.id, jsonrpc::code::invalid_params,
                              "invalid params: expected [payloadId] with 8 bytes of 0x-hex",
                              method.index, now_ns);

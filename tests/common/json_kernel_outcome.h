@@ -7,7 +7,7 @@
 // envelope: every entry's flags, error, method, id, params and raw text with their offsets in
 // the body) and, for every valid entry: the newPayload decode (when the method is one: the
 // error, or every decoded field and the unknown-field counter), param_string(0) and the
-// param_member_string answers the pipeline asks for.
+// param_member_string / param_is_object / param_member_bool answers the pipeline asks for.
 #pragma once
 
 #include <cstdarg>
@@ -124,12 +124,17 @@ inline void write_entry_params(OutcomeWriter& w, engine::RequestKernel& kernel, 
     bool found = kernel.param_string(index, 0, &text, &count);
     w.line("param_string(0)=%d count=%zu", found, found ? count : 0);
     if (found) w.view("param0", text);
-    static constexpr const char* keys[][2] = {{"0", "headBlockHash"}, {"1", "timestamp"}};
+    static constexpr const char* keys[][2] = {
+        {"0", "headBlockHash"}, {"1", "timestamp"}, {"1", "parentBeaconBlockRoot"}};
     for (const auto& k : keys) {
         found = kernel.param_member_string(index, static_cast<size_t>(k[0][0] - '0'), k[1], &text);
         w.line("param_member_string(%s,%s)=%d", k[0], k[1], found);
         if (found) w.view("member", text);
     }
+    bool flag = false;
+    found = kernel.param_member_bool(index, 1, "noTxPool", &flag);
+    w.line("param_is_object(1)=%d param_member_bool(1,noTxPool)=%d,%d",
+           kernel.param_is_object(index, 1), found, found && flag);
     uint8_t version = eth::new_payload_version(request.method);
     if (version == 0) return;
     arena.reset();
