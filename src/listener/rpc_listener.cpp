@@ -387,8 +387,8 @@ uint64_t RpcListener::sticky_of(uint32_t t) const {
     const Ticket& ticket = tickets_[t];
     bool by_key = by == StickyBy::key && !ticket.key.empty();
     const std::string& who = by_key ? ticket.key : ticket.address;
-    uint64_t h = engine::siphash24(
-        sticky_key_, {reinterpret_cast<const uint8_t*>(who.data()), who.size()});
+    uint64_t h =
+        engine::siphash24(sticky_key_, {reinterpret_cast<const uint8_t*>(who.data()), who.size()});
     if (by_key) {  // a key and an address that are the same text are two clients
         h = engine::siphash24(sticky_key_, {reinterpret_cast<const uint8_t*>(&h), sizeof h});
     }

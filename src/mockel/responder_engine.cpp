@@ -321,7 +321,8 @@ bool logs_end(od::object& filter, std::string_view key, uint64_t head, uint64_t&
 void append_log(ByteBuffer& out, uint64_t n, uint64_t i) {
     Hash topic{};
     std::memcpy(topic.data(), "log", 3);
-    for (int b = 0; b < 8; b++) topic[31 - static_cast<size_t>(b)] = static_cast<uint8_t>(n >> (8 * b));
+    for (int b = 0; b < 8; b++)
+        topic[31 - static_cast<size_t>(b)] = static_cast<uint8_t>(n >> (8 * b));
     out.append(R"({"address":"0x00000000000000000000000000000000000000aa","topics":[")");
     append_data(out, topic);
     out.append(R"("],"data":")");

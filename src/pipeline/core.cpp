@@ -14,8 +14,7 @@ namespace em::pipeline {
 namespace {
 
 /// Kinds in a call tag (Shell::send): kind << 32 | pool index.
-constexpr uint64_t kind_vote = 0, kind_gather = 1, kind_forward = 2, kind_parked = 3,
-                   kind_logs = 4;
+constexpr uint64_t kind_vote = 0, kind_gather = 1, kind_forward = 2, kind_parked = 3, kind_logs = 4;
 
 /// Reads getPayload's [payloadId] params from the rewound document.
 bool read_payload_id(jsonrpc::RequestParser& parser, size_t entry, engine::PayloadId& id) {
@@ -130,8 +129,8 @@ PipelineCore::~PipelineCore() = default;
 
 size_t PipelineCore::largest_pool() const {
     size_t n = votes_->size();
-    for (size_t k : {gathers_->size(), forwards_->size(), batches_->size(), parked_->size(),
-                     logs_->size()})
+    for (size_t k :
+         {gathers_->size(), forwards_->size(), batches_->size(), parked_->size(), logs_->size()})
         n = k > n ? k : n;
     return n;
 }
@@ -353,8 +352,8 @@ void PipelineCore::start_logs(const Sink& sink, const jsonrpc::Request& request,
         Route r = piece_route(d.route, e.call.range(k).to, spread);
         bump(metrics_.rpc.logs_pieces);
         Sink piece{sink.client, CallPool<int>::none, static_cast<uint32_t>(k), i};
-        start_forward(piece, e.call.piece_request(k), e.call.piece_id(k), false,
-                      method_slot_other, nullptr, true, received_ns, now_ns, r);
+        start_forward(piece, e.call.piece_request(k), e.call.piece_id(k), false, method_slot_other,
+                      nullptr, true, received_ns, now_ns, r);
     }
     Actions done;
     e.call.started(done);

@@ -246,7 +246,7 @@ class PipelineCore {
     std::unique_ptr<CallPool<Entry<ForwardCall>>> forwards_;
     std::unique_ptr<CallPool<Entry<BatchCall>>> batches_;
     std::unique_ptr<CallPool<Entry<LogsCall>>> logs_;  ///< split eth_getLogs (the rpc role)
-    std::unique_ptr<CallPool<Parked>> parked_;  ///< requests waiting for Gate::look_up
+    std::unique_ptr<CallPool<Parked>> parked_;         ///< requests waiting for Gate::look_up
     size_t in_use_ = 0;
     bool in_event_ = false;  ///< asserts the completion rule: no reply inside a send
     ByteBuffer scratch_;

@@ -66,7 +66,7 @@ class LogsCall {
     CallEnv& env_;
     State state_ = State::idle;
     std::vector<rpc::BlockRange> ranges_;
-    std::vector<ByteBuffer> answers_;      ///< each piece's response, parsed in place
+    std::vector<ByteBuffer> answers_;        ///< each piece's response, parsed in place
     std::vector<std::string_view> results_;  ///< views of answers_: each piece's result
     std::vector<rpc::LogsPiece> merging_;    ///< the pieces handed to merge_logs
     ByteBuffer id_{4096, 64};

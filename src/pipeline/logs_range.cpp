@@ -120,9 +120,9 @@ LogsEnds resolve_logs_ends(std::string_view params, KnownBlocks known) {
             r.why = "no finalized block is known yet";
         } else {
             r.why = e.text == "safe" ? "\"safe\" is not resolved here (no node's safe block is "
-                                      "known)"
-                                    : "\"pending\" is not resolved here (pending logs live on "
-                                      "one node)";
+                                       "known)"
+                                     : "\"pending\" is not resolved here (pending logs live on "
+                                       "one node)";
             return r;
         }
         if (block < 0) return r;
@@ -195,7 +195,8 @@ const char* piece_problem(const LogsPiece& piece, uint64_t* bad_block) {
             return "a log has no blockNumber";
         auto block = parse_quantity(text);
         if (!block) return "a log's blockNumber is not a QUANTITY";
-        if (*block < piece.range.from || *block > piece.range.to || *block < last) *bad_block = *block;
+        if (*block < piece.range.from || *block > piece.range.to || *block < last)
+            *bad_block = *block;
         if (*block < piece.range.from || *block > piece.range.to)
             return "a log is outside the piece's range";
         if (*block < last) return "the logs are not in block order";

@@ -41,7 +41,7 @@ struct Route {
     bool at_head = false;
     /// Only nodes whose head is unknown or at least this block (-1: any node).
     int64_t min_head = -1;
-    int sticky = -1;           ///< only this node (a filter's), -1: any
+    int sticky = -1;  ///< only this node (a filter's), -1: any
     /// This node first when it qualifies for the rest of the route (a sticky client's last
     /// node, a split eth_getLogs piece's share), else the usual pick; -1: none.
     int prefer = -1;

@@ -374,10 +374,10 @@ bool RpcPolicy::logs_over_limit(std::string_view params, GateDecision& d) {
     }
     LogsEnds ends = resolve_logs_ends(params, KnownBlocks{head, finalized()});
     if (!ends.ok) {
-        refuse_params(n + std::snprintf(rest, room,
-                                        ", and it is not split: %.*s; use block numbers",
-                                        static_cast<int>(ends.why.size()), ends.why.data()),
-                      d);
+        refuse_params(
+            n + std::snprintf(rest, room, ", and it is not split: %.*s; use block numbers",
+                              static_cast<int>(ends.why.size()), ends.why.data()),
+            d);
         return true;
     }
     if (ends.from > ends.to || ends.to - ends.from < max) return false;  // the EL judges it
@@ -393,10 +393,8 @@ bool RpcPolicy::logs_over_limit(std::string_view params, GateDecision& d) {
         return true;
     }
     d.verdict = GateDecision::Verdict::split;
-    d.split = LogsSplit{.from = ends.from,
-                        .to = ends.to,
-                        .blocks = max,
-                        .bytes_max = config_.response_bytes_max};
+    d.split = LogsSplit{
+        .from = ends.from, .to = ends.to, .blocks = max, .bytes_max = config_.response_bytes_max};
     return true;
 }
 

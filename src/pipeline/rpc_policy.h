@@ -74,14 +74,14 @@ struct PolicyConfig {
     uint32_t max_head_lag_blocks = 2;
     uint32_t default_timeout_ms = 10'000;
     std::vector<std::pair<std::string, uint32_t>> method_timeouts;
-    uint64_t max_logs_block_range = 10'000;  ///< eth_getLogs blocks per request (0 = any)
-    bool logs_split = true;                  ///< over the range: split (false: refused)
-    uint32_t logs_split_pieces_max = 16;     ///< pieces of one split (more: refused)
+    uint64_t max_logs_block_range = 10'000;   ///< eth_getLogs blocks per request (0 = any)
+    bool logs_split = true;                   ///< over the range: split (false: refused)
+    uint32_t logs_split_pieces_max = 16;      ///< pieces of one split (more: refused)
     uint64_t response_bytes_max = 32u << 20;  ///< a split's merged answer at most
     StickyBy sticky = StickyBy::off;          ///< per-client stickiness (Origin::sticky)
     size_t sticky_clients_max = 65'536;       ///< clients remembered per shard
-    size_t filters_max = 4096;               ///< filter ids remembered (oldest forgotten first)
-    HedgeConfig hedge{.max_ratio = 0};       ///< [rpc] hedge_max_ratio (0 here: no hedging)
+    size_t filters_max = 4096;                ///< filter ids remembered (oldest forgotten first)
+    HedgeConfig hedge{.max_ratio = 0};        ///< [rpc] hedge_max_ratio (0 here: no hedging)
 };
 
 /// '*' in `glob` matches any run of characters (also none); everything else itself.

@@ -23,10 +23,10 @@
 namespace em::pipeline::rpc {
 
 struct StickyEntry {
-    uint64_t client = 0;   ///< 0: free
-    int64_t floor = -1;    ///< the newest block served to the client (-1: none yet)
-    uint64_t served = 0;   ///< the table's clock at the client's last answer (for eviction)
-    int node = -1;         ///< the node that answered last
+    uint64_t client = 0;  ///< 0: free
+    int64_t floor = -1;   ///< the newest block served to the client (-1: none yet)
+    uint64_t served = 0;  ///< the table's clock at the client's last answer (for eviction)
+    int node = -1;        ///< the node that answered last
 };
 
 class StickyTable {

@@ -429,8 +429,8 @@ TEST_F(RpcFixture, AWideEthGetLogsIsSplitAcrossTheElsAndMergedAsOneElAnswersIt) 
     };
     const Case cases[] = {
         {R"([{"fromBlock":"0x1","toBlock":"0x5f","address":"0xaa"}])", 10},  // 1..95
-        {R"([{"fromBlock":"earliest","toBlock":"latest"}])", 11},             // 0..100
-        {R"([{"fromBlock":"0x50"}])", 3},                                     // 80..100
+        {R"([{"fromBlock":"earliest","toBlock":"latest"}])", 11},            // 0..100
+        {R"([{"fromBlock":"0x50"}])", 3},                                    // 80..100
     };
     long total = 0;
     for (const Case& c : cases) {

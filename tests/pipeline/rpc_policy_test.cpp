@@ -839,8 +839,7 @@ TEST_F(RpcLogs, WithNoNodeEveryPieceFailsAtOnceAndTheClientGetsOneError) {
             R"({"fromBlock":"0x1","toBlock":"0xf"}]})");
     EXPECT_TRUE(shell.sent.empty());
     ASSERT_EQ(shell.answers.size(), 1u);
-    EXPECT_NE(shell.answers[0].second.find("blocks 1..10 (piece 1 of 2) failed"),
-              std::string::npos)
+    EXPECT_NE(shell.answers[0].second.find("blocks 1..10 (piece 1 of 2) failed"), std::string::npos)
         << shell.answers[0].second;
     EXPECT_EQ(core->busy(), 0u);
 }
