@@ -361,8 +361,9 @@ void Responder::answer_logs(Call& call) {
         write_call_error(call, jsonrpc::code::invalid_params, "fromBlock is after toBlock");
         return;
     }
+    if (to > head) to = head;  // past the head: up to it (empty when it starts past it)
     uint64_t max = config_.logs_blocks_max;
-    if (max && to - from >= max) {
+    if (max && from <= to && to - from >= max) {
         char message[96];
         int n = std::snprintf(message, sizeof message,
                               "query exceeds the limit of %llu blocks (--logs-blocks-max)",
@@ -370,7 +371,6 @@ void Responder::answer_logs(Call& call) {
         write_call_error(call, -32005, {message, static_cast<size_t>(n)});
         return;
     }
-    if (to > head) to = head;
     begin_result(call);
     body_.push_back('[');
     bool first = true;

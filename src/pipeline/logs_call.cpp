@@ -18,7 +18,7 @@ bool LogsCall::start(std::string_view id, std::string_view params, const LogsSpl
                      size_t method_slot) {
     EM_ASSERT(state_ == State::idle || state_ == State::done);
     if (!rpc::logs_filter_rest(params, rest_)) return false;
-    ranges_ = rpc::split_range(split.from, split.to, split.blocks);
+    rpc::split_range(split.from, split.to, split.blocks, ranges_);
     EM_ASSERT(!ranges_.empty());
     while (answers_.size() < ranges_.size()) answers_.emplace_back(64u << 20, 256);
     results_.assign(ranges_.size(), {});

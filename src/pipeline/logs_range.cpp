@@ -75,15 +75,20 @@ LogsSpan logs_span(std::string_view params, int64_t head) {
     return span;
 }
 
-std::vector<BlockRange> split_range(uint64_t from, uint64_t to, uint64_t max) {
-    std::vector<BlockRange> pieces;
-    if (max == 0 || from > to) return pieces;
+void split_range(uint64_t from, uint64_t to, uint64_t max, std::vector<BlockRange>& out) {
+    out.clear();
+    if (max == 0 || from > to) return;
     for (uint64_t start = from;;) {
         uint64_t end = to - start < max ? to : start + max - 1;
-        pieces.push_back({start, end});
+        out.push_back({start, end});
         if (end == to) break;
         start = end + 1;
     }
+}
+
+std::vector<BlockRange> split_range(uint64_t from, uint64_t to, uint64_t max) {
+    std::vector<BlockRange> pieces;
+    split_range(from, to, max, pieces);
     return pieces;
 }
 

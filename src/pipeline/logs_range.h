@@ -53,6 +53,8 @@ struct BlockRange {
 };
 /// [from, to] cut into pieces of at most `max` blocks (max >= 1), in order.
 [[nodiscard]] std::vector<BlockRange> split_range(uint64_t from, uint64_t to, uint64_t max);
+/// The same into `out` (cleared first; its capacity reused).
+void split_range(uint64_t from, uint64_t to, uint64_t max, std::vector<BlockRange>& out);
 
 /// What the tags of a range to split stand for (-1: not known).
 struct KnownBlocks {
