@@ -708,7 +708,9 @@ void PipelineCore::carry_out(CallPool<Entry<T>>& pool, uint32_t index, uint64_t 
         }
     }
     if (!e.call.done()) return;
-    metrics_.request_latency[e.method_slot].record_us(elapsed_ns(e.received_ns, now_ns) / 1000);
+    // A split eth_getLogs' piece is no client's request: its LogsCall records the one there is.
+    if (e.sink.logs == CallPool<int>::none)
+        metrics_.request_latency[e.method_slot].record_us(elapsed_ns(e.received_ns, now_ns) / 1000);
     e.call.release_grown_buffers();
     pool.release(index);
     in_use_--;

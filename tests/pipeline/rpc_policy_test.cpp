@@ -754,6 +754,8 @@ TEST_F(RpcLogs, PiecesGoToEveryNodeInParallelAndMergeInBlockOrderUnderTheClients
               R"({"jsonrpc":"2.0","id":"a\u0062","result":)" + logs_of(1, 25) + "}");
     EXPECT_EQ(metrics.rpc.logs_splits.load(), 1u);
     EXPECT_EQ(metrics.rpc.logs_pieces.load(), 3u);
+    EXPECT_EQ(metrics.request_latency[method_slot_other].count.load(), 1u)
+        << "one request's latency, not each piece's";
     EXPECT_EQ(core->busy(), 0u);
 }
 
