@@ -388,7 +388,7 @@ bool RpcPolicy::logs_over_limit(std::string_view params, GateDecision& d) {
                                         "endpoint's limit of %u ([rpc] logs_split_pieces_max); "
                                         "ask for at most %llu blocks at once",
                                         static_cast<ull>(pieces), config_.logs_split_pieces_max,
-                                        static_cast<ull>(max * config_.logs_split_pieces_max)),
+                                        static_cast<ull>(max) * config_.logs_split_pieces_max),
                       d);
         return true;
     }
