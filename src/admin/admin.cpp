@@ -588,7 +588,42 @@ void AdminHandler::render_rpc_metrics(ByteBuffer& out) const {
                 static_cast<unsigned long long>(c.entries));
     }
     render_rpc_redis_metrics(out);
+    render_rpc_split_sticky_metrics(out);
     render_rpc_breaker_metrics(out);
+}
+
+void AdminHandler::render_rpc_split_sticky_metrics(ByteBuffer& out) const {
+    struct Row {
+        const char* name;
+        const char* help;
+        pipeline::Counter pipeline::RpcMetrics::*counter;
+    };
+    static constexpr Row rows[] = {
+        {"logs_splits", "eth_getLogs requests over max_logs_block_range run as pieces",
+         &pipeline::RpcMetrics::logs_splits},
+        {"logs_pieces", "Pieces of split eth_getLogs requests sent (each a read)",
+         &pipeline::RpcMetrics::logs_pieces},
+        {"logs_split_failures", "Split eth_getLogs requests answered an error (a piece failed)",
+         &pipeline::RpcMetrics::logs_split_failures},
+        {"logs_refused", "eth_getLogs requests over max_logs_block_range refused, not split",
+         &pipeline::RpcMetrics::logs_refused},
+        {"sticky_kept", "Reads of a sticky client sent to the node that last answered it",
+         &pipeline::RpcMetrics::sticky_kept},
+        {"sticky_moved", "Reads of a sticky client moved to a node at or past its newest block",
+         &pipeline::RpcMetrics::sticky_moved},
+        {"sticky_evicted", "Sticky clients forgotten to make room for another",
+         &pipeline::RpcMetrics::sticky_evicted},
+        {"sticky_no_node", "Reads of a sticky client no node at its newest block could take",
+         &pipeline::RpcMetrics::sticky_no_node},
+    };
+    for (const Row& r : rows) {
+        uint64_t total = 0;
+        for (pipeline::ShardMetrics* s : ctx_.shards) total += load(s->rpc.*r.counter);
+        appendf(out,
+                "# HELP enginemux_rpc_%s_total %s.\n# TYPE enginemux_rpc_%s_total counter\n"
+                "enginemux_rpc_%s_total %llu\n",
+                r.name, r.help, r.name, r.name, static_cast<unsigned long long>(total));
+    }
 }
 
 void AdminHandler::render_rpc_breaker_metrics(ByteBuffer& out) const {

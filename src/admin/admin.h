@@ -100,6 +100,8 @@ class AdminHandler final : public http::Handler {
     void render_rpc_websocket(ByteBuffer& out) const;
     /// enginemux_rpc_redis_*: admitted or benched, lookups, hits, fallbacks, timeouts, errors.
     void render_rpc_redis_metrics(ByteBuffer& out) const;
+    /// enginemux_rpc_logs_* (eth_getLogs splits) and enginemux_rpc_sticky_* ([rpc] sticky).
+    void render_rpc_split_sticky_metrics(ByteBuffer& out) const;
     /// enginemux_rpc_breaker_state / _opens_total per node (with a breaker board).
     void render_rpc_breaker_metrics(ByteBuffer& out) const;
     /// The quorum /status shows (a reload changed it).

@@ -544,6 +544,18 @@ Result<void> load_rpc(const toml::table& t, RpcConfig& r) {
             EM_TRY_VOID(toml_number(v, full, r.response_bytes_max, 1024, 64u << 20));
         } else if (key == "max_logs_block_range") {
             EM_TRY_VOID(toml_number(v, full, r.max_logs_block_range, 0, 1e12));
+        } else if (key == "logs_split") {
+            EM_TRY_VOID(toml_bool(v, full, r.logs_split));
+        } else if (key == "logs_split_pieces_max") {
+            EM_TRY_VOID(toml_number(v, full, r.logs_split_pieces_max, 1, 1024));
+        } else if (key == "sticky") {
+            EM_TRY_VOID(toml_string(v, full, r.sticky));
+            if (r.sticky != "off" && r.sticky != "key" && r.sticky != "address")
+                return failf(Errc::invalid_input,
+                             "%s: '%s' is not off, key (by API key) or address (by client address)",
+                             full.c_str(), r.sticky.c_str());
+        } else if (key == "sticky_clients_max") {
+            EM_TRY_VOID(toml_number(v, full, r.sticky_clients_max, 4, 1u << 24));
         } else if (key == "hedge_max_ratio") {
             EM_TRY_VOID(toml_number(v, full, r.hedge_max_ratio, 0, 1));
         } else if (key == "breaker_failures") {

@@ -158,6 +158,10 @@ struct RpcConfig {
     uint32_t max_head_lag_blocks = 2;          ///< "at the head": within this of the highest
     uint64_t response_bytes_max = 32u << 20;   ///< a node's answer larger than this fails
     uint64_t max_logs_block_range = 10'000;    ///< eth_getLogs blocks a request (0 = any)
+    bool logs_split = true;                    ///< a wider range is split (false: refused)
+    uint32_t logs_split_pieces_max = 16;       ///< pieces of one split (more: refused)
+    std::string sticky = "off";                ///< per-client stickiness: off, key or address
+    uint32_t sticky_clients_max = 65'536;      ///< clients remembered per shard (sticky)
     double hedge_max_ratio = 0.1;              ///< reads hedged at most (0 = no hedging)
     uint32_t breaker_failures = 5;             ///< failures in a row that open it (0 = none)
     uint32_t breaker_window_ms = 10'000;       ///< ... all within this

@@ -211,6 +211,13 @@ pipeline::rpc::PolicyConfig rpc_policy_config(const RpcConfig& r) {
     p.default_timeout_ms = r.default_timeout_ms;
     p.hedge.max_ratio = r.hedge_max_ratio;
     p.max_logs_block_range = r.max_logs_block_range;
+    p.logs_split = r.logs_split;
+    p.logs_split_pieces_max = r.logs_split_pieces_max;
+    p.response_bytes_max = r.response_bytes_max;
+    p.sticky = r.sticky == "key"       ? pipeline::rpc::StickyBy::key
+               : r.sticky == "address" ? pipeline::rpc::StickyBy::address
+                                       : pipeline::rpc::StickyBy::off;
+    p.sticky_clients_max = r.sticky_clients_max;
     for (const RpcMethodTimeout& t : r.method_timeouts)
         p.method_timeouts.emplace_back(t.method, t.timeout_ms);
     return p;

@@ -163,6 +163,10 @@ SettingsDiff diff_settings(const Config& running, const Config& next) {
     d.field("rpc.max_head_lag_blocks", rpc, &R::max_head_lag_blocks, restart);
     d.field("rpc.response_bytes_max", rpc, &R::response_bytes_max, restart);
     d.field("rpc.max_logs_block_range", rpc, &R::max_logs_block_range, restart);
+    d.field("rpc.logs_split", rpc, &R::logs_split, restart);
+    d.field("rpc.logs_split_pieces_max", rpc, &R::logs_split_pieces_max, restart);
+    d.field("rpc.sticky", rpc, &R::sticky, restart);
+    d.field("rpc.sticky_clients_max", rpc, &R::sticky_clients_max, restart);
     d.field("rpc.hedge_max_ratio", rpc, &R::hedge_max_ratio, restart);
     d.field("rpc.breaker_failures", rpc, &R::breaker_failures, restart);
     d.field("rpc.breaker_window_ms", rpc, &R::breaker_window_ms, restart);

@@ -1,10 +1,14 @@
 #include "listener/rpc_listener.h"
 
+#include <sys/random.h>
+
 #include <cstdio>
+#include <cstring>
 
 #include "base/clock.h"
 #include "base/hex.h"
 #include "base/log.h"
+#include "engine/payload_id_map.h"
 #include "eth/keccak/keccak.h"
 #include "http/writer.h"
 #include "jsonrpc/codes.h"
@@ -55,6 +59,11 @@ RpcListener::RpcListener(io::Loop& loop, const ListenerConfig& config, const Rpc
       body_bytes_max_(config.core.body_bytes_max),
       loop_(loop),
       ws_(*this, rpc.ws, metrics.http) {
+    if (getrandom(sticky_key_.data(), sticky_key_.size(), 0) !=
+        static_cast<ssize_t>(sticky_key_.size())) {
+        uint64_t seed[2] = {wall_ns(), mono_ns()};
+        std::memcpy(sticky_key_.data(), seed, sizeof seed);
+    }
     Role* role = this;  // a private base: converted here, where it is accessible
     engine_ = std::make_unique<EngineListener>(loop, config, registry, board, metrics, role);
     policy_.set_nodes(engine_->node_table());
@@ -188,7 +197,7 @@ void RpcListener::on_rate(redis::RateCheck& check, redis::RateOutcome outcome,
 }
 
 void RpcListener::finish_deferred(Deferred& d) {
-    pipeline::Origin origin{d.ticket, wall_s()};
+    pipeline::Origin origin{d.ticket, wall_s(), sticky_of(d.ticket)};
     size_t capacity = d.body.capacity() + ByteBuffer::padding_bytes;
     if (!d.conn.valid()) {
         answered(origin);  // the client went away while Redis was asked
@@ -368,7 +377,22 @@ void RpcListener::on_request(http::ServerConn& conn, const http::Request& reques
 Result<pipeline::Origin> RpcListener::admit(const http::ServerConn&, const http::Request&) {
     uint32_t t = admitting_;
     admitting_ = UINT32_MAX;
-    return pipeline::Origin{t, wall_s()};
+    return pipeline::Origin{t, wall_s(), sticky_of(t)};
+}
+
+uint64_t RpcListener::sticky_of(uint32_t t) const {
+    using pipeline::rpc::StickyBy;
+    StickyBy by = config_.policy.sticky;
+    if (by == StickyBy::off) return 0;
+    const Ticket& ticket = tickets_[t];
+    bool by_key = by == StickyBy::key && !ticket.key.empty();
+    const std::string& who = by_key ? ticket.key : ticket.address;
+    uint64_t h =
+        engine::siphash24(sticky_key_, {reinterpret_cast<const uint8_t*>(who.data()), who.size()});
+    if (by_key) {  // a key and an address that are the same text are two clients
+        h = engine::siphash24(sticky_key_, {reinterpret_cast<const uint8_t*>(&h), sizeof h});
+    }
+    return h ? h : 1;  // 0 means none
 }
 
 void RpcListener::answered(const pipeline::Origin& origin) {

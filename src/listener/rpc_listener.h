@@ -126,10 +126,14 @@ class RpcListener final : public http::Handler,
     void reply_over_budget(http::ServerConn& conn, std::string_view body, size_t capacity,
                            std::string_view message, uint32_t retry_after_ms);
     uint32_t take_ticket();
+    /// Ticket t's client as [rpc] sticky sees it: a keyed hash of its API key or address (0
+    /// when sticky is off).
+    uint64_t sticky_of(uint32_t t) const;
 
     pipeline::rpc::RpcPolicy policy_;
     RpcListenerConfig config_;
     RpcShared shared_;
+    std::array<uint8_t, 16> sticky_key_{};  ///< random: clients cannot aim at another's hash
     pipeline::ShardMetrics& metrics_;
     struct KeyHash {
         using is_transparent = void;

@@ -29,6 +29,7 @@ enum class Kind : uint8_t {
     net_version,
     web3_client_version,
     eth_call,
+    eth_get_logs,
 };
 
 struct MethodInfo {
@@ -38,7 +39,7 @@ struct MethodInfo {
 };
 
 /// Number of methods in the table.
-inline constexpr size_t method_count = 32;
+inline constexpr size_t method_count = 33;
 
 /// The whole table; a method's index is its position.
 std::span<const MethodInfo> methods();

@@ -101,6 +101,8 @@ Result<void> apply_value(std::string_view flag, const std::string& v, Options& o
         c.name = v;
     } else if (flag == "--head") {
         c.head = EM_TRY(number_flag(flag, v, 0, uint64_t{1} << 62));
+    } else if (flag == "--logs-blocks-max") {
+        c.logs_blocks_max = EM_TRY(number_flag(flag, v, 0, uint64_t{1} << 62));
     } else if (flag == "--threads") {
         out.threads = static_cast<int>(EM_TRY(number_flag(flag, v, 1, threads_max)));
     } else if (flag == "--log-level") {
@@ -175,6 +177,11 @@ Usage: enginemux-mock-el --port P [options]
   --gas-used N           the synthetic payloads' gasUsed (default 0; their hashes stay correct)
   --name NAME            client name (getClientVersionV1, payload ids; default mock-el)
   --head N               initial eth_blockNumber (default 100)
+  --logs-blocks-max N    eth_getLogs ranges of more blocks (up to the head) answer -32005
+                         (default 0: any). eth_getLogs answers the mock chain's logs of
+                         fromBlock..toBlock (tags: the head; earliest: 0; past the head: up to
+                         it): block n has n % 3 logs, the same on every mock; address and
+                         topics filters are ignored
   --threads N            loop threads sharing the port with SO_REUSEPORT (default 1)
   --verify-block-hash    rebuild each newPayload's block hash; mismatch -> INVALID(_BLOCK_HASH)
   --log-level L          error|warn|info|debug (default info)

@@ -326,6 +326,9 @@ void Responder::dispatch(Call& call) {
         case Kind::eth_get_block_by_number:
             answer_block_by_number(call);
             return;
+        case Kind::eth_get_logs:
+            answer_logs(call);
+            return;
         case Kind::transition_configuration:
             answer_transition_configuration(call);
             return;

@@ -79,6 +79,8 @@ class Responder {
     void append_payload(const Call& call, std::string_view payload);
     void answer_list(Call& call);
     void answer_block_by_number(Call& call);
+    /// eth_getLogs: the mock chain's logs of fromBlock..toBlock (see options.cpp's help).
+    void answer_logs(Call& call);
     void answer_transition_configuration(Call& call);
     void write_payload_status(Call& call, Status status, const uint8_t* lvh,
                               std::string_view validation_error);

@@ -294,6 +294,98 @@ void Responder::answer_list(Call& call) {
     end_result();
 }
 
+namespace {
+
+/// A block reference of an eth_getLogs filter: absent or a tag is the head, earliest 0.
+bool logs_end(od::object& filter, std::string_view key, uint64_t head, uint64_t& out) {
+    std::string_view text;
+    auto field = filter.find_field_unordered(key);
+    if (field.error() == simdjson::NO_SUCH_FIELD) {
+        out = head;
+        return true;
+    }
+    if (field.get_string().get(text)) return false;
+    if (text == "latest" || text == "pending" || text == "safe" || text == "finalized") {
+        out = head;
+    } else if (text == "earliest") {
+        out = 0;
+    } else if (auto n = parse_quantity(text)) {
+        out = *n;
+    } else {
+        return false;
+    }
+    return true;
+}
+
+/// Log `i` of block `n` of the mock chain (deterministic: the same on every mock).
+void append_log(ByteBuffer& out, uint64_t n, uint64_t i) {
+    Hash topic{};
+    std::memcpy(topic.data(), "log", 3);
+    for (int b = 0; b < 8; b++)
+        topic[31 - static_cast<size_t>(b)] = static_cast<uint8_t>(n >> (8 * b));
+    out.append(R"({"address":"0x00000000000000000000000000000000000000aa","topics":[")");
+    append_data(out, topic);
+    out.append(R"("],"data":")");
+    append_quantity(out, n * 1000 + i);
+    out.append(R"(","blockNumber":")");
+    append_quantity(out, n);
+    out.append(R"(","transactionHash":")");
+    topic[0] = 't';
+    topic[3] = static_cast<uint8_t>(i);
+    append_data(out, topic);
+    out.append(R"(","transactionIndex":")");
+    append_quantity(out, i);
+    out.append(R"(","blockHash":")");
+    append_data(out, block_hash_of(n));
+    out.append(R"(","logIndex":")");
+    append_quantity(out, i);
+    out.append(R"(","removed":false})");
+}
+
+}  // namespace
+
+void Responder::answer_logs(Call& call) {
+    od::array array;
+    od::object filter;
+    uint64_t head = shared_.head();
+    uint64_t from = 0, to = 0;
+    auto params = parser_.rewind_to_params(call.index);
+    if (params.error() || params.value_unsafe().get_array().get(array) ||
+        array.at(0).get_object().get(filter) || !logs_end(filter, "fromBlock", head, from) ||
+        !logs_end(filter, "toBlock", head, to)) {
+        write_call_error(call, jsonrpc::code::invalid_params,
+                         "params[0]: expected a filter with fromBlock and toBlock numbers or tags");
+        return;
+    }
+    if (from > to) {
+        write_call_error(call, jsonrpc::code::invalid_params, "fromBlock is after toBlock");
+        return;
+    }
+    if (to > head) to = head;  // past the head: up to it (empty when it starts past it)
+    uint64_t max = config_.logs_blocks_max;
+    if (max && from <= to && to - from >= max) {
+        char message[96];
+        int n = std::snprintf(message, sizeof message,
+                              "query exceeds the limit of %llu blocks (--logs-blocks-max)",
+                              static_cast<unsigned long long>(max));
+        write_call_error(call, -32005, {message, static_cast<size_t>(n)});
+        return;
+    }
+    begin_result(call);
+    body_.push_back('[');
+    bool first = true;
+    for (uint64_t n = from; n <= to && n >= from; n++) {
+        for (uint64_t i = 0; i < n % 3; i++) {
+            if (!first) body_.push_back(',');
+            first = false;
+            append_log(body_, n, i);
+        }
+        if (n == UINT64_MAX) break;
+    }
+    body_.push_back(']');
+    end_result();
+}
+
 void Responder::answer_block_by_number(Call& call) {
     std::string_view tag;
     od::array array;

@@ -36,6 +36,7 @@ struct MockConfig {
     std::string name = "mock-el";          ///< --name: clientVersion name, payload-id tag
     std::string version = em::version();   ///< reported by getClientVersionV1
     uint64_t head = 100;                   ///< --head: initial eth_blockNumber
+    uint64_t logs_blocks_max = 0;          ///< --logs-blocks-max: eth_getLogs range (0 = any)
     U256 block_value = U256::from_u64(1);  ///< --block-value
     bool verify_block_hash = false;        ///< --verify-block-hash
     bool jwt_required = false;             ///< --jwt-secret given

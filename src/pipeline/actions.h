@@ -42,6 +42,7 @@ struct Action {
         disagreement,  ///< bytes = the log line (votes where ELs disagreed)
         learned,       ///< node, learn, key, bytes = a good answer's result (pipeline/gate.h)
         wake,          ///< deadline_ns: call on_wake then (a forwarded read's hedge)
+        served,        ///< node, client, block: a sticky client's read answered (Gate::served)
     };
     Kind kind = Kind::send;
     uint8_t node = 0;
@@ -57,6 +58,8 @@ struct Action {
     /// send: the call's own tag for this send, given back with its reply (a call that sends
     /// one node several requests tells their replies apart by it; 0 otherwise).
     uint8_t sub = 0;
+    uint64_t client = 0;  ///< served: Route::sticky_client
+    int64_t block = -1;   ///< served: the read's Route::min_head (-1: the head)
 };
 
 /// The actions one event produced, in order. Bounded: a call sends to each node at most once
@@ -99,6 +102,13 @@ class Actions {
         a.key = key;
         a.bytes = result;
         a.node = static_cast<uint8_t>(node);
+    }
+
+    void served(uint64_t client, size_t node, int64_t block) {
+        Action& a = push(Action::Kind::served);
+        a.client = client;
+        a.node = static_cast<uint8_t>(node);
+        a.block = block;
     }
 
     /// PipelineCore::on_wake for this call at `at_ns` (from the loop).

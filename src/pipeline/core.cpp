@@ -16,7 +16,7 @@ namespace {
 /// Kinds in a call tag (Shell::send): kind << 32 | pool index.
 /// The builder call's sends add their sub-tag (Action::sub) above the kind: bits 40..47.
 constexpr uint64_t kind_vote = 0, kind_gather = 1, kind_forward = 2, kind_parked = 3,
-                   kind_builder = 4;
+                   kind_builder = 4, kind_logs = 5;
 
 /// Reads getPayload's [payloadId] params from the parsed request.
 bool read_payload_id(engine::RequestKernel& requests, size_t entry, engine::PayloadId& id) {
@@ -41,7 +41,8 @@ eth::VerifierConfig verifier_config(const CoreConfig& c) {
 struct PipelineCore::Sink {
     uint64_t client = 0;
     uint32_t batch = CallPool<int>::none;  ///< batch entry, none: straight to the client
-    uint32_t element = 0;
+    uint32_t element = 0;                  ///< the batch's element, or the split's piece
+    uint32_t logs = CallPool<int>::none;   ///< a split eth_getLogs' entry (a piece's answer)
 };
 
 /// A client waiting on a vote call started for another's copy of the same request (the gate
@@ -104,6 +105,7 @@ PipelineCore::PipelineCore(const CoreConfig& config, const Policy& policy, const
       forwards_(std::make_unique<CallPool<Entry<ForwardCall>>>(config.in_flight_max)),
       batches_(std::make_unique<CallPool<Entry<BatchCall>>>(config.in_flight_max)),
       builders_(std::make_unique<CallPool<Entry<BuilderCall>>>(config.in_flight_max)),
+      logs_(std::make_unique<CallPool<Entry<LogsCall>>>(config.in_flight_max)),
       parked_(std::make_unique<CallPool<Parked>>(config.in_flight_max)),
       scratch_(config.body_bytes_max + 65536),
       error_(64u << 10, 1024),
@@ -129,7 +131,7 @@ PipelineCore::~PipelineCore() = default;
 size_t PipelineCore::largest_pool() const {
     size_t n = votes_->size();
     for (size_t k : {gathers_->size(), forwards_->size(), batches_->size(), parked_->size(),
-                     builders_->size()})
+                     builders_->size(), logs_->size()})
         n = k > n ? k : n;
     return n;
 }
@@ -183,9 +185,14 @@ void PipelineCore::route(const Sink& sink, const jsonrpc::Request& request, std:
         start_gated_vote(sink, request, raw, *method, entry, received_ns, now_ns);
         return;
     }
-    Route route;
+    GateDecision d;
     bool look_up = false;
-    if (gate_ && !admit_call(sink, request, method, slot, now_ns, route, kind, look_up)) return;
+    if (gate_ && !admit_call(sink, request, method, slot, now_ns, d, kind, look_up)) return;
+    const Route& route = d.route;
+    if (d.verdict == GateDecision::Verdict::split) {
+        start_logs(sink, request, d, received_ns, now_ns);
+        return;
+    }
     if (look_up && park(sink, request, raw, slot, received_ns, route)) return;
     switch (kind) {
         case CallKind::vote:
@@ -213,7 +220,7 @@ void PipelineCore::route(const Sink& sink, const jsonrpc::Request& request, std:
 
 bool PipelineCore::admit_call(const Sink& sink, const jsonrpc::Request& request,
                               const engine::MethodInfo* method, size_t slot, uint64_t now_ns,
-                              Route& route, CallKind& kind, bool& look_up) {
+                              GateDecision& decision, CallKind& kind, bool& look_up) {
     CallFacts facts;
     facts.origin = origin_;
     facts.method = method;
@@ -235,11 +242,18 @@ bool PipelineCore::admit_call(const Sink& sink, const jsonrpc::Request& request,
         case GateDecision::Verdict::look_up:
             look_up = !method;  // only requests that are no engine method wait
             break;
+        case GateDecision::Verdict::split:
+            if (method) {  // only requests that are no engine method are split
+                deliver_error(sink, request.id, jsonrpc::code::internal_error,
+                              "the gate split an engine method", slot, now_ns);
+                return false;
+            }
+            break;
         case GateDecision::Verdict::join:  // vote calls only
         case GateDecision::Verdict::run:
             break;
     }
-    route = d.route;
+    decision = d;
     if (d.broadcast) kind = CallKind::broadcast;
     return true;
 }
@@ -295,6 +309,59 @@ void PipelineCore::resume(uint64_t ticket, bool hit, std::string_view result, ui
     }
     parked_->release(i);  // after: the forward copied what it needs
     in_event_ = false;
+}
+
+Route PipelineCore::piece_route(const Route& read, uint64_t piece_to, uint32_t& spread) const {
+    Route r = read;
+    r.at_head = false;  // a piece needs its own end, not the head
+    r.min_head = piece_to > uint64_t{INT64_MAX} ? INT64_MAX : static_cast<int64_t>(piece_to);
+    r.learn = Learn::nothing;  // a piece's answer is not the client's: nothing to cache
+    r.key = {};
+    r.rewrite_id = true;  // under the piece's id, which the LogsCall reads
+    r.counted = false;    // the split counts as the one request it is
+    r.prefer = -1;
+    // Round the nodes that qualify: the policy's best not given a piece yet, then again.
+    int p = policy_.pick_route(nodes_, spread, r);
+    if (p < 0 && spread != 0) {
+        spread = 0;
+        p = policy_.pick_route(nodes_, 0, r);
+    }
+    if (p >= 0) {
+        spread |= 1u << p;
+        r.prefer = p;
+    }
+    return r;
+}
+
+void PipelineCore::start_logs(const Sink& sink, const jsonrpc::Request& request,
+                              const GateDecision& d, uint64_t received_ns, uint64_t now_ns) {
+    const LogsSplit& split = d.split;
+    EM_ASSERT(split.blocks > 0 && split.from <= split.to);
+    uint64_t pieces = (split.to - split.from) / split.blocks + 1;
+    if (in_use_ + 1 + pieces > config_.in_flight_max)
+        return at_limit(sink, request.id, method_slot_other, now_ns);
+    uint32_t i = take_call(*logs_, sink, method_slot_other, received_ns);
+    if (i == CallPool<int>::none) return at_limit(sink, request.id, method_slot_other, now_ns);
+    Entry<LogsCall>& e = (*logs_)[i];
+    if (!e.call.start(request.id, request.params, split, d.route.metrics_slot)) {
+        logs_->release(i);
+        in_use_--;
+        return deliver_error(sink, request.id, jsonrpc::code::invalid_params,
+                             "eth_getLogs: the filter could not be rewritten into pieces",
+                             method_slot_other, now_ns);
+    }
+    bump(metrics_.rpc.logs_splits);
+    uint32_t spread = 0;
+    for (size_t k = 0; k < e.call.pieces(); k++) {
+        Route r = piece_route(d.route, e.call.range(k).to, spread);
+        bump(metrics_.rpc.logs_pieces);
+        Sink piece{sink.client, CallPool<int>::none, static_cast<uint32_t>(k), i};
+        start_forward(piece, e.call.piece_request(k), e.call.piece_id(k), false, method_slot_other,
+                      nullptr, true, received_ns, now_ns, r);
+    }
+    Actions done;
+    e.call.started(done);
+    carry_out(*logs_, i, kind_logs, done, now_ns);
 }
 
 void PipelineCore::start_broadcast(const Sink& sink, const jsonrpc::Request& request,
@@ -662,6 +729,9 @@ void PipelineCore::carry_out(CallPool<Entry<T>>& pool, uint32_t index, uint64_t 
             case Action::Kind::wake:
                 shell_.wake(kind << 32 | index, a.deadline_ns);
                 break;
+            case Action::Kind::served:
+                if (gate_) gate_->served(a.client, a.node, a.block);
+                break;
             case Action::Kind::disagreement:
                 EM_LOG_LIMITED_FIELDS(LogLevel::warn, 5,
                                       (log_field("method", a.method), log_field("answer", a.told),
@@ -671,7 +741,9 @@ void PipelineCore::carry_out(CallPool<Entry<T>>& pool, uint32_t index, uint64_t 
         }
     }
     if (!e.call.done()) return;
-    metrics_.request_latency[e.method_slot].record_us(elapsed_ns(e.received_ns, now_ns) / 1000);
+    // A split eth_getLogs' piece is no client's request: its LogsCall records the one there is.
+    if (e.sink.logs == CallPool<int>::none)
+        metrics_.request_latency[e.method_slot].record_us(elapsed_ns(e.received_ns, now_ns) / 1000);
     e.call.release_grown_buffers();
     pool.release(index);
     in_use_--;
@@ -679,6 +751,12 @@ void PipelineCore::carry_out(CallPool<Entry<T>>& pool, uint32_t index, uint64_t 
 
 void PipelineCore::deliver(const Sink& sink, int http_status, std::string_view body,
                            uint64_t now_ns) {
+    if (sink.logs != CallPool<int>::none) {  // a piece of a split eth_getLogs
+        Actions actions;
+        (*logs_)[sink.logs].call.set(sink.element, body, actions);
+        carry_out(*logs_, sink.logs, kind_logs, actions, now_ns);
+        return;
+    }
     if (sink.batch == CallPool<int>::none) {
         shell_.answer(sink.client, http_status, body);
         return;

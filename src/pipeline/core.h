@@ -38,6 +38,7 @@
 #include "pipeline/forward_call.h"
 #include "pipeline/gate.h"
 #include "pipeline/gather_call.h"
+#include "pipeline/logs_call.h"
 #include "pipeline/vote_call.h"
 
 namespace em::pipeline {
@@ -185,8 +186,15 @@ class PipelineCore {
     /// answered it at once (a cached result); else `route` (and, for a broadcast, `kind`) says
     /// how to run it.
     bool admit_call(const Sink& sink, const jsonrpc::Request& request,
-                    const engine::MethodInfo* method, size_t slot, uint64_t now_ns, Route& route,
-                    CallKind& kind, bool& look_up);
+                    const engine::MethodInfo* method, size_t slot, uint64_t now_ns,
+                    GateDecision& decision, CallKind& kind, bool& look_up);
+    /// eth_getLogs the gate split: each piece forwarded (spread over the nodes that qualify),
+    /// the answers merged by a LogsCall.
+    void start_logs(const Sink& sink, const jsonrpc::Request& request, const GateDecision& d,
+                    uint64_t received_ns, uint64_t now_ns);
+    /// The route of piece `k` of a split: the read's route, for the piece's end, preferring the
+    /// next node of `spread` (the nodes given pieces so far, updated).
+    Route piece_route(const Route& read, uint64_t piece_to, uint32_t& spread) const;
     /// A request the gate wants looked up first: parked (true) until resume(), or, with no
     /// room or nothing started (false), to be run now.
     bool park(const Sink& sink, const jsonrpc::Request& request, std::string_view raw, size_t slot,
@@ -244,8 +252,9 @@ class PipelineCore {
     std::unique_ptr<CallPool<Entry<ForwardCall>>> forwards_;
     std::unique_ptr<CallPool<Entry<BatchCall>>> batches_;
     std::unique_ptr<CallPool<Entry<BuilderCall>>> builders_;
-    std::unique_ptr<BuilderBook> builder_book_;  ///< the builder role's (null in others)
-    std::unique_ptr<CallPool<Parked>> parked_;   ///< requests waiting for Gate::look_up
+    std::unique_ptr<BuilderBook> builder_book_;        ///< the builder role's (null in others)
+    std::unique_ptr<CallPool<Entry<LogsCall>>> logs_;  ///< split eth_getLogs (the rpc role)
+    std::unique_ptr<CallPool<Parked>> parked_;         ///< requests waiting for Gate::look_up
     size_t in_use_ = 0;
     bool in_event_ = false;  ///< asserts the completion rule: no reply inside a send
     ByteBuffer scratch_;

@@ -60,6 +60,17 @@ void ForwardCall::start(std::string_view body, std::string_view ids, bool batch,
 
 void ForwardCall::attempt(uint64_t now_ns, Actions& out) {
     node_ = env_.policy.pick_route(env_.nodes, tried_mask_, route_);
+    if (node_ < 0 && route_.floor_head >= 0 && last_error_.empty()) {
+        // A sticky client: no usable node has reached what it was served already.
+        bump(env_.metrics.rpc.sticky_no_node);
+        char message[200];
+        int n = std::snprintf(message, sizeof message,
+                              "no execution client can take this read: none usable has reached "
+                              "block %lld, the newest this client was served ([rpc] sticky)",
+                              static_cast<long long>(route_.floor_head));
+        answer_failure({message, n < 0 ? 0 : static_cast<size_t>(n)}, now_ns, out);
+        return;
+    }
     if (node_ < 0) {
         // Every voter was tried (pick skips only tried nodes): last_error_ names each and why.
         std::string_view none =
@@ -236,6 +247,8 @@ void ForwardCall::answer_good(std::string_view body, const jsonrpc::Response& pa
         !engine::is_null_result(parsed.result)) {
         out.learned(route_.learn, route_.key, parsed.result, node);
     }
+    // The node served this client (a result or its error: either shows its chain).
+    if (route_.sticky_client) out.served(route_.sticky_client, node, route_.min_head);
     if (!route_.rewrite_id) {
         out.answer(body);
         return;

@@ -34,6 +34,8 @@ namespace em::pipeline {
 struct Origin {
     uint32_t client = 0;
     int64_t wall_s = 0;
+    /// The client as [rpc] sticky sees it: a keyed hash of its API key or address (0: none).
+    uint64_t sticky = 0;
 };
 
 /// What the core read of a request for the gate.
@@ -56,6 +58,15 @@ struct CallFacts {
     engine::Hash32 head{};
 };
 
+/// An eth_getLogs range run as pieces (the rpc role, pipeline/logs_call.h): [from, to] in
+/// pieces of at most `blocks` blocks; the merged answer at most `bytes_max` bytes.
+struct LogsSplit {
+    uint64_t from = 0;
+    uint64_t to = 0;
+    uint64_t blocks = 1;
+    uint64_t bytes_max = 32u << 20;
+};
+
 struct GateDecision {
     enum class Verdict : uint8_t {
         run,     ///< start a call as the policy routes it
@@ -66,6 +77,9 @@ struct GateDecision {
         /// shared with other instances); the core parks the request until PipelineCore::resume
         /// says hit (answer with it) or miss (run it with `route`).
         look_up,
+        /// No engine method (eth_getLogs): run as the pieces `split` says, each forwarded with
+        /// `route` (its min_head the piece's end), the answers merged (pipeline/logs_call.h).
+        split,
     };
     Verdict verdict = Verdict::run;
     uint32_t call = 0;
@@ -75,6 +89,7 @@ struct GateDecision {
     /// broadcast, the first success answers). Views valid until the next call into the gate.
     Route route;
     bool broadcast = false;
+    LogsSplit split;  ///< split: the range and its pieces
     /// answer: the JSON-RPC result member; valid until the next call into the gate.
     std::string_view result;
     /// A line for the log (warn), e.g. a client sent a timestamp from the future; "" for none.
@@ -107,6 +122,13 @@ class Gate {
     }
     /// A forwarded call run with a Route that asked to learn answered `result` (raw JSON) from
     /// node `node`; `key`: the Route's key. No-op by default.
+    /// A read run with Route::sticky_client was answered by node `node`; `block`: the read's
+    /// Route::min_head (-1: a read of the head). No-op by default.
+    virtual void served(uint64_t client, size_t node, int64_t block) {
+        (void)client;
+        (void)node;
+        (void)block;
+    }
     virtual void learned(Learn what, std::string_view key, std::string_view result, size_t node,
                          uint64_t now_ns) {
         (void)what;

@@ -2,10 +2,10 @@
 
 #include <simdjson.h>
 
-#include <algorithm>
-#include <string>
+#include <cstdio>
 
 #include "base/hex.h"
+#include "jsonrpc/writer.h"
 
 namespace em::pipeline::rpc {
 
@@ -75,64 +75,171 @@ LogsSpan logs_span(std::string_view params, int64_t head) {
     return span;
 }
 
-std::vector<BlockRange> split_range(uint64_t from, uint64_t to, uint64_t max) {
-    std::vector<BlockRange> pieces;
-    if (max == 0 || from > to) return pieces;
+void split_range(uint64_t from, uint64_t to, uint64_t max, std::vector<BlockRange>& out) {
+    out.clear();
+    if (max == 0 || from > to) return;
     for (uint64_t start = from;;) {
         uint64_t end = to - start < max ? to : start + max - 1;
-        pieces.push_back({start, end});
+        out.push_back({start, end});
         if (end == to) break;
         start = end + 1;
     }
+}
+
+std::vector<BlockRange> split_range(uint64_t from, uint64_t to, uint64_t max) {
+    std::vector<BlockRange> pieces;
+    split_range(from, to, max, pieces);
     return pieces;
 }
 
-Result<void> merge_logs(std::span<const std::string_view> results, ByteBuffer& out) {
-    struct Log {
-        uint64_t block;
-        uint64_t index;
-        std::string bytes;  ///< the log object, minified
-    };
-    std::vector<Log> logs;
-    std::string copy;  // simdjson wants padding past the bytes: each piece is copied once
-    for (size_t p = 0; p < results.size(); p++) {
-        copy.assign(results[p]);
-        simdjson::dom::element doc;
-        simdjson::dom::array array;
-        if (json_parser().parse(copy).get(doc) != simdjson::SUCCESS ||
-            doc.get_array().get(array) != simdjson::SUCCESS)
-            return Unexpected(
-                Error::fmt(Errc::invalid_input, "eth_getLogs piece %zu is not a JSON array", p));
-        for (simdjson::dom::element e : array) {
-            simdjson::dom::object log;
-            std::string_view block, index;
-            if (e.get_object().get(log) != simdjson::SUCCESS ||
-                log["blockNumber"].get_string().get(block) != simdjson::SUCCESS ||
-                log["logIndex"].get_string().get(index) != simdjson::SUCCESS)
-                return Unexpected(Error::fmt(
-                    Errc::invalid_input,
-                    "eth_getLogs piece %zu has a log without blockNumber and logIndex", p));
-            auto b = parse_quantity(block);
-            auto i = parse_quantity(index);
-            if (!b || !i)
-                return Unexpected(Error::fmt(
-                    Errc::invalid_input,
-                    "eth_getLogs piece %zu: a log's blockNumber or logIndex is not a QUANTITY", p));
-            logs.push_back({*b, *i, simdjson::minify(e)});
-        }
+LogsEnds resolve_logs_ends(std::string_view params, KnownBlocks known) {
+    LogsEnds r;
+    simdjson::dom::element doc;
+    simdjson::dom::array array;
+    simdjson::dom::object filter;
+    if (params.empty() ||
+        json_parser().parse(params.data(), params.size()).get(doc) != simdjson::SUCCESS ||
+        doc.get_array().get(array) != simdjson::SUCCESS ||
+        array.at(0).get_object().get(filter) != simdjson::SUCCESS) {
+        r.why = "the filter is not an object";
+        return r;
     }
-    std::stable_sort(logs.begin(), logs.end(), [](const Log& a, const Log& b) {
-        return a.block != b.block ? a.block < b.block : a.index < b.index;
-    });
+    const End ends[2] = {end_of(filter, "fromBlock"), end_of(filter, "toBlock")};
+    uint64_t numbers[2] = {};
+    for (int k = 0; k < 2; k++) {
+        const End& e = ends[k];
+        if (!e.ok) {
+            r.why = "a block number is not a QUANTITY or a tag";
+            return r;
+        }
+        int64_t block = e.tag ? -1 : static_cast<int64_t>(e.number);
+        if (!e.tag) {
+            numbers[k] = e.number;
+            continue;
+        }
+        if (e.text == "latest") {
+            block = known.latest;
+            r.why = "no head is known yet";
+        } else if (e.text == "finalized") {
+            block = known.finalized;
+            r.why = "no finalized block is known yet";
+        } else {
+            r.why = e.text == "safe" ? "\"safe\" is not resolved here (no node's safe block is "
+                                       "known)"
+                                     : "\"pending\" is not resolved here (pending logs live on "
+                                       "one node)";
+            return r;
+        }
+        if (block < 0) return r;
+        numbers[k] = static_cast<uint64_t>(block);
+    }
+    r = LogsEnds{.ok = true, .from = numbers[0], .to = numbers[1], .why = {}};
+    return r;
+}
+
+bool logs_filter_rest(std::string_view params, ByteBuffer& out) {
+    out.clear();
+    simdjson::dom::element doc;
+    simdjson::dom::array array;
+    simdjson::dom::object filter;
+    if (params.empty() ||
+        json_parser().parse(params.data(), params.size()).get(doc) != simdjson::SUCCESS ||
+        doc.get_array().get(array) != simdjson::SUCCESS ||
+        array.at(0).get_object().get(filter) != simdjson::SUCCESS)
+        return false;
+    bool first = true;
+    for (simdjson::dom::key_value_pair member : filter) {
+        if (member.key == "fromBlock" || member.key == "toBlock") continue;
+        if (!first) out.push_back(',');
+        first = false;
+        jsonrpc::write_json_string(out, member.key);
+        out.push_back(':');
+        out.append(simdjson::minify(member.value));
+    }
+    return !out.overflowed();
+}
+
+bool write_logs_piece(ByteBuffer& out, uint64_t id, BlockRange range, std::string_view rest) {
+    out.clear();
+    out.append(R"({"jsonrpc":"2.0","id":)");
+    out.append_u64(id);
+    out.append(R"(,"method":"eth_getLogs","params":[{"fromBlock":")");
+    append_quantity(out, range.from);
+    out.append(R"(","toBlock":")");
+    append_quantity(out, range.to);
+    out.push_back('"');
+    if (!rest.empty()) {
+        out.push_back(',');
+        out.append(rest);
+    }
+    out.append("}]}");
+    return !out.overflowed();
+}
+
+namespace {
+
+std::string_view trim(std::string_view s) {
+    auto space = [](char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; };
+    while (!s.empty() && space(s.front())) s.remove_prefix(1);
+    while (!s.empty() && space(s.back())) s.remove_suffix(1);
+    return s;
+}
+
+/// Why a piece's result is not an array of logs of its range in block order ("" when it is).
+const char* piece_problem(const LogsPiece& piece, uint64_t* bad_block) {
+    simdjson::dom::element doc;
+    simdjson::dom::array array;
+    if (json_parser().parse(piece.result.data(), piece.result.size(), false).get(doc) !=
+            simdjson::SUCCESS ||
+        doc.get_array().get(array) != simdjson::SUCCESS)
+        return "the answer is not a JSON array";
+    uint64_t last = piece.range.from;
+    for (simdjson::dom::element e : array) {
+        std::string_view text;
+        if (e["blockNumber"].get_string().get(text) != simdjson::SUCCESS)
+            return "a log has no blockNumber";
+        auto block = parse_quantity(text);
+        if (!block) return "a log's blockNumber is not a QUANTITY";
+        if (*block < piece.range.from || *block > piece.range.to || *block < last)
+            *bad_block = *block;
+        if (*block < piece.range.from || *block > piece.range.to)
+            return "a log is outside the piece's range";
+        if (*block < last) return "the logs are not in block order";
+        last = *block;
+    }
+    return "";
+}
+
+}  // namespace
+
+Result<void> merge_logs(std::span<const LogsPiece> pieces, ByteBuffer& out) {
     out.clear();
     out.push_back('[');
-    for (size_t k = 0; k < logs.size(); k++) {
-        if (k) out.push_back(',');
-        out.append(logs[k].bytes);
+    bool first = true;
+    for (const LogsPiece& piece : pieces) {
+        uint64_t block = UINT64_MAX;
+        const char* problem = piece_problem(piece, &block);
+        char at[40] = "";
+        if (block != UINT64_MAX)
+            std::snprintf(at, sizeof at, " (block %llu)", static_cast<unsigned long long>(block));
+        if (*problem)
+            return Unexpected(Error::fmt(Errc::invalid_input, "blocks %llu..%llu: %s%s",
+                                         static_cast<unsigned long long>(piece.range.from),
+                                         static_cast<unsigned long long>(piece.range.to), problem,
+                                         at));
+        std::string_view inner = trim(trim(piece.result).substr(1));
+        inner.remove_suffix(1);  // the ']' (an array: parsed above)
+        inner = trim(inner);
+        if (inner.empty()) continue;
+        if (!first) out.push_back(',');
+        first = false;
+        out.append(inner);
     }
     out.push_back(']');
     if (out.overflowed())
-        return fail(Errc::too_large, "the merged eth_getLogs answer is over the buffer's limit");
+        return Unexpected(Error::fmt(Errc::too_large,
+                                     "the merged answer is over this endpoint's limit of %zu bytes",
+                                     out.bytes_max()));
     return {};
 }
 

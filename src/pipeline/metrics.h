@@ -129,11 +129,21 @@ struct RpcMethodMetrics {
 /// The rpc listener's counters (unused when there is none).
 struct RpcMetrics {
     std::array<RpcMethodMetrics, rpc::method_slots> methods{};
-    Counter unauthorized{0};             ///< 401: unknown API key
-    Counter not_allowed{0};              ///< entries answered -32601 (not in allow_methods)
-    Counter cache_stores{0};             ///< answers put in the cache
-    Counter broadcasts{0};               ///< eth_sendRawTransaction sent to every node
-    Counter already_known{0};            ///< a node's "already known" taken as success
+    Counter unauthorized{0};   ///< 401: unknown API key
+    Counter not_allowed{0};    ///< entries answered -32601 (not in allow_methods)
+    Counter cache_stores{0};   ///< answers put in the cache
+    Counter broadcasts{0};     ///< eth_sendRawTransaction sent to every node
+    Counter already_known{0};  ///< a node's "already known" taken as success
+    // eth_getLogs over max_logs_block_range (pipeline/logs_call.h).
+    Counter logs_splits{0};          ///< requests run as pieces
+    Counter logs_pieces{0};          ///< pieces sent (each a read, retried like one)
+    Counter logs_split_failures{0};  ///< split requests answered an error (a piece failed)
+    Counter logs_refused{0};         ///< over the limit and not split: refused -32602
+    // [rpc] sticky (per-client stickiness, pipeline/sticky.h).
+    Counter sticky_kept{0};     ///< reads sent to the client's last node
+    Counter sticky_moved{0};    ///< reads moved to another node at or past the client's floor
+    Counter sticky_evicted{0};  ///< clients forgotten to make room for another
+    Counter sticky_no_node{0};  ///< reads no node at the client's floor could take (-32000)
     std::atomic<int64_t> finalized{-1};  ///< gauge: the finalized block the cache trusts
     // [rpc.redis] (the listener fills these; zero without Redis).
     std::atomic<int> redis_state{-1};  ///< gauge: -1 not configured, 0 benched, 1 admitted

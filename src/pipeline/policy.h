@@ -44,7 +44,16 @@ struct Route {
     bool at_head = false;
     /// Only nodes whose head is unknown or at least this block (-1: any node).
     int64_t min_head = -1;
-    int sticky = -1;           ///< only this node (a filter's), -1: any
+    int sticky = -1;  ///< only this node (a filter's), -1: any
+    /// This node first when it qualifies for the rest of the route (a sticky client's last
+    /// node, a split eth_getLogs piece's share), else the usual pick; -1: none.
+    int prefer = -1;
+    /// Only nodes whose head is known and at least this block, strictly (unlike min_head, not
+    /// relaxed when it is past every head): a sticky client's newest block served. -1: none.
+    int64_t floor_head = -1;
+    /// The client a sticky read is for (Origin::sticky; 0: none): a good answer is reported
+    /// to the gate (Gate::served) with the node that gave it.
+    uint64_t sticky_client = 0;
     uint32_t timeout_ms = 0;   ///< the attempt's deadline (0: the policy's deadline_ns)
     bool rewrite_id = false;   ///< answer under the client's id bytes, not the node's echo
     uint8_t metrics_slot = 0;  ///< the rpc method's counters (ShardMetrics::rpc)

@@ -174,7 +174,8 @@ RpcPolicy::RpcPolicy(const PolicyConfig& config, AnswerCache* cache, RpcMetrics&
       cache_(cache),
       metrics_(metrics),
       hit_(64u << 20, 4096),
-      scratch_(64u << 20, 4096) {}
+      scratch_(64u << 20, 4096),
+      sticky_(config.sticky != StickyBy::off ? config.sticky_clients_max : StickyTable::ways) {}
 
 bool RpcPolicy::allowed(std::string_view method) const {
     if (config_.allow_methods.empty()) return allowed_by_default(method);
@@ -229,6 +230,35 @@ uint64_t RpcPolicy::deadline_ns(const engine::MethodInfo* method, const NodeView
     return now_ns + ms * 1'000'000ull;
 }
 
+namespace {
+
+/// What pick_route knows of the nodes before it judges one.
+struct PickContext {
+    const Route& route;
+    uint32_t skip_mask;
+    int64_t highest;
+    int64_t lag;
+    bool at_head;
+    int64_t min_head;
+};
+
+/// Whether node k may take an attempt with this route.
+bool qualifies(const PickContext& c, const NodeView& n, int k) {
+    if (!n.present || !n.voter || (c.skip_mask & (1u << k)) || n.health == Health::dead ||
+        n.breaker_open)
+        return false;
+    if (c.route.sticky >= 0 && k != c.route.sticky) return false;
+    // At the head: when any head is known, only nodes whose own is known and close to it.
+    if (c.at_head && c.highest >= 0 && (n.head_number < 0 || n.head_number + c.lag < c.highest))
+        return false;
+    if (c.min_head >= 0 && n.head_number >= 0 && n.head_number < c.min_head) return false;
+    // A sticky client's floor: the node's head must be known to reach it.
+    if (c.route.floor_head >= 0 && n.head_number < c.route.floor_head) return false;
+    return true;
+}
+
+}  // namespace
+
 int RpcPolicy::pick_route(const NodeTable& nodes, uint32_t skip_mask, const Route& route) const {
     NodeView views[nodes_max];
     int64_t highest = -1;
@@ -238,25 +268,24 @@ int RpcPolicy::pick_route(const NodeTable& nodes, uint32_t skip_mask, const Rout
         if (n.present && n.voter && n.health != Health::dead && n.head_number > highest)
             highest = n.head_number;
     }
-    int64_t lag = config_.max_head_lag_blocks;
     // A block past every node's head (a future block, a range that ends there) is for the
     // nodes at the head to answer as an EL does ("not found", or its error): not refused here.
     bool beyond = route.min_head >= 0 && highest >= 0 && route.min_head > highest;
-    bool at_head = route.at_head || beyond;
-    int64_t min_head = beyond ? -1 : route.min_head;
+    PickContext c{route,
+                  skip_mask,
+                  highest,
+                  static_cast<int64_t>(config_.max_head_lag_blocks),
+                  route.at_head || beyond,
+                  beyond ? -1 : route.min_head};
+    if (route.prefer >= 0 && static_cast<size_t>(route.prefer) < nodes_max &&
+        qualifies(c, views[route.prefer], route.prefer))
+        return route.prefer;
     int best = -1, best_tier = 4;
     uint64_t best_score = 0;
     for (size_t i = 0; i < nodes_max; i++) {
         const NodeView& n = views[i];
         int k = static_cast<int>(i);
-        if (!n.present || !n.voter || (skip_mask & (1u << i)) || n.health == Health::dead ||
-            n.breaker_open)
-            continue;
-        if (route.sticky >= 0 && k != route.sticky) continue;
-        // At the head: when any head is known, only nodes whose own is known and close to it.
-        if (at_head && highest >= 0 && (n.head_number < 0 || n.head_number + lag < highest))
-            continue;
-        if (min_head >= 0 && n.head_number >= 0 && n.head_number < min_head) continue;
+        if (!qualifies(c, n, k)) continue;
         int tier = tier_of(n.health);
         uint64_t latency = n.latency_ewma_us ? n.latency_ewma_us : 1;
         uint64_t score = (uint64_t{n.outstanding} + 1) * latency;
@@ -307,31 +336,113 @@ int RpcPolicy::filter_node(std::string_view params) const {
     return found == filters_.end() ? -1 : found->second;
 }
 
-bool RpcPolicy::logs_too_wide(std::string_view params, GateDecision& d) {
-    uint64_t max = config_.max_logs_block_range;
-    LogsSpan span = logs_span(params, highest_head());
-    int n;
-    if (span.kind == LogsSpan::Kind::known && span.blocks() > max) {
-        n = std::snprintf(
-            message_, sizeof message_,
-            "eth_getLogs: blocks %llu..%llu are %llu blocks, over this endpoint's "
-            "limit of %llu ([rpc] max_logs_block_range); ask for smaller ranges",
-            static_cast<unsigned long long>(span.from), static_cast<unsigned long long>(span.to),
-            static_cast<unsigned long long>(span.blocks()), static_cast<unsigned long long>(max));
-    } else if (span.kind == LogsSpan::Kind::unknown) {
-        n = std::snprintf(message_, sizeof message_,
-                          "eth_getLogs: the range's size is unknown (a block tag, and no head "
-                          "known yet) and this endpoint allows at most %llu blocks ([rpc] "
-                          "max_logs_block_range); use block numbers",
-                          static_cast<unsigned long long>(max));
-    } else {
-        return false;
-    }
-    size_t length = n < 0 ? 0 : static_cast<size_t>(n);
+void RpcPolicy::refuse_params(int length, GateDecision& d) {
+    size_t n = length < 0 ? 0 : static_cast<size_t>(length);
     d.verdict = GateDecision::Verdict::refuse;
     d.code = jsonrpc::code::invalid_params;
-    d.message = std::string_view(message_, length < sizeof message_ ? length : sizeof message_ - 1);
+    d.message = std::string_view(message_, n < sizeof message_ ? n : sizeof message_ - 1);
+}
+
+bool RpcPolicy::logs_over_limit(std::string_view params, GateDecision& d) {
+    using ull = unsigned long long;
+    uint64_t max = config_.max_logs_block_range;
+    int64_t head = highest_head();
+    LogsSpan span = logs_span(params, head);
+    if (span.kind == LogsSpan::Kind::not_a_range ||
+        (span.kind == LogsSpan::Kind::known && span.blocks() <= max))
+        return false;
+    if (span.kind == LogsSpan::Kind::unknown) {
+        refuse_params(std::snprintf(message_, sizeof message_,
+                                    "eth_getLogs: the range's size is unknown (a block tag, and "
+                                    "no head known yet) and this endpoint allows at most %llu "
+                                    "blocks ([rpc] max_logs_block_range); use block numbers",
+                                    static_cast<ull>(max)),
+                      d);
+        return true;
+    }
+    int n = std::snprintf(message_, sizeof message_,
+                          "eth_getLogs: blocks %llu..%llu are %llu blocks, over this endpoint's "
+                          "limit of %llu ([rpc] max_logs_block_range)",
+                          static_cast<ull>(span.from), static_cast<ull>(span.to),
+                          static_cast<ull>(span.blocks()), static_cast<ull>(max));
+    size_t at = n < 0 ? 0 : static_cast<size_t>(n);
+    char* rest = message_ + at;
+    size_t room = at < sizeof message_ ? sizeof message_ - at : 0;
+    if (!config_.logs_split) {
+        refuse_params(n + std::snprintf(rest, room, "; ask for smaller ranges"), d);
+        return true;
+    }
+    LogsEnds ends = resolve_logs_ends(params, KnownBlocks{head, finalized()});
+    if (!ends.ok) {
+        refuse_params(
+            n + std::snprintf(rest, room, ", and it is not split: %.*s; use block numbers",
+                              static_cast<int>(ends.why.size()), ends.why.data()),
+            d);
+        return true;
+    }
+    if (ends.from > ends.to || ends.to - ends.from < max) return false;  // the EL judges it
+    uint64_t pieces = (ends.to - ends.from) / max + 1;
+    if (pieces > config_.logs_split_pieces_max) {
+        refuse_params(n + std::snprintf(rest, room,
+                                        ", and split it would be %llu pieces, over this "
+                                        "endpoint's limit of %u ([rpc] logs_split_pieces_max); "
+                                        "ask for at most %llu blocks at once",
+                                        static_cast<ull>(pieces), config_.logs_split_pieces_max,
+                                        static_cast<ull>(max) * config_.logs_split_pieces_max),
+                      d);
+        return true;
+    }
+    d.verdict = GateDecision::Verdict::split;
+    d.split = LogsSplit{
+        .from = ends.from, .to = ends.to, .blocks = max, .bytes_max = config_.response_bytes_max};
     return true;
+}
+
+void RpcPolicy::stick(uint64_t client, Route& route) {
+    if (config_.sticky == StickyBy::off || client == 0 || !nodes_) return;
+    route.sticky_client = client;
+    const StickyEntry* e = sticky_.find(client);
+    if (!e) return;  // a new client (or forgotten): any node the read qualifies for
+    route.floor_head = e->floor;
+    // Its last node while usable and at the head; pick_route checks the rest of the route.
+    NodeView n = nodes_->node(static_cast<size_t>(e->node));
+    int64_t highest = highest_head();
+    bool at_head = n.head_number >= 0 &&
+                   (highest < 0 || n.head_number + config_.max_head_lag_blocks >= highest);
+    if (n.present && n.voter && n.health != Health::dead && !n.breaker_open && at_head &&
+        pick_route(*nodes_, ~(1u << e->node), route) == e->node) {
+        route.prefer = e->node;
+        bump(metrics_.sticky_kept);
+    } else {
+        bump(metrics_.sticky_moved);
+    }
+}
+
+void RpcPolicy::served(uint64_t client, size_t node, int64_t block) {
+    if (config_.sticky == StickyBy::off || client == 0 || !nodes_) return;
+    // What the client saw: the node's head for a read of the head, else the block it asked
+    // for (no further than the node's head: a block past it was not there to see).
+    int64_t head = nodes_->node(node).head_number;
+    int64_t seen = block < 0 || (head >= 0 && head < block) ? head : block;
+    if (sticky_.served(client, static_cast<int>(node), seen)) bump(metrics_.sticky_evicted);
+}
+
+void RpcPolicy::route_read(std::string_view name, std::string_view params, GateDecision& d) {
+    BlockNeed need = block_needed(name, params);
+    d.route.at_head = need.at_head;
+    d.route.min_head = need.number;
+    if (name == "eth_sendRawTransaction") {
+        d.broadcast = true;
+        if (raw_transaction_hash(params, scratch_, tx_hash_)) d.route.tx_hash = {tx_hash_, 66};
+    } else if (is_filter_creation(name)) {
+        d.route.learn = Learn::filter_node;
+    } else if (is_filter_use(name)) {
+        d.route.sticky = filter_node(params);
+        d.route.at_head = false;  // the filter's node, wherever its head is
+    } else if (hedges_.enabled() && allowed_by_default(name)) {
+        d.route.hedge = true;  // an idempotent read
+        hedges_.on_request();
+    }
 }
 
 GateDecision RpcPolicy::admit(const CallFacts& facts, uint64_t now_ns) {
@@ -354,34 +465,26 @@ GateDecision RpcPolicy::admit(const CallFacts& facts, uint64_t now_ns) {
             std::string_view(message_, length < sizeof message_ ? length : sizeof message_ - 1);
         return d;
     }
-    if (name == "eth_getLogs" && config_.max_logs_block_range && logs_too_wide(facts.params, d)) {
-        bump(m.errors);
-        return d;
+    bool split = false;
+    if (name == "eth_getLogs" && config_.max_logs_block_range && logs_over_limit(facts.params, d)) {
+        if (d.verdict == GateDecision::Verdict::refuse) {
+            bump(m.errors);
+            bump(metrics_.logs_refused);
+            return d;
+        }
+        split = true;  // the pieces' answers are not cached
     }
     d.route.rewrite_id = true;
     d.route.counted = true;
     d.route.metrics_slot = static_cast<uint8_t>(slot);
     d.route.timeout_ms = timeout_ms(name);
-    if (from_cache(name, facts.params, d)) {
+    if (!split && from_cache(name, facts.params, d)) {
         bump(m.cache_hits);
         return d;
     }
-    BlockNeed need = block_needed(name, facts.params);
-    d.route.at_head = need.at_head;
-    d.route.min_head = need.number;
-    if (name == "eth_sendRawTransaction") {
-        d.broadcast = true;
-        if (raw_transaction_hash(facts.params, scratch_, tx_hash_))
-            d.route.tx_hash = {tx_hash_, 66};
-    } else if (is_filter_creation(name)) {
-        d.route.learn = Learn::filter_node;
-    } else if (is_filter_use(name)) {
-        d.route.sticky = filter_node(facts.params);
-        d.route.at_head = false;  // the filter's node, wherever its head is
-    } else if (hedges_.enabled() && allowed_by_default(name)) {
-        d.route.hedge = true;  // an idempotent read
-        hedges_.on_request();
-    }
+    route_read(name, facts.params, d);
+    // Filters stay on their node, transactions go to every node: not the client's to steer.
+    if (!d.broadcast && d.route.sticky < 0) stick(facts.origin.sticky, d.route);
     return d;
 }
 

@@ -10,8 +10,13 @@
 //    Redis) looked up there first (the core parks the request: Gate::look_up), or forwarded
 //    with a Route that asks the core to hand back the result for the cache (and the tier);
 //  - eth_getLogs whose fromBlock..toBlock spans more than max_logs_block_range blocks (tags
-//    count as the highest head known; with none known, a range with a tag is refused too) is
-//    refused -32602 naming the limit (pipeline/logs_range.h);
+//    count as the highest head known; with none known, a range with a tag is refused) is split
+//    (logs_split, the default): its ends resolved to numbers ("latest" the highest head known,
+//    "finalized" finalized(), "earliest" 0), cut into pieces of at most max_logs_block_range
+//    blocks run in parallel and merged (pipeline/logs_call.h). Refused -32602 naming the limit
+//    and why instead: with logs_split off, an end that is not resolved ("safe", "pending", a
+//    tag whose block is not known), or more than logs_split_pieces_max pieces. A blockHash
+//    filter is one block: never judged, never split (pipeline/logs_range.h);
 //  - eth_sendRawTransaction is broadcast to every node not known dead and not shut out by its
 //    circuit breaker (pipeline/breaker.h; first success answers;
 //    "already known" is a success with the transaction's hash, computed here);
@@ -26,6 +31,9 @@
 //  - among those, synced nodes first (then unknown, then syncing; never dead), the least
 //    (outstanding calls + 1) x latency EWMA; a failed attempt goes to the next (the core's
 //    ForwardCall retries reads, also after a timeout);
+//  - sticky (off by default): a client's reads (by Origin::sticky) go to the node that last
+//    answered it while that node is usable and at the head; else only to nodes whose head
+//    reaches the newest block it was served (pipeline/sticky.h; Route::prefer, floor_head);
 //  - reads (allowed_by_default's methods but sends and filters) are hedged (Route::hedge,
 //    pipeline/hedge.h): unanswered after the method's p95, a second copy goes to another node
 //    that qualifies, within hedge.max_ratio of the requests.
@@ -49,8 +57,16 @@
 #include "pipeline/metrics.h"
 #include "pipeline/policy.h"
 #include "pipeline/rpc_cache.h"
+#include "pipeline/sticky.h"
 
 namespace em::pipeline::rpc {
+
+/// [rpc] sticky: who a client is for stickiness (the listener hashes it: Origin::sticky).
+enum class StickyBy : uint8_t {
+    off,
+    key,      ///< its API key (a request without one: its address)
+    address,  ///< its address (X-Forwarded-For from a trusted proxy, else the peer's)
+};
 
 struct PolicyConfig {
     /// Globs ('*' matches any run); empty: the default rule (allowed_by_default).
@@ -58,9 +74,14 @@ struct PolicyConfig {
     uint32_t max_head_lag_blocks = 2;
     uint32_t default_timeout_ms = 10'000;
     std::vector<std::pair<std::string, uint32_t>> method_timeouts;
-    uint64_t max_logs_block_range = 10'000;  ///< eth_getLogs blocks per request (0 = any)
-    size_t filters_max = 4096;               ///< filter ids remembered (oldest forgotten first)
-    HedgeConfig hedge{.max_ratio = 0};       ///< [rpc] hedge_max_ratio (0 here: no hedging)
+    uint64_t max_logs_block_range = 10'000;   ///< eth_getLogs blocks per request (0 = any)
+    bool logs_split = true;                   ///< over the range: split (false: refused)
+    uint32_t logs_split_pieces_max = 16;      ///< pieces of one split (more: refused)
+    uint64_t response_bytes_max = 32u << 20;  ///< a split's merged answer at most
+    StickyBy sticky = StickyBy::off;          ///< per-client stickiness (Origin::sticky)
+    size_t sticky_clients_max = 65'536;       ///< clients remembered per shard
+    size_t filters_max = 4096;                ///< filter ids remembered (oldest forgotten first)
+    HedgeConfig hedge{.max_ratio = 0};        ///< [rpc] hedge_max_ratio (0 here: no hedging)
 };
 
 /// '*' in `glob` matches any run of characters (also none); everything else itself.
@@ -130,14 +151,22 @@ class RpcPolicy final : public Policy, public Gate {
     void answered(uint32_t, const engine::Status*, std::string_view, uint64_t) override {}
     void learned(Learn what, std::string_view key, std::string_view result, size_t node,
                  uint64_t now_ns) override;
+    void served(uint64_t client, size_t node, int64_t block) override;
     bool look_up(uint64_t ticket, std::string_view key) override;
 
   private:
     uint32_t timeout_ms(std::string_view method) const;
     /// The cache's part of admit: a hit (true: `d` answers) or what to learn.
     bool from_cache(std::string_view name, std::string_view params, GateDecision& d);
-    /// eth_getLogs over max_logs_block_range: true when `d` refuses it (-32602 naming the limit).
-    bool logs_too_wide(std::string_view params, GateDecision& d);
+    /// eth_getLogs over max_logs_block_range: true when `d` refuses it (-32602 naming the limit
+    /// and why) or splits it; false when it runs as it is.
+    bool logs_over_limit(std::string_view params, GateDecision& d);
+    /// Refuses with -32602 and `message_`'s first `length` bytes.
+    void refuse_params(int length, GateDecision& d);
+    /// The route's node and floor for a sticky client (no-op when sticky is off or it has none).
+    void stick(uint64_t client, Route& route);
+    /// The route of a read that runs: deadline, metrics, block needed, broadcast, filters, hedge.
+    void route_read(std::string_view name, std::string_view params, GateDecision& d);
     /// The node a filter id was made on (-1: unknown).
     int filter_node(std::string_view params) const;
 
@@ -153,7 +182,8 @@ class RpcPolicy final : public Policy, public Gate {
     ByteBuffer hit_;      ///< a cached result being answered
     ByteBuffer scratch_;  ///< a raw transaction's bytes
     char tx_hash_[72] = {};
-    char message_[256] = {};
+    char message_[512] = {};
+    StickyTable sticky_;  ///< [rpc] sticky: each client's node and floor (this shard's)
     struct IdHash {
         using is_transparent = void;
         size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }

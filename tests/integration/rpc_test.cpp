@@ -13,7 +13,12 @@
 //    but the probes after each cooldown; healed, the next probe closes it; a node added in its
 //    slot starts closed;
 //  - a slow EL's reads are hedged to a fast one after the method's p95, within hedge_max_ratio;
-//  - eth_getLogs over max_logs_block_range is refused -32602 naming the limit, no EL asked;
+//  - eth_getLogs over max_logs_block_range is split across the ELs (each piece within the
+//    limit, which the ELs enforce too) and merged into exactly what one EL answers for the
+//    whole range; a piece no EL can answer fails the call naming its blocks; with logs_split
+//    off the range is refused -32602 naming the limit, no EL asked;
+//  - [rpc] sticky: a client's reads stay on its EL while a faster one serves others, and move
+//    only to an EL at its newest block;
 //  - beside the mux (--rpc-listen) the same nodes serve both, the CL's listener unchanged.
 // No assertion depends on timing: waits poll for a state with a generous limit.
 #include <gtest/gtest.h>
@@ -52,14 +57,16 @@ struct RpcFixture : ::testing::Test {
     uint16_t rpc_port = 0;  ///< the rpc listener's (the daemon's port in the rpc role)
     /// Each EL's head (and finalized) block; a test may change them before start().
     std::vector<std::string> heads = {"100", "100", "90"};
+    std::vector<std::string> el_args;  ///< more arguments for every EL (before start())
 
     /// Three ELs (heads 100, 100, 90) and the daemon in the rpc role with `table` in its file
     /// (`args`: in place of --role rpc).
     void start(const std::string& table, std::vector<std::string> args = {"--role", "rpc"}) {
         for (int i = 1; i <= 3; i++) {
             std::string head = heads[static_cast<size_t>(i - 1)];
-            els.push_back(std::make_unique<MockEl>(dir, "el" + std::to_string(i),
-                                                   std::vector<std::string>{"--head", head}));
+            std::vector<std::string> args = {"--head", head};
+            args.insert(args.end(), el_args.begin(), el_args.end());
+            els.push_back(std::make_unique<MockEl>(dir, "el" + std::to_string(i), args));
         }
         std::string config = dir.write(
             "rpc.toml", "[limits]\nbody_bytes_max = 65536\nheader_bytes_max = 4096\n" + table);
@@ -417,17 +424,14 @@ TEST_F(RpcFixture, ASlowElsReadsAreHedgedToAFastOneWithinTheHedgeRatio) {
     EXPECT_EQ(json_at(post(request("99", "eth_chainId")).body, "/result"), "\"0x1\"");
 }
 
-TEST_F(RpcFixture, AnEthGetLogsRangeOverTheLimitIsRefusedNamingItAndNoElSeesIt) {
-    start("[rpc]\nmax_logs_block_range = 50\n");
+TEST_F(RpcFixture, AnEthGetLogsRangeOverTheLimitIsRefusedNamingItWhenSplittingIsOff) {
+    start("[rpc]\nmax_logs_block_range = 50\nlogs_split = false\n");
     for (auto& el : els) el->set_rules("eth_getLogs:error=-32099:logs from the mock");
-    auto unknown = [&] {
+    auto asked = [&] {
         long n = 0;
-        for (auto& el : els)
-            n += std::stol(
-                json_at(http_request(el->port, "GET", "/mock/stats", "").body, "/unknown_methods"));
+        for (auto& el : els) n += calls(*el, "eth_getLogs");
         return n;
     };
-    long before = unknown();
     HttpReply wide =
         post(request(R"("w")", "eth_getLogs", R"([{"fromBlock":"0x1","toBlock":"0x64"}])"));
     EXPECT_EQ(wide.status, 200);
@@ -435,10 +439,147 @@ TEST_F(RpcFixture, AnEthGetLogsRangeOverTheLimitIsRefusedNamingItAndNoElSeesIt) 
     EXPECT_EQ(json_at(wide.body, "/error/code"), "-32602") << wide.body;
     EXPECT_NE(wide.body.find("blocks 1..100 are 100 blocks"), std::string::npos) << wide.body;
     EXPECT_NE(wide.body.find("max_logs_block_range"), std::string::npos) << wide.body;
-    EXPECT_EQ(unknown(), before) << "no EL saw it";
+    EXPECT_EQ(asked(), 0) << "no EL saw it";
     HttpReply fits = post(request("2", "eth_getLogs", R"([{"fromBlock":"0x1","toBlock":"0x32"}])"));
     EXPECT_EQ(json_at(fits.body, "/error/code"), "-32099") << "an EL answered: " << fits.body;
-    EXPECT_EQ(unknown(), before + 1);
+    EXPECT_EQ(asked(), 1);
+}
+
+TEST_F(RpcFixture, AWideEthGetLogsIsSplitAcrossTheElsAndMergedAsOneElAnswersIt) {
+    // The ELs refuse more than 10 blocks at once, as enginemux's limit says: a piece over it
+    // would fail the call. The reference EL (not behind enginemux) answers any range.
+    el_args = {"--logs-blocks-max", "10"};
+    start("[rpc]\nmax_logs_block_range = 10\nhedge_max_ratio = 0\n");
+    MockEl reference(dir, "reference", {"--head", "100"});
+    struct Case {
+        std::string params;
+        long pieces;
+    };
+    const Case cases[] = {
+        {R"([{"fromBlock":"0x1","toBlock":"0x5f","address":"0xaa"}])", 10},  // 1..95
+        {R"([{"fromBlock":"earliest","toBlock":"latest"}])", 11},            // 0..100
+        {R"([{"fromBlock":"0x50"}])", 3},                                    // 80..100
+    };
+    long total = 0;
+    for (const Case& c : cases) {
+        std::string body = request(R"("logs\u0021")", "eth_getLogs", c.params);
+        HttpReply merged = post(body);
+        HttpReply direct =
+            http_request(reference.port, "POST", "/", body, jwt_for(reference.secret));
+        ASSERT_EQ(merged.status, 200);
+        EXPECT_NE(direct.body.find(R"("blockNumber":"0x5)"), std::string::npos) << direct.body;
+        EXPECT_EQ(merged.body, direct.body) << c.params;
+        total += c.pieces;
+    }
+    long asked[3];
+    for (size_t i = 0; i < 3; i++) asked[i] = calls(*els[i], "eth_getLogs");
+    EXPECT_EQ(asked[0] + asked[1] + asked[2], total);
+    for (size_t i = 0; i < 3; i++) EXPECT_GE(asked[i], 1) << "el" << i + 1 << " got no piece";
+    std::string metrics = daemon->admin("GET", "/metrics").body;
+    EXPECT_EQ(metric_value(metrics, "enginemux_rpc_logs_splits_total"), 3) << metrics;
+    EXPECT_EQ(metric_value(metrics, "enginemux_rpc_logs_pieces_total"), total) << metrics;
+    // A range within the limit goes whole to one EL, as before.
+    HttpReply small = post(request("1", "eth_getLogs", R"([{"fromBlock":"0x1","toBlock":"0xa"}])"));
+    EXPECT_EQ(small.body,
+              http_request(reference.port, "POST", "/",
+                           request("1", "eth_getLogs", R"([{"fromBlock":"0x1","toBlock":"0xa"}])"),
+                           jwt_for(reference.secret))
+                  .body);
+    // Too many pieces: refused naming the limit, no EL asked.
+    HttpReply huge =
+        post(request("2", "eth_getLogs", R"([{"fromBlock":"0x0","toBlock":"0xfff"}])"));
+    EXPECT_EQ(json_at(huge.body, "/error/code"), "-32602") << huge.body;
+    EXPECT_NE(huge.body.find("logs_split_pieces_max"), std::string::npos) << huge.body;
+    long after = 0;
+    for (size_t i = 0; i < 3; i++) after += calls(*els[i], "eth_getLogs");
+    EXPECT_EQ(after, total + 1);
+}
+
+TEST_F(RpcFixture, AnEthGetLogsPieceNoElCanAnswerFailsTheCallNamingItsBlocks) {
+    start("[rpc]\nmax_logs_block_range = 10\nhedge_max_ratio = 0\nbreaker_failures = 0\n");
+    for (auto& el : els) el->set_rules("eth_getLogs:http=503");
+    HttpReply r = post(request("9", "eth_getLogs", R"([{"fromBlock":"0x1","toBlock":"0x19"}])"));
+    EXPECT_EQ(r.status, 200);
+    EXPECT_EQ(json_at(r.body, "/id"), "9") << r.body;
+    EXPECT_EQ(json_at(r.body, "/result"), "<missing>") << "never a partial array: " << r.body;
+    EXPECT_NE(r.body.find("eth_getLogs: blocks "), std::string::npos) << r.body;
+    EXPECT_NE(r.body.find("of 3) failed, so no answer is given for the whole range"),
+              std::string::npos)
+        << r.body;
+    EXPECT_NE(r.body.find("HTTP 503"), std::string::npos) << r.body;
+    // Each piece was tried on every EL that has its blocks (retried like any read).
+    long asked = 0;
+    for (auto& el : els) asked += calls(*el, "eth_getLogs");
+    EXPECT_GE(asked, 3 * 2);
+    for (auto& el : els) el->set_rules("");
+    HttpReply healed =
+        post(request("10", "eth_getLogs", R"([{"fromBlock":"0x1","toBlock":"0x19"}])"));
+    EXPECT_NE(healed.body.find(R"("result":[)"), std::string::npos) << healed.body;
+}
+
+TEST_F(RpcFixture, AStickyClientStaysOnItsElAndMovesOnlyToOneAtItsNewestBlock) {
+    std::string keys = dir.write("keys.txt", "alice-key-0001\nbob-key-00002\ncarol-key-0003\n");
+    heads = {"100", "100", "90"};
+    start("[health]\ninterval_ms = 100\n[rpc]\napi_keys_file = \"" + keys +
+          "\"\nsticky = \"key\"\nhedge_max_ratio = 0\n");
+    auto read = [&](const std::string& key, const std::string& method, const std::string& params) {
+        HttpReply r = post(request("1", method, params), "/", key);
+        EXPECT_NE(r.body.find("\"result\""), std::string::npos) << r.body;
+    };
+    read("alice-key-0001", "eth_blockNumber", "[]");
+    size_t a = calls(*els[0], "eth_blockNumber") == 1 ? 0 : 1;  // alice's EL
+    size_t b = 1 - a;
+    ASSERT_EQ(calls(*els[a], "eth_blockNumber"), 1);
+    // Alice's EL turns slow to probe: everyone else's reads go to the other one now.
+    els[a]->set_rules("eth_syncing:delay=100");
+    auto latency = [&](const std::string& s, size_t i) {
+        return std::stol(json_at(s, "/nodes/" + std::to_string(i) + "/resp_time_us"));
+    };
+    std::string s;
+    for (int k = 0; k < 400; k++) {
+        s = daemon->admin("GET", "/status").body;
+        if (latency(s, a) > 5 * latency(s, b)) break;
+        std::this_thread::sleep_for(50ms);
+    }
+    ASSERT_GT(latency(s, a), 5 * latency(s, b)) << s;
+    for (int i = 0; i < 5; i++) read("bob-key-00002", "eth_blockNumber", "[]");
+    EXPECT_EQ(calls(*els[b], "eth_blockNumber"), 5) << "bob: the usual pick";
+    for (int i = 0; i < 5; i++) read("alice-key-0001", "eth_blockNumber", "[]");
+    EXPECT_EQ(calls(*els[a], "eth_blockNumber"), 6) << "alice stays on her EL";
+    EXPECT_EQ(calls(*els[b], "eth_blockNumber"), 5);
+    // Her EL dies: she moves to the other at the head, never to el3 (at 90, behind her block
+    // 100), even for an old block el3 has.
+    els[a]->process->signal(SIGKILL);
+    els[a]->process->wait_exit();
+    for (int k = 0; k < 400; k++) {
+        s = daemon->admin("GET", "/status").body;
+        if (json_at(s, "/nodes/" + std::to_string(a) + "/state") == "\"dead\"") break;
+        std::this_thread::sleep_for(50ms);
+    }
+    ASSERT_EQ(json_at(s, "/nodes/" + std::to_string(a) + "/state"), "\"dead\"") << s;
+    // el3 is made the usual pick of a read it can answer (a call at block 16, which it has):
+    // only alice's floor keeps her away from it.
+    els[b]->set_rules("eth_syncing:delay=100");
+    for (int k = 0; k < 400; k++) {
+        s = daemon->admin("GET", "/status").body;
+        if (latency(s, b) > 5 * latency(s, 2)) break;
+        std::this_thread::sleep_for(50ms);
+    }
+    ASSERT_GT(latency(s, b), 5 * latency(s, 2)) << s;
+    // (Another account each time: a call at a final block read again is a cache hit.)
+    auto old_call = [&](const std::string& key, int i) {
+        read(key, "eth_call",
+             R"([{"to":"0x00000000000000000000000000000000000000)" + std::to_string(10 + i) +
+                 R"("},"0x10"])");
+    };
+    for (int i = 0; i < 5; i++) old_call("alice-key-0001", i);
+    EXPECT_EQ(calls(*els[2], "eth_call"), 0) << "alice's reads never go to el3, behind her";
+    EXPECT_EQ(calls(*els[b], "eth_call"), 5) << "alice moved to el" << b + 1;
+    old_call("carol-key-0003", 9);
+    EXPECT_EQ(calls(*els[2], "eth_call"), 1) << "carol, new, has no floor: el3 is her usual pick";
+    std::string metrics = daemon->admin("GET", "/metrics").body;
+    EXPECT_GE(metric_value(metrics, "enginemux_rpc_sticky_kept_total"), 5) << metrics;
+    EXPECT_GE(metric_value(metrics, "enginemux_rpc_sticky_moved_total"), 1) << metrics;
 }
 
 }  // namespace

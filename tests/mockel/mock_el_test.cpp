@@ -60,11 +60,33 @@ TEST_F(MockElTest, GetBlockByNumberIsFreshAndChained) {
 
 TEST_F(MockElTest, UnknownMethodIsMethodNotFound) {
     start();
-    auto j = call_json(rpc("eth_getLogs", "[]", "42"));
+    auto j = call_json(rpc("eth_getStorageAt", "[]", "42"));
     EXPECT_EQ(int64_t(j->root["id"]), 42);
     EXPECT_EQ(int64_t(j->root["error"]["code"]), -32601);
     EXPECT_EQ(str(j->root["error"]["message"]),
-              "the method eth_getLogs does not exist/is not available");
+              "the method eth_getStorageAt does not exist/is not available");
+}
+
+TEST_F(MockElTest, GetLogsAnswersTheSameLogsPerBlockUpToTheHeadWithinItsLimit) {
+    start({"--head", "10", "--logs-blocks-max", "8"});
+    // Block n has n % 3 logs: blocks 4 (1 log) and 5 (2 logs).
+    auto j = call_json(rpc("eth_getLogs", R"([{"fromBlock":"0x4","toBlock":"0x5"}])", "1"));
+    simdjson::dom::array logs = j->root["result"];
+    ASSERT_EQ(logs.size(), 3u);
+    EXPECT_EQ(str(logs.at(0)["blockNumber"]), "0x4");
+    EXPECT_EQ(str(logs.at(2)["blockNumber"]), "0x5");
+    EXPECT_EQ(str(logs.at(2)["logIndex"]), "0x1");
+    // Tags are the head (10); past the head: up to it.
+    auto tail = call_json(rpc("eth_getLogs", R"([{"fromBlock":"0x9","toBlock":"0xff"}])", "2"));
+    EXPECT_EQ(simdjson::dom::array(tail->root["result"]).size(), 1u) << "block 10: 1 log, 9: none";
+    auto latest = call_json(rpc("eth_getLogs", R"([{"fromBlock":"0x9"}])", "3"));
+    EXPECT_EQ(simdjson::dom::array(latest->root["result"]).size(), 1u);
+    auto wide = call_json(rpc("eth_getLogs", R"([{"fromBlock":"0x0","toBlock":"0x8"}])", "4"));
+    EXPECT_EQ(int64_t(wide->root["error"]["code"]), -32005);
+    EXPECT_EQ(str(wide->root["error"]["message"]),
+              "query exceeds the limit of 8 blocks (--logs-blocks-max)");
+    auto backwards = call_json(rpc("eth_getLogs", R"([{"fromBlock":"0x5","toBlock":"0x4"}])", "5"));
+    EXPECT_EQ(int64_t(backwards->root["error"]["code"]), -32602);
 }
 
 TEST_F(MockElTest, NewPayloadValidWithBlockHashAndAdvancesHead) {

@@ -106,6 +106,9 @@ struct PipelineFixture : ::testing::Test {
                 case Action::Kind::wake:
                     s += "wake " + std::to_string(a.deadline_ns);
                     break;
+                case Action::Kind::served:
+                    s += "served " + std::to_string(a.node);
+                    break;
             }
         }
         return s;

@@ -1,6 +1,7 @@
 // eth_getLogs block ranges (pipeline/logs_range.h): the span a filter covers (numbers, tags
-// against the known head, an unknown head, blockHash), the sub-ranges a wide one is cut into,
-// and the merge of the pieces' answers by block number, then log index.
+// against the known head, an unknown head, blockHash), the ends a wide one is split at (tags
+// resolved, or why not), the sub-ranges, each piece's request, and the merge of the pieces'
+// answers (each log's bytes kept; a piece that is not an array of its own logs named).
 #include <gtest/gtest.h>
 
 #include <string>
@@ -62,38 +63,106 @@ TEST(LogsSplit, ConsecutivePiecesOfAtMostMaxBlocks) {
     EXPECT_TRUE(rpc::split_range(1, 9, 0).empty());
 }
 
+std::string ends_of(const std::string& params, int64_t latest, int64_t finalized) {
+    rpc::LogsEnds e = rpc::resolve_logs_ends(params, rpc::KnownBlocks{latest, finalized});
+    if (!e.ok) return "no: " + std::string(e.why);
+    return std::to_string(e.from) + ".." + std::to_string(e.to);
+}
+
+TEST(LogsEnds, TagsResolveToTheBlocksTheCallerKnowsOrSayWhyNot) {
+    EXPECT_EQ(ends_of(R"([{"fromBlock":"0x1","toBlock":"0x2710"}])", -1, -1), "1..10000");
+    EXPECT_EQ(ends_of(R"([{"fromBlock":"earliest","toBlock":"latest"}])", 500, 400), "0..500");
+    EXPECT_EQ(ends_of(R"([{"fromBlock":"0x10"}])", 500, 400), "16..500") << "toBlock: latest";
+    EXPECT_EQ(ends_of(R"([{"fromBlock":"0x0","toBlock":null}])", 500, 400), "0..500");
+    EXPECT_EQ(ends_of(R"([{"fromBlock":"0x0","toBlock":"finalized"}])", 500, 400), "0..400");
+    EXPECT_EQ(ends_of(R"([{"fromBlock":"finalized","toBlock":"latest"}])", 500, 400), "400..500");
+    EXPECT_EQ(ends_of(R"([{"fromBlock":"0x0","toBlock":"latest"}])", -1, 400),
+              "no: no head is known yet");
+    EXPECT_EQ(ends_of(R"([{"fromBlock":"0x0","toBlock":"finalized"}])", 500, -1),
+              "no: no finalized block is known yet");
+    EXPECT_NE(ends_of(R"([{"fromBlock":"0x0","toBlock":"safe"}])", 500, 400).find("\"safe\""),
+              std::string::npos);
+    EXPECT_NE(ends_of(R"([{"fromBlock":"0x0","toBlock":"pending"}])", 500, 400).find("pending"),
+              std::string::npos);
+    EXPECT_EQ(ends_of(R"([{"fromBlock":"soon"}])", 500, 400),
+              "no: a block number is not a QUANTITY or a tag");
+    EXPECT_EQ(ends_of("[1]", 500, 400), "no: the filter is not an object");
+}
+
+TEST(LogsPiece, TheClientsFilterWithThePiecesNumbers) {
+    ByteBuffer rest(1u << 16);
+    std::string params =
+        R"([{"fromBlock":"0x1","address":"0xAa","topics":[["0x01"], null],"toBlock":"latest",)"
+        R"("x\"y":1}])";
+    ASSERT_TRUE(rpc::logs_filter_rest(params, rest));
+    EXPECT_EQ(rest.view(), R"("address":"0xAa","topics":[["0x01"],null],"x\"y":1)");
+    ByteBuffer out(1u << 16);
+    ASSERT_TRUE(rpc::write_logs_piece(out, 7, {16, 31}, rest.view()));
+    EXPECT_EQ(out.view(),
+              R"({"jsonrpc":"2.0","id":7,"method":"eth_getLogs","params":[{"fromBlock":"0x10",)"
+              R"("toBlock":"0x1f","address":"0xAa","topics":[["0x01"],null],"x\"y":1}]})");
+    ASSERT_TRUE(rpc::logs_filter_rest(R"([{"fromBlock":"0x1"}])", rest));
+    ASSERT_TRUE(rpc::write_logs_piece(out, 1, {0, 0}, rest.view()));
+    EXPECT_EQ(out.view(), R"({"jsonrpc":"2.0","id":1,"method":"eth_getLogs","params":[)"
+                          R"({"fromBlock":"0x0","toBlock":"0x0"}]})");
+    EXPECT_FALSE(rpc::logs_filter_rest("[]", rest));
+    EXPECT_FALSE(rpc::logs_filter_rest("not json", rest));
+}
+
 std::string log(const char* block, const char* index) {
     return std::string(R"({"address":"0xaa","blockNumber":")") + block + R"(","logIndex":")" +
            index + R"(","data":"0x"})";
 }
 
-TEST(LogsMerge, ByBlockNumberThenLogIndexKeepingEachLog) {
-    std::string a = "[" + log("0x2", "0x1") + ",\n  " + log("0x1", "0x0") + "]";
-    std::string b = "[]";
-    std::string c = "[" + log("0xa", "0x0") + "," + log("0x2", "0x0") + "]";
-    std::vector<std::string_view> pieces = {a, b, c};
+/// Merges pieces (range, result) given as strings (padded: merge_logs parses in place).
+Result<void> merge(std::vector<std::pair<rpc::BlockRange, std::string>> given, ByteBuffer& out) {
+    std::vector<rpc::LogsPiece> pieces;
+    for (auto& [range, text] : given) {
+        text.reserve(text.size() + 64);
+        pieces.push_back({range, text});
+    }
+    return rpc::merge_logs(pieces, out);
+}
+
+TEST(LogsMerge, ThePiecesLogsOneAfterTheOtherEachAsTheNodeSentIt) {
     ByteBuffer out(1u << 20);
-    ASSERT_TRUE(rpc::merge_logs(pieces, out));
-    EXPECT_EQ(out.view(), "[" + log("0x1", "0x0") + "," + log("0x2", "0x0") + "," +
-                              log("0x2", "0x1") + "," + log("0xa", "0x0") + "]");
-    std::vector<std::string_view> none = {b, b};
-    ASSERT_TRUE(rpc::merge_logs(none, out));
+    std::string spaced = "{ \"blockNumber\" : \"0x2\", \"logIndex\":\"0x0\" }";
+    ASSERT_TRUE(merge({{{1, 2}, " [" + log("0x1", "0x0") + ",\n  " + spaced + "] "},
+                       {{3, 4}, "[]"},
+                       {{5, 9}, "[" + log("0x5", "0x0") + "," + log("0x9", "0x1") + "]"}},
+                      out));
+    EXPECT_EQ(out.view(), "[" + log("0x1", "0x0") + ",\n  " + spaced + "," + log("0x5", "0x0") +
+                              "," + log("0x9", "0x1") + "]");
+    ASSERT_TRUE(merge({{{1, 2}, "[]"}, {{3, 4}, "[ ]"}}, out));
     EXPECT_EQ(out.view(), "[]");
 }
 
-TEST(LogsMerge, APieceThatIsNotAnArrayOfLogsIsNamed) {
+TEST(LogsMerge, APieceThatIsNotAnArrayOfItsLogsIsNamedByItsRange) {
     ByteBuffer out(1u << 20);
     std::string good = "[" + log("0x1", "0x0") + "]";
-    std::vector<std::string_view> object = {good, R"({"code":-32000})"};
-    auto r = rpc::merge_logs(object, out);
+    auto r = merge({{{1, 10}, good}, {{11, 20}, R"({"code":-32000})"}}, out);
     ASSERT_FALSE(r);
-    EXPECT_NE(r.error().message().find("piece 1 is not a JSON array"), std::string_view::npos);
-    std::vector<std::string_view> no_index = {R"([{"blockNumber":"0x1"}])"};
-    r = rpc::merge_logs(no_index, out);
+    EXPECT_EQ(r.error().message(), "blocks 11..20: the answer is not a JSON array");
+    r = merge({{{1, 10}, good}, {{11, 20}, "[" + log("0x1", "0x0") + "]"}}, out);
     ASSERT_FALSE(r);
-    EXPECT_NE(r.error().message().find("without blockNumber and logIndex"), std::string_view::npos);
-    std::vector<std::string_view> bad = {R"([{"blockNumber":"1","logIndex":"0x0"}])"};
-    EXPECT_FALSE(rpc::merge_logs(bad, out));
+    EXPECT_EQ(r.error().message(), "blocks 11..20: a log is outside the piece's range (block 1)");
+    r = merge({{{1, 10}, "[" + log("0x5", "0x0") + "," + log("0x2", "0x0") + "]"}}, out);
+    ASSERT_FALSE(r);
+    EXPECT_EQ(r.error().message(), "blocks 1..10: the logs are not in block order (block 2)");
+    r = merge({{{1, 10}, R"([{"logIndex":"0x0"}])"}}, out);
+    ASSERT_FALSE(r);
+    EXPECT_EQ(r.error().message(), "blocks 1..10: a log has no blockNumber");
+    r = merge({{{1, 10}, R"([{"blockNumber":"1"}])"}}, out);
+    ASSERT_FALSE(r);
+    EXPECT_EQ(r.error().message(), "blocks 1..10: a log's blockNumber is not a QUANTITY");
+}
+
+TEST(LogsMerge, AnAnswerOverTheLimitIsRefusedNamingIt) {
+    ByteBuffer out(64, 64);
+    auto r = merge({{{1, 10}, "[" + log("0x1", "0x0") + "," + log("0x2", "0x0") + "]"}}, out);
+    ASSERT_FALSE(r);
+    EXPECT_EQ(r.error().code(), Errc::too_large);
+    EXPECT_EQ(r.error().message(), "the merged answer is over this endpoint's limit of 64 bytes");
 }
 
 }  // namespace

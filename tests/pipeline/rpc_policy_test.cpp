@@ -2,9 +2,12 @@
 // block a read needs, the head-aware least-loaded pick, the gate's cache and filter decisions,
 // and the policy as the core's policy and gate (a fake shell, no I/O): batches in order with the
 // clients' ids byte for byte, a cache hit that touches no node, reads retried on another node at
-// the head, transactions broadcast with "already known" folded into success.
+// the head, transactions broadcast with "already known" folded into success; eth_getLogs over
+// the limit split across the nodes and merged (or refused saying why); [rpc] sticky clients.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cstring>
 #include <memory>
 #include <string>
 #include <vector>
@@ -169,9 +172,10 @@ TEST_F(RpcPolicyTest, ANodeWhoseBreakerIsOpenGetsNoReadsAndNoTransactions) {
     EXPECT_EQ(policy->pick_route(nodes, 0b110, old), 0);
 }
 
-TEST_F(RpcPolicyTest, ALogsRangeOverTheLimitIsRefusedNamingTheLimit) {
+TEST_F(RpcPolicyTest, ALogsRangeOverTheLimitIsRefusedNamingTheLimitWhenSplittingIsOff) {
     rpc::PolicyConfig c;
     c.max_logs_block_range = 100;
+    c.logs_split = false;
     make(c);
     using V = GateDecision::Verdict;
     GateDecision wide = admit("eth_getLogs", R"([{"fromBlock":"0x1","toBlock":"0x65"}])");
@@ -182,6 +186,7 @@ TEST_F(RpcPolicyTest, ALogsRangeOverTheLimitIsRefusedNamingTheLimit) {
     EXPECT_NE(wide.message.find("limit of 100 ([rpc] max_logs_block_range)"),
               std::string_view::npos)
         << wide.message;
+    EXPECT_EQ(metrics.rpc.logs_refused.load(), 1u);
     EXPECT_EQ(admit("eth_getLogs", R"([{"fromBlock":"0x2","toBlock":"0x65"}])").verdict, V::run);
     // A tag is the highest head known (100): 0..100 is 101 blocks.
     EXPECT_EQ(admit("eth_getLogs", R"([{"fromBlock":"0x0","toBlock":"latest"}])").verdict,
@@ -347,9 +352,15 @@ struct RpcCore : RpcPolicyTest {
         make(c);
         build_core();
     }
-    void request(std::string body) {
+    void request(std::string body, const Origin& origin = {}) {
         body.reserve(body.size() + 64);
-        core->on_request(1, body.data(), body.size(), body.capacity(), 1, 1);
+        core->on_request(1, body.data(), body.size(), body.capacity(), 1, 1, origin);
+    }
+    /// The policy and core anew with `c`.
+    void remake(const rpc::PolicyConfig& c) {
+        core.reset();
+        make(c);
+        build_core();
     }
     /// Node `node` answers send k with `result` under the id it was sent.
     void reply(size_t k, const std::string& response) {
@@ -624,6 +635,312 @@ TEST_F(RpcCoreShared, ParkedBatchEntriesComeBackInOrder) {
     EXPECT_EQ(shell.answers[0].second, R"([{"jsonrpc":"2.0","id":1,"result":{"n":1}},)"
                                        R"({"jsonrpc":"2.0","id":2,"result":"0x64"}])");
     EXPECT_EQ(core->busy(), 0u);
+}
+
+// ---------------------------------------------------------------------------------------------
+// eth_getLogs over max_logs_block_range: split, run across the nodes, merged
+
+TEST_F(RpcPolicyTest, AWideLogsRangeIsSplitWithItsTagsResolvedOrRefusedSayingWhy) {
+    rpc::PolicyConfig c;
+    c.max_logs_block_range = 10;
+    c.logs_split_pieces_max = 4;
+    c.response_bytes_max = 12345;
+    make(c);
+    using V = GateDecision::Verdict;
+    GateDecision d = admit("eth_getLogs", R"([{"fromBlock":"0x1","toBlock":"0x19"}])");
+    ASSERT_EQ(d.verdict, V::split);
+    EXPECT_EQ(d.split.from, 1u);
+    EXPECT_EQ(d.split.to, 25u);
+    EXPECT_EQ(d.split.blocks, 10u);
+    EXPECT_EQ(d.split.bytes_max, 12345u);
+    EXPECT_TRUE(d.route.rewrite_id);
+    EXPECT_EQ(d.route.learn, Learn::nothing) << "a split is not cached";
+    // "latest" is the highest head known (100); "finalized" the lowest a synced node reported.
+    d = admit("eth_getLogs", R"([{"fromBlock":"0x5a"}])");
+    ASSERT_EQ(d.verdict, V::split);
+    EXPECT_EQ(d.split.from, 90u);
+    EXPECT_EQ(d.split.to, 100u);
+    d = admit("eth_getLogs", R"([{"fromBlock":"0x32","toBlock":"finalized"}])");
+    ASSERT_EQ(d.verdict, V::split);
+    EXPECT_EQ(d.split.to, 80u);
+    // Not split: "safe" and "pending" ends, more pieces than allowed; named.
+    d = admit("eth_getLogs", R"([{"fromBlock":"0x5a","toBlock":"safe"}])");
+    ASSERT_EQ(d.verdict, V::refuse);
+    EXPECT_EQ(d.code, -32602);
+    EXPECT_NE(d.message.find("it is not split: \"safe\" is not resolved"), std::string_view::npos)
+        << d.message;
+    d = admit("eth_getLogs", R"([{"fromBlock":"0x5a","toBlock":"pending"}])");
+    ASSERT_EQ(d.verdict, V::refuse);
+    EXPECT_NE(d.message.find("\"pending\""), std::string_view::npos) << d.message;
+    d = admit("eth_getLogs", R"([{"fromBlock":"0x0","toBlock":"0x28"}])");
+    ASSERT_EQ(d.verdict, V::refuse);
+    EXPECT_NE(d.message.find("blocks 0..40 are 41 blocks"), std::string_view::npos) << d.message;
+    EXPECT_NE(d.message.find("5 pieces, over this endpoint's limit of 4 ([rpc] "
+                             "logs_split_pieces_max); ask for at most 40 blocks"),
+              std::string_view::npos)
+        << d.message;
+    EXPECT_EQ(admit("eth_getLogs", R"([{"fromBlock":"0x0","toBlock":"0x27"}])").verdict, V::split);
+    EXPECT_EQ(metrics.rpc.logs_refused.load(), 3u);
+    // A blockHash filter is one block: never split, never refused.
+    EXPECT_EQ(admit("eth_getLogs", R"([{"blockHash":"0x01","fromBlock":"0x0","toBlock":"0xff"}])")
+                  .verdict,
+              V::run);
+}
+
+/// A log of block n (index i) as a mock EL writes it.
+std::string log_of(uint64_t n, uint64_t i) {
+    char text[128];
+    std::snprintf(text, sizeof text, R"({"blockNumber":"0x%llx","logIndex":"0x%llx","data":"0x"})",
+                  static_cast<unsigned long long>(n), static_cast<unsigned long long>(i));
+    return text;
+}
+
+/// The logs of blocks from..to (one per odd block).
+std::string logs_of(uint64_t from, uint64_t to) {
+    std::string s = "[";
+    for (uint64_t n = from; n <= to; n++) {
+        if (n % 2 == 0) continue;
+        if (s.size() > 1) s += ",";
+        s += log_of(n, 0);
+    }
+    return s + "]";
+}
+
+struct RpcLogs : RpcCore {
+    void SetUp() override {
+        RpcCore::SetUp();
+        rpc::PolicyConfig c;
+        c.max_logs_block_range = 10;
+        remake(c);
+    }
+    /// The piece the core sent as send k: "from..to" of its filter.
+    std::string piece(size_t k) {
+        const std::string& b = shell.sent[k].body;
+        auto field = [&](const char* key) -> uint64_t {
+            size_t at = b.find(key);
+            if (at == std::string::npos) return uint64_t{0};
+            return std::stoull(b.substr(at + std::strlen(key) + 3), nullptr, 16);
+        };
+        return std::to_string(field("\"fromBlock\":")) + ".." +
+               std::to_string(field("\"toBlock\":"));
+    }
+    /// Node answers send k, under the id it was sent, with `result`.
+    void answer(size_t k, const std::string& result) {
+        const std::string& b = shell.sent[k].body;
+        size_t at = b.find("\"id\":") + 5;
+        std::string id = b.substr(at, b.find(',', at) - at);
+        reply(k, R"({"jsonrpc":"2.0","id":)" + id + R"(,"result":)" + result + "}");
+    }
+};
+
+TEST_F(RpcLogs, PiecesGoToEveryNodeInParallelAndMergeInBlockOrderUnderTheClientsId) {
+    request(R"({"jsonrpc":"2.0","id":"a\u0062","method":"eth_getLogs","params":[)"
+            R"({"fromBlock":"0x1","toBlock":"0x19","address":"0xaa"}]})");
+    ASSERT_EQ(shell.sent.size(), 3u) << "three pieces at once";
+    EXPECT_EQ(piece(0), "1..10");
+    EXPECT_EQ(piece(1), "11..20");
+    EXPECT_EQ(piece(2), "21..25");
+    EXPECT_NE(shell.sent[0].body.find(R"("address":"0xaa")"), std::string::npos)
+        << shell.sent[0].body;
+    std::vector<size_t> to = {shell.sent[0].node, shell.sent[1].node, shell.sent[2].node};
+    std::sort(to.begin(), to.end());
+    EXPECT_EQ(to, (std::vector<size_t>{0, 1, 2})) << "each node a piece (node 2 has block 25)";
+    answer(2, logs_of(21, 25));
+    answer(0, logs_of(1, 10));
+    EXPECT_TRUE(shell.answers.empty());
+    answer(1, logs_of(11, 20));
+    ASSERT_EQ(shell.answers.size(), 1u);
+    EXPECT_EQ(shell.answers[0].second,
+              R"({"jsonrpc":"2.0","id":"a\u0062","result":)" + logs_of(1, 25) + "}");
+    EXPECT_EQ(metrics.rpc.logs_splits.load(), 1u);
+    EXPECT_EQ(metrics.rpc.logs_pieces.load(), 3u);
+    EXPECT_EQ(metrics.request_latency[method_slot_other].count.load(), 1u)
+        << "one request's latency, not each piece's";
+    EXPECT_EQ(core->busy(), 0u);
+}
+
+TEST_F(RpcLogs, APieceGoesOnlyToNodesThatHaveItsBlocks) {
+    request(R"({"jsonrpc":"2.0","id":1,"method":"eth_getLogs","params":[)"
+            R"({"fromBlock":"0x51","toBlock":"0x64"}]})");
+    ASSERT_EQ(shell.sent.size(), 2u);
+    EXPECT_EQ(piece(0), "81..90");
+    EXPECT_EQ(piece(1), "91..100");
+    EXPECT_NE(shell.sent[1].node, 2u) << "node 2's head is 90";
+}
+
+TEST_F(RpcLogs, APieceFailedOnEveryNodeAnswersAnErrorNamingItsRangeNeverAPartialArray) {
+    request(R"({"jsonrpc":"2.0","id":7,"method":"eth_getLogs","params":[)"
+            R"({"fromBlock":"0x1","toBlock":"0x19"}]})");
+    ASSERT_EQ(shell.sent.size(), 3u);
+    answer(0, logs_of(1, 10));
+    // Piece 2 (11..20) fails on its node, is retried on the others, fails there too.
+    for (size_t k = 1, tries = 0; tries < 3; tries++) {
+        core->on_reply(shell.sent[k].call, store.failure(shell.sent[k].node, Errc::io, "reset"), 1);
+        k = shell.sent.size() - 1;
+        if (tries < 2) {
+            ASSERT_EQ(shell.sent.size(), 4 + tries) << "retried on another node";
+        }
+    }
+    ASSERT_EQ(shell.answers.size(), 1u) << "answered at once, piece 3 still out";
+    const std::string& a = shell.answers[0].second;
+    EXPECT_NE(a.find(R"("id":7,"error":{"code":-32000)"), std::string::npos) << a;
+    EXPECT_NE(a.find("blocks 11..20 (piece 2 of 3) failed"), std::string::npos) << a;
+    EXPECT_EQ(a.find("result"), std::string::npos) << a;
+    EXPECT_EQ(core->busy(), 2u) << "the split waits for its last piece";
+    answer(2, logs_of(21, 25));
+    EXPECT_EQ(shell.answers.size(), 1u) << "nothing more for the client";
+    EXPECT_EQ(core->busy(), 0u);
+    EXPECT_EQ(metrics.rpc.logs_split_failures.load(), 1u);
+}
+
+TEST_F(RpcLogs, AnElsErrorForAPieceIsTheAnswerWithItsCodeAndTheRange) {
+    request(R"({"jsonrpc":"2.0","id":7,"method":"eth_getLogs","params":[)"
+            R"({"fromBlock":"0x1","toBlock":"0xf"}]})");
+    ASSERT_EQ(shell.sent.size(), 2u);
+    reply(1, R"({"jsonrpc":"2.0","id":2,"error":{"code":-32005,"message":"too many logs"}})");
+    ASSERT_EQ(shell.answers.size(), 1u);
+    EXPECT_EQ(shell.answers[0].second,
+              R"({"jsonrpc":"2.0","id":7,"error":{"code":-32005,"message":"eth_getLogs: blocks )"
+              R"(11..15 (piece 2 of 2) failed, so no answer is given for the whole range: too )"
+              R"(many logs"}})");
+    answer(0, logs_of(1, 10));
+    EXPECT_EQ(shell.answers.size(), 1u);
+    EXPECT_EQ(core->busy(), 0u);
+}
+
+TEST_F(RpcLogs, APieceWithLogsOutsideItsRangeFailsTheCall) {
+    request(R"({"jsonrpc":"2.0","id":7,"method":"eth_getLogs","params":[)"
+            R"({"fromBlock":"0x1","toBlock":"0xf"}]})");
+    ASSERT_EQ(shell.sent.size(), 2u);
+    answer(0, logs_of(1, 10));
+    answer(1, logs_of(1, 15));
+    ASSERT_EQ(shell.answers.size(), 1u);
+    EXPECT_NE(shell.answers[0].second.find("blocks 11..15: a log is outside the piece's range "
+                                           "(block 1); no partial answer is given"),
+              std::string::npos)
+        << shell.answers[0].second;
+}
+
+TEST_F(RpcLogs, ASplitInABatchKeepsItsPlace) {
+    request(R"([{"jsonrpc":"2.0","id":1,"method":"eth_blockNumber"},)"
+            R"({"jsonrpc":"2.0","id":2,"method":"eth_getLogs","params":[)"
+            R"({"fromBlock":"0x1","toBlock":"0xf"}]}])");
+    ASSERT_EQ(shell.sent.size(), 3u);
+    answer(2, logs_of(11, 15));
+    answer(1, logs_of(1, 10));
+    reply(0, R"({"jsonrpc":"2.0","id":1,"result":"0x64"})");
+    ASSERT_EQ(shell.answers.size(), 1u);
+    EXPECT_EQ(shell.answers[0].second, R"([{"jsonrpc":"2.0","id":1,"result":"0x64"},)"
+                                       R"({"jsonrpc":"2.0","id":2,"result":)" +
+                                           logs_of(1, 15) + "}]");
+}
+
+TEST_F(RpcLogs, WithNoNodeEveryPieceFailsAtOnceAndTheClientGetsOneError) {
+    for (size_t i = 0; i < 3; i++) nodes.views[i].health = Health::dead;
+    request(R"({"jsonrpc":"2.0","id":7,"method":"eth_getLogs","params":[)"
+            R"({"fromBlock":"0x1","toBlock":"0xf"}]})");
+    EXPECT_TRUE(shell.sent.empty());
+    ASSERT_EQ(shell.answers.size(), 1u);
+    EXPECT_NE(shell.answers[0].second.find("blocks 1..10 (piece 1 of 2) failed"), std::string::npos)
+        << shell.answers[0].second;
+    EXPECT_EQ(core->busy(), 0u);
+}
+
+// ---------------------------------------------------------------------------------------------
+// [rpc] sticky: a client's reads never go back in time
+
+TEST(RpcStickyTable, AClientsNodeAndFloorAndTheLeastRecentlyServedIsEvicted) {
+    rpc::StickyTable t(4);  // one bucket of four
+    EXPECT_EQ(t.capacity(), 4u);
+    EXPECT_EQ(t.find(11), nullptr);
+    EXPECT_FALSE(t.served(11, 1, 100));
+    EXPECT_FALSE(t.served(11, 2, 90));
+    const rpc::StickyEntry* e = t.find(11);
+    ASSERT_NE(e, nullptr);
+    EXPECT_EQ(e->node, 2);
+    EXPECT_EQ(e->floor, 100) << "the floor never goes down";
+    for (uint64_t c = 12; c <= 14; c++) EXPECT_FALSE(t.served(c, 0, 1));
+    EXPECT_FALSE(t.served(11, 2, 101));  // 11 served last: 12 is the least recent now
+    EXPECT_TRUE(t.served(15, 0, 5));
+    EXPECT_EQ(t.find(12), nullptr);
+    EXPECT_NE(t.find(11), nullptr);
+    EXPECT_NE(t.find(15), nullptr);
+    EXPECT_EQ(rpc::StickyTable(65'536).capacity(), 65'536u);
+    EXPECT_EQ(rpc::StickyTable(5).capacity(), 8u) << "rounded up to whole buckets";
+}
+
+struct RpcSticky : RpcCore {
+    Origin alice{.client = 0, .wall_s = 0, .sticky = 42};
+    void SetUp() override {
+        RpcCore::SetUp();
+        rpc::PolicyConfig c;
+        c.sticky = rpc::StickyBy::address;
+        remake(c);
+    }
+    /// One read by `who`, answered by the node it went to; that node. (Reads of old blocks
+    /// name another account each time: the same read again would be a cache hit.)
+    size_t read(const std::string& method, const std::string& params, const Origin& who) {
+        size_t before = shell.sent.size();
+        request(R"({"jsonrpc":"2.0","id":1,"method":")" + method + R"(","params":)" + params + "}",
+                who);
+        EXPECT_EQ(shell.sent.size(), before + 1);
+        if (shell.sent.size() != before + 1) return SIZE_MAX;
+        reply(before, R"({"jsonrpc":"2.0","id":1,"result":"0x1"})");
+        return shell.sent[before].node;
+    }
+};
+
+TEST_F(RpcSticky, AClientsReadsStayOnItsNodeWhileItIsAtTheHead) {
+    nodes.views[1].latency_ewma_us = 5000;  // node 0 is the pick of a new client
+    EXPECT_EQ(read("eth_blockNumber", "[]", alice), 0u);
+    nodes.views[0].outstanding = 50;  // now node 1 would be the pick ...
+    EXPECT_EQ(read("eth_blockNumber", "[]", alice), 0u) << "... but alice stays";
+    EXPECT_EQ(read("eth_getBalance", R"(["0x02","0x10"])", alice), 0u);
+    EXPECT_EQ(read("eth_blockNumber", "[]", Origin{}), 1u) << "anyone else: the usual pick";
+    EXPECT_EQ(metrics.rpc.sticky_kept.load(), 2u);
+}
+
+TEST_F(RpcSticky, MovingOnlyToANodeAtOrPastTheNewestBlockServed) {
+    EXPECT_LT(read("eth_blockNumber", "[]", alice), 2u);  // at 100, from node 0 or 1
+    size_t first = shell.sent.back().node;
+    nodes.views[first].health = Health::dead;
+    // Another node at 100 takes it; never node 2 (at 90), even for an old block it has.
+    EXPECT_EQ(read("eth_getBalance", R"(["0x03","0x10"])", alice), 1 - first);
+    EXPECT_EQ(metrics.rpc.sticky_moved.load(), 1u);
+    head(1 - first, 99, 90);  // the other went back (a reorg): it is behind alice now
+    size_t before = shell.sent.size();
+    request(R"({"jsonrpc":"2.0","id":5,"method":"eth_getBalance","params":["0x04","0x10"]})",
+            alice);
+    EXPECT_EQ(shell.sent.size(), before) << "no node has reached block 100";
+    ASSERT_FALSE(shell.answers.empty());
+    EXPECT_NE(shell.answers.back().second.find("none usable has reached block 100, the newest "
+                                               "this client was served ([rpc] sticky)"),
+              std::string::npos)
+        << shell.answers.back().second;
+    EXPECT_EQ(metrics.rpc.sticky_no_node.load(), 1u);
+    // Without stickiness the same read may go to node 2, which has block 16.
+    nodes.views[1 - first].latency_ewma_us = 50'000;
+    EXPECT_EQ(read("eth_getBalance", R"(["0x05","0x10"])", Origin{}), 2u);
+}
+
+TEST_F(RpcSticky, AReadOfAnOldBlockRaisesTheFloorOnlyToThatBlock) {
+    nodes.views[0].latency_ewma_us = 5000;
+    nodes.views[1].latency_ewma_us = 5000;  // node 2 is the pick when it qualifies
+    EXPECT_EQ(read("eth_getBalance", R"(["0x06","0x50"])", alice), 2u);  // block 80
+    nodes.views[2].health = Health::dead;
+    EXPECT_LT(read("eth_getBalance", R"(["0x07","0x50"])", alice), 2u);
+    nodes.views[2].health = Health::synced;
+    // Alice was served block 100 (the head) by that node: node 2 (at 90) is behind her now.
+    EXPECT_LT(read("eth_getBalance", R"(["0x08","0x50"])", alice), 2u);
+}
+
+TEST_F(RpcSticky, OffByDefault) {
+    remake(rpc::PolicyConfig{});
+    nodes.views[1].latency_ewma_us = 5000;
+    EXPECT_EQ(read("eth_blockNumber", "[]", alice), 0u);
+    nodes.views[0].outstanding = 50;
+    EXPECT_EQ(read("eth_blockNumber", "[]", alice), 1u);
+    EXPECT_EQ(metrics.rpc.sticky_kept.load() + metrics.rpc.sticky_moved.load(), 0u);
 }
 
 }  // namespace
