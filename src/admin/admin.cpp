@@ -24,18 +24,6 @@ uint64_t load(const pipeline::Counter& c) {
     return c.load(std::memory_order_relaxed);
 }
 
-void appendf(ByteBuffer& out, const char* format, ...) __attribute__((format(printf, 2, 3)));
-void appendf(ByteBuffer& out, const char* format, ...) {
-    char line[512];
-    va_list args;
-    va_start(args, format);
-    int n = std::vsnprintf(line, sizeof line, format, args);
-    va_end(args);
-    if (n > 0)
-        out.append(line,
-                   static_cast<size_t>(n < static_cast<int>(sizeof line) ? n : sizeof line - 1));
-}
-
 /// The client listener's connections (http::Server counters, summed over shards): accepted,
 /// refused, evicted at connections_max, cut by a deadline or the idle timer, and requests refused
 /// by the buffered-body budget.

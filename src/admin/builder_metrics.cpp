@@ -13,18 +13,6 @@ namespace {
 using Shards = std::span<pipeline::ShardMetrics* const>;
 constexpr size_t reasons = static_cast<size_t>(engine::Fallback::count);
 
-void put(ByteBuffer& out, const char* format, ...) __attribute__((format(printf, 2, 3)));
-void put(ByteBuffer& out, const char* format, ...) {
-    char line[1024];
-    va_list args;
-    va_start(args, format);
-    int n = std::vsnprintf(line, sizeof line, format, args);
-    va_end(args);
-    if (n > 0)
-        out.append(std::string_view(
-            line, static_cast<size_t>(n) < sizeof line ? static_cast<size_t>(n) : sizeof line - 1));
-}
-
 template <typename Get>
 unsigned long long total(Shards shards, Get get) {
     uint64_t n = 0;
@@ -51,11 +39,11 @@ void render_fallbacks(ByteBuffer& out, Shards shards) {
     for (size_t r = 1; r < reasons; r++) {
         LabelSet labels;
         labels.add("reason", engine::fallback_name(static_cast<engine::Fallback>(r)));
-        put(out, "enginemux_builder_fallbacks_total{%.*s} %llu\n",
-            static_cast<int>(labels.text().size()), labels.text().data(),
-            total(shards, [r](pipeline::ShardMetrics& s) -> pipeline::Counter& {
-                return s.builder.fallbacks[r];
-            }));
+        appendf(out, "enginemux_builder_fallbacks_total{%.*s} %llu\n",
+                static_cast<int>(labels.text().size()), labels.text().data(),
+                total(shards, [r](pipeline::ShardMetrics& s) -> pipeline::Counter& {
+                    return s.builder.fallbacks[r];
+                }));
     }
 }
 
@@ -76,19 +64,19 @@ void render_per_node(ByteBuffer& out, const BuilderContext& builder, Shards shar
         bool local = i == builder.local;
         LabelSet source;
         source.add("source", local ? std::string_view("local") : std::string_view(info->name));
-        put(out, "enginemux_builder_blocks_total{%.*s} %llu\n",
-            static_cast<int>(source.text().size()), source.text().data(),
-            total(shards, [i](pipeline::ShardMetrics& s) -> pipeline::Counter& {
-                return s.builder.blocks[i];
-            }));
+        appendf(out, "enginemux_builder_blocks_total{%.*s} %llu\n",
+                static_cast<int>(source.text().size()), source.text().data(),
+                total(shards, [i](pipeline::ShardMetrics& s) -> pipeline::Counter& {
+                    return s.builder.blocks[i];
+                }));
         if (local) continue;
         LabelSet name;
         name.add("builder", info->name);
         int n = static_cast<int>(name.text().size());
         unsigned long long calls = 0, errors = 0;
         node_calls(shards, i, calls, errors);
-        put(out, "enginemux_builder_requests_total{%.*s} %llu\n", n, name.text().data(), calls);
-        put(out, "enginemux_builder_errors_total{%.*s} %llu\n", n, name.text().data(), errors);
+        appendf(out, "enginemux_builder_requests_total{%.*s} %llu\n", n, name.text().data(), calls);
+        appendf(out, "enginemux_builder_errors_total{%.*s} %llu\n", n, name.text().data(), errors);
         for (size_t r = 1; r < reasons; r++) {
             unsigned long long k =
                 total(shards, [i, r](pipeline::ShardMetrics& s) -> pipeline::Counter& {
@@ -98,8 +86,8 @@ void render_per_node(ByteBuffer& out, const BuilderContext& builder, Shards shar
             LabelSet labels;
             labels.add("builder", info->name)
                 .add("reason", engine::fallback_name(static_cast<engine::Fallback>(r)));
-            put(out, "enginemux_builder_rejected_total{%.*s} %llu\n",
-                static_cast<int>(labels.text().size()), labels.text().data(), k);
+            appendf(out, "enginemux_builder_rejected_total{%.*s} %llu\n",
+                    static_cast<int>(labels.text().size()), labels.text().data(), k);
         }
     }
 }
@@ -129,10 +117,10 @@ void render_builder_metrics(ByteBuffer& out, const BuilderContext& builder, Shar
          &pipeline::BuilderMetrics::dry_run_picks},
     };
     for (const Scalar& sc : scalars) {
-        put(out, "# HELP %s %s\n# TYPE %s counter\n%s %llu\n", sc.name, sc.help, sc.name, sc.name,
-            total(shards, [&sc](pipeline::ShardMetrics& s) -> pipeline::Counter& {
-                return s.builder.*sc.field;
-            }));
+        appendf(out, "# HELP %s %s\n# TYPE %s counter\n%s %llu\n", sc.name, sc.help, sc.name,
+                sc.name, total(shards, [&sc](pipeline::ShardMetrics& s) -> pipeline::Counter& {
+                    return s.builder.*sc.field;
+                }));
     }
 }
 
@@ -144,20 +132,20 @@ void render_builder_status(ByteBuffer& out, const BuilderContext& builder, Shard
         jsonrpc::write_json_string(out, local->name);
     else
         out.append("null");
-    put(out,
-        ",\"execution_mode\":\"%s\",\"block_selection\":\"%s\",\"get_payload_deadline_ms\":%u,"
-        "\"local_blocks\":%llu,\"fallbacks\":{",
-        builder.execution_mode.c_str(), builder.block_selection.c_str(),
-        builder.get_payload_deadline_ms,
-        total(shards, [&builder](pipeline::ShardMetrics& s) -> pipeline::Counter& {
-            return s.builder.blocks[builder.local];
-        }));
+    appendf(out,
+            ",\"execution_mode\":\"%s\",\"block_selection\":\"%s\",\"get_payload_deadline_ms\":%u,"
+            "\"local_blocks\":%llu,\"fallbacks\":{",
+            builder.execution_mode.c_str(), builder.block_selection.c_str(),
+            builder.get_payload_deadline_ms,
+            total(shards, [&builder](pipeline::ShardMetrics& s) -> pipeline::Counter& {
+                return s.builder.blocks[builder.local];
+            }));
     for (size_t r = 1; r < reasons; r++) {
         std::string_view reason = engine::fallback_name(static_cast<engine::Fallback>(r));
-        put(out, "%s\"%.*s\":%llu", r > 1 ? "," : "", static_cast<int>(reason.size()),
-            reason.data(), total(shards, [r](pipeline::ShardMetrics& s) -> pipeline::Counter& {
-                return s.builder.fallbacks[r];
-            }));
+        appendf(out, "%s\"%.*s\":%llu", r > 1 ? "," : "", static_cast<int>(reason.size()),
+                reason.data(), total(shards, [r](pipeline::ShardMetrics& s) -> pipeline::Counter& {
+                    return s.builder.fallbacks[r];
+                }));
     }
     out.append("},\"builders\":[");
     bool first = true;
@@ -175,7 +163,8 @@ void render_builder_status(ByteBuffer& out, const BuilderContext& builder, Shard
             rejected += total(shards, [i, r](pipeline::ShardMetrics& s) -> pipeline::Counter& {
                 return s.builder.rejected[i][r];
             });
-        put(out,
+        appendf(
+            out,
             ",\"state\":\"%s\",\"calls\":%llu,\"errors\":%llu,\"blocks\":%llu,\"rejected\":%llu}",
             upstream::node_state_name(board.read(i).state), calls, errors,
             total(shards,

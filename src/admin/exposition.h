@@ -11,7 +11,13 @@
 #include <cstddef>
 #include <string_view>
 
+#include "base/buffer.h"
+
 namespace em::admin {
+
+/// Appends printf-formatted text to `out`, whole however long it is (a help text, a long label
+/// set): formatted in place in the buffer, never through a fixed-size line.
+void appendf(ByteBuffer& out, const char* format, ...) __attribute__((format(printf, 2, 3)));
 
 /// `name="value",name="value"` for one sample, built on the stack.
 class LabelSet {

@@ -9,6 +9,18 @@
 namespace em::admin {
 namespace {
 
+TEST(Appendf, AppendsTextOfAnyLengthWhole) {
+    ByteBuffer out(1u << 20);
+    appendf(out, "%s %d\n", "short", 1);
+    EXPECT_EQ(out.view(), "short 1\n");
+    std::string help(3000, 'h');  // a block of several metrics formatted at once
+    out.clear();
+    appendf(out, "# HELP a %s\n# TYPE a counter\na %llu\n", help.c_str(), 42ull);
+    EXPECT_EQ(out.view(), "# HELP a " + help + "\n# TYPE a counter\na 42\n");
+    appendf(out, "%s", "");
+    EXPECT_EQ(out.view(), "# HELP a " + help + "\n# TYPE a counter\na 42\n") << "nothing for \"\"";
+}
+
 TEST(LabelSet, JoinsPairsAndEscapesValues) {
     LabelSet plain;
     EXPECT_EQ(plain.text(), "");

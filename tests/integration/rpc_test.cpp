@@ -25,6 +25,7 @@
 #include <signal.h>
 
 #include <chrono>
+#include <regex>
 #include <string>
 #include <thread>
 #include <vector>
@@ -355,6 +356,31 @@ TEST_F(RpcFixture, TheBreakerOpensOnAFailingElKeepsItsTrafficAwayAndClosesOnceIt
     EXPECT_EQ(metric_value(metrics, "enginemux_rpc_breaker_state" + label), 0) << metrics;
     EXPECT_EQ(metric_value(metrics, "enginemux_rpc_breaker_opens_total" + label), opened)
         << metrics;
+}
+
+TEST_F(RpcFixture, EveryMetricsLineIsWellFormedAndNoneIsCut) {
+    start("");
+    ASSERT_EQ(json_at(post(request("1", "eth_blockNumber")).body, "/result"), "\"0x64\"");
+    std::string metrics = daemon->admin("GET", "/metrics").body;
+    // A help or type line, or a sample: name, optional labels, a value.
+    const std::regex line(
+        R"((# (HELP|TYPE) [a-zA-Z_:][a-zA-Z0-9_:]* .+)|([a-zA-Z_:][a-zA-Z0-9_:]*(\{[^{}]*\})? )"
+        R"((-?[0-9.]+(e[+-]?[0-9]+)?|NaN|\+Inf)))");
+    size_t begin = 0, lines = 0;
+    while (begin < metrics.size()) {
+        size_t end = metrics.find('\n', begin);
+        if (end == std::string::npos) end = metrics.size();
+        std::string text = metrics.substr(begin, end - begin);
+        if (!text.empty()) {
+            lines++;
+            EXPECT_TRUE(std::regex_match(text, line)) << "line " << lines << ": " << text;
+        }
+        begin = end + 1;
+    }
+    EXPECT_GT(lines, 100u);
+    // These came last in a block formatted through a 512-byte line, which cut them off.
+    EXPECT_GE(metric_value(metrics, "enginemux_rpc_broadcasts_total"), 0) << metrics;
+    EXPECT_GE(metric_value(metrics, "enginemux_rpc_already_known_total"), 0);
 }
 
 TEST_F(RpcFixture, ANodeThatTakesTheSlotOfOneWithAnOpenBreakerStartsClosed) {
