@@ -77,10 +77,26 @@ struct BuilderRole : ::testing::Test {
         daemon = std::make_unique<Daemon>(dir, std::vector<MockEl*>{}, args);
     }
     /// fcU with attributes; returns the payloadId op-node got (raw JSON).
-    std::string fork(bool no_tx_pool = false) {
+    /// A forkchoiceUpdated with attributes; returns the payloadId op-node gets. The local
+    /// answer comes before the builders': then waits (up to 10 s) until each builder in
+    /// `answering` has had its answer taken (its fcU round trip counted), so that a getPayload
+    /// sent next finds their ids mapped, as op-node's would a slot later.
+    std::string fork(bool no_tx_pool = false,
+                     const std::vector<std::string>& answering = {"b1", "b2"}) {
+        auto replies = [&](const std::string& name) {
+            return metric("enginemux_upstream_seconds_count{node=\"" + name +
+                          "\",method=\"engine_forkchoiceUpdatedV3\"}");
+        };
+        std::vector<double> before;
+        for (const std::string& name : answering) before.push_back(replies(name));
         HttpReply r = daemon->call(forkchoice(1, no_tx_pool));
         EXPECT_EQ(r.status, 200) << r.body;
         EXPECT_EQ(json_at(r.body, "/result/payloadStatus/status"), "\"VALID\"") << r.body;
+        for (size_t k = 0; k < answering.size(); k++) {
+            for (int i = 0; i < 200 && replies(answering[k]) <= std::max(before[k], 0.0); i++)
+                std::this_thread::sleep_for(std::chrono::milliseconds(50));
+            EXPECT_GT(replies(answering[k]), std::max(before[k], 0.0)) << answering[k];
+        }
         return json_at(r.body, "/result/payloadId");
     }
     /// The gasUsed of the block a getPayload answered ("<missing>" when none).
@@ -168,7 +184,7 @@ TEST_F(BuilderRole, ASlowAndADeadBuilderMeanTheLocalBlock) {
     // The daemon goes on: once the probes find b1 well again, the next slot uses its block.
     b1.set_rules("");
     ASSERT_TRUE(wait_until_not_dead("b1")) << daemon->admin("GET", "/status").body;
-    id = fork();
+    id = fork(false, {"b1"});
     r = daemon->call(get_payload(3, id));
     ASSERT_EQ(r.status, 200) << r.body;
     EXPECT_EQ(gas_of(r), "\"0x1388\"") << r.body;
@@ -188,7 +204,7 @@ TEST_F(BuilderRole, ABuilderThatAnswersTheForkAfterTheLocalElStillHasItsIdMapped
     b1.set_rules("engine_forkchoiceUpdated*:delay=300");
     b2.process->signal(SIGKILL);  // b1's block is then the only candidate
     b2.process->wait_exit();
-    std::string id = fork();  // answered with the local EL's id, b1 still building
+    std::string id = fork(false, {});  // answered with the local EL's id, b1 still building
     // Wait (up to 10 s) until b1's late id is attached to the local one.
     for (int i = 0; i < 100 && metric("enginemux_builder_ids_attached_total") < 1; i++)
         std::this_thread::sleep_for(std::chrono::milliseconds(100));
@@ -213,7 +229,7 @@ TEST_F(BuilderRole, DryRunValidatesBuilderBlocksButAnswersTheLocalOne) {
 TEST_F(BuilderRole, DisabledNeverCallsABuilder) {
     daemon.reset();
     start({"--execution-mode", "disabled"});
-    std::string id = fork();
+    std::string id = fork(false, {});
     HttpReply r = daemon->call(get_payload(2, id));
     ASSERT_EQ(r.status, 200) << r.body;
     EXPECT_EQ(gas_of(r), "\"0x3e8\"") << r.body;
