@@ -24,6 +24,17 @@ struct End {
     std::string_view text;
 };
 
+/// The filter object, params[0] (false when params is not `[{...}, ...]`). Valid until the next
+/// parse with json_parser().
+bool filter_of(std::string_view params, simdjson::dom::object& filter) {
+    simdjson::dom::element doc;
+    simdjson::dom::array array;
+    return !params.empty() &&
+           json_parser().parse(params.data(), params.size()).get(doc) == simdjson::SUCCESS &&
+           doc.get_array().get(array) == simdjson::SUCCESS &&
+           array.at(0).get_object().get(filter) == simdjson::SUCCESS;
+}
+
 End end_of(simdjson::dom::object filter, const char* key) {
     End e;
     simdjson::dom::element value;
@@ -48,15 +59,9 @@ End end_of(simdjson::dom::object filter, const char* key) {
 
 LogsSpan logs_span(std::string_view params, int64_t head) {
     LogsSpan span;
-    simdjson::dom::element doc;
-    simdjson::dom::array array;
     simdjson::dom::object filter;
     simdjson::dom::element hash;
-    if (params.empty() ||
-        json_parser().parse(params.data(), params.size()).get(doc) != simdjson::SUCCESS ||
-        doc.get_array().get(array) != simdjson::SUCCESS ||
-        array.at(0).get_object().get(filter) != simdjson::SUCCESS ||
-        filter["blockHash"].get(hash) == simdjson::SUCCESS)
+    if (!filter_of(params, filter) || filter["blockHash"].get(hash) == simdjson::SUCCESS)
         return span;
     End from = end_of(filter, "fromBlock");
     End to = end_of(filter, "toBlock");
@@ -94,13 +99,8 @@ std::vector<BlockRange> split_range(uint64_t from, uint64_t to, uint64_t max) {
 
 LogsEnds resolve_logs_ends(std::string_view params, KnownBlocks known) {
     LogsEnds r;
-    simdjson::dom::element doc;
-    simdjson::dom::array array;
     simdjson::dom::object filter;
-    if (params.empty() ||
-        json_parser().parse(params.data(), params.size()).get(doc) != simdjson::SUCCESS ||
-        doc.get_array().get(array) != simdjson::SUCCESS ||
-        array.at(0).get_object().get(filter) != simdjson::SUCCESS) {
+    if (!filter_of(params, filter)) {
         r.why = "the filter is not an object";
         return r;
     }
@@ -139,14 +139,8 @@ LogsEnds resolve_logs_ends(std::string_view params, KnownBlocks known) {
 
 bool logs_filter_rest(std::string_view params, ByteBuffer& out) {
     out.clear();
-    simdjson::dom::element doc;
-    simdjson::dom::array array;
     simdjson::dom::object filter;
-    if (params.empty() ||
-        json_parser().parse(params.data(), params.size()).get(doc) != simdjson::SUCCESS ||
-        doc.get_array().get(array) != simdjson::SUCCESS ||
-        array.at(0).get_object().get(filter) != simdjson::SUCCESS)
-        return false;
+    if (!filter_of(params, filter)) return false;
     bool first = true;
     for (simdjson::dom::key_value_pair member : filter) {
         if (member.key == "fromBlock" || member.key == "toBlock") continue;
