@@ -64,7 +64,7 @@ void BuilderBook::remember(const engine::PayloadId& id, const ForkAttributes& at
     e->used = true;
     e->no_tx_pool = attributes.no_tx_pool;
     e->root_bytes = static_cast<uint8_t>(attributes.beacon_root.size());
-    std::memcpy(e->root, attributes.beacon_root.data(), e->root_bytes);
+    if (e->root_bytes) std::memcpy(e->root, attributes.beacon_root.data(), e->root_bytes);
 }
 
 const BuilderBook::Entry* BuilderBook::find(const engine::PayloadId& id) const {
@@ -107,7 +107,8 @@ void BuilderCall::start(const Start& s, uint64_t received_ns, uint64_t now_ns, A
     method_ = s.method;
     flow_ = s.flow;
     attributes_ = s.attributes;
-    std::memcpy(root_, s.attributes.beacon_root.data(), s.attributes.beacon_root.size());
+    if (!s.attributes.beacon_root.empty())  // an empty view's data() may be null
+        std::memcpy(root_, s.attributes.beacon_root.data(), s.attributes.beacon_root.size());
     attributes_.beacon_root = {root_, s.attributes.beacon_root.size()};
     id_.clear();
     id_.append(s.id.empty() ? std::string_view("null") : s.id);
