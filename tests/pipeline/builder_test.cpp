@@ -141,6 +141,20 @@ struct BuilderCore : ::testing::Test {
         shell.sent.clear();
         shell.answers.clear();
     }
+    /// A fork, then getPayload: the local block (1000 gas), b1's (5000 gas), b2 failed; b1's
+    /// block goes to the local EL for validation, answered `status`. Returns the local block.
+    std::string local_block_after_validation(const char* status) {
+        fork();
+        request(get_payload(2, "0x00000000000000aa"));
+        std::string local = built(2, 1000);
+        reply(0, local);
+        reply(1, built(2, 5000));
+        fail(2, Errc::io, "reset");
+        std::vector<size_t> validations = sends_to(0, 3);
+        EXPECT_EQ(validations.size(), 1u);
+        if (validations.size() == 1) reply(validations[0], status_result("1", status, hash_a()));
+        return local;
+    }
 };
 
 TEST_F(BuilderCore, AForkGoesToEveryoneAndTheLocalAnswerReturnsAtOnce) {
@@ -221,15 +235,7 @@ TEST_F(BuilderCore, ABlockWhoseHashDoesNotMatchIsNeverValidatedAndTheLocalBlockW
 }
 
 TEST_F(BuilderCore, ABlockTheLocalElDoesNotCallValidIsNotUsed) {
-    fork();
-    request(get_payload(2, "0x00000000000000aa"));
-    std::string local = built(2, 1000);
-    reply(0, local);
-    reply(1, built(2, 5000));
-    fail(2, Errc::io, "connection refused");
-    std::vector<size_t> validations = sends_to(0, 3);
-    ASSERT_EQ(validations.size(), 1u);
-    reply(validations[0], status_result("1", "INVALID", hash_a()));
+    std::string local = local_block_after_validation("INVALID");
     ASSERT_EQ(shell.answers.size(), 1u);
     EXPECT_EQ(block_hash(shell.answers[0]), block_hash(local));
     EXPECT_EQ(fallbacks(metrics, engine::Fallback::invalid), 1u);
@@ -328,15 +334,7 @@ TEST_F(BuilderCore, TheLocalElsErrorIsRelayed) {
 
 TEST_F(BuilderCore, DryRunValidatesButAnswersTheLocalBlock) {
     make(engine::ExecutionMode::dry_run);
-    fork();
-    request(get_payload(2, "0x00000000000000aa"));
-    std::string local = built(2, 1000);
-    reply(0, local);
-    reply(1, built(2, 5000));
-    fail(2, Errc::io, "reset");
-    std::vector<size_t> validations = sends_to(0, 3);
-    ASSERT_EQ(validations.size(), 1u);
-    reply(validations[0], status_result("1", "VALID", hash_a()));
+    std::string local = local_block_after_validation("VALID");
     ASSERT_EQ(shell.answers.size(), 1u);
     EXPECT_EQ(block_hash(shell.answers[0]), block_hash(local));
     EXPECT_EQ(fallbacks(metrics, engine::Fallback::dry_run), 1u);
