@@ -374,6 +374,8 @@ void AdminHandler::render_rpc(ByteBuffer& out) const {
                 "\"at_head\":%s",
                 upstream::node_state_name(h.state), static_cast<long long>(h.head_number),
                 static_cast<long long>(h.finalized_number), lag, at_head ? "true" : "false");
+        out.append(",\"client\":");
+        jsonrpc::write_json_string(out, h.client_text());
         if (ctx_.rpc_breakers) {
             std::string_view state = pipeline::rpc::breaker_state_name(ctx_.rpc_breakers->state(i));
             appendf(out, ",\"breaker\":\"%.*s\",\"breaker_opens\":%llu",
@@ -603,6 +605,15 @@ void AdminHandler::render_rpc_split_sticky_metrics(ByteBuffer& out) const {
          &pipeline::RpcMetrics::sticky_evicted},
         {"sticky_no_node", "Reads of a sticky client no node at its newest block could take",
          &pipeline::RpcMetrics::sticky_no_node},
+        {"agree_calls", "[rpc.agree] reads asked of several execution clients",
+         &pipeline::RpcMetrics::agree_calls},
+        {"agree_agreed", "[rpc.agree] reads answered: every client gave the same value",
+         &pipeline::RpcMetrics::agree_agreed},
+        {"agree_disagreed",
+         "[rpc.agree] reads refused -32000: the clients differed, or one failed or erred",
+         &pipeline::RpcMetrics::agree_disagreed},
+        {"agree_short", "[rpc.agree] reads refused: fewer different clients usable than asked",
+         &pipeline::RpcMetrics::agree_short},
     };
     for (const Row& r : rows) {
         uint64_t total = 0;

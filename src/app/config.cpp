@@ -524,6 +524,36 @@ Result<void> load_rpc_timeouts(const toml::table& t, RpcConfig& r) {
     return {};
 }
 
+/// Methods `agree` cannot apply to: writes, filters (one node holds a filter) and eth_getLogs'
+/// splitting (its pieces go to different nodes by design).
+bool agree_refused(std::string_view method) {
+    return method == "eth_sendRawTransaction" || method == "eth_sendTransaction" ||
+           method.starts_with("eth_newFilter") || method == "eth_newBlockFilter" ||
+           method == "eth_newPendingTransactionFilter" || method == "eth_getFilterChanges" ||
+           method == "eth_getFilterLogs" || method == "eth_uninstallFilter" ||
+           method == "eth_subscribe" || method == "eth_unsubscribe";
+}
+
+Result<void> load_rpc_agree(const toml::table& t, RpcConfig& r) {
+    r.agree.clear();
+    for (auto&& [k, v] : t) {
+        std::string_view key = k.str();
+        std::string full = "rpc.agree." + std::string(key);
+        uint32_t nodes = 0;
+        EM_TRY_VOID(toml_number(v, full, nodes, 1, 8));
+        if (key.empty() || key.size() > 128)
+            return fail(Errc::invalid_input,
+                        "[rpc.agree]: a method name is empty or longer than 128 characters");
+        if (agree_refused(key))
+            return failf(Errc::invalid_input,
+                         "[rpc.agree] %.*s: only reads can be agreed on (not sends, filters or "
+                         "subscriptions)",
+                         static_cast<int>(key.size()), key.data());
+        if (nodes > 1) r.agree.push_back({std::string(key), nodes});
+    }
+    return {};
+}
+
 // tidy: long because it is one flat list of the [rpc] keys
 Result<void> load_rpc(const toml::table& t, RpcConfig& r) {
     for (auto&& [k, v] : t) {
@@ -568,6 +598,8 @@ Result<void> load_rpc(const toml::table& t, RpcConfig& r) {
             EM_TRY_VOID(toml_number(v, full, r.cache_bytes_max, 0, 1ull << 40));
         } else if (key == "method_timeouts_ms" && v.is_table()) {
             EM_TRY_VOID(load_rpc_timeouts(*v.as_table(), r));
+        } else if (key == "agree" && v.is_table()) {
+            EM_TRY_VOID(load_rpc_agree(*v.as_table(), r));
         } else if (key == "limits" && v.is_table()) {
             EM_TRY_VOID(load_rpc_limits(*v.as_table(), r.limits));
         } else if (key == "redis" && v.is_table()) {

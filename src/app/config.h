@@ -116,6 +116,14 @@ struct RpcMethodTimeout {
     friend bool operator==(const RpcMethodTimeout&, const RpcMethodTimeout&) = default;
 };
 
+/// A read answered only when this many nodes of different clients agree ([rpc.agree]:
+/// method = nodes).
+struct RpcMethodAgree {
+    std::string method;
+    uint32_t nodes = 0;
+    friend bool operator==(const RpcMethodAgree&, const RpcMethodAgree&) = default;
+};
+
 /// [rpc.limits]: per client address and per API key (0 = no limit).
 struct RpcLimitsConfig {
     double client_rps = 0;            ///< requests per second per client address
@@ -169,6 +177,7 @@ struct RpcConfig {
     uint64_t cache_bytes_max = 256u << 20;     ///< the answer cache (0 = no cache)
     uint32_t default_timeout_ms = 10'000;      ///< a method without its own timeout
     std::vector<RpcMethodTimeout> method_timeouts;
+    std::vector<RpcMethodAgree> agree;  ///< [rpc.agree]
     RpcLimitsConfig limits;
     RpcRedisConfig redis;
     RpcWsSettings ws;

@@ -220,12 +220,14 @@ pipeline::rpc::PolicyConfig rpc_policy_config(const RpcConfig& r) {
     p.sticky_clients_max = r.sticky_clients_max;
     for (const RpcMethodTimeout& t : r.method_timeouts)
         p.method_timeouts.emplace_back(t.method, t.timeout_ms);
+    for (const RpcMethodAgree& a : r.agree) p.agree.emplace_back(a.method, a.nodes);
     return p;
 }
 
 upstream::ProberConfig prober_config(const Config& c) {
     upstream::ProberConfig pc;
     pc.probe_finalized = rpc_enabled(c);
+    pc.probe_client = rpc_enabled(c);
     pc.interval_ms = c.health.interval_ms;
     pc.timeout_ms = c.health.timeout_ms;
     pc.block_age_max_s = c.health.block_age_max_s;

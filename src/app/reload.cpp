@@ -56,6 +56,13 @@ std::string text(const std::vector<RpcMethodTimeout>& timeouts) {
     return text(list);
 }
 
+std::string text(const std::vector<RpcMethodAgree>& agree) {
+    std::vector<std::string> list;
+    list.reserve(agree.size());
+    for (const RpcMethodAgree& a : agree) list.push_back(a.method + "=" + std::to_string(a.nodes));
+    return text(list);
+}
+
 struct Differ {
     const Config& a;
     const Config& b;
@@ -174,6 +181,7 @@ SettingsDiff diff_settings(const Config& running, const Config& next) {
     d.field("rpc.cache_bytes_max", rpc, &R::cache_bytes_max, restart);
     d.field("rpc.method_timeouts_ms.default", rpc, &R::default_timeout_ms, restart);
     d.field("rpc.method_timeouts_ms", rpc, &R::method_timeouts, restart);
+    d.field("rpc.agree", rpc, &R::agree, restart);
     d.compare("rpc.limits.client_rps", running.rpc.limits.client_rps, next.rpc.limits.client_rps,
               restart);
     d.compare("rpc.limits.client_burst", running.rpc.limits.client_burst,

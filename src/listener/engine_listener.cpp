@@ -2,6 +2,8 @@
 
 #include <sys/random.h>
 
+#include <cstring>
+
 #include "base/clock.h"
 #include "base/log.h"
 #include "http/writer.h"
@@ -165,6 +167,7 @@ pipeline::NodeView EngineListener::node(size_t i) const {
     v.finalized_number = h.finalized_number;
     v.outstanding = outstanding_[i];
     v.breaker_open = role_ && role_->node_blocked(i);
+    std::memcpy(v.client, h.client, sizeof v.client);
     return v;
 }
 

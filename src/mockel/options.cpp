@@ -99,6 +99,10 @@ Result<void> apply_value(std::string_view flag, const std::string& v, Options& o
     } else if (flag == "--name") {
         EM_TRY_VOID(check_name(v));
         c.name = v;
+    } else if (flag == "--client-version") {
+        if (v.empty() || v.size() > 200)
+            return fail(Errc::invalid_input, "--client-version: 1..200 characters");
+        c.web3_client_version = v;
     } else if (flag == "--head") {
         c.head = EM_TRY(number_flag(flag, v, 0, uint64_t{1} << 62));
     } else if (flag == "--logs-blocks-max") {
@@ -176,6 +180,8 @@ Usage: enginemux-mock-el --port P [options]
   --block-value WEI      getPayloadV2+ blockValue, decimal or 0x-hex (default 0x1)
   --gas-used N           the synthetic payloads' gasUsed (default 0; their hashes stay correct)
   --name NAME            client name (getClientVersionV1, payload ids; default mock-el)
+  --client-version TEXT  web3_clientVersion's answer, e.g. Geth/v1.14.0-stable/linux-amd64/go1.22
+                         (default enginemux-mock-el/NAME/vVERSION)
   --head N               initial eth_blockNumber (default 100)
   --logs-blocks-max N    eth_getLogs ranges of more blocks (up to the head) answer -32005
                          (default 0: any). eth_getLogs answers the mock chain's logs of

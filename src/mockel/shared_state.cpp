@@ -93,7 +93,9 @@ Shared::Shared(MockConfig config, const RuleSet& rules, size_t threads)
                            ",\"version\":" + json_string(config_.version) +
                            ",\"commit\":\"0x00000000\"}]";
     web3_client_version_json_ =
-        json_string("enginemux-mock-el/" + config_.name + "/v" + config_.version);
+        json_string(config_.web3_client_version.empty()
+                        ? "enginemux-mock-el/" + config_.name + "/v" + config_.version
+                        : config_.web3_client_version);
     for (size_t i = 0; i < threads; i++) stats_.push_back(std::make_unique<ThreadStats>());
     log_.reserve(config_.log_entries_max);
     has_rules_.store(rules_->size() > 0, std::memory_order_relaxed);

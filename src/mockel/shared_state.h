@@ -35,6 +35,7 @@ inline constexpr size_t get_payload_versions = 7;
 struct MockConfig {
     std::string name = "mock-el";          ///< --name: clientVersion name, payload-id tag
     std::string version = em::version();   ///< reported by getClientVersionV1
+    std::string web3_client_version;       ///< --client-version ("": from name and version)
     uint64_t head = 100;                   ///< --head: initial eth_blockNumber
     uint64_t logs_blocks_max = 0;          ///< --logs-blocks-max: eth_getLogs range (0 = any)
     U256 block_value = U256::from_u64(1);  ///< --block-value

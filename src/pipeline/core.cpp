@@ -193,6 +193,10 @@ void PipelineCore::route(const Sink& sink, const jsonrpc::Request& request, std:
         start_logs(sink, request, d, received_ns, now_ns);
         return;
     }
+    if (d.agree_count > 0 && !method) {
+        start_agree(sink, request, raw, d, received_ns, now_ns);
+        return;
+    }
     if (look_up && park(sink, request, raw, slot, received_ns, route)) return;
     switch (kind) {
         case CallKind::vote:
@@ -372,6 +376,19 @@ void PipelineCore::start_broadcast(const Sink& sink, const jsonrpc::Request& req
     Entry<GatherCall>& e = (*gathers_)[i];
     Actions sends;
     e.call.start_broadcast(request.id, raw, route, received_ns, now_ns, sends);
+    carry_out(*gathers_, i, kind_gather, sends, now_ns);
+}
+
+void PipelineCore::start_agree(const Sink& sink, const jsonrpc::Request& request,
+                               std::string_view raw, const GateDecision& d, uint64_t received_ns,
+                               uint64_t now_ns) {
+    uint32_t i = take_call(*gathers_, sink, method_slot_other, received_ns);
+    if (i == CallPool<int>::none) return at_limit(sink, request.id, method_slot_other, now_ns);
+    Entry<GatherCall>& e = (*gathers_)[i];
+    Actions sends;
+    e.call.start_agree(request.method, request.id, raw, d.route,
+                       std::span<const uint8_t>(d.agree_on, d.agree_count), received_ns, now_ns,
+                       sends);
     carry_out(*gathers_, i, kind_gather, sends, now_ns);
 }
 

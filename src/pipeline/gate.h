@@ -90,6 +90,10 @@ struct GateDecision {
     Route route;
     bool broadcast = false;
     LogsSplit split;  ///< split: the range and its pieces
+    /// run, no engine method: asked of these nodes (each a different client) and answered only
+    /// when all agree (GatherCall::start_agree); agree_count 0: not an agreed read.
+    uint8_t agree_on[8] = {};
+    uint8_t agree_count = 0;
     /// answer: the JSON-RPC result member; valid until the next call into the gate.
     std::string_view result;
     /// A line for the log (warn), e.g. a client sent a timestamp from the future; "" for none.

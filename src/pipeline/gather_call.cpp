@@ -1,12 +1,15 @@
 #include "pipeline/gather_call.h"
 
+#include <cstdio>
 #include <cstring>
+#include <utility>
 
 #include "base/clock.h"
 #include "base/hex.h"
 #include "engine/best_of.h"
 #include "engine/merge.h"
 #include "jsonrpc/codes.h"
+#include "jsonrpc/json_equal.h"
 #include "jsonrpc/writer.h"
 
 namespace em::pipeline {
@@ -82,6 +85,25 @@ void GatherCall::start_broadcast(std::string_view id, std::string_view body, con
     if (fan_.pending() == 0) finish(now_ns, out);
 }
 
+void GatherCall::start_agree(std::string_view method, std::string_view id, std::string_view body,
+                             const Route& route, std::span<const uint8_t> nodes,
+                             uint64_t received_ns, uint64_t now_ns, Actions& out) {
+    EM_ASSERT(state_ == State::idle || state_ == State::done);
+    kind_ = CallKind::merge;
+    agree_ = true;
+    method_ = nullptr;
+    state_ = State::collecting;
+    received_ns_ = received_ns;
+    size_t n = method.size() < sizeof agree_method_ - 1 ? method.size() : sizeof agree_method_ - 1;
+    std::memcpy(agree_method_, method.data(), n);
+    agree_method_[n] = 0;
+    fan_.reset(nullptr, id, body, route.rewrite_id);
+    for (uint8_t i : nodes) fan_.join(i, env_.nodes.node(i), true, false);
+    bump(env_.metrics.rpc.agree_calls);
+    fan_.send_all(/*ordered=*/false, now_ns, out);
+    if (fan_.pending() == 0) finish(now_ns, out);
+}
+
 void GatherCall::on_reply(const NodeReply& reply, uint64_t now_ns, Actions& out) {
     EM_ASSERT(state_ == State::collecting || state_ == State::answered);
     const FanOut::Slot& slot = fan_.record(reply, AnswerShape::result, now_ns, out);
@@ -93,6 +115,12 @@ void GatherCall::on_reply(const NodeReply& reply, uint64_t now_ns, Actions& out)
 }
 
 namespace {
+
+/// agree's two parsers (this thread's: a call's comparison runs to its end at once).
+std::pair<simdjson::dom::parser, simdjson::dom::parser>& agree_parsers() {
+    static thread_local std::pair<simdjson::dom::parser, simdjson::dom::parser> parsers;
+    return parsers;
+}
 
 /// A node's error says it has the transaction already (geth and reth: "already known";
 /// Nethermind: "AlreadyKnown"; Besu: "Known transaction").
@@ -169,6 +197,9 @@ void GatherCall::answer_broadcast_failure(uint64_t now_ns, Actions& out) {
 void GatherCall::finish(uint64_t now_ns, Actions& out) {
     if (kind_ == CallKind::broadcast) {
         answer_broadcast_failure(now_ns, out);  // nobody took part
+    } else if (agree_) {
+        agree_ = false;
+        answer_agree(now_ns, out);
     } else if (kind_ == CallKind::best_of) {
         answer_best_of(now_ns, out);
     } else {
@@ -247,6 +278,51 @@ void GatherCall::answer_merge(uint64_t now_ns, Actions& out) {
         return;
     }
     answer_result(result_.view(), now_ns, out);
+}
+
+void GatherCall::answer_agree(uint64_t now_ns, Actions& out) {
+    std::span<const FanOut::Slot> slots = fan_.slots();
+    char* message = agree_message_;
+    constexpr size_t message_bytes = sizeof agree_message_;
+    int first = -1;
+    for (size_t i = 0; i < nodes_max; i++) {
+        const FanOut::Slot& slot = slots[i];
+        if (!slot.in_call) continue;
+        std::string_view name = env_.nodes.node(i).name;
+        if (slot.state != engine::SlotState::answered || slot.is_error) {
+            std::snprintf(
+                message, message_bytes, "%s: no agreement ([rpc.agree]): node %.*s %s",
+                agree_method_, static_cast<int>(name.size()), name.data(),
+                slot.state != engine::SlotState::answered ? "did not answer" : "answered an error");
+            return disagree(message, now_ns, out);
+        }
+        if (first < 0) {
+            first = static_cast<int>(i);
+            continue;
+        }
+        const FanOut::Slot& a = slots[static_cast<size_t>(first)];
+        jsonrpc::JsonDifference d = jsonrpc::json_equal(
+            agree_parsers().first, agree_parsers().second, a.result, slot.result);
+        if (d.equal) continue;
+        std::string_view first_name = env_.nodes.node(static_cast<size_t>(first)).name;
+        std::snprintf(message, message_bytes,
+                      "%s: the execution clients disagree ([rpc.agree]): node %.*s (%s) and "
+                      "node %.*s (%s) differ at %s",
+                      agree_method_, static_cast<int>(first_name.size()), first_name.data(),
+                      env_.nodes.node(static_cast<size_t>(first)).client,
+                      static_cast<int>(name.size()), name.data(), env_.nodes.node(i).client,
+                      d.where.c_str());
+        return disagree(message, now_ns, out);
+    }
+    if (first < 0) return disagree("no node took part in the agreement", now_ns, out);
+    bump(env_.metrics.rpc.agree_agreed);
+    answer_result(slots[static_cast<size_t>(first)].result, now_ns, out);
+}
+
+void GatherCall::disagree(std::string_view message, uint64_t now_ns, Actions& out) {
+    bump(env_.metrics.rpc.agree_disagreed);
+    out.disagreement(message, agree_method_, "error", "agree");
+    answer_error(jsonrpc::code::server_error, message, now_ns, out);
 }
 
 void GatherCall::answer_result(std::string_view result_json, uint64_t now_ns, Actions& out) {

@@ -7,7 +7,11 @@
 //  - broadcast (the rpc role's eth_sendRawTransaction): to every node that takes part; the first
 //    success is answered at once (a node's "already known" counts as one, answered with the
 //    transaction's hash), the other nodes' answers only counted; if none succeeds, the first
-//    JSON-RPC error that came (under the client's id), else every node's failure.
+//    JSON-RPC error that came (under the client's id), else every node's failure;
+//  - agree (the rpc role's [rpc.agree] reads): the request to the nodes the gate chose, each a
+//    different client; once all answered, the result if every one is the same JSON value
+//    (jsonrpc/json_equal.h), else -32000 naming the two nodes that differ and where, and a
+//    disagreement logged. A node that fails or answers an error means no agreement either.
 //
 // States: idle -> collecting -> done (answered when the last answer arrives); a broadcast
 // answered early waits in `answered` for the rest: idle -> collecting -> answered -> done.
@@ -39,6 +43,11 @@ class GatherCall {
     /// broadcast; route.tx_hash answers a node's "already known".
     void start_broadcast(std::string_view id, std::string_view body, const Route& route,
                          uint64_t received_ns, uint64_t now_ns, Actions& out);
+    /// agree: `body` (with the client's id) to each node of `nodes`; `method` names it in
+    /// the answers.
+    void start_agree(std::string_view method, std::string_view id, std::string_view body,
+                     const Route& route, std::span<const uint8_t> nodes, uint64_t received_ns,
+                     uint64_t now_ns, Actions& out);
     void on_reply(const NodeReply& reply, uint64_t now_ns, Actions& out);
 
     State state() const { return state_; }
@@ -62,6 +71,9 @@ class GatherCall {
     void answer_merge(uint64_t now_ns, Actions& out);
     void on_broadcast_reply(const FanOut::Slot& slot, size_t node, uint64_t now_ns, Actions& out);
     void answer_broadcast_failure(uint64_t now_ns, Actions& out);
+    void answer_agree(uint64_t now_ns, Actions& out);
+    /// agree: the disagreement's answer (-32000 `message`), counted and logged.
+    void disagree(std::string_view message, uint64_t now_ns, Actions& out);
     void answer_result(std::string_view result_json, uint64_t now_ns, Actions& out);
     void answer_raw(std::string_view response_json, uint64_t now_ns, Actions& out);
     void answer_error(int code, std::string_view message, uint64_t now_ns, Actions& out);
@@ -75,7 +87,10 @@ class GatherCall {
     ByteBuffer result_;
     int first_error_ = -1;       ///< broadcast: the node whose JSON-RPC error came first
     bool notification_ = false;  ///< broadcast: the request had no id (no answer at all)
-    char tx_hash_[72] = {};      ///< broadcast: "0x" + 64 hex digits ("" unknown)
+    bool agree_ = false;         ///< kind_ merge with agree's answer
+    char agree_method_[64] = {};
+    char agree_message_[512] = {};  ///< agree: the disagreement (the logged line's bytes)
+    char tx_hash_[72] = {};         ///< broadcast: "0x" + 64 hex digits ("" unknown)
     size_t tx_hash_bytes_ = 0;
 };
 

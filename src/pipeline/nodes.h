@@ -9,6 +9,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <string_view>
 
 #include "engine/types.h"
@@ -32,6 +33,10 @@ struct NodeView {
     int64_t finalized_number = -1;  ///< the probe's finalized block number (-1 unknown)
     uint32_t outstanding = 0;       ///< this shard's calls to the node not yet answered
     bool breaker_open = false;      ///< the rpc role's circuit breaker keeps calls away
+    /// Its implementation, from web3_clientVersion ("geth"; "" unknown): `agree` asks nodes
+    /// of different clients.
+    char client[24] = {};
+    std::string_view client_text() const { return {client, strnlen(client, sizeof client)}; }
 };
 
 class NodeTable {

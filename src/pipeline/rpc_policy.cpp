@@ -304,6 +304,54 @@ uint32_t RpcPolicy::timeout_ms(std::string_view method) const {
     return config_.default_timeout_ms;
 }
 
+uint32_t RpcPolicy::agree_nodes(std::string_view name) const {
+    for (const auto& [method, nodes] : config_.agree)
+        if (method == name) return nodes;
+    return 0;
+}
+
+void RpcPolicy::agree_route(std::string_view name, uint32_t nodes, GateDecision& d) {
+    d.route.hedge = false;
+    d.route.learn = Learn::nothing;
+    uint32_t skip = 0;
+    while (d.agree_count < nodes && d.agree_count < sizeof d.agree_on) {
+        int k = pick_route(*nodes_, skip, d.route);
+        if (k < 0) break;
+        NodeView n = nodes_->node(static_cast<size_t>(k));
+        // Skip the node, and every other node of its client: one answer per implementation.
+        for (size_t i = 0; i < nodes_max; i++) {
+            NodeView other = nodes_->node(i);
+            if (i == static_cast<size_t>(k) ||
+                (other.client[0] && other.client_text() == n.client_text()))
+                skip |= 1u << i;
+        }
+        if (n.client[0] == 0) continue;  // an unknown client may be the same as another
+        d.agree_on[d.agree_count++] = static_cast<uint8_t>(k);
+    }
+    if (d.agree_count >= nodes) return;
+    bump(metrics_.agree_short);
+    int used =
+        std::snprintf(message_, sizeof message_,
+                      "%.*s needs %u execution clients of different implementations to "
+                      "agree ([rpc.agree]); usable now: ",
+                      static_cast<int>(name.size() > 128 ? 128 : name.size()), name.data(), nodes);
+    size_t length = used < 0 ? 0 : static_cast<size_t>(used);
+    for (uint8_t k = 0; k < d.agree_count && length < sizeof message_; k++) {
+        NodeView n = nodes_->node(k < d.agree_count ? d.agree_on[k] : 0);
+        used =
+            std::snprintf(message_ + length, sizeof message_ - length, "%s%.*s (%s)", k ? ", " : "",
+                          static_cast<int>(n.name.size()), n.name.data(), n.client);
+        length += used < 0 ? 0 : static_cast<size_t>(used);
+    }
+    if (d.agree_count == 0 && length < sizeof message_)
+        length +=
+            static_cast<size_t>(std::snprintf(message_ + length, sizeof message_ - length, "none"));
+    d.agree_count = 0;
+    d.verdict = GateDecision::Verdict::refuse;
+    d.code = jsonrpc::code::server_error;
+    d.message = std::string_view(message_, length < sizeof message_ ? length : sizeof message_ - 1);
+}
+
 bool RpcPolicy::from_cache(std::string_view name, std::string_view params, GateDecision& d) {
     if (!cache_ && !shared_) return false;
     int64_t final_block = finalized();
@@ -483,6 +531,11 @@ GateDecision RpcPolicy::admit(const CallFacts& facts, uint64_t now_ns) {
         return d;
     }
     route_read(name, facts.params, d);
+    if (uint32_t agree = split ? 0 : agree_nodes(name); agree > 1) {
+        agree_route(name, agree, d);
+        if (d.verdict == GateDecision::Verdict::refuse) bump(m.errors);
+        return d;
+    }
     // Filters stay on their node, transactions go to every node: not the client's to steer.
     if (!d.broadcast && d.route.sticky < 0) stick(facts.origin.sticky, d.route);
     return d;

@@ -74,6 +74,8 @@ struct PolicyConfig {
     uint32_t max_head_lag_blocks = 2;
     uint32_t default_timeout_ms = 10'000;
     std::vector<std::pair<std::string, uint32_t>> method_timeouts;
+    /// [rpc.agree]: method -> how many nodes of different clients must give the same answer.
+    std::vector<std::pair<std::string, uint32_t>> agree;
     uint64_t max_logs_block_range = 10'000;   ///< eth_getLogs blocks per request (0 = any)
     bool logs_split = true;                   ///< over the range: split (false: refused)
     uint32_t logs_split_pieces_max = 16;      ///< pieces of one split (more: refused)
@@ -167,6 +169,11 @@ class RpcPolicy final : public Policy, public Gate {
     void stick(uint64_t client, Route& route);
     /// The route of a read that runs: deadline, metrics, block needed, broadcast, filters, hedge.
     void route_read(std::string_view name, std::string_view params, GateDecision& d);
+    /// [rpc.agree]'s node count for `name` (0: not agreed).
+    uint32_t agree_nodes(std::string_view name) const;
+    /// An agreed read: `d` asks that many nodes of different clients (agree_on), or refuses
+    /// -32000 naming the clients usable when there are fewer.
+    void agree_route(std::string_view name, uint32_t nodes, GateDecision& d);
     /// The node a filter id was made on (-1: unknown).
     int filter_node(std::string_view params) const;
 

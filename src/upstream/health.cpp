@@ -60,6 +60,18 @@ HealthBoard::HealthBoard() {
     version_.store(0, std::memory_order_relaxed);
 }
 
+void set_client(NodeHealth& health, std::string_view version) {
+    size_t n = 0;
+    for (char c : version) {
+        if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+        bool ok =
+            (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-';
+        if (!ok || n == sizeof health.client - 1) break;
+        health.client[n++] = c;
+    }
+    health.client[n] = 0;
+}
+
 void HealthBoard::publish(size_t i, const NodeHealth& health) {
     Slot& slot = slots_[i];
     store_and_unlock(slot, lock(slot), health);

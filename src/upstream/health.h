@@ -49,10 +49,18 @@ struct NodeHealth {
     uint64_t failures = 0;  ///< probe failures + data-path failures
     char reason[96] = {};   ///< why not synced ("eth_syncing says syncing", "timeout ...")
     char name[32] = {};
+    /// The node's implementation as web3_clientVersion names it, lowercased ("geth", "reth",
+    /// "nethermind", "besu", "erigon", "ethereumjs"); "" unknown (probed only for the rpc role).
+    char client[24] = {};
 
     std::string_view reason_text() const { return {reason, strnlen(reason, sizeof reason)}; }
     std::string_view name_text() const { return {name, strnlen(name, sizeof name)}; }
+    std::string_view client_text() const { return {client, strnlen(client, sizeof client)}; }
 };
+
+/// Sets health.client from a web3_clientVersion answer: the text before the first '/',
+/// lowercased, cut to fit; characters outside [a-z0-9._-] end it.
+void set_client(NodeHealth& health, std::string_view version);
 
 class HealthBoard {
   public:

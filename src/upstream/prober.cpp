@@ -22,6 +22,8 @@ constexpr std::string_view head_request =
     R"({"jsonrpc":"2.0","id":2,"method":"eth_getBlockByNumber","params":["latest",false]})";
 constexpr std::string_view finalized_request =
     R"({"jsonrpc":"2.0","id":3,"method":"eth_getBlockByNumber","params":["finalized",false]})";
+constexpr std::string_view client_request =
+    R"({"jsonrpc":"2.0","id":4,"method":"web3_clientVersion","params":[]})";
 
 /// A head field's QUANTITY (the one codec, base/hex.h), or -1 when it is not one.
 int64_t head_quantity(std::string_view text) {
@@ -77,6 +79,10 @@ class Prober::Probe final : public http::ClientCallback {
         }
         if (stage_ == 3) {
             on_finalized(error ? nullptr : response);
+            return;
+        }
+        if (stage_ == 4) {
+            on_client(error ? nullptr : response);
             return;
         }
         if (error) {
@@ -136,38 +142,64 @@ class Prober::Probe final : public http::ClientCallback {
         send(head_request);
     }
 
-    /// Stage 3 (probe_finalized): the finalized block's number; then the stage-2 verdict. Any
+    /// The "result" member of a 200 answer as a string or object, parsed into `doc`; false when
+    /// there is none.
+    bool result_of(const http::Response* response, simdjson::ondemand::document& doc) {
+        if (!response || response->status != 200) return false;
+        simdjson::padded_string_view json(response->body.data(), response->body.size(),
+                                          response->body.size() + ByteBuffer::padding_bytes);
+        return prober_parser().iterate(json).get(doc) == simdjson::SUCCESS;
+    }
+
+    /// Stage 3 (probe_finalized): the finalized block's number; then the next stage. Any
     /// failure here leaves the finalized block unknown and the verdict as it was.
     void on_finalized(const http::Response* response) {
         int64_t number = -1;
         simdjson::ondemand::document doc;
         simdjson::ondemand::object block;
         std::string_view n;
-        if (response && response->status == 200) {
-            simdjson::padded_string_view json(response->body.data(), response->body.size(),
-                                              response->body.size() + ByteBuffer::padding_bytes);
-            if (prober_parser().iterate(json).get(doc) == simdjson::SUCCESS &&
-                doc["result"].get_object().get(block) == simdjson::SUCCESS &&
-                block["number"].get_string().get(n) == simdjson::SUCCESS)
-                number = head_quantity(n);
-        }
+        if (result_of(response, doc) &&
+            doc["result"].get_object().get(block) == simdjson::SUCCESS &&
+            block["number"].get_string().get(n) == simdjson::SUCCESS)
+            number = head_quantity(n);
         health_.finalized_number = number;
-        done(verdict_, verdict_reason_);
+        next_stage();
     }
 
-    /// The head's verdict: published now, or after stage 3 asked for the finalized block.
+    /// Stage 4 (probe_client, once per node): web3_clientVersion's implementation name, the
+    /// text before the first '/' lowercased ("Geth/v1.14.0-stable/..." is "geth"). A failure
+    /// leaves it unknown (asked again next round) and the verdict as it was.
+    void on_client(const http::Response* response) {
+        simdjson::ondemand::document doc;
+        std::string_view version;
+        if (result_of(response, doc) &&
+            doc["result"].get_string().get(version) == simdjson::SUCCESS)
+            set_client(health_, version);
+        next_stage();
+    }
+
+    /// The head's verdict: published now, or after the stages still due this round.
     void verdict(NodeState state, std::string_view reason) {
-        if (!prober_.config_.probe_finalized) {
-            done(state, reason);
-            return;
-        }
         verdict_ = state;
         size_t n =
             reason.size() < sizeof verdict_reason_ - 1 ? reason.size() : sizeof verdict_reason_ - 1;
         std::memcpy(verdict_reason_, reason.data(), n);
         verdict_reason_[n] = 0;
-        stage_ = 3;
-        send(finalized_request);
+        next_stage();
+    }
+
+    /// After stage 2: the finalized block (probe_finalized), then the client's name while it is
+    /// unknown (probe_client), then the verdict is published.
+    void next_stage() {
+        if (stage_ < 3 && prober_.config_.probe_finalized) {
+            stage_ = 3;
+            send(finalized_request);
+        } else if (stage_ < 4 && prober_.config_.probe_client && health_.client[0] == 0) {
+            stage_ = 4;
+            send(client_request);
+        } else {
+            done(verdict_, verdict_reason_);
+        }
     }
 
     /// Stage 2: the head block, its age against block_age_max_s; publishes the verdict.

@@ -42,6 +42,9 @@ struct ProberConfig {
     /// Also ask for the "finalized" block (NodeHealth::finalized_number; the rpc role's cache).
     /// A node that cannot answer it keeps its verdict, with the finalized block unknown.
     bool probe_finalized = false;
+    /// Also ask each node web3_clientVersion until it answers (NodeHealth::client; the rpc
+    /// role's `agree`, which wants answers from different implementations).
+    bool probe_client = false;
 };
 
 class Prober {

@@ -307,6 +307,7 @@ TEST(Rpc, RoleAloneNeedsNoClSecretAndTakesTheTableWithDefaults) {
         "breaker_window_ms = 2000\nbreaker_cooldown_ms = 750\nhedge_max_ratio = "
         "0.25\nmax_logs_block_range = 500\n"
         "[rpc.method_timeouts_ms]\ndefault = 3000\neth_call = 500\n"
+        "[rpc.agree]\neth_getBalance = 2\neth_call = 1\n"
         "[rpc.limits]\nclient_rps = 10\nclient_burst = 20\nclient_concurrency = 4\n"
         "key_rps = 2.5\n[rpc.redis]\nurl = \"redis://127.0.0.1:6380/2\"\ntimeout_ms = 20\n"
         "key_prefix = \"mainnet:\"\n");
@@ -325,6 +326,9 @@ TEST(Rpc, RoleAloneNeedsNoClSecretAndTakesTheTableWithDefaults) {
     EXPECT_EQ(c.rpc.breaker_window_ms, 2000u);
     EXPECT_EQ(c.rpc.breaker_cooldown_ms, 750u);
     EXPECT_EQ(c.rpc.default_timeout_ms, 3000u);
+    ASSERT_EQ(c.rpc.agree.size(), 1u) << "agree = 1 is no agreement";
+    EXPECT_EQ(c.rpc.agree[0].method, "eth_getBalance");
+    EXPECT_EQ(c.rpc.agree[0].nodes, 2u);
     ASSERT_EQ(c.rpc.method_timeouts.size(), 1u);
     EXPECT_EQ(c.rpc.method_timeouts[0].method, "eth_call");
     EXPECT_EQ(c.rpc.method_timeouts[0].timeout_ms, 500u);
@@ -407,6 +411,10 @@ TEST(Rpc, ErrorsNameTheKey) {
         {"[rpc]\nbreaker_cooldown_ms = 0", "rpc.breaker_cooldown_ms: 0 is outside"},
         {"[rpc]\nbreaker_window_ms = \"10s\"", "rpc.breaker_window_ms: expected a number"},
         {"[rpc.method_timeouts_ms]\neth_call = 0", "rpc.method_timeouts_ms.eth_call: 0 is outside"},
+        {"[rpc.agree]\neth_call = 9", "rpc.agree.eth_call: 9 is outside"},
+        {"[rpc.agree]\neth_sendRawTransaction = 2",
+         "[rpc.agree] eth_sendRawTransaction: only reads can be agreed on"},
+        {"[rpc.agree]\neth_getFilterChanges = 2", "only reads can be agreed on"},
         {"[rpc.limits]\nclient_rps = \"fast\"", "rpc.limits.client_rps: expected a number"},
         {"[rpc.limits]\nkey_concurrency = 1", "unknown setting 'rpc.limits.key_concurrency'"},
         {"[rpc.ws]\nqueue_bytes = 1", "unknown setting 'rpc.ws.queue_bytes'"},

@@ -59,6 +59,7 @@ struct RpcFixture : ::testing::Test {
     /// Each EL's head (and finalized) block; a test may change them before start().
     std::vector<std::string> heads = {"100", "100", "90"};
     std::vector<std::string> el_args;  ///< more arguments for every EL (before start())
+    std::vector<std::vector<std::string>> el_own_args{{}, {}, {}};  ///< ... for EL i only
 
     /// Three ELs (heads 100, 100, 90) and the daemon in the rpc role with `table` in its file
     /// (`args`: in place of --role rpc).
@@ -67,6 +68,8 @@ struct RpcFixture : ::testing::Test {
             std::string head = heads[static_cast<size_t>(i - 1)];
             std::vector<std::string> args = {"--head", head};
             args.insert(args.end(), el_args.begin(), el_args.end());
+            const std::vector<std::string>& own = el_own_args[static_cast<size_t>(i - 1)];
+            args.insert(args.end(), own.begin(), own.end());
             els.push_back(std::make_unique<MockEl>(dir, "el" + std::to_string(i), args));
         }
         std::string config = dir.write(
@@ -110,6 +113,49 @@ struct RpcFixture : ::testing::Test {
         return n < 0 ? 0 : static_cast<int64_t>(n);
     }
 };
+
+// [rpc.agree]: el1 and el2 say they are geth, el3 reth (web3_clientVersion, probed); el3 is a
+// block ahead. An agreed eth_chainId asks one geth and the reth and answers; an agreed
+// eth_blockNumber gets 0x64 and 0x65 and is refused naming both nodes and their clients.
+TEST_F(RpcFixture, AgreedReadsAskDifferentClientsAndADifferenceIsAnErrorNamingThem) {
+    heads = {"100", "100", "101"};
+    el_own_args = {{"--client-version", "Geth/v1.14.0-stable/linux-amd64/go1.22"},
+                   {"--client-version", "Geth/v1.14.0-stable/linux-amd64/go1.22"},
+                   {"--client-version", "reth/v1.0.0-abcdef/x86_64-unknown-linux-gnu"}};
+    start("[rpc.agree]\neth_blockNumber = 2\neth_chainId = 2\n");
+    for (int k = 0; k < 400; k++) {
+        std::string s = daemon->admin("GET", "/status").body;
+        if (json_at(s, "/rpc/nodes/0/client") == "\"geth\"" &&
+            json_at(s, "/rpc/nodes/2/client") == "\"reth\"")
+            break;
+        std::this_thread::sleep_for(50ms);
+    }
+    std::string s = daemon->admin("GET", "/status").body;
+    ASSERT_EQ(json_at(s, "/rpc/nodes/1/client"), "\"geth\"") << s;
+    ASSERT_EQ(json_at(s, "/rpc/nodes/2/client"), "\"reth\"") << s;
+
+    HttpReply chain = post(request("\"c\"", "eth_chainId"));
+    EXPECT_EQ(json_at(chain.body, "/id"), "\"c\"") << chain.body;
+    EXPECT_NE(json_at(chain.body, "/result"), "<missing>") << chain.body;
+    EXPECT_EQ(calls(*els[2], "eth_chainId"), 1) << "the reth was asked";
+    EXPECT_EQ(calls(*els[0], "eth_chainId") + calls(*els[1], "eth_chainId"), 1)
+        << "and one geth, not both";
+
+    HttpReply head = post(request("7", "eth_blockNumber"));
+    EXPECT_EQ(json_at(head.body, "/error/code"), "-32000") << head.body;
+    std::string message = json_at(head.body, "/error/message");
+    EXPECT_NE(message.find("eth_blockNumber: the execution clients disagree ([rpc.agree])"),
+              std::string::npos)
+        << message;
+    EXPECT_NE(message.find("node el3 (reth)"), std::string::npos) << message;
+    EXPECT_NE(message.find("(geth)"), std::string::npos) << message;
+    std::string metrics = daemon->admin("GET", "/metrics").body;
+    EXPECT_EQ(metric_value(metrics, "enginemux_rpc_agree_agreed_total"), 1) << metrics;
+    EXPECT_EQ(metric_value(metrics, "enginemux_rpc_agree_disagreed_total"), 1);
+    EXPECT_NE(daemon->process->stderr_text().find("the execution clients disagree"),
+              std::string::npos)
+        << "the disagreement is logged";
+}
 
 TEST_F(RpcFixture, BesideTheMuxTheRpcListenerServesReadsWithoutAJwtOnTheSameNodes) {
     start("", {"--rpc-listen", "127.0.0.1:0"});

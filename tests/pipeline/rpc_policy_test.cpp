@@ -943,5 +943,93 @@ TEST_F(RpcSticky, OffByDefault) {
     EXPECT_EQ(metrics.rpc.sticky_kept.load() + metrics.rpc.sticky_moved.load(), 0u);
 }
 
+// [rpc.agree]: a read asked of N nodes of different clients, answered only when they agree.
+struct RpcAgree : RpcCore {
+    void SetUp() override {
+        RpcCore::SetUp();
+        head(2, 100, 90);  // every node at the head
+        client(0, "geth");
+        client(1, "geth");
+        client(2, "reth");
+        rpc::PolicyConfig c;
+        c.agree.emplace_back("eth_getBlockByNumber", 2);
+        remake(c);
+    }
+    void client(size_t i, const char* name) {
+        std::snprintf(nodes.views[i].client, sizeof nodes.views[i].client, "%s", name);
+    }
+    void get_block() {
+        request(
+            R"({"jsonrpc":"2.0","id":"b","method":"eth_getBlockByNumber","params":["latest",false]})");
+    }
+};
+
+TEST_F(RpcAgree, TwoClientsThatAgreeUpToMemberOrderAnswerTheResult) {
+    get_block();
+    ASSERT_EQ(shell.sent.size(), 2u) << "one node per client";
+    EXPECT_NE(shell.sent[0].node, shell.sent[1].node);
+    EXPECT_TRUE(shell.sent[0].node == 2 || shell.sent[1].node == 2) << "reth is asked";
+    reply(0, R"({"jsonrpc":"2.0","id":"b","result":{"number":"0x64","hash":"0xaa"}})");
+    EXPECT_TRUE(shell.answers.empty()) << "no answer before every client's";
+    reply(1, R"({"jsonrpc":"2.0","id":"b","result":{"hash":"0xaa","number":"0x64"}})");
+    ASSERT_EQ(shell.answers.size(), 1u);
+    EXPECT_EQ(shell.answers[0].second,
+              R"({"jsonrpc":"2.0","id":"b","result":{"number":"0x64","hash":"0xaa"}})");
+    EXPECT_EQ(metrics.rpc.agree_calls.load(), 1u);
+    EXPECT_EQ(metrics.rpc.agree_agreed.load(), 1u);
+    EXPECT_EQ(core->busy(), 0u);
+}
+
+TEST_F(RpcAgree, ADifferenceIsAnErrorNamingBothNodesTheirClientsAndWhere) {
+    get_block();
+    ASSERT_EQ(shell.sent.size(), 2u);
+    reply(0, R"({"jsonrpc":"2.0","id":"b","result":{"number":"0x64","hash":"0xaa"}})");
+    reply(1, R"({"jsonrpc":"2.0","id":"b","result":{"number":"0x64","hash":"0xbb"}})");
+    ASSERT_EQ(shell.answers.size(), 1u);
+    const std::string& a = shell.answers[0].second;
+    EXPECT_NE(a.find(R"("id":"b","error":{"code":-32000)"), std::string::npos) << a;
+    EXPECT_NE(a.find("eth_getBlockByNumber: the execution clients disagree"), std::string::npos)
+        << a;
+    EXPECT_NE(a.find("(reth)"), std::string::npos) << a;
+    EXPECT_NE(a.find("(geth)"), std::string::npos) << a;
+    EXPECT_NE(a.find("differ at result.hash"), std::string::npos) << a;
+    EXPECT_EQ(metrics.rpc.agree_disagreed.load(), 1u);
+}
+
+TEST_F(RpcAgree, AnErrorOrAFailedNodeIsNoAgreement) {
+    get_block();
+    ASSERT_EQ(shell.sent.size(), 2u);
+    reply(0, R"({"jsonrpc":"2.0","id":"b","result":{"number":"0x64"}})");
+    core->on_reply(shell.sent[1].call, store.failure(shell.sent[1].node, Errc::io, "reset"), 1);
+    ASSERT_EQ(shell.answers.size(), 1u);
+    EXPECT_NE(shell.answers[0].second.find("no agreement ([rpc.agree]): node el"),
+              std::string::npos)
+        << shell.answers[0].second;
+    EXPECT_NE(shell.answers[0].second.find("did not answer"), std::string::npos);
+}
+
+TEST_F(RpcAgree, FewerClientsThanAskedIsRefusedNamingTheUsableOnes) {
+    client(2, "geth");
+    get_block();
+    EXPECT_TRUE(shell.sent.empty()) << "no node is asked";
+    ASSERT_EQ(shell.answers.size(), 1u);
+    const std::string& a = shell.answers[0].second;
+    EXPECT_NE(a.find("eth_getBlockByNumber needs 2 execution clients of different "
+                     "implementations to agree ([rpc.agree]); usable now: el"),
+              std::string::npos)
+        << a;
+    EXPECT_NE(a.find("(geth)"), std::string::npos) << a;
+    EXPECT_EQ(metrics.rpc.agree_short.load(), 1u);
+}
+
+TEST_F(RpcAgree, UnknownClientsNeverCountAndOtherMethodsAreNotAgreed) {
+    client(2, "");
+    get_block();
+    EXPECT_TRUE(shell.sent.empty());
+    ASSERT_EQ(shell.answers.size(), 1u);
+    request(R"({"jsonrpc":"2.0","id":2,"method":"eth_blockNumber","params":[]})");
+    EXPECT_EQ(shell.sent.size(), 1u) << "a read not in [rpc.agree] goes to one node";
+}
+
 }  // namespace
 }  // namespace em::pipeline::test

@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include <string>
+
 #include <atomic>
 #include <cstdio>
 #include <thread>
@@ -54,6 +56,22 @@ TEST(ChoosePrimary, FallsBackToSyncingThenNone) {
     EXPECT_EQ(choose_primary(h, 2, -1, second, 0), 1);
     h[1].state = NodeState::dead;
     EXPECT_EQ(choose_primary(h, 2, -1, second, 0), -1);
+}
+
+TEST(SetClient, TheImplementationIsTheTextBeforeTheFirstSlashLowercased) {
+    NodeHealth h;
+    set_client(h, "Geth/v1.14.0-stable-abc/linux-amd64/go1.22.1");
+    EXPECT_EQ(h.client_text(), "geth");
+    set_client(h, "Nethermind/v1.25.4+20b10b35/linux-x64/dotnet8.0.2");
+    EXPECT_EQ(h.client_text(), "nethermind");
+    set_client(h, "reth");
+    EXPECT_EQ(h.client_text(), "reth");
+    set_client(h, "Odd Name/1");  // a space ends it
+    EXPECT_EQ(h.client_text(), "odd");
+    set_client(h, std::string(100, 'a'));  // cut to fit, terminated
+    EXPECT_EQ(h.client_text().size(), sizeof h.client - 1);
+    set_client(h, "/nothing-before");
+    EXPECT_EQ(h.client_text(), "");
 }
 
 TEST(HealthBoard, ASlotNeverPublishedReadsAsTheDefault) {
