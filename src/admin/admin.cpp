@@ -614,6 +614,12 @@ void AdminHandler::render_rpc_split_sticky_metrics(ByteBuffer& out) const {
          &pipeline::RpcMetrics::agree_disagreed},
         {"agree_short", "[rpc.agree] reads refused: fewer different clients usable than asked",
          &pipeline::RpcMetrics::agree_short},
+        {"shadow_calls", "Reads in the shadow_ratio sample, also sent to a second node",
+         &pipeline::RpcMetrics::shadow_calls},
+        {"shadow_compared", "Shadow-compared reads whose two results were compared",
+         &pipeline::RpcMetrics::shadow_compared},
+        {"shadow_differences", "Shadow-compared reads whose two results differed (each logged)",
+         &pipeline::RpcMetrics::shadow_differences},
     };
     for (const Row& r : rows) {
         uint64_t total = 0;

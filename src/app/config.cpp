@@ -588,6 +588,8 @@ Result<void> load_rpc(const toml::table& t, RpcConfig& r) {
             EM_TRY_VOID(toml_number(v, full, r.sticky_clients_max, 4, 1u << 24));
         } else if (key == "hedge_max_ratio") {
             EM_TRY_VOID(toml_number(v, full, r.hedge_max_ratio, 0, 1));
+        } else if (key == "shadow_ratio") {
+            EM_TRY_VOID(toml_number(v, full, r.shadow_ratio, 0, 1));
         } else if (key == "breaker_failures") {
             EM_TRY_VOID(toml_number(v, full, r.breaker_failures, 0, 1'000'000));
         } else if (key == "breaker_window_ms") {

@@ -171,11 +171,12 @@ struct RpcConfig {
     std::string sticky = "off";                ///< per-client stickiness: off, key or address
     uint32_t sticky_clients_max = 65'536;      ///< clients remembered per shard (sticky)
     double hedge_max_ratio = 0.1;              ///< reads hedged at most (0 = no hedging)
-    uint32_t breaker_failures = 5;             ///< failures in a row that open it (0 = none)
-    uint32_t breaker_window_ms = 10'000;       ///< ... all within this
-    uint32_t breaker_cooldown_ms = 5'000;      ///< open this long, then one probe
-    uint64_t cache_bytes_max = 256u << 20;     ///< the answer cache (0 = no cache)
-    uint32_t default_timeout_ms = 10'000;      ///< a method without its own timeout
+    double shadow_ratio = 0;        ///< reads also sent to a second node and compared (0 = none)
+    uint32_t breaker_failures = 5;  ///< failures in a row that open it (0 = none)
+    uint32_t breaker_window_ms = 10'000;    ///< ... all within this
+    uint32_t breaker_cooldown_ms = 5'000;   ///< open this long, then one probe
+    uint64_t cache_bytes_max = 256u << 20;  ///< the answer cache (0 = no cache)
+    uint32_t default_timeout_ms = 10'000;   ///< a method without its own timeout
     std::vector<RpcMethodTimeout> method_timeouts;
     std::vector<RpcMethodAgree> agree;  ///< [rpc.agree]
     RpcLimitsConfig limits;

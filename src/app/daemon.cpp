@@ -210,6 +210,7 @@ pipeline::rpc::PolicyConfig rpc_policy_config(const RpcConfig& r) {
     p.max_head_lag_blocks = r.max_head_lag_blocks;
     p.default_timeout_ms = r.default_timeout_ms;
     p.hedge.max_ratio = r.hedge_max_ratio;
+    p.shadow_ratio = r.shadow_ratio;
     p.max_logs_block_range = r.max_logs_block_range;
     p.logs_split = r.logs_split;
     p.logs_split_pieces_max = r.logs_split_pieces_max;

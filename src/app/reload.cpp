@@ -175,6 +175,7 @@ SettingsDiff diff_settings(const Config& running, const Config& next) {
     d.field("rpc.sticky", rpc, &R::sticky, restart);
     d.field("rpc.sticky_clients_max", rpc, &R::sticky_clients_max, restart);
     d.field("rpc.hedge_max_ratio", rpc, &R::hedge_max_ratio, restart);
+    d.field("rpc.shadow_ratio", rpc, &R::shadow_ratio, restart);
     d.field("rpc.breaker_failures", rpc, &R::breaker_failures, restart);
     d.field("rpc.breaker_window_ms", rpc, &R::breaker_window_ms, restart);
     d.field("rpc.breaker_cooldown_ms", rpc, &R::breaker_cooldown_ms, restart);

@@ -386,9 +386,13 @@ void PipelineCore::start_agree(const Sink& sink, const jsonrpc::Request& request
     if (i == CallPool<int>::none) return at_limit(sink, request.id, method_slot_other, now_ns);
     Entry<GatherCall>& e = (*gathers_)[i];
     Actions sends;
-    e.call.start_agree(request.method, request.id, raw, d.route,
-                       std::span<const uint8_t>(d.agree_on, d.agree_count), received_ns, now_ns,
-                       sends);
+    std::span<const uint8_t> nodes(d.agree_on, d.agree_count);
+    if (d.shadow)
+        e.call.start_shadow(request.method, request.id, raw, d.route, nodes, received_ns, now_ns,
+                            sends);
+    else
+        e.call.start_agree(request.method, request.id, raw, d.route, nodes, received_ns, now_ns,
+                           sends);
     carry_out(*gathers_, i, kind_gather, sends, now_ns);
 }
 

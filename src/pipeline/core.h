@@ -158,7 +158,8 @@ class PipelineCore {
     template <typename T>
     struct Entry;
 
-    /// An [rpc.agree] read: a GatherCall to the nodes the gate chose (GateDecision::agree_on).
+    /// An [rpc.agree] read or a shadow-compared one: a GatherCall to the nodes the gate chose
+    /// (GateDecision::agree_on, shadow).
     void start_agree(const Sink& sink, const jsonrpc::Request& request, std::string_view raw,
                      const GateDecision& d, uint64_t received_ns, uint64_t now_ns);
     /// `raw`: the request's text as it is forwarded (a single request: the whole body).

@@ -94,6 +94,9 @@ struct GateDecision {
     /// when all agree (GatherCall::start_agree); agree_count 0: not an agreed read.
     uint8_t agree_on[8] = {};
     uint8_t agree_count = 0;
+    /// With agree_count 2: not an agreement but a shadow compare (GatherCall::start_shadow):
+    /// agree_on[0] answers the client, agree_on[1] is only compared with it.
+    bool shadow = false;
     /// answer: the JSON-RPC result member; valid until the next call into the gate.
     std::string_view result;
     /// A line for the log (warn), e.g. a client sent a timestamp from the future; "" for none.

@@ -14,6 +14,16 @@
 
 namespace em::pipeline {
 
+namespace {
+
+/// agree's and shadow's two parsers (this thread's: a call's comparison runs to its end at once).
+std::pair<simdjson::dom::parser, simdjson::dom::parser>& agree_parsers() {
+    static thread_local std::pair<simdjson::dom::parser, simdjson::dom::parser> parsers;
+    return parsers;
+}
+
+}  // namespace
+
 GatherCall::GatherCall(CallEnv& env, size_t body_bytes_max)
     : env_(env), fan_(env, body_bytes_max), result_(64u << 20, 1024) {}
 
@@ -85,12 +95,11 @@ void GatherCall::start_broadcast(std::string_view id, std::string_view body, con
     if (fan_.pending() == 0) finish(now_ns, out);
 }
 
-void GatherCall::start_agree(std::string_view method, std::string_view id, std::string_view body,
-                             const Route& route, std::span<const uint8_t> nodes,
-                             uint64_t received_ns, uint64_t now_ns, Actions& out) {
+void GatherCall::start_compared(std::string_view method, std::string_view id, std::string_view body,
+                                const Route& route, std::span<const uint8_t> nodes,
+                                uint64_t received_ns, uint64_t now_ns, Actions& out) {
     EM_ASSERT(state_ == State::idle || state_ == State::done);
     kind_ = CallKind::merge;
-    agree_ = true;
     method_ = nullptr;
     state_ = State::collecting;
     received_ns_ = received_ns;
@@ -99,9 +108,29 @@ void GatherCall::start_agree(std::string_view method, std::string_view id, std::
     agree_method_[n] = 0;
     fan_.reset(nullptr, id, body, route.rewrite_id);
     for (uint8_t i : nodes) fan_.join(i, env_.nodes.node(i), true, false);
-    bump(env_.metrics.rpc.agree_calls);
     fan_.send_all(/*ordered=*/false, now_ns, out);
     if (fan_.pending() == 0) finish(now_ns, out);
+}
+
+void GatherCall::start_agree(std::string_view method, std::string_view id, std::string_view body,
+                             const Route& route, std::span<const uint8_t> nodes,
+                             uint64_t received_ns, uint64_t now_ns, Actions& out) {
+    agree_ = true;
+    shadow_ = false;
+    bump(env_.metrics.rpc.agree_calls);
+    start_compared(method, id, body, route, nodes, received_ns, now_ns, out);
+}
+
+void GatherCall::start_shadow(std::string_view method, std::string_view id, std::string_view body,
+                              const Route& route, std::span<const uint8_t> nodes,
+                              uint64_t received_ns, uint64_t now_ns, Actions& out) {
+    EM_ASSERT(nodes.size() == 2);
+    agree_ = false;
+    shadow_ = true;
+    shadow_nodes_[0] = nodes[0];
+    shadow_nodes_[1] = nodes[1];
+    bump(env_.metrics.rpc.shadow_calls);
+    start_compared(method, id, body, route, nodes, received_ns, now_ns, out);
 }
 
 void GatherCall::on_reply(const NodeReply& reply, uint64_t now_ns, Actions& out) {
@@ -111,16 +140,57 @@ void GatherCall::on_reply(const NodeReply& reply, uint64_t now_ns, Actions& out)
         on_broadcast_reply(slot, reply.node, now_ns, out);
         return;
     }
+    if (shadow_) {
+        on_shadow_reply(slot, reply.node, now_ns, out);
+        return;
+    }
     if (fan_.pending() == 0) finish(now_ns, out);
 }
 
-namespace {
-
-/// agree's two parsers (this thread's: a call's comparison runs to its end at once).
-std::pair<simdjson::dom::parser, simdjson::dom::parser>& agree_parsers() {
-    static thread_local std::pair<simdjson::dom::parser, simdjson::dom::parser> parsers;
-    return parsers;
+void GatherCall::on_shadow_reply(const FanOut::Slot& slot, size_t node, uint64_t now_ns,
+                                 Actions& out) {
+    if (state_ == State::collecting && node == shadow_nodes_[0] &&
+        answer_shadowed(slot, now_ns, out))
+        state_ = State::answered;
+    if (fan_.pending() > 0) return;
+    finish(now_ns, out);
 }
+
+bool GatherCall::answer_shadowed(const FanOut::Slot& slot, uint64_t now_ns, Actions& out) {
+    if (slot.answered_result()) {
+        answer_result(slot.result, now_ns, out);
+        return true;
+    }
+    if (slot.state != engine::SlotState::answered) return false;
+    auto parsed = env_.responses.parse(slot.answer.data(), slot.answer.size(),
+                                       slot.answer.capacity() + ByteBuffer::padding_bytes);
+    if (!parsed || !parsed->is_error) return false;
+    result_.clear();
+    jsonrpc::write_error_object(result_, fan_.id(), parsed->error_raw);
+    out.answer(result_.view());
+    return true;
+}
+
+void GatherCall::compare_shadow(Actions& out) {
+    std::span<const FanOut::Slot> slots = fan_.slots();
+    const FanOut::Slot& a = slots[shadow_nodes_[0]];
+    const FanOut::Slot& b = slots[shadow_nodes_[1]];
+    if (!a.answered_result() || !b.answered_result()) return;
+    bump(env_.metrics.rpc.shadow_compared);
+    jsonrpc::JsonDifference d =
+        jsonrpc::json_equal(agree_parsers().first, agree_parsers().second, a.result, b.result);
+    if (d.equal) return;
+    bump(env_.metrics.rpc.shadow_differences);
+    NodeView na = env_.nodes.node(shadow_nodes_[0]), nb = env_.nodes.node(shadow_nodes_[1]);
+    std::snprintf(agree_message_, sizeof agree_message_,
+                  "shadow compare: %s answered differently by node %.*s (%s) and node %.*s (%s) "
+                  "at %s",
+                  agree_method_, static_cast<int>(na.name.size()), na.name.data(), na.client,
+                  static_cast<int>(nb.name.size()), nb.name.data(), nb.client, d.where.c_str());
+    out.disagreement(agree_message_, agree_method_, "shadow", "difference");
+}
+
+namespace {
 
 /// A node's error says it has the transaction already (geth and reth: "already known";
 /// Nethermind: "AlreadyKnown"; Besu: "Known transaction").
@@ -200,6 +270,15 @@ void GatherCall::finish(uint64_t now_ns, Actions& out) {
     } else if (agree_) {
         agree_ = false;
         answer_agree(now_ns, out);
+    } else if (shadow_) {
+        shadow_ = false;
+        if (state_ == State::collecting) {  // the read's node failed: the shadow's answer
+            const FanOut::Slot& other = fan_.slots()[shadow_nodes_[1]];
+            if (!answer_shadowed(other, now_ns, out))
+                fan_.answer_node_failures("no execution client answered", "no node takes part", {},
+                                          received_ns_, now_ns, out);
+        }
+        compare_shadow(out);
     } else if (kind_ == CallKind::best_of) {
         answer_best_of(now_ns, out);
     } else {

@@ -11,7 +11,11 @@
 //  - agree (the rpc role's [rpc.agree] reads): the request to the nodes the gate chose, each a
 //    different client; once all answered, the result if every one is the same JSON value
 //    (jsonrpc/json_equal.h), else -32000 naming the two nodes that differ and where, and a
-//    disagreement logged. A node that fails or answers an error means no agreement either.
+//    disagreement logged. A node that fails or answers an error means no agreement either;
+//  - shadow (the rpc role's shadow_ratio sample): the same to two nodes, the first the read's
+//    own; the client gets the first node's answer as soon as it comes (the second's only if
+//    the first fails), and once both results are in they are compared: a difference is
+//    counted and logged, never shown to the client.
 //
 // States: idle -> collecting -> done (answered when the last answer arrives); a broadcast
 // answered early waits in `answered` for the rest: idle -> collecting -> answered -> done.
@@ -48,6 +52,10 @@ class GatherCall {
     void start_agree(std::string_view method, std::string_view id, std::string_view body,
                      const Route& route, std::span<const uint8_t> nodes, uint64_t received_ns,
                      uint64_t now_ns, Actions& out);
+    /// shadow: `body` to nodes[0] (the read's) and nodes[1] (the shadow).
+    void start_shadow(std::string_view method, std::string_view id, std::string_view body,
+                      const Route& route, std::span<const uint8_t> nodes, uint64_t received_ns,
+                      uint64_t now_ns, Actions& out);
     void on_reply(const NodeReply& reply, uint64_t now_ns, Actions& out);
 
     State state() const { return state_; }
@@ -72,6 +80,16 @@ class GatherCall {
     void on_broadcast_reply(const FanOut::Slot& slot, size_t node, uint64_t now_ns, Actions& out);
     void answer_broadcast_failure(uint64_t now_ns, Actions& out);
     void answer_agree(uint64_t now_ns, Actions& out);
+    /// agree and shadow's start: the method's name kept, the nodes joined and sent to.
+    void start_compared(std::string_view method, std::string_view id, std::string_view body,
+                        const Route& route, std::span<const uint8_t> nodes, uint64_t received_ns,
+                        uint64_t now_ns, Actions& out);
+    void on_shadow_reply(const FanOut::Slot& slot, size_t node, uint64_t now_ns, Actions& out);
+    /// shadow: the client's answer from `slot` (its result, or its JSON-RPC error); false when
+    /// the node gave neither.
+    bool answer_shadowed(const FanOut::Slot& slot, uint64_t now_ns, Actions& out);
+    /// shadow: both results in: counted, and a difference logged.
+    void compare_shadow(Actions& out);
     /// agree: the disagreement's answer (-32000 `message`), counted and logged.
     void disagree(std::string_view message, uint64_t now_ns, Actions& out);
     void answer_result(std::string_view result_json, uint64_t now_ns, Actions& out);
@@ -88,6 +106,8 @@ class GatherCall {
     int first_error_ = -1;       ///< broadcast: the node whose JSON-RPC error came first
     bool notification_ = false;  ///< broadcast: the request had no id (no answer at all)
     bool agree_ = false;         ///< kind_ merge with agree's answer
+    bool shadow_ = false;        ///< shadow: the read's node and a shadow, compared
+    uint8_t shadow_nodes_[2] = {};
     char agree_method_[64] = {};
     char agree_message_[512] = {};  ///< agree: the disagreement (the logged line's bytes)
     char tx_hash_[72] = {};         ///< broadcast: "0x" + 64 hex digits ("" unknown)

@@ -129,15 +129,18 @@ struct RpcMethodMetrics {
 /// The rpc listener's counters (unused when there is none).
 struct RpcMetrics {
     std::array<RpcMethodMetrics, rpc::method_slots> methods{};
-    Counter unauthorized{0};     ///< 401: unknown API key
-    Counter not_allowed{0};      ///< entries answered -32601 (not in allow_methods)
-    Counter cache_stores{0};     ///< answers put in the cache
-    Counter broadcasts{0};       ///< eth_sendRawTransaction sent to every node
-    Counter already_known{0};    ///< a node's "already known" taken as success
-    Counter agree_calls{0};      ///< [rpc.agree] reads asked of several clients
-    Counter agree_agreed{0};     ///< ... answered: every client gave the same value
-    Counter agree_disagreed{0};  ///< ... refused: a difference, an error or no answer
-    Counter agree_short{0};      ///< ... refused: fewer different clients usable than asked
+    Counter unauthorized{0};        ///< 401: unknown API key
+    Counter not_allowed{0};         ///< entries answered -32601 (not in allow_methods)
+    Counter cache_stores{0};        ///< answers put in the cache
+    Counter broadcasts{0};          ///< eth_sendRawTransaction sent to every node
+    Counter already_known{0};       ///< a node's "already known" taken as success
+    Counter agree_calls{0};         ///< [rpc.agree] reads asked of several clients
+    Counter agree_agreed{0};        ///< ... answered: every client gave the same value
+    Counter agree_disagreed{0};     ///< ... refused: a difference, an error or no answer
+    Counter agree_short{0};         ///< ... refused: fewer different clients usable than asked
+    Counter shadow_calls{0};        ///< reads sampled by shadow_ratio (sent to a second node)
+    Counter shadow_compared{0};     ///< ... whose two results were compared
+    Counter shadow_differences{0};  ///< ... that differed (each logged)
     // eth_getLogs over max_logs_block_range (pipeline/logs_call.h).
     Counter logs_splits{0};          ///< requests run as pieces
     Counter logs_pieces{0};          ///< pieces sent (each a read, retried like one)

@@ -352,6 +352,27 @@ void RpcPolicy::agree_route(std::string_view name, uint32_t nodes, GateDecision&
     d.message = std::string_view(message_, length < sizeof message_ ? length : sizeof message_ - 1);
 }
 
+bool RpcPolicy::shadow_route(GateDecision& d) {
+    int first = pick_route(*nodes_, 0, d.route);
+    if (first < 0) return false;
+    NodeView a = nodes_->node(static_cast<size_t>(first));
+    uint32_t same = 1u << first;
+    for (size_t i = 0; i < nodes_max; i++) {
+        NodeView n = nodes_->node(i);
+        if (a.client[0] && n.client_text() == a.client_text()) same |= 1u << i;
+    }
+    int second = pick_route(*nodes_, same, d.route);  // another implementation first
+    if (second < 0) second = pick_route(*nodes_, 1u << first, d.route);
+    if (second < 0) return false;
+    d.route.hedge = false;
+    d.route.learn = Learn::nothing;
+    d.agree_on[0] = static_cast<uint8_t>(first);
+    d.agree_on[1] = static_cast<uint8_t>(second);
+    d.agree_count = 2;
+    d.shadow = true;
+    return true;
+}
+
 bool RpcPolicy::from_cache(std::string_view name, std::string_view params, GateDecision& d) {
     if (!cache_ && !shared_) return false;
     int64_t final_block = finalized();
@@ -535,6 +556,15 @@ GateDecision RpcPolicy::admit(const CallFacts& facts, uint64_t now_ns) {
         agree_route(name, agree, d);
         if (d.verdict == GateDecision::Verdict::refuse) bump(m.errors);
         return d;
+    }
+    if (config_.shadow_ratio > 0 && !split && !d.broadcast && d.route.sticky < 0 &&
+        d.route.learn != Learn::filter_node && allowed_by_default(name)) {
+        shadow_credit_ += config_.shadow_ratio;
+        if (shadow_credit_ >= 1 && shadow_route(d)) {
+            shadow_credit_ -= 1;
+            return d;
+        }
+        if (shadow_credit_ > 1) shadow_credit_ = 1;  // no second node now: the next read
     }
     // Filters stay on their node, transactions go to every node: not the client's to steer.
     if (!d.broadcast && d.route.sticky < 0) stick(facts.origin.sticky, d.route);

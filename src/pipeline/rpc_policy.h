@@ -74,6 +74,8 @@ struct PolicyConfig {
     uint32_t max_head_lag_blocks = 2;
     uint32_t default_timeout_ms = 10'000;
     std::vector<std::pair<std::string, uint32_t>> method_timeouts;
+    /// Share of reads (0..1) also sent to a second node and compared (shadow compare).
+    double shadow_ratio = 0;
     /// [rpc.agree]: method -> how many nodes of different clients must give the same answer.
     std::vector<std::pair<std::string, uint32_t>> agree;
     uint64_t max_logs_block_range = 10'000;   ///< eth_getLogs blocks per request (0 = any)
@@ -174,6 +176,9 @@ class RpcPolicy final : public Policy, public Gate {
     /// An agreed read: `d` asks that many nodes of different clients (agree_on), or refuses
     /// -32000 naming the clients usable when there are fewer.
     void agree_route(std::string_view name, uint32_t nodes, GateDecision& d);
+    /// A read in the shadow_ratio sample: `d` sends it to its node and a second (another
+    /// implementation when one is usable) and compares; false when no second node is usable.
+    bool shadow_route(GateDecision& d);
     /// The node a filter id was made on (-1: unknown).
     int filter_node(std::string_view params) const;
 
@@ -190,7 +195,8 @@ class RpcPolicy final : public Policy, public Gate {
     ByteBuffer scratch_;  ///< a raw transaction's bytes
     char tx_hash_[72] = {};
     char message_[512] = {};
-    StickyTable sticky_;  ///< [rpc] sticky: each client's node and floor (this shard's)
+    double shadow_credit_ = 0;  ///< shadow_ratio's running share: a read is sampled at 1
+    StickyTable sticky_;        ///< [rpc] sticky: each client's node and floor (this shard's)
     struct IdHash {
         using is_transparent = void;
         size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }

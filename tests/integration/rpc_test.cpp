@@ -157,6 +157,40 @@ TEST_F(RpcFixture, AgreedReadsAskDifferentClientsAndADifferenceIsAnErrorNamingTh
         << "the disagreement is logged";
 }
 
+// shadow_ratio = 1: every read also goes to a second EL; el3 (a block ahead, another client)
+// answers eth_blockNumber differently: the clients get one answer each, never an error, and
+// each difference is counted and logged.
+TEST_F(RpcFixture, ShadowCompareCountsAndLogsDifferencesTheClientNeverSees) {
+    heads = {"100", "100", "101"};
+    el_own_args = {{"--client-version", "Geth/v1.14.0"},
+                   {"--client-version", "Geth/v1.14.0"},
+                   {"--client-version", "Nethermind/v1.25.4"}};
+    start("[rpc]\nshadow_ratio = 1.0\n");
+    for (int k = 0; k < 400; k++) {
+        std::string s = daemon->admin("GET", "/status").body;
+        if (json_at(s, "/rpc/nodes/2/client") == "\"nethermind\"" &&
+            json_at(s, "/rpc/nodes/0/client") == "\"geth\"")
+            break;
+        std::this_thread::sleep_for(50ms);
+    }
+    for (int k = 0; k < 4; k++) {
+        HttpReply r = post(request(std::to_string(k), "eth_blockNumber"));
+        std::string result = json_at(r.body, "/result");
+        EXPECT_TRUE(result == "\"0x64\"" || result == "\"0x65\"") << r.body;
+    }
+    EXPECT_EQ(calls(*els[2], "eth_blockNumber"), 4) << "the other implementation saw every read";
+    double differences = 0;
+    for (int k = 0; k < 200 && differences < 4; k++) {  // the shadow may answer after the client
+        differences = metric_value(daemon->admin("GET", "/metrics").body,
+                                   "enginemux_rpc_shadow_differences_total");
+        if (differences < 4) std::this_thread::sleep_for(20ms);
+    }
+    EXPECT_EQ(differences, 4);
+    EXPECT_NE(daemon->process->stderr_text().find(
+                  "shadow compare: eth_blockNumber answered differently by node el"),
+              std::string::npos);
+}
+
 TEST_F(RpcFixture, BesideTheMuxTheRpcListenerServesReadsWithoutAJwtOnTheSameNodes) {
     start("", {"--rpc-listen", "127.0.0.1:0"});
     ASSERT_NE(rpc_port, daemon->port);

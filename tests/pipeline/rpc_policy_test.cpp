@@ -1031,5 +1031,71 @@ TEST_F(RpcAgree, UnknownClientsNeverCountAndOtherMethodsAreNotAgreed) {
     EXPECT_EQ(shell.sent.size(), 1u) << "a read not in [rpc.agree] goes to one node";
 }
 
+// shadow_ratio: a sample of reads also goes to a second node (another implementation first);
+// the client gets the read's node's answer at once, the two results are compared afterwards.
+struct RpcShadow : RpcAgree {
+    void SetUp() override {
+        RpcAgree::SetUp();
+        rpc::PolicyConfig c;
+        c.shadow_ratio = 0.5;
+        remake(c);
+    }
+    void balance(int id) {
+        request(R"({"jsonrpc":"2.0","id":)" + std::to_string(id) +
+                R"(,"method":"eth_getBalance","params":["0x01","latest"]})");
+    }
+};
+
+TEST_F(RpcShadow, HalfTheReadsGoToASecondImplementationAndTheClientNeverWaitsForIt) {
+    balance(1);
+    ASSERT_EQ(shell.sent.size(), 1u) << "the first read is not in the sample";
+    reply(0, R"({"jsonrpc":"2.0","id":1,"result":"0x1"})");
+    balance(2);
+    ASSERT_EQ(shell.sent.size(), 3u) << "the second is: two nodes";
+    size_t read = shell.sent[1].node, shadow = shell.sent[2].node;
+    EXPECT_NE(read, shadow);
+    EXPECT_TRUE(read == 2 || shadow == 2) << "one of them is the reth";
+    reply(1, R"({"jsonrpc":"2.0","id":2,"result":"0x5"})");
+    ASSERT_EQ(shell.answers.size(), 2u) << "answered with the read's node alone";
+    EXPECT_EQ(shell.answers[1].second, R"({"jsonrpc":"2.0","id":2,"result":"0x5"})");
+    reply(2, R"({"jsonrpc":"2.0","id":2,"result":"0x6"})");
+    EXPECT_EQ(shell.answers.size(), 2u) << "the shadow's answer is never shown";
+    EXPECT_EQ(metrics.rpc.shadow_calls.load(), 1u);
+    EXPECT_EQ(metrics.rpc.shadow_compared.load(), 1u);
+    EXPECT_EQ(metrics.rpc.shadow_differences.load(), 1u);
+    EXPECT_EQ(core->busy(), 0u);
+}
+
+TEST_F(RpcShadow, EqualAnswersAreCountedNotLoggedAndAFailedReadTakesTheShadowsAnswer) {
+    balance(1);
+    reply(0, R"({"jsonrpc":"2.0","id":1,"result":"0x1"})");
+    balance(2);
+    ASSERT_EQ(shell.sent.size(), 3u);
+    reply(2, R"({"jsonrpc":"2.0","id":2,"result":"0x7"})");
+    EXPECT_EQ(shell.answers.size(), 1u) << "the shadow answering first answers nobody";
+    core->on_reply(shell.sent[1].call, store.failure(shell.sent[1].node, Errc::io, "reset"), 1);
+    ASSERT_EQ(shell.answers.size(), 2u);
+    EXPECT_EQ(shell.answers[1].second, R"({"jsonrpc":"2.0","id":2,"result":"0x7"})");
+    EXPECT_EQ(metrics.rpc.shadow_compared.load(), 0u) << "one result: nothing to compare";
+    balance(3);
+    reply(3, R"({"jsonrpc":"2.0","id":3,"result":"0x1"})");
+    balance(4);
+    ASSERT_EQ(shell.sent.size(), 6u);
+    reply(4, R"({"jsonrpc":"2.0","id":4,"result":"0x9"})");
+    reply(5, R"({"jsonrpc":"2.0","id":4,"result":"0x9"})");
+    EXPECT_EQ(metrics.rpc.shadow_compared.load(), 1u);
+    EXPECT_EQ(metrics.rpc.shadow_differences.load(), 0u);
+}
+
+TEST_F(RpcShadow, TransactionsAndFiltersAreNeverShadowed) {
+    for (int k = 0; k < 4; k++)
+        request(
+            R"({"jsonrpc":"2.0","id":"t","method":"eth_sendRawTransaction","params":["0x00"]})");
+    EXPECT_EQ(metrics.rpc.shadow_calls.load(), 0u);
+    for (int k = 0; k < 4; k++)
+        request(R"({"jsonrpc":"2.0","id":"f","method":"eth_newBlockFilter","params":[]})");
+    EXPECT_EQ(metrics.rpc.shadow_calls.load(), 0u);
+}
+
 }  // namespace
 }  // namespace em::pipeline::test
