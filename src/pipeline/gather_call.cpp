@@ -193,7 +193,8 @@ void GatherCall::compare_shadow(Actions& out) {
 namespace {
 
 /// A node's error says it has the transaction already (geth and reth: "already known";
-/// Nethermind: "AlreadyKnown"; Besu: "Known transaction").
+/// Nethermind: "AlreadyKnown"; Besu: "Known transaction"; anvil: "transaction already
+/// imported").
 bool says_already_known(std::string_view message) {
     char lower[256];
     size_t n = message.size() < sizeof lower ? message.size() : sizeof lower;
@@ -204,7 +205,8 @@ bool says_already_known(std::string_view message) {
     std::string_view text(lower, n);
     return text.find("already known") != std::string_view::npos ||
            text.find("alreadyknown") != std::string_view::npos ||
-           text.find("known transaction") != std::string_view::npos;
+           text.find("known transaction") != std::string_view::npos ||
+           text.find("already imported") != std::string_view::npos;
 }
 
 }  // namespace

@@ -532,6 +532,17 @@ TEST_F(RpcCore, ATransactionGoesToEveryNodeAndTheFirstSuccessAnswers) {
     EXPECT_EQ(core->busy(), 0u);
 }
 
+TEST_F(RpcCore, AnvilsAlreadyImportedIsAlreadyKnownToo) {
+    request(R"({"jsonrpc":"2.0","id":"t","method":"eth_sendRawTransaction","params":["0x00"]})");
+    ASSERT_EQ(shell.sent.size(), 3u);
+    reply(0, R"({"jsonrpc":"2.0","id":"t","error":{"code":-32003,)"
+             R"("message":"transaction already imported"}})");
+    ASSERT_EQ(shell.answers.size(), 1u);
+    EXPECT_NE(shell.answers[0].second.find(R"("result":"0xbc36789e7a1e2814)"), std::string::npos)
+        << shell.answers[0].second;
+    EXPECT_EQ(metrics.rpc.already_known.load(), 1u);
+}
+
 TEST_F(RpcCore, ATransactionEveryNodeRefusesGetsTheFirstError) {
     request(R"({"jsonrpc":"2.0","id":1e0,"method":"eth_sendRawTransaction","params":["0x00"]})");
     ASSERT_EQ(shell.sent.size(), 3u);
