@@ -349,9 +349,16 @@ void AdminHandler::render_rpc(ByteBuffer& out) const {
         int64_t f = s->rpc.finalized.load(std::memory_order_relaxed);
         if (f > finalized) finalized = f;
     }
-    appendf(out, "{\"highest_head\":%lld,\"finalized\":%lld,\"max_head_lag_blocks\":%u,",
+    // Beside the mux or sync role, the CL's own calls say who is at the head (ClHead).
+    pipeline::ClHead::View cl;
+    if (ctx_.cl_head) cl = ctx_.cl_head->read(mono_ns());
+    bool by_cl = cl.number >= 0 && cl.nodes != 0;
+    appendf(out,
+            "{\"highest_head\":%lld,\"finalized\":%lld,\"max_head_lag_blocks\":%u,"
+            "\"cl_head\":%lld,\"head_from\":\"%s\",",
             static_cast<long long>(highest), static_cast<long long>(finalized),
-            ctx_.rpc_max_head_lag_blocks);
+            ctx_.rpc_max_head_lag_blocks, static_cast<long long>(cl.number),
+            by_cl ? "cl" : "probe");
     render_rpc_redis(out);
     render_rpc_websocket(out);
     out.append("\"nodes\":[");
@@ -365,10 +372,11 @@ void AdminHandler::render_rpc(ByteBuffer& out) const {
         out.append("{\"name\":");
         jsonrpc::write_json_string(out, info->name);
         long long lag = h.head_number >= 0 && highest >= 0 ? highest - h.head_number : -1;
-        bool at_head = h.state != upstream::NodeState::dead &&
-                       info->role == upstream::NodeRole::voter &&
-                       (highest < 0 ||
-                        (lag >= 0 && lag <= static_cast<long long>(ctx_.rpc_max_head_lag_blocks)));
+        bool at_head =
+            h.state != upstream::NodeState::dead && info->role == upstream::NodeRole::voter &&
+            (by_cl ? ((cl.nodes >> i) & 1u) != 0
+                   : highest < 0 ||
+                         (lag >= 0 && lag <= static_cast<long long>(ctx_.rpc_max_head_lag_blocks)));
         appendf(out,
                 ",\"state\":\"%s\",\"head\":%lld,\"finalized\":%lld,\"lag\":%lld,"
                 "\"at_head\":%s",
@@ -614,6 +622,8 @@ void AdminHandler::render_rpc_split_sticky_metrics(ByteBuffer& out) const {
          &pipeline::RpcMetrics::agree_disagreed},
         {"agree_short", "[rpc.agree] reads refused: fewer different clients usable than asked",
          &pipeline::RpcMetrics::agree_short},
+        {"cl_head_reads", "Head reads sent only to the nodes at the head the CL chose",
+         &pipeline::RpcMetrics::cl_head_reads},
         {"shadow_calls", "Reads in the shadow_ratio sample, also sent to a second node",
          &pipeline::RpcMetrics::shadow_calls},
         {"shadow_compared", "Shadow-compared reads whose two results were compared",

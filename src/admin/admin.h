@@ -34,6 +34,7 @@
 #include "base/result.h"
 #include "net/server.h"
 #include "pipeline/breaker.h"
+#include "pipeline/cl_head.h"
 #include "pipeline/metrics.h"
 #include "pipeline/rpc_cache.h"
 #include "upstream/health.h"
@@ -72,6 +73,7 @@ struct AdminContext {
     const pipeline::rpc::AnswerCache* rpc_cache = nullptr;  ///< for its gauges; null: none
     /// Each node's circuit breaker (rpc role), for /status and /metrics; null: none.
     const pipeline::rpc::BreakerBoard* rpc_breakers = nullptr;
+    const pipeline::ClHead* cl_head = nullptr;  ///< beside mux/sync: the CL's head (rpc routing)
     BuilderContext builder;  ///< the builder role's settings (enabled: /status and /metrics)
 };
 

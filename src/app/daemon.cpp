@@ -283,6 +283,7 @@ struct Daemon::Shard {
         Daemon& d = daemon;
         const Config& c = d.config_;
         listener::ListenerConfig lc = listener_config(d);
+        lc.core.cl_head = d.cl_head_.get();  // null unless an rpc listener runs beside
         if (c.role == "sync") {
             sync = std::make_unique<listener::SyncListener>(loop, lc, d.sync_config_, d.registry_,
                                                             d.board_, *d.metrics_[0]);
@@ -318,7 +319,8 @@ struct Daemon::Shard {
                                    d.rpc_key_budgets_.get(),
                                    d.rpc_redis_.get(),
                                    {},
-                                   d.rpc_breakers_.get()};
+                                   d.rpc_breakers_.get(),
+                                   d.cl_head_.get()};
         shared.tier.key_prefix = c.rpc.redis.key_prefix;
         rpc = std::make_unique<listener::RpcListener>(loop, lc, d.rpc_config_, shared, d.registry_,
                                                       d.board_, metrics);
@@ -473,6 +475,7 @@ struct Daemon::Control {
             ac.rpc_max_head_lag_blocks = c.rpc.max_head_lag_blocks;
             ac.rpc_cache = d.rpc_cache_.get();
             ac.rpc_breakers = d.rpc_breakers_.get();
+            ac.cl_head = d.cl_head_.get();
             if (!c.admin.token_file.empty()) {
                 auto token = http::read_token_file(c.admin.token_file, false);
                 if (!token) return Unexpected(token.error().prefix("[admin] token_file"));
@@ -716,6 +719,10 @@ Result<void> Daemon::load_rpc() {
     breaker.window_ms = r.breaker_window_ms;
     breaker.cooldown_ms = r.breaker_cooldown_ms;
     rpc_breakers_ = std::make_unique<pipeline::rpc::BreakerBoard>(breaker);
+    // Three 12-s slots without a forkchoiceUpdated: the CL is gone, the probes know better.
+    constexpr uint64_t cl_head_stale_ns = 36'000'000'000ull;
+    if (config_.role == "mux" || config_.role == "sync")
+        cl_head_ = std::make_unique<pipeline::ClHead>(cl_head_stale_ns);
     if (r.cache_bytes_max)
         rpc_cache_ = std::make_unique<pipeline::rpc::AnswerCache>(r.cache_bytes_max);
     const RpcLimitsConfig& l = r.limits;

@@ -113,6 +113,8 @@ class Daemon final : public admin::Actions {
     std::unique_ptr<pipeline::rpc::Budgets> rpc_client_budgets_;
     std::unique_ptr<pipeline::rpc::Budgets> rpc_key_budgets_;
     std::unique_ptr<pipeline::rpc::BreakerBoard> rpc_breakers_;  ///< every node's breaker
+    /// Beside the mux or sync role: the CL's head, written by the engine core, read by rpc.
+    std::unique_ptr<pipeline::ClHead> cl_head_;
     /// What idle WebSocket connections keep of grown buffers ([rpc.ws] grown_buffers_bytes_max)
     std::unique_ptr<ByteBudget> ws_grown_budget_;
     std::unique_ptr<redis::ClientConfig> rpc_redis_;  ///< [rpc.redis] url resolved (null: none)

@@ -67,6 +67,7 @@ RpcListener::RpcListener(io::Loop& loop, const ListenerConfig& config, const Rpc
     Role* role = this;  // a private base: converted here, where it is accessible
     engine_ = std::make_unique<EngineListener>(loop, config, registry, board, metrics, role);
     policy_.set_nodes(engine_->node_table());
+    policy_.set_cl_head(shared.cl_head);
     if (shared.redis) {
         redis_ = std::make_unique<redis::Client>(loop, *shared.redis);
         tier_ = std::make_unique<redis::SharedTier>(*redis_, shared.tier);

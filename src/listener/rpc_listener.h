@@ -63,6 +63,7 @@ struct RpcShared {
     const redis::ClientConfig* redis = nullptr;        ///< null: no Redis ([rpc.redis] url)
     redis::SharedTierConfig tier;                      ///< with redis: the key prefix
     pipeline::rpc::BreakerBoard* breakers = nullptr;   ///< null: no circuit breaker
+    const pipeline::ClHead* cl_head = nullptr;  ///< beside the mux or sync role: the CL's head
 };
 
 /// The API key a request carries: "Bearer KEY" (scheme in any case), else the target's path

@@ -84,6 +84,11 @@ struct PipelineCore::Entry {
     /// Vote calls under a gate: the clients that joined (waiters[0, waiting)); kept for reuse.
     std::vector<std::unique_ptr<Waiter>> waiters;
     size_t waiting = 0;
+    /// Vote calls, for ClHead: 0 none, 1 newPayload of head_hash (block head_number), 2
+    /// forkchoiceUpdated to head_hash.
+    uint8_t head_kind = 0;
+    engine::Hash32 head_hash{};
+    uint64_t head_number = 0;
 };
 
 PipelineCore::PipelineCore(const CoreConfig& config, const Policy& policy, const NodeTable& nodes,
@@ -379,6 +384,41 @@ void PipelineCore::start_broadcast(const Sink& sink, const jsonrpc::Request& req
     carry_out(*gathers_, i, kind_gather, sends, now_ns);
 }
 
+template <typename T>
+void PipelineCore::note_head(Entry<T>& e, const engine::MethodInfo& method, size_t entry,
+                             bool decoded) {
+    e.head_kind = 0;
+    if (!config_.cl_head) return;
+    if (method.kind == engine::MethodKind::new_payload && decoded) {
+        const eth::ExecutionPayload& p = verifier_.last_payload().payload;
+        e.head_kind = 1;
+        e.head_hash = p.block_hash;
+        e.head_number = p.block_number;
+    } else if (method.kind == engine::MethodKind::forkchoice_updated) {
+        CallFacts facts;
+        read_forkchoice_facts(*requests_, entry, facts);
+        if (!facts.has_head) return;
+        e.head_kind = 2;
+        e.head_hash = facts.head;
+    }
+}
+
+template <typename T>
+void PipelineCore::report_head(const Entry<T>& e, uint64_t now_ns) {
+    if (!config_.cl_head || e.head_kind == 0) return;
+    if (e.call.hash_check() == VoteCall::HashCheck::mismatch) return;
+    uint32_t valid = 0;
+    std::span<const FanOut::Slot> slots = e.call.fan_out().slots();
+    for (size_t i = 0; i < slots.size(); i++)
+        if (slots[i].in_call && slots[i].answered_result() &&
+            slots[i].status.status == engine::Status::valid)
+            valid |= 1u << i;
+    if (e.head_kind == 1)
+        config_.cl_head->new_payload(e.head_hash, e.head_number, valid);
+    else
+        config_.cl_head->forkchoice(e.head_hash, valid, now_ns);
+}
+
 void PipelineCore::start_agree(const Sink& sink, const jsonrpc::Request& request,
                                std::string_view raw, const GateDecision& d, uint64_t received_ns,
                                uint64_t now_ns) {
@@ -433,6 +473,7 @@ void PipelineCore::start_vote(const Sink& sink, const jsonrpc::Request& request,
     uint32_t i = take_vote(sink, request.id, method, received_ns, now_ns);
     if (i == CallPool<int>::none) return;
     Entry<VoteCall>& e = (*votes_)[i];
+    note_head(e, method, entry, check);
     Actions sends;
     e.call.start(method, request.id, raw, check, received_ns, now_ns, sends);
     carry_out(*votes_, i, kind_vote, sends, now_ns);
@@ -490,6 +531,7 @@ void PipelineCore::start_gated_vote(const Sink& sink, const jsonrpc::Request& re
     if (i == CallPool<int>::none) return;
     gate_->started(facts, i, now_ns);  // before start: a call with nobody to ask answers at once
     Entry<VoteCall>& e = (*votes_)[i];
+    note_head(e, method, entry, method.kind == engine::MethodKind::new_payload);
     Actions sends;
     e.call.start(method, request.id, raw, check, received_ns, now_ns, sends);
     carry_out(*votes_, i, kind_vote, sends, now_ns);
@@ -762,6 +804,7 @@ void PipelineCore::carry_out(CallPool<Entry<T>>& pool, uint32_t index, uint64_t 
         }
     }
     if (!e.call.done()) return;
+    if constexpr (std::is_same_v<T, VoteCall>) report_head(e, now_ns);
     // A split eth_getLogs' piece is no client's request: its LogsCall records the one there is.
     if (e.sink.logs == CallPool<int>::none)
         metrics_.request_latency[e.method_slot].record_us(elapsed_ns(e.received_ns, now_ns) / 1000);

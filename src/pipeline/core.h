@@ -35,6 +35,7 @@
 #include "jsonrpc/response.h"
 #include "pipeline/batch_call.h"
 #include "pipeline/builder_call.h"
+#include "pipeline/cl_head.h"
 #include "pipeline/forward_call.h"
 #include "pipeline/gate.h"
 #include "pipeline/gather_call.h"
@@ -88,6 +89,9 @@ struct CoreConfig {
     uint32_t payload_id_lifetime_s = 36;
     uint32_t payload_ids_max = 64;
     std::array<uint8_t, 16> payload_id_key{};  ///< SipHash key (random in production)
+    /// Told which nodes took the CL's newPayloads and forkchoiceUpdateds (the engine shard,
+    /// beside an rpc listener; null: nobody asks). Outlives the core.
+    ClHead* cl_head = nullptr;
 };
 
 /// One bounded pool type for every kind of call: entries grow up to the core's limit and are
@@ -143,7 +147,10 @@ class PipelineCore {
     /// runs now with the route the gate gave it.
     void resume(uint64_t ticket, bool hit, std::string_view result, uint64_t now_ns);
     /// Slot i now holds another node (or none): forget what we knew of the old one.
-    void forget_node(size_t i) { engine_suspect_[i] = false; }
+    void forget_node(size_t i) {
+        engine_suspect_[i] = false;
+        if (config_.cl_head) config_.cl_head->forget_node(i);
+    }
     /// Calls in progress (a shutdown drains until zero).
     size_t busy() const { return in_use_; }
     /// The payloadIds minted so far (null if this core does not mint).
@@ -158,6 +165,12 @@ class PipelineCore {
     template <typename T>
     struct Entry;
 
+    /// A vote call of the CL's newPayload or forkchoiceUpdated: what ClHead is told when it is
+    /// done (config_.cl_head).
+    template <typename T>
+    void note_head(Entry<T>& e, const engine::MethodInfo& method, size_t entry, bool decoded);
+    template <typename T>
+    void report_head(const Entry<T>& e, uint64_t now_ns);
     /// An [rpc.agree] read or a shadow-compared one: a GatherCall to the nodes the gate chose
     /// (GateDecision::agree_on, shadow).
     void start_agree(const Sink& sink, const jsonrpc::Request& request, std::string_view raw,

@@ -138,6 +138,7 @@ struct RpcMetrics {
     Counter agree_agreed{0};        ///< ... answered: every client gave the same value
     Counter agree_disagreed{0};     ///< ... refused: a difference, an error or no answer
     Counter agree_short{0};         ///< ... refused: fewer different clients usable than asked
+    Counter cl_head_reads{0};       ///< head reads routed to the nodes at the CL's head (ClHead)
     Counter shadow_calls{0};        ///< reads sampled by shadow_ratio (sent to a second node)
     Counter shadow_compared{0};     ///< ... whose two results were compared
     Counter shadow_differences{0};  ///< ... that differed (each logged)

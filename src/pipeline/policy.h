@@ -42,6 +42,9 @@ enum class Learn : uint8_t {
 struct Route {
     /// Only nodes at the head (the policy says how far behind the highest head that is).
     bool at_head = false;
+    /// at_head: only these node slots (bit i: slot i), the ones at the head the CL chose
+    /// (pipeline/cl_head.h); 0: judged by the probes' heads.
+    uint32_t head_nodes = 0;
     /// Only nodes whose head is unknown or at least this block (-1: any node).
     int64_t min_head = -1;
     int sticky = -1;  ///< only this node (a filter's), -1: any

@@ -248,9 +248,14 @@ bool qualifies(const PickContext& c, const NodeView& n, int k) {
         n.breaker_open)
         return false;
     if (c.route.sticky >= 0 && k != c.route.sticky) return false;
-    // At the head: when any head is known, only nodes whose own is known and close to it.
-    if (c.at_head && c.highest >= 0 && (n.head_number < 0 || n.head_number + c.lag < c.highest))
+    // At the head: the nodes the CL's own calls put there when that is known; else, when any
+    // head is known, only nodes whose own is known and close to it.
+    if (c.at_head && c.route.head_nodes) {
+        if (!((c.route.head_nodes >> k) & 1u)) return false;
+    } else if (c.at_head && c.highest >= 0 &&
+               (n.head_number < 0 || n.head_number + c.lag < c.highest)) {
         return false;
+    }
     if (c.min_head >= 0 && n.head_number >= 0 && n.head_number < c.min_head) return false;
     // A sticky client's floor: the node's head must be known to reach it.
     if (c.route.floor_head >= 0 && n.head_number < c.route.floor_head) return false;
@@ -515,7 +520,6 @@ void RpcPolicy::route_read(std::string_view name, std::string_view params, GateD
 }
 
 GateDecision RpcPolicy::admit(const CallFacts& facts, uint64_t now_ns) {
-    (void)now_ns;
     GateDecision d;
     std::string_view name = facts.method ? facts.method->name : facts.name;
     size_t slot = method_slot(name);
@@ -552,6 +556,13 @@ GateDecision RpcPolicy::admit(const CallFacts& facts, uint64_t now_ns) {
         return d;
     }
     route_read(name, facts.params, d);
+    if (d.route.at_head && cl_head_) {
+        ClHead::View head = cl_head_->read(now_ns);
+        if (head.number >= 0 && head.nodes) {
+            d.route.head_nodes = head.nodes;
+            bump(metrics_.cl_head_reads);
+        }
+    }
     if (uint32_t agree = split ? 0 : agree_nodes(name); agree > 1) {
         agree_route(name, agree, d);
         if (d.verdict == GateDecision::Verdict::refuse) bump(m.errors);

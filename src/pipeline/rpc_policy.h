@@ -24,7 +24,9 @@
 //    the filter; eth_getFilterChanges / eth_getFilterLogs / eth_uninstallFilter go only there.
 // Policy, for each attempt (pick_route):
 //  - a read of latest/pending/safe/finalized or without a block argument goes only to nodes at
-//    the head: their probed head within max_head_lag_blocks of the highest head known; a read
+//    the head: beside the mux or sync role, once the CL has chosen one, the nodes that took it
+//    (pipeline/cl_head.h, Route::head_nodes); else their probed head within
+//    max_head_lag_blocks of the highest head known; a read
 //    of block N only to nodes whose head is at least N ("earliest" and hashes: at the head too,
 //    where the block surely is);
 //  - never a node whose circuit breaker is open (NodeView::breaker_open, pipeline/breaker.h);
@@ -52,6 +54,7 @@
 #include <vector>
 
 #include "base/buffer.h"
+#include "pipeline/cl_head.h"
 #include "pipeline/gate.h"
 #include "pipeline/logs_range.h"
 #include "pipeline/metrics.h"
@@ -127,6 +130,9 @@ class RpcPolicy final : public Policy, public Gate {
     RpcPolicy& operator=(const RpcPolicy&) = delete;
     /// The nodes (the listener's table; set before the first request).
     void set_nodes(const NodeTable& nodes) { nodes_ = &nodes; }
+    /// The CL's head beside the mux or sync role (null: the probes' heads only). It must
+    /// outlive the policy.
+    void set_cl_head(const ClHead* head) { cl_head_ = head; }
     /// The shared tier asked after an embedded miss (null: none). It must outlive the policy.
     void set_shared(SharedAnswers* shared) { shared_ = shared; }
     /// Whether `method` may be called (allow_methods).
@@ -188,6 +194,7 @@ class RpcPolicy final : public Policy, public Gate {
     mutable HedgePlanner hedges_;
     AnswerCache* cache_;
     SharedAnswers* shared_ = nullptr;
+    const ClHead* cl_head_ = nullptr;
     RpcMetrics& metrics_;
     const NodeTable* nodes_ = nullptr;
     std::string key_;     ///< the cache key being built

@@ -207,6 +207,42 @@ TEST_F(RpcFixture, BesideTheMuxTheRpcListenerServesReadsWithoutAJwtOnTheSameNode
     EXPECT_EQ(calls(*els[2], "eth_blockNumber"), 0);
 }
 
+// Beside the mux, "at the head" is what the CL's calls say (ClHead): el3 answers the CL's
+// newPayload SYNCING, so after the forkchoiceUpdated to that block it is not at the head, even
+// though its probed head is as high as the others': no head read reaches it.
+TEST_F(RpcFixture, BesideTheMuxHeadReadsGoOnlyToNodesThatTookTheClsHead) {
+    heads = {"100", "100", "100"};
+    el_own_args[2] = {"--rule", "engine_newPayload*:status=SYNCING"};
+    start("", {"--rpc-listen", "127.0.0.1:0"});
+    std::string s = daemon->admin("GET", "/status").body;
+    EXPECT_EQ(json_at(s, "/rpc/head_from"), "\"probe\"") << "no CL call yet";
+    std::string payload = payload_request(3, 2);
+    EXPECT_EQ(status_of(daemon->call(payload)), "\"VALID\"") << "two of three VALID";
+    std::string hash = json_at(payload, "/params/0/blockHash");
+    std::string number = json_at(payload, "/params/0/blockNumber");
+    ASSERT_EQ(hash.size(), 68u) << payload.substr(0, 200);
+    std::string fcu =
+        R"({"jsonrpc":"2.0","id":"f","method":"engine_forkchoiceUpdatedV3","params":[{"headBlockHash":)" +
+        hash + R"(,"safeBlockHash":)" + hash +
+        R"(,"finalizedBlockHash":"0x0000000000000000000000000000000000000000000000000000000000000000"},null]})";
+    EXPECT_EQ(json_at(daemon->call(fcu).body, "/result/payloadStatus/status"), "\"VALID\"");
+    s = daemon->admin("GET", "/status").body;
+    EXPECT_EQ(json_at(s, "/rpc/head_from"), "\"cl\"") << s;
+    EXPECT_EQ(json_at(s, "/rpc/cl_head"),
+              std::to_string(std::stoull(number.substr(1, number.size() - 2), nullptr, 16)));
+    EXPECT_EQ(json_at(s, "/rpc/nodes/0/at_head"), "true") << s;
+    EXPECT_EQ(json_at(s, "/rpc/nodes/2/at_head"), "false") << s;
+    long before = calls(*els[2], "eth_blockNumber");
+    for (int i = 0; i < 20; i++) {
+        HttpReply r = post(request(std::to_string(i), "eth_blockNumber"));
+        EXPECT_NE(json_at(r.body, "/result"), "<missing>") << r.body;
+    }
+    EXPECT_EQ(calls(*els[2], "eth_blockNumber"), before) << "el3 did not take the CL's head";
+    EXPECT_GE(
+        metric_value(daemon->admin("GET", "/metrics").body, "enginemux_rpc_cl_head_reads_total"),
+        20);
+}
+
 TEST_F(RpcFixture, AReadOfTheHeadNeverReachesTheLaggingEl) {
     start("");
     std::string s = daemon->admin("GET", "/status").body;

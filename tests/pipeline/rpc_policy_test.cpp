@@ -1108,5 +1108,26 @@ TEST_F(RpcShadow, TransactionsAndFiltersAreNeverShadowed) {
     EXPECT_EQ(metrics.rpc.shadow_calls.load(), 0u);
 }
 
+// Beside the mux or sync role: head reads go to the nodes at the CL's head (ClHead), whatever
+// the probes say; without a CL head (none yet, or stale), the probes decide.
+TEST_F(RpcPolicyTest, HeadReadsFollowTheClsHeadWhenThereIsOne) {
+    ClHead cl(36'000'000'000ull);
+    policy->set_cl_head(&cl);
+    head(2, 100, 90);  // by the probes, every node is at the head
+    GateDecision d = admit("eth_blockNumber", "[]");
+    EXPECT_EQ(d.route.head_nodes, 0u) << "no CL head yet: the probes'";
+    engine::Hash32 h{};
+    h.fill(7);
+    cl.new_payload(h, 101, 0b100);  // only node 2 took the CL's block
+    cl.forkchoice(h, 0b111, 1);
+    d = admit("eth_blockNumber", "[]");
+    EXPECT_EQ(d.route.head_nodes, 0b100u);
+    EXPECT_EQ(policy->pick_route(nodes, 0, d.route), 2);
+    EXPECT_EQ(policy->pick_route(nodes, 1u << 2, d.route), -1) << "no other node is at it";
+    d = admit("eth_getBlockByNumber", R"(["0x10",false])");
+    EXPECT_EQ(d.route.head_nodes, 0u) << "a read of an old block is not a head read";
+    EXPECT_EQ(metrics.rpc.cl_head_reads.load(), 1u);
+}
+
 }  // namespace
 }  // namespace em::pipeline::test
