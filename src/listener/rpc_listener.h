@@ -63,6 +63,7 @@ struct RpcShared {
     const redis::ClientConfig* redis = nullptr;        ///< null: no Redis ([rpc.redis] url)
     redis::SharedTierConfig tier;                      ///< with redis: the key prefix
     pipeline::rpc::BreakerBoard* breakers = nullptr;   ///< null: no circuit breaker
+    HeadsFeed* heads = nullptr;  ///< null: no eth_subscribe (no node has a ws_url)
 };
 
 /// The API key a request carries: "Bearer KEY" (scheme in any case), else the target's path

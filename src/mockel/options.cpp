@@ -190,7 +190,8 @@ Usage: enginemux-mock-el --port P [options]
                          which: "ws listening on ADDR:PORT"): eth_subscribe newHeads from a
                          chain that is a function of the wall clock (the same on every mock
                          with the same --block-ms), eth_getBlockByNumber with the same
-                         headers, eth_blockNumber, eth_unsubscribe, and mock_chain ["stop"] /
+                         headers, eth_blockNumber, eth_unsubscribe, mock_subscriptions
+                         (open and total newHeads subscriptions), and mock_chain ["stop"] /
                          ["start"] to freeze the head or let it run (then a gap follows)
   --block-ms N           the WebSocket chain's block interval (default 1000, at least 10)
   --threads N            loop threads sharing the port with SO_REUSEPORT (default 1)

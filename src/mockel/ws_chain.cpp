@@ -149,7 +149,20 @@ std::string WsChain::answer(http::ServerConn& conn, std::string_view method, std
         std::snprintf(text, sizeof text, "\"0x%llx\"}", static_cast<unsigned long long>(sub));
         return prefix + text;
     }
-    if (method == "eth_unsubscribe") return prefix + "true}";
+    if (method == "eth_unsubscribe") {
+        std::erase_if(subs_, [&](const Sub& s) {
+            char text[24];
+            std::snprintf(text, sizeof text, "0x%llx", static_cast<unsigned long long>(s.id));
+            return s.conn.conn == &conn && first == text;
+        });
+        return prefix + "true}";
+    }
+    if (method == "mock_subscriptions") {
+        size_t live = static_cast<size_t>(
+            std::count_if(subs_.begin(), subs_.end(), [](const Sub& s) { return s.conn.valid(); }));
+        return prefix + "{\"live\":" + std::to_string(live) +
+               ",\"total\":" + std::to_string(next_sub_id_ - 1) + "}}";
+    }
     if (method == "eth_blockNumber") {
         char text[32];
         std::snprintf(text, sizeof text, "\"0x%llx\"}", static_cast<unsigned long long>(head()));

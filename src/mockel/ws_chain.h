@@ -1,7 +1,8 @@
 // The mock EL's WebSocket port (--ws-port, issue 17): eth_subscribe("newHeads") notifications
 // from a scripted chain, eth_getBlockByNumber answering the same headers field for field (plus
 // the body members a block has: size, transactions, uncles, withdrawals), eth_blockNumber,
-// eth_unsubscribe, and a control, mock_chain ["stop"] / ["start"], that freezes the head (the
+// eth_unsubscribe, mock_subscriptions (-> {"live":N,"total":M}: newHeads subscriptions open now
+// and ever made, for tests that count upstream subscriptions), and a control, mock_chain ["stop"] / ["start"], that freezes the head (the
 // feed goes silent and falls behind) or lets it run again (the next notification is the head,
 // whatever was skipped: a gap for the subscriber to fill).
 //
