@@ -625,7 +625,7 @@ Result<void> load_node(const toml::table& t, size_t index, NodeConfig& n) {
         } else if (key == "ws_url") {
             std::string url;
             EM_TRY_VOID(toml_string(v, full, url));
-            auto parsed = parse_ws_url(url, n);
+            auto parsed = url.empty() ? Result<void>{} : parse_ws_url(url, n);  // "" = none
             if (!parsed) return Unexpected(parsed.error().prefix(full));
         } else if (key == "timeout_ms") {
             EM_TRY_VOID(toml_number(v, full, n.timeout_ms, 0, 600'000));

@@ -2,9 +2,10 @@
 // from a scripted chain, eth_getBlockByNumber answering the same headers field for field (plus
 // the body members a block has: size, transactions, uncles, withdrawals), eth_blockNumber,
 // eth_unsubscribe, mock_subscriptions (-> {"live":N,"total":M}: newHeads subscriptions open now
-// and ever made, for tests that count upstream subscriptions), and a control, mock_chain ["stop"] / ["start"], that freezes the head (the
-// feed goes silent and falls behind) or lets it run again (the next notification is the head,
-// whatever was skipped: a gap for the subscriber to fill).
+// and ever made, for tests that count upstream subscriptions), and a control, mock_chain
+// ["stop"] / ["start"], that freezes the head (the feed goes silent and falls behind) or lets it
+// run again (the next notification is the head, whatever was skipped: a gap for the subscriber
+// to fill).
 //
 // The chain is a function of the wall clock, so every mock EL started with the same --block-ms
 // has the same chain at the same time, whenever each was started: block n is the n-th block_ms
