@@ -46,12 +46,12 @@ simdjson::dom::parser& parser() {
 std::string header_body(uint64_t n, uint32_t block_ms) {
     static const std::string zeros64(64, '0');
     static const std::string bloom(512, '0');
+    unsigned long long timestamp = chain_epoch_ms / 1000 + n * block_ms / 1000;
     char text[256];
     std::snprintf(text, sizeof text,
                   "\"number\":\"0x%llx\",\"gasLimit\":\"0x1c9c380\",\"gasUsed\":\"0x0\","
                   "\"timestamp\":\"0x%llx\",\"extraData\":\"0x\",\"baseFeePerGas\":\"0x7\"",
-                  static_cast<unsigned long long>(n),
-                  static_cast<unsigned long long>(chain_epoch_ms / 1000 + n * block_ms / 1000));
+                  static_cast<unsigned long long>(n), timestamp);
     return "{\"parentHash\":\"" + hash_of(n ? n - 1 : 0) + "\",\"sha3Uncles\":\"0x" + zeros64 +
            "\",\"miner\":\"0x" + std::string(40, '0') + "\",\"stateRoot\":\"0x" + zeros64 +
            "\",\"transactionsRoot\":\"0x" + zeros64 + "\",\"receiptsRoot\":\"0x" + zeros64 +

@@ -18,12 +18,12 @@ simdjson::dom::parser& message_parser() {
 }
 
 std::string fetch_request(uint64_t number) {
+    unsigned long long id = NewHeadsHub::fetch_id_base + number;
     char text[160];
     int n = std::snprintf(text, sizeof text,
                           "{\"jsonrpc\":\"2.0\",\"id\":%llu,\"method\":\"eth_getBlockByNumber\","
                           "\"params\":[\"0x%llx\",false]}",
-                          static_cast<unsigned long long>(NewHeadsHub::fetch_id_base + number),
-                          static_cast<unsigned long long>(number));
+                          id, static_cast<unsigned long long>(number));
     return std::string(text, static_cast<size_t>(n));
 }
 
