@@ -52,6 +52,10 @@ responses = {
     "no_content": "HTTP/1.1 204 No Content\r\nContent-Length: 5\r\n\r\n\x00",
     "head": "HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n\x01",
     "switching": "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n\r\n\x00",
+    # the answer to our own WebSocket handshake (expect_upgrade: last byte's bit 1), a frame behind
+    "switching_upgrade": "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
+                         "Connection: Upgrade\r\nSec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n"
+                         "\r\n\x81\x02hi\x02",
     "truncated": "HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n0123\x00",
     "close": "HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nContent-Length: 0\r\n\r\n\x00",
 }

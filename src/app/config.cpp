@@ -1,5 +1,6 @@
 #include "app/config.h"
 
+#include <algorithm>
 #include <cerrno>
 #include <charconv>
 #include <cmath>
@@ -80,6 +81,26 @@ Result<void> parse_node_url(std::string_view url, NodeConfig& node) {
     return {};
 }
 
+Result<void> parse_ws_url(std::string_view url, NodeConfig& node) {
+    int n = static_cast<int>(std::min<size_t>(url.size(), 200));
+    if (starts_with(url, "wss://")) {
+        return failf(Errc::unsupported,
+                     "ws_url '%.*s': wss:// is not supported yet (use ws:// on a trusted network)",
+                     n, url.data());
+    }
+    if (!starts_with(url, "ws://")) {
+        return failf(Errc::invalid_input, "ws_url '%.*s' must start with ws://", n, url.data());
+    }
+    NodeConfig parsed;
+    auto ok = parse_node_url("http://" + std::string(url.substr(5)), parsed);
+    if (!ok) return Unexpected(ok.error().prefix("ws_url"));
+    node.ws_url = std::string(url);
+    node.ws_host = parsed.host;
+    node.ws_port = parsed.port;
+    node.ws_path = parsed.path;
+    return {};
+}
+
 Result<NodeConfig> parse_node_spec(std::string_view spec) {
     NodeConfig node;
     size_t hash = spec.find('#');
@@ -102,6 +123,8 @@ Result<NodeConfig> parse_node_spec(std::string_view spec) {
                              static_cast<int>(spec.size()), spec.data(),
                              static_cast<int>(value.size()), value.data());
             node.timeout_ms = static_cast<uint32_t>(*ms);
+        } else if (key == "ws" && !value.empty()) {
+            EM_TRY_VOID(parse_ws_url(value, node));
         } else if (key == "do-not-use" && eq == std::string_view::npos) {
             node.role = NodeRole::mirror;
         } else if (key == "name" && !value.empty()) {
@@ -111,7 +134,7 @@ Result<NodeConfig> parse_node_spec(std::string_view spec) {
         } else {
             return failf(Errc::invalid_input,
                          "node '%.*s': unknown option '#%.*s' (known: #jwt-secret=PATH, "
-                         "#timeout=MS, #do-not-use, #name=NAME)",
+                         "#timeout=MS, #do-not-use, #name=NAME, #ws=URL)",
                          static_cast<int>(spec.size()), spec.data(),
                          static_cast<int>(option.size()), option.data());
         }
@@ -195,7 +218,7 @@ std::string usage_text() {
            "                         [rpc] listen or else --listen-addr/--port\n"
            "  --rpc-listen A:P       the public eth_* JSON-RPC listener beside the mux or sync\n"
            "                         role (no JWT; keys, limits, cache in [rpc])\n"
-           "  --nodes URL[#jwt-secret=PATH][#timeout=MS][#do-not-use][#name=N],...\n"
+           "  --nodes URL[#jwt-secret=PATH][#timeout=MS][#do-not-use][#name=N][#ws=URL],...\n"
            "                         execution clients' authrpc URLs (http:// or https://)\n"
            "  --jwt-secret PATH      the CL's JWT secret (also used for nodes without one)\n"
            "  --port N               listen port for the CL (default 7000; 0 = any free port)\n"
@@ -633,6 +656,11 @@ Result<void> load_node(const toml::table& t, size_t index, NodeConfig& n) {
             if (auto ok = check_name(n.name); !ok) return Unexpected(ok.error().prefix(full));
         } else if (key == "jwt_secret") {
             EM_TRY_VOID(toml_string(v, full, n.jwt_secret_path));
+        } else if (key == "ws_url") {
+            std::string url;
+            EM_TRY_VOID(toml_string(v, full, url));
+            auto parsed = url.empty() ? Result<void>{} : parse_ws_url(url, n);  // "" = none
+            if (!parsed) return Unexpected(parsed.error().prefix(full));
         } else if (key == "timeout_ms") {
             EM_TRY_VOID(toml_number(v, full, n.timeout_ms, 0, 600'000));
         } else if (key == "role") {

@@ -32,12 +32,20 @@ struct NodeConfig {
     std::string jwt_secret_path;  ///< "" = use the daemon's --jwt-secret
     uint32_t timeout_ms = 0;      ///< 0 = the global --timeout, else the method's spec timeout
     NodeRole role = NodeRole::voter;
+    /// ws_url (`#ws=URL`, [[nodes]] ws_url): the EL's WebSocket for eth_subscribe feeds
+    /// (issue 17); "" = none. ws://host[:port][/path] only.
+    std::string ws_url;
+    std::string ws_host;
+    uint16_t ws_port = 0;
+    std::string ws_path = "/";
 };
 
 /// Parses one --nodes element. Errors name the element and what is wrong with it.
 Result<NodeConfig> parse_node_spec(std::string_view spec);
 /// Parses an http(s)://host[:port][/path] URL into node's tls/host/port/path.
 Result<void> parse_node_url(std::string_view url, NodeConfig& node);
+/// Parses a ws://host[:port][/path] URL into node's ws_url/ws_host/ws_port/ws_path.
+Result<void> parse_ws_url(std::string_view url, NodeConfig& node);
 
 struct LimitsConfig {
     uint64_t body_bytes_max = 32u << 20;            ///< request/response body (over: 413)

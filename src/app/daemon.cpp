@@ -320,7 +320,8 @@ struct Daemon::Shard {
                                    d.rpc_redis_.get(),
                                    {},
                                    d.rpc_breakers_.get(),
-                                   d.cl_head_.get()};
+                                   d.cl_head_.get(),
+                                   d.heads_feed_.get()};
         shared.tier.key_prefix = c.rpc.redis.key_prefix;
         rpc = std::make_unique<listener::RpcListener>(loop, lc, d.rpc_config_, shared, d.registry_,
                                                       d.board_, metrics);
@@ -747,6 +748,28 @@ Result<void> Daemon::load_rpc() {
         if (!redis) return Unexpected(redis.error().prefix("[rpc.redis] url"));
         rpc_redis_ = std::make_unique<redis::ClientConfig>(std::move(*redis));
     }
+    return load_heads_feed();
+}
+
+Result<void> Daemon::load_heads_feed() {
+    std::vector<listener::FeedNode> nodes;
+    bool any = false;
+    for (const NodeConfig& node : config_.nodes) {
+        listener::FeedNode& f = nodes.emplace_back();
+        f.name = node.name;
+        if (node.ws_url.empty()) continue;
+        auto address = io::resolve(node.ws_host, node.ws_port);
+        if (!address) return Unexpected(address.error().prefix("node " + node.name + " ws_url"));
+        f.has_ws = any = true;
+        f.address = *address;
+        f.host = node.ws_host + ":" + std::to_string(node.ws_port);
+        f.target = node.ws_path;
+    }
+    if (!any) return {};
+    pipeline::subs::HubConfig hub;
+    hub.max_head_lag_blocks = config_.rpc.max_head_lag_blocks;
+    heads_feed_ = std::make_unique<listener::HeadsFeed>(hub, std::move(nodes));
+    heads_feed_->start();
     return {};
 }
 
@@ -761,6 +784,7 @@ Result<void> Daemon::run() {
     }
     io::notify_service_manager("READY=1");
     shard_thread_->join();
+    if (heads_feed_) heads_feed_->stop();
     control_thread_->request_stop();
     control_thread_->join();
     EM_LOG_INFO("enginemux stopped");

@@ -27,6 +27,7 @@
 #include "http/jwt.h"
 #include "io/thread.h"
 #include "listener/builder_listener.h"
+#include "listener/heads_feed.h"
 #include "listener/rpc_listener.h"
 #include "listener/sync_listener.h"
 #include "pipeline/metrics.h"
@@ -90,6 +91,7 @@ class Daemon final : public admin::Actions {
     Result<void> load_rpc();
     /// The start-up line naming the rpc listener's address (tests read it).
     void log_rpc_listener() const;
+    Result<void> load_heads_feed();
     /// Posts a reload's live settings to the engine shard.
     Result<void> post_shard_settings(const Config& next, const http::JwtSecret& cl_secret);
     /// Asks the engine shard to stamp shard_heartbeat_ns_ (the systemd watchdog's evidence
@@ -115,6 +117,8 @@ class Daemon final : public admin::Actions {
     std::unique_ptr<pipeline::rpc::BreakerBoard> rpc_breakers_;  ///< every node's breaker
     /// Beside the mux or sync role: the CL's head, written by the engine core, read by rpc.
     std::unique_ptr<pipeline::ClHead> cl_head_;
+    /// The process-wide newHeads feed (null: no node has a ws_url); the shards register.
+    std::unique_ptr<listener::HeadsFeed> heads_feed_;
     /// What idle WebSocket connections keep of grown buffers ([rpc.ws] grown_buffers_bytes_max)
     std::unique_ptr<ByteBudget> ws_grown_budget_;
     std::unique_ptr<redis::ClientConfig> rpc_redis_;  ///< [rpc.redis] url resolved (null: none)

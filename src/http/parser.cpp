@@ -95,6 +95,7 @@ void MessageParser::reset() {
     begin_message(0, 0);
     base_ = nullptr;
     expect_no_body_ = false;
+    expect_upgrade_ = false;
     error_status_ = 0;
     error_len_ = 0;
     error_reason_[0] = 0;
@@ -505,7 +506,8 @@ bool MessageParser::end_of_request_head(const char* buf) {
 }
 
 bool MessageParser::end_of_response_head(const char* buf) {
-    if (s_.status < 200) {
+    bool switched = s_.status == 101 && expect_upgrade_;
+    if (s_.status < 200 && !switched) {
         if (s_.status == 101) return fail(400, "unexpected 101 Switching Protocols");
         if (++s_.interim_count > interim_responses_max) {
             return fail(400, "more than %u interim 1xx responses", interim_responses_max);
@@ -521,7 +523,7 @@ bool MessageParser::end_of_response_head(const char* buf) {
     resp_.chunked = false;
     resp_.headers = std::span<const Header>(headers_.get(), s_.header_count);
     s_.headers_done = true;
-    if (expect_no_body_ || s_.status == 204 || s_.status == 304) return finish(buf);
+    if (expect_no_body_ || switched || s_.status == 204 || s_.status == 304) return finish(buf);
     return start_body(buf, true);
 }
 

@@ -57,6 +57,7 @@ class MessageParser {
     ParseStatus finish_on_eof(char* buf, size_t len);
     void reset();
     void expect_no_body() { expect_no_body_ = true; }
+    void expect_upgrade() { expect_upgrade_ = true; }
 
     const Request& request() const { return req_; }
     const Response& response() const { return resp_; }
@@ -141,6 +142,7 @@ class MessageParser {
     const Limits limits_;
     const bool response_;
     bool expect_no_body_ = false;
+    bool expect_upgrade_ = false;
     const char* base_ = nullptr;  // the buffer of the previous parse() call
     std::unique_ptr<Header[]> headers_;
     State s_;
@@ -197,6 +199,10 @@ class ResponseParser {
     ParseStatus finish_on_eof(char* buf, size_t len) { return core_.finish_on_eof(buf, len); }
     /// The request was HEAD: the response has no body whatever its headers say (until reset()).
     void expect_no_body() { core_.expect_no_body(); }
+    /// The request asked to switch protocols (a WebSocket handshake): a 101 is the final
+    /// response, complete at the end of its head (consumed() bytes; what follows is the new
+    /// protocol's), until reset(). Without it a 101 is an error.
+    void expect_upgrade() { core_.expect_upgrade(); }
     /// The final response: valid after `complete`.
     const Response& response() const { return core_.response(); }
     /// Wire bytes of the complete message, including skipped 1xx responses.

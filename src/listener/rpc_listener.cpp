@@ -64,6 +64,7 @@ RpcListener::RpcListener(io::Loop& loop, const ListenerConfig& config, const Rpc
         uint64_t seed[2] = {wall_ns(), mono_ns()};
         std::memcpy(sticky_key_.data(), seed, sizeof seed);
     }
+    if (shared.heads) ws_.enable_subscriptions(loop, *shared.heads);
     Role* role = this;  // a private base: converted here, where it is accessible
     engine_ = std::make_unique<EngineListener>(loop, config, registry, board, metrics, role);
     policy_.set_nodes(engine_->node_table());

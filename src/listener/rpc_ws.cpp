@@ -73,7 +73,12 @@ void RpcWebSocket::upgrade(http::ServerConn& conn, const http::Request& request,
     conn.upgrade_websocket(*this, config_.ws);
 }
 
+void RpcWebSocket::enable_subscriptions(io::Loop& loop, HeadsFeed& feed) {
+    heads_ = std::make_unique<ShardHeads>(loop, feed, config_.subscriptions_per_connection_max);
+}
+
 void RpcWebSocket::on_ws_message(http::ServerConn& conn, std::string_view message, size_t) {
+    if (heads_ && heads_->handle(conn, message)) return;
     const Client& c = clients_[conn.user];
     http::Request request;
     request.method = http::Method::post;
@@ -94,6 +99,7 @@ void RpcWebSocket::on_ws_closed(http::ServerConn& conn) {
     Client& c = clients_[conn.user];
     EM_ASSERT(c.open);
     c.open = false;
+    if (heads_) heads_->on_closed(conn);
     free_.push_back(static_cast<uint32_t>(conn.user));
 }
 

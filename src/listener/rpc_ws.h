@@ -15,9 +15,11 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
+#include "listener/rpc_subs.h"
 #include "net/server.h"
 
 namespace em::listener {
@@ -26,7 +28,7 @@ namespace em::listener {
 struct RpcWsConfig {
     http::WsConfig ws;                ///< message_bytes_max, send_queue_bytes, close_linger_ms
     uint32_t connections_max = 1024;  ///< WebSocket connections open at once (then 503)
-    /// Kept for eth_subscribe (issue 17 item 3): not used yet.
+    /// eth_subscribe subscriptions one connection may hold (listener/rpc_subs.h).
     uint32_t subscriptions_per_connection_max = 100;
 };
 
@@ -40,6 +42,10 @@ class RpcWebSocket final : public http::WsHandler {
     static bool wanted(const http::Request& request) { return !request.upgrade.empty(); }
     /// Answers an upgrade request whose API key (`key`, "" when none is needed) was checked.
     void upgrade(http::ServerConn& conn, const http::Request& request, std::string_view key);
+
+    /// Serves eth_subscribe / eth_unsubscribe on this shard, fed by `feed` (call once, on the
+    /// loop's thread, before connections come).
+    void enable_subscriptions(io::Loop& loop, HeadsFeed& feed);
 
     void on_ws_message(http::ServerConn& conn, std::string_view message, size_t capacity) override;
     void on_ws_closed(http::ServerConn& conn) override;
@@ -59,6 +65,7 @@ class RpcWebSocket final : public http::WsHandler {
     http::ServerStats& stats_;
     std::vector<Client> clients_;  ///< by slot (ServerConn::user)
     std::vector<uint32_t> free_;
+    std::unique_ptr<ShardHeads> heads_;  ///< null: subscriptions not served
 };
 
 }  // namespace em::listener

@@ -19,6 +19,7 @@
 #include "mockel/payloads.h"
 #include "mockel/responder.h"
 #include "mockel/shared_state.h"
+#include "mockel/ws_chain.h"
 
 namespace em::mockel {
 namespace {
@@ -34,6 +35,10 @@ struct Worker {
     char name[24] = {};
     std::unique_ptr<Responder> responder;
     std::unique_ptr<MockServer> server;
+    std::unique_ptr<WsChain> ws;  ///< worker 0 with --ws-port
+    int ws_port = -1;
+    uint32_t block_ms = 1000;
+    io::Address ws_address;
     std::unique_ptr<io::LoopThread> thread;
 };
 
@@ -43,11 +48,17 @@ Result<void> setup(io::Loop& loop, void* ctx) {
     w->server = std::make_unique<MockServer>(*w->responder, w->shared->config());
     EM_TRY_VOID(w->server->listen(loop, w->address));
     w->address = w->server->address();  // the port chosen for --port 0
+    if (w->index == 0 && w->ws_port >= 0) {
+        w->ws = std::make_unique<WsChain>(w->block_ms, w->shared->config().connections_max);
+        EM_TRY_VOID(w->ws->listen(loop, w->ws_address));
+        w->ws_address = w->ws->address();
+    }
     return {};
 }
 
 void teardown(io::Loop&, void* ctx) {
     auto* w = static_cast<Worker*>(ctx);
+    w->ws.reset();
     w->server.reset();
     w->responder.reset();
 }
@@ -87,6 +98,17 @@ int run(Options& opts) {
         w.index = i;
         w.address = i == 0 ? *address : workers[0].address;  // later threads bind the same port
         std::snprintf(w.name, sizeof w.name, "mockel%zu", i);
+        w.ws_port = opts.ws_port;
+        w.block_ms = opts.block_ms;
+        if (i == 0 && opts.ws_port >= 0) {
+            auto ws_address = io::resolve(opts.listen_addr, static_cast<uint16_t>(opts.ws_port));
+            if (!ws_address) {
+                std::fprintf(stderr, "enginemux-mock-el: --ws-port: %s\n",
+                             ws_address.error().c_str());
+                return exit_usage;
+            }
+            w.ws_address = *ws_address;
+        }
         io::LoopConfig lc;
         lc.name = w.name;
         lc.buffer_count = 256;
@@ -100,6 +122,8 @@ int run(Options& opts) {
     }
     char where[64];
     std::printf("listening on %s\n", workers[0].address.format(where, sizeof where));
+    if (workers[0].ws)
+        std::printf("ws listening on %s\n", workers[0].ws_address.format(where, sizeof where));
     std::fflush(stdout);
     EM_LOG_INFO("mock-el %s: %zu thread(s), %zu rule(s)%s%s", shared.config().name.c_str(), threads,
                 opts.rules->size(), shared.config().jwt_required ? ", JWT required" : "",

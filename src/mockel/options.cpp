@@ -107,6 +107,10 @@ Result<void> apply_value(std::string_view flag, const std::string& v, Options& o
         c.head = EM_TRY(number_flag(flag, v, 0, uint64_t{1} << 62));
     } else if (flag == "--logs-blocks-max") {
         c.logs_blocks_max = EM_TRY(number_flag(flag, v, 0, uint64_t{1} << 62));
+    } else if (flag == "--ws-port") {
+        out.ws_port = static_cast<int>(EM_TRY(number_flag(flag, v, 0, 65535)));
+    } else if (flag == "--block-ms") {
+        out.block_ms = static_cast<uint32_t>(EM_TRY(number_flag(flag, v, 10, 3'600'000)));
     } else if (flag == "--threads") {
         out.threads = static_cast<int>(EM_TRY(number_flag(flag, v, 1, threads_max)));
     } else if (flag == "--log-level") {
@@ -188,6 +192,14 @@ Usage: enginemux-mock-el --port P [options]
                          fromBlock..toBlock (tags: the head; earliest: 0; past the head: up to
                          it): block n has n % 3 logs, the same on every mock; address and
                          topics filters are ignored
+  --ws-port P            also serve WebSocket on port P (0 = any free port; a stdout line says
+                         which: "ws listening on ADDR:PORT"): eth_subscribe newHeads from a
+                         chain that is a function of the wall clock (the same on every mock
+                         with the same --block-ms), eth_getBlockByNumber with the same
+                         headers, eth_blockNumber, eth_unsubscribe, mock_subscriptions
+                         (open and total newHeads subscriptions), and mock_chain ["stop"] /
+                         ["start"] to freeze the head or let it run (then a gap follows)
+  --block-ms N           the WebSocket chain's block interval (default 1000, at least 10)
   --threads N            loop threads sharing the port with SO_REUSEPORT (default 1)
   --verify-block-hash    rebuild each newPayload's block hash; mismatch -> INVALID(_BLOCK_HASH)
   --log-level L          error|warn|info|debug (default info)

@@ -25,8 +25,10 @@ struct Options {
     uint16_t port = 0;            ///< --port (required; 0 = any free port)
     std::string jwt_secret_path;  ///< --jwt-secret
     std::string payload_file;     ///< --payload-file
-    uint64_t gas_used = 0;  ///< --gas-used: the synthetic payloads' gasUsed (a mock builder's)
-    int threads = 1;        ///< --threads
+    uint64_t gas_used = 0;     ///< --gas-used: the synthetic payloads' gasUsed (a mock builder's)
+    int threads = 1;           ///< --threads
+    int ws_port = -1;          ///< --ws-port (-1: no WebSocket port; 0: any free port)
+    uint32_t block_ms = 1000;  ///< --block-ms: the WebSocket chain's block interval
     LogLevel log_level = LogLevel::info;     ///< --log-level
     LogFormat log_format = LogFormat::text;  ///< --log-format
     std::string failed_rule;  ///< on a rule error: the whole rule text (for the message)

@@ -64,6 +64,30 @@ TEST(NodeSpec, ErrorsNameTheProblem) {
     EXPECT_NE(port.error().message().find("port must be 1..65535"), std::string_view::npos);
 }
 
+// ws_url: the EL's WebSocket for eth_subscribe feeds (issue 17).
+TEST(NodeSpec, WsUrl) {
+    auto n = parse_node_spec("http://127.0.0.1:8551#ws=ws://127.0.0.1:8546/feed#name=a");
+    ASSERT_TRUE(n) << n.error().c_str();
+    EXPECT_EQ(n->ws_url, "ws://127.0.0.1:8546/feed");
+    EXPECT_EQ(n->ws_host, "127.0.0.1");
+    EXPECT_EQ(n->ws_port, 8546);
+    EXPECT_EQ(n->ws_path, "/feed");
+    EXPECT_EQ(n->name, "a");
+    auto dflt = parse_node_spec("http://x:1#ws=ws://el");
+    ASSERT_TRUE(dflt);
+    EXPECT_EQ(dflt->ws_port, 80);
+    EXPECT_EQ(dflt->ws_path, "/");
+    auto tls = parse_node_spec("http://x:1#ws=wss://el:8546");
+    ASSERT_FALSE(tls);
+    EXPECT_NE(tls.error().message().find("wss:// is not supported yet"), std::string_view::npos);
+    auto scheme = parse_node_spec("http://x:1#ws=http://el:8546");
+    ASSERT_FALSE(scheme);
+    EXPECT_NE(scheme.error().message().find("must start with ws://"), std::string_view::npos);
+    auto port = parse_node_spec("http://x:1#ws=ws://el:0");
+    ASSERT_FALSE(port);
+    EXPECT_NE(port.error().message().find("port must be 1..65535"), std::string_view::npos);
+}
+
 // Names reach log lines and /metrics labels: one rule (base/name.h), errors naming the character.
 TEST(NodeSpec, NamesFollowTheNameRule) {
     auto quote = parse_node_spec("http://x:1#name=ev\"il");

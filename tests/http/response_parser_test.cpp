@@ -107,6 +107,31 @@ TEST(ResponseParser, InterimResponsesAreSkipped) {
     EXPECT_NE(s.error_reason.find("101"), std::string::npos);
 }
 
+TEST(ResponseParser, UpgradeModeTakesA101AsTheFinalResponse) {
+    std::string head =
+        "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+        "Sec-WebSocket-Accept: x\r\n\r\n";
+    std::string data = head + "\x81\x02hi";  // a frame right behind the head
+    for (size_t split = 0; split <= data.size(); split++) {
+        ResponseParser p{Limits{}};
+        p.expect_upgrade();
+        std::string buf = data.substr(0, split);
+        ParseStatus st = p.parse(buf.data(), buf.size());
+        if (st != ParseStatus::complete) {
+            buf = data;
+            st = p.parse(buf.data(), buf.size());
+        }
+        ASSERT_EQ(st, ParseStatus::complete) << "split at " << split;
+        EXPECT_EQ(p.response().status, 101);
+        EXPECT_EQ(p.consumed(), head.size()) << "the frame is not the response's";
+        ASSERT_EQ(p.response().headers.size(), 3u);
+        EXPECT_EQ(p.response().headers[2].name, "Sec-WebSocket-Accept");
+        p.reset();  // reset leaves the mode: a 101 is an error again
+        buf = data;
+        EXPECT_EQ(p.parse(buf.data(), buf.size()), ParseStatus::error);
+    }
+}
+
 TEST(ResponseParser, BodylessStatusesIgnoreFraming) {
     std::string r = "HTTP/1.1 204 No Content\r\nContent-Length: 5\r\n\r\nHTTP/1.1 200 OK\r\n";
     Snapshot s = parse_all_ways(r);

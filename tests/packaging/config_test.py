@@ -23,14 +23,15 @@ TOML = os.path.join(SRC, "packaging/enginemux.toml")
 # config.cpp's loader function -> TOML table ("" = top level, "nodes" = [[nodes]]).
 # load_sync_client ([[sync.clients]]) is left out: its keys are shown in an indented comment,
 # since an uncommented example client would name a secret file that does not exist; so are
-# load_rpc_limits, load_rpc_timeouts, load_rpc_redis and load_rpc_ws ([rpc.limits],
-# [rpc.method_timeouts_ms], [rpc.redis]: an uncommented url would turn Redis on; [rpc.ws]).
+# load_rpc_limits, load_rpc_timeouts, load_rpc_agree, load_rpc_redis and load_rpc_ws
+# ([rpc.limits], [rpc.method_timeouts_ms], [rpc.agree], [rpc.redis]: an uncommented url would
+# turn Redis on; [rpc.ws]).
 LOADER_TABLES = {"load_limits": "limits", "load_health": "health", "load_engine": "engine",
                  "load_admin": "admin", "load_node": "nodes", "load_sync": "sync",
                  "load_rpc": "rpc", "load_toml": ""}
 # Keys that name a table inside a table, not a setting.
 SUBTABLES = {("sync", "clients"), ("rpc", "method_timeouts_ms"), ("rpc", "limits"),
-             ("rpc", "redis"), ("rpc", "ws")}
+             ("rpc", "agree"), ("rpc", "redis"), ("rpc", "ws")}
 # config.h struct -> TOML table, and field names that differ from their TOML key.
 STRUCT_TABLES = {"LimitsConfig": "limits", "HealthConfig": "health", "EngineConfig": "engine",
                  "AdminConfig": "admin", "NodeConfig": "nodes", "SyncConfig": "sync",
