@@ -64,7 +64,7 @@ struct RpcShared {
     redis::SharedTierConfig tier;                      ///< with redis: the key prefix
     pipeline::rpc::BreakerBoard* breakers = nullptr;   ///< null: no circuit breaker
     const pipeline::ClHead* cl_head = nullptr;  ///< beside the mux or sync role: the CL's head
-    HeadsFeed* heads = nullptr;  ///< null: no eth_subscribe (no node has a ws_url)
+    HeadsFeed* heads = nullptr;                 ///< null: no eth_subscribe (no node has a ws_url)
 };
 
 /// The API key a request carries: "Bearer KEY" (scheme in any case), else the target's path
