@@ -354,6 +354,7 @@ void AdminHandler::render_rpc(ByteBuffer& out) const {
             ctx_.rpc_max_head_lag_blocks);
     render_rpc_redis(out);
     render_rpc_websocket(out);
+    render_rpc_shards(out);
     out.append("\"nodes\":[");
     bool first = true;
     for (size_t i = 0; i < upstream::nodes_max; i++) {
@@ -438,6 +439,17 @@ void AdminHandler::render_rpc_websocket(ByteBuffer& out) const {
             static_cast<unsigned long long>(sent), static_cast<unsigned long long>(policy),
             static_cast<unsigned long long>(protocol), static_cast<unsigned long long>(queued),
             static_cast<unsigned long long>(peak), static_cast<unsigned long long>(kept));
+}
+
+void AdminHandler::render_rpc_shards(ByteBuffer& out) const {
+    out.append("\"shards\":[");
+    for (size_t k = 0; k < ctx_.rpc_shards.size(); k++) {
+        const http::ServerStats& h = ctx_.rpc_shards[k]->http;
+        appendf(out, "%s{\"connections_accepted\":%llu,\"requests\":%llu}", k ? "," : "",
+                static_cast<unsigned long long>(load(h.accepted)),
+                static_cast<unsigned long long>(load(h.requests)));
+    }
+    out.append("],");
 }
 
 void AdminHandler::render_rpc_redis(ByteBuffer& out) const {
