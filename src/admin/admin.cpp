@@ -444,10 +444,13 @@ void AdminHandler::render_rpc_websocket(ByteBuffer& out) const {
 void AdminHandler::render_rpc_shards(ByteBuffer& out) const {
     out.append("\"shards\":[");
     for (size_t k = 0; k < ctx_.rpc_shards.size(); k++) {
-        const http::ServerStats& h = ctx_.rpc_shards[k]->http;
-        appendf(out, "%s{\"connections_accepted\":%llu,\"requests\":%llu}", k ? "," : "",
-                static_cast<unsigned long long>(load(h.accepted)),
-                static_cast<unsigned long long>(load(h.requests)));
+        const pipeline::ShardMetrics& s = *ctx_.rpc_shards[k];
+        uint64_t hits = 0;
+        for (const pipeline::RpcMethodMetrics& m : s.rpc.methods) hits += load(m.cache_hits);
+        appendf(out, "%s{\"connections_accepted\":%llu,\"requests\":%llu,\"cache_hits\":%llu}",
+                k ? "," : "", static_cast<unsigned long long>(load(s.http.accepted)),
+                static_cast<unsigned long long>(load(s.http.requests)),
+                static_cast<unsigned long long>(hits));
     }
     out.append("],");
 }

@@ -101,7 +101,8 @@ class AdminHandler final : public http::Handler {
     void render_rpc_redis(ByteBuffer& out) const;
     /// "websocket":{...}, of the rpc listener's WebSocket connections (a trailing comma).
     void render_rpc_websocket(ByteBuffer& out) const;
-    /// "shards":[...], each rpc shard's connections accepted and requests (a trailing comma).
+    /// "shards":[...], each rpc shard's connections accepted, requests and cache hits (a
+    /// trailing comma).
     void render_rpc_shards(ByteBuffer& out) const;
     /// enginemux_rpc_redis_*: admitted or benched, lookups, hits, fallbacks, timeouts, errors.
     void render_rpc_redis_metrics(ByteBuffer& out) const;
