@@ -71,7 +71,7 @@ struct AdminContext {
     bool rpc = false;                         ///< an rpc listener runs ([rpc])
     /// Each shard's rpc listener's counters (also in `shards`), for /status's per-shard view.
     std::span<pipeline::ShardMetrics* const> rpc_shards;
-    uint32_t rpc_max_head_lag_blocks = 2;     ///< [rpc] max_head_lag_blocks, for /status
+    uint32_t rpc_max_head_lag_blocks = 2;  ///< [rpc] max_head_lag_blocks, for /status
     const pipeline::rpc::AnswerCache* rpc_cache = nullptr;  ///< for its gauges; null: none
     /// Each node's circuit breaker (rpc role), for /status and /metrics; null: none.
     const pipeline::rpc::BreakerBoard* rpc_breakers = nullptr;

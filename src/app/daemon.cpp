@@ -248,8 +248,8 @@ struct Daemon::Shard {
     const size_t index;      ///< 0: the engine listener's shard (and the first rpc listener)
     const std::string name;  ///< the loop's ("shard0", ...)
     io::Loop* loop = nullptr;
-    std::atomic<uint64_t> heartbeat_ns{0};  ///< when this shard last ran a heartbeat task
-    std::unique_ptr<listener::SyncListener> sync;        ///< the sync role's (owns its listener)
+    std::atomic<uint64_t> heartbeat_ns{0};         ///< when this shard last ran a heartbeat task
+    std::unique_ptr<listener::SyncListener> sync;  ///< the sync role's (owns its listener)
     std::unique_ptr<listener::BuilderListener> builder;  ///< the builder role's (owns its own)
     std::unique_ptr<listener::EngineListener> mux;
     listener::EngineListener* listener = nullptr;  ///< the role's engine listener (none: rpc)
@@ -858,9 +858,8 @@ void Daemon::broadcast_node_change(size_t index) {
     // A shard not live yet reads the registry in its setup, under this lock.
     std::lock_guard lock(shard_mutex_);
     for (Shard* shard : shards_live_) {
-        bool posted = shard->loop->post(
-            io::Task{[](void* s, uint64_t i) { static_cast<Shard*>(s)->refresh_node(i); }, shard,
-                     index});
+        bool posted = shard->loop->post(io::Task{
+            [](void* s, uint64_t i) { static_cast<Shard*>(s)->refresh_node(i); }, shard, index});
         // Full only when the shard has not drained 8,192 posts: it is stuck, and says so
         // elsewhere.
         if (!posted)

@@ -127,7 +127,7 @@ class Daemon final : public admin::Actions {
     std::unique_ptr<pipeline::rpc::StickyTable> rpc_sticky_;
     std::unique_ptr<pipeline::rpc::FilterTable> rpc_filters_;
     std::array<uint8_t, 16> rpc_sticky_key_{};  ///< the clients' sticky hashes' key
-    int rpc_shards_ = 0;            ///< rpc listeners (one per shard; 0: none)
+    int rpc_shards_ = 0;                        ///< rpc listeners (one per shard; 0: none)
     size_t rpc_metrics_first_ = 0;  ///< shard 0's rpc listener's ShardMetrics in metrics_
     /// What idle WebSocket connections keep of grown buffers ([rpc.ws] grown_buffers_bytes_max)
     std::unique_ptr<ByteBudget> ws_grown_budget_;

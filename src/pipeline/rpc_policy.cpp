@@ -180,7 +180,8 @@ RpcPolicy::RpcPolicy(const PolicyConfig& config, AnswerCache* cache, RpcMetrics&
       metrics_(metrics),
       hit_(64u << 20, 4096),
       scratch_(64u << 20, 4096),
-      own_sticky_(tables.sticky ? nullptr : std::make_unique<StickyTable>(sticky_table_size(config))),
+      own_sticky_(tables.sticky ? nullptr
+                                : std::make_unique<StickyTable>(sticky_table_size(config))),
       own_filters_(tables.filters ? nullptr : std::make_unique<FilterTable>(config.filters_max)),
       sticky_(tables.sticky ? *tables.sticky : *own_sticky_),
       filters_(tables.filters ? *tables.filters : *own_filters_) {}

@@ -45,8 +45,8 @@
 #pragma once
 
 #include <cstdint>
-#include <memory>
 #include <functional>
+#include <memory>
 #include <string>
 #include <unordered_map>
 #include <utility>
@@ -196,8 +196,8 @@ class RpcPolicy final : public Policy, public Gate {
     ByteBuffer scratch_;  ///< a raw transaction's bytes
     char tx_hash_[72] = {};
     char message_[512] = {};
-    std::unique_ptr<StickyTable> own_sticky_;    ///< when no shared table was given
-    std::unique_ptr<FilterTable> own_filters_;   ///< when no shared table was given
+    std::unique_ptr<StickyTable> own_sticky_;   ///< when no shared table was given
+    std::unique_ptr<FilterTable> own_filters_;  ///< when no shared table was given
     StickyTable& sticky_;   ///< [rpc] sticky: each client's node and floor (shared)
     FilterTable& filters_;  ///< filter id -> node (shared; looked up by view)
 };

@@ -55,8 +55,8 @@ class StickyTable {
     std::mutex& lock_of(uint64_t client) const { return locks_[(client & mask_) % lock_stripes]; }
 
     std::vector<StickyEntry> entries_;
-    uint64_t mask_ = 0;                ///< buckets - 1
-    std::atomic<uint64_t> clock_{0};   ///< counts answers, for least-recently-served
+    uint64_t mask_ = 0;               ///< buckets - 1
+    std::atomic<uint64_t> clock_{0};  ///< counts answers, for least-recently-served
     mutable std::array<std::mutex, lock_stripes> locks_;
 };
 

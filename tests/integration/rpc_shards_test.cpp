@@ -180,7 +180,8 @@ TEST_F(RpcShards, AFinalizedReadCachedThroughOneShardIsAHitOnTheOther) {
     std::string s = status();
     int missed = shard(s, 0, "requests") == 1 ? 0 : 1;  // the shard that asked an EL
     for (int i = 0; i < 20; i++) {
-        HttpReply again = post(request(std::to_string(i), "eth_getBlockByNumber", R"(["0x10",false])"));
+        HttpReply again =
+            post(request(std::to_string(i), "eth_getBlockByNumber", R"(["0x10",false])"));
         ASSERT_EQ(json_at(again.body, "/result"), json_at(first.body, "/result")) << again.body;
     }
     EXPECT_EQ(total("eth_getBlockByNumber"), blocks + 1) << "one EL call, then the cache";
@@ -220,9 +221,10 @@ TEST_F(RpcShards, SigtermStopsBothShardsAndTheProcessExitsZero) {
     for (int i = 0; i < 6; i++) {
         idle.push_back(std::make_unique<ClientSocket>(rpc_port));
         std::string body = request(std::to_string(i), "eth_blockNumber");
-        ASSERT_TRUE(idle.back()->send_all("POST / HTTP/1.1\r\nHost: x\r\nContent-Type: "
-                                          "application/json\r\nContent-Length: " +
-                                          std::to_string(body.size()) + "\r\n\r\n" + body));
+        ASSERT_TRUE(
+            idle.back()->send_all("POST / HTTP/1.1\r\nHost: x\r\nContent-Type: "
+                                  "application/json\r\nContent-Length: " +
+                                  std::to_string(body.size()) + "\r\n\r\n" + body));
         ASSERT_EQ(status_of_response(idle.back()->read_response()), 200);
     }
     daemon->process->signal(SIGTERM);
