@@ -613,6 +613,7 @@ Result<void> Daemon::start() {
     bool rpc_on = rpc_enabled(config_);
     if (!rpc_on) shards = 1;
     rpc_shards_ = rpc_on ? shards : 0;
+    shard_count_ = static_cast<size_t>(shards);
     int shard_cpu = io::nth_usable_cpu(0);
     int control_cpu = cpus > 1 ? io::nth_usable_cpu(shards < cpus ? shards : cpus - 1) : -1;
     // One ShardMetrics per listener: the engine listener's, then each shard's rpc listener's.
@@ -846,7 +847,7 @@ void Daemon::post_heartbeat() {
 
 uint64_t Daemon::oldest_heartbeat_ns() {
     std::lock_guard lock(shard_mutex_);
-    if (shards_live_.size() < shards_.size()) return 0;  // still starting
+    if (shards_live_.size() < shard_count_) return 0;  // still starting
     uint64_t oldest = UINT64_MAX;
     for (Shard* shard : shards_live_)
         oldest = std::min(oldest, shard->heartbeat_ns.load(std::memory_order_acquire));
@@ -1013,7 +1014,7 @@ Result<std::string> Daemon::reload() {
     Result<std::string> done = [&]() -> Result<std::string> {
         {
             std::lock_guard lock(shard_mutex_);
-            if (shards_live_.empty() || shards_live_.size() < shards_.size())
+            if (shards_live_.empty() || shards_live_.size() < shard_count_)
                 return fail(Errc::busy, "enginemux is still starting; reload once it listens");
         }
         Config next;

@@ -137,7 +137,8 @@ class Daemon final : public admin::Actions {
     upstream::HealthBoard board_;
     std::vector<std::unique_ptr<pipeline::ShardMetrics>> metrics_;
     std::vector<pipeline::ShardMetrics*> metrics_view_;
-    std::vector<std::unique_ptr<Shard>> shards_;  ///< shard 0 first
+    std::vector<std::unique_ptr<Shard>> shards_;  ///< shard 0 first (main thread's)
+    size_t shard_count_ = 0;  ///< shards that start (set before the control thread starts)
     std::unique_ptr<Control> control_;
     std::vector<std::unique_ptr<io::LoopThread>> shard_threads_;  ///< shards_'s, in order
     std::unique_ptr<io::LoopThread> control_thread_;
