@@ -9,7 +9,7 @@
 //  - a client_rps budget is one budget: N requests over both shards give exactly the burst;
 //  - a finalized block read through one shard is a cache hit on the other;
 //  - a node removed through the admin API gets no more reads, and each shard closes its pool;
-//  - SIGTERM stops both shards (each drains) and the process exits 0.
+//  - a reload reaches both shards; SIGTERM stops both (each drains) and the process exits 0.
 // No assertion depends on timing: waits poll for a state with a generous limit. That all 20
 // polls (or all reads) land on one shard has odds of 2^-19 per test.
 #include <gtest/gtest.h>
@@ -214,7 +214,7 @@ TEST_F(RpcShards, ANodeRemovedThroughTheAdminApiIsGoneFromBothShards) {
     EXPECT_EQ(in_log(gone), 2u) << "each shard dropped el1's pool";
 }
 
-TEST_F(RpcShards, SigtermStopsBothShardsAndTheProcessExitsZero) {
+TEST_F(RpcShards, AReloadAndSigtermReachBothShardsAndTheProcessExitsZero) {
     start("");
     // Idle keep-alive connections (on either shard) do not hold the shutdown.
     std::vector<std::unique_ptr<ClientSocket>> idle;
@@ -227,6 +227,10 @@ TEST_F(RpcShards, SigtermStopsBothShardsAndTheProcessExitsZero) {
                                   std::to_string(body.size()) + "\r\n\r\n" + body));
         ASSERT_EQ(status_of_response(idle.back()->read_response()), 200);
     }
+    // A reload's settings go to both shards (nothing changed: the same file and flags).
+    HttpReply reload = daemon->admin("POST", "/reload");
+    EXPECT_EQ(reload.status, 200) << reload.body;
+    EXPECT_NE(reload.body.find("nothing changed"), std::string::npos) << reload.body;
     daemon->process->signal(SIGTERM);
     EXPECT_EQ(daemon->process->wait_exit(), 0);
     EXPECT_EQ(in_log("shutdown: no new connections"), 2u) << "each shard drained";
