@@ -1,10 +1,11 @@
 #!/bin/sh
 # ThreadSanitizer (clang) over the tests whose code crosses threads (issue 19, item 9). Builds
 # build-tsan/ (only the targets below) and runs:
-#   unit         base (MPSC/SPSC queues, the async log writer), io (Loop::post from plain threads
-#                and from other loops: MSG_RING and eventfd wake-ups), upstream (HealthBoard
-#                seqlock: prober and shard writers, readers), net (server, client and node on
-#                real sockets)
+#   unit         pipeline_shared_tables (the rpc shards' filter and sticky tables from several
+#                threads), base (MPSC/SPSC queues, the async log writer), io (Loop::post from
+#                plain threads and from other loops: MSG_RING and eventfd wake-ups), upstream
+#                (HealthBoard seqlock: prober and shard writers, readers), net (server, client
+#                and node on real sockets)
 #   integration  mux, admin and churn: the TSan-built daemon under load, with admin API reads
 #                (/status, /metrics: the shard's counters and the board), node adds and removals
 #                (registry updates and tasks posted to the shard) and ELs dying (shards reporting
@@ -12,6 +13,8 @@
 #                (the sync role: /status and /metrics read its clients' seqlocked records while
 #                the shard writes them, and a reload posts its settings); rpc and rpc_redis
 #                (the shared answer cache and budgets, the Redis client, /status and /metrics);
+#                rpc_shards (two rpc shards sharing the cache, budgets, breakers, sticky and
+#                filter tables; node changes, heartbeats and stops posted to both);
 #                load_integration (enginemux-load's worker threads) and mockel_integration (the
 #                mock EL's threads and shared state)
 #   soak         tests/soak for 30 s + 30 s at 100 req/s with every process TSan-built (daemon,
@@ -33,6 +36,7 @@ ninja -C build-tsan \
   src/app/enginemux src/mockel/enginemux-mock-el \
   tests/integration/test_mux tests/integration/test_admin tests/integration/test_churn \
   tests/integration/test_sync tests/integration/test_rpc tests/integration/test_rpc_redis \
+  tests/integration/test_rpc_shards tests/pipeline/test_pipeline_shared_tables \
   bench/load/enginemux-load bench/load/test_load_integration tests/mockel/test_mockel_integration \
   tests/soak/test_soak
 reports="$PWD/build-tsan/tsan-reports"
@@ -43,7 +47,8 @@ export TSAN_OPTIONS
 status=0
 EM_CHURN_REPEAT=${EM_CHURN_REPEAT:-5} \
   meson test -C build-tsan --no-rebuild --print-errorlogs --num-processes 2 --timeout-multiplier 5 \
-  base io upstream net mux admin churn sync rpc rpc_redis load_integration mockel_integration ||
+  base io upstream net mux admin churn sync rpc rpc_redis rpc_shards pipeline_shared_tables \
+  load_integration mockel_integration ||
   status=$?
 echo "== soak under ThreadSanitizer (30 s + 30 s)"
 EM_SOAK_SECONDS=30 EM_SOAK_RATE=100 EM_SOAK_P99_SLACK_MS=60000 EM_SOAK_RSS_FLAT_PCT=100 \

@@ -361,6 +361,7 @@ void AdminHandler::render_rpc(ByteBuffer& out) const {
             by_cl ? "cl" : "probe");
     render_rpc_redis(out);
     render_rpc_websocket(out);
+    render_rpc_shards(out);
     out.append("\"nodes\":[");
     bool first = true;
     for (size_t i = 0; i < upstream::nodes_max; i++) {
@@ -448,6 +449,20 @@ void AdminHandler::render_rpc_websocket(ByteBuffer& out) const {
             static_cast<unsigned long long>(sent), static_cast<unsigned long long>(policy),
             static_cast<unsigned long long>(protocol), static_cast<unsigned long long>(queued),
             static_cast<unsigned long long>(peak), static_cast<unsigned long long>(kept));
+}
+
+void AdminHandler::render_rpc_shards(ByteBuffer& out) const {
+    out.append("\"shards\":[");
+    for (size_t k = 0; k < ctx_.rpc_shards.size(); k++) {
+        const pipeline::ShardMetrics& s = *ctx_.rpc_shards[k];
+        uint64_t hits = 0;
+        for (const pipeline::RpcMethodMetrics& m : s.rpc.methods) hits += load(m.cache_hits);
+        appendf(out, "%s{\"connections_accepted\":%llu,\"requests\":%llu,\"cache_hits\":%llu}",
+                k ? "," : "", static_cast<unsigned long long>(load(s.http.accepted)),
+                static_cast<unsigned long long>(load(s.http.requests)),
+                static_cast<unsigned long long>(hits));
+    }
+    out.append("],");
 }
 
 void AdminHandler::render_rpc_redis(ByteBuffer& out) const {

@@ -3,7 +3,8 @@
 //
 //   GET  /status        JSON: nodes with health, latency, role, primary (executionbackup's fields
 //                       plus ours); in the sync role also "sync" (best client, every client);
-//                       in the builder role "builder" (local EL, builders, fallbacks)
+//                       in the builder role "builder" (local EL, builders, fallbacks); with an
+//                       rpc listener "rpc" (nodes' heads, cache, Redis, each shard's counts)
 //   GET  /metrics       Prometheus text, names prefixed enginemux_
 //   GET  /healthz       200 while the process runs
 //   GET  /readyz        200 when a primary exists (some voter is usable), else 503
@@ -69,7 +70,9 @@ struct AdminContext {
     bool protect_reads = false;               ///< reads need the token too
     std::vector<std::string> sync_proxies;    ///< the sync role's [sync] proxies, by name
     bool rpc = false;                         ///< an rpc listener runs ([rpc])
-    uint32_t rpc_max_head_lag_blocks = 2;     ///< [rpc] max_head_lag_blocks, for /status
+    /// Each shard's rpc listener's counters (also in `shards`), for /status's per-shard view.
+    std::span<pipeline::ShardMetrics* const> rpc_shards;
+    uint32_t rpc_max_head_lag_blocks = 2;  ///< [rpc] max_head_lag_blocks, for /status
     const pipeline::rpc::AnswerCache* rpc_cache = nullptr;  ///< for its gauges; null: none
     /// Each node's circuit breaker (rpc role), for /status and /metrics; null: none.
     const pipeline::rpc::BreakerBoard* rpc_breakers = nullptr;
@@ -100,6 +103,9 @@ class AdminHandler final : public http::Handler {
     void render_rpc_redis(ByteBuffer& out) const;
     /// "websocket":{...}, of the rpc listener's WebSocket connections (a trailing comma).
     void render_rpc_websocket(ByteBuffer& out) const;
+    /// "shards":[...], each rpc shard's connections accepted, requests and cache hits (a
+    /// trailing comma).
+    void render_rpc_shards(ByteBuffer& out) const;
     /// enginemux_rpc_redis_*: admitted or benched, lookups, hits, fallbacks, timeouts, errors.
     void render_rpc_redis_metrics(ByteBuffer& out) const;
     /// enginemux_rpc_logs_* (eth_getLogs splits) and enginemux_rpc_sticky_* ([rpc] sticky).

@@ -237,11 +237,22 @@ upstream::ProberConfig prober_config(const Config& c) {
     return pc;
 }
 
+/// Shard `index`'s share of a connection limit over `shards` listeners: the total split evenly
+/// (the first ones take the remainder), at least 1 each.
+uint32_t connections_share(uint32_t total, size_t index, size_t shards) {
+    if (shards <= 1) return total;
+    uint32_t share = static_cast<uint32_t>(total / shards + (index < total % shards ? 1 : 0));
+    return share ? share : 1;
+}
+
 struct Daemon::Shard {
-    explicit Shard(Daemon& d) : daemon(d) {}
+    Shard(Daemon& d, size_t i) : daemon(d), index(i), name("shard" + std::to_string(i)) {}
     Daemon& daemon;
+    const size_t index;      ///< 0: the engine listener's shard (and the first rpc listener)
+    const std::string name;  ///< the loop's ("shard0", ...)
     io::Loop* loop = nullptr;
-    std::unique_ptr<listener::SyncListener> sync;        ///< the sync role's (owns its listener)
+    std::atomic<uint64_t> heartbeat_ns{0};         ///< when this shard last ran a heartbeat task
+    std::unique_ptr<listener::SyncListener> sync;  ///< the sync role's (owns its listener)
     std::unique_ptr<listener::BuilderListener> builder;  ///< the builder role's (owns its own)
     std::unique_ptr<listener::EngineListener> mux;
     listener::EngineListener* listener = nullptr;  ///< the role's engine listener (none: rpc)
@@ -307,29 +318,45 @@ struct Daemon::Shard {
         return {};
     }
 
+    /// What this shard's rpc listener shares with the other shards' (Daemon::load_rpc made it).
+    static listener::RpcShared rpc_shared(const Daemon& d) {
+        listener::RpcShared shared;
+        shared.cache = d.rpc_cache_.get();
+        shared.client_budgets = d.rpc_client_budgets_.get();
+        shared.key_budgets = d.rpc_key_budgets_.get();
+        shared.redis = d.rpc_redis_.get();
+        shared.tier.key_prefix = d.config_.rpc.redis.key_prefix;
+        shared.breakers = d.rpc_breakers_.get();
+        shared.tables = {d.rpc_sticky_.get(), d.rpc_filters_.get()};
+        shared.sticky_key = d.rpc_sticky_key_;
+        shared.cl_head = d.cl_head_.get();
+        shared.heads = d.heads_feed_.get();
+        return shared;
+    }
+
+    /// This shard's rpc listener. Shard 0 binds [rpc] listen (port 0: the kernel's choice);
+    /// the others bind the address shard 0 got, with SO_REUSEPORT, so the kernel spreads new
+    /// connections over them. Connection limits are split over the shards.
     Result<void> setup_rpc(io::Loop& loop) {
         Daemon& d = daemon;
         const Config& c = d.config_;
-        pipeline::ShardMetrics& metrics = *d.metrics_.back();  // the rpc listener's own
+        auto shards = static_cast<size_t>(d.rpc_shards_);
+        pipeline::ShardMetrics& metrics = *d.metrics_[d.rpc_metrics_first_ + index];
         listener::ListenerConfig lc = listener_config(d);
         lc.response_bytes_max = c.rpc.response_bytes_max;
         lc.core.mints_payload_ids = false;  // no forkchoiceUpdated is voted here
-        listener::RpcShared shared{d.rpc_cache_.get(),
-                                   d.rpc_client_budgets_.get(),
-                                   d.rpc_key_budgets_.get(),
-                                   d.rpc_redis_.get(),
-                                   {},
-                                   d.rpc_breakers_.get(),
-                                   d.cl_head_.get(),
-                                   d.heads_feed_.get()};
-        shared.tier.key_prefix = c.rpc.redis.key_prefix;
-        rpc = std::make_unique<listener::RpcListener>(loop, lc, d.rpc_config_, shared, d.registry_,
+        listener::RpcListenerConfig rc = d.rpc_config_;
+        rc.ws.connections_max = connections_share(rc.ws.connections_max, index, shards);
+        rpc = std::make_unique<listener::RpcListener>(loop, lc, rc, rpc_shared(d), d.registry_,
                                                       d.board_, metrics);
         http::ServerConfig sc = server_config(d, "rpc", metrics);
         sc.record_peer = true;  // per-address budgets
-        io::Address address = EM_TRY(rpc_listen_address(c));
+        sc.connections_max = connections_share(sc.connections_max, index, shards);
+        io::Address address = d.rpc_address_;  // shard 0's, set before this shard started
+        if (index == 0) address = EM_TRY(rpc_listen_address(c));
         rpc_server = std::make_unique<http::Server>();
         EM_TRY_VOID(rpc_server->listen(loop, address, *rpc, sc));
+        if (index > 0) return {};
         d.rpc_address_ = rpc_server->address();
         if (c.role == "rpc") d.listen_address_ = d.rpc_address_;
         return {};
@@ -340,14 +367,15 @@ struct Daemon::Shard {
         Daemon& d = self->daemon;
         self->loop = &loop;
         const Config& c = d.config_;
-        if (c.role != "rpc") {
+        if (self->index == 0 && c.role != "rpc") {  // the engine pipeline: shard 0's alone
             EM_TRY_VOID(self->setup_engine(loop));
         }
         if (rpc_enabled(c)) {
             EM_TRY_VOID(self->setup_rpc(loop));
         }
         self->drain_ms = c.limits.shutdown_drain_ms;
-        d.listen_bound_.store(true, std::memory_order_release);  // the admin thread reads it
+        // Shard 0 bound both listeners' ports; the admin thread reads them.
+        if (self->index == 0) d.listen_bound_.store(true, std::memory_order_release);
         loop.set_drain_check(drained, self);
         self->go_live();
         return {};
@@ -364,7 +392,7 @@ struct Daemon::Shard {
     /// (refresh_node does nothing for a slot that did not change), so no change is missed.
     void go_live() {
         std::lock_guard lock(daemon.shard_mutex_);
-        daemon.shard_live_ = this;
+        daemon.shards_live_.push_back(this);
         for (size_t i = 0; i < upstream::nodes_max; i++) refresh_node(i);
         if (daemon.shutdown_requested_) loop->request_stop();
     }
@@ -381,7 +409,13 @@ struct Daemon::Shard {
         }
         if (self->listener) self->listener->set_poll_us(s->poll_us);
         if (self->server) self->server->set_deadlines(s->deadlines);
-        if (self->rpc_server) self->rpc_server->set_deadlines(s->deadlines);
+        if (self->rpc_server) {
+            http::ServerConfig deadlines = s->deadlines;
+            deadlines.connections_max =
+                connections_share(deadlines.connections_max, self->index,
+                                  static_cast<size_t>(self->daemon.rpc_shards_));
+            self->rpc_server->set_deadlines(deadlines);
+        }
         self->drain_ms = s->drain_ms;
     }
 
@@ -473,6 +507,8 @@ struct Daemon::Control {
                 ac.builder.get_payload_deadline_ms = c.builder.get_payload_deadline_ms;
             }
             ac.rpc = rpc_enabled(c);
+            ac.rpc_shards = std::span<pipeline::ShardMetrics* const>(d.metrics_view_)
+                                .subspan(d.rpc_metrics_first_, static_cast<size_t>(d.rpc_shards_));
             ac.rpc_max_head_lag_blocks = c.rpc.max_head_lag_blocks;
             ac.rpc_cache = d.rpc_cache_.get();
             ac.rpc_breakers = d.rpc_breakers_.get();
@@ -507,20 +543,20 @@ struct Daemon::Control {
         return {};
     }
 
-    /// systemd's watchdog (WatchdogSec in the unit): pinged only while the engine shard runs
-    /// its loop, shown by a heartbeat task it ran within half a period. A shard stuck in a loop
+    /// systemd's watchdog (WatchdogSec in the unit): pinged only while every shard runs its
+    /// loop, shown by a heartbeat task each ran within half a period. A shard stuck in a loop
     /// or a blocking call stops the pings, and systemd restarts enginemux (a CL then sees one
     /// short outage instead of calls that hang forever).
     static void on_watchdog(io::Timer* timer) {
         Control* self = static_cast<Control*>(timer->owner);
         Daemon& d = self->daemon;
         uint64_t now = self->loop->now_ns();
-        uint64_t beat = d.shard_heartbeat_ns_.load(std::memory_order_acquire);
+        uint64_t beat = d.oldest_heartbeat_ns();
         if (beat && now - beat < self->watchdog_ns / 2) {
             io::notify_service_manager("WATCHDOG=1");
         } else if (beat) {
             EM_LOG_LIMITED(LogLevel::error, 1,
-                           "watchdog: the engine shard has not run its loop for %llu ms; systemd "
+                           "watchdog: a shard has not run its loop for %llu ms; systemd "
                            "restarts enginemux if it stays so",
                            static_cast<unsigned long long>((now - beat) / 1'000'000));
         }
@@ -553,7 +589,7 @@ Daemon::Daemon(Config config)
     : config_(std::move(config)), body_budget_(config_.limits.buffered_body_bytes_max) {}
 
 Daemon::~Daemon() {
-    shard_thread_.reset();
+    shard_threads_.clear();
     control_thread_.reset();
 }
 
@@ -575,27 +611,33 @@ Result<void> Daemon::start() {
         EM_TRY_VOID(check_node_endpoint(info));
         EM_TRY(registry_.add(std::move(info)));
     }
-    // One ShardMetrics per listener: the engine listener's, then the rpc listener's.
-    size_t listeners = (config_.role != "rpc" ? 1 : 0) + (rpc_enabled(config_) ? 1 : 0);
+    int cpus = io::usable_cpu_count();
+    int shards = config_.shards > 0 ? config_.shards : (cpus > 1 ? cpus - 1 : 1);
+    // The engine pipeline runs on shard 0 alone (see docs/ARCHITECTURE.md); more shards run
+    // only rpc listeners, so without one a single shard runs. Shard k is pinned to the k-th
+    // usable core; the control thread takes the core after the last shard when there is one,
+    // else shares the last core.
+    bool rpc_on = rpc_enabled(config_);
+    if (!rpc_on) shards = 1;
+    rpc_shards_ = rpc_on ? shards : 0;
+    shard_count_ = static_cast<size_t>(shards);
+    int shard_cpu = io::nth_usable_cpu(0);
+    int control_cpu = cpus > 1 ? io::nth_usable_cpu(shards < cpus ? shards : cpus - 1) : -1;
+    // One ShardMetrics per listener: the engine listener's, then each shard's rpc listener's.
+    rpc_metrics_first_ = config_.role != "rpc" ? 1 : 0;
+    size_t listeners = rpc_metrics_first_ + static_cast<size_t>(rpc_shards_);
     for (size_t k = 0; k < listeners; k++)
         metrics_.push_back(std::make_unique<pipeline::ShardMetrics>());
     for (auto& m : metrics_) metrics_view_.push_back(m.get());
-    if (rpc_enabled(config_)) EM_TRY_VOID(load_rpc());
+    if (rpc_on) EM_TRY_VOID(load_rpc());
     auto features = io::Loop::probe();
     if (!features) return Unexpected(features.error());
-
-    int cpus = io::usable_cpu_count();
-    int shards = config_.shards > 0 ? config_.shards : (cpus > 1 ? cpus - 1 : 1);
-    // The mux role runs its engine pipeline on one shard (see docs/ARCHITECTURE.md); the
-    // control thread takes the next core when there is one.
-    int shard_cpu = io::nth_usable_cpu(0);
-    int control_cpu = cpus > 1 ? io::nth_usable_cpu(shards < cpus ? shards : cpus - 1) : -1;
 
     // Read before the threads start: from then on config_ is the control thread's (reload).
     double quorum = config_.engine.fcu_majority;
     std::string role = config_.role;
     uint64_t spin_ns = uint64_t{config_.spin_us} * 1000;
-    bool rpc = rpc_enabled(config_);
+    bool rpc = rpc_on;
     std::string access = admin_access_text(config_.admin);
     control_ = std::make_unique<Control>(*this);
     io::LoopConfig control_config;
@@ -603,24 +645,18 @@ Result<void> Daemon::start() {
     control_config.buffer_count = 256;
     control_thread_ = EM_TRY(io::LoopThread::start(control_config, control_cpu, Control::setup,
                                                    Control::teardown, control_.get()));
-    shard_ = std::make_unique<Shard>(*this);
-    io::LoopConfig shard_config;
-    shard_config.name = "shard0";
-    shard_config.buffer_count = 1024;
-    shard_config.spin_ns = spin_ns;
-    shard_thread_ = EM_TRY(io::LoopThread::start(shard_config, shard_cpu, Shard::setup,
-                                                 Shard::teardown, shard_.get()));
+    EM_TRY_VOID(start_shards(shards, spin_ns));
     char address[80], admin[80] = "off";
     if (control_->admin_server) control_->admin_server->address().format(admin, sizeof admin);
     // Tests and scripts read these two lines to find ports chosen with port 0.
     EM_LOG_FIELDS(
         LogLevel::info,
         (log_field("version", em::version()), log_field("role", std::string_view(role)),
-         log_field("nodes", registry_.count()), log_field("shard_cpu", shard_cpu),
-         log_field("control_cpu", control_cpu)),
-        "enginemux %s: %s role, %zu nodes, quorum %g, shard on cpu %d%s, control on cpu %d",
-        em::version(), role.c_str(), registry_.count(), quorum, shard_cpu,
-        spin_ns > 0 ? " (spinning)" : "", control_cpu);
+         log_field("nodes", registry_.count()), log_field("shards", shards),
+         log_field("shard_cpu", shard_cpu), log_field("control_cpu", control_cpu)),
+        "enginemux %s: %s role, %zu nodes, quorum %g, %d shard%s from cpu %d%s, control on cpu %d",
+        em::version(), role.c_str(), registry_.count(), quorum, shards, shards > 1 ? "s" : "",
+        shard_cpu, spin_ns > 0 ? " (spinning)" : "", control_cpu);
     listen_address_.format(address, sizeof address);
     EM_LOG_FIELDS(LogLevel::info, (log_field("listen", address), log_field("admin", admin)),
                   "listening on %s, admin API on %s", address, admin);
@@ -629,13 +665,39 @@ Result<void> Daemon::start() {
     return {};
 }
 
+Result<void> Daemon::start_shards(int count, uint64_t spin_ns) {
+    for (int k = 0; k < count; k++) {
+        shards_.push_back(std::make_unique<Shard>(*this, static_cast<size_t>(k)));
+        io::LoopConfig shard_config;
+        shard_config.name = shards_.back()->name.c_str();
+        shard_config.buffer_count = 1024;
+        shard_config.spin_ns = spin_ns;
+        // In order: shard k > 0 binds the port shard 0's setup chose (LoopThread::start returns
+        // once setup has run).
+        auto thread = io::LoopThread::start(shard_config, io::nth_usable_cpu(k), Shard::setup,
+                                            Shard::teardown, shards_.back().get());
+        if (!thread) {
+            stop_shards();
+            return Unexpected(thread.error().prefix(shards_.back()->name));
+        }
+        shard_threads_.push_back(std::move(*thread));
+    }
+    return {};
+}
+
+void Daemon::stop_shards() {
+    for (auto& thread : shard_threads_) thread->request_stop();
+    for (auto& thread : shard_threads_) thread->join();
+}
+
 void Daemon::log_rpc_listener() const {
     char rpc[80];
     rpc_address_.format(rpc, sizeof rpc);
-    EM_LOG_FIELDS(LogLevel::info, (log_field("rpc_listen", rpc)),
-                  "rpc listener on %s (keys %s, cache %s, redis %s)", rpc,
+    EM_LOG_FIELDS(LogLevel::info, (log_field("rpc_listen", rpc), log_field("shards", rpc_shards_)),
+                  "rpc listener on %s (keys %s, cache %s, redis %s, %d shard%s)", rpc,
                   rpc_config_.keys_required ? "required" : "not required",
-                  rpc_cache_ ? "on" : "off", rpc_redis_ ? "on" : "off");
+                  rpc_cache_ ? "on" : "off", rpc_redis_ ? "on" : "off", rpc_shards_,
+                  rpc_shards_ > 1 ? "s" : "");
 }
 
 namespace {
@@ -724,6 +786,13 @@ Result<void> Daemon::load_rpc() {
     constexpr uint64_t cl_head_stale_ns = 36'000'000'000ull;
     if (config_.role == "mux" || config_.role == "sync")
         cl_head_ = std::make_unique<pipeline::ClHead>(cl_head_stale_ns);
+    // One sticky table and one filter table for every shard: a client's floor and its filters
+    // hold whichever shard its next connection lands on (docs/ARCHITECTURE.md, "Sharding").
+    const pipeline::rpc::PolicyConfig& policy = rpc_config_.policy;
+    rpc_sticky_ =
+        std::make_unique<pipeline::rpc::StickyTable>(pipeline::rpc::sticky_table_size(policy));
+    rpc_filters_ = std::make_unique<pipeline::rpc::FilterTable>(policy.filters_max);
+    rpc_sticky_key_ = listener::random_sticky_key();
     if (r.cache_bytes_max)
         rpc_cache_ = std::make_unique<pipeline::rpc::AnswerCache>(r.cache_bytes_max);
     const RpcLimitsConfig& l = r.limits;
@@ -783,7 +852,7 @@ Result<void> Daemon::run() {
         return started;
     }
     io::notify_service_manager("READY=1");
-    shard_thread_->join();
+    for (auto& thread : shard_threads_) thread->join();
     if (heads_feed_) heads_feed_->stop();
     control_thread_->request_stop();
     control_thread_->join();
@@ -795,31 +864,43 @@ void Daemon::request_shutdown() {
     io::notify_service_manager("STOPPING=1");
     std::lock_guard lock(shard_mutex_);
     shutdown_requested_ = true;
-    if (shard_live_) shard_live_->loop->request_stop();
+    for (Shard* shard : shards_live_) shard->loop->request_stop();
 }
 
 void Daemon::post_heartbeat() {
     std::lock_guard lock(shard_mutex_);
-    if (!shard_live_) return;
-    // A full queue means the shard is not draining it: no stamp, and the watchdog says so.
-    (void)shard_live_->loop->post(
-        io::Task{[](void* daemon, uint64_t) {
-                     static_cast<Daemon*>(daemon)->shard_heartbeat_ns_.store(
-                         mono_ns(), std::memory_order_release);
-                 },
-                 this, 0});
+    for (Shard* shard : shards_live_) {
+        // A full queue means the shard is not draining it: no stamp, and the watchdog says so.
+        (void)shard->loop->post(io::Task{[](void* s, uint64_t) {
+                                             static_cast<Shard*>(s)->heartbeat_ns.store(
+                                                 mono_ns(), std::memory_order_release);
+                                         },
+                                         shard, 0});
+    }
+}
+
+uint64_t Daemon::oldest_heartbeat_ns() {
+    std::lock_guard lock(shard_mutex_);
+    if (shards_live_.size() < shard_count_) return 0;  // still starting
+    uint64_t oldest = UINT64_MAX;
+    for (Shard* shard : shards_live_)
+        oldest = std::min(oldest, shard->heartbeat_ns.load(std::memory_order_acquire));
+    return oldest == UINT64_MAX ? 0 : oldest;
 }
 
 void Daemon::broadcast_node_change(size_t index) {
     if (rpc_breakers_) rpc_breakers_->reset(index);  // a new node starts with a closed breaker
+    // A shard not live yet reads the registry in its setup, under this lock.
     std::lock_guard lock(shard_mutex_);
-    if (!shard_live_) return;  // not started: its setup reads the registry under this lock
-    bool posted = shard_live_->loop->post(
-        io::Task{[](void* shard, uint64_t i) { static_cast<Shard*>(shard)->refresh_node(i); },
-                 shard_live_, index});
-    // Full only when the shard has not drained 8,192 posts: it is stuck, and says so elsewhere.
-    if (!posted)
-        EM_LOG_ERROR("node change for slot %zu lost: the engine shard's queue is full", index);
+    for (Shard* shard : shards_live_) {
+        bool posted = shard->loop->post(io::Task{
+            [](void* s, uint64_t i) { static_cast<Shard*>(s)->refresh_node(i); }, shard, index});
+        // Full only when the shard has not drained 8,192 posts: it is stuck, and says so
+        // elsewhere.
+        if (!posted)
+            EM_LOG_ERROR("node change for slot %zu lost: %s's queue is full", index,
+                         shard->name.c_str());
+    }
 }
 
 Result<void> Daemon::load_sync() {
@@ -967,7 +1048,7 @@ Result<std::string> Daemon::reload() {
     Result<std::string> done = [&]() -> Result<std::string> {
         {
             std::lock_guard lock(shard_mutex_);
-            if (!shard_live_)
+            if (shards_live_.empty() || shards_live_.size() < shard_count_)
                 return fail(Errc::busy, "enginemux is still starting; reload once it listens");
         }
         Config next;
@@ -1065,20 +1146,25 @@ Result<std::string> Daemon::reload_from(Config next) {
 }
 
 Result<void> Daemon::post_shard_settings(const Config& next, const http::JwtSecret& cl_secret) {
-    auto settings = std::make_unique<ShardSettings>();
-    settings->cl_secret = cl_secret;
-    settings->policy = policy_config(next.engine);
-    settings->sync = sync_policy_config(next);
-    settings->trusted_proxies = trusted_proxies(next.sync);
-    set_client_deadlines(settings->deadlines, next.limits);
-    settings->drain_ms = next.limits.shutdown_drain_ms;
-    settings->poll_us = next.engine.poll_us;
+    ShardSettings settings;
+    settings.cl_secret = cl_secret;
+    settings.policy = policy_config(next.engine);
+    settings.sync = sync_policy_config(next);
+    settings.trusted_proxies = trusted_proxies(next.sync);
+    set_client_deadlines(settings.deadlines, next.limits);
+    settings.drain_ms = next.limits.shutdown_drain_ms;
+    settings.poll_us = next.engine.poll_us;
     std::lock_guard lock(shard_mutex_);
-    if (!shard_live_) return fail(Errc::busy, "the engine shard is not running");
-    uint64_t arg = reinterpret_cast<uint64_t>(settings.get());
-    if (!shard_live_->loop->post(io::Task{Shard::apply_settings, shard_live_, arg}))
-        return fail(Errc::busy, "the engine shard's queue is full; try again");
-    (void)settings.release();  // not lost: the posted task holds it, the shard owns it now
+    if (shards_live_.empty()) return fail(Errc::busy, "the shards are not running");
+    // Each shard gets its own copy. A full queue (a stuck shard) stops here: the shards before
+    // it have the new settings, and the reload is refused so the operator tries again.
+    for (Shard* shard : shards_live_) {
+        auto copy = std::make_unique<ShardSettings>(settings);
+        uint64_t arg = reinterpret_cast<uint64_t>(copy.get());
+        if (!shard->loop->post(io::Task{Shard::apply_settings, shard, arg}))
+            return failf(Errc::busy, "%s's queue is full; try again", shard->name.c_str());
+        (void)copy.release();  // not lost: the posted task holds it, the shard owns it now
+    }
     return {};
 }
 

@@ -1,18 +1,22 @@
 // The enginemux daemon (mux, sync, rpc or builder role): turns a Config into running threads —
-//   - the engine shard: the consensus client's listener and the request pipeline (upstream pools,
-//     engine lanes, payload ids, block-hash verification);
+//   - shard 0: the consensus client's listener and the request pipeline (upstream pools,
+//     engine lanes, payload ids, block-hash verification), and an rpc listener when one runs;
+//   - with an rpc listener, shards 1..N-1 ([shards], default cores - 1): each another rpc
+//     listener on the same port (SO_REUSEPORT) with its own connections and upstream pools;
 //   - the control thread: health probes, the admin API, signals (SIGINT/SIGTERM: graceful
 //     shutdown that drains in-flight requests; SIGHUP: a reload, app/reload.h).
-// Why one engine shard: see docs/ARCHITECTURE.md ("Where engine calls run").
+// Why the engine pipeline runs on shard 0 only: see docs/ARCHITECTURE.md ("Threads").
 //
 // Threads: run() is called by main(); it blocks until shutdown. add_node/remove_node/recheck
-// (admin::Actions) run on the control thread, which starts before the engine shard: what the
-// control thread may post to the shard is published under shard_mutex_ by the shard's own setup
+// (admin::Actions) run on the control thread, which starts before the shards: what the control
+// thread may post to a shard is published under shard_mutex_ by the shard's own setup
 // (ThreadSanitizer found the control thread reading shard_thread_ while main still assigned
-// it). add_node takes only nodes with their own secret, from a file under [admin] secrets_dir
+// it), and node changes, settings, heartbeats and stops go to every shard published so far.
+// add_node takes only nodes with their own secret, from a file under [admin] secrets_dir
 // (app/runtime_secret.h): a node added at run time is never signed for with the CL's secret.
 #pragma once
 
+#include <array>
 #include <atomic>
 #include <memory>
 #include <mutex>
@@ -92,11 +96,17 @@ class Daemon final : public admin::Actions {
     /// The start-up line naming the rpc listener's address (tests read it).
     void log_rpc_listener() const;
     Result<void> load_heads_feed();
-    /// Posts a reload's live settings to the engine shard.
+    /// Posts a reload's live settings to every shard.
     Result<void> post_shard_settings(const Config& next, const http::JwtSecret& cl_secret);
-    /// Asks the engine shard to stamp shard_heartbeat_ns_ (the systemd watchdog's evidence
-    /// that its loop runs).
+    /// Asks every shard to stamp its heartbeat (the systemd watchdog's evidence that its loop
+    /// runs).
     void post_heartbeat();
+    /// The oldest of the shards' last heartbeats (0 while a shard has none yet).
+    uint64_t oldest_heartbeat_ns();
+    /// Starts shard threads 0..count-1 in order (shard 0 binds the listeners' ports first).
+    Result<void> start_shards(int count, uint64_t spin_ns);
+    /// Stops and joins the shard threads started (a failed start).
+    void stop_shards();
 
     Config config_;  ///< after start, read and written by the control thread only
     std::vector<std::string> reload_args_;
@@ -119,6 +129,12 @@ class Daemon final : public admin::Actions {
     std::unique_ptr<pipeline::ClHead> cl_head_;
     /// The process-wide newHeads feed (null: no node has a ws_url); the shards register.
     std::unique_ptr<listener::HeadsFeed> heads_feed_;
+    /// [rpc] sticky's table and the filter ids' nodes, shared by every rpc shard.
+    std::unique_ptr<pipeline::rpc::StickyTable> rpc_sticky_;
+    std::unique_ptr<pipeline::rpc::FilterTable> rpc_filters_;
+    std::array<uint8_t, 16> rpc_sticky_key_{};  ///< the clients' sticky hashes' key
+    int rpc_shards_ = 0;                        ///< rpc listeners (one per shard; 0: none)
+    size_t rpc_metrics_first_ = 0;  ///< shard 0's rpc listener's ShardMetrics in metrics_
     /// What idle WebSocket connections keep of grown buffers ([rpc.ws] grown_buffers_bytes_max)
     std::unique_ptr<ByteBudget> ws_grown_budget_;
     std::unique_ptr<redis::ClientConfig> rpc_redis_;  ///< [rpc.redis] url resolved (null: none)
@@ -127,20 +143,21 @@ class Daemon final : public admin::Actions {
     upstream::HealthBoard board_;
     std::vector<std::unique_ptr<pipeline::ShardMetrics>> metrics_;
     std::vector<pipeline::ShardMetrics*> metrics_view_;
-    std::unique_ptr<Shard> shard_;
+    std::vector<std::unique_ptr<Shard>> shards_;  ///< shard 0 first (main thread's)
+    size_t shard_count_ = 0;  ///< shards that start (set before the control thread starts)
     std::unique_ptr<Control> control_;
-    std::unique_ptr<io::LoopThread> shard_thread_;
+    std::vector<std::unique_ptr<io::LoopThread>> shard_threads_;  ///< shards_'s, in order
     std::unique_ptr<io::LoopThread> control_thread_;
     io::Address listen_address_;
     std::atomic<bool> listen_bound_{false};  ///< listen_address_ is set (by the shard's setup)
-    /// Orders the shard's start against node changes and shutdown requests from the control
-    /// thread: the shard's setup publishes itself and builds its nodes from the registry under
-    /// it, and the control thread posts a change (or asks for shutdown) under it, so a change is
-    /// either seen by that first read of the registry or posted to the running shard.
+    /// Orders each shard's start against node changes and shutdown requests from the control
+    /// thread: a shard's setup publishes itself and builds its nodes from the registry under
+    /// it, and the control thread posts a change (or asks for shutdown) to every published
+    /// shard under it, so a change is either seen by that first read of the registry or posted
+    /// to the running shard.
     std::mutex shard_mutex_;
-    Shard* shard_live_ = nullptr;      ///< guarded by shard_mutex_: set by the shard's setup
-    bool shutdown_requested_ = false;  ///< guarded by shard_mutex_: asked before the shard ran
-    std::atomic<uint64_t> shard_heartbeat_ns_{0};  ///< when the shard last ran a heartbeat task
+    std::vector<Shard*> shards_live_;  ///< guarded by shard_mutex_: appended by each setup
+    bool shutdown_requested_ = false;  ///< guarded by shard_mutex_: asked before a shard ran
 };
 
 }  // namespace em::app

@@ -46,10 +46,19 @@ std::string_view api_key_of(std::string_view authorization, std::string_view tar
     return {};
 }
 
+std::array<uint8_t, 16> random_sticky_key() {
+    std::array<uint8_t, 16> key{};
+    if (getrandom(key.data(), key.size(), 0) != static_cast<ssize_t>(key.size())) {
+        uint64_t seed[2] = {wall_ns(), mono_ns()};
+        std::memcpy(key.data(), seed, sizeof seed);
+    }
+    return key;
+}
+
 RpcListener::RpcListener(io::Loop& loop, const ListenerConfig& config, const RpcListenerConfig& rpc,
                          const RpcShared& shared, upstream::Registry& registry,
                          upstream::HealthBoard& board, pipeline::ShardMetrics& metrics)
-    : policy_(rpc.policy, shared.cache, metrics.rpc),
+    : policy_(rpc.policy, shared.cache, metrics.rpc, shared.tables),
       config_(rpc),
       shared_(shared),
       metrics_(metrics),
@@ -59,11 +68,8 @@ RpcListener::RpcListener(io::Loop& loop, const ListenerConfig& config, const Rpc
       body_bytes_max_(config.core.body_bytes_max),
       loop_(loop),
       ws_(*this, rpc.ws, metrics.http) {
-    if (getrandom(sticky_key_.data(), sticky_key_.size(), 0) !=
-        static_cast<ssize_t>(sticky_key_.size())) {
-        uint64_t seed[2] = {wall_ns(), mono_ns()};
-        std::memcpy(sticky_key_.data(), seed, sizeof seed);
-    }
+    sticky_key_ = shared.sticky_key;
+    if (sticky_key_ == std::array<uint8_t, 16>{}) sticky_key_ = random_sticky_key();
     if (shared.heads) ws_.enable_subscriptions(loop, *shared.heads);
     Role* role = this;  // a private base: converted here, where it is accessible
     engine_ = std::make_unique<EngineListener>(loop, config, registry, board, metrics, role);

@@ -25,8 +25,9 @@
 //    copy of its body, and is answered 429 if a shared bucket is empty. Redis unavailable or
 //    benched: the embedded budgets' verdict stands, at once.
 //
-// Threads: one per shard, on that shard's loop thread; the cache and the budgets it is given are
-// shared with the other shards and lock their own stripes.
+// Threads: one per shard, on that shard's loop thread; the cache, the budgets, the breakers and
+// the sticky and filter tables it is given are shared with the other shards (RpcShared) and lock
+// their own stripes or use atomics.
 #pragma once
 
 #include <functional>
@@ -65,7 +66,14 @@ struct RpcShared {
     pipeline::rpc::BreakerBoard* breakers = nullptr;   ///< null: no circuit breaker
     const pipeline::ClHead* cl_head = nullptr;  ///< beside the mux or sync role: the CL's head
     HeadsFeed* heads = nullptr;                 ///< null: no eth_subscribe (no node has a ws_url)
+    pipeline::rpc::SharedTables tables;  ///< the sticky and filter tables (null: the policy's own)
+    /// The key of the clients' sticky hashes: the same on every shard, so a client is one entry
+    /// of the shared sticky table (all zero: this listener draws its own).
+    std::array<uint8_t, 16> sticky_key{};
 };
+
+/// 16 random bytes for RpcShared::sticky_key (getrandom; the clocks if it fails).
+[[nodiscard]] std::array<uint8_t, 16> random_sticky_key();
 
 /// The API key a request carries: "Bearer KEY" (scheme in any case), else the target's path
 /// "/KEY" (without a query); "" when it carries none.

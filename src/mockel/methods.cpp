@@ -40,6 +40,8 @@ constexpr std::array<MethodInfo, method_count> table = {{
     {"web3_clientVersion", Kind::web3_client_version, 0},
     {"eth_call", Kind::eth_call, 0},
     {"eth_getLogs", Kind::eth_get_logs, 0},
+    {"eth_newFilter", Kind::eth_new_filter, 0},
+    {"eth_getFilterChanges", Kind::eth_get_filter_changes, 0},
 }};
 
 }  // namespace
@@ -49,7 +51,7 @@ std::span<const MethodInfo> methods() {
 }
 
 int find_method(std::string_view name) {
-    // 33 entries: compare the length and the last character first, then the bytes.
+    // 35 entries: compare the length and the last character first, then the bytes.
     if (name.empty()) return -1;
     for (size_t i = 0; i < table.size(); i++) {
         const std::string_view n = table[i].name;

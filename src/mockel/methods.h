@@ -30,6 +30,8 @@ enum class Kind : uint8_t {
     web3_client_version,
     eth_call,
     eth_get_logs,
+    eth_new_filter,          ///< a filter id naming this EL (SharedState::filter_id)
+    eth_get_filter_changes,  ///< no changes: []
 };
 
 struct MethodInfo {
@@ -39,7 +41,7 @@ struct MethodInfo {
 };
 
 /// Number of methods in the table.
-inline constexpr size_t method_count = 33;
+inline constexpr size_t method_count = 35;
 
 /// The whole table; a method's index is its position.
 std::span<const MethodInfo> methods();

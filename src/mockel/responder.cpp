@@ -377,6 +377,14 @@ void Responder::write_simple_result(Kind kind, bool syncing) {
         case Kind::eth_call:
             body_.append("\"0x\"");
             return;
+        case Kind::eth_new_filter:
+            body_.push_back('"');
+            append_quantity(body_, shared_.filter_id());
+            body_.push_back('"');
+            return;
+        case Kind::eth_get_filter_changes:
+            body_.append("[]");
+            return;
         default:
             body_.append("null");
             return;

@@ -135,6 +135,8 @@ class Shared {
 
     /// A new 8-byte payload id: a 32-bit tag of the node name, then a 32-bit counter.
     uint64_t next_payload_id();
+    /// eth_newFilter's answer: the same 32-bit tag of the node name, so each EL's ids differ.
+    uint32_t filter_id() const { return payload_id_tag_; }
     /// True if `id` is one next_payload_id() returned.
     bool issued_payload_id(uint64_t id) const;
 

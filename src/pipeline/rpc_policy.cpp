@@ -168,14 +168,23 @@ bool raw_transaction_hash(std::string_view params, ByteBuffer& scratch, char* ou
     return true;
 }
 
-RpcPolicy::RpcPolicy(const PolicyConfig& config, AnswerCache* cache, RpcMetrics& metrics)
+size_t sticky_table_size(const PolicyConfig& config) {
+    return config.sticky != StickyBy::off ? config.sticky_clients_max : StickyTable::ways;
+}
+
+RpcPolicy::RpcPolicy(const PolicyConfig& config, AnswerCache* cache, RpcMetrics& metrics,
+                     SharedTables tables)
     : config_(config),
       hedges_(config.hedge),
       cache_(cache),
       metrics_(metrics),
       hit_(64u << 20, 4096),
       scratch_(64u << 20, 4096),
-      sticky_(config.sticky != StickyBy::off ? config.sticky_clients_max : StickyTable::ways) {}
+      own_sticky_(tables.sticky ? nullptr
+                                : std::make_unique<StickyTable>(sticky_table_size(config))),
+      own_filters_(tables.filters ? nullptr : std::make_unique<FilterTable>(config.filters_max)),
+      sticky_(tables.sticky ? *tables.sticky : *own_sticky_),
+      filters_(tables.filters ? *tables.filters : *own_filters_) {}
 
 bool RpcPolicy::allowed(std::string_view method) const {
     if (config_.allow_methods.empty()) return allowed_by_default(method);
@@ -406,8 +415,7 @@ int RpcPolicy::filter_node(std::string_view params) const {
         doc.get_array().get(array) != simdjson::SUCCESS ||
         array.at(0).get_string().get(id) != simdjson::SUCCESS)
         return -1;
-    auto found = filters_.find(id);
-    return found == filters_.end() ? -1 : found->second;
+    return filters_.node_of(id);
 }
 
 void RpcPolicy::refuse_params(int length, GateDecision& d) {
@@ -475,8 +483,9 @@ bool RpcPolicy::logs_over_limit(std::string_view params, GateDecision& d) {
 void RpcPolicy::stick(uint64_t client, Route& route) {
     if (config_.sticky == StickyBy::off || client == 0 || !nodes_) return;
     route.sticky_client = client;
-    const StickyEntry* e = sticky_.find(client);
-    if (!e) return;  // a new client (or forgotten): any node the read qualifies for
+    StickyEntry entry;
+    if (!sticky_.find(client, entry)) return;  // new (or forgotten): any node that qualifies
+    const StickyEntry* e = &entry;
     route.floor_head = e->floor;
     // Its last node while usable and at the head; pick_route checks the rest of the route.
     NodeView n = nodes_->node(static_cast<size_t>(e->node));
@@ -595,15 +604,7 @@ void RpcPolicy::learned(Learn what, std::string_view key, std::string_view resul
         return;
     }
     if (what != Learn::filter_node || result.size() < 2 || result.front() != '"') return;
-    std::string id(result.substr(1, result.size() - 2));
-    if (filters_.find(id) == filters_.end()) {
-        filter_order_.push_back(id);
-        if (filter_order_.size() > config_.filters_max) {
-            filters_.erase(filter_order_.front());
-            filter_order_.pop_front();
-        }
-    }
-    filters_[id] = static_cast<uint8_t>(node);
+    filters_.remember(result.substr(1, result.size() - 2), node);
 }
 
 bool RpcPolicy::look_up(uint64_t ticket, std::string_view key) {

@@ -42,12 +42,13 @@
 // The finalized block is the lowest `finalized` any synced node's health probe reported (the
 // conservative choice: a block one node calls final may still be unfinal on another's chain).
 //
-// Threads: the owning shard's thread (the cache is shared and locks its own stripes). No I/O.
+// Threads: the owning shard's thread (the cache, the sticky table and the filter table are shared
+// by every shard's policy and lock their own stripes). No I/O.
 #pragma once
 
 #include <cstdint>
-#include <deque>
 #include <functional>
+#include <memory>
 #include <string>
 #include <unordered_map>
 #include <utility>
@@ -60,6 +61,7 @@
 #include "pipeline/metrics.h"
 #include "pipeline/policy.h"
 #include "pipeline/rpc_cache.h"
+#include "pipeline/rpc_filters.h"
 #include "pipeline/sticky.h"
 
 namespace em::pipeline::rpc {
@@ -86,7 +88,7 @@ struct PolicyConfig {
     uint32_t logs_split_pieces_max = 16;      ///< pieces of one split (more: refused)
     uint64_t response_bytes_max = 32u << 20;  ///< a split's merged answer at most
     StickyBy sticky = StickyBy::off;          ///< per-client stickiness (Origin::sticky)
-    size_t sticky_clients_max = 65'536;       ///< clients remembered per shard
+    size_t sticky_clients_max = 65'536;       ///< clients remembered (by every shard together)
     size_t filters_max = 4096;                ///< filter ids remembered (oldest forgotten first)
     HedgeConfig hedge{.max_ratio = 0};        ///< [rpc] hedge_max_ratio (0 here: no hedging)
 };
@@ -122,10 +124,21 @@ class SharedAnswers {
     virtual void put(std::string_view key, std::string_view result) = 0;
 };
 
+/// The entries a StickyTable for `config` needs (a token table when sticky is off).
+[[nodiscard]] size_t sticky_table_size(const PolicyConfig& config);
+
+/// The tables every shard's policy shares (made once, outliving the policies). A null table: the
+/// policy makes its own, of the configured size (one shard, unit tests).
+struct SharedTables {
+    StickyTable* sticky = nullptr;   ///< [rpc] sticky: each client's node and floor
+    FilterTable* filters = nullptr;  ///< filter id -> the node that made it
+};
+
 class RpcPolicy final : public Policy, public Gate {
   public:
     /// `cache`: shared by every shard (null: no cache); `metrics`: this shard's.
-    RpcPolicy(const PolicyConfig& config, AnswerCache* cache, RpcMetrics& metrics);
+    RpcPolicy(const PolicyConfig& config, AnswerCache* cache, RpcMetrics& metrics,
+              SharedTables tables = {});
     RpcPolicy(const RpcPolicy&) = delete;
     RpcPolicy& operator=(const RpcPolicy&) = delete;
     /// The nodes (the listener's table; set before the first request).
@@ -203,14 +216,10 @@ class RpcPolicy final : public Policy, public Gate {
     char tx_hash_[72] = {};
     char message_[512] = {};
     double shadow_credit_ = 0;  ///< shadow_ratio's running share: a read is sampled at 1
-    StickyTable sticky_;        ///< [rpc] sticky: each client's node and floor (this shard's)
-    struct IdHash {
-        using is_transparent = void;
-        size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
-    };
-    /// filter id -> node (looked up by view: no allocation for a filter's use)
-    std::unordered_map<std::string, uint8_t, IdHash, std::equal_to<>> filters_;
-    std::deque<std::string> filter_order_;  ///< oldest first
+    std::unique_ptr<StickyTable> own_sticky_;   ///< when no shared table was given
+    std::unique_ptr<FilterTable> own_filters_;  ///< when no shared table was given
+    StickyTable& sticky_;   ///< [rpc] sticky: each client's node and floor (shared)
+    FilterTable& filters_;  ///< filter id -> node (shared; looked up by view)
 };
 
 }  // namespace em::pipeline::rpc

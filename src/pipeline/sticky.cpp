@@ -11,17 +11,23 @@ StickyTable::StickyTable(size_t clients_max) {
     mask_ = buckets - 1;
 }
 
-const StickyEntry* StickyTable::find(uint64_t client) const {
-    if (client == 0) return nullptr;
+bool StickyTable::find(uint64_t client, StickyEntry& out) const {
+    if (client == 0) return false;
     size_t b = bucket_of(client);
-    for (size_t w = 0; w < ways; w++)
-        if (entries_[b + w].client == client) return &entries_[b + w];
-    return nullptr;
+    std::lock_guard lock(lock_of(client));
+    for (size_t w = 0; w < ways; w++) {
+        if (entries_[b + w].client != client) continue;
+        out = entries_[b + w];
+        return true;
+    }
+    return false;
 }
 
 bool StickyTable::served(uint64_t client, int node, int64_t block) {
     EM_ASSERT(client != 0 && node >= 0);
     size_t b = bucket_of(client);
+    uint64_t now = clock_.fetch_add(1, std::memory_order_relaxed) + 1;
+    std::lock_guard lock(lock_of(client));
     StickyEntry* slot = nullptr;
     StickyEntry* oldest = &entries_[b];
     for (size_t w = 0; w < ways; w++) {
@@ -41,7 +47,7 @@ bool StickyTable::served(uint64_t client, int node, int64_t block) {
     if (slot->client != client) *slot = StickyEntry{.client = client};
     slot->node = node;
     if (block > slot->floor) slot->floor = block;
-    slot->served = ++clock_;
+    if (now > slot->served) slot->served = now;
     return evicted;
 }
 

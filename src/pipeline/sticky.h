@@ -11,13 +11,17 @@
 // client takes a free entry of its bucket, else the entry of the bucket's least recently served
 // client, which is forgotten (evicted: its next read starts afresh, at any node at the head).
 //
-// Threads: one table per shard (the policy's), used on that shard's thread only: no locks. A
-// client whose connections land on different shards has an entry on each (today the rpc
-// listener runs on one shard).
+// Threads: any. One table is shared by every shard's rpc policy (a client's connections may land
+// on different shards, and its floor must hold on all of them): buckets are guarded by 64 lock
+// stripes (a bucket's stripe: its index's low bits), each held for a bucket's four entries at
+// most; find() copies the entry out. The clock is a relaxed atomic (eviction's order only).
 #pragma once
 
+#include <array>
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <mutex>
 #include <vector>
 
 namespace em::pipeline::rpc {
@@ -34,8 +38,10 @@ class StickyTable {
     static constexpr size_t ways = 4;  ///< entries per bucket
 
     explicit StickyTable(size_t clients_max);
-    /// The client's entry (client != 0), or null when it is not remembered.
-    [[nodiscard]] const StickyEntry* find(uint64_t client) const;
+    StickyTable(const StickyTable&) = delete;
+    StickyTable& operator=(const StickyTable&) = delete;
+    /// Copies the client's entry (client != 0) into `out`; false when it is not remembered.
+    [[nodiscard]] bool find(uint64_t client, StickyEntry& out) const;
     /// `node` answered the client a read that showed it block `block` (-1: none): the client's
     /// node is now `node`, its floor at least `block`. True when another client was evicted
     /// to make room.
@@ -44,11 +50,14 @@ class StickyTable {
     [[nodiscard]] size_t capacity() const { return entries_.size(); }
 
   private:
+    static constexpr size_t lock_stripes = 64;
     size_t bucket_of(uint64_t client) const { return (client & mask_) * ways; }
+    std::mutex& lock_of(uint64_t client) const { return locks_[(client & mask_) % lock_stripes]; }
 
     std::vector<StickyEntry> entries_;
-    uint64_t mask_ = 0;   ///< buckets - 1
-    uint64_t clock_ = 0;  ///< counts answers, for least-recently-served
+    uint64_t mask_ = 0;               ///< buckets - 1
+    std::atomic<uint64_t> clock_{0};  ///< counts answers, for least-recently-served
+    mutable std::array<std::mutex, lock_stripes> locks_;
 };
 
 }  // namespace em::pipeline::rpc

@@ -347,6 +347,14 @@ Daemon::Daemon(const TempDir& dir, const std::vector<MockEl*>& nodes,
     std::vector<std::string> args = {binary("EM_ENGINEMUX"), "--jwt-secret", secret, "--port", "0",
                                      "--admin-listen",       "127.0.0.1:0"};
     if (!nodes.empty()) args.insert(args.begin() + 1, {"--nodes", list});  // else: --config's
+    // An rpc listener runs cores - 1 shards by default; tests count per-listener limits and
+    // counters, so they run one unless they ask for more (the same on any machine).
+    bool rpc = false, shards = false;
+    for (const std::string& a : extra) {
+        rpc = rpc || a == "rpc" || a == "--rpc-listen";
+        shards = shards || a == "--shards";
+    }
+    if (rpc && !shards) args.insert(args.end(), {"--shards", "1"});
     args.insert(args.end(), extra.begin(), extra.end());
     process = std::make_unique<Process>(args, "enginemux");
     std::string line = process->wait_for_line("listening on");

@@ -94,7 +94,8 @@ struct MockEl {
 };
 
 /// A running enginemux daemon in front of `nodes` (with per-node extra URL options); with no
-/// nodes, the nodes come from a --config file in `extra`.
+/// nodes, the nodes come from a --config file in `extra`. With an rpc listener (`extra` has
+/// "rpc" or --rpc-listen) and no --shards in `extra`, it runs `--shards 1`.
 struct Daemon {
     Daemon(const TempDir& dir, const std::vector<MockEl*>& nodes,
            std::vector<std::string> extra = {}, const std::vector<std::string>& node_options = {});

@@ -862,20 +862,20 @@ TEST_F(RpcLogs, WithNoNodeEveryPieceFailsAtOnceAndTheClientGetsOneError) {
 
 TEST(RpcStickyTable, AClientsNodeAndFloorAndTheLeastRecentlyServedIsEvicted) {
     rpc::StickyTable t(4);  // one bucket of four
+    rpc::StickyEntry e;
     EXPECT_EQ(t.capacity(), 4u);
-    EXPECT_EQ(t.find(11), nullptr);
+    EXPECT_FALSE(t.find(11, e));
     EXPECT_FALSE(t.served(11, 1, 100));
     EXPECT_FALSE(t.served(11, 2, 90));
-    const rpc::StickyEntry* e = t.find(11);
-    ASSERT_NE(e, nullptr);
-    EXPECT_EQ(e->node, 2);
-    EXPECT_EQ(e->floor, 100) << "the floor never goes down";
+    ASSERT_TRUE(t.find(11, e));
+    EXPECT_EQ(e.node, 2);
+    EXPECT_EQ(e.floor, 100) << "the floor never goes down";
     for (uint64_t c = 12; c <= 14; c++) EXPECT_FALSE(t.served(c, 0, 1));
     EXPECT_FALSE(t.served(11, 2, 101));  // 11 served last: 12 is the least recent now
     EXPECT_TRUE(t.served(15, 0, 5));
-    EXPECT_EQ(t.find(12), nullptr);
-    EXPECT_NE(t.find(11), nullptr);
-    EXPECT_NE(t.find(15), nullptr);
+    EXPECT_FALSE(t.find(12, e));
+    EXPECT_TRUE(t.find(11, e));
+    EXPECT_TRUE(t.find(15, e));
     EXPECT_EQ(rpc::StickyTable(65'536).capacity(), 65'536u);
     EXPECT_EQ(rpc::StickyTable(5).capacity(), 8u) << "rounded up to whole buckets";
 }
