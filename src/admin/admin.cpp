@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "admin/access.h"
+#include "admin/builder_debug.h"
 #include "admin/exposition.h"
 #include "base/clock.h"
 #include "base/hex.h"
@@ -15,6 +16,7 @@
 #include "http/target.h"
 #include "http/writer.h"
 #include "jsonrpc/writer.h"
+#include "listener/builder_health.h"
 
 namespace em::admin {
 
@@ -186,8 +188,14 @@ void AdminHandler::on_request(http::ServerConn& conn, const http::Request& reque
     } else if (get && target == "/metrics") {
         render_metrics(body_);
         conn.respond(200, "text/plain; version=0.0.4", body_.view());
+    } else if (get && target == "/healthz" && ctx_.builder.enabled) {
+        engine::HealthVerdict v =
+            listener::builder_health(*ctx_.builder.shared, *ctx_.board, mono_ns());
+        reply_json(conn, v.http_status, v.body);
     } else if (get && target == "/healthz") {
         reply_json(conn, 200, "{\"ok\":true}");
+    } else if (ctx_.builder.enabled && target == "/execution-mode" && (get || post)) {
+        execution_mode(conn, request, post);
     } else if (get && target == "/readyz") {
         bool ready = ctx_.board->primary() >= 0;
         reply_json(
@@ -234,8 +242,9 @@ void AdminHandler::on_request(http::ServerConn& conn, const http::Request& reque
         }
         reply_json(conn, 200, "{\"removed\":true}");
     } else if (target == "/status" || target == "/metrics" || target == "/healthz" ||
-               target == "/readyz" || target == "/recheck" || target == "/reload" ||
-               target == "/nodes" || target.substr(0, 7) == "/nodes/") {
+               (ctx_.builder.enabled && target == "/execution-mode") || target == "/readyz" ||
+               target == "/recheck" || target == "/reload" || target == "/nodes" ||
+               target.substr(0, 7) == "/nodes/") {
         reply_json(conn, 405, "{\"error\":\"method not allowed on this path\"}");
     } else {
         reply_json(conn, 404,
@@ -243,6 +252,20 @@ void AdminHandler::on_request(http::ServerConn& conn, const http::Request& reque
                    "/reload, "
                    "/nodes\"}");
     }
+}
+
+void AdminHandler::execution_mode(http::ServerConn& conn, const http::Request& request, bool post) {
+    if (!post) {
+        reply_json(conn, 200, get_execution_mode(*ctx_.builder.shared));
+        return;
+    }
+    char peer[64] = "?";
+    conn.peer().format(peer, sizeof peer);
+    std::string answer;
+    int status =
+        post_execution_mode(request.body, *ctx_.builder.shared,
+                            std::string("admin API POST /execution-mode from ") + peer, answer);
+    reply_json(conn, status, answer);
 }
 
 void AdminHandler::render_status(ByteBuffer& out) const {

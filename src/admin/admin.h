@@ -6,7 +6,10 @@
 //                       in the builder role "builder" (local EL, builders, fallbacks); with an
 //                       rpc listener "rpc" (nodes' heads, cache, Redis, each shard's counts)
 //   GET  /metrics       Prometheus text, names prefixed enginemux_
-//   GET  /healthz       200 while the process runs
+//   GET  /healthz       200 while the process runs; in the builder role op-conductor's verdict
+//                       (listener/builder_health.h: 200, 206 or 503 with a JSON body saying why)
+//   GET  /execution-mode, POST /execution-mode  the builder role's execution mode (body
+//                       {"execution_mode": "dry-run"}; admin/builder_debug.h)
 //   GET  /readyz        200 when a primary exists (some voter is usable), else 503
 //   POST /recheck       probe every node now
 //   POST /nodes         body: one node in --nodes syntax
@@ -121,6 +124,8 @@ class AdminHandler final : public http::Handler {
     void render_role_sections(ByteBuffer& out, uint64_t now) const;
     /// {"error":"<message>"} with the status.
     void reply_error(http::ServerConn& conn, int status, const Error& error);
+    /// The builder role's GET and POST /execution-mode (admin/builder_debug.h).
+    void execution_mode(http::ServerConn& conn, const http::Request& request, bool post);
     /// Answers 401/403 and returns false when the request may not go on (access.h).
     bool admit(http::ServerConn& conn, const http::Request& request);
     AdminContext ctx_;

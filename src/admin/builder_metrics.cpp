@@ -2,6 +2,7 @@
 
 #include <cstdarg>
 #include <cstdio>
+#include <string>
 
 #include "admin/exposition.h"
 #include "jsonrpc/writer.h"
@@ -92,12 +93,37 @@ void render_per_node(ByteBuffer& out, const BuilderContext& builder, Shards shar
     }
 }
 
+/// enginemux_builder_breaker_state{builder} (0 closed, 1 open, 2 half-open) and
+/// enginemux_builder_breaker_opens_total{builder}.
+void render_breakers(ByteBuffer& out, const BuilderContext& builder,
+                     const upstream::Registry& registry) {
+    out.append(
+        "# HELP enginemux_builder_breaker_state Each builder's circuit breaker: 0 closed, 1 open "
+        "(benched: no attributes), 2 half-open (its probe fork is out).\n"
+        "# TYPE enginemux_builder_breaker_state gauge\n"
+        "# HELP enginemux_builder_breaker_opens_total Times each builder was benched.\n"
+        "# TYPE enginemux_builder_breaker_opens_total counter\n");
+    const pipeline::rpc::BreakerBoard& breakers = builder.shared->breakers();
+    for (size_t i = 0; i < upstream::nodes_max; i++) {
+        const upstream::NodeInfo* info = registry.get(i);
+        if (!info || i == builder.local) continue;
+        LabelSet name;
+        name.add("builder", info->name);
+        int n = static_cast<int>(name.text().size());
+        appendf(out, "enginemux_builder_breaker_state{%.*s} %d\n", n, name.text().data(),
+                static_cast<int>(breakers.state(i)));
+        appendf(out, "enginemux_builder_breaker_opens_total{%.*s} %llu\n", n, name.text().data(),
+                static_cast<unsigned long long>(breakers.opens(i)));
+    }
+}
+
 }  // namespace
 
 void render_builder_metrics(ByteBuffer& out, const BuilderContext& builder, Shards shards,
                             const upstream::Registry& registry) {
     render_fallbacks(out, shards);
     render_per_node(out, builder, shards, registry);
+    render_breakers(out, builder, registry);
     struct Scalar {
         const char* name;
         const char* help;
@@ -135,8 +161,8 @@ void render_builder_status(ByteBuffer& out, const BuilderContext& builder, Shard
     appendf(out,
             ",\"execution_mode\":\"%s\",\"block_selection\":\"%s\",\"get_payload_deadline_ms\":%u,"
             "\"local_blocks\":%llu,\"fallbacks\":{",
-            builder.execution_mode.c_str(), builder.block_selection.c_str(),
-            builder.get_payload_deadline_ms,
+            std::string(engine::execution_mode_name(builder.shared->mode())).c_str(),
+            builder.block_selection.c_str(), builder.get_payload_deadline_ms,
             total(shards, [&builder](pipeline::ShardMetrics& s) -> pipeline::Counter& {
                 return s.builder.blocks[builder.local];
             }));
@@ -163,15 +189,19 @@ void render_builder_status(ByteBuffer& out, const BuilderContext& builder, Shard
             rejected += total(shards, [i, r](pipeline::ShardMetrics& s) -> pipeline::Counter& {
                 return s.builder.rejected[i][r];
             });
+        std::string_view breaker =
+            pipeline::rpc::breaker_state_name(builder.shared->breakers().state(i));
         appendf(
             out,
-            ",\"state\":\"%s\",\"calls\":%llu,\"errors\":%llu,\"blocks\":%llu,\"rejected\":%llu}",
+            ",\"state\":\"%s\",\"calls\":%llu,\"errors\":%llu,\"blocks\":%llu,\"rejected\":%llu,"
+            "\"breaker\":\"%.*s\",\"breaker_opens\":%llu}",
             upstream::node_state_name(board.read(i).state), calls, errors,
             total(shards,
                   [i](pipeline::ShardMetrics& s) -> pipeline::Counter& {
                       return s.builder.blocks[i];
                   }),
-            rejected);
+            rejected, static_cast<int>(breaker.size()), breaker.data(),
+            static_cast<unsigned long long>(builder.shared->breakers().opens(i)));
     }
     out.append("]}");
 }

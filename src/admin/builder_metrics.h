@@ -11,6 +11,7 @@
 #include <string>
 
 #include "base/buffer.h"
+#include "pipeline/builder_shared.h"
 #include "pipeline/metrics.h"
 #include "upstream/health.h"
 #include "upstream/registry.h"
@@ -21,7 +22,8 @@ namespace em::admin {
 struct BuilderContext {
     bool enabled = false;  ///< the daemon runs the builder role
     size_t local = 0;      ///< the local EL's node slot
-    std::string execution_mode;
+    /// The mode (switched at run time), breakers and answer times; set when enabled.
+    pipeline::BuilderShared* shared = nullptr;
     std::string block_selection;
     uint32_t get_payload_deadline_ms = 0;
 };

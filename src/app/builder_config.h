@@ -49,11 +49,18 @@ struct BuilderRoleConfig {
     uint32_t get_payload_deadline_ms = 500;
     engine::BlockSelection block_selection = engine::BlockSelection::gas_used;
     engine::ExecutionMode execution_mode = engine::ExecutionMode::enabled;
-    /// rollup-boost's health settings, kept for the health slice (not used yet).
+    /// rollup-boost's health check interval (accepted; the [health] probes run instead).
     uint32_t health_check_interval_s = 60;
+    /// /healthz: the local EL whose last good answer or probe is older than this is stale (503).
     uint32_t max_unsafe_interval_s = 10;
-    /// rollup-boost's debug server (debug_setExecutionMode), for a later slice (not used yet).
+    /// rollup-boost's debug server (debug_setExecutionMode): ADDR:PORT (port 0: any free one),
+    /// "" or "off": none.
     std::string debug_listen = "127.0.0.1:5555";
+    /// Each builder's circuit breaker: this many invalid or late blocks within the window bench
+    /// it (0: no breaker); benched, its next fork comes after the cooldown.
+    uint32_t breaker_failures = 3;
+    uint32_t breaker_window_s = 60;
+    uint32_t breaker_cooldown_s = 30;
     friend bool operator==(const BuilderRoleConfig&, const BuilderRoleConfig&) = default;
 };
 

@@ -126,6 +126,13 @@ Result<void> load_builder_settings(const toml::table& t, BuilderRoleConfig& b) {
             EM_TRY_VOID(toml_number(v, full, b.max_unsafe_interval_s, 1, 3600));
         } else if (key == "debug_listen") {
             EM_TRY_VOID(toml_string(v, full, b.debug_listen));
+            if (b.debug_listen == "off") b.debug_listen.clear();
+        } else if (key == "breaker_failures") {
+            EM_TRY_VOID(toml_number(v, full, b.breaker_failures, 0, 1000));
+        } else if (key == "breaker_window_s") {
+            EM_TRY_VOID(toml_number(v, full, b.breaker_window_s, 1, 86'400));
+        } else if (key == "breaker_cooldown_s") {
+            EM_TRY_VOID(toml_number(v, full, b.breaker_cooldown_s, 1, 86'400));
         } else {
             return unknown_key("builder", key);
         }
@@ -371,13 +378,16 @@ Result<void> RollupBoostFlags::apply_role(Config& c, const std::array<Values, co
         b.max_unsafe_interval_s = static_cast<uint32_t>(EM_TRY(
             number(v[max_unsafe_interval].list[0], v[max_unsafe_interval].from, 1, 3600, " s")));
     if (!v[debug_host].list.empty() || !v[debug_server_port].list.empty()) {
-        size_t colon = b.debug_listen.rfind(':');
-        std::string host = b.debug_listen.substr(0, colon);
-        std::string port = b.debug_listen.substr(colon + 1);
+        // Off in the file ([builder] debug_listen = ""): a flag turns it on, at the defaults.
+        std::string listen = b.debug_listen.empty() ? "127.0.0.1:5555" : b.debug_listen;
+        size_t colon = listen.rfind(':');
+        std::string host = listen.substr(0, colon);
+        std::string port = listen.substr(colon + 1);
         if (!v[debug_host].list.empty()) host = v[debug_host].list[0];
         if (!v[debug_server_port].list.empty())
-            port = std::to_string(EM_TRY(
-                number(v[debug_server_port].list[0], v[debug_server_port].from, 1, 65535, "")));
+            port = std::to_string(
+                EM_TRY(number(v[debug_server_port].list[0], v[debug_server_port].from, 0, 65535,
+                              " (0: any free port)")));
         b.debug_listen = host + ":" + port;
     }
     return {};
@@ -461,7 +471,7 @@ Result<void> validate_builder(Config& c) {
     for (size_t i = 0; i < b.builders.size(); i++)
         EM_TRY_VOID(check_builder(b.builders[i], i, names));
     EM_TRY_VOID(check_deadline(b.get_payload_deadline_ms, "[builder] get_payload_deadline_ms"));
-    if (b.debug_listen.rfind(':') == std::string::npos)
+    if (!b.debug_listen.empty() && b.debug_listen.rfind(':') == std::string::npos)
         return failf(Errc::invalid_input, "[builder] debug_listen '%s' is not ADDR:PORT",
                      b.debug_listen.c_str());
     if (!c.listen_set) c.port = 8081;  // rollup-boost's --rpc-port

@@ -3,6 +3,7 @@
 
 #include <cstdio>
 
+#include "admin/builder_debug.h"
 #include "app/reload.h"
 #include "app/runtime_secret.h"
 #include "base/clock.h"
@@ -471,6 +472,8 @@ struct Daemon::Control {
     std::unique_ptr<upstream::Prober> prober;
     std::unique_ptr<admin::AdminHandler> admin_handler;
     std::unique_ptr<http::Server> admin_server;
+    std::unique_ptr<admin::BuilderDebugHandler> debug_handler;  ///< the builder role's
+    std::unique_ptr<http::Server> debug_server;                 ///< on [builder] debug_listen
     io::SignalWatcher signals;
     uint64_t started_ns = mono_ns();
     io::Timer watchdog_timer{};
@@ -501,7 +504,7 @@ struct Daemon::Control {
             if (c.role == "builder") {
                 ac.builder.enabled = true;
                 ac.builder.local = d.builder_config_.settings.local;
-                ac.builder.execution_mode = engine::execution_mode_name(c.builder.execution_mode);
+                ac.builder.shared = d.builder_shared_.get();
                 ac.builder.block_selection =
                     engine::block_selection_name(c.builder.block_selection);
                 ac.builder.get_payload_deadline_ms = c.builder.get_payload_deadline_ms;
@@ -526,10 +529,12 @@ struct Daemon::Control {
             sc.connections_max = 64;
             sc.limits.body_bytes_max = 1u << 20;
             sc.name = "admin";
+            sc.record_peer = true;  // a builder mode switch is logged with who asked
             sc.body_budget = &d.body_budget_;
             self->admin_server = std::make_unique<http::Server>();
             EM_TRY_VOID(self->admin_server->listen(loop, *address, *self->admin_handler, sc));
         }
+        EM_TRY_VOID(self->setup_debug(loop));
         EM_TRY_VOID(self->signals.start(loop, on_signal, self));
         self->watchdog_ns = io::watchdog_period_us() * 1000;
         if (self->watchdog_ns) {
@@ -540,6 +545,28 @@ struct Daemon::Control {
         // Last: once probes are on the wire, their connections must be torn down by teardown
         // after run(), which a failed setup never reaches.
         self->prober->start();
+        return {};
+    }
+
+    /// The builder role's debug server (admin/builder_debug.h), unless debug_listen is off.
+    Result<void> setup_debug(io::Loop& loop) {
+        Daemon& d = daemon;
+        const std::string& listen = d.config_.builder.debug_listen;
+        if (d.config_.role != "builder" || listen.empty()) return {};
+        auto address = io::resolve(listen);
+        if (!address) return Unexpected(address.error().prefix("--debug-host/--debug-server-port"));
+        debug_handler = std::make_unique<admin::BuilderDebugHandler>(*d.builder_shared_);
+        http::ServerConfig sc;
+        sc.connections_max = 16;
+        sc.limits.body_bytes_max = 64u << 10;
+        sc.name = "debug";
+        sc.record_peer = true;  // a switch is logged with who asked
+        debug_server = std::make_unique<http::Server>();
+        auto bound = debug_server->listen(loop, *address, *debug_handler, sc);
+        if (!bound)
+            return Unexpected(bound.error().prefix(
+                "builder debug server ([builder] debug_listen, --debug-server-port; \"\" turns it "
+                "off)"));
         return {};
     }
 
@@ -581,6 +608,8 @@ struct Daemon::Control {
         self->loop->timer_cancel(&self->watchdog_timer);
         self->admin_server.reset();
         self->admin_handler.reset();
+        self->debug_server.reset();
+        self->debug_handler.reset();
         self->prober.reset();
     }
 };
@@ -661,6 +690,11 @@ Result<void> Daemon::start() {
     EM_LOG_FIELDS(LogLevel::info, (log_field("listen", address), log_field("admin", admin)),
                   "listening on %s, admin API on %s", address, admin);
     if (control_->admin_server) EM_LOG_INFO("admin API: %s", access.c_str());
+    if (control_->debug_server) {  // tests read the port chosen with port 0 here
+        char debug[80];
+        control_->debug_server->address().format(debug, sizeof debug);
+        EM_LOG_INFO("builder debug server (debug_setExecutionMode) on %s", debug);
+    }
     if (rpc) log_rpc_listener();
     return {};
 }
@@ -749,11 +783,17 @@ Result<void> Daemon::load_builder_nodes(bool have_cl_secret) {
         EM_TRY_VOID(check_node_endpoint(info));
         EM_TRY(registry_.add(std::move(info)));
     }
+    pipeline::BuilderSharedConfig shared;
+    shared.local = slot;
+    shared.mode = b.execution_mode;
+    shared.breaker = {b.breaker_failures, b.breaker_window_s * 1000, b.breaker_cooldown_s * 1000};
+    shared.max_unsafe_interval_s = b.max_unsafe_interval_s;
+    builder_shared_ = std::make_unique<pipeline::BuilderShared>(shared);
     pipeline::BuilderSettings& s = builder_config_.settings;
     s.local = slot;
     s.get_payload_deadline_ms = b.get_payload_deadline_ms;
     s.selection = b.block_selection;
-    s.mode = b.execution_mode;
+    s.shared = builder_shared_.get();
     builder_config_.eth_timeout_ms = config_.engine.eth_timeout_ms;
     return {};
 }

@@ -119,6 +119,8 @@ class Daemon final : public admin::Actions {
     std::vector<std::string> sync_proxy_names_;  ///< [sync] proxies' names, for /metrics
     /// The builder role's settings for its listener (the local EL's slot, the deadline...).
     listener::BuilderListenerConfig builder_config_;
+    /// The builder role's execution mode, builder breakers and answer times (null: other roles).
+    std::unique_ptr<pipeline::BuilderShared> builder_shared_;
     /// The rpc listener's settings ([rpc]; keys read at start) and what its shards share.
     listener::RpcListenerConfig rpc_config_;
     std::unique_ptr<pipeline::rpc::AnswerCache> rpc_cache_;

@@ -24,6 +24,7 @@
 #include "base/buffer.h"
 #include "base/cpu.h"
 #include "base/log.h"
+#include "commands/builder_cli.h"
 #include "commands/payload_example.h"
 #include "commands/tokens_service.h"
 #include "commands/top.h"
@@ -133,6 +134,7 @@ int main(int argc, char** argv) {
         if (command == "validator") return em::validator::validator_main(argc - 1, argv + 1);
         if (command == "validator-run") return em::validator::supervisor_main(argc - 1, argv + 1);
         if (command == "top") return em::commands::top_main(argc - 1, argv + 1);
+        if (command == "builder") return em::commands::builder_main(argc - 1, argv + 1);
         if (command == "tokens-service")
             return em::commands::tokens_service_main(argc - 1, argv + 1);
     }

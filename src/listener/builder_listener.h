@@ -3,7 +3,9 @@
 // pipeline and calls) with a Role that puts the builder policy (pipeline/builder_policy.h: the
 // local EL answers, builders get copies and forks, getPayload picks a block) in place of the
 // mux's. op-node signs with one secret (the L2's, unless --jwt-secret names another): a request
-// whose token fails is answered 401 and reaches no node.
+// whose token fails is answered 401 and reaches no node. GET /healthz is answered without a
+// JWT (listener/builder_health.h), as rollup-boost answers it on its rpc port, for
+// op-conductor. Every good answer of a node (HTTP 200) is noted in the BuilderShared for it.
 //
 // Threads: one per shard, on that shard's loop thread.
 #pragma once
@@ -42,8 +44,11 @@ class BuilderListener final : private Role {
         (void)body;
         (void)capacity;
     }
+    bool serve_plain(http::ServerConn& conn, const http::Request& request) override;
+    void node_replied(const pipeline::NodeReply& reply) override;
 
     pipeline::BuilderPolicy policy_;
+    upstream::HealthBoard& board_;
     http::JwtSecret cl_secret_;
     std::unique_ptr<http::JwtVerifier> jwt_;
     std::unique_ptr<EngineListener> engine_;  ///< last: it uses the policy from its start

@@ -191,6 +191,7 @@ void EngineListener::reply_http_error(http::ServerConn& conn, int status,
 }
 
 void EngineListener::on_request(http::ServerConn& conn, const http::Request& request) {
+    if (role_ && role_->serve_plain(conn, request)) return;
     if (request.method != http::Method::post) {
         pipeline::bump(metrics_.http_bad_requests);
         reply_http_error(conn, 405, "use POST with a JSON-RPC body");

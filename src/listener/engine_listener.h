@@ -68,6 +68,13 @@ class Role {
         (void)i;
         return false;
     }
+    /// Answers a request that is not the role's JSON-RPC (the builder role's GET /healthz,
+    /// without a JWT) and returns true; false (the default): on_request goes on as usual.
+    virtual bool serve_plain(http::ServerConn& conn, const http::Request& request) {
+        (void)conn;
+        (void)request;
+        return false;
+    }
     /// A call is being sent to node `i`. No-op by default.
     virtual void node_sending(size_t i) { (void)i; }
     /// A call to node `reply.node` answered or failed (before the pipeline sees it). No-op by

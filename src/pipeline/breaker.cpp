@@ -100,11 +100,21 @@ void BreakerBoard::sending(size_t node, uint64_t now_ns) {
 
 void BreakerBoard::replied(const NodeReply& reply, uint64_t now_ns) {
     if (!config_.failures || !reply.current || reply.node >= nodes_max) return;
-    Breaker& b = nodes_[reply.node];
     if (is_breaker_failure(reply))
-        b.on_failure(config_, now_ns);
+        (void)failed(reply.node, now_ns);
     else
-        b.on_success();
+        (void)succeeded(reply.node);
+}
+
+bool BreakerBoard::failed(size_t node, uint64_t now_ns) {
+    return config_.failures && nodes_[node].on_failure(config_, now_ns);
+}
+
+bool BreakerBoard::succeeded(size_t node) {
+    if (!config_.failures) return false;
+    bool half_open = nodes_[node].state() == BreakerState::half_open;
+    nodes_[node].on_success();
+    return half_open && nodes_[node].state() == BreakerState::closed;
 }
 
 }  // namespace em::pipeline::rpc

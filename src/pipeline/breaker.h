@@ -1,5 +1,7 @@
 // The rpc role's circuit breaker, one per node (issue 16 item 4): a node that keeps failing is
-// skipped by rpc routing for a while instead of costing every read a failed attempt first.
+// skipped by rpc routing for a while instead of costing every read a failed attempt first. The
+// builder role benches builders with the same breaker (pipeline/builder_shared.h): there a
+// failure is a bad or late block (BreakerBoard::failed), a success a valid one (succeeded).
 //
 //   closed --(failures in a row, the run younger than window_ms)--> open
 //   open --(cooldown_ms passed; the next call sent is the probe)--> half_open
@@ -80,6 +82,12 @@ class BreakerBoard {
     void sending(size_t node, uint64_t now_ns);
     /// The answer (or failure) of a call to the node that holds the slot now.
     void replied(const NodeReply& reply, uint64_t now_ns);
+    /// A failure of `node` judged by the caller (the builder role: a bad or late block): true
+    /// when it opened the breaker.
+    bool failed(size_t node, uint64_t now_ns);
+    /// A success of `node` judged by the caller: ends its run of failures, closes it when
+    /// half-open; true when it closed it.
+    bool succeeded(size_t node);
     /// The slot's node was added, replaced or removed: the next one starts closed (what the old
     /// node did says nothing about it). Any thread; a late answer of the old node is not
     /// counted (NodeReply::current).

@@ -106,6 +106,7 @@ void BuilderCall::start(const Start& s, uint64_t received_ns, uint64_t now_ns, A
     state_ = State::waiting;
     method_ = s.method;
     flow_ = s.flow;
+    mode_ = s.mode;
     attributes_ = s.attributes;
     if (!s.attributes.beacon_root.empty())  // an empty view's data() may be null
         std::memcpy(root_, s.attributes.beacon_root.data(), s.attributes.beacon_root.size());
@@ -133,14 +134,33 @@ void BuilderCall::start(const Start& s, uint64_t received_ns, uint64_t now_ns, A
     send(local, body_.view(), true,
          env_.policy.deadline_ns(method_, env_.nodes.node(local), now_ns),
          static_cast<uint8_t>(local), out);
+    if (flow_ == engine::BuilderFlow::local_only) return;  // disabled since route() read it
     if (flow_ == engine::BuilderFlow::fork) bump(env_.metrics.builder.forks);
     for (size_t i = 0; i < nodes_max; i++) {
         NodeView n = env_.nodes.node(i);
         if (i == local || !n.present || n.health == Health::dead) continue;
+        if (flow_ == engine::BuilderFlow::fork) {
+            fork_to(i, n, now_ns, out);
+            continue;
+        }
         legs_[i].in_call = legs_[i].out = true;
         send(i, body_.view(), true, env_.policy.deadline_ns(method_, n, now_ns),
              static_cast<uint8_t>(i), out);
     }
+}
+
+void BuilderCall::fork_to(size_t i, const NodeView& n, uint64_t now_ns, Actions& out) {
+    // Benched: no attributes, so no block (it still gets the boost-sync copies).
+    if (!env_.policy.builder()->shared->admit_fork(i, now_ns)) return;
+    legs_[i].in_call = legs_[i].out = true;
+    send(i, body_.view(), true, env_.policy.deadline_ns(method_, n, now_ns),
+         static_cast<uint8_t>(i), out);
+}
+
+void BuilderCall::bench_leg(size_t i, uint64_t now_ns) {
+    legs_[i].in_call = true;
+    std::snprintf(legs_[i].failure, sizeof legs_[i].failure, "benched by its circuit breaker");
+    reject(i, engine::Fallback::breaker_open, now_ns);
 }
 
 void BuilderCall::start_get_payload(const Start& s, uint64_t now_ns, Actions& out) {
@@ -162,8 +182,13 @@ void BuilderCall::start_get_payload(const Start& s, uint64_t now_ns, Actions& ou
          static_cast<uint8_t>(local), out);
     std::span<const engine::NodePayloadId> mapped;
     if (env_.payload_ids && !no_tx_pool_) mapped = env_.payload_ids->lookup(s.payload_id, now_ns);
+    BuilderShared& shared = *settings.shared;
     for (const engine::NodePayloadId& b : mapped) {
         if (b.node >= nodes_max || b.node == local || !env_.nodes.node(b.node).present) continue;
+        if (shared.benched(b.node)) {  // benched since its fork
+            bench_leg(b.node, now_ns);
+            continue;
+        }
         Leg& leg = legs_[b.node];
         leg.in_call = leg.out = true;
         char hex[17];
@@ -180,6 +205,10 @@ void BuilderCall::start_get_payload(const Start& s, uint64_t now_ns, Actions& ou
         send(b.node, leg.body.view(), false, deadline < deadline_ns_ ? deadline : deadline_ns_,
              static_cast<uint8_t>(b.node), out);
     }
+    if (no_tx_pool_) return;
+    for (size_t i = 0; i < nodes_max; i++)  // benched at the fork: they would have been asked
+        if (i != local && !legs_[i].in_call && env_.nodes.node(i).present && shared.benched(i))
+            bench_leg(i, now_ns);
 }
 
 bool BuilderCall::take_answer(Leg& leg, const NodeReply& reply, size_t method_slot, bool* late) {
@@ -230,7 +259,10 @@ void BuilderCall::on_reply(const NodeReply& reply, uint8_t sub, uint64_t now_ns,
     size_t local = env_.policy.builder()->local;
     UpstreamMetrics& m = env_.metrics.upstream[reply.node][method_slot(sub)];
     if (reply.sent_ns) m.latency.record_us(elapsed_ns(reply.sent_ns, now_ns) / 1000);
-    if (reply.error && health_failure(*reply.error) && reply.current)
+    // Only the local EL's failures mark a node dead at once: one failed builder call would
+    // keep it from every fork until the next probe; its bad blocks go to its breaker instead.
+    if (reply.error && health_failure(*reply.error) && reply.current &&
+        reply.node == env_.policy.builder()->local)
         out.node_failed(reply.node, *reply.error);
     if (flow_ == engine::BuilderFlow::get_payload && state_ == State::answered) {
         // op-node has its answer (the local EL's error): what is still due is only awaited.
@@ -239,7 +271,7 @@ void BuilderCall::on_reply(const NodeReply& reply, uint8_t sub, uint64_t now_ns,
         return;
     }
     if (sub >= validate_base) {
-        on_validated(sub - validate_base, reply);
+        on_validated(sub - validate_base, reply, now_ns);
     } else if (sub == local) {
         on_local(reply, now_ns, out);
     } else if (flow_ == engine::BuilderFlow::get_payload) {
@@ -324,7 +356,7 @@ void BuilderCall::on_copy(const NodeReply& reply, uint64_t now_ns) {
 
 namespace em::pipeline {
 
-void BuilderCall::reject(size_t node, engine::Fallback reason) {
+void BuilderCall::reject(size_t node, engine::Fallback reason, uint64_t now_ns) {
     Leg& leg = legs_[node];
     leg.settled = true;
     leg.block.valid = false;
@@ -335,6 +367,16 @@ void BuilderCall::reject(size_t node, engine::Fallback reason) {
     EM_LOG_LIMITED_FIELDS(LogLevel::warn, 5, (log_field("builder", name), log_field("reason", why)),
                           "builder %.*s: block not used (%.*s): %s", static_cast<int>(name.size()),
                           name.data(), static_cast<int>(why.size()), why.data(), leg.failure);
+    bool bad = reason == engine::Fallback::invalid || reason == engine::Fallback::late ||
+               reason == engine::Fallback::hash_mismatch;
+    BuilderShared& shared = *env_.policy.builder()->shared;
+    if (!bad || !shared.block_failed(node, now_ns)) return;
+    const rpc::BreakerConfig& c = shared.breakers().config();
+    EM_LOG_FIELDS(LogLevel::warn, (log_field("builder", name), log_field("breaker", "open")),
+                  "builder %.*s benched: %u bad or late blocks within %u s; no attributes for it "
+                  "until a probe fork in %u s",
+                  static_cast<int>(name.size()), name.data(), c.failures, c.window_ms / 1000,
+                  c.cooldown_ms / 1000);
 }
 
 void BuilderCall::on_built(size_t node, const NodeReply& reply, uint64_t now_ns, Actions& out) {
@@ -342,14 +384,14 @@ void BuilderCall::on_built(size_t node, const NodeReply& reply, uint64_t now_ns,
     leg.out = false;
     bool late = false;
     if (!take_answer(leg, reply, method_->index, &late))
-        return reject(node, late ? engine::Fallback::late : engine::Fallback::invalid);
+        return reject(node, late ? engine::Fallback::late : engine::Fallback::invalid, now_ns);
     // The block as the newPayload that imports it: the text hashed is the text validated.
     auto built = engine::new_payload_from_built(env_.answers, padded(leg.answer, leg.result),
                                                 method_->version, attributes_.beacon_root,
                                                 validate_id, leg.new_payload);
     if (!built) {
         std::snprintf(leg.failure, sizeof leg.failure, "%s", built.error().c_str());
-        return reject(node, engine::Fallback::invalid);
+        return reject(node, engine::Fallback::invalid, now_ns);
     }
     leg.block.gas_used = built->gas_used;
     leg.block.block_value = built->block_value;
@@ -358,7 +400,7 @@ void BuilderCall::on_built(size_t node, const NodeReply& reply, uint64_t now_ns,
     bump(env_.metrics.block_hash_checked);
     if (!verdict) {
         std::snprintf(leg.failure, sizeof leg.failure, "its payload: %s", verdict.error().c_str());
-        return reject(node, engine::Fallback::invalid);
+        return reject(node, engine::Fallback::invalid, now_ns);
     }
     if (!verdict->match) {
         bump(env_.metrics.block_hash_mismatch);
@@ -367,11 +409,11 @@ void BuilderCall::on_built(size_t node, const NodeReply& reply, uint64_t now_ns,
         eth::format_hash(verdict->computed, computed);
         std::snprintf(leg.failure, sizeof leg.failure, "blockHash %s, its contents hash to %s",
                       claimed, computed);
-        return reject(node, engine::Fallback::hash_mismatch);
+        return reject(node, engine::Fallback::hash_mismatch, now_ns);
     }
     if (now_ns >= deadline_ns_) {
         std::snprintf(leg.failure, sizeof leg.failure, "answered after the deadline");
-        return reject(node, engine::Fallback::late);
+        return reject(node, engine::Fallback::late, now_ns);
     }
     leg.validating = true;
     bump(env_.metrics.builder.validations);
@@ -380,7 +422,7 @@ void BuilderCall::on_built(size_t node, const NodeReply& reply, uint64_t now_ns,
          static_cast<uint8_t>(validate_base + node), out);
 }
 
-void BuilderCall::on_validated(size_t node, const NodeReply& reply) {
+void BuilderCall::on_validated(size_t node, const NodeReply& reply, uint64_t now_ns) {
     Leg& leg = legs_[node];
     leg.validating = false;
     UpstreamMetrics& m =
@@ -391,7 +433,7 @@ void BuilderCall::on_validated(size_t node, const NodeReply& reply) {
         if (late) bump(m.timeouts);
         std::snprintf(leg.failure, sizeof leg.failure, "the local EL's newPayload: %s",
                       reply.error->c_str());
-        return reject(node, late ? engine::Fallback::late : engine::Fallback::invalid);
+        return reject(node, late ? engine::Fallback::late : engine::Fallback::invalid, now_ns);
     }
     // The request text is no longer needed: its buffer takes the local EL's answer (the
     // builder's answer stays where leg.result points).
@@ -405,7 +447,7 @@ void BuilderCall::on_validated(size_t node, const NodeReply& reply) {
         bump(m.errors);
         std::snprintf(leg.failure, sizeof leg.failure,
                       "the local EL's newPayload answer is an error or malformed");
-        return reject(node, engine::Fallback::invalid);
+        return reject(node, engine::Fallback::invalid, now_ns);
     }
     const engine::MethodInfo* np =
         new_payload_method(engine::new_payload_version_for(method_->version));
@@ -415,10 +457,16 @@ void BuilderCall::on_validated(size_t node, const NodeReply& reply) {
         std::snprintf(leg.failure, sizeof leg.failure, "the local EL said %.*s",
                       static_cast<int>(status ? engine::status_name(status->status).size() : 9),
                       status ? engine::status_name(status->status).data() : "malformed");
-        return reject(node, engine::Fallback::invalid);
+        return reject(node, engine::Fallback::invalid, now_ns);
     }
     leg.settled = true;
     leg.block.valid = true;
+    if (env_.policy.builder()->shared->block_valid(node)) {
+        std::string_view name = env_.nodes.node(node).name;
+        EM_LOG_FIELDS(LogLevel::info, (log_field("builder", name), log_field("breaker", "closed")),
+                      "builder %.*s is back: its probe block was valid",
+                      static_cast<int>(name.size()), name.data());
+    }
 }
 
 void BuilderCall::maybe_select(uint64_t now_ns, Actions& out) {
@@ -435,8 +483,8 @@ void BuilderCall::maybe_select(uint64_t now_ns, Actions& out) {
         nodes[count] = i;
         blocks[count++] = legs_[i].block;
     }
-    engine::Selection s = engine::select_block(settings.selection, settings.mode, no_tx_pool_,
-                                               local_block_, std::span(blocks, count));
+    engine::Selection s = engine::select_block(settings.selection, mode_, no_tx_pool_, local_block_,
+                                               std::span(blocks, count));
     BuilderMetrics& m = env_.metrics.builder;
     if (s.fallback != engine::Fallback::none) bump(m.fallbacks[static_cast<size_t>(s.fallback)]);
     if (s.would_pick >= 0 && s.winner < 0) bump(m.dry_run_picks);

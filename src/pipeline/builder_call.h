@@ -4,18 +4,23 @@
 //  - boost_sync (newPayload, fcU without attributes or with noTxPool): the request to the local
 //    EL and a copy to every builder that is not dead, each in order on its lane; op-node gets the
 //    local answer as soon as it comes, the copies' answers are only counted.
-//  - fork (fcU with attributes): the same sends; the local answer goes back at once, and its
+//  - fork (fcU with attributes): the same sends, but not to a builder its circuit breaker benched
+//    (BuilderShared::admit_fork); the local answer goes back at once, and its
 //    payloadId is adopted in the PayloadIdMap with the builders' own ids (engine::PayloadIdMap::
 //    adopt), a builder answering after the local EL attached to it then (attach). The
 //    attributes' parentBeaconBlockRoot and noTxPool are kept in the BuilderBook for getPayload.
 //  - get_payload: the request to the local EL, and to every builder mapped to its id the same
-//    call with that builder's id, under one deadline (get_payload_deadline_ms). A builder's
+//    call with that builder's id, under one deadline (get_payload_deadline_ms); a benched
+//    builder is not asked and counts as breaker_open. A builder's
 //    block is turned into the newPayload that imports it (engine/builder_payload.h), its block
 //    hash rebuilt (eth/verify.h), and that newPayload sent to the local EL (in order, same
 //    deadline): VALID makes it a candidate. Once the local EL and every builder are settled,
 //    engine::select_block picks; anything invalid, late, mismatched or missing means the local
 //    block. Every send's deadline is at most the call's, so the answer never waits past it (the
 //    local EL's own getPayload excepted: without it there is no block to answer).
+// A builder's bad or late block counts against its breaker; a failed call does not mark it dead
+// (only the local EL's do: the probes judge builders). The execution mode is the one the call
+// started with (Start::mode): a switch applies from the next call.
 // The call stays in its pool until every send is replied to (state `answered` while copies are
 // still out), so a late reply never reaches a call slot that serves another request.
 //
@@ -37,6 +42,7 @@
 #include "engine/builder_select.h"
 #include "engine/json_kernel.h"
 #include "engine/payload_id_map.h"
+#include "pipeline/builder_shared.h"
 #include "pipeline/fanout.h"
 
 namespace em::pipeline {
@@ -46,7 +52,8 @@ struct BuilderSettings {
     size_t local = 0;  ///< the local EL's node slot; every other present slot is a builder
     uint32_t get_payload_deadline_ms = 500;
     engine::BlockSelection selection = engine::BlockSelection::gas_used;
-    engine::ExecutionMode mode = engine::ExecutionMode::enabled;
+    /// The mode, breakers and answer times every shard shares (not null; outlives the calls).
+    BuilderShared* shared = nullptr;
 };
 
 /// What a forkchoiceUpdated's attributes say that getPayload needs later.
@@ -98,6 +105,8 @@ class BuilderCall {
         engine::BuilderFlow flow = engine::BuilderFlow::boost_sync;
         ForkAttributes attributes;     ///< forkchoiceUpdated
         engine::PayloadId payload_id;  ///< getPayload: the local EL's id op-node asks for
+        /// The execution mode when the call came (BuilderShared::mode(), read once).
+        engine::ExecutionMode mode = engine::ExecutionMode::enabled;
     };
 
     BuilderCall(CallEnv& env, size_t body_bytes_max);
@@ -139,9 +148,14 @@ class BuilderCall {
     void on_local(const NodeReply& reply, uint64_t now_ns, Actions& out);
     void on_copy(const NodeReply& reply, uint64_t now_ns);
     void on_built(size_t node, const NodeReply& reply, uint64_t now_ns, Actions& out);
-    void on_validated(size_t node, const NodeReply& reply);
-    /// The builder's block fails for `reason` (counted per builder).
-    void reject(size_t node, engine::Fallback reason);
+    void on_validated(size_t node, const NodeReply& reply, uint64_t now_ns);
+    /// The builder's block fails for `reason` (counted per builder; a bad or late block counts
+    /// against its circuit breaker).
+    void reject(size_t node, engine::Fallback reason, uint64_t now_ns);
+    /// Sends the fork to builder i unless its breaker benched it.
+    void fork_to(size_t i, const NodeView& n, uint64_t now_ns, Actions& out);
+    /// get_payload: benched builder i would have been asked: its leg fails as breaker_open.
+    void bench_leg(size_t i, uint64_t now_ns);
     /// get_payload: once the local EL and every builder are settled, picks and answers.
     void maybe_select(uint64_t now_ns, Actions& out);
     void answer_local(uint64_t now_ns, Actions& out);
@@ -151,6 +165,7 @@ class BuilderCall {
     State state_ = State::idle;
     const engine::MethodInfo* method_ = nullptr;
     engine::BuilderFlow flow_ = engine::BuilderFlow::boost_sync;
+    engine::ExecutionMode mode_ = engine::ExecutionMode::enabled;
     ForkAttributes attributes_;
     char root_[66] = {};
     ByteBuffer id_{4096, 64};

@@ -3,7 +3,8 @@
 namespace em::pipeline {
 
 CallKind BuilderPolicy::route(const engine::MethodInfo* method) const {
-    if (!method || settings_.mode == engine::ExecutionMode::disabled) return CallKind::forward;
+    if (!method || settings_.shared->mode() == engine::ExecutionMode::disabled)
+        return CallKind::forward;
     switch (method->kind) {
         case engine::MethodKind::new_payload:
         case engine::MethodKind::forkchoice_updated:

@@ -1,7 +1,8 @@
 // The builder role's policy (issue 15: an OP Stack sequencer's sidecar). Node slot
 // BuilderSettings::local is the local EL (op-geth / op-reth, [l2]); every other present slot is
 // an external builder ([[builders]]). newPayload, forkchoiceUpdated and getPayload become
-// builder calls (pipeline/builder_call.h) unless the execution mode is disabled; every other
+// builder calls (pipeline/builder_call.h) unless the execution mode (BuilderShared::mode(),
+// read per request: it is switched at run time) is disabled; every other
 // request, and all of them when disabled, is forwarded to the local EL alone: a builder never
 // answers op-node for anything but a block it built. Deadlines: the method's spec timeout capped
 // by the node's own (the getPayload deadline is the builder call's).
@@ -9,6 +10,7 @@
 // Threads: the owning shard's thread; immutable after construction. No I/O.
 #pragma once
 
+#include "base/assert.h"
 #include "pipeline/builder_call.h"
 #include "pipeline/policy.h"
 
@@ -17,8 +19,11 @@ namespace em::pipeline {
 class BuilderPolicy final : public Policy {
   public:
     /// `eth_timeout_ms`: the deadline of a forwarded non-engine call (eth_*).
+    /// `settings.shared` must not be null.
     BuilderPolicy(const BuilderSettings& settings, uint32_t eth_timeout_ms)
-        : settings_(settings), eth_timeout_ms_(eth_timeout_ms) {}
+        : settings_(settings), eth_timeout_ms_(eth_timeout_ms) {
+        EM_ASSERT(settings_.shared);
+    }
     CallKind route(const engine::MethodInfo* method) const override;
     bool takes_part(CallKind kind, const NodeView& n) const override;
     /// Only the local EL's answers count (a builder never votes).

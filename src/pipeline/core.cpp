@@ -635,8 +635,9 @@ void PipelineCore::start_builder(const Sink& sink, const jsonrpc::Request& reque
                              "invalid params: expected [payloadId] with 8 bytes of 0x-hex",
                              method.index, now_ns);
     }
+    start.mode = settings.shared->mode();  // once: route() may have read the one before
     start.flow = engine::builder_flow(method.kind, start.attributes.present,
-                                      start.attributes.no_tx_pool, settings.mode);
+                                      start.attributes.no_tx_pool, start.mode);
     uint32_t i = take_call(*builders_, sink, method.index, received_ns);
     if (i == CallPool<int>::none) return at_limit(sink, request.id, method.index, now_ns);
     Actions sends;

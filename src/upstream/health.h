@@ -45,6 +45,7 @@ struct NodeHealth {
     int64_t finalized_number = -1;  ///< the "finalized" block's number (probed for rpc); -1 unknown
     uint64_t synced_since_ns = 0;   ///< when it last became synced (0 = not synced)
     uint64_t changed_ns = 0;        ///< when state last changed
+    uint64_t ok_ns = 0;             ///< when a probe last found it synced (0 = never)
     uint64_t probes = 0;
     uint64_t failures = 0;  ///< probe failures + data-path failures
     char reason[96] = {};   ///< why not synced ("eth_syncing says syncing", "timeout ...")

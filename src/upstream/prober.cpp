@@ -256,6 +256,7 @@ class Prober::Probe final : public http::ClientCallback {
         if (state == NodeState::synced && before != NodeState::synced)
             health_.synced_since_ns = now;
         if (state != NodeState::synced) health_.synced_since_ns = 0;
+        if (state == NodeState::synced) health_.ok_ns = now;
         if (state == NodeState::dead) health_.failures++;
         health_.state = state;
         health_.probes++;

@@ -257,6 +257,44 @@ TEST(BuilderFlags, ErrorsNameWhatIsWrong) {
               "--role builder");
 }
 
+TEST(BuilderToml, BreakerAndDebugPortKeys) {
+    std::string head =
+        "role = \"builder\"\n[l2]\nurl = \"http://127.0.0.1:8551\"\njwt_secret = \"/x\"\n"
+        "[[builders]]\nurl = \"http://127.0.0.1:8552\"\njwt_secret = \"/y\"\n";
+    auto loaded = [&](const std::string& more) {
+        std::string p = temp_file(head + more);
+        auto file = load_file(p);
+        ::unlink(p.c_str());
+        return file;
+    };
+    auto defaults = loaded("");
+    ASSERT_TRUE(defaults) << defaults.error().c_str();
+    EXPECT_EQ(defaults->builder.breaker_failures, 3u);
+    EXPECT_EQ(defaults->builder.breaker_window_s, 60u);
+    EXPECT_EQ(defaults->builder.breaker_cooldown_s, 30u);
+    EXPECT_EQ(defaults->builder.debug_listen, "127.0.0.1:5555");
+    auto set = loaded(
+        "[builder]\nbreaker_failures = 5\nbreaker_window_s = 120\nbreaker_cooldown_s = 1\n"
+        "debug_listen = \"off\"\n");
+    ASSERT_TRUE(set) << set.error().c_str();
+    EXPECT_EQ(set->builder.breaker_failures, 5u);
+    EXPECT_EQ(set->builder.breaker_window_s, 120u);
+    EXPECT_EQ(set->builder.breaker_cooldown_s, 1u);
+    EXPECT_EQ(set->builder.debug_listen, "") << "off";
+    auto bad = loaded("[builder]\nbreaker_cooldown_s = 0\n");
+    ASSERT_FALSE(bad);
+    EXPECT_NE(std::string(bad.error().message()).find("builder.breaker_cooldown_s"),
+              std::string::npos)
+        << bad.error().c_str();
+    // Port 0: any free port (tests); a flag turns an off debug port on at the defaults.
+    std::string p = temp_file(head + "[builder]\ndebug_listen = \"\"\n");
+    Config c;
+    auto r = run({"--config", p.c_str(), "--debug-server-port", "0"}, c);
+    ::unlink(p.c_str());
+    ASSERT_TRUE(r) << r.error().c_str();
+    EXPECT_EQ(c.builder.debug_listen, "127.0.0.1:0");
+}
+
 TEST(BuilderToml, TablesWithDefaultsFlagsOverrideAndErrorsNameTheKey) {
     std::string path = temp_file(
         "role = \"builder\"\n[l2]\nurl = \"http://127.0.0.1:8551\"\njwt_secret = \"/etc/l2.hex\"\n"

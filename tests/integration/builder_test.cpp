@@ -54,8 +54,11 @@ struct BuilderRole : ::testing::Test {
     MockEl b2{dir, "b2", {"--gas-used", "3000"}};
     std::unique_ptr<Daemon> daemon;
 
+    uint16_t debug_port = 0;  ///< the debug server's (debug_setExecutionMode)
+
     void SetUp() override { start(); }
-    void start(std::vector<std::string> extra = {}) {
+    /// `toml`: more of the config file (after [health]).
+    void start(std::vector<std::string> extra = {}, const std::string& toml = "") {
         std::vector<std::string> args = {"--role",
                                          "builder",
                                          "--l2-url",
@@ -72,9 +75,33 @@ struct BuilderRole : ::testing::Test {
                                          b2.secret};
         // Probes often, so a builder found dead by a failed call is found well again soon.
         args.push_back("--config");
-        args.push_back(dir.write("builder.toml", "[health]\ninterval_ms = 250\n"));
+        args.push_back(dir.write("builder.toml", "[health]\ninterval_ms = 250\n" + toml));
+        args.push_back("--debug-server-port");  // any free port: tests run side by side
+        args.push_back("0");
         args.insert(args.end(), extra.begin(), extra.end());
         daemon = std::make_unique<Daemon>(dir, std::vector<MockEl*>{}, args);
+        std::string line = daemon->process->wait_for_line("builder debug server");
+        size_t at = line.find("127.0.0.1:");
+        EXPECT_NE(at, std::string::npos) << line;
+        if (at != std::string::npos)
+            debug_port = static_cast<uint16_t>(std::stoi(line.substr(at + 10)));
+    }
+    /// A debug_* call on the debug port; returns the JSON-RPC answer.
+    std::string debug(const std::string& method, const std::string& params) {
+        std::string body =
+            R"({"jsonrpc":"2.0","id":1,"method":")" + method + R"(","params":)" + params + "}";
+        HttpReply r = http_request(debug_port, "POST", "/", body);
+        EXPECT_EQ(r.status, 200) << r.body;
+        return r.body;
+    }
+    /// /status's builder.execution_mode, raw JSON.
+    std::string status_mode() {
+        return json_at(daemon->admin("GET", "/status").body, "/builder/execution_mode");
+    }
+    /// /status's breaker state of builder k (0-based in configured order), raw JSON.
+    std::string breaker_of(int k) {
+        return json_at(daemon->admin("GET", "/status").body,
+                       "/builder/builders/" + std::to_string(k) + "/breaker");
     }
     /// fcU with attributes; returns the payloadId op-node got (raw JSON).
     /// A forkchoiceUpdated with attributes; returns the payloadId op-node gets. The local
@@ -281,6 +308,8 @@ TEST_F(BuilderRole, OpNodeSignsWithTheL2SecretWhenNoJwtSecretIsGiven) {
                                      "0",
                                      "--admin-listen",
                                      "127.0.0.1:0"};
+    args.push_back("--debug-server-port");
+    args.push_back("0");
     Process p(args, "enginemux-l2-secret");
     std::string line = p.wait_for_line("listening on");
     size_t at = line.find("listening on 127.0.0.1:");
@@ -289,6 +318,154 @@ TEST_F(BuilderRole, OpNodeSignsWithTheL2SecretWhenNoJwtSecretIsGiven) {
     std::string body = R"({"jsonrpc":"2.0","id":1,"method":"eth_chainId","params":[]})";
     EXPECT_EQ(http_request(port, "POST", "/", body, jwt_for(l2.secret)).status, 200);
     EXPECT_EQ(http_request(port, "POST", "/", body, jwt_for(b1.secret)).status, 401);
+}
+
+TEST_F(BuilderRole, TheDebugPortSwitchesTheModeAsRollupBoostsDoes) {
+    EXPECT_EQ(json_at(debug("debug_getExecutionMode", "[]"), "/result/execution_mode"),
+              "\"enabled\"");
+    std::string set = debug("debug_setExecutionMode", R"([{"execution_mode":"disabled"}])");
+    EXPECT_EQ(json_at(set, "/result/execution_mode"), "\"disabled\"") << set;
+    EXPECT_EQ(status_mode(), "\"disabled\"");
+    EXPECT_NE(daemon->process->wait_for_line("builder execution mode enabled -> disabled")
+                  .find("debug_setExecutionMode from 127.0.0.1"),
+              std::string::npos);
+    // Disabled: the builders get no engine call at all.
+    size_t b1_calls = count(b1.log(), "engine_"), b2_calls = count(b2.log(), "engine_");
+    std::string id = fork(false, {});
+    HttpReply r = daemon->call(get_payload(2, id));
+    EXPECT_EQ(gas_of(r), "\"0x3e8\"") << r.body;
+    EXPECT_EQ(count(b1.log(), "engine_"), b1_calls) << b1.log();
+    EXPECT_EQ(count(b2.log(), "engine_"), b2_calls) << b2.log();
+    // dry_run, rollup-boost's spelling: the builders build again, the local block is answered.
+    set = debug("debug_setExecutionMode", R"([{"execution_mode":"dry_run"}])");
+    EXPECT_EQ(json_at(set, "/result/execution_mode"), "\"dry_run\"") << set;
+    id = fork();
+    r = daemon->call(get_payload(3, id));
+    EXPECT_EQ(gas_of(r), "\"0x3e8\"") << r.body;
+    EXPECT_EQ(metric("enginemux_builder_dry_run_picks_total"), 1);
+    // A bad mode is an error that names it, and changes nothing.
+    std::string bad = debug("debug_setExecutionMode", R"([{"execution_mode":"on"}])");
+    EXPECT_EQ(json_at(bad, "/error/code"), "-32602") << bad;
+    EXPECT_NE(bad.find("'on'"), std::string::npos) << bad;
+    EXPECT_EQ(status_mode(), "\"dry-run\"");
+}
+
+TEST_F(BuilderRole, TheAdminApiSwitchesTheModeOnlyWithItsToken) {
+    // No token configured: every write is refused.
+    HttpReply r = daemon->admin("POST", "/execution-mode", R"({"execution_mode":"disabled"})");
+    EXPECT_EQ(r.status, 403) << r.body;
+    const std::string token = "a-test-admin-token-0123456789";
+    daemon.reset();
+    start({"--admin-token-file", dir.write("admin.token", token + "\n")});
+    r = daemon->admin("POST", "/execution-mode", R"({"execution_mode":"disabled"})");
+    EXPECT_EQ(r.status, 401) << r.body;
+    daemon->admin_token = "a-wrong-token-0123456789";
+    EXPECT_EQ(daemon->admin("POST", "/execution-mode", R"({"execution_mode":"disabled"})").status,
+              401);
+    EXPECT_EQ(status_mode(), "\"enabled\"");
+    daemon->admin_token = token;
+    r = daemon->admin("POST", "/execution-mode", R"({"execution_mode":"disabled"})");
+    EXPECT_EQ(r.status, 200) << r.body;
+    EXPECT_EQ(json_at(r.body, "/was"), "\"enabled\"") << r.body;
+    EXPECT_EQ(status_mode(), "\"disabled\"");
+    EXPECT_EQ(json_at(daemon->admin("GET", "/execution-mode").body, "/execution_mode"),
+              "\"disabled\"");
+    r = daemon->admin("POST", "/execution-mode", R"({"execution_mode":"fast"})");
+    EXPECT_EQ(r.status, 400) << r.body;
+    EXPECT_NE(r.body.find("'fast'"), std::string::npos) << r.body;
+}
+
+TEST_F(BuilderRole, TheCliSwitchesTheModeThroughTheAdminApi) {
+    const std::string token = "a-test-admin-token-0123456789";
+    daemon.reset();
+    std::string token_file = dir.write("admin.token", token + "\n");
+    start({"--admin-token-file", token_file});
+    std::string admin = "127.0.0.1:" + std::to_string(daemon->admin_port);
+    Process set({binary("EM_ENGINEMUX"), "builder", "set-execution-mode", "dry-run", "--admin",
+                 admin, "--admin-token-file", token_file},
+                "enginemux-builder-set");
+    EXPECT_EQ(set.wait_exit(), 0) << set.stderr_text();
+    EXPECT_EQ(status_mode(), "\"dry-run\"");
+    Process get({binary("EM_ENGINEMUX"), "builder", "get-execution-mode", "--admin", admin},
+                "enginemux-builder-get");
+    EXPECT_EQ(get.wait_exit(), 0) << get.stderr_text();
+    EXPECT_NE(get.stdout_text().find("dry-run"), std::string::npos) << get.stdout_text();
+    Process refused(
+        {binary("EM_ENGINEMUX"), "builder", "set-execution-mode", "disabled", "--admin", admin},
+        "enginemux-builder-refused");
+    EXPECT_EQ(refused.wait_exit(), 1);
+    EXPECT_NE(refused.stderr_text().find("401"), std::string::npos) << refused.stderr_text();
+    EXPECT_EQ(status_mode(), "\"dry-run\"");
+}
+
+TEST_F(BuilderRole, ABuilderSendingBadBlocksIsBenchedAndProbedBackAfterItsCooldown) {
+    daemon.reset();
+    start({}, "[builder]\nbreaker_failures = 3\nbreaker_window_s = 60\nbreaker_cooldown_s = 1\n");
+    b1.set_rules("engine_getPayload*:bad_hash");
+    b2.set_rules("engine_getPayload*:bad_hash");
+    for (int k = 0; k < 3; k++) {
+        EXPECT_EQ(breaker_of(0), "\"closed\"") << k;
+        std::string id = fork();
+        HttpReply r = daemon->call(get_payload(2, id));
+        EXPECT_EQ(gas_of(r), "\"0x3e8\"") << r.body;
+    }
+    EXPECT_EQ(breaker_of(0), "\"open\"");
+    EXPECT_EQ(breaker_of(1), "\"open\"");
+    EXPECT_EQ(metric("enginemux_builder_breaker_state{builder=\"b1\"}"), 1);
+    EXPECT_EQ(metric("enginemux_builder_breaker_opens_total{builder=\"b1\"}"), 1);
+    // b1 is good again; b2 stays bad. Each slot is one fork and getPayload, until the probe
+    // after the cooldown (1 s) has b1's block used (at most 10 s).
+    b1.set_rules("");
+    bool back = false;
+    const std::string b1_forks =
+        "enginemux_upstream_seconds_count{node=\"b1\",method=\"engine_forkchoiceUpdatedV3\"}";
+    for (int i = 0; i < 50 && !back; i++) {
+        double before = metric(b1_forks);
+        std::string id = fork(false, {});
+        // When this fork was b1's probe, its id is mapped once its answer is in (up to 1 s).
+        for (int k = 0; k < 20 && metric(b1_forks) <= before; k++)
+            std::this_thread::sleep_for(std::chrono::milliseconds(50));
+        HttpReply r = daemon->call(get_payload(3, id));
+        back = gas_of(r) == "\"0x1388\"";
+        if (!back) std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    }
+    EXPECT_TRUE(back) << daemon->admin("GET", "/status").body;
+    EXPECT_EQ(breaker_of(0), "\"closed\"");
+    EXPECT_GE(metric("enginemux_builder_fallbacks_total{reason=\"breaker_open\"}"), 1);
+}
+
+TEST_F(BuilderRole, HealthzTellsLocalFaultsFromBuilderFaults) {
+    auto healthz = [&](bool admin) {
+        return admin ? daemon->admin("GET", "/healthz")
+                     : http_request(daemon->port, "GET", "/healthz", "");  // no JWT
+    };
+    // Polls (up to 10 s; probes every 250 ms) until /healthz on both ports answers `code`.
+    auto wait_for = [&](int code) {
+        for (int i = 0; i < 100; i++) {
+            if (healthz(false).status == code && healthz(true).status == code) return true;
+            std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        }
+        return false;
+    };
+    ASSERT_TRUE(wait_for(200)) << healthz(false).body;
+    EXPECT_EQ(json_at(healthz(false).body, "/status"), "\"healthy\"");
+    b1.process->signal(SIGKILL);
+    b2.process->signal(SIGKILL);
+    b1.process->wait_exit();
+    b2.process->wait_exit();
+    ASSERT_TRUE(wait_for(206)) << healthz(false).body;
+    HttpReply partial = healthz(true);
+    EXPECT_NE(partial.body.find("0 of 2 builders usable"), std::string::npos) << partial.body;
+    EXPECT_NE(partial.body.find("failing its health checks"), std::string::npos) << partial.body;
+    // Disabled: the builders do not matter.
+    (void)debug("debug_setExecutionMode", R"([{"execution_mode":"disabled"}])");
+    EXPECT_EQ(healthz(false).status, 200) << healthz(false).body;
+    l2.process->signal(SIGKILL);
+    l2.process->wait_exit();
+    ASSERT_TRUE(wait_for(503)) << healthz(false).body;
+    HttpReply down = healthz(false);
+    EXPECT_NE(down.body.find("the local EL is failing"), std::string::npos) << down.body;
+    EXPECT_EQ(json_at(down.body, "/status"), "\"unhealthy\"");
 }
 
 }  // namespace

@@ -11,6 +11,7 @@
 #include "fixture.h"
 #include "mockel/payloads.h"
 #include "pipeline/builder_policy.h"
+#include "pipeline/builder_shared.h"
 #include "pipeline/core.h"
 
 namespace em::pipeline::test {
@@ -34,7 +35,8 @@ struct Shell final : pipeline::Shell {
     void flush() override {}
     void answer(uint64_t, int, std::string_view body) override { answers.emplace_back(body); }
     bool client_waiting(uint64_t) const override { return true; }
-    void node_failed(size_t, const Error&) override {}
+    std::vector<size_t> failed;  ///< node_failed reports
+    void node_failed(size_t node, const Error&) override { failed.push_back(node); }
     uint64_t now_ns() const override { return t; }
 };
 
@@ -96,6 +98,7 @@ struct BuilderCore : ::testing::Test {
     ShardMetrics metrics;
     FakeNodes nodes;
     BuilderSettings settings;
+    std::unique_ptr<BuilderShared> shared;
     std::unique_ptr<BuilderPolicy> policy;
     Shell shell;
     std::unique_ptr<PipelineCore> core;
@@ -105,7 +108,11 @@ struct BuilderCore : ::testing::Test {
     void make(engine::ExecutionMode mode = engine::ExecutionMode::enabled) {
         for (size_t i = 0; i < 3; i++) nodes.set(i, i == 0);
         settings.local = 0;
-        settings.mode = mode;
+        BuilderSharedConfig sc;
+        sc.mode = mode;
+        sc.breaker = {3, 60'000, 30'000};
+        shared = std::make_unique<BuilderShared>(sc);
+        settings.shared = shared.get();
         settings.get_payload_deadline_ms = 500;
         policy = std::make_unique<BuilderPolicy>(settings, 1000);
         CoreConfig c;
@@ -355,6 +362,144 @@ TEST_F(BuilderCore, OtherMethodsGoToTheLocalElOnly) {
     fail(0, Errc::io, "refused");
     ASSERT_EQ(shell.answers.size(), 1u) << "no builder takes the local EL's place";
     EXPECT_NE(shell.answers[0].find("error"), std::string::npos);
+}
+
+/// One fork and getPayload in which both builders' blocks have wrong hashes.
+void bad_round(BuilderCore& c) {
+    c.fork();
+    c.request(get_payload(2, "0x00000000000000aa"));
+    c.reply(0, built(2, 1000));
+    c.reply(1, built(2, 5000, /*bad=*/true));
+    c.reply(2, built(2, 5000, /*bad=*/true));
+    ASSERT_EQ(c.core->busy(), 0u);
+    c.shell.sent.clear();
+    c.shell.answers.clear();
+}
+
+TEST_F(BuilderCore, ThreeBadBlocksBenchABuilderAndAValidProbeBlockBringsItBack) {
+    for (int k = 0; k < 3; k++) {
+        EXPECT_FALSE(shared->benched(1)) << k;
+        bad_round(*this);
+    }
+    EXPECT_TRUE(shared->benched(1));
+    EXPECT_TRUE(shared->benched(2));
+    // Benched: no attributes for them (the local EL alone gets the fork) ...
+    request(forkchoice(1, true));
+    ASSERT_EQ(shell.sent.size(), 1u);
+    EXPECT_EQ(shell.sent[0].node, 0u);
+    reply(0, fcu_answer(1, "0x00000000000000aa"));
+    // ... and getPayload asks no builder, counting each as breaker_open.
+    shell.sent.clear();
+    request(get_payload(2, "0x00000000000000aa"));
+    ASSERT_EQ(shell.sent.size(), 1u);
+    reply(0, built(2, 1000));
+    ASSERT_EQ(shell.answers.size(), 2u);
+    EXPECT_EQ(fallbacks(metrics, engine::Fallback::breaker_open), 1u);
+    EXPECT_EQ(metrics.builder.rejected[2][static_cast<size_t>(engine::Fallback::breaker_open)], 1u);
+    // Boost sync still reaches them.
+    shell.sent.clear();
+    request(forkchoice(3, false));
+    EXPECT_EQ(shell.sent.size(), 3u);
+    for (size_t k = 0; k < 3; k++) reply(k, fcu_answer(3, nullptr));
+    // After the cooldown the next fork is the probe; a valid block closes the breaker.
+    shell.t += 30'000'000'000ull;
+    shell.sent.clear();
+    shell.answers.clear();
+    request(forkchoice(1, true));
+    ASSERT_EQ(shell.sent.size(), 3u) << "the probe fork goes to both";
+    EXPECT_EQ(shared->breakers().state(1), rpc::BreakerState::half_open);
+    reply(0, fcu_answer(1, "0x00000000000000aa"));
+    reply(1, fcu_answer(1, "0x00000000000000b1"));
+    reply(2, fcu_answer(1, "0x00000000000000b2"));
+    shell.sent.clear();
+    request(get_payload(2, "0x00000000000000aa"));
+    reply(0, built(2, 1000));
+    reply(1, built(2, 5000));
+    reply(2, built(2, 3000, /*bad=*/true));
+    std::vector<size_t> validations = sends_to(0, 3);
+    ASSERT_EQ(validations.size(), 1u);
+    reply(validations[0], status_result("1", "VALID", hash_a()));
+    EXPECT_EQ(shared->breakers().state(1), rpc::BreakerState::closed) << "a good probe closes";
+    EXPECT_TRUE(shared->benched(2)) << "a bad probe opens it again";
+    EXPECT_EQ(shared->breakers().opens(2), 2u);
+}
+
+TEST_F(BuilderCore, AFailedBuilderCallDoesNotMarkItDeadButTheLocalElsDoes) {
+    request(forkchoice(1, true));
+    reply(0, fcu_answer(1, "0x00000000000000aa"));
+    fail(1, Errc::io, "reset");
+    fail(2, Errc::timeout, "deadline");
+    EXPECT_TRUE(shell.failed.empty()) << "builders stay in the next fork";
+    shell.sent.clear();
+    request(forkchoice(2, true));
+    EXPECT_EQ(shell.sent.size(), 3u);
+    fail(0, Errc::io, "reset");
+    ASSERT_EQ(shell.failed.size(), 1u);
+    EXPECT_EQ(shell.failed[0], 0u);
+}
+
+TEST_F(BuilderCore, TheModeSwitchesAtRunTime) {
+    (void)shared->switch_mode(engine::ExecutionMode::disabled, "a test");
+    request(forkchoice(1, true));
+    ASSERT_EQ(shell.sent.size(), 1u) << "disabled: the local EL alone";
+    reply(0, fcu_answer(1, "0x00000000000000aa"));
+    (void)shared->switch_mode(engine::ExecutionMode::enabled, "a test");
+    shell.sent.clear();
+    request(forkchoice(2, true));
+    EXPECT_EQ(shell.sent.size(), 3u) << "enabled again: the builders too";
+}
+
+// The per-builder breaker on its own, time injected.
+struct Bench : ::testing::Test {
+    BuilderShared shared{BuilderSharedConfig{}};  // 3 within 60 s, 30 s cooldown
+    static constexpr uint64_t s = 1'000'000'000ull;
+    uint64_t t = 1000 * s;
+};
+
+TEST_F(Bench, ThreeBadBlocksWithinTheWindowBench) {
+    EXPECT_FALSE(shared.block_failed(1, t));
+    EXPECT_FALSE(shared.block_failed(1, t + 20 * s));
+    EXPECT_FALSE(shared.block_valid(1)) << "a good block while closed changes nothing";
+    EXPECT_TRUE(shared.block_failed(1, t + 59 * s));
+    EXPECT_TRUE(shared.benched(1));
+    EXPECT_FALSE(shared.admit_fork(1, t + 60 * s));
+    EXPECT_FALSE(shared.benched(2)) << "per builder";
+}
+
+TEST_F(Bench, ThreeBadBlocksSpreadBeyondTheWindowDoNot) {
+    EXPECT_FALSE(shared.block_failed(1, t));
+    EXPECT_FALSE(shared.block_failed(1, t + 30 * s));
+    EXPECT_FALSE(shared.block_failed(1, t + 61 * s)) << "the run began more than 60 s before";
+    EXPECT_FALSE(shared.benched(1));
+    EXPECT_TRUE(shared.admit_fork(1, t + 62 * s));
+}
+
+TEST_F(Bench, AfterTheCooldownOneForkIsTheProbe) {
+    for (int k = 0; k < 3; k++) (void)shared.block_failed(1, t);
+    EXPECT_FALSE(shared.admit_fork(1, t + 29 * s));
+    EXPECT_TRUE(shared.admit_fork(1, t + 30 * s)) << "the probe";
+    EXPECT_EQ(shared.breakers().state(1), rpc::BreakerState::half_open);
+    EXPECT_FALSE(shared.benched(1)) << "its getPayload is asked";
+    EXPECT_FALSE(shared.admit_fork(1, t + 31 * s)) << "one probe at a time";
+    EXPECT_TRUE(shared.block_valid(1));
+    EXPECT_EQ(shared.breakers().state(1), rpc::BreakerState::closed);
+    EXPECT_TRUE(shared.admit_fork(1, t + 32 * s));
+}
+
+TEST_F(Bench, ABadProbeBenchesItAgainForAnotherCooldown) {
+    for (int k = 0; k < 3; k++) (void)shared.block_failed(1, t);
+    ASSERT_TRUE(shared.admit_fork(1, t + 30 * s));
+    EXPECT_TRUE(shared.block_failed(1, t + 31 * s));
+    EXPECT_TRUE(shared.benched(1));
+    EXPECT_FALSE(shared.admit_fork(1, t + 60 * s));
+    EXPECT_TRUE(shared.admit_fork(1, t + 61 * s));
+    EXPECT_EQ(shared.breakers().opens(1), 2u);
+}
+
+TEST_F(Bench, AProbeThatNeverGetsABlockIsRetriedAfterTheCooldown) {
+    for (int k = 0; k < 3; k++) (void)shared.block_failed(1, t);
+    ASSERT_TRUE(shared.admit_fork(1, t + 30 * s));
+    EXPECT_TRUE(shared.admit_fork(1, t + 60 * s)) << "op-node never asked for that block";
 }
 
 TEST(ForkAttributes, ReadsNoTxPoolAndTheBeaconRoot) {
