@@ -227,8 +227,13 @@ std::string_view RollupBoostFlags::first_given() const {
     if (metrics_) return "--metrics";
     if (tracing_) return "--tracing";
     if (ignore_unhealthy_) return "--ignore-unhealthy-builders";
-    for (const CLI::Option* o : ignored_valued_) {
-        if (o->count()) return o->get_name();
+    // Literals, not o->get_name(): that is a std::string by value, and a view of it would
+    // dangle once this returns.
+    static constexpr std::string_view valued[] = {"--metrics-host", "--metrics-port",
+                                                  "--otlp-endpoint"};
+    static_assert(std::size(valued) == std::tuple_size_v<decltype(ignored_valued_)>);
+    for (size_t k = 0; k < std::size(valued); k++) {
+        if (ignored_valued_[k]->count()) return valued[k];
     }
     return "";
 }

@@ -255,6 +255,11 @@ TEST(BuilderFlags, ErrorsNameWhatIsWrong) {
     expect_in(error_of({"--jwt-secret", "/x", "--nodes", url, "--l2-url", url}),
               "--l2-url is one of rollup-boost's flags (--l2-url, --builder-url, ...): they need "
               "--role builder");
+    // An ignored valued flag is named too (its name once came from a temporary that was gone).
+    expect_in(error_of({"--jwt-secret", "/x", "--nodes", url, "--otlp-endpoint", "http://o"}),
+              "--otlp-endpoint is one of rollup-boost's flags");
+    expect_in(error_of({"--jwt-secret", "/x", "--nodes", url, "--metrics-port", "9090"}),
+              "--metrics-port is one of rollup-boost's flags");
 }
 
 TEST(BuilderToml, BreakerAndDebugPortKeys) {
