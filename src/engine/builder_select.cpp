@@ -101,6 +101,8 @@ std::string_view fallback_name(Fallback reason) {
             return "no_tx_pool";
         case Fallback::low_gas:
             return "low_gas";
+        case Fallback::wrong_parent:
+            return "wrong_parent";
         case Fallback::lower_value:
             return "lower_value";
         case Fallback::count:

@@ -69,6 +69,7 @@ enum class Fallback : uint8_t {
     no_tx_pool,     ///< the attributes said noTxPool: only the local block may be used
     low_gas,        ///< gas-used: the best builder block used < 10% of the local block's gas
     lower_value,    ///< block-value: no builder block was worth more than the local one
+    wrong_parent,   ///< its block is not the child of the fork's head at its timestamp
     count
 };
 

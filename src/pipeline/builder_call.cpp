@@ -11,6 +11,7 @@
 #include "engine/builder_payload.h"
 #include "engine/payload_status.h"
 #include "jsonrpc/codes.h"
+#include "pipeline/gate.h"
 #include "jsonrpc/writer.h"
 
 namespace em::pipeline {
@@ -46,6 +47,12 @@ void read_fork_attributes(engine::RequestKernel& requests, size_t entry, ForkAtt
     out = ForkAttributes{};
     if (!requests.param_is_object(entry, 1)) return;  // null or missing: no attributes
     out.present = true;
+    CallFacts facts;  // headBlockHash and the timestamp, copied out (no views kept)
+    read_forkchoice_facts(requests, entry, facts);
+    out.has_head = facts.has_head;
+    out.head = facts.head;
+    out.has_timestamp = facts.has_timestamp;
+    out.timestamp = facts.timestamp;
     bool yes = false;
     if (requests.param_member_bool(entry, 1, "noTxPool", &yes)) out.no_tx_pool = yes;
     // Last: a later read of the request may reuse the buffer the unescaped string is in.
@@ -63,6 +70,10 @@ void BuilderBook::remember(const engine::PayloadId& id, const ForkAttributes& at
     e->id = id;
     e->used = true;
     e->no_tx_pool = attributes.no_tx_pool;
+    e->has_head = attributes.has_head;
+    e->head = attributes.head;
+    e->has_timestamp = attributes.has_timestamp;
+    e->timestamp = attributes.timestamp;
     e->root_bytes = static_cast<uint8_t>(attributes.beacon_root.size());
     if (e->root_bytes) std::memcpy(e->root, attributes.beacon_root.data(), e->root_bytes);
 }
@@ -172,6 +183,12 @@ void BuilderCall::start_get_payload(const Start& s, uint64_t now_ns, Actions& ou
     const BuilderBook::Entry* book =
         env_.builder_book ? env_.builder_book->find(s.payload_id) : nullptr;
     no_tx_pool_ = book && book->no_tx_pool;
+    fork_has_head_ = book && book->has_head;
+    fork_has_timestamp_ = book && book->has_timestamp;
+    if (book) {
+        fork_head_ = book->head;
+        fork_timestamp_ = book->timestamp;
+    }
     size_t root_bytes = book ? book->root_bytes : 0;
     if (book) std::memcpy(root_, book->root, root_bytes);
     attributes_.beacon_root = {root_, root_bytes};
@@ -411,6 +428,7 @@ void BuilderCall::on_built(size_t node, const NodeReply& reply, uint64_t now_ns,
                       claimed, computed);
         return reject(node, engine::Fallback::hash_mismatch, now_ns);
     }
+    if (!child_of_the_fork(leg)) return reject(node, engine::Fallback::wrong_parent, now_ns);
     if (now_ns >= deadline_ns_) {
         std::snprintf(leg.failure, sizeof leg.failure, "answered after the deadline");
         return reject(node, engine::Fallback::late, now_ns);
@@ -420,6 +438,28 @@ void BuilderCall::on_built(size_t node, const NodeReply& reply, uint64_t now_ns,
     // In order on the local EL's lane, under the call's deadline.
     send(env_.policy.builder()->local, leg.new_payload.view(), true, deadline_ns_,
          static_cast<uint8_t>(validate_base + node), out);
+}
+
+bool BuilderCall::child_of_the_fork(Leg& leg) {
+    // The local EL would call a valid block on another known parent VALID too: only this
+    // check keeps op-node from getting a block that is not the child of the head it chose.
+    const eth::ExecutionPayload& p = env_.verifier->last_payload().payload;
+    char want[67] = {}, got[67] = {};
+    if (fork_has_head_ && p.parent_hash != fork_head_) {
+        eth::format_hash(fork_head_, want);
+        eth::format_hash(p.parent_hash, got);
+        std::snprintf(leg.failure, sizeof leg.failure,
+                      "its block's parent is %s, the fork's head is %s", got, want);
+        return false;
+    }
+    if (fork_has_timestamp_ && p.timestamp != fork_timestamp_) {
+        std::snprintf(leg.failure, sizeof leg.failure,
+                      "its block's timestamp is %llu, the attributes' is %llu",
+                      static_cast<unsigned long long>(p.timestamp),
+                      static_cast<unsigned long long>(fork_timestamp_));
+        return false;
+    }
+    return true;
 }
 
 void BuilderCall::on_validated(size_t node, const NodeReply& reply, uint64_t now_ns) {

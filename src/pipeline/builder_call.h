@@ -62,6 +62,12 @@ struct ForkAttributes {
     bool no_tx_pool = false;  ///< OP Stack's noTxPool: true
     /// parentBeaconBlockRoot as written (0x + 64 hex digits), "" when absent.
     std::string_view beacon_root;
+    /// The fork's headBlockHash (params[0]) and the attributes' timestamp, when well-formed:
+    /// a builder's block must be the child of that head at that time.
+    bool has_head = false;
+    engine::Hash32 head{};
+    bool has_timestamp = false;
+    uint64_t timestamp = 0;
 };
 
 /// Reads params[1] of a forkchoiceUpdated ([state, attributes|null, ...]). Malformed params
@@ -78,6 +84,10 @@ class BuilderBook {
         bool no_tx_pool = false;
         uint8_t root_bytes = 0;
         char root[66] = {};
+        bool has_head = false;
+        engine::Hash32 head{};
+        bool has_timestamp = false;
+        uint64_t timestamp = 0;
         std::string_view beacon_root() const { return {root, root_bytes}; }
     };
     explicit BuilderBook(size_t capacity) : entries_(capacity ? capacity : 1) {}
@@ -146,6 +156,9 @@ class BuilderCall {
     /// it is no usable result.
     bool take_answer(Leg& leg, const NodeReply& reply, size_t method_slot, bool* late);
     void on_local(const NodeReply& reply, uint64_t now_ns, Actions& out);
+    /// get_payload: whether the leg's block (the verifier's last payload) is the child of the
+    /// fork's head at the attributes' timestamp; false sets leg.failure.
+    bool child_of_the_fork(Leg& leg);
     void on_copy(const NodeReply& reply, uint64_t now_ns);
     void on_built(size_t node, const NodeReply& reply, uint64_t now_ns, Actions& out);
     void on_validated(size_t node, const NodeReply& reply, uint64_t now_ns);
@@ -176,6 +189,10 @@ class BuilderCall {
     bool local_in_ = false;
     bool local_ok_ = false;
     bool no_tx_pool_ = false;
+    /// get_payload: what the fork said its block must be (BuilderBook), checked in on_built.
+    bool fork_has_head_ = false, fork_has_timestamp_ = false;
+    engine::Hash32 fork_head_{};
+    uint64_t fork_timestamp_ = 0;
     bool has_local_id_ = false;
     engine::PayloadId local_id_;
     engine::BuiltBlock local_block_;

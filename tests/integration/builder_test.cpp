@@ -22,12 +22,15 @@ std::string zero32() {
     return "0x" + std::string(64, '0');
 }
 
-std::string forkchoice(int id, bool no_tx_pool = false) {
-    std::string head = "0x" + std::string(64, '3');
+/// The mock ELs build every block on this parent at this time (mockel/payloads.cpp): a fork
+/// from it is one their blocks are children of.
+const std::string mock_parent = "0x6d6f636b" + std::string(56, '0');
+
+std::string forkchoice(int id, bool no_tx_pool = false, const std::string& head = mock_parent) {
     return R"({"jsonrpc":"2.0","id":)" + std::to_string(id) +
            R"(,"method":"engine_forkchoiceUpdatedV3","params":[{"headBlockHash":")" + head +
            R"(","safeBlockHash":")" + head + R"(","finalizedBlockHash":")" + zero32() +
-           R"("},{"timestamp":"0x20","prevRandao":")" + zero32() +
+           R"("},{"timestamp":"0x6553f100","prevRandao":")" + zero32() +
            R"(","suggestedFeeRecipient":"0x)" + std::string(40, '0') +
            R"(","withdrawals":[],"parentBeaconBlockRoot":")" + zero32() +
            R"(","transactions":[],"noTxPool":)" + (no_tx_pool ? "true" : "false") +
@@ -109,14 +112,15 @@ struct BuilderRole : ::testing::Test {
     /// `answering` has had its answer taken (its fcU round trip counted), so that a getPayload
     /// sent next finds their ids mapped, as op-node's would a slot later.
     std::string fork(bool no_tx_pool = false,
-                     const std::vector<std::string>& answering = {"b1", "b2"}) {
+                     const std::vector<std::string>& answering = {"b1", "b2"},
+                     const std::string& head = mock_parent) {
         auto replies = [&](const std::string& name) {
             return metric("enginemux_upstream_seconds_count{node=\"" + name +
                           "\",method=\"engine_forkchoiceUpdatedV3\"}");
         };
         std::vector<double> before;
         for (const std::string& name : answering) before.push_back(replies(name));
-        HttpReply r = daemon->call(forkchoice(1, no_tx_pool));
+        HttpReply r = daemon->call(forkchoice(1, no_tx_pool, head));
         EXPECT_EQ(r.status, 200) << r.body;
         EXPECT_EQ(json_at(r.body, "/result/payloadStatus/status"), "\"VALID\"") << r.body;
         for (size_t k = 0; k < answering.size(); k++) {
@@ -149,6 +153,21 @@ struct BuilderRole : ::testing::Test {
         return metric_value(daemon->admin("GET", "/metrics").body, sample);
     }
 };
+
+// A builder block for another parent (the fork's head is not the mocks' parent): each is named
+// in the log with its builder and counted as wrong_parent; op-node gets the local block.
+TEST_F(BuilderRole, ABlockForAnotherParentIsNotUsedAndTheLogNamesTheBuilder) {
+    std::string id = fork(false, {"b1", "b2"}, "0x" + std::string(64, '4'));
+    HttpReply r = daemon->call(get_payload(2, id));
+    ASSERT_EQ(r.status, 200) << r.body;
+    EXPECT_EQ(gas_of(r), "\"0x3e8\"") << "the local block (1000 gas): " << r.body;
+    EXPECT_EQ(metric("enginemux_builder_rejected_total{builder=\"b1\",reason=\"wrong_parent\"}"),
+              1);
+    EXPECT_EQ(metric("enginemux_builder_validations_total"), 0) << "nothing sent to validate";
+    EXPECT_NE(daemon->process->stderr_text().find("builder b1: block not used (wrong_parent): its "
+                                                  "block's parent is 0x6d6f636b"),
+              std::string::npos);
+}
 
 TEST_F(BuilderRole, TheValidBuilderBlockWithTheMostGasIsAnsweredAndWasValidatedLocally) {
     std::string id = fork();

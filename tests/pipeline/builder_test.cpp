@@ -44,13 +44,17 @@ std::string zeros(size_t n) {
     return std::string(n, '0');
 }
 
-std::string forkchoice(int id, bool attributes, bool no_tx_pool = false) {
-    std::string h = "\"0x" + std::string(64, '2') + "\"";
+/// mockel::synthetic_payload's blocks are children of this parent at this time.
+const std::string mock_parent = "0x6d6f636b" + std::string(56, '0');
+
+std::string forkchoice(int id, bool attributes, bool no_tx_pool = false,
+                       const std::string& head = mock_parent) {
+    std::string h = "\"" + head + "\"";
     std::string s = R"({"jsonrpc":"2.0","id":)" + std::to_string(id) +
                     R"(,"method":"engine_forkchoiceUpdatedV3","params":[{"headBlockHash":)" + h +
                     R"(,"safeBlockHash":)" + h + R"(,"finalizedBlockHash":)" + h + "},";
     if (!attributes) return s + "null]}";
-    return s + R"({"timestamp":"0x10","prevRandao":"0x)" + zeros(64) +
+    return s + R"({"timestamp":"0x6553f100","prevRandao":"0x)" + zeros(64) +
            R"(","suggestedFeeRecipient":"0x)" + zeros(40) +
            R"(","withdrawals":[],"parentBeaconBlockRoot":"0x)" + zeros(64) +
            R"(","transactions":[],"noTxPool":)" + (no_tx_pool ? "true" : "false") +
@@ -137,9 +141,9 @@ struct BuilderCore : ::testing::Test {
             if (shell.sent[k].node == n) out.push_back(k);
         return out;
     }
-    /// fcU with attributes answered by everyone: local id L, builders B1, B2.
-    void fork() {
-        request(forkchoice(1, true));
+    /// fcU with attributes (on `head`) answered by everyone: local id L, builders B1, B2.
+    void fork(const std::string& head = mock_parent) {
+        request(forkchoice(1, true, false, head));
         ASSERT_EQ(shell.sent.size(), 3u);
         reply(0, fcu_answer(1, "0x00000000000000aa"));
         reply(1, fcu_answer(1, "0x00000000000000b1"));
@@ -223,6 +227,26 @@ TEST_F(BuilderCore, AValidBuilderBlockWithMoreGasIsAnsweredAfterTheLocalElSaysVa
     EXPECT_EQ(metrics.builder.blocks[1].load(), 1u);
     EXPECT_EQ(metrics.builder.blocks[0].load(), 0u);
     EXPECT_EQ(core->busy(), 0u);
+}
+
+// The local EL would call a valid block on another parent it knows VALID: a builder block that
+// is not the child of the fork's head (or not at its timestamp) is never validated or used.
+TEST_F(BuilderCore, ABlockOnAnotherParentIsNeverValidatedAndTheLocalBlockWins) {
+    fork("0x" + std::string(64, '2'));  // the builders' blocks are the mock parent's children
+    request(get_payload(2, "0x00000000000000aa"));
+    std::string local = built(2, 1000);
+    reply(0, local);
+    reply(1, built(2, 5000));
+    reply(2, built(2, 3000));
+    EXPECT_TRUE(sends_to(0, 3).empty()) << "no block on another parent goes to the local EL";
+    ASSERT_EQ(shell.answers.size(), 1u);
+    EXPECT_EQ(block_hash(shell.answers[0]), block_hash(local));
+    EXPECT_EQ(metrics.builder.rejected[1][static_cast<size_t>(engine::Fallback::wrong_parent)]
+                  .load(),
+              1u);
+    EXPECT_EQ(metrics.builder.rejected[2][static_cast<size_t>(engine::Fallback::wrong_parent)]
+                  .load(),
+              1u);
 }
 
 TEST_F(BuilderCore, ABlockWhoseHashDoesNotMatchIsNeverValidatedAndTheLocalBlockWins) {
