@@ -9,6 +9,10 @@
 # ./demo.sh --real-clients --role sync runs the sync role's: Lodestar → nginx → EthereumJS, nginx
 # mirroring to enginemux in the sync role, which keeps two spare EthereumJS nodes in step
 # (tests/interop/sync.mjs; about a minute, then it says what it checked).
+# ./demo.sh --real-clients --role builder runs the builder role's: Lodestar → enginemux
+# `--role builder` → EthereumJS as the local EL and a second EthereumJS as the block builder; a
+# builder-only transaction lands, stays out in dry-run, and the chain survives the builder's
+# death (tests/interop/builder.mjs; about a minute).
 set -eu
 cd "$(dirname "$0")"
 BUILD=${BUILD:-build}
@@ -21,6 +25,10 @@ if [ "${1:-}" = "--real-clients" ]; then
   if [ "${1:-}" = "--role" ] && [ "${2:-}" = "sync" ]; then
     [ $# -eq 2 ] || { echo "demo.sh: --real-clients --role sync takes no other option" >&2; exit 2; }
     exec node tests/interop/sync.mjs demo-sync
+  fi
+  if [ "${1:-}" = "--role" ] && [ "${2:-}" = "builder" ]; then
+    [ $# -eq 2 ] || { echo "demo.sh: --real-clients --role builder takes no other option" >&2; exit 2; }
+    exec node tests/interop/builder.mjs demo-builder
   fi
   exec node tests/interop/devnet.mjs devnet "$@"
 fi

@@ -40,7 +40,8 @@ export async function startEthereumJS(opts) {
   return el;
 }
 
-/// enginemux in front of `nodes` (ELs from startEthereumJS or {name, engineUrl, secret}).
+/// enginemux in front of `nodes` (ELs from startEthereumJS or {name, engineUrl, secret}; null
+/// when extraArgs name the ELs, as the builder role's --l2-url/--builder-url do).
 /// toml: extra config text; secret: the CL's secret file (default: a new one). Returns {proc,
 /// url, adminUrl, secret, logFile}.
 export async function startEnginemux({ nodes, toml = '', name = 'enginemux', extraArgs = [], secret = null }) {
@@ -49,8 +50,8 @@ export async function startEnginemux({ nodes, toml = '', name = 'enginemux', ext
   secret = secret || writeSecret(`${name}-cl`);
   const config = path.join(runDir, `${name}.toml`);
   fs.writeFileSync(config, toml);
-  const spec = nodes.map((n) => `${n.engineUrl}#jwt-secret=${n.secret}#name=${n.name}`).join(',');
-  const proc = start(name, exe, ['--config', config, '--nodes', spec, '--jwt-secret', secret,
+  const spec = nodes && nodes.map((n) => `${n.engineUrl}#jwt-secret=${n.secret}#name=${n.name}`).join(',');
+  const proc = start(name, exe, ['--config', config, ...(spec ? ['--nodes', spec] : []), '--jwt-secret', secret,
     '--port', '0', '--admin-listen', '127.0.0.1:0', ...extraArgs]);
   const line = await waitFor(`${name} to log its listening ports`, () => {
     const m = /listening on 127\.0\.0\.1:(\d+), admin API on 127\.0\.0\.1:(\d+)/.exec(fs.readFileSync(proc.logFile, 'utf8'));
@@ -60,7 +61,7 @@ export async function startEnginemux({ nodes, toml = '', name = 'enginemux', ext
     proc, secret, logFile: proc.logFile,
     url: `http://127.0.0.1:${line[1]}`, adminUrl: `http://127.0.0.1:${line[2]}`,
   };
-  log(`${name} on ${mux.url}, admin ${mux.adminUrl}, nodes ${nodes.map((n) => n.name).join(',')}`);
+  log(`${name} on ${mux.url}, admin ${mux.adminUrl}${nodes ? ', nodes ' + nodes.map((n) => n.name).join(',') : ''}`);
   return mux;
 }
 
