@@ -11,8 +11,8 @@
 #include "engine/builder_payload.h"
 #include "engine/payload_status.h"
 #include "jsonrpc/codes.h"
-#include "pipeline/gate.h"
 #include "jsonrpc/writer.h"
+#include "pipeline/gate.h"
 
 namespace em::pipeline {
 

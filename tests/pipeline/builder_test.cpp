@@ -241,12 +241,12 @@ TEST_F(BuilderCore, ABlockOnAnotherParentIsNeverValidatedAndTheLocalBlockWins) {
     EXPECT_TRUE(sends_to(0, 3).empty()) << "no block on another parent goes to the local EL";
     ASSERT_EQ(shell.answers.size(), 1u);
     EXPECT_EQ(block_hash(shell.answers[0]), block_hash(local));
-    EXPECT_EQ(metrics.builder.rejected[1][static_cast<size_t>(engine::Fallback::wrong_parent)]
-                  .load(),
-              1u);
-    EXPECT_EQ(metrics.builder.rejected[2][static_cast<size_t>(engine::Fallback::wrong_parent)]
-                  .load(),
-              1u);
+    EXPECT_EQ(
+        metrics.builder.rejected[1][static_cast<size_t>(engine::Fallback::wrong_parent)].load(),
+        1u);
+    EXPECT_EQ(
+        metrics.builder.rejected[2][static_cast<size_t>(engine::Fallback::wrong_parent)].load(),
+        1u);
 }
 
 TEST_F(BuilderCore, ABlockWhoseHashDoesNotMatchIsNeverValidatedAndTheLocalBlockWins) {
