@@ -626,6 +626,34 @@ void AdminHandler::render_rpc_metrics(ByteBuffer& out) const {
     render_rpc_redis_metrics(out);
     render_rpc_split_sticky_metrics(out);
     render_rpc_breaker_metrics(out);
+    render_heads_feed_metrics(out);
+}
+
+void AdminHandler::render_heads_feed_metrics(ByteBuffer& out) const {
+    if (!ctx_.heads_feed) return;
+    const listener::FeedCounters& c = *ctx_.heads_feed;
+    struct Row {
+        const char* name;
+        const char* help;
+        const std::atomic<uint64_t>& value;
+    };
+    const Row rows[] = {
+        {"delivered", "Heads delivered to the shards' newHeads subscribers, each once", c.delivered},
+        {"failovers", "Times the upstream newHeads subscription moved to another node",
+         c.failovers},
+        {"filled", "Heads fetched with eth_getBlockByNumber to fill a gap after a move", c.filled},
+        {"duplicates", "Heads an upstream sent again, dropped", c.duplicates},
+        {"skipped", "Heads that could not be filled (a gap over the limit): a gap clients saw",
+         c.skipped},
+        {"post_failures", "Heads a shard could not take (its post queue full): lost there",
+         c.post_failures},
+    };
+    for (const Row& r : rows)
+        appendf(out,
+                "# HELP enginemux_ws_heads_%s_total %s.\n# TYPE enginemux_ws_heads_%s_total "
+                "counter\nenginemux_ws_heads_%s_total %llu\n",
+                r.name, r.help, r.name, r.name,
+                static_cast<unsigned long long>(r.value.load(std::memory_order_relaxed)));
 }
 
 void AdminHandler::render_rpc_split_sticky_metrics(ByteBuffer& out) const {

@@ -36,6 +36,7 @@
 #include "base/budget.h"
 #include "base/buffer.h"
 #include "base/result.h"
+#include "listener/heads_feed.h"
 #include "net/server.h"
 #include "pipeline/breaker.h"
 #include "pipeline/cl_head.h"
@@ -80,6 +81,8 @@ struct AdminContext {
     /// Each node's circuit breaker (rpc role), for /status and /metrics; null: none.
     const pipeline::rpc::BreakerBoard* rpc_breakers = nullptr;
     const pipeline::ClHead* cl_head = nullptr;  ///< beside mux/sync: the CL's head (rpc routing)
+    /// The process-wide newHeads feed's counters (null: no node has a ws_url).
+    const listener::FeedCounters* heads_feed = nullptr;
     BuilderContext builder;  ///< the builder role's settings (enabled: /status and /metrics)
 };
 
@@ -113,6 +116,7 @@ class AdminHandler final : public http::Handler {
     void render_rpc_redis_metrics(ByteBuffer& out) const;
     /// enginemux_rpc_logs_* (eth_getLogs splits) and enginemux_rpc_sticky_* ([rpc] sticky).
     void render_rpc_split_sticky_metrics(ByteBuffer& out) const;
+    void render_heads_feed_metrics(ByteBuffer& out) const;
     /// enginemux_rpc_breaker_state / _opens_total per node (with a breaker board).
     void render_rpc_breaker_metrics(ByteBuffer& out) const;
     /// The quorum /status shows (a reload changed it).

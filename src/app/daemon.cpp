@@ -516,6 +516,7 @@ struct Daemon::Control {
             ac.rpc_cache = d.rpc_cache_.get();
             ac.rpc_breakers = d.rpc_breakers_.get();
             ac.cl_head = d.cl_head_.get();
+            ac.heads_feed = d.heads_feed_ ? &d.heads_feed_->counters() : nullptr;
             if (!c.admin.token_file.empty()) {
                 auto token = http::read_token_file(c.admin.token_file, false);
                 if (!token) return Unexpected(token.error().prefix("[admin] token_file"));
@@ -878,6 +879,7 @@ Result<void> Daemon::load_heads_feed() {
     pipeline::subs::HubConfig hub;
     hub.max_head_lag_blocks = config_.rpc.max_head_lag_blocks;
     heads_feed_ = std::make_unique<listener::HeadsFeed>(hub, std::move(nodes));
+    heads_feed_->set_health(&board_);
     heads_feed_->start();
     return {};
 }

@@ -117,6 +117,8 @@ void HeadsFeed::run() {
             hub_.subscribers(static_cast<size_t>(std::max<int64_t>(total, 0)), now);
         }
         if (now >= next_tick_ns) {
+            if (int64_t best = probed_best(); best > 0)
+                hub_.best_head(static_cast<uint64_t>(best), now);
             hub_.tick(now);
             next_tick_ns = now + poll_ms * 1'000'000ull;
         }
@@ -127,6 +129,17 @@ void HeadsFeed::run() {
         carry_out(mono_ns());
         publish_counters();
     }
+}
+
+int64_t HeadsFeed::probed_best() const {
+    int64_t best = -1;
+    if (!board_) return best;
+    for (size_t i = 0; i < upstream::nodes_max; i++) {  // any synced node, whatever its feed
+        upstream::NodeHealth h = board_->read(i);
+        if (h.present && h.state == upstream::NodeState::synced && h.head_number > best)
+            best = h.head_number;
+    }
+    return best;
 }
 
 void HeadsFeed::carry_out(uint64_t now_ns) {

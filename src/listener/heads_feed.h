@@ -30,6 +30,7 @@
 #include "io/loop.h"
 #include "io/socket.h"
 #include "pipeline/heads_hub.h"
+#include "upstream/health.h"
 
 namespace em::listener {
 
@@ -69,6 +70,10 @@ class HeadsFeed {
     HeadsFeed(const HeadsFeed&) = delete;
     HeadsFeed& operator=(const HeadsFeed&) = delete;
 
+    /// The probes' view of the nodes (set before start()): the highest head a synced node
+    /// reported is the hub's best head, so a feed lagging it by more than max_head_lag_blocks
+    /// is moved. Null: only the feed's own heads count.
+    void set_health(const upstream::HealthBoard* board) { board_ = board; }
     void start();
     /// Ends the thread (closing the upstream connection). Idempotent.
     void stop();
@@ -103,7 +108,11 @@ class HeadsFeed {
     void fail_conn(uint64_t now_ns);
     void publish_counters();
 
+    /// The highest head a synced node's probe reported (-1: none).
+    int64_t probed_best() const;
+
     pipeline::subs::NewHeadsHub hub_;
+    const upstream::HealthBoard* board_ = nullptr;
     std::vector<FeedNode> nodes_;
     std::atomic<int64_t> subscribers_{0};
     std::atomic<bool> stop_{false};

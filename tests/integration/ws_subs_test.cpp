@@ -208,6 +208,13 @@ TEST_F(SubsFixture, ASilentFeedIsMovedAndItsGapFilled) {
     int next = holder();
     EXPECT_GE(next, 0);
     EXPECT_NE(next, feeding);
+    // What an operator sees of it: a move, heads filled in, none skipped.
+    std::string metrics = daemon->admin("GET", "/metrics").body;
+    EXPECT_GE(metric_value(metrics, "enginemux_ws_heads_failovers_total"), 1) << metrics;
+    EXPECT_GE(metric_value(metrics, "enginemux_ws_heads_filled_total"), 1);
+    EXPECT_EQ(metric_value(metrics, "enginemux_ws_heads_skipped_total"), 0);
+    EXPECT_GE(metric_value(metrics, "enginemux_ws_heads_delivered_total"),
+              static_cast<double>(s.heads.size()));
 }
 
 TEST_F(SubsFixture, UnsubscribeAndTheLimitPerConnection) {
