@@ -638,7 +638,8 @@ void AdminHandler::render_heads_feed_metrics(ByteBuffer& out) const {
         const std::atomic<uint64_t>& value;
     };
     const Row rows[] = {
-        {"delivered", "Heads delivered to the shards' newHeads subscribers, each once", c.delivered},
+        {"delivered", "Heads delivered to the shards' newHeads subscribers, each once",
+         c.delivered},
         {"failovers", "Times the upstream newHeads subscription moved to another node",
          c.failovers},
         {"filled", "Heads fetched with eth_getBlockByNumber to fill a gap after a move", c.filled},
