@@ -204,6 +204,40 @@ TEST_F(BuilderRole, ABlockWithAWrongHashIsNotUsedAndCountedAsHashMismatch) {
     EXPECT_EQ(count(l2.log(), "engine_newPayload"), 0u) << "a mismatched block is never sent";
 }
 
+// Bad input from builders (issue 15): whatever a builder answers getPayload with, op-node gets
+// the local block before the deadline; each is counted against the builder and logged with its
+// name. Both builders answer the same way, once (a fresh daemon per case: a breaker would
+// bench a builder after three).
+void bad_answers_mean_the_local_block(BuilderRole& t, const std::string& action,
+                                      const std::string& reason) {
+    t.b1.set_rules("engine_getPayload*:" + action);
+    t.b2.set_rules("engine_getPayload*:" + action);
+    std::string id = t.fork();
+    HttpReply r = t.daemon->call(get_payload(2, id));
+    ASSERT_EQ(r.status, 200) << action << ": " << r.body;
+    EXPECT_EQ(t.gas_of(r), "\"0x3e8\"") << action << ": the local block: " << r.body;
+    for (const char* b : {"b1", "b2"})
+        EXPECT_EQ(t.metric(std::string("enginemux_builder_rejected_total{builder=\"") + b +
+                           "\",reason=\"" + reason + "\"}"),
+                  1)
+            << action << " " << b;
+    EXPECT_NE(t.daemon->process->stderr_text().find("builder b1: block not used (" + reason + ")"),
+              std::string::npos)
+        << action;
+}
+
+TEST_F(BuilderRole, GarbageFromBuildersMeansTheLocalBlock) {
+    bad_answers_mean_the_local_block(*this, "garbage", "invalid");
+}
+
+TEST_F(BuilderRole, AnAnswerUnderAnotherIdMeansTheLocalBlock) {
+    bad_answers_mean_the_local_block(*this, "wrong_id", "invalid");
+}
+
+TEST_F(BuilderRole, AJsonRpcErrorFromBuildersMeansTheLocalBlock) {
+    bad_answers_mean_the_local_block(*this, "error=-38001:Unknown payload", "invalid");
+}
+
 TEST_F(BuilderRole, ABuilderBlockTheLocalElCallsInvalidIsNotUsed) {
     l2.set_rules("engine_newPayload*:status=INVALID,validation_error=bad block");
     std::string id = fork();
