@@ -23,7 +23,7 @@ constexpr std::string_view head_request =
 constexpr std::string_view finalized_request =
     R"({"jsonrpc":"2.0","id":3,"method":"eth_getBlockByNumber","params":["finalized",false]})";
 constexpr std::string_view client_request =
-    R"({"jsonrpc":"2.0","id":4,"method":"web3_clientVersion","params":[]})";
+    R"({"jsonrpc":"2.0","id":5,"method":"web3_clientVersion","params":[]})";
 
 /// A head field's QUANTITY (the one codec, base/hex.h), or -1 when it is not one.
 int64_t head_quantity(std::string_view text) {

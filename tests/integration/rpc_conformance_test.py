@@ -33,8 +33,8 @@ from monitoring import b64url, jwt  # the tokens a CL sends
 
 ENGINEMUX = os.environ.get("EM_ENGINEMUX", "")
 TESTDATA = os.environ.get("EM_TESTDATA", "")
-# Ids the pairs are sent under, in rotation. Never 1, 2 or 3: those are the health probe's ids,
-# and a probe must not be mistaken for a replayed request (nor is the rpc role's own id 4).
+# Ids the pairs are sent under, in rotation. Never 1, 2, 3 or 5: those are the health probe's
+# ids, and a probe must not be mistaken for a replayed request (nor is the rpc role's own id 4).
 IDS = ['"conf"', '"a\\u0041\\"b\\\\"', "1e0", "18446744073709551617", "-3", "7"]
 # Those some ELs refuse (jsonrpsee: an id is a u64, a string or null), and the id the rpc role
 # sends nodes instead (jsonrpc::upstream_id).
@@ -103,6 +103,9 @@ class Replay(http.server.BaseHTTPRequestHandler):
         except ValueError:
             req = {}
         method = req.get("method") if isinstance(req, dict) else None
+        if method == "web3_clientVersion" and req.get("id") == 5:
+            # The probe's once-per-node question (beside an rpc listener): which client.
+            return self.reply(b'{"jsonrpc":"2.0","id":5,"result":"Replay/v1.0.0/test"}')
         if method in ("eth_syncing", "eth_getBlockByNumber") and req.get("id") in (1, 2, 3):
             # The probe: eth_syncing, the latest block, and (beside an rpc listener) the
             # finalized one.
