@@ -614,4 +614,16 @@ std::string header_of_response(const std::string& raw, const std::string& name) 
     return value;
 }
 
+long el_calls(MockEl& el, const std::string& method) {
+    HttpReply r = http_request(el.port, "GET", "/mock/stats", "");
+    std::string n = json_at(r.body, "/methods/" + method);
+    return n == "<missing>" ? 0 : std::stol(n);
+}
+
+std::string rpc_request(const std::string& id, const std::string& method,
+                        const std::string& params) {
+    return R"({"jsonrpc":"2.0","id":)" + id + R"(,"method":")" + method + R"(","params":)" +
+           params + "}";
+}
+
 }  // namespace em::test

@@ -143,6 +143,13 @@ class AuthRecorder {
 /// (JSON pointer, e.g. "/result/status") as raw JSON, or "<missing>".
 std::string json_at(const std::string& json, const std::string& pointer);
 
+/// Calls to `method` the mock EL has answered (its /mock/stats), 0 when none.
+long el_calls(MockEl& el, const std::string& method);
+
+/// A JSON-RPC request object: `id` raw JSON, `params` raw JSON (default []).
+std::string rpc_request(const std::string& id, const std::string& method,
+                        const std::string& params = "[]");
+
 /// A synthetic newPayload request (from `enginemux payload-example`), version 1..4.
 std::string payload_request(int version, int txs = 4, uint64_t seed = 1);
 

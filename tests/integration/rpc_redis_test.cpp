@@ -33,19 +33,6 @@ using namespace std::chrono_literals;
 
 std::string redis_binary;
 
-/// Calls to `method` the EL has answered (its /mock/stats), 0 when none.
-long calls(MockEl& el, const std::string& method) {
-    HttpReply r = http_request(el.port, "GET", "/mock/stats", "");
-    std::string n = json_at(r.body, "/methods/" + method);
-    return n == "<missing>" ? 0 : std::stol(n);
-}
-
-std::string request(const std::string& id, const std::string& method,
-                    const std::string& params = "[]") {
-    return R"({"jsonrpc":"2.0","id":)" + id + R"(,"method":")" + method + R"(","params":)" +
-           params + "}";
-}
-
 /// One enginemux --role rpc instance and the port of its rpc listener.
 struct Instance {
     std::unique_ptr<Daemon> daemon;
@@ -132,24 +119,25 @@ struct RpcRedisFixture : ::testing::Test {
         }
     }
     long total(const std::string& method) {
-        return calls(*els[0], method) + calls(*els[1], method) + calls(*els[2], method);
+        return el_calls(*els[0], method) + el_calls(*els[1], method) + el_calls(*els[2], method);
     }
 };
 
 TEST_F(RpcRedisFixture, AReadCachedThroughOneInstanceIsAnsweredByTheOtherWithoutAnEl) {
     start("");
     long blocks = total("eth_getBlockByNumber");
-    HttpReply first = a.post(request("1", "eth_getBlockByNumber", R"(["0x10",false])"));
+    HttpReply first = a.post(rpc_request("1", "eth_getBlockByNumber", R"(["0x10",false])"));
     ASSERT_EQ(json_at(first.body, "/result/number"), "\"0x10\"") << first.body;
     EXPECT_EQ(total("eth_getBlockByNumber"), blocks + 1);
     EXPECT_EQ(a.metric("enginemux_rpc_redis_stores_total"), 1);
-    HttpReply second = b.post(request(R"("from-b")", "eth_getBlockByNumber", R"(["0x10",false])"));
+    HttpReply second =
+        b.post(rpc_request(R"("from-b")", "eth_getBlockByNumber", R"(["0x10",false])"));
     EXPECT_EQ(json_at(second.body, "/id"), "\"from-b\"") << second.body;
     EXPECT_EQ(json_at(second.body, "/result"), json_at(first.body, "/result"));
     EXPECT_EQ(total("eth_getBlockByNumber"), blocks + 1) << "B answered from Redis";
     EXPECT_EQ(b.metric("enginemux_rpc_redis_cache_hits_total"), 1);
     // B's embedded cache holds it now: a third read asks neither Redis nor an EL.
-    b.post(request("3", "eth_getBlockByNumber", R"(["0x10",false])"));
+    b.post(rpc_request("3", "eth_getBlockByNumber", R"(["0x10",false])"));
     EXPECT_EQ(b.metric("enginemux_rpc_redis_lookups_total"), 1);
     EXPECT_EQ(total("eth_getBlockByNumber"), blocks + 1);
     EXPECT_EQ(json_at(b.status(), "/rpc/redis/hits"), "1");
@@ -163,7 +151,8 @@ TEST_F(RpcRedisFixture, AKeysLimitIsSharedByBothInstances) {
     int allowed = 0, limited = 0;
     for (int k = 0; k < 4; k++) {
         for (Instance* i : {&a, &b}) {
-            HttpReply r = i->post(request(std::to_string(k), "eth_blockNumber"), "key-alpha-0001");
+            HttpReply r =
+                i->post(rpc_request(std::to_string(k), "eth_blockNumber"), "key-alpha-0001");
             if (r.status == 200) allowed++;
             if (r.status == 429) {
                 limited++;
@@ -180,19 +169,19 @@ TEST_F(RpcRedisFixture, AKeysLimitIsSharedByBothInstances) {
 
 TEST_F(RpcRedisFixture, ARedisKillLeavesBothServingAndARestartIsReadmitted) {
     start("");
-    HttpReply cached = a.post(request("1", "eth_getBlockByNumber", R"(["0x10",false])"));
+    HttpReply cached = a.post(rpc_request("1", "eth_getBlockByNumber", R"(["0x10",false])"));
     ASSERT_EQ(json_at(cached.body, "/result/number"), "\"0x10\"") << cached.body;
     kill_redis();
     for (int k = 0; k < 20; k++) {
         for (Instance* i : {&a, &b}) {
             std::string id = std::to_string(k);
-            HttpReply head = i->post(request(id, "eth_blockNumber"));
+            HttpReply head = i->post(rpc_request(id, "eth_blockNumber"));
             EXPECT_EQ(head.body, R"({"jsonrpc":"2.0","id":)" + id + R"(,"result":"0x64"})");
             std::string block = "\"0x" + std::to_string(20 + k) + "\"";
-            HttpReply r = i->post(request(id, "eth_getBlockByNumber", "[" + block + ",false]"));
+            HttpReply r = i->post(rpc_request(id, "eth_getBlockByNumber", "[" + block + ",false]"));
             EXPECT_EQ(r.status, 200);
             EXPECT_EQ(json_at(r.body, "/result/number"), block) << r.body;
-            HttpReply again = i->post(request(id, "eth_getBlockByNumber", R"(["0x10",false])"));
+            HttpReply again = i->post(rpc_request(id, "eth_getBlockByNumber", R"(["0x10",false])"));
             EXPECT_EQ(json_at(again.body, "/result/number"), "\"0x10\"") << again.body;
         }
     }
@@ -204,8 +193,8 @@ TEST_F(RpcRedisFixture, ARedisKillLeavesBothServingAndARestartIsReadmitted) {
     EXPECT_EQ(a.metric("enginemux_rpc_redis_admitted"), 1);
     // Shared again: cached through B, answered by A without an EL.
     long blocks = total("eth_getBlockByNumber");
-    b.post(request("1", "eth_getBlockByNumber", R"(["0x40",false])"));
-    HttpReply from_a = a.post(request("2", "eth_getBlockByNumber", R"(["0x40",false])"));
+    b.post(rpc_request("1", "eth_getBlockByNumber", R"(["0x40",false])"));
+    HttpReply from_a = a.post(rpc_request("2", "eth_getBlockByNumber", R"(["0x40",false])"));
     EXPECT_EQ(json_at(from_a.body, "/result/number"), "\"0x40\"") << from_a.body;
     EXPECT_EQ(total("eth_getBlockByNumber"), blocks + 1);
 }

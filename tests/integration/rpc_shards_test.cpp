@@ -27,19 +27,6 @@ namespace {
 
 using namespace std::chrono_literals;
 
-/// Calls to `method` the EL has answered (its /mock/stats), 0 when none.
-long calls(MockEl& el, const std::string& method) {
-    HttpReply r = http_request(el.port, "GET", "/mock/stats", "");
-    std::string n = json_at(r.body, "/methods/" + method);
-    return n == "<missing>" ? 0 : std::stol(n);
-}
-
-std::string request(const std::string& id, const std::string& method,
-                    const std::string& params = "[]") {
-    return R"({"jsonrpc":"2.0","id":)" + id + R"(,"method":")" + method + R"(","params":)" +
-           params + "}";
-}
-
 struct RpcShards : ::testing::Test {
     TempDir dir;
     std::vector<std::unique_ptr<MockEl>> els;
@@ -105,7 +92,7 @@ struct RpcShards : ::testing::Test {
         return n;
     }
     long total(const std::string& method) {
-        return calls(*els[0], method) + calls(*els[1], method) + calls(*els[2], method);
+        return el_calls(*els[0], method) + el_calls(*els[1], method) + el_calls(*els[2], method);
     }
 };
 
@@ -113,7 +100,7 @@ TEST_F(RpcShards, ManyConnectionsAreSpreadOverBothShardsAndEveryAnswerIsRight) {
     start("");
     const int n = 200;
     for (int i = 0; i < n; i++) {
-        HttpReply r = post(request(std::to_string(i), "eth_blockNumber"));
+        HttpReply r = post(rpc_request(std::to_string(i), "eth_blockNumber"));
         ASSERT_EQ(r.status, 200);
         ASSERT_EQ(r.body, R"({"jsonrpc":"2.0","id":)" + std::to_string(i) + R"(,"result":"0x64"})");
     }
@@ -136,21 +123,23 @@ TEST_F(RpcShards, AFiltersPollsReachTheElThatMadeItWhicheverShardTheyLandOn) {
     heads = {"100", "90", "90"};
     slow = {"el1"};
     start("");
-    HttpReply made = post(request("1", "eth_newFilter", R"([{"fromBlock":"latest"}])"));
+    HttpReply made = post(rpc_request("1", "eth_newFilter", R"([{"fromBlock":"latest"}])"));
     std::string id = json_at(made.body, "/result");
     ASSERT_EQ(id.front(), '"') << made.body;
     const int maker = 0;
-    ASSERT_EQ(calls(*els[0], "eth_newFilter"), 1) << "el1 made the filter";
+    ASSERT_EQ(el_calls(*els[0], "eth_newFilter"), 1) << "el1 made the filter";
     std::string before = status();
     for (int i = 0; i < 20; i++) {
-        HttpReply poll = post(request(std::to_string(i), "eth_getFilterChanges", "[" + id + "]"));
+        HttpReply poll =
+            post(rpc_request(std::to_string(i), "eth_getFilterChanges", "[" + id + "]"));
         ASSERT_EQ(poll.body, R"({"jsonrpc":"2.0","id":)" + std::to_string(i) + R"(,"result":[]})");
     }
     std::string after = status();
     EXPECT_GT(shard(after, 0, "requests"), shard(before, 0, "requests")) << after;
     EXPECT_GT(shard(after, 1, "requests"), shard(before, 1, "requests")) << after;
     for (int i = 0; i < 3; i++)
-        EXPECT_EQ(calls(*els[static_cast<size_t>(i)], "eth_getFilterChanges"), i == maker ? 20 : 0)
+        EXPECT_EQ(el_calls(*els[static_cast<size_t>(i)], "eth_getFilterChanges"),
+                  i == maker ? 20 : 0)
             << "el" << i + 1;
 }
 
@@ -159,7 +148,7 @@ TEST_F(RpcShards, AClientBudgetIsOneBudgetOverBothShards) {
     start("[rpc.limits]\nclient_rps = 0.001\nclient_burst = 10\n");
     int allowed = 0, limited = 0;
     for (int i = 0; i < 30; i++) {
-        HttpReply r = post(request(std::to_string(i), "eth_blockNumber"));
+        HttpReply r = post(rpc_request(std::to_string(i), "eth_blockNumber"));
         if (r.status == 200 && json_at(r.body, "/result") == "\"0x64\"") allowed++;
         if (r.status == 429) limited++;
     }
@@ -175,13 +164,13 @@ TEST_F(RpcShards, AFinalizedReadCachedThroughOneShardIsAHitOnTheOther) {
     // Probes only at start: every eth_getBlockByNumber an EL counts after that is ours.
     start("[health]\ninterval_ms = 3600000\n");
     long blocks = total("eth_getBlockByNumber");
-    HttpReply first = post(request("1", "eth_getBlockByNumber", R"(["0x10",false])"));
+    HttpReply first = post(rpc_request("1", "eth_getBlockByNumber", R"(["0x10",false])"));
     ASSERT_EQ(json_at(first.body, "/result/number"), "\"0x10\"") << first.body;
     std::string s = status();
     int missed = shard(s, 0, "requests") == 1 ? 0 : 1;  // the shard that asked an EL
     for (int i = 0; i < 20; i++) {
         HttpReply again =
-            post(request(std::to_string(i), "eth_getBlockByNumber", R"(["0x10",false])"));
+            post(rpc_request(std::to_string(i), "eth_getBlockByNumber", R"(["0x10",false])"));
         ASSERT_EQ(json_at(again.body, "/result"), json_at(first.body, "/result")) << again.body;
     }
     EXPECT_EQ(total("eth_getBlockByNumber"), blocks + 1) << "one EL call, then the cache";
@@ -193,20 +182,21 @@ TEST_F(RpcShards, AFinalizedReadCachedThroughOneShardIsAHitOnTheOther) {
 TEST_F(RpcShards, ANodeRemovedThroughTheAdminApiIsGoneFromBothShards) {
     slow = {"el2", "el3"};  // el1 is every shard's first choice while it is there
     start("");
-    for (int i = 0; i < 40; i++) post(request(std::to_string(i), "eth_call", R"([{},"latest"])"));
+    for (int i = 0; i < 40; i++)
+        post(rpc_request(std::to_string(i), "eth_call", R"([{},"latest"])"));
     ASSERT_EQ(total("eth_call"), 40);
-    ASSERT_GT(calls(*els[0], "eth_call"), 20) << "el1 took most reads";
+    ASSERT_GT(el_calls(*els[0], "eth_call"), 20) << "el1 took most reads";
     ASSERT_EQ(daemon->admin("DELETE", "/nodes/el1").status, 200);
-    long el1 = calls(*els[0], "eth_call");
+    long el1 = el_calls(*els[0], "eth_call");
     std::string before = status();
     for (int i = 0; i < 40; i++) {
-        HttpReply r = post(request(std::to_string(i), "eth_call", R"([{},"latest"])"));
+        HttpReply r = post(rpc_request(std::to_string(i), "eth_call", R"([{},"latest"])"));
         ASSERT_EQ(json_at(r.body, "/result"), "\"0x\"") << r.body;
     }
     std::string after = status();
     EXPECT_GT(shard(after, 0, "requests"), shard(before, 0, "requests")) << after;
     EXPECT_GT(shard(after, 1, "requests"), shard(before, 1, "requests")) << after;
-    EXPECT_EQ(calls(*els[0], "eth_call"), el1) << "el1 was removed on every shard";
+    EXPECT_EQ(el_calls(*els[0], "eth_call"), el1) << "el1 was removed on every shard";
     EXPECT_EQ(total("eth_call"), 80);
     // Each shard let go of its own connections to el1 (logged once each); poll for both.
     const std::string gone = "removed node el1: its calls are done and its connections closed";
@@ -220,7 +210,7 @@ TEST_F(RpcShards, AReloadAndSigtermReachBothShardsAndTheProcessExitsZero) {
     std::vector<std::unique_ptr<ClientSocket>> idle;
     for (int i = 0; i < 6; i++) {
         idle.push_back(std::make_unique<ClientSocket>(rpc_port));
-        std::string body = request(std::to_string(i), "eth_blockNumber");
+        std::string body = rpc_request(std::to_string(i), "eth_blockNumber");
         ASSERT_TRUE(
             idle.back()->send_all("POST / HTTP/1.1\r\nHost: x\r\nContent-Type: "
                                   "application/json\r\nContent-Length: " +

@@ -37,19 +37,6 @@ namespace {
 
 using namespace std::chrono_literals;
 
-/// Calls to `method` the EL has answered (its /mock/stats), 0 when none.
-long calls(MockEl& el, const std::string& method) {
-    HttpReply r = http_request(el.port, "GET", "/mock/stats", "");
-    std::string n = json_at(r.body, "/methods/" + method);
-    return n == "<missing>" ? 0 : std::stol(n);
-}
-
-std::string request(const std::string& id, const std::string& method,
-                    const std::string& params = "[]") {
-    return R"({"jsonrpc":"2.0","id":)" + id + R"(,"method":")" + method + R"(","params":)" +
-           params + "}";
-}
-
 struct RpcFixture : ::testing::Test {
     TempDir dir;
     std::vector<std::unique_ptr<MockEl>> els;
@@ -134,14 +121,14 @@ TEST_F(RpcFixture, AgreedReadsAskDifferentClientsAndADifferenceIsAnErrorNamingTh
     ASSERT_EQ(json_at(s, "/rpc/nodes/1/client"), "\"geth\"") << s;
     ASSERT_EQ(json_at(s, "/rpc/nodes/2/client"), "\"reth\"") << s;
 
-    HttpReply chain = post(request("\"c\"", "eth_chainId"));
+    HttpReply chain = post(rpc_request("\"c\"", "eth_chainId"));
     EXPECT_EQ(json_at(chain.body, "/id"), "\"c\"") << chain.body;
     EXPECT_NE(json_at(chain.body, "/result"), "<missing>") << chain.body;
-    EXPECT_EQ(calls(*els[2], "eth_chainId"), 1) << "the reth was asked";
-    EXPECT_EQ(calls(*els[0], "eth_chainId") + calls(*els[1], "eth_chainId"), 1)
+    EXPECT_EQ(el_calls(*els[2], "eth_chainId"), 1) << "the reth was asked";
+    EXPECT_EQ(el_calls(*els[0], "eth_chainId") + el_calls(*els[1], "eth_chainId"), 1)
         << "and one geth, not both";
 
-    HttpReply head = post(request("7", "eth_blockNumber"));
+    HttpReply head = post(rpc_request("7", "eth_blockNumber"));
     EXPECT_EQ(json_at(head.body, "/error/code"), "-32000") << head.body;
     std::string message = json_at(head.body, "/error/message");
     EXPECT_NE(message.find("eth_blockNumber: the execution clients disagree ([rpc.agree])"),
@@ -174,11 +161,11 @@ TEST_F(RpcFixture, ShadowCompareCountsAndLogsDifferencesTheClientNeverSees) {
         std::this_thread::sleep_for(50ms);
     }
     for (int k = 0; k < 4; k++) {
-        HttpReply r = post(request(std::to_string(k), "eth_blockNumber"));
+        HttpReply r = post(rpc_request(std::to_string(k), "eth_blockNumber"));
         std::string result = json_at(r.body, "/result");
         EXPECT_TRUE(result == "\"0x64\"" || result == "\"0x65\"") << r.body;
     }
-    EXPECT_EQ(calls(*els[2], "eth_blockNumber"), 4) << "the other implementation saw every read";
+    EXPECT_EQ(el_calls(*els[2], "eth_blockNumber"), 4) << "the other implementation saw every read";
     double differences = 0;
     for (int k = 0; k < 200 && differences < 4; k++) {  // the shadow may answer after the client
         differences = metric_value(daemon->admin("GET", "/metrics").body,
@@ -194,17 +181,17 @@ TEST_F(RpcFixture, ShadowCompareCountsAndLogsDifferencesTheClientNeverSees) {
 TEST_F(RpcFixture, BesideTheMuxTheRpcListenerServesReadsWithoutAJwtOnTheSameNodes) {
     start("", {"--rpc-listen", "127.0.0.1:0"});
     ASSERT_NE(rpc_port, daemon->port);
-    HttpReply read = post(request("1", "eth_blockNumber"));
+    HttpReply read = post(rpc_request("1", "eth_blockNumber"));
     EXPECT_EQ(read.body, R"({"jsonrpc":"2.0","id":1,"result":"0x64"})");
     // The CL's side works as before (the mocks' heads move to the payload's block).
     EXPECT_EQ(status_of(daemon->call(payload_request(3, 2))), "\"VALID\"");
     HttpReply no_jwt =
-        http_request(daemon->port, "POST", "/", request("2", "eth_blockNumber"), "", 15000);
+        http_request(daemon->port, "POST", "/", rpc_request("2", "eth_blockNumber"), "", 15000);
     EXPECT_EQ(no_jwt.status, 401) << "the CL's listener still wants its JWT";
     std::string s = daemon->admin("GET", "/status").body;
     EXPECT_EQ(json_at(s, "/role"), "\"mux\"") << s;
     EXPECT_EQ(json_at(s, "/rpc/highest_head"), "100") << s;
-    EXPECT_EQ(calls(*els[2], "eth_blockNumber"), 0);
+    EXPECT_EQ(el_calls(*els[2], "eth_blockNumber"), 0);
 }
 
 // Beside the mux, "at the head" is what the CL's calls say (ClHead): el3 answers the CL's
@@ -232,12 +219,12 @@ TEST_F(RpcFixture, BesideTheMuxHeadReadsGoOnlyToNodesThatTookTheClsHead) {
               std::to_string(std::stoull(number.substr(1, number.size() - 2), nullptr, 16)));
     EXPECT_EQ(json_at(s, "/rpc/nodes/0/at_head"), "true") << s;
     EXPECT_EQ(json_at(s, "/rpc/nodes/2/at_head"), "false") << s;
-    long before = calls(*els[2], "eth_blockNumber");
+    long before = el_calls(*els[2], "eth_blockNumber");
     for (int i = 0; i < 20; i++) {
-        HttpReply r = post(request(std::to_string(i), "eth_blockNumber"));
+        HttpReply r = post(rpc_request(std::to_string(i), "eth_blockNumber"));
         EXPECT_NE(json_at(r.body, "/result"), "<missing>") << r.body;
     }
-    EXPECT_EQ(calls(*els[2], "eth_blockNumber"), before) << "el3 did not take the CL's head";
+    EXPECT_EQ(el_calls(*els[2], "eth_blockNumber"), before) << "el3 did not take the CL's head";
     EXPECT_GE(
         metric_value(daemon->admin("GET", "/metrics").body, "enginemux_rpc_cl_head_reads_total"),
         20);
@@ -250,17 +237,17 @@ TEST_F(RpcFixture, AReadOfTheHeadNeverReachesTheLaggingEl) {
     EXPECT_EQ(json_at(s, "/rpc/nodes/2/lag"), "10") << s;
     EXPECT_EQ(json_at(s, "/rpc/nodes/2/at_head"), "false") << s;
     for (int i = 0; i < 40; i++) {
-        HttpReply r = post(request(std::to_string(i), "eth_blockNumber"));
+        HttpReply r = post(rpc_request(std::to_string(i), "eth_blockNumber"));
         ASSERT_EQ(r.status, 200);
         EXPECT_EQ(r.body, R"({"jsonrpc":"2.0","id":)" + std::to_string(i) + R"(,"result":"0x64"})");
-        HttpReply call = post(request(std::to_string(i), "eth_call", R"([{},"latest"])"));
+        HttpReply call = post(rpc_request(std::to_string(i), "eth_call", R"([{},"latest"])"));
         EXPECT_EQ(json_at(call.body, "/result"), "\"0x\"") << call.body;
     }
-    EXPECT_EQ(calls(*els[2], "eth_blockNumber"), 0);
-    EXPECT_EQ(calls(*els[2], "eth_call"), 0);
+    EXPECT_EQ(el_calls(*els[2], "eth_blockNumber"), 0);
+    EXPECT_EQ(el_calls(*els[2], "eth_call"), 0);
     // Each read once, and a second copy of those hedged (a copy that lost may still be on its
     // way to its EL).
-    int64_t at_head = calls(*els[0], "eth_blockNumber") + calls(*els[1], "eth_blockNumber");
+    int64_t at_head = el_calls(*els[0], "eth_blockNumber") + el_calls(*els[1], "eth_blockNumber");
     EXPECT_GE(at_head, 40);
     EXPECT_LE(at_head, 40 + hedges("eth_blockNumber"));
     std::string metrics = daemon->admin("GET", "/metrics").body;
@@ -271,26 +258,26 @@ TEST_F(RpcFixture, AReadOfTheHeadNeverReachesTheLaggingEl) {
 TEST_F(RpcFixture, AKilledElCostsAReadingClientNoError) {
     start("");
     for (int i = 0; i < 20; i++) {
-        HttpReply r = post(request(std::to_string(i), "eth_blockNumber"));
+        HttpReply r = post(rpc_request(std::to_string(i), "eth_blockNumber"));
         ASSERT_EQ(json_at(r.body, "/result"), "\"0x64\"") << r.body;
     }
     els[0]->process->signal(SIGKILL);
     els[0]->process->wait_exit();
     for (int i = 0; i < 40; i++) {
-        HttpReply r = post(request(std::to_string(100 + i), "eth_blockNumber"));
+        HttpReply r = post(rpc_request(std::to_string(100 + i), "eth_blockNumber"));
         ASSERT_EQ(r.status, 200);
         EXPECT_EQ(json_at(r.body, "/result"), "\"0x64\"") << "request " << i << ": " << r.body;
     }
-    EXPECT_EQ(calls(*els[2], "eth_blockNumber"), 0) << "the lagging EL still takes no head read";
+    EXPECT_EQ(el_calls(*els[2], "eth_blockNumber"), 0) << "the lagging EL still takes no head read";
 }
 
 TEST_F(RpcFixture, BatchesKeepOrderAndEveryIdByteForByte) {
     start("");
-    std::string batch = "[" + request(R"("s\u0074r")", "eth_blockNumber") + "," +
-                        request("1e0", "eth_chainId") + "," +
-                        request("18446744073709551617", "net_version") + "," +
-                        request("null", "debug_traceTransaction") + "," +
-                        request("-0.5", "web3_clientVersion") + "]";
+    std::string batch = "[" + rpc_request(R"("s\u0074r")", "eth_blockNumber") + "," +
+                        rpc_request("1e0", "eth_chainId") + "," +
+                        rpc_request("18446744073709551617", "net_version") + "," +
+                        rpc_request("null", "debug_traceTransaction") + "," +
+                        rpc_request("-0.5", "web3_clientVersion") + "]";
     HttpReply r = post(batch);
     ASSERT_EQ(r.status, 200);
     std::string expected =
@@ -301,19 +288,19 @@ TEST_F(RpcFixture, BatchesKeepOrderAndEveryIdByteForByte) {
         R"x(debug_traceTransaction is not available on this endpoint (allow_methods)"}},)x"
         R"({"jsonrpc":"2.0","id":-0.5,"result":)";
     EXPECT_EQ(r.body.substr(0, expected.size()), expected) << r.body;
-    HttpReply single = post(request("1e0", "eth_blockNumber"));
+    HttpReply single = post(rpc_request("1e0", "eth_blockNumber"));
     EXPECT_EQ(single.body, R"({"jsonrpc":"2.0","id":1e0,"result":"0x64"})");
-    HttpReply engine = post(request("7", "engine_getPayloadV3", R"(["0x0000000000000001"])"));
+    HttpReply engine = post(rpc_request("7", "engine_getPayloadV3", R"(["0x0000000000000001"])"));
     EXPECT_EQ(json_at(engine.body, "/error/code"), "-32601") << engine.body;
 }
 
 TEST_F(RpcFixture, OverItsBudgetAClientGets429WithRetryAfterAndItsIds) {
     start("[rpc.limits]\nclient_rps = 0.01\nclient_burst = 2\n");
-    EXPECT_EQ(json_at(post(request("1", "eth_blockNumber")).body, "/result"), "\"0x64\"");
-    EXPECT_EQ(json_at(post(request("2", "eth_blockNumber")).body, "/result"), "\"0x64\"");
+    EXPECT_EQ(json_at(post(rpc_request("1", "eth_blockNumber")).body, "/result"), "\"0x64\"");
+    EXPECT_EQ(json_at(post(rpc_request("2", "eth_blockNumber")).body, "/result"), "\"0x64\"");
     ClientSocket socket(rpc_port);
     ASSERT_TRUE(socket.ok());
-    std::string body = request(R"("third")", "eth_blockNumber");
+    std::string body = rpc_request(R"("third")", "eth_blockNumber");
     ASSERT_TRUE(
         socket.send_all("POST / HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
                         "Content-Length: " +
@@ -325,8 +312,8 @@ TEST_F(RpcFixture, OverItsBudgetAClientGets429WithRetryAfterAndItsIds) {
     EXPECT_EQ(json_at(json, "/id"), "\"third\"") << json;
     EXPECT_EQ(json_at(json, "/error/code"), "-32005") << json;
     EXPECT_NE(json.find("client_rps"), std::string::npos) << json;
-    HttpReply batch =
-        post("[" + request("10", "eth_chainId") + "," + request("\"b\"", "eth_blockNumber") + "]");
+    HttpReply batch = post("[" + rpc_request("10", "eth_chainId") + "," +
+                           rpc_request("\"b\"", "eth_blockNumber") + "]");
     EXPECT_EQ(batch.status, 429);
     EXPECT_EQ(json_at(batch.body, "/0/id"), "10") << batch.body;
     EXPECT_EQ(json_at(batch.body, "/1/id"), "\"b\"") << batch.body;
@@ -341,33 +328,34 @@ TEST_F(RpcFixture, AClientsConcurrencySlotIsHeldWhileItsRequestRunsAndGivenBackA
     start("[rpc.limits]\nclient_concurrency = 1\n[rpc.method_timeouts_ms]\neth_call = 1500\n");
     // One at a time, as often as it likes: each answer gives the slot back.
     for (int i = 0; i < 5; i++)
-        EXPECT_EQ(json_at(post(request(std::to_string(i), "eth_blockNumber")).body, "/result"),
+        EXPECT_EQ(json_at(post(rpc_request(std::to_string(i), "eth_blockNumber")).body, "/result"),
                   "\"0x64\"");
     for (int i = 0; i < 2; i++) els[i]->set_rules("eth_call:hang");
-    std::thread slow([&] { post(request("1", "eth_call", R"([{},"latest"])")); });
+    std::thread slow([&] { post(rpc_request("1", "eth_call", R"([{},"latest"])")); });
     // Once an EL holds the call, the client's one slot is taken.
-    for (int k = 0; k < 400 && calls(*els[0], "eth_call") + calls(*els[1], "eth_call") == 0; k++)
+    for (int k = 0; k < 400 && el_calls(*els[0], "eth_call") + el_calls(*els[1], "eth_call") == 0;
+         k++)
         std::this_thread::sleep_for(25ms);
-    HttpReply second = post(request("2", "eth_blockNumber"));
+    HttpReply second = post(rpc_request("2", "eth_blockNumber"));
     EXPECT_EQ(second.status, 429) << second.body;
     EXPECT_NE(second.body.find("client_concurrency"), std::string::npos) << second.body;
     slow.join();  // the hung call fails over, then answers an error: the slot is free again
-    EXPECT_EQ(json_at(post(request("3", "eth_blockNumber")).body, "/result"), "\"0x64\"");
+    EXPECT_EQ(json_at(post(rpc_request("3", "eth_blockNumber")).body, "/result"), "\"0x64\"");
 }
 
 TEST_F(RpcFixture, ApiKeysByHeaderOrPathAndAnUnknownKeyIs401) {
     std::string keys = dir.write("keys.txt", "# clients\nkey-alpha-0001\nkey-beta-00002\n");
     start("[rpc]\napi_keys_file = \"" + keys + "\"\n");
-    EXPECT_EQ(post(request("1", "eth_blockNumber"), "/", "key-alpha-0001").status, 200);
-    EXPECT_EQ(json_at(post(request("2", "eth_blockNumber"), "/key-beta-00002").body, "/result"),
+    EXPECT_EQ(post(rpc_request("1", "eth_blockNumber"), "/", "key-alpha-0001").status, 200);
+    EXPECT_EQ(json_at(post(rpc_request("2", "eth_blockNumber"), "/key-beta-00002").body, "/result"),
               "\"0x64\"");
-    HttpReply unknown = post(request("3", "eth_blockNumber"), "/", "key-gamma-0003");
+    HttpReply unknown = post(rpc_request("3", "eth_blockNumber"), "/", "key-gamma-0003");
     EXPECT_EQ(unknown.status, 401);
     EXPECT_NE(unknown.body.find("unknown API key"), std::string::npos) << unknown.body;
-    HttpReply none = post(request("4", "eth_blockNumber"));
+    HttpReply none = post(rpc_request("4", "eth_blockNumber"));
     EXPECT_EQ(none.status, 401);
     EXPECT_NE(none.body.find("an API key is required"), std::string::npos) << none.body;
-    int64_t at_head = calls(*els[0], "eth_blockNumber") + calls(*els[1], "eth_blockNumber");
+    int64_t at_head = el_calls(*els[0], "eth_blockNumber") + el_calls(*els[1], "eth_blockNumber");
     EXPECT_GE(at_head, 2);
     EXPECT_LE(at_head, 2 + hedges("eth_blockNumber"));
 }
@@ -376,21 +364,22 @@ TEST_F(RpcFixture, AFinalizedBlockAndTheChainIdComeFromTheCacheWithoutAnEl) {
     // Probes only at start: every eth_getBlockByNumber an EL counts after that is ours.
     start("[health]\ninterval_ms = 3600000\n");
     auto total = [&](const std::string& method) {
-        return calls(*els[0], method) + calls(*els[1], method) + calls(*els[2], method);
+        return el_calls(*els[0], method) + el_calls(*els[1], method) + el_calls(*els[2], method);
     };
     long blocks = total("eth_getBlockByNumber");
-    HttpReply first = post(request("1", "eth_getBlockByNumber", R"(["0x10",false])"));
+    HttpReply first = post(rpc_request("1", "eth_getBlockByNumber", R"(["0x10",false])"));
     EXPECT_EQ(json_at(first.body, "/result/number"), "\"0x10\"") << first.body;
     EXPECT_EQ(total("eth_getBlockByNumber"), blocks + 1);
-    HttpReply second = post(request(R"("again")", "eth_getBlockByNumber", R"(["0x10", false])"));
+    HttpReply second =
+        post(rpc_request(R"("again")", "eth_getBlockByNumber", R"(["0x10", false])"));
     EXPECT_EQ(json_at(second.body, "/id"), "\"again\"") << second.body;
     EXPECT_EQ(json_at(second.body, "/result"), json_at(first.body, "/result"));
     EXPECT_EQ(total("eth_getBlockByNumber"), blocks + 1) << "answered from the cache";
     // The head moves: never cached.
-    post(request("3", "eth_getBlockByNumber", R"(["latest",false])"));
-    post(request("4", "eth_getBlockByNumber", R"(["latest",false])"));
+    post(rpc_request("3", "eth_getBlockByNumber", R"(["latest",false])"));
+    post(rpc_request("4", "eth_getBlockByNumber", R"(["latest",false])"));
     EXPECT_EQ(total("eth_getBlockByNumber"), blocks + 3);
-    for (int i = 0; i < 3; i++) post(request(std::to_string(i), "eth_chainId"));
+    for (int i = 0; i < 3; i++) post(rpc_request(std::to_string(i), "eth_chainId"));
     EXPECT_EQ(total("eth_chainId"), 1);
     std::string metrics = daemon->admin("GET", "/metrics").body;
     EXPECT_EQ(
@@ -402,10 +391,10 @@ TEST_F(RpcFixture, AFinalizedBlockAndTheChainIdComeFromTheCacheWithoutAnEl) {
 
 TEST_F(RpcFixture, BadInputIsAnsweredAsOnTheEngineListener) {
     start("");
-    HttpReply big = post(std::string(70000, ' ') + request("1", "eth_blockNumber"));
+    HttpReply big = post(std::string(70000, ' ') + rpc_request("1", "eth_blockNumber"));
     EXPECT_EQ(big.status, 413) << big.body;
-    HttpReply head = http_request(rpc_port, "POST", "/", request("1", "eth_blockNumber"), "", 15000,
-                                  "X-Padding: " + std::string(5000, 'a') + "\r\n");
+    HttpReply head = http_request(rpc_port, "POST", "/", rpc_request("1", "eth_blockNumber"), "",
+                                  15000, "X-Padding: " + std::string(5000, 'a') + "\r\n");
     EXPECT_EQ(head.status, 431) << head.body;
     HttpReply garbage = post(R"({"jsonrpc":"2.0","id":1,"method":)");
     EXPECT_EQ(garbage.status, 200);
@@ -419,7 +408,7 @@ TEST_F(RpcFixture, BadInputIsAnsweredAsOnTheEngineListener) {
     HttpReply get = http_request(rpc_port, "GET", "/", "");
     EXPECT_EQ(get.status, 405);
     // The daemon is unaffected.
-    EXPECT_EQ(json_at(post(request("9", "eth_blockNumber")).body, "/result"), "\"0x64\"");
+    EXPECT_EQ(json_at(post(rpc_request("9", "eth_blockNumber")).body, "/result"), "\"0x64\"");
 }
 
 TEST_F(RpcFixture, TheBreakerOpensOnAFailingElKeepsItsTrafficAwayAndClosesOnceItHeals) {
@@ -431,32 +420,33 @@ TEST_F(RpcFixture, TheBreakerOpensOnAFailingElKeepsItsTrafficAwayAndClosesOnceIt
     auto opens = [&] { return std::stol(json_at(status(), "/rpc/nodes/0/breaker_opens")); };
     std::string name = json_at(status(), "/rpc/nodes/0/name");
     ASSERT_EQ(json_at(status(), "/rpc/nodes/0/breaker"), "\"closed\"") << status();
-    ASSERT_EQ(json_at(post(request("1", "eth_blockNumber")).body, "/result"), "\"0x64\"");
-    long before = calls(*els[0], "eth_blockNumber");
+    ASSERT_EQ(json_at(post(rpc_request("1", "eth_blockNumber")).body, "/result"), "\"0x64\"");
+    long before = el_calls(*els[0], "eth_blockNumber");
     els[0]->set_rules("eth_blockNumber:http=503");
     for (int i = 0; i < 3; i++) {
-        HttpReply r = post(request(std::to_string(10 + i), "eth_blockNumber"));
+        HttpReply r = post(rpc_request(std::to_string(10 + i), "eth_blockNumber"));
         EXPECT_NE(r.body.find("HTTP 503"), std::string::npos) << r.body;
     }
     // Three 5xx in a row: open, and it stays open until a call is sent after the cooldown.
     EXPECT_EQ(json_at(status(), "/rpc/nodes/0/breaker"), "\"open\"") << status();
     EXPECT_EQ(opens(), 1);
     EXPECT_EQ(json_at(status(), "/rpc/nodes/1/breaker"), "\"closed\"");
-    EXPECT_EQ(calls(*els[0], "eth_blockNumber"), before + 3);
+    EXPECT_EQ(el_calls(*els[0], "eth_blockNumber"), before + 3);
     for (int i = 0; i < 10; i++) {
-        HttpReply r = post(request(std::to_string(20 + i), "eth_blockNumber"));
+        HttpReply r = post(rpc_request(std::to_string(20 + i), "eth_blockNumber"));
         EXPECT_EQ(json_at(r.body, "/error/code"), "-32000") << r.body;
     }
     // While open el1 got no read but the probes after each cooldown, each of which failed and
     // opened it again: exactly one call per further opening, however long the loop took.
-    EXPECT_EQ(calls(*els[0], "eth_blockNumber"), before + 3 + (opens() - 1));
-    EXPECT_EQ(calls(*els[1], "eth_blockNumber") + calls(*els[2], "eth_blockNumber"), 0)
+    EXPECT_EQ(el_calls(*els[0], "eth_blockNumber"), before + 3 + (opens() - 1));
+    EXPECT_EQ(el_calls(*els[1], "eth_blockNumber") + el_calls(*els[2], "eth_blockNumber"), 0)
         << "the lagging ELs still take no head read";
     // Healed: after the cooldown the probe succeeds and closes it.
     els[0]->set_rules("");
     std::string answer;
     for (int k = 0; k < 200 && answer != "\"0x64\""; k++) {
-        answer = json_at(post(request(std::to_string(100 + k), "eth_blockNumber")).body, "/result");
+        answer =
+            json_at(post(rpc_request(std::to_string(100 + k), "eth_blockNumber")).body, "/result");
         if (answer != "\"0x64\"") std::this_thread::sleep_for(50ms);
     }
     ASSERT_EQ(answer, "\"0x64\"") << "the breaker never let a probe through: " << status();
@@ -464,7 +454,7 @@ TEST_F(RpcFixture, TheBreakerOpensOnAFailingElKeepsItsTrafficAwayAndClosesOnceIt
     long opened = opens();
     for (int i = 0; i < 5; i++)
         EXPECT_EQ(
-            json_at(post(request(std::to_string(300 + i), "eth_blockNumber")).body, "/result"),
+            json_at(post(rpc_request(std::to_string(300 + i), "eth_blockNumber")).body, "/result"),
             "\"0x64\"");
     EXPECT_EQ(opens(), opened);
     std::string metrics = daemon->admin("GET", "/metrics").body;
@@ -476,7 +466,7 @@ TEST_F(RpcFixture, TheBreakerOpensOnAFailingElKeepsItsTrafficAwayAndClosesOnceIt
 
 TEST_F(RpcFixture, EveryMetricsLineIsWellFormedAndNoneIsCut) {
     start("");
-    ASSERT_EQ(json_at(post(request("1", "eth_blockNumber")).body, "/result"), "\"0x64\"");
+    ASSERT_EQ(json_at(post(rpc_request("1", "eth_blockNumber")).body, "/result"), "\"0x64\"");
     std::string metrics = daemon->admin("GET", "/metrics").body;
     // A help or type line, or a sample: name, optional labels, a value.
     const std::regex line(
@@ -508,7 +498,7 @@ TEST_F(RpcFixture, ANodeThatTakesTheSlotOfOneWithAnOpenBreakerStartsClosed) {
     daemon->admin_token = token;
     auto status = [&] { return daemon->admin("GET", "/status").body; };
     els[0]->set_rules("eth_blockNumber:http=503");
-    for (int i = 0; i < 3; i++) post(request(std::to_string(10 + i), "eth_blockNumber"));
+    for (int i = 0; i < 3; i++) post(rpc_request(std::to_string(10 + i), "eth_blockNumber"));
     ASSERT_EQ(json_at(status(), "/rpc/nodes/0/breaker"), "\"open\"") << status();
     // el1 goes; el4 is added and takes its slot (the first free one).
     MockEl el4(dir, "el4", {"--head", "100"});
@@ -548,7 +538,7 @@ TEST_F(RpcFixture, ASlowElsReadsAreHedgedToAFastOneWithinTheHedgeRatio) {
     ASSERT_GT(latency(s, 2), 5 * latency(s, 0)) << s;
     const int reads = 20;
     for (int i = 0; i < reads; i++) {
-        HttpReply r = post(request(std::to_string(i), "eth_blockNumber"));
+        HttpReply r = post(rpc_request(std::to_string(i), "eth_blockNumber"));
         EXPECT_EQ(r.body, R"({"jsonrpc":"2.0","id":)" + std::to_string(i) + R"(,"result":"0x64"})");
     }
     std::string metrics = daemon->admin("GET", "/metrics").body;
@@ -557,13 +547,13 @@ TEST_F(RpcFixture, ASlowElsReadsAreHedgedToAFastOneWithinTheHedgeRatio) {
         metric_value(metrics, "enginemux_rpc_hedges_won_total{method=\"eth_blockNumber\"}");
     // Every read went to el1 first; the copies are the hedges, each to a fast EL, and the fast
     // EL's answer came first; at most hedge_max_ratio of the reads (plus a burst of one).
-    EXPECT_EQ(calls(*els[0], "eth_blockNumber"), reads);
+    EXPECT_EQ(el_calls(*els[0], "eth_blockNumber"), reads);
     EXPECT_GE(won, 1) << metrics;
     EXPECT_LE(won, hedges);
     EXPECT_LE(hedges, 0.5 * reads + 1);
-    EXPECT_EQ(calls(*els[1], "eth_blockNumber") + calls(*els[2], "eth_blockNumber"), hedges);
+    EXPECT_EQ(el_calls(*els[1], "eth_blockNumber") + el_calls(*els[2], "eth_blockNumber"), hedges);
     // The losers' late answers were dropped safely: the daemon answers as before.
-    EXPECT_EQ(json_at(post(request("99", "eth_chainId")).body, "/result"), "\"0x1\"");
+    EXPECT_EQ(json_at(post(rpc_request("99", "eth_chainId")).body, "/result"), "\"0x1\"");
 }
 
 TEST_F(RpcFixture, AnEthGetLogsRangeOverTheLimitIsRefusedNamingItWhenSplittingIsOff) {
@@ -571,18 +561,19 @@ TEST_F(RpcFixture, AnEthGetLogsRangeOverTheLimitIsRefusedNamingItWhenSplittingIs
     for (auto& el : els) el->set_rules("eth_getLogs:error=-32099:logs from the mock");
     auto asked = [&] {
         long n = 0;
-        for (auto& el : els) n += calls(*el, "eth_getLogs");
+        for (auto& el : els) n += el_calls(*el, "eth_getLogs");
         return n;
     };
     HttpReply wide =
-        post(request(R"("w")", "eth_getLogs", R"([{"fromBlock":"0x1","toBlock":"0x64"}])"));
+        post(rpc_request(R"("w")", "eth_getLogs", R"([{"fromBlock":"0x1","toBlock":"0x64"}])"));
     EXPECT_EQ(wide.status, 200);
     EXPECT_EQ(json_at(wide.body, "/id"), "\"w\"") << wide.body;
     EXPECT_EQ(json_at(wide.body, "/error/code"), "-32602") << wide.body;
     EXPECT_NE(wide.body.find("blocks 1..100 are 100 blocks"), std::string::npos) << wide.body;
     EXPECT_NE(wide.body.find("max_logs_block_range"), std::string::npos) << wide.body;
     EXPECT_EQ(asked(), 0) << "no EL saw it";
-    HttpReply fits = post(request("2", "eth_getLogs", R"([{"fromBlock":"0x1","toBlock":"0x32"}])"));
+    HttpReply fits =
+        post(rpc_request("2", "eth_getLogs", R"([{"fromBlock":"0x1","toBlock":"0x32"}])"));
     EXPECT_EQ(json_at(fits.body, "/error/code"), "-32099") << "an EL answered: " << fits.body;
     EXPECT_EQ(asked(), 1);
 }
@@ -604,7 +595,7 @@ TEST_F(RpcFixture, AWideEthGetLogsIsSplitAcrossTheElsAndMergedAsOneElAnswersIt) 
     };
     long total = 0;
     for (const Case& c : cases) {
-        std::string body = request(R"("logs\u0021")", "eth_getLogs", c.params);
+        std::string body = rpc_request(R"("logs\u0021")", "eth_getLogs", c.params);
         HttpReply merged = post(body);
         HttpReply direct =
             http_request(reference.port, "POST", "/", body, jwt_for(reference.secret));
@@ -614,33 +605,35 @@ TEST_F(RpcFixture, AWideEthGetLogsIsSplitAcrossTheElsAndMergedAsOneElAnswersIt) 
         total += c.pieces;
     }
     long asked[3];
-    for (size_t i = 0; i < 3; i++) asked[i] = calls(*els[i], "eth_getLogs");
+    for (size_t i = 0; i < 3; i++) asked[i] = el_calls(*els[i], "eth_getLogs");
     EXPECT_EQ(asked[0] + asked[1] + asked[2], total);
     for (size_t i = 0; i < 3; i++) EXPECT_GE(asked[i], 1) << "el" << i + 1 << " got no piece";
     std::string metrics = daemon->admin("GET", "/metrics").body;
     EXPECT_EQ(metric_value(metrics, "enginemux_rpc_logs_splits_total"), 3) << metrics;
     EXPECT_EQ(metric_value(metrics, "enginemux_rpc_logs_pieces_total"), total) << metrics;
     // A range within the limit goes whole to one EL, as before.
-    HttpReply small = post(request("1", "eth_getLogs", R"([{"fromBlock":"0x1","toBlock":"0xa"}])"));
-    EXPECT_EQ(small.body,
-              http_request(reference.port, "POST", "/",
-                           request("1", "eth_getLogs", R"([{"fromBlock":"0x1","toBlock":"0xa"}])"),
-                           jwt_for(reference.secret))
-                  .body);
+    HttpReply small =
+        post(rpc_request("1", "eth_getLogs", R"([{"fromBlock":"0x1","toBlock":"0xa"}])"));
+    EXPECT_EQ(small.body, http_request(reference.port, "POST", "/",
+                                       rpc_request("1", "eth_getLogs",
+                                                   R"([{"fromBlock":"0x1","toBlock":"0xa"}])"),
+                                       jwt_for(reference.secret))
+                              .body);
     // Too many pieces: refused naming the limit, no EL asked.
     HttpReply huge =
-        post(request("2", "eth_getLogs", R"([{"fromBlock":"0x0","toBlock":"0xfff"}])"));
+        post(rpc_request("2", "eth_getLogs", R"([{"fromBlock":"0x0","toBlock":"0xfff"}])"));
     EXPECT_EQ(json_at(huge.body, "/error/code"), "-32602") << huge.body;
     EXPECT_NE(huge.body.find("logs_split_pieces_max"), std::string::npos) << huge.body;
     long after = 0;
-    for (size_t i = 0; i < 3; i++) after += calls(*els[i], "eth_getLogs");
+    for (size_t i = 0; i < 3; i++) after += el_calls(*els[i], "eth_getLogs");
     EXPECT_EQ(after, total + 1);
 }
 
 TEST_F(RpcFixture, AnEthGetLogsPieceNoElCanAnswerFailsTheCallNamingItsBlocks) {
     start("[rpc]\nmax_logs_block_range = 10\nhedge_max_ratio = 0\nbreaker_failures = 0\n");
     for (auto& el : els) el->set_rules("eth_getLogs:http=503");
-    HttpReply r = post(request("9", "eth_getLogs", R"([{"fromBlock":"0x1","toBlock":"0x19"}])"));
+    HttpReply r =
+        post(rpc_request("9", "eth_getLogs", R"([{"fromBlock":"0x1","toBlock":"0x19"}])"));
     EXPECT_EQ(r.status, 200);
     EXPECT_EQ(json_at(r.body, "/id"), "9") << r.body;
     EXPECT_EQ(json_at(r.body, "/result"), "<missing>") << "never a partial array: " << r.body;
@@ -651,11 +644,11 @@ TEST_F(RpcFixture, AnEthGetLogsPieceNoElCanAnswerFailsTheCallNamingItsBlocks) {
     EXPECT_NE(r.body.find("HTTP 503"), std::string::npos) << r.body;
     // Each piece was tried on every EL that has its blocks (retried like any read).
     long asked = 0;
-    for (auto& el : els) asked += calls(*el, "eth_getLogs");
+    for (auto& el : els) asked += el_calls(*el, "eth_getLogs");
     EXPECT_GE(asked, 3 * 2);
     for (auto& el : els) el->set_rules("");
     HttpReply healed =
-        post(request("10", "eth_getLogs", R"([{"fromBlock":"0x1","toBlock":"0x19"}])"));
+        post(rpc_request("10", "eth_getLogs", R"([{"fromBlock":"0x1","toBlock":"0x19"}])"));
     EXPECT_NE(healed.body.find(R"("result":[)"), std::string::npos) << healed.body;
 }
 
@@ -665,13 +658,13 @@ TEST_F(RpcFixture, AStickyClientStaysOnItsElAndMovesOnlyToOneAtItsNewestBlock) {
     start("[health]\ninterval_ms = 100\n[rpc]\napi_keys_file = \"" + keys +
           "\"\nsticky = \"key\"\nhedge_max_ratio = 0\n");
     auto read = [&](const std::string& key, const std::string& method, const std::string& params) {
-        HttpReply r = post(request("1", method, params), "/", key);
+        HttpReply r = post(rpc_request("1", method, params), "/", key);
         EXPECT_NE(r.body.find("\"result\""), std::string::npos) << r.body;
     };
     read("alice-key-0001", "eth_blockNumber", "[]");
-    size_t a = calls(*els[0], "eth_blockNumber") == 1 ? 0 : 1;  // alice's EL
+    size_t a = el_calls(*els[0], "eth_blockNumber") == 1 ? 0 : 1;  // alice's EL
     size_t b = 1 - a;
-    ASSERT_EQ(calls(*els[a], "eth_blockNumber"), 1);
+    ASSERT_EQ(el_calls(*els[a], "eth_blockNumber"), 1);
     // Alice's EL turns slow to probe: everyone else's reads go to the other one now.
     els[a]->set_rules("eth_syncing:delay=100");
     auto latency = [&](const std::string& s, size_t i) {
@@ -685,10 +678,10 @@ TEST_F(RpcFixture, AStickyClientStaysOnItsElAndMovesOnlyToOneAtItsNewestBlock) {
     }
     ASSERT_GT(latency(s, a), 5 * latency(s, b)) << s;
     for (int i = 0; i < 5; i++) read("bob-key-00002", "eth_blockNumber", "[]");
-    EXPECT_EQ(calls(*els[b], "eth_blockNumber"), 5) << "bob: the usual pick";
+    EXPECT_EQ(el_calls(*els[b], "eth_blockNumber"), 5) << "bob: the usual pick";
     for (int i = 0; i < 5; i++) read("alice-key-0001", "eth_blockNumber", "[]");
-    EXPECT_EQ(calls(*els[a], "eth_blockNumber"), 6) << "alice stays on her EL";
-    EXPECT_EQ(calls(*els[b], "eth_blockNumber"), 5);
+    EXPECT_EQ(el_calls(*els[a], "eth_blockNumber"), 6) << "alice stays on her EL";
+    EXPECT_EQ(el_calls(*els[b], "eth_blockNumber"), 5);
     // Her EL dies: she moves to the other at the head, never to el3 (at 90, behind her block
     // 100), even for an old block el3 has.
     els[a]->process->signal(SIGKILL);
@@ -715,10 +708,11 @@ TEST_F(RpcFixture, AStickyClientStaysOnItsElAndMovesOnlyToOneAtItsNewestBlock) {
                  R"("},"0x10"])");
     };
     for (int i = 0; i < 5; i++) old_call("alice-key-0001", i);
-    EXPECT_EQ(calls(*els[2], "eth_call"), 0) << "alice's reads never go to el3, behind her";
-    EXPECT_EQ(calls(*els[b], "eth_call"), 5) << "alice moved to el" << b + 1;
+    EXPECT_EQ(el_calls(*els[2], "eth_call"), 0) << "alice's reads never go to el3, behind her";
+    EXPECT_EQ(el_calls(*els[b], "eth_call"), 5) << "alice moved to el" << b + 1;
     old_call("carol-key-0003", 9);
-    EXPECT_EQ(calls(*els[2], "eth_call"), 1) << "carol, new, has no floor: el3 is her usual pick";
+    EXPECT_EQ(el_calls(*els[2], "eth_call"), 1)
+        << "carol, new, has no floor: el3 is her usual pick";
     std::string metrics = daemon->admin("GET", "/metrics").body;
     EXPECT_GE(metric_value(metrics, "enginemux_rpc_sticky_kept_total"), 5) << metrics;
     EXPECT_GE(metric_value(metrics, "enginemux_rpc_sticky_moved_total"), 1) << metrics;

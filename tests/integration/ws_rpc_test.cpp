@@ -35,12 +35,6 @@ namespace {
 
 using namespace std::chrono_literals;
 
-std::string request(const std::string& id, const std::string& method,
-                    const std::string& params = "[]") {
-    return R"({"jsonrpc":"2.0","id":)" + id + R"(,"method":")" + method + R"(","params":)" +
-           params + "}";
-}
-
 int status_of_head(const std::string& head) {
     return head.size() > 12 ? std::atoi(head.c_str() + 9) : 0;
 }
@@ -96,14 +90,14 @@ struct WsFixture : ::testing::Test {
 TEST_F(WsFixture, CallsAndBatchesComeBackWithTheirIdsOverOneConnection) {
     start("");
     auto c = open();
-    ASSERT_TRUE(c->send_text(request("1", "eth_blockNumber")));
+    ASSERT_TRUE(c->send_text(rpc_request("1", "eth_blockNumber")));
     WsRead r = c->read();
     ASSERT_EQ(r.kind, WsRead::message) << r.text;
     EXPECT_EQ(r.text, R"({"jsonrpc":"2.0","id":1,"result":"0x64"})");
     // A batch, ids of every kind byte for byte; one entry outside the allow-list.
-    ASSERT_TRUE(c->send_text("[" + request(R"("a")", "eth_blockNumber") + "," +
-                             request("18446744073709551617", "eth_chainId") + "," +
-                             request("null", "admin_peers") + "]"));
+    ASSERT_TRUE(c->send_text("[" + rpc_request(R"("a")", "eth_blockNumber") + "," +
+                             rpc_request("18446744073709551617", "eth_chainId") + "," +
+                             rpc_request("null", "admin_peers") + "]"));
     r = c->read();
     ASSERT_EQ(r.kind, WsRead::message) << r.text;
     EXPECT_EQ(r.text, R"([{"jsonrpc":"2.0","id":"a","result":"0x64"},)"
@@ -115,7 +109,7 @@ TEST_F(WsFixture, CallsAndBatchesComeBackWithTheirIdsOverOneConnection) {
     for (int i = 0; i < 50; i++) {
         std::string id = std::to_string(1000 + i);
         want.insert(id);
-        ASSERT_TRUE(c->send_text(request(id, i % 2 ? "eth_blockNumber" : "eth_chainId")));
+        ASSERT_TRUE(c->send_text(rpc_request(id, i % 2 ? "eth_blockNumber" : "eth_chainId")));
     }
     std::set<std::string> got;
     for (int i = 0; i < 50; i++) {
@@ -125,7 +119,7 @@ TEST_F(WsFixture, CallsAndBatchesComeBackWithTheirIdsOverOneConnection) {
     }
     EXPECT_EQ(got, want);
     // A binary message is JSON-RPC too; ping is answered pong with its payload.
-    ASSERT_TRUE(c->send_frame(http::WsOpcode::binary, request("7", "eth_blockNumber")));
+    ASSERT_TRUE(c->send_frame(http::WsOpcode::binary, rpc_request("7", "eth_blockNumber")));
     ASSERT_TRUE(c->send_frame(http::WsOpcode::ping, "are you there"));
     std::set<std::string> seen;
     for (int i = 0; i < 2; i++) {
@@ -155,9 +149,9 @@ TEST_F(WsFixture, AnAnswerReadyFirstLeavesFirstWhateverTheOrderOfTheRequests) {
     for (auto& el : els) el->set_rules("eth_getBalance: hang");
     auto c = open();
     // The first request waits on an EL that never answers; the second is answered meanwhile.
-    ASSERT_TRUE(c->send_text(request(
+    ASSERT_TRUE(c->send_text(rpc_request(
         "1", "eth_getBalance", R"(["0x0000000000000000000000000000000000000001","latest"])")));
-    ASSERT_TRUE(c->send_text(request("2", "eth_blockNumber")));
+    ASSERT_TRUE(c->send_text(rpc_request("2", "eth_blockNumber")));
     WsRead first = c->read();
     ASSERT_EQ(first.kind, WsRead::message) << first.text;
     EXPECT_EQ(first.text, R"({"jsonrpc":"2.0","id":2,"result":"0x64"})");
@@ -193,10 +187,10 @@ TEST_F(WsFixture, TheApiKeyIsAskedBeforeTheUpgradeAndBadHandshakesSayWhy) {
         EXPECT_NE(head.find("Sec-WebSocket-Version: 13"), std::string::npos) << head;
     }
     auto by_path = open("/k3y-one-two");
-    ASSERT_TRUE(by_path->send_text(request("1", "eth_blockNumber")));
+    ASSERT_TRUE(by_path->send_text(rpc_request("1", "eth_blockNumber")));
     EXPECT_EQ(json_at(by_path->read().text, "/result"), "\"0x64\"");
     auto by_header = open("/", "Authorization: Bearer k3y-one-two\r\n");
-    ASSERT_TRUE(by_header->send_text(request("2", "eth_blockNumber")));
+    ASSERT_TRUE(by_header->send_text(rpc_request("2", "eth_blockNumber")));
     EXPECT_EQ(json_at(by_header->read().text, "/result"), "\"0x64\"");
 }
 
@@ -265,7 +259,8 @@ TEST_F(WsFixture, EachBadFrameClosesItsConnectionWithTheRightCodeAndOnlyIt) {
         EXPECT_FALSE(r.text.empty()) << "the reason names what was wrong";
         protocol_closes++;
         // The other connection is unaffected.
-        ASSERT_TRUE(keeper->send_text(request(std::to_string(protocol_closes), "eth_blockNumber")));
+        ASSERT_TRUE(
+            keeper->send_text(rpc_request(std::to_string(protocol_closes), "eth_blockNumber")));
         WsRead k = keeper->read();
         EXPECT_EQ(json_at(k.text, "/result"), "\"0x64\"") << k.text;
     }
@@ -285,7 +280,7 @@ TEST_F(WsFixture, AClientThatNeverReadsIsClosedWith1008AndItsQueueStaysBounded) 
     std::string batch = "[";
     for (int i = 0; i < 2000; i++) {
         if (i) batch += ",";
-        batch += request(std::to_string(i), "eth_chainId");
+        batch += rpc_request(std::to_string(i), "eth_chainId");
     }
     batch += "]";
     bool closed = false;
@@ -294,7 +289,7 @@ TEST_F(WsFixture, AClientThatNeverReadsIsClosedWith1008AndItsQueueStaysBounded) 
         if (round % 10 == 9) closed = ws_status("closed_1008") == "1";
         // Another client is answered meanwhile.
         if (round % 50 == 0) {
-            ASSERT_TRUE(reader->send_text(request("9", "eth_blockNumber")));
+            ASSERT_TRUE(reader->send_text(rpc_request("9", "eth_blockNumber")));
             EXPECT_EQ(json_at(reader->read().text, "/result"), "\"0x64\"");
         }
     }
@@ -309,7 +304,7 @@ TEST_F(WsFixture, AClientThatNeverReadsIsClosedWith1008AndItsQueueStaysBounded) 
     EXPECT_EQ(r.code, http::ws_close::policy_violation);
     EXPECT_NE(r.text.find("send_queue_bytes"), std::string::npos) << r.text;
     slow_client.reset();  // it hangs up: the server closes its side too
-    ASSERT_TRUE(reader->send_text(request("10", "eth_blockNumber")));
+    ASSERT_TRUE(reader->send_text(rpc_request("10", "eth_blockNumber")));
     EXPECT_EQ(json_at(reader->read().text, "/result"), "\"0x64\"");
     EXPECT_TRUE(wait_status("open", "1"));
     EXPECT_TRUE(wait_status("queue_bytes", "0"));
@@ -340,8 +335,8 @@ TEST_F(WsFixture, PastConnectionsMaxAnUpgradeIs503AndTheOpenConnectionsKeepWorki
     EXPECT_EQ(metric_value(metrics, "enginemux_ws_refused_total"), refused_before + 1) << metrics;
     EXPECT_EQ(metric_value(metrics, "enginemux_ws_connections_open"), 2) << metrics;
     // The two open connections are untouched by the refusal.
-    ASSERT_TRUE(first->send_text(request("1", "eth_blockNumber")));
-    ASSERT_TRUE(second->send_text(request("2", "eth_chainId")));
+    ASSERT_TRUE(first->send_text(rpc_request("1", "eth_blockNumber")));
+    ASSERT_TRUE(second->send_text(rpc_request("2", "eth_chainId")));
     WsRead a = first->read();
     WsRead b = second->read();
     ASSERT_EQ(a.kind, WsRead::message) << a.text;
@@ -353,14 +348,14 @@ TEST_F(WsFixture, PastConnectionsMaxAnUpgradeIs503AndTheOpenConnectionsKeepWorki
     EXPECT_EQ(first->read_until_close().code, http::ws_close::normal);
     ASSERT_TRUE(wait_status("open", "1"));
     auto again = open();
-    ASSERT_TRUE(again->send_text(request("3", "eth_blockNumber")));
+    ASSERT_TRUE(again->send_text(rpc_request("3", "eth_blockNumber")));
     EXPECT_EQ(json_at(again->read().text, "/result"), "\"0x64\"");
 }
 
 TEST_F(WsFixture, OnShutdownAnOpenWebSocketIsSentClose1001BeforeItsSocketEnds) {
     start("");
     auto c = open();
-    ASSERT_TRUE(c->send_text(request("1", "eth_blockNumber")));
+    ASSERT_TRUE(c->send_text(rpc_request("1", "eth_blockNumber")));
     ASSERT_EQ(json_at(c->read().text, "/result"), "\"0x64\"");
     ASSERT_TRUE(wait_status("open", "1"));
     daemon->process->signal(SIGTERM);
